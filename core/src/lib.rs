@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+//! # vistalid-core
+//!
+//! The Vistalid wallet: device keys, the PIN vault, enrolment, push approval with the
+//! *code dynamique*, QR presentation and its verifier. A plain Rust library with no FFI
+//! types; `vistalid-ffi` maps it to Kotlin and Swift. See `docs/ARCHITECTURE.md`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod jws;
+pub mod keys;
+pub mod protocol;

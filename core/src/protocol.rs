@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Wire types shared by the wallet and the reference server, so the two sides cannot drift.
+//!
+//! Every signed message is a compact JWS (see [`crate::jws`]) whose payload is one of the
+//! `*Claims` structs here; the JWS `typ` constants name which. Paths are relative to the
+//! server's base URL.
+
+use serde::{Deserialize, Serialize};
+
+use crate::keys::Jwk;
+
+/// Path: enrolment nonce (POST, no body).
+pub const PATH_ENROL_NONCE: &str = "/device/enrol/nonce";
+/// Path: enrolment (POST [`EnrolRequest`]).
+pub const PATH_ENROL: &str = "/device/enrol";
+/// Path: device long-poll for pending challenges (GET, bearer poll token, `?wait=seconds`).
+pub const PATH_CHALLENGES: &str = "/device/challenges";
+/// Path: answer a challenge (POST [`AnswerRequest`]); `{id}` is the challenge id.
+pub const PATH_ANSWER: &str = "/device/challenges/{id}/answer";
+/// Path: QR redemption by a professional's software (POST [`RedeemRequest`]).
+pub const PATH_REDEEM: &str = "/qr/redeem";
+/// Path: CIBA backchannel authentication (Pro Santé Connect's Keycloak path shape).
+pub const PATH_CIBA: &str = "/protocol/openid-connect/ext/ciba/auth";
+/// Path: token endpoint.
+pub const PATH_TOKEN: &str = "/protocol/openid-connect/token";
+/// Path: JWKS.
+pub const PATH_JWKS: &str = "/protocol/openid-connect/certs";
+/// Path: OIDC discovery.
+pub const PATH_DISCOVERY: &str = "/.well-known/openid-configuration";
+
+/// JWS `typ` of an enrolment proof of possession signed by the new device key.
+pub const TYP_ENROL_PROOF: &str = "vistalid-enrol+jwt";
+/// JWS `typ` of a challenge signed by the server.
+pub const TYP_CHALLENGE: &str = "vistalid-challenge+jwt";
+/// JWS `typ` of an answer signed by the device key.
+pub const TYP_ANSWER: &str = "vistalid-answer+jwt";
+
+/// The CIBA grant type (OpenID CIBA core 1.0, section 10.1).
+pub const CIBA_GRANT_TYPE: &str = "urn:openid:params:grant-type:ciba";
+
+/// Answer to [`PATH_ENROL_NONCE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NonceResponse {
+    /// Random single-use nonce, base64url.
+    pub nonce: String,
+    /// Seconds the nonce stays valid.
+    pub expires_in: u64,
+}
+
+/// Kind of account: a health professional (e-CPS role) or an insured citizen (ApCV role).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    /// Health professional identified by an RPPS number.
+    Practitioner,
+    /// Insured citizen identified by a pseudonymous id.
+    Insured,
+}
+
+/// Claims of the enrolment proof of possession, signed by the new device key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolProofClaims {
+    /// The nonce from [`NonceResponse`].
+    pub nonce: String,
+    /// The server's base URL (audience), so a proof cannot be replayed to another server.
+    pub aud: String,
+    /// Seconds since the epoch at signing time.
+    pub iat: i64,
+}
+
+/// Body of [`PATH_ENROL`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    /// One-time activation code given out of band.
+    pub activation_code: String,
+    /// The new device public key.
+    pub public_key: Jwk,
+    /// Compact JWS of [`EnrolProofClaims`] by the device key.
+    pub proof: String,
+    /// Human name of the device, shown in device lists.
+    pub device_name: String,
+    /// Optional platform attestation chain (opaque, base64url), stored by the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<String>,
+}
+
+/// Identity claims of an account, as Pro Santé Connect names them where it has a name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// RPPS number (practitioners) or pseudonymous id (insured); PSC's `SubjectNameID`.
+    #[serde(rename = "SubjectNameID")]
+    pub subject_name_id: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Profession code (e.g. `10` doctor, `21` pharmacist, `60` nurse); practitioners only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profession: Option<String>,
+}
+
+/// Answer to [`PATH_ENROL`]: what the wallet stores for the new account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    /// Server-side account id.
+    pub account_id: String,
+    /// Server-side id of this device.
+    pub device_id: String,
+    /// Practitioner or insured.
+    pub kind: AccountKind,
+    /// Identity claims.
+    pub identity: Identity,
+    /// The server's challenge-signing key, pinned by the wallet from now on.
+    pub server_key: Jwk,
+    /// The issuer's QR-credential key (insured accounts), as a JWK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_key: Option<Jwk>,
+    /// Bearer token for the device long-poll (not a signing secret; see DESIGN.md).
+    pub poll_token: String,
+    /// Issuer-signed credential (COSE_Sign1, base64url) binding identity to the device key;
+    /// insured accounts only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// How the user proves they see the login page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeMode {
+    /// Pick the code shown on the login page among candidates (e-CPS: 3 candidates).
+    Pick,
+    /// Type the 2-digit code shown on the login page (1 in 100 for a blind guess).
+    Type,
+}
+
+/// Where and how the login was requested, shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RequestContext {
+    /// IP address of the browser, as the relying party reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// Browser user agent, as the relying party reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// Approximate place (city, country), as the relying party reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+}
+
+/// Claims of a challenge, signed by the server's pinned key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeClaims {
+    /// Unique challenge id (also the replay-cache key).
+    pub id: String,
+    /// The account the challenge is for.
+    pub account_id: String,
+    /// The device the challenge was queued for.
+    pub device_id: String,
+    /// Name of the service (relying party) asking.
+    pub service: String,
+    /// The relying party's binding message.
+    pub binding_message: String,
+    /// Request context.
+    pub context: RequestContext,
+    /// Pick or type.
+    pub mode: CodeMode,
+    /// Candidate codes (pick mode), already shuffled; empty in type mode.
+    pub candidates: Vec<String>,
+    /// Issued at, seconds since the epoch.
+    pub iat: i64,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+}
+
+/// Answer to [`PATH_CHALLENGES`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ChallengesResponse {
+    /// Pending challenges as compact JWS of [`ChallengeClaims`].
+    pub challenges: Vec<String>,
+}
+
+/// The user's decision on a challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The user approves and gives the code.
+    Approve,
+    /// The user declines.
+    Deny,
+    /// The user reports that the request was not theirs (fraud signal).
+    NotMe,
+}
+
+/// Claims of an answer, signed by the device key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerClaims {
+    /// The challenge id.
+    pub challenge_id: String,
+    /// The answering device.
+    pub device_id: String,
+    /// The decision.
+    pub decision: Decision,
+    /// The chosen or typed code (approve only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Seconds since the epoch at signing time.
+    pub iat: i64,
+}
+
+/// Body of [`PATH_ANSWER`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerRequest {
+    /// Compact JWS of [`AnswerClaims`].
+    pub answer: String,
+}
+
+/// Answer to [`PATH_ANSWER`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerResponse {
+    /// `approved`, `denied` or `reported`.
+    pub status: String,
+}
+
+/// Body of [`PATH_REDEEM`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeemRequest {
+    /// The QR text (`VL1:` …).
+    pub qr: String,
+}
+
+/// Answer to [`PATH_REDEEM`]: the insured's identity, given once per presentation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeemResponse {
+    /// Identity of the insured.
+    pub identity: Identity,
+    /// The credential id the presentation referred to.
+    pub credential_id: String,
+}
+
+/// Answer to the CIBA endpoint (CIBA core 1.0, section 7.3), plus the code for the login page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CibaResponse {
+    /// Handle for the token poll.
+    pub auth_req_id: String,
+    /// Seconds until the request expires.
+    pub expires_in: u64,
+    /// Minimum seconds between token polls.
+    pub interval: u64,
+    /// The *code dynamique* the login page shows.
+    pub dynamic_code: String,
+}
+
+/// OAuth-style JSON error body used by every endpoint (RFC 6749 section 5.2 shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable code, e.g. `invalid_request`, `access_denied`, `challenge_expired`.
+    pub error: String,
+    /// Human-readable explanation (never secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
