@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod challenge;
+pub mod client;
 pub mod clock;
 pub mod jws;
 pub mod keys;
