@@ -1,2 +1,123 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: a reference server on an ephemeral loopback port
+//! with a temporary SQLite file, a relying party speaking CIBA to it, and wallets with fast
+//! (test-only) Argon2 parameters and an in-memory keystore.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use vistalid_core::keystore::MemoryKeystore;
+use vistalid_core::protocol::{CibaResponse, CodeMode, CIBA_GRANT_TYPE, PATH_CIBA, PATH_TOKEN};
+use vistalid_core::vault::{Argon2Params, VaultConfig};
+use vistalid_core::wallet::{Wallet, WalletConfig};
+use vistalid_server::{RunningServer, ServerConfig};
+
+/// A running reference server with its data directory.
+pub struct Env {
+    pub server: RunningServer,
+    pub data: tempfile::TempDir,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        let data = tempfile::tempdir().unwrap();
+        let server = start_server(data.path()).await;
+        Env { server, data }
+    }
+
+    /// Stops the server and starts a new one on the same SQLite file.
+    pub async fn restart(self) -> Env {
+        let Env { server, data } = self;
+        let addr = server.addr();
+        server.shutdown().await;
+        let server = start_server_at(data.path(), Some(addr)).await;
+        Env { server, data }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.base_url().to_owned()
+    }
+
+    /// Adds a relying party and returns it.
+    pub fn relying_party(&self, mode: CodeMode) -> RelyingParty {
+        let (id, secret) = self.server.admin().add_client("Dossier Médical Partagé", mode).unwrap();
+        RelyingParty { base: self.url(), id, secret, http: reqwest::Client::new() }
+    }
+
+    /// Adds a practitioner and returns the activation code.
+    pub fn practitioner(&self, rpps: &str) -> String {
+        self.server.admin().add_practitioner(rpps, "Camille", "Martin", "10").unwrap()
+    }
+}
+
+async fn start_server(dir: &std::path::Path) -> RunningServer {
+    start_server_at(dir, None).await
+}
+
+async fn start_server_at(dir: &std::path::Path, addr: Option<std::net::SocketAddr>) -> RunningServer {
+    let mut config = ServerConfig::for_tests(dir);
+    if let Some(addr) = addr {
+        config.bind = addr;
+    }
+    config.poll_interval_secs = 0;
+    vistalid_server::start(config).await.unwrap()
+}
+
+/// Wallet test options: tiny Argon2, no back-off (the lockout rules are the same).
+pub fn fast_config() -> WalletConfig {
+    let vault = VaultConfig {
+        argon2: Argon2Params::insecure_fast_for_tests(),
+        backoff: false,
+        ..VaultConfig::default()
+    };
+    WalletConfig { vault, device_name: "Pixel test".into() }
+}
+
+/// A wallet in a new temporary directory with an in-memory keystore.
+pub fn wallet() -> (Wallet, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let w = Wallet::open(dir.path(), Arc::new(MemoryKeystore::new()), fast_config()).unwrap();
+    (w, dir)
+}
+
+/// A relying party using CIBA poll mode with HTTP Basic client authentication.
+pub struct RelyingParty {
+    pub base: String,
+    pub id: String,
+    pub secret: String,
+    pub http: reqwest::Client,
+}
+
+impl RelyingParty {
+    pub async fn ciba(&self, rpps: &str, binding: &str) -> CibaResponse {
+        let resp = self.ciba_raw(rpps, binding).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json().await.unwrap()
+    }
+
+    pub async fn ciba_raw(&self, rpps: &str, binding: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{}", self.base, PATH_CIBA))
+            .basic_auth(&self.id, Some(&self.secret))
+            .form(&[("login_hint", rpps), ("binding_message", binding), ("scope", "openid")])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// One token poll: the status and the JSON body.
+    pub async fn token(&self, auth_req_id: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{}", self.base, PATH_TOKEN))
+            .basic_auth(&self.id, Some(&self.secret))
+            .form(&[("grant_type", CIBA_GRANT_TYPE), ("auth_req_id", auth_req_id)])
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap())
+    }
+}
