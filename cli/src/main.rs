@@ -1,3 +1,112 @@
 // SPDX-License-Identifier: Apache-2.0
-//! `vistalid` terminal wallet.
-fn main() {}
+//! `vistalid`: a terminal wallet for integrators testing against an identity server, and
+//! `vistalid demo`, the whole system in one command.
+#![forbid(unsafe_code)]
+
+mod demo;
+mod ui;
+mod wallet_cmds;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Vistalid terminal wallet.
+#[derive(Debug, Parser)]
+#[command(name = "vistalid", version, about, after_help = ui::EXIT_CODES_HELP)]
+struct Cli {
+    /// Wallet state directory (default: $XDG_DATA_HOME/vistalid or ~/.local/share/vistalid).
+    #[arg(long, global = true, env = "VISTALID_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the whole system on loopback: server, enrolment, push approval, QR.
+    Demo {
+        /// Answer every prompt automatically (for CI).
+        #[arg(long)]
+        non_interactive: bool,
+        /// Keep the QR as DIR/qr.png, DIR/qr.svg and DIR/qr.txt.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Enrols a new account with an activation code.
+    Enrol {
+        /// Identity server base URL (https, or http on loopback).
+        #[arg(long)]
+        server: String,
+        /// One-time activation code.
+        #[arg(long)]
+        code: String,
+    },
+    /// Lists enrolled accounts.
+    Accounts,
+    /// Waits for login requests, shows them, asks for the PIN and the code.
+    Approve {
+        /// Seconds to wait for a request.
+        #[arg(long, default_value_t = 25)]
+        wait: u32,
+    },
+    /// Waits for a login request and declines it.
+    Deny {
+        /// Seconds to wait for a request.
+        #[arg(long, default_value_t = 25)]
+        wait: u32,
+        /// Report it as "this was not me".
+        #[arg(long)]
+        not_me: bool,
+    },
+    /// PIN management.
+    Pin {
+        #[command(subcommand)]
+        action: PinAction,
+    },
+    /// Erases the wallet: platform key first, then the files.
+    Wipe {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PinAction {
+    /// Changes the PIN (the old PIN counts as a try).
+    Change,
+}
+
+fn default_state_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("vistalid");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/vistalid")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::from(ui::exit::FAILURE);
+        }
+    };
+    let state_dir = cli.state_dir.unwrap_or_else(default_state_dir);
+    let code = runtime.block_on(async move {
+        match cli.command {
+            Command::Demo { non_interactive, out } => demo::run(non_interactive, out).await,
+            Command::Enrol { server, code } => wallet_cmds::enrol(&state_dir, &server, &code).await,
+            Command::Accounts => wallet_cmds::accounts(&state_dir),
+            Command::Approve { wait } => wallet_cmds::approve(&state_dir, wait).await,
+            Command::Deny { wait, not_me } => wallet_cmds::deny(&state_dir, wait, not_me).await,
+            Command::Pin { action: PinAction::Change } => wallet_cmds::change_pin(&state_dir).await,
+            Command::Wipe { yes } => wallet_cmds::wipe(&state_dir, yes).await,
+        }
+    });
+    ExitCode::from(code)
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+//! `vistalid demo`: the reference server in-process on a free loopback port with a temporary
+//! data directory, a practitioner approving a CIBA login with the *code dynamique*, and an
+//! insured citizen showing a QR code that a professional's software verifies and redeems.
+//! Every step is checked; the summary lists the checks and the exit code is non-zero if
+//! any failed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use vistalid_core::keystore::SoftwareKeystore;
+use vistalid_core::protocol::{CibaResponse, CodeMode, CIBA_GRANT_TYPE, PATH_CIBA, PATH_TOKEN};
+use vistalid_core::secret::Pin;
+use vistalid_core::wallet::{AnswerOutcome, Wallet, WalletConfig};
+use vistalid_server::{RunningServer, ServerConfig};
+
+use crate::ui::{self, exit};
+
+/// The demo's PIN in non-interactive mode (not trivial, so the policy accepts it).
+const DEMO_PIN: &str = "204862";
+const RPPS: &str = "10003456789";
+
+/// The record of the demo's checks.
+#[derive(Default)]
+pub(crate) struct Checks {
+    results: Vec<(String, bool)>,
+}
+
+impl Checks {
+    pub(crate) fn check(&mut self, what: &str, ok: bool) -> bool {
+        println!("  {} {what}", if ok { "✔" } else { "✘" });
+        self.results.push((what.to_owned(), ok));
+        ok
+    }
+
+    fn all_ok(&self) -> bool {
+        !self.results.is_empty() && self.results.iter().all(|(_, ok)| *ok)
+    }
+}
+
+fn step(n: u32, what: &str) {
+    println!("\n[{n}] {what}");
+}
+
+/// Runs the demo; returns the exit code.
+pub(crate) async fn run(non_interactive: bool, out: Option<PathBuf>) -> u8 {
+    let started = Instant::now();
+    let mut checks = Checks::default();
+    match run_steps(non_interactive, out, &mut checks).await {
+        Ok(()) => {}
+        Err(msg) => {
+            checks.check(&format!("demo aborted: {msg}"), false);
+        }
+    }
+    let passed = checks.results.iter().filter(|(_, ok)| *ok).count();
+    let failed = checks.results.len() - passed;
+    println!("\n== Summary ({:.1} s) ==", started.elapsed().as_secs_f64());
+    for (what, ok) in &checks.results {
+        println!("  {} {what}", if *ok { "ok  " } else { "FAIL" });
+    }
+    println!("demo: {passed} passed, {failed} failed");
+    if checks.all_ok() {
+        exit::OK
+    } else {
+        exit::DEMO_FAILED
+    }
+}
+
+async fn run_steps(
+    non_interactive: bool,
+    out: Option<PathBuf>,
+    checks: &mut Checks,
+) -> Result<(), String> {
+    let data = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    step(1, "Reference identity server on loopback");
+    let mut config = ServerConfig::for_tests(&data.path().join("server"));
+    config.poll_interval_secs = 1;
+    let server = vistalid_server::start(config).await.map_err(|e| format!("server: {e}"))?;
+    let base = server.base_url().to_owned();
+    println!("  listening on {base} (SQLite in a temporary directory)");
+    let admin = server.admin();
+    let (client_id, client_secret) = admin
+        .add_client("Dossier Médical Partagé", CodeMode::Pick)
+        .map_err(|e| format!("add client: {e}"))?;
+    let activation = admin
+        .add_practitioner(RPPS, "Camille", "Martin", "10")
+        .map_err(|e| format!("add practitioner: {e}"))?;
+    println!("  relying party {client_id}; practitioner RPPS {RPPS}, activation code {activation}");
+
+    step(2, "Practitioner enrols a phone (software keystore, PIN)");
+    let phone_dir = data.path().join("phone");
+    let keystore = Arc::new(SoftwareKeystore::open(data.path().join("phone-keystore.key")));
+    let wallet = Wallet::open(&phone_dir, keystore, WalletConfig::default())
+        .map_err(|e| format!("wallet: {e}"))?;
+    let pin = if non_interactive { DEMO_PIN.to_owned() } else { ask_new_pin()? };
+    let account = wallet.enrol(&base, &activation, Pin::new(pin.clone())).await;
+    checks.check("practitioner enrolled, server key pinned", account.is_ok());
+    let account = account.map_err(|e| ui::explain(&e).0)?;
+    println!("  account {} for {} {}", account.account_id, account.identity.given_name, account.identity.family_name);
+
+    step(3, "A health service asks for a login (CIBA, poll mode)");
+    let http = reqwest::Client::new();
+    let ciba = ciba(&http, &base, &client_id, &client_secret).await?;
+    println!("  the login page shows the code dynamique: {}", ciba.dynamic_code);
+
+    step(4, "The phone gets the challenge");
+    let fetched = wallet.fetch_challenges(10).await.map_err(|e| ui::explain(&e).0)?;
+    let ch = fetched.challenges.first().ok_or("no challenge arrived")?.clone();
+    ui::show_challenge(&ch);
+    checks.check("challenge signed by the pinned server key, fresh, 3 candidates", ch.candidates.len() == 3);
+    checks.check("the login page's code is among the candidates", ch.candidates.contains(&ciba.dynamic_code));
+
+    step(5, "The practitioner enters the PIN and picks the code");
+    let code = if non_interactive {
+        println!("  (non-interactive: picking {})", ciba.dynamic_code);
+        ciba.dynamic_code.clone()
+    } else {
+        let c = ui::ask_code(&ch).map_err(|e| e.to_string())?;
+        let _ = ui::read_pin("PIN: ").map_err(|e| e.to_string())?;
+        c
+    };
+    let outcome = wallet.approve(&ch.id, Pin::new(pin.clone()), &code).await;
+    checks.check("answer signed by the device key and accepted", outcome == Ok(AnswerOutcome::Approved));
+
+    step(6, "The health service polls the token endpoint");
+    let token = poll_token(&http, &base, &client_id, &client_secret, &ciba).await?;
+    let id_token = token["id_token"].as_str().unwrap_or_default().to_owned();
+    let claims = verify_id_token(&http, &base, &id_token).await;
+    checks.check("ID token (ES256) verifies against the JWKS", claims.is_ok());
+    if let Ok(c) = &claims {
+        for k in ["iss", "sub", "aud", "SubjectNameID", "given_name", "family_name", "acr", "amr"] {
+            println!("  {k:>14}: {}", c[k]);
+        }
+        checks.check("ID token names the practitioner", c["SubjectNameID"] == RPPS);
+    }
+
+    let _ = (out, &server);
+    shutdown(server).await;
+    Ok(())
+}
+
+fn ask_new_pin() -> Result<String, String> {
+    let pin = ui::read_pin("Choose a 6-digit PIN for the demo phone: ").map_err(|e| e.to_string())?;
+    // EXPOSE: the demo reuses the PIN it just asked for in later steps.
+    Ok(pin.expose().to_owned())
+}
+
+async fn ciba(
+    http: &reqwest::Client,
+    base: &str,
+    id: &str,
+    secret: &str,
+) -> Result<CibaResponse, String> {
+    let resp = http
+        .post(format!("{base}{PATH_CIBA}"))
+        .basic_auth(id, Some(secret))
+        .form(&[
+            ("login_hint", RPPS),
+            ("binding_message", "Connexion au Dossier Médical Partagé"),
+            ("scope", "openid"),
+            ("vistalid_ip", "192.0.2.10"),
+            ("vistalid_place", "Lyon, France"),
+            ("vistalid_user_agent", "Firefox 140 on Linux"),
+        ])
+        .send()
+        .await
+        .map_err(|e| format!("CIBA request: {e}"))?;
+    if !resp.status().is_success() {
+        return Err(format!("CIBA request refused: {}", resp.status()));
+    }
+    resp.json().await.map_err(|e| format!("CIBA answer: {e}"))
+}
+
+async fn poll_token(
+    http: &reqwest::Client,
+    base: &str,
+    id: &str,
+    secret: &str,
+    ciba: &CibaResponse,
+) -> Result<serde_json::Value, String> {
+    for _ in 0..30 {
+        let resp = http
+            .post(format!("{base}{PATH_TOKEN}"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", CIBA_GRANT_TYPE), ("auth_req_id", ciba.auth_req_id.as_str())])
+            .send()
+            .await
+            .map_err(|e| format!("token poll: {e}"))?;
+        let body: serde_json::Value = resp.json().await.map_err(|e| format!("token: {e}"))?;
+        match body["error"].as_str() {
+            None => return Ok(body),
+            Some("authorization_pending" | "slow_down") => {
+                tokio::time::sleep(std::time::Duration::from_secs(ciba.interval.max(1))).await;
+            }
+            Some(other) => return Err(format!("token endpoint said {other}")),
+        }
+    }
+    Err("no token after 30 polls".into())
+}
+
+async fn verify_id_token(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Result<serde_json::Value, String> {
+    let jwks: serde_json::Value = http
+        .get(format!("{base}{}", vistalid_core::protocol::PATH_JWKS))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let jwk: vistalid_core::keys::Jwk =
+        serde_json::from_value(jwks["keys"][0].clone()).map_err(|e| e.to_string())?;
+    let key = vistalid_core::keys::PublicKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
+    vistalid_core::jws::verify_json(token, &key, None).map_err(|e| e.to_string())
+}
+
+async fn shutdown(server: RunningServer) {
+    server.shutdown().await;
+}
