@@ -10,4 +10,7 @@
 pub mod clock;
 pub mod jws;
 pub mod keys;
+pub mod keystore;
 pub mod protocol;
+pub mod secret;
+pub mod vault;
