@@ -173,14 +173,11 @@ fn kill_during_writes_leaves_old_or_new() {
         let child = spawn_child("writer", root);
         std::thread::sleep(Duration::from_micros(2_000 + rng.below(40_000)));
         let lines = kill_and_collect(child);
-        let reported = lines
-            .iter()
-            .filter_map(|l| {
-                l.strip_prefix("wrote ")
-                    .or_else(|| l.strip_prefix("start "))
-                    .map(|n| n.parse::<u64>().expect("number"))
-            })
-            .last();
+        let reported = lines.iter().rev().find_map(|l| {
+            l.strip_prefix("wrote ")
+                .or_else(|| l.strip_prefix("start "))
+                .map(|n| n.parse::<u64>().expect("number"))
+        });
 
         let vault = Vault::open(&dir, keystore(root), config(fast(), u32::MAX))
             .unwrap_or_else(|e| panic!("round {round}: vault does not open: {e:?}"));
