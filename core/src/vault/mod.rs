@@ -51,8 +51,8 @@
 //!   handle lives, so repeated unlocks do not allocate; it is wiped after each hash.
 
 mod envelope;
-pub mod lockout;
-pub mod pin;
+mod lockout;
+mod pin;
 pub(crate) mod storage;
 
 use std::fmt;
@@ -526,11 +526,35 @@ impl Vault {
                 });
             }
         }
-        // Count first, durably: a kill from here on has used up the try.
+        // Count first, durably: once the counter is written a kill has used up the try. The
+        // write (two fsyncs) runs on a helper thread while Argon2 hashes the PIN, so it costs
+        // no wall time; nothing that depends on whether the PIN is right (keystore PRF, key
+        // unwrap) happens before the write has completed.
         counter.failures += 1;
         counter.last_try = now;
-        inner.write_counter(counter, &id, &dev)?;
-        let kek = derive_kek_for(&mut guard.kdf, &*inner.keystore, &file.header, pin)?;
+        let (written, k_pin) = std::thread::scope(|s| {
+            let writer = std::thread::Builder::new()
+                .name("vault-counter".into())
+                .spawn_scoped(s, || inner.write_counter(counter, &id, &dev));
+            match writer {
+                Ok(writer) => {
+                    let k_pin = derive_k_pin(&mut guard.kdf, &file.header, pin);
+                    let written = writer
+                        .join()
+                        .unwrap_or(Err(VaultError::Io(io::ErrorKind::Other)));
+                    (written, k_pin)
+                }
+                // No thread to be had: write first, then hash.
+                Err(_) => match inner.write_counter(counter, &id, &dev) {
+                    Ok(()) => (Ok(()), derive_k_pin(&mut guard.kdf, &file.header, pin)),
+                    Err(e) => (Err(e), Err(VaultError::Io(io::ErrorKind::Other))),
+                },
+            }
+        });
+        written?;
+        let k_pin = k_pin?;
+        let k_hw = inner.keystore.prf(k_pin.as_ref())?;
+        let kek = envelope::derive_kek(&k_hw, k_pin.as_ref(), &file.header);
         let Some(data_key) = file.unwrap_key(&kek) else {
             return Err(VaultError::WrongPin {
                 tries_left: max.saturating_sub(counter.failures),
