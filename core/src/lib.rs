@@ -12,4 +12,7 @@ pub mod client;
 pub mod clock;
 pub mod jws;
 pub mod keys;
+pub mod keystore;
 pub mod protocol;
+pub mod secret;
+pub mod vault;

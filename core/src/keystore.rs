@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The platform keystore: a keyed pseudo-random function whose key should never leave secure
+//! hardware (Android StrongBox/TEE HMAC key, iOS Secure Enclave ECDH key).
+//!
+//! Guarantees:
+//! - [`PlatformKeystore`] is what the vault needs from the platform; mobile shells implement
+//!   it over the hardware, and [`PlatformKeystore::is_hardware_backed`] says honestly whether
+//!   they do.
+//! - [`SoftwareKeystore`] keeps an HMAC-SHA256 key in a `0600` file written crash-safely. It
+//!   is **not** hardware-backed: anyone who copies that file with the vault can brute-force
+//!   the PIN off the device. It serves desktop, the CLI and tests.
+//! - [`MemoryKeystore`] holds a random key in memory, for tests.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
+use zeroize::Zeroizing;
+
+use crate::vault::storage;
+
+/// Length of the PRF output and of the software keys.
+pub const PRF_LEN: usize = 32;
+
+/// Errors of a platform keystore.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeystoreError {
+    /// No secure hardware, or the platform refused access to the key (for instance the
+    /// device is locked); the text is a platform message without secrets.
+    #[error("keystore unavailable: {0}")]
+    Unavailable(String),
+    /// The key is lost or was invalidated (new biometrics enrolled, factory reset, ...); data
+    /// sealed under it can no longer be opened.
+    #[error("keystore key invalidated")]
+    KeyInvalidated,
+    /// Any other platform failure; the text is a platform message without secrets.
+    #[error("keystore failure: {0}")]
+    Failed(String),
+}
+
+/// What the platform provides: a keyed PRF whose key never leaves secure hardware.
+pub trait PlatformKeystore: Send + Sync {
+    /// HMAC-like keyed PRF: 32 bytes out, same input -> same output for the life of the key.
+    /// Creates the key on first use.
+    fn prf(&self, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError>;
+
+    /// Deletes the key (crypto-erase). Idempotent.
+    fn delete(&self) -> Result<(), KeystoreError>;
+
+    /// Optional platform attestation chain of the key (opaque bytes).
+    fn attestation(&self) -> Result<Option<Vec<u8>>, KeystoreError> {
+        Ok(None)
+    }
+
+    /// True only when the key lives in secure hardware.
+    fn is_hardware_backed(&self) -> bool;
+}
+
+fn hmac_prf(key: &[u8; PRF_LEN], input: &[u8]) -> Zeroizing<Vec<u8>> {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+    Zeroizing::new(hmac::sign(&key, input).as_ref().to_vec())
+}
+
+fn random_key() -> Result<Zeroizing<[u8; PRF_LEN]>, KeystoreError> {
+    let mut key = Zeroizing::new([0u8; PRF_LEN]);
+    SystemRandom::new()
+        .fill(key.as_mut())
+        .map_err(|_| KeystoreError::Failed("random generator failure".into()))?;
+    Ok(key)
+}
+
+/// NOT hardware-backed: an HMAC-SHA256 key in a file (`0600`, crash-safe write). For
+/// desktop, CLI, tests. The key file is created on the first [`PlatformKeystore::prf`] call;
+/// two processes racing to create it end up with the same key.
+pub struct SoftwareKeystore {
+    path: PathBuf,
+    cached: Mutex<Option<Zeroizing<[u8; PRF_LEN]>>>,
+}
+
+impl SoftwareKeystore {
+    /// A keystore whose key lives in the file at `path` (its directory must exist). Nothing
+    /// is read or written until first use.
+    pub fn open(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            cached: Mutex::new(None),
+        }
+    }
+
+    fn split_path(&self) -> Result<(&Path, &str), KeystoreError> {
+        let dir = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| KeystoreError::Failed("key file path has no UTF-8 file name".into()))?;
+        Ok((dir, name))
+    }
+
+    fn load_or_create(&self) -> Result<Zeroizing<[u8; PRF_LEN]>, KeystoreError> {
+        let (dir, name) = self.split_path()?;
+        let io_err = |e: std::io::Error| KeystoreError::Failed(format!("key file: {}", e.kind()));
+        loop {
+            match storage::read(dir, name) {
+                Ok(bytes) => {
+                    let bytes = Zeroizing::new(bytes);
+                    let key: [u8; PRF_LEN] = bytes
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| KeystoreError::Failed("key file has a wrong length".into()))?;
+                    return Ok(Zeroizing::new(key));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let key = random_key()?;
+                    if storage::create_atomic(dir, name, key.as_ref()).map_err(io_err)? {
+                        return Ok(key);
+                    }
+                    // Another process created it first: loop and read theirs.
+                }
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+    }
+}
+
+impl PlatformKeystore for SoftwareKeystore {
+    fn prf(&self, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        let mut cached = self.cached.lock().unwrap_or_else(PoisonError::into_inner);
+        if cached.is_none() {
+            *cached = Some(self.load_or_create()?);
+        }
+        let key = cached.as_ref().expect("the key was just loaded");
+        Ok(hmac_prf(key, input))
+    }
+
+    fn delete(&self) -> Result<(), KeystoreError> {
+        let mut cached = self.cached.lock().unwrap_or_else(PoisonError::into_inner);
+        *cached = None;
+        let (dir, name) = self.split_path()?;
+        storage::remove(dir, name)
+            .and_then(|()| storage::sync_dir(dir))
+            .map_err(|e| KeystoreError::Failed(format!("key file: {}", e.kind())))
+    }
+
+    fn is_hardware_backed(&self) -> bool {
+        false
+    }
+}
+
+impl fmt::Debug for SoftwareKeystore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SoftwareKeystore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// In-memory keystore for tests (random key per instance). After [`PlatformKeystore::delete`]
+/// the next `prf` call creates a new random key, as a platform keystore would.
+pub struct MemoryKeystore {
+    key: Mutex<Option<Zeroizing<[u8; PRF_LEN]>>>,
+}
+
+impl MemoryKeystore {
+    /// A keystore with a fresh random key.
+    ///
+    /// # Panics
+    /// Panics if the operating system's random generator fails (tests only).
+    pub fn new() -> Self {
+        Self {
+            key: Mutex::new(Some(random_key().expect("OS random generator"))),
+        }
+    }
+}
+
+impl Default for MemoryKeystore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PlatformKeystore for MemoryKeystore {
+    fn prf(&self, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        let mut key = self.key.lock().unwrap_or_else(PoisonError::into_inner);
+        if key.is_none() {
+            *key = Some(random_key()?);
+        }
+        Ok(hmac_prf(key.as_ref().expect("the key was just set"), input))
+    }
+
+    fn delete(&self) -> Result<(), KeystoreError> {
+        *self.key.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        Ok(())
+    }
+
+    fn is_hardware_backed(&self) -> bool {
+        false
+    }
+}
+
+impl fmt::Debug for MemoryKeystore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MemoryKeystore(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn software_keystore_persists_and_deletes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("key");
+        let ks = SoftwareKeystore::open(&path);
+        let a = ks.prf(b"x").expect("prf");
+        assert_eq!(a.len(), PRF_LEN);
+        assert_eq!(*ks.prf(b"x").expect("prf"), *a);
+        assert_ne!(*ks.prf(b"y").expect("prf"), *a);
+        // A second handle on the same file gives the same PRF.
+        assert_eq!(*SoftwareKeystore::open(&path).prf(b"x").expect("prf"), *a);
+        assert!(!ks.is_hardware_backed());
+        ks.delete().expect("delete");
+        ks.delete().expect("delete is idempotent");
+        assert!(!path.exists());
+        assert_ne!(*ks.prf(b"x").expect("prf"), *a, "a new key after delete");
+        assert!(format!("{ks:?}").starts_with("SoftwareKeystore"));
+    }
+
+    #[test]
+    fn software_keystore_rejects_bad_key_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("key");
+        std::fs::write(&path, b"short").expect("write");
+        let ks = SoftwareKeystore::open(&path);
+        assert!(matches!(ks.prf(b"x"), Err(KeystoreError::Failed(_))));
+    }
+
+    #[test]
+    fn memory_keystores_differ_and_match_hmac() {
+        let a = MemoryKeystore::new();
+        let b = MemoryKeystore::new();
+        assert_ne!(*a.prf(b"x").expect("prf"), *b.prf(b"x").expect("prf"));
+        let before = a.prf(b"x").expect("prf");
+        a.delete().expect("delete");
+        assert_ne!(*a.prf(b"x").expect("prf"), *before);
+        assert_eq!(format!("{a:?}"), "MemoryKeystore(***)");
+        assert_eq!(a.attestation(), Ok(None));
+    }
+}

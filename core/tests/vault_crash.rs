@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Crash tests with real processes: this test binary re-executes itself as a child (the
+//! ignored test `child_process`, driven by the `VISTALID_VAULT_CHILD` variable), and the
+//! parent SIGKILLs it at random moments.
+//!
+//! - `kill_during_writes_leaves_old_or_new`: the child rewrites both tiers in a loop with
+//!   increasing counters; after each of 200+ kills the vault opens and each tier holds the
+//!   last value the child reported or the one it was writing, never a torn or lost one.
+//! - `kill_during_pin_check_still_counts_the_try`: the child runs `unlock` with the right PIN
+//!   under costly Argon2 parameters; killed while hashing, the try stays used up.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use vistalid_core::keystore::{PlatformKeystore, SoftwareKeystore};
+use vistalid_core::secret::Pin;
+use vistalid_core::vault::{Argon2Params, PinPolicy, Vault, VaultConfig};
+
+const CHILD_ENV: &str = "VISTALID_VAULT_CHILD";
+const PIN: &str = "482915";
+const RECORD_PAD: usize = 4096;
+const KILLS: usize = 220;
+
+fn config(argon2: Argon2Params, max_attempts: u32) -> VaultConfig {
+    VaultConfig {
+        argon2,
+        max_attempts,
+        pin_policy: PinPolicy::default(),
+        backoff: false,
+    }
+}
+
+fn keystore(root: &Path) -> Arc<dyn PlatformKeystore> {
+    Arc::new(SoftwareKeystore::open(root.join("keystore.key")))
+}
+
+/// A value `n` as 8 bytes plus a pattern that depends on `n`, so torn writes are visible.
+fn record(n: u64) -> Vec<u8> {
+    let mut out = n.to_le_bytes().to_vec();
+    out.extend((0..RECORD_PAD).map(|i| (n as u8).wrapping_mul(31).wrapping_add(i as u8)));
+    out
+}
+
+fn decode(bytes: &[u8]) -> u64 {
+    if bytes.is_empty() {
+        return 0;
+    }
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    assert_eq!(bytes, record(n).as_slice(), "torn or mixed record");
+    n
+}
+
+/// Child side. Does nothing unless the parent set `VISTALID_VAULT_CHILD`.
+#[test]
+#[ignore = "child process of the crash tests, started by them"]
+fn child_process() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let (mode, root) = spec.split_once(':').expect("mode:dir");
+    let root = PathBuf::from(root);
+    let dir = root.join("vault");
+    match mode {
+        "writer" => {
+            let vault = Vault::open(&dir, keystore(&root), config(fast(), u32::MAX)).expect("open");
+            let unlocked = vault.unlock(&Pin::new(PIN)).expect("unlock");
+            let start = decode(&unlocked.secrets().expect("secrets"));
+            println!("start {start}");
+            for n in start + 1.. {
+                unlocked.set_secrets(&record(n)).expect("set secrets");
+                vault.set_device_state(&record(n)).expect("set device");
+                println!("wrote {n}");
+            }
+        }
+        "unlock" => {
+            let vault = Vault::open(&dir, keystore(&root), config(slow(), 5)).expect("open");
+            let result = vault.unlock(&Pin::new(PIN));
+            println!("unlock finished: {}", result.is_ok());
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+fn fast() -> Argon2Params {
+    Argon2Params::insecure_fast_for_tests()
+}
+
+/// Costly enough that one hash takes seconds, so the kill lands while it runs.
+fn slow() -> Argon2Params {
+    Argon2Params {
+        m_kib: 128 * 1024,
+        t: 12,
+        p: 1,
+    }
+}
+
+fn spawn_child(mode: &str, root: &Path) -> Child {
+    Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "child_process",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, format!("{mode}:{}", root.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child")
+}
+
+/// Kills the child (SIGKILL) and returns its complete output lines.
+fn kill_and_collect(mut child: Child) -> Vec<String> {
+    child.kill().expect("kill");
+    let status = child.wait().expect("wait");
+    assert!(!status.success(), "the child must have been killed");
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut out)
+        .expect("read");
+    // Only whole lines count: a line cut by the kill is ignored.
+    out.split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .map(|l| l.trim_end().to_owned())
+        .collect()
+}
+
+/// A small xorshift generator seeded from the clock: random kill moments, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Self {
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("time")
+            .as_nanos() as u64;
+        println!("kill timing seed {seed}");
+        Self(seed | 1)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[test]
+fn kill_during_writes_leaves_old_or_new() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let dir = root.join("vault");
+    Vault::create(
+        &dir,
+        keystore(root),
+        config(fast(), u32::MAX),
+        &Pin::new(PIN),
+    )
+    .expect("create");
+    let mut rng = Rng::new();
+    let started = Instant::now();
+    let (mut secrets_prev, mut device_prev) = (0u64, 0u64);
+    let (mut mid_write, mut no_progress) = (0usize, 0usize);
+    for round in 0..KILLS {
+        let child = spawn_child("writer", root);
+        std::thread::sleep(Duration::from_micros(2_000 + rng.below(40_000)));
+        let lines = kill_and_collect(child);
+        let reported = lines.iter().rev().find_map(|l| {
+            l.strip_prefix("wrote ")
+                .or_else(|| l.strip_prefix("start "))
+                .map(|n| n.parse::<u64>().expect("number"))
+        });
+
+        let vault = Vault::open(&dir, keystore(root), config(fast(), u32::MAX))
+            .unwrap_or_else(|e| panic!("round {round}: vault does not open: {e:?}"));
+        vault.attempts_left().expect("counter readable");
+        let device = decode(&vault.device_state().expect("device tier"));
+        let secrets = decode(
+            &vault
+                .unlock(&Pin::new(PIN))
+                .expect("unlock")
+                .secrets()
+                .expect("secrets"),
+        );
+        let base = reported.unwrap_or(secrets_prev);
+        assert!(
+            secrets == base || secrets == base + 1,
+            "round {round}: secrets {secrets}, child reported {base}"
+        );
+        // The device tier is written after the secrets: it holds the last completed value
+        // (the one reported, or the previous round's when nothing completed) or the one
+        // being written, and never runs ahead of the secrets.
+        let device_old = if base > secrets_prev {
+            base
+        } else {
+            device_prev
+        };
+        assert!(
+            device == device_old || (device == base + 1 && secrets == base + 1),
+            "round {round}: device {device}, secrets {secrets}, reported {base}"
+        );
+        assert!(
+            secrets >= secrets_prev && device >= device_prev,
+            "no rollback"
+        );
+        if secrets == base + 1 || device < secrets {
+            mid_write += 1;
+        }
+        if secrets == secrets_prev {
+            no_progress += 1;
+        }
+        (secrets_prev, device_prev) = (secrets, device);
+    }
+    println!(
+        "{KILLS} kills in {:?}: final value {secrets_prev}, {mid_write} rounds with a tier holding the value in flight \
+         and its report, {no_progress} kills before any write",
+        started.elapsed()
+    );
+    assert!(secrets_prev > 0, "the child made progress");
+}
+
+#[test]
+fn kill_during_pin_check_still_counts_the_try() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let dir = root.join("vault");
+    let vault =
+        Vault::create(&dir, keystore(root), config(slow(), 5), &Pin::new(PIN)).expect("create");
+    assert_eq!(vault.attempts_left(), Ok(5));
+
+    let child = spawn_child("unlock", root);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Wait until the child has counted its try, then kill it while Argon2 runs.
+    while vault.attempts_left() != Ok(4) {
+        assert!(Instant::now() < deadline, "the child never counted its try");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let lines = kill_and_collect(child);
+    assert!(
+        !lines.iter().any(|l| l.starts_with("unlock finished")),
+        "the kill must land during the PIN check: {lines:?}"
+    );
+    assert_eq!(
+        vault.attempts_left(),
+        Ok(4),
+        "the interrupted try stays counted"
+    );
+    // The right PIN still works and resets the count.
+    vault.unlock(&Pin::new(PIN)).expect("unlock");
+    assert_eq!(vault.attempts_left(), Ok(5));
+}
