@@ -16,3 +16,4 @@ pub mod keystore;
 pub mod protocol;
 pub mod secret;
 pub mod vault;
+pub mod wallet;

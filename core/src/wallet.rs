@@ -136,7 +136,8 @@ impl From<VaultError> for WalletError {
             VaultError::Io(kind) => Self::Storage(kind),
             VaultError::Corrupt | VaultError::UnsupportedVersion(_) => Self::Corrupt,
             VaultError::AlreadyExists => Self::Internal("vault already exists"),
-            _ => Self::Internal("vault error"),
+            VaultError::Random => Self::Internal("random generator failure"),
+            VaultError::InvalidConfig(why) => Self::Internal(why),
         }
     }
 }
@@ -148,7 +149,6 @@ impl From<ClientError> for WalletError {
             ClientError::Network { retryable } => Self::Network { retryable },
             ClientError::Server { status, code } => Self::Server { status, code },
             ClientError::BadResponse => Self::BadServerResponse,
-            _ => Self::BadServerResponse,
         }
     }
 }
@@ -164,7 +164,6 @@ impl From<ChallengeError> for WalletError {
             ChallengeError::BadCandidates => Self::BadServerResponse,
             ChallengeError::InvalidCode => Self::InvalidCode,
             ChallengeError::Signing => Self::Internal("signing failed"),
-            _ => Self::Internal("challenge error"),
         }
     }
 }
