@@ -240,8 +240,9 @@ fn open_shared(
     config.validate()?;
     let db = store::Db::open(&config.db_path)?;
     let fresh = SigningKey::make()?;
-    let pkcs8 = db.write_blocking(|tx| {
-        store::meta_get_or_insert(tx, META_SERVER_KEY, fresh.to_pkcs8().as_slice())
+    let fresh_der = fresh.to_pkcs8().clone();
+    let pkcs8 = db.write_blocking(move |tx| {
+        store::meta_get_or_insert(tx, META_SERVER_KEY, fresh_der.as_slice())
     })?;
     let pkcs8 = zeroize::Zeroizing::new(pkcs8);
     let key = SigningKey::from_pkcs8(&pkcs8)?;

@@ -4,16 +4,17 @@
 //! Guarantees:
 //! - Everything a flow needs (accounts, devices, codes, nonces, CIBA requests, challenges,
 //!   the server key) is in the file, so a restart mid-flow loses nothing.
-//! - One writer connection (behind a mutex) serialises writes; a small pool of reader
-//!   connections serves reads concurrently (WAL lets readers run beside the writer). All
-//!   SQLite calls run on tokio's blocking pool, never on an async worker.
+//! - One writer thread owns the writer connection and commits queued writes in batches
+//!   (group commit, a savepoint per write so one failed write does not undo the others); a
+//!   result is delivered only after its batch committed. A small pool of reader connections
+//!   serves reads concurrently (WAL lets readers run beside the writer).
 //! - `synchronous = NORMAL` in WAL mode: a power loss may lose the last transactions but
 //!   never corrupts the file; `busy_timeout` covers other processes (the admin CLI).
 //! - Statements are prepared once per connection and cached.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -28,9 +29,12 @@ pub enum StoreError {
     /// The database directory could not be created or its permissions set.
     #[error("database file: {0}")]
     Io(#[from] std::io::Error),
-    /// The blocking task running the query panicked or was cancelled.
+    /// The task or writer thread running the query panicked or is gone.
     #[error("database task failed")]
     Task,
+    /// The batch transaction holding this write failed to commit (SQLite's reason).
+    #[error("database commit failed: {0}")]
+    Commit(String),
     /// A stored value does not have the expected shape (hand-edited or corrupt database).
     #[error("database holds an unexpected value: {0}")]
     Corrupt(&'static str),
@@ -128,23 +132,32 @@ CREATE TABLE fraud_reports (
 
 /// Number of reader connections.
 const READERS: usize = 4;
+/// Most write jobs committed in one transaction.
+const MAX_BATCH: usize = 128;
 
-/// The database: one writer, several readers.
+/// What a write job hands back after running: whether it succeeded (else its changes are
+/// rolled back to its savepoint), and how to deliver its result once the batch commits.
+type Delivery = Box<dyn FnOnce(Option<StoreError>) + Send>;
+/// A write job run by the writer thread inside a batch transaction.
+type Job = Box<dyn FnOnce(&rusqlite::Transaction<'_>) -> (bool, Delivery) + Send>;
+
+/// The database: one writer thread, several reader connections.
 #[derive(Clone)]
 pub(crate) struct Db {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    writer: Mutex<Connection>,
+    jobs: mpsc::Sender<Job>,
     readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
     path: PathBuf,
 }
 
 impl Db {
-    /// Opens (creating if needed) the database at `path`, applies migrations, and opens the
-    /// reader pool. The file is created with mode 0600 on Unix: it holds the server key.
+    /// Opens (creating if needed) the database at `path`, applies migrations, starts the
+    /// writer thread and opens the reader pool. The file is created with mode 0600 on Unix:
+    /// it holds the server key.
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -156,9 +169,13 @@ impl Db {
         let readers = (0..READERS)
             .map(|_| connect(path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
+        let (jobs, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("vistalid-db-writer".into())
+            .spawn(move || writer_loop(writer, rx))?;
         Ok(Self {
             inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
+                jobs,
                 readers,
                 next: AtomicUsize::new(0),
                 path: path.to_owned(),
@@ -171,44 +188,80 @@ impl Db {
         &self.inner.path
     }
 
-    /// Runs `f` in one write transaction on the blocking pool; commits if `f` returns `Ok`.
+    /// Runs `f` in a write transaction on the writer thread and returns its result once
+    /// committed. Concurrent writes are grouped into one transaction (group commit), each
+    /// under its own savepoint: a job that returns `Err` has its changes rolled back and does
+    /// not affect the others.
     pub(crate) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(StoreError::from)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(StoreError::from)?;
-            Ok(out)
-        })
-        .await
-        .map_err(|_| E::from(StoreError::Task))?
+        let (reply, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        self.submit(f, move |r| {
+            let _ = reply.send(r);
+        })?;
+        rx.await.map_err(|_| E::from(StoreError::Task))?
     }
 
-    /// Runs `f` on a reader connection on the blocking pool.
+    /// Like [`Db::write`], blocking the calling thread (start-up and admin paths only; never
+    /// call it on an async worker).
+    pub(crate) fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (reply, rx) = mpsc::sync_channel::<Result<T, E>>(1);
+        self.submit(f, move |r| {
+            let _ = reply.send(r);
+        })?;
+        rx.recv().map_err(|_| E::from(StoreError::Task))?
+    }
+
+    fn submit<T, E, F, D>(&self, f: F, deliver: D) -> Result<(), E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+        D: FnOnce(Result<T, E>) + Send + 'static,
+    {
+        let job: Job = Box::new(move |tx| {
+            let result = f(tx);
+            let ok = result.is_ok();
+            let delivery: Delivery = Box::new(move |commit_error| {
+                deliver(match commit_error {
+                    Some(e) if ok => Err(E::from(e)),
+                    _ => result,
+                });
+            });
+            (ok, delivery)
+        });
+        self.inner
+            .jobs
+            .send(job)
+            .map_err(|_| E::from(StoreError::Task))
+    }
+
+    /// Runs `f` on a reader connection. Reads are short indexed lookups, so a free
+    /// connection is used in place (no thread hand-off); when all are busy the read moves to
+    /// the blocking pool.
     pub(crate) async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
+        let n = self.inner.readers.len();
+        let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Ok(conn) = self.inner.readers[(start + i) % n].try_lock() {
+                return f(&conn);
+            }
+        }
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let n = inner.readers.len();
-            let start = inner.next.fetch_add(1, Ordering::Relaxed);
-            // Take the first free reader; if all are busy, wait on the round-robin one.
-            for i in 0..n {
-                if let Ok(conn) = inner.readers[(start + i) % n].try_lock() {
-                    return f(&conn);
-                }
-            }
             let conn = inner.readers[start % n]
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
@@ -217,20 +270,57 @@ impl Db {
         .await
         .map_err(|_| E::from(StoreError::Task))?
     }
+}
 
-    /// Runs `f` on the writer connection synchronously (start-up and admin paths only).
-    pub(crate) fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        E: From<StoreError>,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
-    {
-        let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(StoreError::from)?;
-        Ok(out)
+/// The writer thread: takes every queued job (up to [`MAX_BATCH`]), runs them in one
+/// IMMEDIATE transaction with a savepoint each, commits, then delivers the results. Ends
+/// when every [`Db`] handle is gone.
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot begin a write transaction");
+                drop(batch);
+                continue;
+            }
+        };
+        let mut deliveries = Vec::with_capacity(batch.len());
+        for job in batch {
+            if let Err(e) = tx.execute_batch("SAVEPOINT job") {
+                tracing::error!(error = %e, "cannot open a savepoint");
+                continue;
+            }
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)));
+            let ok = matches!(ran, Ok((true, _)));
+            let end = if ok {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            if let Err(e) = tx.execute_batch(end) {
+                tracing::error!(error = %e, "cannot close a savepoint");
+            }
+            if let Ok((_, delivery)) = ran {
+                deliveries.push(delivery);
+            }
+        }
+        let committed = tx.commit();
+        for delivery in deliveries {
+            delivery(
+                committed
+                    .as_ref()
+                    .err()
+                    .map(|e| StoreError::Commit(e.to_string())),
+            );
+        }
     }
 }
 
