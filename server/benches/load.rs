@@ -44,22 +44,72 @@ struct Wallet {
 
 fn main() {
     let workers = usize::try_from(env("VL_BENCH_WORKERS", 2)).unwrap_or(2);
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    // Server and load generator get separate runtimes (as two processes would), so the CPU
+    // time of each side can be told apart by thread name.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
+        .thread_name("vl-server")
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(run());
-}
-
-async fn run() {
-    let pairs = env("VL_BENCH_PAIRS", 64);
-    let secs = env("VL_BENCH_SECS", 5);
-    let max_flows = env("VL_BENCH_MAX_FLOWS", u64::MAX);
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("vl-client")
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = ServerConfig::new(dir.path().join("bench.sqlite"));
     config.poll_interval_secs = 0;
-    let server = start(config).await.expect("server");
+    let server = server_rt.block_on(start(config)).expect("server");
+    client_rt.block_on(run(&server));
+    server_rt.block_on(server.shutdown());
+}
+
+/// CPU seconds (user + system) per thread-name group, from /proc (Linux only).
+fn cpu_by_thread() -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        // Fields after the ")" that closes comm: state is field 3; utime 14, stime 15.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+            + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let group = match comm.trim() {
+            c if c.starts_with("vl-server") => "server (HTTP + handlers)",
+            c if c.starts_with("vistalid-db") => "server (SQLite writer)",
+            c if c.starts_with("vl-client") => "load generator (RPs + wallets)",
+            _ => "other",
+        };
+        *out.entry(group.to_owned()).or_insert(0.0) += ticks / 100.0;
+    }
+    out
+}
+
+fn report_cpu(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+) {
+    let flows = FLOWS.load(Ordering::Relaxed).max(1) as f64;
+    for (k, v) in after {
+        let d = v - before.get(k).copied().unwrap_or(0.0);
+        println!("cpu {k}: {d:.2} s = {:.0} us per flow", d * 1e6 / flows);
+    }
+}
+
+static FLOWS: AtomicU64 = AtomicU64::new(0);
+
+async fn run(server: &vistalid_server::RunningServer) {
+    let pairs = env("VL_BENCH_PAIRS", 64);
+    let secs = env("VL_BENCH_SECS", 5);
+    let max_flows = env("VL_BENCH_MAX_FLOWS", u64::MAX);
     let base = server.base_url().to_owned();
     let admin = server.admin();
     let http = reqwest::Client::builder()
@@ -125,6 +175,7 @@ async fn run() {
     }
     println!("load bench: {pairs} concurrent RP+wallet pairs, {secs} s, loopback, SQLite file");
 
+    let before = cpu_by_thread();
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -195,7 +246,8 @@ async fn run() {
         pct(0.99),
         pct(1.0)
     );
-    server.shutdown().await;
+    FLOWS.store(all.len() as u64, Ordering::Relaxed);
+    report_cpu(&before, &cpu_by_thread());
 }
 
 fn now() -> i64 {
