@@ -119,7 +119,6 @@ async fn run(server: &vistalid_server::RunningServer) {
 
     let (client_id, secret) = admin
         .add_client("Bench RP", CodeMode::Pick)
-        .await
         .expect("client");
     let secret = secret.to_string();
     let mut wallets = Vec::new();
@@ -127,7 +126,6 @@ async fn run(server: &vistalid_server::RunningServer) {
         let rpps = format!("{}", 10_000_000_000u64 + i);
         let code = admin
             .add_practitioner(&rpps, "Bench", "User", "10")
-            .await
             .expect("account");
         let key = SigningKey::make().expect("key");
         let nonce: NonceResponse = http

@@ -7,6 +7,10 @@
 //! the code, the last 8 (40 bits) are the secret; it is valid `activation_ttl_secs`, dies
 //! after `activation_tries` wrong tries and works once. Issuing a new code for an account
 //! kills its previous unused codes.
+//!
+//! The methods are synchronous: each is one short SQLite transaction (under a millisecond)
+//! and blocks the calling thread until it is committed, so they suit tests, the CLI and
+//! admin tools. From async server code, call them inside `spawn_blocking`.
 
 use std::sync::Arc;
 
@@ -71,7 +75,7 @@ impl Admin {
 
     /// Registers a relying party with its *code dynamique* mode; returns `(client_id,
     /// client_secret)`. The secret (256 random bits) is shown only here.
-    pub async fn add_client(
+    pub fn add_client(
         &self,
         name: &str,
         mode: CodeMode,
@@ -83,7 +87,7 @@ impl Admin {
         let (id, name, now) = (client_id.clone(), name.to_owned(), self.shared.clock.now());
         self.shared
             .db
-            .write(move |tx| -> Result<(), StoreError> {
+            .write_blocking(move |tx| -> Result<(), StoreError> {
                 tx.prepare_cached(
                     "INSERT INTO clients (client_id, name, secret_hash, mode, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -96,15 +100,14 @@ impl Admin {
                     now
                 ])?;
                 Ok(())
-            })
-            .await?;
+            })?;
         tracing::info!(%client_id, "client registered");
         Ok((client_id, secret))
     }
 
     /// Creates a practitioner account (RPPS number, names, profession code such as `10`
     /// doctor) and returns its first activation code.
-    pub async fn add_practitioner(
+    pub fn add_practitioner(
         &self,
         rpps: &str,
         given_name: &str,
@@ -124,12 +127,11 @@ impl Admin {
             family_name,
             Some(profession),
         )
-        .await
     }
 
     /// Creates an insured account (pseudonymous id, names) and returns its first activation
     /// code.
-    pub async fn add_insured(
+    pub fn add_insured(
         &self,
         pseudonymous_id: &str,
         given_name: &str,
@@ -137,10 +139,9 @@ impl Admin {
     ) -> Result<Zeroizing<String>, ServerError> {
         check_field("pseudonymous id", pseudonymous_id, 64)?;
         self.add_account("insured", pseudonymous_id, given_name, family_name, None)
-            .await
     }
 
-    async fn add_account(
+    fn add_account(
         &self,
         kind: &'static str,
         subject: &str,
@@ -162,7 +163,7 @@ impl Admin {
         let (ttl, tries) = self.code_policy();
         self.shared
             .db
-            .write(move |tx| -> Result<Zeroizing<String>, ServerError> {
+            .write_blocking(move |tx| -> Result<Zeroizing<String>, ServerError> {
                 let exists: Option<String> = tx
                     .prepare_cached("SELECT id FROM accounts WHERE subject_name_id = ?1")?
                     .query_row([&subject], |r| r.get(0))
@@ -181,22 +182,18 @@ impl Admin {
                 .map_err(StoreError::from)?;
                 store_code(tx, &account_id, code, now, ttl, tries)
             })
-            .await
     }
 
     /// Issues a new activation code for an existing account (by RPPS number, pseudonymous
     /// id or account id), e.g. after a revocation or a dead code; earlier unused codes die.
-    pub async fn new_activation_code(
-        &self,
-        account: &str,
-    ) -> Result<Zeroizing<String>, ServerError> {
+    pub fn new_activation_code(&self, account: &str) -> Result<Zeroizing<String>, ServerError> {
         let account = account.to_owned();
         let now = self.shared.clock.now();
         let code = self.make_code()?;
         let (ttl, tries) = self.code_policy();
         self.shared
             .db
-            .write(move |tx| -> Result<Zeroizing<String>, ServerError> {
+            .write_blocking(move |tx| -> Result<Zeroizing<String>, ServerError> {
                 let id: String = tx
                     .prepare_cached(
                         "SELECT id FROM accounts WHERE id = ?1 OR subject_name_id = ?1",
@@ -207,16 +204,15 @@ impl Admin {
                     .ok_or(ServerError::NotFound("account"))?;
                 store_code(tx, &id, code, now, ttl, tries)
             })
-            .await
     }
 
     /// Devices of an account (by RPPS number, pseudonymous id or account id), revoked ones
     /// included, oldest first.
-    pub async fn list_devices(&self, account: &str) -> Result<Vec<DeviceInfo>, ServerError> {
+    pub fn list_devices(&self, account: &str) -> Result<Vec<DeviceInfo>, ServerError> {
         let account = account.to_owned();
         self.shared
             .db
-            .read(move |c| -> Result<Vec<DeviceInfo>, ServerError> {
+            .read_blocking(move |c| -> Result<Vec<DeviceInfo>, ServerError> {
                 let mut stmt = c.prepare_cached(
                     "SELECT d.id, d.account_id, a.subject_name_id, d.name, d.public_key,
                             d.created_at, d.revoked_at, d.attestation IS NOT NULL
@@ -250,41 +246,39 @@ impl Admin {
                     })
                     .collect()
             })
-            .await
     }
 
     /// Revokes a device: its poll token and its answers stop working at once, and its
     /// pending challenges are closed. Returns `false` if it was already revoked.
-    pub async fn revoke_device(&self, device_id: &str) -> Result<bool, ServerError> {
+    pub fn revoke_device(&self, device_id: &str) -> Result<bool, ServerError> {
         let id = device_id.to_owned();
         let now = self.shared.clock.now();
-        let changed = self
-            .shared
-            .db
-            .write(move |tx| -> Result<Option<bool>, ServerError> {
-                let known: Option<Option<i64>> = tx
-                    .prepare_cached("SELECT revoked_at FROM devices WHERE id = ?1")?
-                    .query_row([&id], |r| r.get(0))
-                    .optional()
-                    .map_err(StoreError::from)?;
-                match known {
-                    None => Ok(None),
-                    Some(Some(_)) => Ok(Some(false)),
-                    Some(None) => {
-                        tx.prepare_cached("UPDATE devices SET revoked_at = ?2 WHERE id = ?1")?
-                            .execute(rusqlite::params![id, now])
-                            .map_err(StoreError::from)?;
-                        tx.prepare_cached(
-                            "UPDATE challenges SET status = 'closed'
-                             WHERE device_id = ?1 AND status = 'pending'",
-                        )?
-                        .execute([&id])
+        let changed =
+            self.shared
+                .db
+                .write_blocking(move |tx| -> Result<Option<bool>, ServerError> {
+                    let known: Option<Option<i64>> = tx
+                        .prepare_cached("SELECT revoked_at FROM devices WHERE id = ?1")?
+                        .query_row([&id], |r| r.get(0))
+                        .optional()
                         .map_err(StoreError::from)?;
-                        Ok(Some(true))
+                    match known {
+                        None => Ok(None),
+                        Some(Some(_)) => Ok(Some(false)),
+                        Some(None) => {
+                            tx.prepare_cached("UPDATE devices SET revoked_at = ?2 WHERE id = ?1")?
+                                .execute(rusqlite::params![id, now])
+                                .map_err(StoreError::from)?;
+                            tx.prepare_cached(
+                                "UPDATE challenges SET status = 'closed'
+                             WHERE device_id = ?1 AND status = 'pending'",
+                            )?
+                            .execute([&id])
+                            .map_err(StoreError::from)?;
+                            Ok(Some(true))
+                        }
                     }
-                }
-            })
-            .await?;
+                })?;
         match changed {
             None => Err(ServerError::NotFound("device")),
             Some(c) => {
@@ -297,11 +291,11 @@ impl Admin {
     }
 
     /// Counts of "not me" reports and wrong codes on an account (for monitoring).
-    pub async fn account_alerts(&self, account: &str) -> Result<(u32, u32), ServerError> {
+    pub fn account_alerts(&self, account: &str) -> Result<(u32, u32), ServerError> {
         let account = account.to_owned();
         self.shared
             .db
-            .read(move |c| -> Result<(u32, u32), ServerError> {
+            .read_blocking(move |c| -> Result<(u32, u32), ServerError> {
                 c.prepare_cached(
                     "SELECT fraud_reports, wrong_codes FROM accounts
                      WHERE id = ?1 OR subject_name_id = ?1",
@@ -311,7 +305,6 @@ impl Admin {
                 .map_err(StoreError::from)?
                 .ok_or(ServerError::NotFound("account"))
             })
-            .await
     }
 
     fn code_policy(&self) -> (i64, i64) {

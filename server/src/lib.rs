@@ -15,12 +15,9 @@
 //! use vistalid_server::{start, ServerConfig};
 //! let server = start(ServerConfig::new("/tmp/vistalid.sqlite")).await?;
 //! let admin = server.admin();
-//! let (client_id, secret) = admin
-//!     .add_client("Dossier patient", vistalid_core::protocol::CodeMode::Pick)
-//!     .await?;
-//! let code = admin
-//!     .add_practitioner("10101010101", "Jeanne", "Martin", "10")
-//!     .await?;
+//! let (client_id, secret) =
+//!     admin.add_client("Dossier patient", vistalid_core::protocol::CodeMode::Pick)?;
+//! let code = admin.add_practitioner("10101010101", "Jeanne", "Martin", "10")?;
 //! # let _ = (client_id, secret, code);
 //! server.shutdown().await;
 //! # Ok(()) }
@@ -157,6 +154,14 @@ impl ServerConfig {
             clock: Arc::new(SystemClock),
             push: None,
         }
+    }
+
+    /// A configuration for tests: the database in `dir`, loopback on a free port, token
+    /// polls allowed at any pace (`poll_interval_secs` 0); other settings as [`Self::new`].
+    pub fn for_tests(dir: &std::path::Path) -> Self {
+        let mut c = Self::new(dir.join("vistalid-server.sqlite"));
+        c.poll_interval_secs = 0;
+        c
     }
 
     fn validate(&self) -> Result<(), ServerError> {

@@ -202,7 +202,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Mode::Pick => CodeMode::Pick,
                 Mode::Type => CodeMode::Type,
             };
-            let (id, secret) = admin.add_client(&name, mode).await.map_err(err)?;
+            let (id, secret) = admin.add_client(&name, mode).map_err(err)?;
             println!("client_id={id}");
             println!("client_secret={}", secret.as_str());
             Ok(())
@@ -216,7 +216,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             let admin = open_admin(config).map_err(err)?;
             let code = admin
                 .add_practitioner(&rpps, &given_name, &family_name, &profession)
-                .await
                 .map_err(err)?;
             println!("activation_code={}", code.as_str());
             Ok(())
@@ -229,20 +228,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             let admin = open_admin(config).map_err(err)?;
             let code = admin
                 .add_insured(&id, &given_name, &family_name)
-                .await
                 .map_err(err)?;
             println!("activation_code={}", code.as_str());
             Ok(())
         }
         Command::Reactivate { account } => {
             let admin = open_admin(config).map_err(err)?;
-            let code = admin.new_activation_code(&account).await.map_err(err)?;
+            let code = admin.new_activation_code(&account).map_err(err)?;
             println!("activation_code={}", code.as_str());
             Ok(())
         }
         Command::Devices { account } => {
             let admin = open_admin(config).map_err(err)?;
-            for d in admin.list_devices(&account).await.map_err(err)? {
+            for d in admin.list_devices(&account).map_err(err)? {
                 let state = match d.revoked_at {
                     Some(t) => format!("revoked at {t}"),
                     None => "active".to_owned(),
@@ -256,7 +254,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Revoke { device_id } => {
             let admin = open_admin(config).map_err(err)?;
-            if admin.revoke_device(&device_id).await.map_err(err)? {
+            if admin.revoke_device(&device_id).map_err(err)? {
                 println!("revoked {device_id}");
             } else {
                 println!("{device_id} was already revoked");

@@ -244,6 +244,20 @@ impl Db {
             .map_err(|_| E::from(StoreError::Task))
     }
 
+    /// Runs `f` on a reader connection, blocking the calling thread if all are busy (admin
+    /// paths only).
+    pub(crate) fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E>,
+    {
+        let n = self.inner.readers.len();
+        let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        let conn = self.inner.readers[start % n]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+
     /// Runs `f` on a reader connection. Reads are short indexed lookups, so a free
     /// connection is used in place (no thread hand-off); when all are busy the read moves to
     /// the blocking pool.

@@ -125,7 +125,7 @@ async fn every_device_of_the_account_gets_the_challenge_and_the_first_answer_win
     let h = Harness::start().await;
     let rp = h.client(CodeMode::Pick).await;
     let phone = h.practitioner(RPPS).await;
-    let code = h.admin().new_activation_code(RPPS).await.expect("code");
+    let code = h.admin().new_activation_code(RPPS).expect("code");
     let tablet = common::Device::enrol(&h, &code)
         .await
         .expect("second device");
@@ -218,10 +218,7 @@ async fn wrong_code_denies_the_login_and_is_counted() {
         409,
         "challenge_already_answered",
     );
-    assert_eq!(
-        h.admin().account_alerts(RPPS).await.expect("alerts"),
-        (0, 1)
-    );
+    assert_eq!(h.admin().account_alerts(RPPS).expect("alerts"), (0, 1));
 }
 
 #[tokio::test]
@@ -255,10 +252,7 @@ async fn deny_and_not_me_deny_the_login_and_not_me_is_reported() {
         .as_deref()
         .expect("text")
         .contains("not theirs"));
-    assert_eq!(
-        h.admin().account_alerts(RPPS).await.expect("alerts"),
-        (1, 0)
-    );
+    assert_eq!(h.admin().account_alerts(RPPS).expect("alerts"), (1, 0));
 }
 
 #[tokio::test]
@@ -346,8 +340,8 @@ async fn revoked_device_is_locked_out() {
     let dev = h.practitioner(RPPS).await;
     let ciba = rp.ciba(&h, RPPS).await.expect("ciba");
     let c = dev.one_challenge(&h).await;
-    assert!(h.admin().revoke_device(dev.id()).await.expect("revoke"));
-    assert!(!h.admin().revoke_device(dev.id()).await.expect("again"));
+    assert!(h.admin().revoke_device(dev.id()).expect("revoke"));
+    assert!(!h.admin().revoke_device(dev.id()).expect("again"));
     expect_err(dev.fetch(&h, 0).await, 401, "invalid_token");
     expect_err(
         dev.answer(&h, &c.id, Decision::Approve, Some(&ciba.dynamic_code))
@@ -355,7 +349,7 @@ async fn revoked_device_is_locked_out() {
         401,
         "device_revoked",
     );
-    let devices = h.admin().list_devices(RPPS).await.expect("list");
+    let devices = h.admin().list_devices(RPPS).expect("list");
     assert!(devices[0].revoked_at.is_some());
     // The account has no active device now.
     expect_err(rp.ciba(&h, RPPS).await, 400, "unknown_user_id");
@@ -587,4 +581,70 @@ async fn restart_mid_flow_loses_nothing() {
     )
     .expect("verifies");
     assert_eq!(claims["SubjectNameID"], RPPS);
+}
+
+#[tokio::test]
+async fn discovery_and_id_token_pass_the_openidconnect_crate() {
+    use openidconnect::core::{
+        CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+        CoreProviderMetadata,
+    };
+    use openidconnect::{ClientId, IssuerUrl, Nonce};
+
+    let h = Harness::start().await;
+    // The library checks expiry against the real clock.
+    h.clock.set(vistalid_core::clock::Clock::now(
+        &vistalid_core::clock::SystemClock,
+    ));
+    let rp = h.client(CodeMode::Pick).await;
+    let dev = h.practitioner(RPPS).await;
+    let ciba = rp.ciba(&h, RPPS).await.expect("ciba");
+    let c = dev.one_challenge(&h).await;
+    dev.answer(&h, &c.id, Decision::Approve, Some(&ciba.dynamic_code))
+        .await
+        .expect("approve");
+    let tok = rp.token(&h, &ciba.auth_req_id).await.expect("token");
+
+    let discovery: Value = h
+        .http
+        .get(h.url(vistalid_core::protocol::PATH_DISCOVERY))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    let metadata: CoreProviderMetadata =
+        serde_json::from_value(discovery).expect("openidconnect parses the discovery document");
+    assert_eq!(metadata.issuer().as_str(), h.server.base_url());
+    let jwks: CoreJsonWebKeySet = h
+        .http
+        .get(metadata.jwks_uri().as_str())
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("openidconnect parses the JWKS");
+    let issuer = IssuerUrl::new(h.server.base_url().to_owned()).expect("issuer");
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(rp.id.clone()),
+        issuer.clone(),
+        jwks.clone(),
+    )
+    .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let id_token: CoreIdToken = tok["id_token"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("parse");
+    let claims = id_token
+        .claims(&verifier, |_: Option<&Nonce>| Ok(()))
+        .expect("the ID token verifies");
+    assert_eq!(claims.subject().as_str(), dev.enrolment.account_id);
+    assert!(claims.auth_time().is_some());
+    let other =
+        CoreIdTokenVerifier::new_public_client(ClientId::new("someone-else".into()), issuer, jwks)
+            .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    assert!(id_token.claims(&other, |_: Option<&Nonce>| Ok(())).is_err());
 }

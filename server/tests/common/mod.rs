@@ -56,8 +56,10 @@ impl Harness {
             clock,
             http,
         } = self;
+        let addr = server.addr();
         server.shutdown().await;
-        let config = test_config(&dir, &clock, |_| {});
+        // Same address and database file: clients keep their base URL.
+        let config = test_config(&dir, &clock, |c| c.bind = addr);
         let server = start(config).await.expect("server restarts");
         Self {
             server,
@@ -84,7 +86,6 @@ impl Harness {
         let (id, secret) = self
             .admin()
             .add_client("Dossier patient test", mode)
-            .await
             .expect("client");
         Rp {
             id,
@@ -97,7 +98,6 @@ impl Harness {
         let code = self
             .admin()
             .add_practitioner(rpps, "Jeanne", "Martin", "10")
-            .await
             .expect("account");
         Device::enrol(self, &code).await.expect("enrol")
     }
