@@ -1,2 +1,372 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Reference identity server.
+//! # vistalid-server
+//!
+//! The Vistalid reference identity server (DESIGN.md §3–4), shaped like Pro Santé Connect:
+//! OIDC discovery and JWKS, CIBA in poll mode with HTTP Basic client authentication, device
+//! enrolment with one-time activation codes, a signed challenge queue per device (long-poll,
+//! with a [`PushSender`] seam for FCM/APNs), and ES256 ID tokens carrying PSC-named claims.
+//!
+//! Start it in-process with [`start`]; administer accounts, clients and devices with
+//! [`Admin`]. All state lives in one SQLite file (see the `store` module), so a restart
+//! mid-flow loses nothing.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), vistalid_server::ServerError> {
+//! use vistalid_server::{start, ServerConfig};
+//! let server = start(ServerConfig::new("/tmp/vistalid.sqlite")).await?;
+//! let admin = server.admin();
+//! let (client_id, secret) =
+//!     admin.add_client("Dossier patient", vistalid_core::protocol::CodeMode::Pick)?;
+//! let code = admin.add_practitioner("10101010101", "Jeanne", "Martin", "10")?;
+//! # let _ = (client_id, secret, code);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod admin;
+mod device;
+mod http;
+mod oidc;
+mod push;
+mod secrets;
+mod store;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use vistalid_core::clock::{Clock, SystemClock};
+use vistalid_core::keys::{Jwk, KeyError, SigningKey};
+
+pub use admin::{Admin, DeviceInfo};
+pub use push::{LongPollNotifier, PushSender};
+pub use secrets::SecretsError;
+pub use store::StoreError;
+
+/// Value of the `acr` claim of every ID token: the Pro Santé Connect level its relying
+/// parties ask for (`acr_values=eidas1`). A device-bound key unlocked by a PIN, with a
+/// *code dynamique* matched by the user.
+pub const ACR: &str = "eidas1";
+/// Value of the `amr` claim of every ID token (RFC 8176): `pin` (the wallet PIN unlocks the
+/// key), `hwk` (proof of possession of the device-bound key), `mfa` (both).
+pub const AMR: [&str; 3] = ["pin", "hwk", "mfa"];
+
+/// Errors of starting, running and administering the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The database could not be opened, migrated, read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The stored server key is not a valid ES256 key.
+    #[error("server key: {0}")]
+    Key(#[from] KeyError),
+    /// The OS random generator failed.
+    #[error(transparent)]
+    Random(#[from] SecretsError),
+    /// The configuration is invalid (the message names the setting).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// An admin argument is invalid (the message names which and why).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// An account with that identifier already exists.
+    #[error("an account with that identifier already exists")]
+    DuplicateAccount,
+    /// No such account, device or client.
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+}
+
+/// Configuration of a server instance. [`ServerConfig::new`] gives the documented defaults.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// SQLite database file (created with mode 0600 if absent).
+    pub db_path: PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Public base URL, used as OIDC `issuer` and enrolment audience. Derived from the bound
+    /// address (`http://ip:port`) when `None`. No trailing slash.
+    pub issuer: Option<String>,
+    /// Challenge validity in seconds (default 120).
+    pub challenge_ttl_secs: u64,
+    /// CIBA request validity (`expires_in`) in seconds (default 120).
+    pub ciba_expires_in: u64,
+    /// Minimum seconds between token polls (`interval`, default 5; tests may use 0).
+    pub poll_interval_secs: u64,
+    /// Most pending login requests per account (push-fatigue guard, default 3).
+    pub max_pending_per_account: u32,
+    /// Largest request body in bytes (default 16 KiB); larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// Timeout of every request except the device long-poll, in seconds (default 10).
+    pub request_timeout_secs: u64,
+    /// Cap of the device long-poll `wait` parameter in seconds (default 30).
+    pub max_wait_secs: u64,
+    /// Enrolment nonce validity in seconds (default 120).
+    pub enrol_nonce_ttl_secs: u64,
+    /// Activation code validity in seconds (default 900 = 15 min).
+    pub activation_ttl_secs: u64,
+    /// Wrong tries after which an activation code is dead (default 5).
+    pub activation_tries: u32,
+    /// ID and access token lifetime in seconds (default 300).
+    pub token_ttl_secs: u64,
+    /// Pick-mode candidates per challenge, the right one included (default 3, as e-CPS).
+    pub pick_candidates: usize,
+    /// Source of time (tests use a `ManualClock`).
+    pub clock: Arc<dyn Clock>,
+    /// Extra push channel told about each queued challenge, beside the long-poll.
+    pub push: Option<Arc<dyn PushSender>>,
+}
+
+impl ServerConfig {
+    /// A configuration with the defaults documented on each field, storing its data in
+    /// `db_path` and listening on `127.0.0.1:0`.
+    pub fn new(db_path: impl Into<PathBuf>) -> Self {
+        Self {
+            db_path: db_path.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            issuer: None,
+            challenge_ttl_secs: 120,
+            ciba_expires_in: 120,
+            poll_interval_secs: 5,
+            max_pending_per_account: 3,
+            body_limit_bytes: 16 * 1024,
+            request_timeout_secs: 10,
+            max_wait_secs: 30,
+            enrol_nonce_ttl_secs: 120,
+            activation_ttl_secs: 900,
+            activation_tries: 5,
+            token_ttl_secs: 300,
+            pick_candidates: 3,
+            clock: Arc::new(SystemClock),
+            push: None,
+        }
+    }
+
+    /// A configuration for tests: the database in `dir`, loopback on a free port, token
+    /// polls allowed at any pace (`poll_interval_secs` 0); other settings as [`Self::new`].
+    pub fn for_tests(dir: &std::path::Path) -> Self {
+        let mut c = Self::new(dir.join("vistalid-server.sqlite"));
+        c.poll_interval_secs = 0;
+        c
+    }
+
+    fn validate(&self) -> Result<(), ServerError> {
+        let bad = |m: &str| Err(ServerError::Config(m.to_owned()));
+        if self.challenge_ttl_secs == 0 || self.challenge_ttl_secs > 600 {
+            return bad("challenge_ttl_secs must be in 1..=600 (wallets refuse longer)");
+        }
+        if self.ciba_expires_in == 0 || self.ciba_expires_in > 3600 {
+            return bad("ciba_expires_in must be in 1..=3600");
+        }
+        if self.max_pending_per_account == 0 {
+            return bad("max_pending_per_account must be at least 1");
+        }
+        if self.body_limit_bytes < 1024 {
+            return bad("body_limit_bytes must be at least 1024");
+        }
+        if !(2..=9).contains(&self.pick_candidates) {
+            return bad("pick_candidates must be in 2..=9");
+        }
+        if self.activation_tries == 0 || self.activation_ttl_secs == 0 {
+            return bad("activation_tries and activation_ttl_secs must be positive");
+        }
+        if let Some(issuer) = &self.issuer {
+            let url = url::Url::parse(issuer)
+                .map_err(|_| ServerError::Config("issuer is not a URL".into()))?;
+            if !matches!(url.scheme(), "http" | "https") || issuer.ends_with('/') {
+                return bad("issuer must be an http(s) URL without a trailing slash");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("db_path", &self.db_path)
+            .field("bind", &self.bind)
+            .field("issuer", &self.issuer)
+            .field("challenge_ttl_secs", &self.challenge_ttl_secs)
+            .field("ciba_expires_in", &self.ciba_expires_in)
+            .field("poll_interval_secs", &self.poll_interval_secs)
+            .field("max_pending_per_account", &self.max_pending_per_account)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("push", &self.push.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shared state of a server instance (also used by [`Admin`] without HTTP).
+pub(crate) struct Shared {
+    pub(crate) db: store::Db,
+    pub(crate) config: ServerConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) key: SigningKey,
+    pub(crate) jwk: Jwk,
+    pub(crate) issuer: String,
+    pub(crate) notifier: Arc<LongPollNotifier>,
+    pub(crate) clients: RwLock<std::collections::HashMap<String, Arc<oidc::ClientRecord>>>,
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    /// Tells the long-poll and the optional push channel that a challenge was queued.
+    pub(crate) fn wake(&self, device_id: &str, challenge_id: &str) {
+        self.notifier.notify(device_id, challenge_id);
+        if let Some(push) = &self.config.push {
+            push.notify(device_id, challenge_id);
+        }
+    }
+}
+
+/// Meta key of the server's PKCS#8 signing key.
+const META_SERVER_KEY: &str = "server_signing_key_pkcs8";
+
+fn open_shared(
+    config: ServerConfig,
+    issuer: String,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Arc<Shared>, ServerError> {
+    config.validate()?;
+    let db = store::Db::open(&config.db_path)?;
+    let fresh = SigningKey::make()?;
+    let fresh_der = fresh.to_pkcs8().clone();
+    let pkcs8 = db.write_blocking(move |tx| {
+        store::meta_get_or_insert(tx, META_SERVER_KEY, fresh_der.as_slice())
+    })?;
+    let pkcs8 = zeroize::Zeroizing::new(pkcs8);
+    let key = SigningKey::from_pkcs8(&pkcs8)?;
+    let jwk = key.public_key().to_jwk();
+    Ok(Arc::new(Shared {
+        db,
+        clock: Arc::clone(&config.clock),
+        config,
+        key,
+        jwk,
+        issuer,
+        notifier: Arc::new(LongPollNotifier::default()),
+        clients: RwLock::new(std::collections::HashMap::new()),
+        shutdown,
+    }))
+}
+
+/// Opens the database of `config` for administration only (no HTTP listener), e.g. for the
+/// admin commands of the binary. Safe beside a running server on the same file.
+pub fn open_admin(config: ServerConfig) -> Result<Admin, ServerError> {
+    let issuer = config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.bind));
+    let (_tx, rx) = watch::channel(false);
+    Ok(Admin::new(open_shared(config, issuer, rx)?))
+}
+
+/// A running server. Dropping it without [`RunningServer::shutdown`] leaves the server
+/// running on the runtime until the runtime stops.
+pub struct RunningServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .field("issuer", &self.shared.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// The bound socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The public base URL (also the OIDC issuer), without trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.shared.issuer
+    }
+
+    /// An admin handle on this server's database.
+    pub fn admin(&self) -> Admin {
+        Admin::new(Arc::clone(&self.shared))
+    }
+
+    /// Stops accepting connections, ends open long-polls at once, and waits (at most 5 s)
+    /// for in-flight requests to finish. Every committed state stays in the database.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let mut task = self.task;
+        if tokio::time::timeout(Duration::from_secs(5), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+/// Opens the database (creating the server key on first start), binds the listener and
+/// serves until [`RunningServer::shutdown`].
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let issuer = config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let (stop, stop_rx) = watch::channel(false);
+    let shared = {
+        let config = config.clone();
+        let issuer = issuer.clone();
+        let rx = stop_rx.clone();
+        tokio::task::spawn_blocking(move || open_shared(config, issuer, rx))
+            .await
+            .map_err(|_| ServerError::Store(StoreError::Task))??
+    };
+    let app = http::router(Arc::clone(&shared));
+    let mut shutdown_rx = stop_rx.clone();
+    let cleaner = tokio::spawn(device::cleanup_loop(Arc::clone(&shared)));
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = shutdown_rx.wait_for(|stop| *stop).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+        cleaner.abort();
+    });
+    tracing::info!(%addr, %issuer, "vistalid-server listening");
+    Ok(RunningServer {
+        addr,
+        shared,
+        stop,
+        task,
+    })
+}

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: Apache-2.0
+//! HTTP plumbing: the router, JSON error bodies, and body extractors that turn every
+//! malformed input into a clear [`ErrorBody`] instead of a plain-text rejection.
+//!
+//! Guarantees: every error response is JSON `ErrorBody` with a 4xx status for bad input
+//! (413 for oversized bodies, 404 for unknown paths, 405 for wrong methods); a 5xx only for
+//! server faults (database, random generator), logged without secrets. Every route except
+//! the device long-poll has a request timeout (408).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use tower_http::timeout::TimeoutLayer;
+use vistalid_core::protocol::{
+    ErrorBody, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
+    PATH_ENROL_NONCE, PATH_JWKS, PATH_TOKEN,
+};
+
+use crate::secrets::SecretsError;
+use crate::store::StoreError;
+use crate::{device, oidc, Shared};
+
+/// Path of the (CIBA-only) authorization endpoint named in discovery.
+pub(crate) const PATH_AUTHORIZE: &str = "/protocol/openid-connect/auth";
+
+/// Builds the application router.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let timeout = Duration::from_secs(shared.config.request_timeout_secs.max(1));
+    let limit = shared.config.body_limit_bytes;
+    let timed = Router::new()
+        .route(PATH_DISCOVERY, get(oidc::discovery))
+        .route(PATH_JWKS, get(oidc::jwks))
+        .route(PATH_AUTHORIZE, get(oidc::authorize).post(oidc::authorize))
+        .route(PATH_CIBA, post(oidc::ciba))
+        .route(PATH_TOKEN, post(oidc::token))
+        .route(PATH_ENROL_NONCE, post(device::enrol_nonce))
+        .route(PATH_ENROL, post(device::enrol))
+        .route(PATH_ANSWER, post(device::answer))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ));
+    // The long-poll has its own cap (`max_wait_secs`), so it is outside the timeout layer.
+    let long_poll = Router::new().route(PATH_CHALLENGES, get(device::challenges));
+    timed
+        .merge(long_poll)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(shared)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept that HTTP method",
+    )
+}
+
+/// An error answer: status, OAuth-style code, description (never secrets).
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) error: &'static str,
+    pub(crate) description: Option<String>,
+    /// Adds `WWW-Authenticate` (401 on client or bearer authentication).
+    pub(crate) challenge: Option<&'static str>,
+}
+
+impl ApiError {
+    /// An error with a description.
+    pub(crate) fn new(
+        status: StatusCode,
+        error: &'static str,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            error,
+            description: Some(description.into()),
+            challenge: None,
+        }
+    }
+
+    /// 400 `invalid_request`.
+    pub(crate) fn bad_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// 500 `server_error`; the cause is logged, not sent.
+    pub(crate) fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "internal error, try again later",
+        )
+    }
+
+    /// Adds a `WWW-Authenticate` challenge.
+    pub(crate) fn with_challenge(mut self, value: &'static str) -> Self {
+        self.challenge = Some(value);
+        self
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::internal(&e)
+    }
+}
+
+impl From<SecretsError> for ApiError {
+    fn from(e: SecretsError) -> Self {
+        Self::internal(&e)
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::internal(&e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_client_error() {
+            tracing::debug!(status = %self.status, error = self.error, "request refused");
+        }
+        let body = ErrorBody {
+            error: self.error.to_owned(),
+            error_description: self.description,
+        };
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if let Some(c) = self.challenge {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        if self.status == StatusCode::UNAUTHORIZED || self.status == StatusCode::BAD_REQUEST {
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        resp
+    }
+}
+
+fn rejection(status: StatusCode, what: &str, detail: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(status, "request_too_large", "request body is too large");
+    }
+    if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        return ApiError::new(
+            status,
+            "invalid_request",
+            format!("{what} body needs the right Content-Type"),
+        );
+    }
+    ApiError::bad_request(format!("malformed {what} body: {detail}"))
+}
+
+/// A JSON body; rejections become [`ApiError`]s.
+pub(crate) struct JsonBody<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(e) => Err(json_rejection(e)),
+        }
+    }
+}
+
+fn json_rejection(e: JsonRejection) -> ApiError {
+    // Serde's message names the field and position, never the value.
+    let detail = match &e {
+        JsonRejection::JsonDataError(d) => d.body_text(),
+        JsonRejection::JsonSyntaxError(_) => "not valid JSON".to_owned(),
+        _ => e.body_text(),
+    };
+    rejection(e.status(), "JSON", detail)
+}
+
+/// An `application/x-www-form-urlencoded` body; rejections become [`ApiError`]s.
+pub(crate) struct FormBody<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(Self(v)),
+            Err(e) => Err(form_rejection(e)),
+        }
+    }
+}
+
+fn form_rejection(e: FormRejection) -> ApiError {
+    rejection(e.status(), "form", e.body_text())
+}
+
+/// Query parameters; rejections become [`ApiError`]s.
+pub(crate) struct QueryParams<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Self(v)),
+            Err(e) => Err(query_rejection(e)),
+        }
+    }
+}
+
+fn query_rejection(e: QueryRejection) -> ApiError {
+    ApiError::bad_request(format!("malformed query: {}", e.body_text()))
+}

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: Apache-2.0
+//! `vistalid-server`: run the reference identity server, or administer its database.
+//!
+//! Settings come from an optional JSON config file (`--config`, keys named as the fields of
+//! [`FileConfig`]), overridden by `VISTALID_DB`, `VISTALID_BIND` and `VISTALID_ISSUER` or the
+//! matching flags. Secrets (client secrets, activation codes) are printed once on stdout and
+//! never logged.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+use vistalid_core::protocol::CodeMode;
+use vistalid_server::{open_admin, start, ServerConfig, ServerError};
+
+#[derive(Parser)]
+#[command(
+    name = "vistalid-server",
+    version,
+    about = "Vistalid reference identity server"
+)]
+struct Cli {
+    /// JSON config file.
+    #[arg(long, global = true, env = "VISTALID_CONFIG")]
+    config: Option<PathBuf>,
+    /// SQLite database file.
+    #[arg(long, global = true, env = "VISTALID_DB")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP until Ctrl-C.
+    Serve {
+        /// Listen address, e.g. 127.0.0.1:8080.
+        #[arg(long, env = "VISTALID_BIND")]
+        bind: Option<SocketAddr>,
+        /// Public base URL (OIDC issuer), without trailing slash.
+        #[arg(long, env = "VISTALID_ISSUER")]
+        issuer: Option<String>,
+    },
+    /// Register a relying party; prints its client id and secret.
+    AddClient {
+        /// Service name shown to users in challenges.
+        name: String,
+        /// How users prove they see the login page.
+        #[arg(long, value_enum, default_value_t = Mode::Pick)]
+        mode: Mode,
+    },
+    /// Create a practitioner account; prints its activation code.
+    AddPractitioner {
+        /// RPPS number.
+        rpps: String,
+        /// Given name.
+        given_name: String,
+        /// Family name.
+        family_name: String,
+        /// Profession code (10 doctor, 21 pharmacist, 60 nurse, ...).
+        #[arg(long, default_value = "10")]
+        profession: String,
+    },
+    /// Create an insured account; prints its activation code.
+    AddInsured {
+        /// Pseudonymous id.
+        id: String,
+        /// Given name.
+        given_name: String,
+        /// Family name.
+        family_name: String,
+    },
+    /// Issue a new activation code for an existing account.
+    Reactivate {
+        /// RPPS number, pseudonymous id or account id.
+        account: String,
+    },
+    /// List the devices of an account.
+    Devices {
+        /// RPPS number, pseudonymous id or account id.
+        account: String,
+    },
+    /// Revoke a device.
+    Revoke {
+        /// Device id.
+        device_id: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    /// Pick the code among 3 candidates.
+    Pick,
+    /// Type the 2-digit code.
+    Type,
+}
+
+/// Keys of the JSON config file; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    db: Option<PathBuf>,
+    bind: Option<SocketAddr>,
+    issuer: Option<String>,
+    challenge_ttl_secs: Option<u64>,
+    ciba_expires_in: Option<u64>,
+    poll_interval_secs: Option<u64>,
+    max_pending_per_account: Option<u32>,
+    body_limit_bytes: Option<usize>,
+    request_timeout_secs: Option<u64>,
+    max_wait_secs: Option<u64>,
+    activation_ttl_secs: Option<u64>,
+    activation_tries: Option<u32>,
+    token_ttl_secs: Option<u64>,
+}
+
+fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
+    let file: FileConfig = match &cli.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            serde_json::from_str(&text)
+                .map_err(|e| format!("bad config {}: {e}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let db = cli
+        .db
+        .clone()
+        .or(file.db)
+        .unwrap_or_else(|| PathBuf::from("vistalid-server.sqlite"));
+    let mut c = ServerConfig::new(db);
+    if let Some(v) = file.bind {
+        c.bind = v;
+    }
+    c.issuer = file.issuer;
+    macro_rules! set {
+        ($($f:ident),*) => { $(if let Some(v) = file.$f { c.$f = v; })* };
+    }
+    set!(
+        challenge_ttl_secs,
+        ciba_expires_in,
+        poll_interval_secs,
+        max_pending_per_account,
+        body_limit_bytes,
+        request_timeout_secs,
+        max_wait_secs,
+        activation_ttl_secs,
+        activation_tries,
+        token_ttl_secs
+    );
+    Ok(c)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let mut config = load_config(&cli)?;
+    let err = |e: ServerError| e.to_string();
+    match cli.command {
+        Command::Serve { bind, issuer } => {
+            if let Some(b) = bind {
+                config.bind = b;
+            }
+            if issuer.is_some() {
+                config.issuer = issuer;
+            }
+            let server = start(config).await.map_err(err)?;
+            println!(
+                "listening on {} (issuer {})",
+                server.addr(),
+                server.base_url()
+            );
+            tokio::signal::ctrl_c()
+                .await
+                .map_err(|e| format!("signal handler: {e}"))?;
+            server.shutdown().await;
+            Ok(())
+        }
+        Command::AddClient { name, mode } => {
+            let admin = open_admin(config).map_err(err)?;
+            let mode = match mode {
+                Mode::Pick => CodeMode::Pick,
+                Mode::Type => CodeMode::Type,
+            };
+            let (id, secret) = admin.add_client(&name, mode).map_err(err)?;
+            println!("client_id={id}");
+            println!("client_secret={}", secret.as_str());
+            Ok(())
+        }
+        Command::AddPractitioner {
+            rpps,
+            given_name,
+            family_name,
+            profession,
+        } => {
+            let admin = open_admin(config).map_err(err)?;
+            let code = admin
+                .add_practitioner(&rpps, &given_name, &family_name, &profession)
+                .map_err(err)?;
+            println!("activation_code={}", code.as_str());
+            Ok(())
+        }
+        Command::AddInsured {
+            id,
+            given_name,
+            family_name,
+        } => {
+            let admin = open_admin(config).map_err(err)?;
+            let code = admin
+                .add_insured(&id, &given_name, &family_name)
+                .map_err(err)?;
+            println!("activation_code={}", code.as_str());
+            Ok(())
+        }
+        Command::Reactivate { account } => {
+            let admin = open_admin(config).map_err(err)?;
+            let code = admin.new_activation_code(&account).map_err(err)?;
+            println!("activation_code={}", code.as_str());
+            Ok(())
+        }
+        Command::Devices { account } => {
+            let admin = open_admin(config).map_err(err)?;
+            for d in admin.list_devices(&account).map_err(err)? {
+                let state = match d.revoked_at {
+                    Some(t) => format!("revoked at {t}"),
+                    None => "active".to_owned(),
+                };
+                println!(
+                    "{}\t{}\t{}\tkey {}\tenrolled {}\t{}",
+                    d.device_id, d.subject_name_id, d.name, d.key_thumbprint, d.created_at, state
+                );
+            }
+            Ok(())
+        }
+        Command::Revoke { device_id } => {
+            let admin = open_admin(config).map_err(err)?;
+            if admin.revoke_device(&device_id).map_err(err)? {
+                println!("revoked {device_id}");
+            } else {
+                println!("{device_id} was already revoked");
+            }
+            Ok(())
+        }
+    }
+}
