@@ -42,13 +42,26 @@ impl Env {
 
     /// Adds a relying party and returns it.
     pub fn relying_party(&self, mode: CodeMode) -> RelyingParty {
-        let (id, secret) = self.server.admin().add_client("Dossier Médical Partagé", mode).unwrap();
-        RelyingParty { base: self.url(), id, secret, http: reqwest::Client::new() }
+        let (id, secret) = self
+            .server
+            .admin()
+            .add_client("Dossier Médical Partagé", mode)
+            .unwrap();
+        RelyingParty {
+            base: self.url(),
+            id,
+            secret: secret.to_string(),
+            http: reqwest::Client::new(),
+        }
     }
 
     /// Adds a practitioner and returns the activation code.
     pub fn practitioner(&self, rpps: &str) -> String {
-        self.server.admin().add_practitioner(rpps, "Camille", "Martin", "10").unwrap()
+        self.server
+            .admin()
+            .add_practitioner(rpps, "Camille", "Martin", "10")
+            .unwrap()
+            .to_string()
     }
 }
 
@@ -56,7 +69,10 @@ async fn start_server(dir: &std::path::Path) -> RunningServer {
     start_server_at(dir, None).await
 }
 
-async fn start_server_at(dir: &std::path::Path, addr: Option<std::net::SocketAddr>) -> RunningServer {
+async fn start_server_at(
+    dir: &std::path::Path,
+    addr: Option<std::net::SocketAddr>,
+) -> RunningServer {
     let mut config = ServerConfig::for_tests(dir);
     if let Some(addr) = addr {
         config.bind = addr;
@@ -72,7 +88,10 @@ pub fn fast_config() -> WalletConfig {
         backoff: false,
         ..VaultConfig::default()
     };
-    WalletConfig { vault, device_name: "Pixel test".into() }
+    WalletConfig {
+        vault,
+        device_name: "Pixel test".into(),
+    }
 }
 
 /// A wallet in a new temporary directory with an in-memory keystore.
@@ -101,7 +120,11 @@ impl RelyingParty {
         self.http
             .post(format!("{}{}", self.base, PATH_CIBA))
             .basic_auth(&self.id, Some(&self.secret))
-            .form(&[("login_hint", rpps), ("binding_message", binding), ("scope", "openid")])
+            .form(&[
+                ("login_hint", rpps),
+                ("binding_message", binding),
+                ("scope", "openid"),
+            ])
             .send()
             .await
             .unwrap()
@@ -113,7 +136,10 @@ impl RelyingParty {
             .http
             .post(format!("{}{}", self.base, PATH_TOKEN))
             .basic_auth(&self.id, Some(&self.secret))
-            .form(&[("grant_type", CIBA_GRANT_TYPE), ("auth_req_id", auth_req_id)])
+            .form(&[
+                ("grant_type", CIBA_GRANT_TYPE),
+                ("auth_req_id", auth_req_id),
+            ])
             .send()
             .await
             .unwrap();

@@ -76,7 +76,9 @@ async fn run_steps(
     step(1, "Reference identity server on loopback");
     let mut config = ServerConfig::for_tests(&data.path().join("server"));
     config.poll_interval_secs = 1;
-    let server = vistalid_server::start(config).await.map_err(|e| format!("server: {e}"))?;
+    let server = vistalid_server::start(config)
+        .await
+        .map_err(|e| format!("server: {e}"))?;
     let base = server.base_url().to_owned();
     println!("  listening on {base} (SQLite in a temporary directory)");
     let admin = server.admin();
@@ -86,30 +88,60 @@ async fn run_steps(
     let activation = admin
         .add_practitioner(RPPS, "Camille", "Martin", "10")
         .map_err(|e| format!("add practitioner: {e}"))?;
-    println!("  relying party {client_id}; practitioner RPPS {RPPS}, activation code {activation}");
+    println!(
+        "  relying party {client_id}; practitioner RPPS {RPPS}, activation code {}",
+        activation.as_str()
+    );
 
     step(2, "Practitioner enrols a phone (software keystore, PIN)");
     let phone_dir = data.path().join("phone");
-    let keystore = Arc::new(SoftwareKeystore::open(data.path().join("phone-keystore.key")));
+    let keystore = Arc::new(SoftwareKeystore::open(
+        data.path().join("phone-keystore.key"),
+    ));
     let wallet = Wallet::open(&phone_dir, keystore, WalletConfig::default())
         .map_err(|e| format!("wallet: {e}"))?;
-    let pin = if non_interactive { DEMO_PIN.to_owned() } else { ask_new_pin()? };
-    let account = wallet.enrol(&base, &activation, Pin::new(pin.clone())).await;
+    let pin = if non_interactive {
+        DEMO_PIN.to_owned()
+    } else {
+        ask_new_pin()?
+    };
+    let account = wallet
+        .enrol(&base, &activation, Pin::new(pin.clone()))
+        .await;
     checks.check("practitioner enrolled, server key pinned", account.is_ok());
     let account = account.map_err(|e| ui::explain(&e).0)?;
-    println!("  account {} for {} {}", account.account_id, account.identity.given_name, account.identity.family_name);
+    println!(
+        "  account {} for {} {}",
+        account.account_id, account.identity.given_name, account.identity.family_name
+    );
 
     step(3, "A health service asks for a login (CIBA, poll mode)");
     let http = reqwest::Client::new();
     let ciba = ciba(&http, &base, &client_id, &client_secret).await?;
-    println!("  the login page shows the code dynamique: {}", ciba.dynamic_code);
+    println!(
+        "  the login page shows the code dynamique: {}",
+        ciba.dynamic_code
+    );
 
     step(4, "The phone gets the challenge");
-    let fetched = wallet.fetch_challenges(10).await.map_err(|e| ui::explain(&e).0)?;
-    let ch = fetched.challenges.first().ok_or("no challenge arrived")?.clone();
+    let fetched = wallet
+        .fetch_challenges(10)
+        .await
+        .map_err(|e| ui::explain(&e).0)?;
+    let ch = fetched
+        .challenges
+        .first()
+        .ok_or("no challenge arrived")?
+        .clone();
     ui::show_challenge(&ch);
-    checks.check("challenge signed by the pinned server key, fresh, 3 candidates", ch.candidates.len() == 3);
-    checks.check("the login page's code is among the candidates", ch.candidates.contains(&ciba.dynamic_code));
+    checks.check(
+        "challenge signed by the pinned server key, fresh, 3 candidates",
+        ch.candidates.len() == 3,
+    );
+    checks.check(
+        "the login page's code is among the candidates",
+        ch.candidates.contains(&ciba.dynamic_code),
+    );
 
     step(5, "The practitioner enters the PIN and picks the code");
     let code = if non_interactive {
@@ -121,7 +153,10 @@ async fn run_steps(
         c
     };
     let outcome = wallet.approve(&ch.id, Pin::new(pin.clone()), &code).await;
-    checks.check("answer signed by the device key and accepted", outcome == Ok(AnswerOutcome::Approved));
+    checks.check(
+        "answer signed by the device key and accepted",
+        outcome == Ok(AnswerOutcome::Approved),
+    );
 
     step(6, "The health service polls the token endpoint");
     let token = poll_token(&http, &base, &client_id, &client_secret, &ciba).await?;
@@ -129,10 +164,22 @@ async fn run_steps(
     let claims = verify_id_token(&http, &base, &id_token).await;
     checks.check("ID token (ES256) verifies against the JWKS", claims.is_ok());
     if let Ok(c) = &claims {
-        for k in ["iss", "sub", "aud", "SubjectNameID", "given_name", "family_name", "acr", "amr"] {
+        for k in [
+            "iss",
+            "sub",
+            "aud",
+            "SubjectNameID",
+            "given_name",
+            "family_name",
+            "acr",
+            "amr",
+        ] {
             println!("  {k:>14}: {}", c[k]);
         }
-        checks.check("ID token names the practitioner", c["SubjectNameID"] == RPPS);
+        checks.check(
+            "ID token names the practitioner",
+            c["SubjectNameID"] == RPPS,
+        );
     }
 
     let _ = (out, &server);
@@ -141,7 +188,8 @@ async fn run_steps(
 }
 
 fn ask_new_pin() -> Result<String, String> {
-    let pin = ui::read_pin("Choose a 6-digit PIN for the demo phone: ").map_err(|e| e.to_string())?;
+    let pin =
+        ui::read_pin("Choose a 6-digit PIN for the demo phone: ").map_err(|e| e.to_string())?;
     // EXPOSE: the demo reuses the PIN it just asked for in later steps.
     Ok(pin.expose().to_owned())
 }
@@ -183,7 +231,10 @@ async fn poll_token(
         let resp = http
             .post(format!("{base}{PATH_TOKEN}"))
             .basic_auth(id, Some(secret))
-            .form(&[("grant_type", CIBA_GRANT_TYPE), ("auth_req_id", ciba.auth_req_id.as_str())])
+            .form(&[
+                ("grant_type", CIBA_GRANT_TYPE),
+                ("auth_req_id", ciba.auth_req_id.as_str()),
+            ])
             .send()
             .await
             .map_err(|e| format!("token poll: {e}"))?;

@@ -83,13 +83,18 @@ fn default_state_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
         return PathBuf::from(d).join("vistalid");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".local/share/vistalid")
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -99,12 +104,17 @@ fn main() -> ExitCode {
     let state_dir = cli.state_dir.unwrap_or_else(default_state_dir);
     let code = runtime.block_on(async move {
         match cli.command {
-            Command::Demo { non_interactive, out } => demo::run(non_interactive, out).await,
+            Command::Demo {
+                non_interactive,
+                out,
+            } => demo::run(non_interactive, out).await,
             Command::Enrol { server, code } => wallet_cmds::enrol(&state_dir, &server, &code).await,
             Command::Accounts => wallet_cmds::accounts(&state_dir),
             Command::Approve { wait } => wallet_cmds::approve(&state_dir, wait).await,
             Command::Deny { wait, not_me } => wallet_cmds::deny(&state_dir, wait, not_me).await,
-            Command::Pin { action: PinAction::Change } => wallet_cmds::change_pin(&state_dir).await,
+            Command::Pin {
+                action: PinAction::Change,
+            } => wallet_cmds::change_pin(&state_dir).await,
             Command::Wipe { yes } => wallet_cmds::wipe(&state_dir, yes).await,
         }
     });

@@ -10,36 +10,34 @@ use vistalid_core::secret::Pin;
 use vistalid_core::wallet::WalletError;
 
 /// Exit codes, documented in `--help`.
-pub mod exit {
+pub(crate) mod exit {
     /// Success.
-    pub const OK: u8 = 0;
+    pub(crate) const OK: u8 = 0;
     /// Any other failure.
-    pub const FAILURE: u8 = 1;
-    /// Bad command line (clap's own code).
-    pub const USAGE: u8 = 2;
+    pub(crate) const FAILURE: u8 = 1;
     /// Wrong PIN (tries remain).
-    pub const WRONG_PIN: u8 = 3;
+    pub(crate) const WRONG_PIN: u8 = 3;
     /// Locked after too many wrong PINs, or must wait (back-off).
-    pub const LOCKED: u8 = 4;
+    pub(crate) const LOCKED: u8 = 4;
     /// The challenge expired, was already answered, or the code was wrong.
-    pub const CHALLENGE: u8 = 5;
+    pub(crate) const CHALLENGE: u8 = 5;
     /// The server could not be reached.
-    pub const UNREACHABLE: u8 = 6;
+    pub(crate) const UNREACHABLE: u8 = 6;
     /// The server refused the request.
-    pub const SERVER: u8 = 7;
+    pub(crate) const SERVER: u8 = 7;
     /// A QR code failed verification or redemption.
-    pub const INVALID_QR: u8 = 8;
+    pub(crate) const INVALID_QR: u8 = 8;
     /// A demo check failed.
-    pub const DEMO_FAILED: u8 = 9;
+    pub(crate) const DEMO_FAILED: u8 = 9;
 }
 
 /// The text shown in `--help` about exit codes.
-pub const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 failure, 2 usage, 3 wrong PIN, \
+pub(crate) const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 failure, 2 usage, 3 wrong PIN, \
 4 locked or must wait, 5 challenge expired/replayed/wrong code, 6 server unreachable, \
 7 server refused, 8 invalid QR, 9 demo check failed.";
 
 /// A user-facing message and exit code for a wallet error (no secrets in either).
-pub fn explain(e: &WalletError) -> (String, u8) {
+pub(crate) fn explain(e: &WalletError) -> (String, u8) {
     use WalletError as W;
     match e {
         W::WrongPin { tries_left } => (
@@ -89,7 +87,7 @@ pub fn explain(e: &WalletError) -> (String, u8) {
 }
 
 /// Reads a PIN without echo when stdin is a terminal, else one line from stdin.
-pub fn read_pin(prompt: &str) -> std::io::Result<Pin> {
+pub(crate) fn read_pin(prompt: &str) -> std::io::Result<Pin> {
     if std::io::stdin().is_terminal() {
         Ok(Pin::new(rpassword::prompt_password(prompt)?))
     } else {
@@ -103,7 +101,7 @@ pub fn read_pin(prompt: &str) -> std::io::Result<Pin> {
 }
 
 /// Reads one line (echoed).
-pub fn read_line(prompt: &str) -> std::io::Result<String> {
+pub(crate) fn read_line(prompt: &str) -> std::io::Result<String> {
     print!("{prompt}");
     std::io::stdout().flush()?;
     let mut line = String::new();
@@ -112,7 +110,7 @@ pub fn read_line(prompt: &str) -> std::io::Result<String> {
 }
 
 /// Prints what a phone shows for a challenge.
-pub fn show_challenge(ch: &Challenge) {
+pub(crate) fn show_challenge(ch: &Challenge) {
     println!("  ┌─ Demande de connexion ──────────────────────────");
     println!("  │ Service : {}", ch.service);
     println!("  │ Motif   : {}", ch.binding_message);
@@ -127,8 +125,12 @@ pub fn show_challenge(ch: &Challenge) {
     }
     match ch.mode {
         CodeMode::Pick => {
-            let list: Vec<String> =
-                ch.candidates.iter().enumerate().map(|(i, c)| format!("[{}] {c}", i + 1)).collect();
+            let list: Vec<String> = ch
+                .candidates
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("[{}] {c}", i + 1))
+                .collect();
             println!("  │ Choisissez le code affiché : {}", list.join("   "));
         }
         CodeMode::Type => println!("  │ Tapez le code à 2 chiffres affiché sur la page"),
@@ -138,7 +140,7 @@ pub fn show_challenge(ch: &Challenge) {
 
 /// Asks which code to send: a 1-based candidate number or the code itself (pick mode), or the
 /// typed code (type mode).
-pub fn ask_code(ch: &Challenge) -> std::io::Result<String> {
+pub(crate) fn ask_code(ch: &Challenge) -> std::io::Result<String> {
     let answer = read_line("Code (number of the choice, or the code; empty to deny): ")?;
     if ch.mode == CodeMode::Pick {
         if let Ok(n) = answer.parse::<usize>() {

@@ -14,7 +14,10 @@ use crate::ui::{self, exit};
 pub(crate) fn open(state_dir: &Path) -> Result<Wallet, WalletError> {
     std::fs::create_dir_all(state_dir).map_err(|e| WalletError::Storage(e.kind()))?;
     let keystore = Arc::new(SoftwareKeystore::open(state_dir.join("keystore.key")));
-    let config = WalletConfig { device_name: hostname(), ..WalletConfig::default() };
+    let config = WalletConfig {
+        device_name: hostname(),
+        ..WalletConfig::default()
+    };
     Wallet::open(&state_dir.join("wallet"), keystore, config)
 }
 
@@ -43,7 +46,11 @@ pub(crate) async fn enrol(state_dir: &Path, server: &str, code: &str) -> u8 {
         Err(e) => return fail(&e),
     };
     let first = wallet.accounts().map(|a| a.is_empty()).unwrap_or(true);
-    let prompt = if first { "Choose a 6-digit PIN: " } else { "Wallet PIN: " };
+    let prompt = if first {
+        "Choose a 6-digit PIN: "
+    } else {
+        "Wallet PIN: "
+    };
     let pin = match ui::read_pin(prompt) {
         Ok(p) => p,
         Err(e) => return io_fail(&e),
@@ -56,7 +63,10 @@ pub(crate) async fn enrol(state_dir: &Path, server: &str, code: &str) -> u8 {
             };
             println!(
                 "Enrolled {kind} {} {} ({}) as account {}.",
-                a.identity.given_name, a.identity.family_name, a.identity.subject_name_id, a.account_id
+                a.identity.given_name,
+                a.identity.family_name,
+                a.identity.subject_name_id,
+                a.account_id
             );
             exit::OK
         }

@@ -29,8 +29,7 @@ use crate::jws;
 use crate::keys::{Jwk, PublicKey, SigningKey};
 use crate::keystore::{KeystoreError, PlatformKeystore};
 use crate::protocol::{
-    AccountKind, AnswerRequest, Decision, EnrolProofClaims, EnrolRequest, Identity,
-    TYP_ENROL_PROOF,
+    AccountKind, AnswerRequest, Decision, EnrolProofClaims, EnrolRequest, Identity, TYP_ENROL_PROOF,
 };
 use crate::secret::Pin;
 use crate::vault::{Unlocked, Vault, VaultConfig, VaultError};
@@ -223,7 +222,10 @@ pub struct WalletConfig {
 
 impl Default for WalletConfig {
     fn default() -> Self {
-        Self { vault: VaultConfig::default(), device_name: "Vistalid device".to_owned() }
+        Self {
+            vault: VaultConfig::default(),
+            device_name: "Vistalid device".to_owned(),
+        }
     }
 }
 
@@ -278,7 +280,9 @@ pub struct Wallet {
 
 impl std::fmt::Debug for Wallet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Wallet").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("Wallet")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -300,8 +304,8 @@ impl Wallet {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, WalletError> {
         let vault = if Vault::exists(dir) {
-            let v = Vault::open(dir, keystore.clone(), config.vault.clone())?
-                .with_clock(clock.clone());
+            let v =
+                Vault::open(dir, keystore.clone(), config.vault.clone())?.with_clock(clock.clone());
             Some(Arc::new(v))
         } else {
             None
@@ -319,8 +323,14 @@ impl Wallet {
 
     /// The enrolled accounts.
     pub fn accounts(&self) -> Result<Vec<AccountInfo>, WalletError> {
-        let Some(vault) = self.vault() else { return Ok(Vec::new()) };
-        Ok(read_state(&vault)?.accounts.into_iter().map(|a| a.info).collect())
+        let Some(vault) = self.vault() else {
+            return Ok(Vec::new());
+        };
+        Ok(read_state(&vault)?
+            .accounts
+            .into_iter()
+            .map(|a| a.info)
+            .collect())
     }
 
     /// Wrong-PIN tries left before lockout.
@@ -339,7 +349,19 @@ impl Wallet {
         pin: Pin,
     ) -> Result<AccountInfo, WalletError> {
         let client = ServerClient::new(server_url)?;
-        let (vault, unlocked) = self.unlock_or_create(pin).await?;
+        // The PIN is checked before the activation code is spent: unlocked for a later
+        // account, checked against the policy for the first (the vault is created only once
+        // the server has accepted, so a failed first enrolment leaves nothing behind).
+        let existing = match self.vault() {
+            Some(vault) => {
+                let unlocked = self.unlock(&vault, pin).await?;
+                Ok((vault, unlocked))
+            }
+            None => {
+                self.config.vault.pin_policy.check(&pin)?;
+                Err(pin)
+            }
+        };
 
         let device_key = SigningKey::make().map_err(|_| WalletError::Internal("keygen"))?;
         let nonce = client.enrol_nonce().await?;
@@ -363,6 +385,10 @@ impl Wallet {
             attestation,
         };
         let resp = client.enrol(&request).await?;
+        let (vault, unlocked) = match existing {
+            Ok(pair) => pair,
+            Err(pin) => self.create_vault(pin).await?,
+        };
 
         PublicKey::from_jwk(&resp.server_key).map_err(|_| WalletError::BadServerResponse)?;
         if let Some(k) = &resp.issuer_key {
@@ -391,11 +417,19 @@ impl Wallet {
             // without its key.
             let mut secrets = read_secrets(&unlocked)?;
             secrets.accounts.retain(|a| a.account_id != account_id);
-            secrets.accounts.push(AccountSecrets { account_id, device_key: pkcs8, credential });
+            secrets.accounts.push(AccountSecrets {
+                account_id,
+                device_key: pkcs8,
+                credential,
+            });
             write_secrets(&unlocked, &secrets)?;
-            let _guard = state_lock.lock().map_err(|_| WalletError::Internal("lock"))?;
+            let _guard = state_lock
+                .lock()
+                .map_err(|_| WalletError::Internal("lock"))?;
             let mut state = read_state(&vault)?;
-            state.accounts.retain(|a| a.info.account_id != record.info.account_id);
+            state
+                .accounts
+                .retain(|a| a.info.account_id != record.info.account_id);
             state.accounts.push(record);
             write_state(&vault, &state)
         })
@@ -433,8 +467,8 @@ impl Wallet {
                     continue;
                 }
             };
-            let server_key = PublicKey::from_jwk(&account.server_key)
-                .map_err(|_| WalletError::Corrupt)?;
+            let server_key =
+                PublicKey::from_jwk(&account.server_key).map_err(|_| WalletError::Corrupt)?;
             let now = self.clock.now();
             for token in tokens {
                 match challenge::verify_challenge(
@@ -459,7 +493,10 @@ impl Wallet {
             }
         }
         fetched.challenges.sort_by_key(|c| c.issued_at);
-        let mut pending = self.pending.lock().map_err(|_| WalletError::Internal("lock"))?;
+        let mut pending = self
+            .pending
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))?;
         for ch in &fetched.challenges {
             pending.insert(ch.id.clone(), ch.clone());
         }
@@ -467,7 +504,12 @@ impl Wallet {
     }
 
     /// Approves challenge `id` with the PIN and the chosen (pick) or typed code.
-    pub async fn approve(&self, id: &str, pin: Pin, code: &str) -> Result<AnswerOutcome, WalletError> {
+    pub async fn approve(
+        &self,
+        id: &str,
+        pin: Pin,
+        code: &str,
+    ) -> Result<AnswerOutcome, WalletError> {
         self.answer(id, pin, Decision::Approve, Some(code)).await
     }
 
@@ -505,7 +547,10 @@ impl Wallet {
         }
         if decision == Decision::Approve {
             let code = code.ok_or(WalletError::InvalidCode)?;
-            let listed = ch.candidates.iter().any(|c| challenge::codes_match(c, code));
+            let listed = ch
+                .candidates
+                .iter()
+                .any(|c| challenge::codes_match(c, code));
             if !challenge::is_code(code) || (ch.mode == crate::protocol::CodeMode::Pick && !listed)
             {
                 return Err(WalletError::InvalidCode);
@@ -524,7 +569,9 @@ impl Wallet {
         drop(key);
 
         let client = ServerClient::new(&record.info.server_url)?;
-        let result = client.answer(&ch.id, &AnswerRequest { answer: token }).await;
+        let result = client
+            .answer(&ch.id, &AnswerRequest { answer: token })
+            .await;
         if !matches!(result, Err(ClientError::Network { .. })) {
             self.remember_answered(&vault, &ch).await?;
         }
@@ -557,13 +604,20 @@ impl Wallet {
     /// Erases the wallet: the platform key first (crypto-erase), then the files. Pending
     /// challenges are forgotten.
     pub async fn wipe(&self) -> Result<(), WalletError> {
-        let taken = self.vault.lock().map_err(|_| WalletError::Internal("lock"))?.take();
+        let taken = self
+            .vault
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))?
+            .take();
         if let Some(vault) = taken {
             let vault = Arc::try_unwrap(vault)
                 .map_err(|_| WalletError::Internal("vault busy: retry the wipe"))?;
             blocking(move || Ok(vault.wipe()?)).await?;
         }
-        self.pending.lock().map_err(|_| WalletError::Internal("lock"))?.clear();
+        self.pending
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))?
+            .clear();
         Ok(())
     }
 
@@ -576,11 +630,7 @@ impl Wallet {
         blocking(move || Ok(vault.unlock(&pin)?)).await
     }
 
-    async fn unlock_or_create(&self, pin: Pin) -> Result<(Arc<Vault>, Unlocked), WalletError> {
-        if let Some(vault) = self.vault() {
-            let unlocked = self.unlock(&vault, pin).await?;
-            return Ok((vault, unlocked));
-        }
+    async fn create_vault(&self, pin: Pin) -> Result<(Arc<Vault>, Unlocked), WalletError> {
         let dir = self.dir.clone();
         let keystore = self.keystore.clone();
         let config = self.config.vault.clone();
@@ -591,20 +641,34 @@ impl Wallet {
             Ok((Arc::new(vault), unlocked))
         })
         .await?;
-        *self.vault.lock().map_err(|_| WalletError::Internal("lock"))? = Some(vault.clone());
+        *self
+            .vault
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))? = Some(vault.clone());
         Ok((vault, unlocked))
     }
 
-    async fn remember_answered(&self, vault: &Arc<Vault>, ch: &Challenge) -> Result<(), WalletError> {
+    async fn remember_answered(
+        &self,
+        vault: &Arc<Vault>,
+        ch: &Challenge,
+    ) -> Result<(), WalletError> {
         let vault = vault.clone();
         let (id, exp) = (ch.id.clone(), ch.expires_at);
         let now = self.clock.now();
         let state_lock = self.state_lock.clone();
-        self.pending.lock().map_err(|_| WalletError::Internal("lock"))?.remove(&id);
+        self.pending
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))?
+            .remove(&id);
         blocking(move || {
-            let _guard = state_lock.lock().map_err(|_| WalletError::Internal("lock"))?;
+            let _guard = state_lock
+                .lock()
+                .map_err(|_| WalletError::Internal("lock"))?;
             let mut state = read_state(&vault)?;
-            state.answered.retain(|(_, e)| e.saturating_add(REPLAY_CACHE_GRACE_SECS) >= now);
+            state
+                .answered
+                .retain(|(_, e)| e.saturating_add(REPLAY_CACHE_GRACE_SECS) >= now);
             state.answered.push((id, exp));
             write_state(&vault, &state)
         })
@@ -643,9 +707,8 @@ fn read_secrets(unlocked: &Unlocked) -> Result<Secrets, WalletError> {
 }
 
 fn write_secrets(unlocked: &Unlocked, secrets: &Secrets) -> Result<(), WalletError> {
-    let bytes = Zeroizing::new(
-        serde_json::to_vec(secrets).map_err(|_| WalletError::Internal("encode"))?,
-    );
+    let bytes =
+        Zeroizing::new(serde_json::to_vec(secrets).map_err(|_| WalletError::Internal("encode"))?);
     Ok(unlocked.set_secrets(&bytes)?)
 }
 
@@ -656,6 +719,10 @@ fn device_key(unlocked: &Unlocked, account_id: &str) -> Result<SigningKey, Walle
         .iter()
         .find(|a| a.account_id == account_id)
         .ok_or(WalletError::NoSuchAccount)?;
-    let der = Zeroizing::new(B64URL.decode(&entry.device_key).map_err(|_| WalletError::Corrupt)?);
+    let der = Zeroizing::new(
+        B64URL
+            .decode(&entry.device_key)
+            .map_err(|_| WalletError::Corrupt)?,
+    );
     SigningKey::from_pkcs8(&der).map_err(|_| WalletError::Corrupt)
 }

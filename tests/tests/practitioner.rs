@@ -31,7 +31,10 @@ async fn approve_with_the_right_code_gives_an_id_token_that_verifies() {
 
     let ciba = rp.ciba(RPPS, "Connexion au DMP").await;
     let (status, body) = rp.token(&ciba.auth_req_id).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("authorization_pending")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("authorization_pending"))
+    );
 
     let fetched = w.fetch_challenges(5).await.unwrap();
     assert!(fetched.rejected.is_empty());
@@ -41,7 +44,10 @@ async fn approve_with_the_right_code_gives_an_id_token_that_verifies() {
     assert_eq!(ch.candidates.len(), 3);
     assert!(ch.candidates.contains(&ciba.dynamic_code));
 
-    let outcome = w.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code).await.unwrap();
+    let outcome = w
+        .approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code)
+        .await
+        .unwrap();
     assert_eq!(outcome, AnswerOutcome::Approved);
 
     let (status, body) = rp.token(&ciba.auth_req_id).await;
@@ -50,7 +56,11 @@ async fn approve_with_the_right_code_gives_an_id_token_that_verifies() {
 
     // Our own check: signature under the JWKS key and the PSC-style claims.
     let jwks: serde_json::Value = reqwest::get(format!("{}{}", env.url(), PATH_JWKS))
-        .await.unwrap().json().await.unwrap();
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let jwk: Jwk = serde_json::from_value(jwks["keys"][0].clone()).unwrap();
     let key = PublicKey::from_jwk(&jwk).unwrap();
     let claims: serde_json::Value = jws::verify_json(id_token, &key, None).unwrap();
@@ -61,16 +71,28 @@ async fn approve_with_the_right_code_gives_an_id_token_that_verifies() {
 
     // The token is issued once.
     let (status, body) = rp.token(&ciba.auth_req_id).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
 
     // The same challenge cannot be answered twice from the wallet.
     let again = w.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code).await;
-    assert!(matches!(again, Err(WalletError::NoSuchChallenge | WalletError::ChallengeReplayed)), "{again:?}");
+    assert!(
+        matches!(
+            again,
+            Err(WalletError::NoSuchChallenge | WalletError::ChallengeReplayed)
+        ),
+        "{again:?}"
+    );
 }
 
 #[tokio::test]
 async fn discovery_and_id_token_pass_an_independent_oidc_library() {
-    use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreProviderMetadata, CoreJwsSigningAlgorithm};
+    use openidconnect::core::{
+        CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+        CoreProviderMetadata,
+    };
     use openidconnect::{ClientId, IssuerUrl, Nonce};
 
     let env = Env::start().await;
@@ -78,16 +100,29 @@ async fn discovery_and_id_token_pass_an_independent_oidc_library() {
     let (w, _dir) = enrolled(&env).await;
     let ciba = rp.ciba(RPPS, "Connexion").await;
     let ch = w.fetch_challenges(5).await.unwrap().challenges.remove(0);
-    w.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code).await.unwrap();
+    w.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code)
+        .await
+        .unwrap();
     let (_, body) = rp.token(&ciba.auth_req_id).await;
 
     let discovery: serde_json::Value = reqwest::get(format!("{}{}", env.url(), PATH_DISCOVERY))
-        .await.unwrap().json().await.unwrap();
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let metadata: CoreProviderMetadata = serde_json::from_value(discovery.clone()).unwrap();
     assert_eq!(metadata.issuer().as_str(), env.url());
-    assert_eq!(discovery["backchannel_token_delivery_modes_supported"][0], "poll");
+    assert_eq!(
+        discovery["backchannel_token_delivery_modes_supported"][0],
+        "poll"
+    );
     let jwks: CoreJsonWebKeySet = reqwest::get(metadata.jwks_uri().as_str())
-        .await.unwrap().json().await.unwrap();
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let verifier = CoreIdTokenVerifier::new_public_client(
         ClientId::new(rp.id.clone()),
         IssuerUrl::new(env.url()).unwrap(),
@@ -103,7 +138,12 @@ async fn discovery_and_id_token_pass_an_independent_oidc_library() {
     let other = CoreIdTokenVerifier::new_public_client(
         ClientId::new("someone-else".into()),
         IssuerUrl::new(env.url()).unwrap(),
-        reqwest::get(metadata.jwks_uri().as_str()).await.unwrap().json().await.unwrap(),
+        reqwest::get(metadata.jwks_uri().as_str())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap(),
     )
     .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
     assert!(token.claims(&other, |_: Option<&Nonce>| Ok(())).is_err());
@@ -116,15 +156,32 @@ async fn wrong_code_is_refused_and_the_relying_party_gets_access_denied() {
     let (w, _dir) = enrolled(&env).await;
     let ciba = rp.ciba(RPPS, "Connexion").await;
     let ch = w.fetch_challenges(5).await.unwrap().challenges.remove(0);
-    let wrong = ch.candidates.iter().find(|c| **c != ciba.dynamic_code).unwrap().clone();
-    assert_eq!(w.approve(&ch.id, Pin::new(PIN), &wrong).await, Err(WalletError::WrongCode));
+    let wrong = ch
+        .candidates
+        .iter()
+        .find(|c| **c != ciba.dynamic_code)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        w.approve(&ch.id, Pin::new(PIN), &wrong).await,
+        Err(WalletError::WrongCode)
+    );
     let (status, body) = rp.token(&ciba.auth_req_id).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("access_denied")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("access_denied"))
+    );
     // A code that is not a candidate never leaves the phone.
     let ciba = rp.ciba(RPPS, "Connexion").await;
     let ch = w.fetch_challenges(5).await.unwrap().challenges.remove(0);
-    let absent = (0..100).map(|i| format!("{i:02}")).find(|c| !ch.candidates.contains(c)).unwrap();
-    assert_eq!(w.approve(&ch.id, Pin::new(PIN), &absent).await, Err(WalletError::InvalidCode));
+    let absent = (0..100)
+        .map(|i| format!("{i:02}"))
+        .find(|c| !ch.candidates.contains(c))
+        .unwrap();
+    assert_eq!(
+        w.approve(&ch.id, Pin::new(PIN), &absent).await,
+        Err(WalletError::InvalidCode)
+    );
     let _ = ciba;
 }
 
@@ -137,7 +194,9 @@ async fn type_mode_takes_the_typed_code() {
     let ch = w.fetch_challenges(5).await.unwrap().challenges.remove(0);
     assert_eq!(ch.mode, CodeMode::Type);
     assert!(ch.candidates.is_empty());
-    w.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code).await.unwrap();
+    w.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code)
+        .await
+        .unwrap();
     assert_eq!(rp.token(&ciba.auth_req_id).await.0, StatusCode::OK);
 }
 
@@ -154,10 +213,17 @@ async fn deny_and_not_me_give_access_denied() {
         } else {
             w.deny(&ch.id, Pin::new(PIN)).await.unwrap()
         };
-        let expected = if not_me { AnswerOutcome::Reported } else { AnswerOutcome::Denied };
+        let expected = if not_me {
+            AnswerOutcome::Reported
+        } else {
+            AnswerOutcome::Denied
+        };
         assert_eq!(outcome, expected);
         let (status, body) = rp.token(&ciba.auth_req_id).await;
-        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("access_denied")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("access_denied"))
+        );
     }
 }
 
@@ -169,14 +235,25 @@ async fn wrong_pin_counts_down_then_locks_and_sends_nothing() {
     let ciba = rp.ciba(RPPS, "Connexion").await;
     let ch = w.fetch_challenges(5).await.unwrap().challenges.remove(0);
     for left in (0..5).rev() {
-        let r = w.approve(&ch.id, Pin::new("975310"), &ciba.dynamic_code).await;
+        let r = w
+            .approve(&ch.id, Pin::new("975310"), &ciba.dynamic_code)
+            .await;
         if left > 0 {
             assert_eq!(r, Err(WalletError::WrongPin { tries_left: left }));
         } else {
-            assert!(matches!(r, Err(WalletError::WrongPin { tries_left: 0 } | WalletError::Locked)), "{r:?}");
+            assert!(
+                matches!(
+                    r,
+                    Err(WalletError::WrongPin { tries_left: 0 } | WalletError::Locked)
+                ),
+                "{r:?}"
+            );
         }
     }
-    assert_eq!(w.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code).await, Err(WalletError::Locked));
+    assert_eq!(
+        w.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code).await,
+        Err(WalletError::Locked)
+    );
     // Nothing was answered: the relying party is still pending.
     let (_, body) = rp.token(&ciba.auth_req_id).await;
     assert_eq!(body["error"], "authorization_pending");
@@ -192,7 +269,9 @@ async fn a_flow_survives_a_server_restart() {
     let env = env.restart().await;
     assert_eq!(env.url(), rp.base);
     let ch = w.fetch_challenges(5).await.unwrap().challenges.remove(0);
-    w.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code).await.unwrap();
+    w.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code)
+        .await
+        .unwrap();
     let (status, body) = rp.token(&ciba.auth_req_id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
@@ -201,10 +280,21 @@ async fn a_flow_survives_a_server_restart() {
 async fn enrolment_refuses_plain_http_off_loopback_and_a_bad_code() {
     let env = Env::start().await;
     let (w, _dir) = wallet();
-    let r = w.enrol("http://idp.example.fr", "ABCDEFGH", Pin::new(PIN)).await;
+    let r = w
+        .enrol("http://idp.example.fr", "ABCDEFGH", Pin::new(PIN))
+        .await;
     assert_eq!(r, Err(WalletError::InsecureServerUrl));
     let r = w.enrol(&env.url(), "WRONGCODE", Pin::new(PIN)).await;
-    assert!(matches!(r, Err(WalletError::Server { status: 400 | 401 | 403, .. })), "{r:?}");
+    assert!(
+        matches!(
+            r,
+            Err(WalletError::Server {
+                status: 400 | 401 | 403,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
     let r = w.enrol(&env.url(), "ABCDEFGH", Pin::new("123456")).await;
     assert!(matches!(r, Err(WalletError::WeakPin(_))), "{r:?}");
 }
