@@ -48,7 +48,7 @@ install_kotlin() {
   step "kotlin: resolve Maven Central artefacts into $M2"
   # (surefire's JUnit provider is resolved at test time; the first test run fetches it).
   local dep=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
-  mvn -B -q -f android/pom.xml -Dmaven.repo.local="$M2" -Pandroid-api \
+  mvn -B -q -Dstyle.color=never -f android/pom.xml -Dmaven.repo.local="$M2" -Pandroid-api \
     "$dep:resolve-plugins" "$dep:resolve" >/dev/null
   step "kotlin: ready"
 }
@@ -60,7 +60,9 @@ in_chroot() {
 }
 
 install_swift() {
-  if [ -f "$CHROOT/.vistalid-ready" ] && [ -x "$CHROOT/usr/bin/swift" ]; then
+  # usr/bin/swift is an absolute symlink (into the chroot's /usr/libexec): test -x on the
+  # host would follow it to the host's /usr/libexec. Check the real file.
+  if [ -f "$CHROOT/.vistalid-ready" ] && [ -x "$CHROOT/usr/libexec/swift/bin/swift-frontend" ]; then
     step "swift: chroot present at $CHROOT ($(cat "$CHROOT/.vistalid-ready"))"
     return 0
   fi

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 M2=${VISTALID_TOOLCHAINS:-/var/cache/vistalid-toolchains}/m2
-MVN=(mvn -B -ntp -f android/pom.xml -Dmaven.repo.local="$M2" -Dcargo.target.dir="$CARGO_TARGET_DIR")
+MVN=(mvn -B -ntp -Dstyle.color=never -f android/pom.xml -Dmaven.repo.local="$M2" -Dcargo.target.dir="$CARGO_TARGET_DIR")
 KOTLIN=$(sed -n 's|.*<kotlin.version>\(.*\)</kotlin.version>.*|\1|p' android/pom.xml)
 t0=$SECONDS
 step() { echo "== [test-kotlin $((SECONDS - t0))s] $*"; }
