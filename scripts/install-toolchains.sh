@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Installs the foreign-language toolchains the binding tests need:
-#   kotlin  Maven (already in the image) fetches kotlin-maven-plugin, JUnit 5, JNA and
+#   kotlin  Maven (in the image; installed from Debian if missing) fetches kotlin-maven-plugin, JUnit 5, JNA and
 #           kotlinx-coroutines from Maven Central into $VISTALID_TOOLCHAINS/m2; the
 #           Robolectric `android-all` jar (real Android API, compile only) comes the same way.
 #   swift   Debian 13 "trixie" in a debootstrap folder, $VISTALID_TOOLCHAINS/trixie, with the
@@ -43,13 +43,21 @@ install_kotlin() {
   command -v mvn >/dev/null || host_packages maven
   command -v javac >/dev/null || host_packages openjdk-17-jdk-headless
   mkdir -p "$M2"
-  # Everything the build needs (plugins, test and android profiles included), fetched once;
-  # the test script then runs Maven offline against this repository.
+  # Skip Maven (10 s) when this very pom.xml was already resolved into this repository.
+  local stamp
+  stamp="$M2/.vistalid-resolved-$(sha256sum android/pom.xml | cut -c1-16)"
+  if [ -f "$stamp" ]; then
+    step "kotlin: artefacts of this pom.xml already in $M2"
+    return 0
+  fi
+  # The build's plugins and dependencies (android-api profile included), fetched once. The
+  # test script uses the same repository; what Maven resolves only at run time (surefire's
+  # JUnit provider, a few kilobytes) is fetched by the first test run.
   step "kotlin: resolve Maven Central artefacts into $M2"
-  # (surefire's JUnit provider is resolved at test time; the first test run fetches it).
   local dep=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
   mvn -B -q -Dstyle.color=never -f android/pom.xml -Dmaven.repo.local="$M2" -Pandroid-api \
     "$dep:resolve-plugins" "$dep:resolve" >/dev/null
+  touch "$stamp"
   step "kotlin: ready"
 }
 
