@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Installs the foreign-language toolchains the binding tests need:
-#   kotlin  Maven (in the image; installed from Debian if missing) fetches kotlin-maven-plugin, JUnit 5, JNA and
-#           kotlinx-coroutines from Maven Central into $VISTALID_TOOLCHAINS/m2; the
+#   kotlin  Maven (in the image; from Debian if missing) fetches kotlin-maven-plugin, JUnit 5,
+#           JNA, kotlinx-coroutines from Maven Central into $VISTALID_TOOLCHAINS/m2 (270 MB); the
 #           Robolectric `android-all` jar (real Android API, compile only) comes the same way.
 #   swift   Debian 13 "trixie" in a debootstrap folder, $VISTALID_TOOLCHAINS/trixie, with the
-#           Debian package `swiftlang` (Swift 6.0.3) inside. About 3.3 GB; 2+ minutes cold.
+#           Debian package `swiftlang` (Swift 6.0.3) inside. 2.7 GB; 1.5 to 3 minutes cold.
 #
 # Usage: scripts/install-toolchains.sh [all|kotlin|swift]      (default: all)
 # Needs root (apt-get, debootstrap, chroot). Idempotent: a finished install is detected
