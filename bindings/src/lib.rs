@@ -1,4 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Vistalid UniFFI bindings (filled by the bindings work).
+//! Vistalid UniFFI bindings: the Kotlin and Swift face of `vistalid-core`.
+//!
+//! This crate only maps: core types to UniFFI records and objects, core errors to the one
+//! FFI error [`VistalidError`], and the app's keystore (a foreign trait) to Rust. No wallet
+//! logic lives here. Generated bindings: Kotlin package `fr.vistalid.ffi`, Swift module
+//! `VistalidBindings` over the C module `VistalidFFI` (see `uniffi.toml`).
+//!
+//! Rules kept by every export: no panic crosses the boundary (release builds unwind, UniFFI
+//! turns a panic into an error), every async export names `async_runtime = "tokio"` (checked
+//! by `tests/async_exports.rs`), and secrets never appear in errors.
+
+mod error;
+mod keys;
+mod keystore;
+
+pub use error::VistalidError;
+pub use keys::{jws_verify, verify_es256, DeviceKey};
+pub use keystore::{describe_keystore, KeystoreDescription, PlatformKeystore};
 
 uniffi::setup_scaffolding!();

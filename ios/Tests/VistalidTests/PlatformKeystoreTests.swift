@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import XCTest
+
+@testable import Vistalid
+
+/// A test double with the shape of a real keystore: a 32-byte output that depends on a key
+/// and the input (not a secure PRF; Linux has no CryptoKit), and a delete that destroys the key.
+private final class RecordingKeystore: PlatformKeystore, @unchecked Sendable {
+    // @unchecked: tests call it from one thread at a time; `lock` guards the state anyway.
+    private let lock = NSLock()
+    private var key: [UInt8]? = (0..<32).map { _ in UInt8.random(in: 0...255) }
+    private(set) var inputs: [Data] = []
+
+    func prf(input: Data) throws -> Data {
+        lock.lock()
+        defer { lock.unlock() }
+        inputs.append(input)
+        guard let key else { throw VistalidError.KeyInvalidated }
+        var out = key
+        for (i, byte) in input.enumerated() { out[i % 32] = out[i % 32] &* 31 &+ byte }
+        return Data(out)
+    }
+
+    func delete() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        key = nil
+    }
+
+    func attestation() throws -> Data? { Data([0x30, 0x00]) }
+
+    func isHardwareBacked() -> Bool { false }
+}
+
+/// A keystore whose PRF always throws `failure`.
+private final class FailingKeystore: PlatformKeystore, @unchecked Sendable {
+    // @unchecked: `failure` is immutable after init.
+    let failure: Error
+    init(_ failure: Error) { self.failure = failure }
+    func prf(input: Data) throws -> Data { throw failure }
+    func delete() throws {}
+    func attestation() throws -> Data? { nil }
+    func isHardwareBacked() -> Bool { true }
+}
+
+private struct UnrelatedError: Error, CustomStringConvertible {
+    var description: String { "Secure Enclave went away" }
+}
+
+final class PlatformKeystoreTests: XCTestCase {
+    func testRustCallsTheSwiftKeystore() throws {
+        let ks = RecordingKeystore()
+        let d = try describeKeystore(keystore: ks, probeInput: Data("probe".utf8))
+        XCTAssertEqual(d, KeystoreDescription(hardwareBacked: false, hasAttestation: true, prfOutputLen: 32))
+        XCTAssertEqual(ks.inputs, [Data("probe".utf8)])
+    }
+
+    func testAsyncDescribe() async throws {
+        let d = try await RecordingKeystore().describe()
+        XCTAssertEqual(d.prfOutputLen, 32)
+    }
+
+    func testTypedKeystoreErrorComesBackTyped() throws {
+        XCTAssertThrowsError(
+            try describeKeystore(keystore: FailingKeystore(VistalidError.KeystoreUnavailable(reason: "device locked")),
+                                 probeInput: Data([1]))
+        ) {
+            XCTAssertEqual($0 as? VistalidError, .KeystoreUnavailable(reason: "device locked"))
+        }
+        let ks = RecordingKeystore()
+        try ks.delete()
+        XCTAssertThrowsError(try describeKeystore(keystore: ks, probeInput: Data([1]))) {
+            XCTAssertEqual($0 as? VistalidError, .KeyInvalidated)
+        }
+    }
+
+    func testUnexpectedSwiftErrorBecomesInternalNotACrash() {
+        XCTAssertThrowsError(try describeKeystore(keystore: FailingKeystore(UnrelatedError()), probeInput: Data([1]))) {
+            guard case VistalidError.Internal(let reason) = $0 else { return XCTFail("\($0)") }
+            XCTAssertFalse(reason.isEmpty)
+        }
+    }
+}
