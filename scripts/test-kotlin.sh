@@ -10,6 +10,9 @@
 #      (the Android Keystore implementation) against the real Android API (Robolectric's
 #      android-all jar), into android/target/android-api-classes. It is compiled only: nothing
 #      here can run Android code.
+# The flow tests (FlowTest.kt) talk to a reference server on loopback: this script starts
+# `vistalid-testbed` (tests/src/bin/testbed.rs) first, passes its fixture file (base URL,
+# relying parties, activation codes) in VISTALID_FIXTURE, and stops it on exit.
 # Prints `kotlin: N passed, N failed` and exits non-zero on any failure.
 # Tools: scripts/install-toolchains.sh kotlin (Maven's repository lives in
 # $VISTALID_TOOLCHAINS/m2, outside the repository).
@@ -22,6 +25,23 @@ MVN=(mvn -B -ntp -Dstyle.color=never -f android/pom.xml -Dmaven.repo.local="$M2"
 KOTLIN=$(sed -n 's|.*<kotlin.version>\(.*\)</kotlin.version>.*|\1|p' android/pom.xml)
 t0=$SECONDS
 step() { echo "== [test-kotlin $((SECONDS - t0))s] $*"; }
+
+step "start vistalid-testbed (reference server on loopback)"
+cargo build -q -p vistalid-e2e --bin vistalid-testbed
+TB=$(mktemp -d)
+mkfifo "$TB/stdin"
+"$CARGO_TARGET_DIR/debug/vistalid-testbed" --fixture "$TB/fixture.json" <"$TB/stdin" &
+TB_PID=$!
+exec 3>"$TB/stdin" # the testbed serves until this descriptor closes
+stop_testbed() {
+  exec 3>&- || true
+  wait "$TB_PID" 2>/dev/null || true
+  rm -rf "$TB"
+}
+trap stop_testbed EXIT
+for _ in $(seq 100); do [ -f "$TB/fixture.json" ] && break; sleep 0.1; done
+[ -f "$TB/fixture.json" ] || { echo "vistalid-testbed did not start" >&2; echo "kotlin: 0 passed, 1 failed"; exit 1; }
+export VISTALID_FIXTURE=$TB/fixture.json
 
 REPORTS=android/target/surefire-reports
 # kotlinc does not delete the class of a deleted source file: start from empty output

@@ -11,6 +11,8 @@
 
 use vistalid_core::jws::JwsError;
 use vistalid_core::keys::KeyError;
+use vistalid_core::keystore::KeystoreError;
+use vistalid_core::wallet::WalletError;
 
 /// What went wrong, in terms the app can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -25,6 +27,36 @@ pub enum VistalidError {
     /// Too many wrong PINs: the wallet is locked; the user must wipe it and enrol again.
     #[error("locked after too many wrong PINs; enrol again")]
     Locked,
+    /// A PIN was tried too soon after a wrong one: wait `retry_after_secs` and retry.
+    #[error("wait {retry_after_secs} s before the next try")]
+    Backoff {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// The new PIN breaks the PIN policy; `reason` names the rule (never the digits).
+    #[error("PIN refused: {reason}")]
+    WeakPin {
+        /// The rule the PIN broke.
+        reason: String,
+    },
+    /// No account is enrolled in this wallet yet: enrol first.
+    #[error("no account enrolled yet")]
+    NotEnrolled,
+    /// The challenge id is not among the fetched pending challenges: fetch again.
+    #[error("no such pending challenge; fetch challenges again")]
+    NoSuchChallenge,
+    /// This login request was already answered: nothing to do.
+    #[error("this request was already answered")]
+    ChallengeReplayed,
+    /// The code is malformed or not one of the choices; it was not sent: let the user retry.
+    #[error("that code is not one of the choices")]
+    InvalidCode,
+    /// The server says the code was wrong: the login was refused; start it again.
+    #[error("wrong code: the login was refused")]
+    WrongCode,
+    /// The wallet's files are damaged or were tampered with: wipe it and enrol again.
+    #[error("stored data is corrupt; enrol again")]
+    Corrupt,
     /// The login request expired; the user must start the login again on the service.
     #[error("the request expired; start the login again")]
     ChallengeExpired,
@@ -118,9 +150,139 @@ impl From<JwsError> for VistalidError {
     }
 }
 
+impl From<KeystoreError> for VistalidError {
+    fn from(e: KeystoreError) -> Self {
+        match e {
+            KeystoreError::Unavailable(reason) => Self::KeystoreUnavailable { reason },
+            KeystoreError::KeyInvalidated => Self::KeyInvalidated,
+            KeystoreError::Failed(_) => Self::Internal {
+                reason: e.to_string(),
+            },
+            // KeystoreError is #[non_exhaustive]: a variant added in core lands here until mapped.
+            _ => Self::Internal {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<WalletError> for VistalidError {
+    fn from(e: WalletError) -> Self {
+        let invalid = |e: &WalletError| Self::InvalidInput {
+            reason: e.to_string(),
+        };
+        match e {
+            WalletError::WrongPin { tries_left } => Self::WrongPin { tries_left },
+            WalletError::Locked => Self::Locked,
+            WalletError::Backoff { retry_after_secs } => Self::Backoff { retry_after_secs },
+            WalletError::WeakPin(why) => Self::WeakPin {
+                reason: why.to_owned(),
+            },
+            WalletError::NotEnrolled => Self::NotEnrolled,
+            WalletError::NoSuchChallenge => Self::NoSuchChallenge,
+            WalletError::ChallengeExpired => Self::ChallengeExpired,
+            WalletError::ChallengeReplayed => Self::ChallengeReplayed,
+            WalletError::InvalidCode => Self::InvalidCode,
+            WalletError::WrongCode => Self::WrongCode,
+            WalletError::BadServerSignature => Self::BadSignature,
+            WalletError::Network { retryable } => Self::Network { retryable },
+            WalletError::Server { status, code } => Self::Server { status, code },
+            WalletError::Corrupt => Self::Corrupt,
+            WalletError::KeystoreMismatch => Self::KeyInvalidated,
+            WalletError::Keystore(k) => k.into(),
+            WalletError::NoSuchAccount
+            | WalletError::BadServerResponse
+            | WalletError::InsecureServerUrl => invalid(&e),
+            WalletError::Storage(_) | WalletError::Internal(_) => Self::Internal {
+                reason: e.to_string(),
+            },
+            // WalletError is #[non_exhaustive]: a variant added in core lands here until mapped.
+            _ => Self::Internal {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wallet_errors_map_to_actionable_variants() {
+        use VistalidError as V;
+        let cases = [
+            (
+                WalletError::WrongPin { tries_left: 3 },
+                V::WrongPin { tries_left: 3 },
+            ),
+            (WalletError::Locked, V::Locked),
+            (
+                WalletError::Backoff {
+                    retry_after_secs: 30,
+                },
+                V::Backoff {
+                    retry_after_secs: 30,
+                },
+            ),
+            (
+                WalletError::WeakPin("too simple"),
+                V::WeakPin {
+                    reason: "too simple".into(),
+                },
+            ),
+            (WalletError::NotEnrolled, V::NotEnrolled),
+            (WalletError::NoSuchChallenge, V::NoSuchChallenge),
+            (WalletError::ChallengeExpired, V::ChallengeExpired),
+            (WalletError::ChallengeReplayed, V::ChallengeReplayed),
+            (WalletError::InvalidCode, V::InvalidCode),
+            (WalletError::WrongCode, V::WrongCode),
+            (WalletError::BadServerSignature, V::BadSignature),
+            (
+                WalletError::Network { retryable: true },
+                V::Network { retryable: true },
+            ),
+            (
+                WalletError::Server {
+                    status: 403,
+                    code: "access_denied".into(),
+                },
+                V::Server {
+                    status: 403,
+                    code: "access_denied".into(),
+                },
+            ),
+            (WalletError::Corrupt, V::Corrupt),
+            (WalletError::KeystoreMismatch, V::KeyInvalidated),
+            (
+                WalletError::Keystore(KeystoreError::Unavailable("locked".into())),
+                V::KeystoreUnavailable {
+                    reason: "locked".into(),
+                },
+            ),
+            (
+                WalletError::Keystore(KeystoreError::KeyInvalidated),
+                V::KeyInvalidated,
+            ),
+        ];
+        for (core, ffi) in cases {
+            assert_eq!(VistalidError::from(core), ffi);
+        }
+        for core in [
+            WalletError::NoSuchAccount,
+            WalletError::BadServerResponse,
+            WalletError::InsecureServerUrl,
+        ] {
+            assert!(matches!(VistalidError::from(core), V::InvalidInput { .. }));
+        }
+        for core in [
+            WalletError::Storage(std::io::ErrorKind::PermissionDenied),
+            WalletError::Internal("lock"),
+            WalletError::Keystore(KeystoreError::Failed("StrongBox".into())),
+        ] {
+            assert!(matches!(VistalidError::from(core), V::Internal { .. }));
+        }
+    }
 
     #[test]
     fn key_errors_map_to_actionable_variants() {

@@ -5,13 +5,14 @@
 //!
 //! Guarantees:
 //! - The trait has the shape of core's `PlatformKeystore` (prf, delete, attestation,
-//!   is_hardware_backed), so the bridge can implement the core trait by mapping only.
+//!   is_hardware_backed); [`KeystoreBridge`] implements the core trait by mapping only.
 //! - PRF outputs are moved into [`Zeroizing`] buffers the moment they cross into Rust.
 //! - An implementation that throws a [`VistalidError`] gives that error back to the caller;
 //!   one that throws anything else gives [`VistalidError::Internal`]; neither panics.
 
 use std::sync::Arc;
 
+use vistalid_core::keystore::{KeystoreError, PlatformKeystore as CoreKeystore};
 use zeroize::Zeroizing;
 
 use crate::error::VistalidError;
@@ -39,9 +40,10 @@ pub trait PlatformKeystore: Send + Sync {
 }
 
 /// Rust's handle on an app-provided [`PlatformKeystore`]: the place where foreign results
-/// become Rust types (zeroized PRF output). Once core's keystore trait is merged, this type
-/// implements it by mapping [`VistalidError::KeystoreUnavailable`] to `Unavailable`,
-/// [`VistalidError::KeyInvalidated`] to `KeyInvalidated` and the rest to `Failed`.
+/// become Rust types (zeroized PRF output), and the implementation of core's
+/// [`CoreKeystore`] the wallet uses. Foreign errors map to core's: `KeystoreUnavailable` to
+/// `Unavailable`, `KeyInvalidated` to `KeyInvalidated`, anything else (including an
+/// unexpected Kotlin/Swift exception) to `Failed`.
 #[derive(Clone)]
 pub(crate) struct KeystoreBridge {
     inner: Arc<dyn PlatformKeystore>,
@@ -66,6 +68,33 @@ impl KeystoreBridge {
     /// Calls the foreign hardware check.
     pub(crate) fn is_hardware_backed(&self) -> bool {
         self.inner.is_hardware_backed()
+    }
+}
+
+/// Core's view of a foreign keystore error.
+fn to_core(e: VistalidError) -> KeystoreError {
+    match e {
+        VistalidError::KeystoreUnavailable { reason } => KeystoreError::Unavailable(reason),
+        VistalidError::KeyInvalidated => KeystoreError::KeyInvalidated,
+        other => KeystoreError::Failed(other.to_string()),
+    }
+}
+
+impl CoreKeystore for KeystoreBridge {
+    fn prf(&self, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        KeystoreBridge::prf(self, input).map_err(to_core)
+    }
+
+    fn delete(&self) -> Result<(), KeystoreError> {
+        self.inner.delete().map_err(to_core)
+    }
+
+    fn attestation(&self) -> Result<Option<Vec<u8>>, KeystoreError> {
+        KeystoreBridge::attestation(self).map_err(to_core)
+    }
+
+    fn is_hardware_backed(&self) -> bool {
+        KeystoreBridge::is_hardware_backed(self)
     }
 }
 
@@ -149,5 +178,37 @@ mod tests {
                 reason: "locked".into()
             })
         );
+    }
+
+    #[test]
+    fn bridge_maps_foreign_errors_to_core_keystore_errors() {
+        let bridge = |fail| KeystoreBridge::new(Arc::new(Fixed { fail: Some(fail) }));
+        let core = |b: KeystoreBridge| {
+            CoreKeystore::prf(&b, b"x")
+                .map(|_| ())
+                .expect_err("the keystore fails")
+        };
+        assert_eq!(
+            core(bridge(VistalidError::KeystoreUnavailable {
+                reason: "locked".into()
+            })),
+            KeystoreError::Unavailable("locked".into())
+        );
+        assert_eq!(
+            core(bridge(VistalidError::KeyInvalidated)),
+            KeystoreError::KeyInvalidated
+        );
+        assert!(matches!(
+            core(bridge(VistalidError::Internal {
+                reason: "foreign callback failed: boom".into()
+            })),
+            KeystoreError::Failed(r) if r.contains("boom")
+        ));
+        let ok = KeystoreBridge::new(Arc::new(Fixed { fail: None }));
+        assert_eq!(
+            CoreKeystore::prf(&ok, b"ab").expect("prf").as_slice(),
+            &[2u8; 32]
+        );
+        assert!(!CoreKeystore::is_hardware_backed(&ok));
     }
 }

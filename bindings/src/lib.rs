@@ -13,9 +13,14 @@
 mod error;
 mod keys;
 mod keystore;
+mod wallet;
 
 pub use error::VistalidError;
 pub use keys::{jws_verify, verify_es256, DeviceKey};
 pub use keystore::{describe_keystore, KeystoreDescription, PlatformKeystore};
+pub use wallet::{
+    AccountInfo, AccountKind, AnswerOutcome, Challenge, CodeMode, FetchedChallenges, Wallet,
+    WalletOptions,
+};
 
 uniffi::setup_scaffolding!();

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+package fr.vistalid
+
+import fr.vistalid.ffi.AnswerOutcome
+import fr.vistalid.ffi.Challenge
+import fr.vistalid.ffi.CodeMode
+import fr.vistalid.ffi.FetchedChallenges
+import fr.vistalid.ffi.PlatformKeystore
+import fr.vistalid.ffi.VistalidException
+import fr.vistalid.ffi.Wallet
+import fr.vistalid.ffi.WalletOptions
+import java.io.File
+import kotlin.time.Duration
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
+
+/**
+ * Opens the Vistalid wallet stored in [dir] (created at the first enrolment) with the app's
+ * hardware [keystore] (on Android: `AndroidKeystoreKeystore`).
+ *
+ * The returned [Wallet] holds native memory and, while a call runs, key material: close it
+ * when done, ideally with `use { }`:
+ * ```
+ * openWallet(context.filesDir.resolve("vistalid"), AndroidKeystoreKeystore(), "Pixel 8").use { w ->
+ *     val fetched = w.fetchChallenges(30.seconds)
+ * }
+ * ```
+ * Every other wallet call is already a `suspend fun` (Rust runs it on its own threads); this
+ * one reads files, so it suspends on [Dispatchers.IO].
+ *
+ * [insecureFastForTests] is for tests only: it makes a PIN guess nearly free (tiny Argon2)
+ * and removes the delay after a wrong PIN. Never set it in an app.
+ *
+ * @throws VistalidException for example [VistalidException.KeyInvalidated] when the keystore
+ *   key that protects an existing wallet is gone.
+ */
+@Throws(VistalidException::class)
+public suspend fun openWallet(
+    dir: File,
+    keystore: PlatformKeystore,
+    deviceName: String,
+    insecureFastForTests: Boolean = false,
+): Wallet = withContext(Dispatchers.IO) {
+    Wallet.open(dir.path, keystore, WalletOptions(deviceName, insecureFastForTests))
+}
+
+/**
+ * Fetches pending login requests, waiting up to [wait] (at most 30 s; rounded down to whole
+ * seconds) for one to arrive.
+ */
+@Throws(VistalidException::class)
+public suspend fun Wallet.fetchChallenges(wait: Duration): FetchedChallenges =
+    fetchChallenges(wait.inWholeSeconds.coerceIn(0, 30).toUInt())
+
+/**
+ * Approves [challenge] with the wallet [pin] and the [code] the user picked or typed.
+ * The PIN string cannot be wiped from memory once made: keep it as short-lived as possible.
+ *
+ * @throws VistalidException.WrongPin with `triesLeft`, [VistalidException.Locked],
+ *   [VistalidException.InvalidCode] (not sent), [VistalidException.WrongCode] (the server
+ *   refused the login), [VistalidException.ChallengeExpired].
+ */
+@Throws(VistalidException::class)
+public suspend fun Wallet.approve(challenge: Challenge, pin: String, code: String): AnswerOutcome =
+    approve(challenge.id, pin, code)
+
+/** Whether the user picks the code among [Challenge.candidates] (else they type it). */
+public val Challenge.isPick: Boolean get() = mode == CodeMode.PICK

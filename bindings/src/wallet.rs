@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The wallet, mapped from `vistalid_core::wallet::Wallet`: open, enrol, fetch and answer
+//! challenges, change the PIN, wipe.
+//!
+//! Guarantees:
+//! - Every function parses its arguments into core types, calls core and maps the result;
+//!   every rule (PIN counting, challenge checks, replay cache) is core's.
+//! - A PIN arrives as a foreign `String` and is moved into core's [`Pin`] (wiped on drop) at
+//!   the first line of the export. The Kotlin/Swift copy cannot be wiped from Rust: keep it
+//!   as short-lived as the UI allows.
+//! - Async exports run on tokio (`async_runtime = "tokio"`): core's HTTP client and its
+//!   blocking pool (Argon2, file I/O) need it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use vistalid_core::challenge::Challenge as CoreChallenge;
+use vistalid_core::protocol::{AccountKind as CoreKind, CodeMode as CoreMode};
+use vistalid_core::secret::Pin;
+use vistalid_core::vault::{Argon2Params, VaultConfig};
+use vistalid_core::wallet::{
+    AccountInfo as CoreAccount, AnswerOutcome as CoreOutcome, Wallet as CoreWallet, WalletConfig,
+};
+
+use crate::error::VistalidError;
+use crate::keystore::{KeystoreBridge, PlatformKeystore};
+
+/// Options of [`Wallet::open`].
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct WalletOptions {
+    /// Human name of this device, sent at enrolment and shown in the server's device list.
+    pub device_name: String,
+    /// **Tests only.** When true, the vault uses tiny Argon2 parameters
+    /// (`Argon2Params::insecure_fast_for_tests`, a PIN guess is nearly free) and no delay
+    /// after a wrong PIN (the 5-try lockout still applies). Never set it in an app.
+    #[uniffi(default = false)]
+    pub insecure_fast_for_tests: bool,
+}
+
+/// Kind of account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AccountKind {
+    /// Health professional identified by an RPPS number (e-CPS role).
+    Practitioner,
+    /// Insured citizen identified by a pseudonymous id (ApCV role).
+    Insured,
+}
+
+/// An enrolled account (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AccountInfo {
+    /// Server-side account id.
+    pub account_id: String,
+    /// Server-side id of this device.
+    pub device_id: String,
+    /// Practitioner or insured.
+    pub kind: AccountKind,
+    /// RPPS number (practitioner) or pseudonymous id (insured).
+    pub subject_name_id: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Profession code (practitioners only), e.g. `10` doctor.
+    pub profession: Option<String>,
+    /// Base URL of the server the account is enrolled with.
+    pub server_url: String,
+}
+
+/// How the user proves they see the login page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CodeMode {
+    /// Pick the code shown on the login page among [`Challenge::candidates`].
+    Pick,
+    /// Type the 2-digit code shown on the login page.
+    Type,
+}
+
+/// A login request the wallet verified (signature, recipient, freshness, not replayed):
+/// what to show the user before they approve.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Challenge {
+    /// Challenge id, to pass to [`Wallet::approve`], [`Wallet::deny`], [`Wallet::report_not_me`].
+    pub id: String,
+    /// The account it is for.
+    pub account_id: String,
+    /// The service (relying party) asking.
+    pub service: String,
+    /// The service's binding message.
+    pub binding_message: String,
+    /// Browser IP address, as the service reported it.
+    pub ip: Option<String>,
+    /// Browser user agent, as the service reported it.
+    pub user_agent: Option<String>,
+    /// Approximate place, as the service reported it.
+    pub place: Option<String>,
+    /// Pick or type the code.
+    pub mode: CodeMode,
+    /// Candidates to show in this order (pick mode); empty in type mode.
+    pub candidates: Vec<String>,
+    /// Issued at, seconds since the epoch.
+    pub issued_at: i64,
+    /// Expires at, seconds since the epoch.
+    pub expires_at: i64,
+}
+
+/// The result of [`Wallet::fetch_challenges`].
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FetchedChallenges {
+    /// Verified challenges, oldest first.
+    pub challenges: Vec<Challenge>,
+    /// How many received challenges failed verification (never shown; worth a warning).
+    pub rejected_count: u32,
+}
+
+/// What the server confirmed for an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AnswerOutcome {
+    /// Login approved.
+    Approved,
+    /// Login declined.
+    Denied,
+    /// Declined and reported as "this was not me".
+    Reported,
+}
+
+/// A Vistalid wallet stored in one directory: PIN-protected keys of one or more accounts.
+///
+/// Holds native memory and key material while open: in Kotlin close it (`use { }`), in
+/// Swift let it go out of scope.
+#[derive(Debug, uniffi::Object)]
+pub struct Wallet {
+    inner: CoreWallet,
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Wallet {
+    /// Opens the wallet stored in `dir` (created at the first enrolment), with the app's
+    /// platform `keystore`. Nothing is sent to the network.
+    #[uniffi::constructor]
+    pub fn open(
+        dir: String,
+        keystore: Arc<dyn PlatformKeystore>,
+        options: WalletOptions,
+    ) -> Result<Arc<Self>, VistalidError> {
+        let config = wallet_config(options);
+        let bridge = Arc::new(KeystoreBridge::new(keystore));
+        let inner = CoreWallet::open(Path::new(&dir), bridge, config)?;
+        Ok(Arc::new(Self { inner }))
+    }
+
+    /// The enrolled accounts (empty before the first enrolment).
+    pub fn accounts(&self) -> Result<Vec<AccountInfo>, VistalidError> {
+        Ok(self.inner.accounts()?.into_iter().map(Into::into).collect())
+    }
+
+    /// Wrong-PIN tries left before the wallet locks.
+    pub fn attempts_left(&self) -> Result<u32, VistalidError> {
+        Ok(self.inner.attempts_left()?)
+    }
+
+    /// Enrols an account with `server_url` using its one-time `activation_code`. The first
+    /// enrolment sets the wallet `pin` (checked against the PIN policy); later ones must
+    /// give the wallet's PIN. The foreign copy of `pin` cannot be wiped from Rust.
+    pub async fn enrol(
+        &self,
+        server_url: String,
+        activation_code: String,
+        pin: String,
+    ) -> Result<AccountInfo, VistalidError> {
+        let pin = Pin::new(pin);
+        let info = self.inner.enrol(&server_url, &activation_code, pin).await?;
+        Ok(info.into())
+    }
+
+    /// Fetches pending login requests for every account, waiting up to `wait_secs` (at most
+    /// 30) for one to arrive. Only verified challenges are returned.
+    pub async fn fetch_challenges(
+        &self,
+        wait_secs: u32,
+    ) -> Result<FetchedChallenges, VistalidError> {
+        let fetched = self.inner.fetch_challenges(wait_secs).await?;
+        Ok(FetchedChallenges {
+            challenges: fetched.challenges.into_iter().map(Into::into).collect(),
+            rejected_count: u32::try_from(fetched.rejected.len()).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// Approves challenge `challenge_id` with the wallet PIN and the code the user picked or
+    /// typed. Throws `WrongCode` when the server refused the code (the login is refused).
+    pub async fn approve(
+        &self,
+        challenge_id: String,
+        pin: String,
+        code: String,
+    ) -> Result<AnswerOutcome, VistalidError> {
+        let pin = Pin::new(pin);
+        Ok(self.inner.approve(&challenge_id, pin, &code).await?.into())
+    }
+
+    /// Declines challenge `challenge_id` (signed with the device key, so the PIN is needed).
+    pub async fn deny(
+        &self,
+        challenge_id: String,
+        pin: String,
+    ) -> Result<AnswerOutcome, VistalidError> {
+        let pin = Pin::new(pin);
+        Ok(self.inner.deny(&challenge_id, pin).await?.into())
+    }
+
+    /// Declines challenge `challenge_id` and reports it as "this was not me".
+    pub async fn report_not_me(
+        &self,
+        challenge_id: String,
+        pin: String,
+    ) -> Result<AnswerOutcome, VistalidError> {
+        let pin = Pin::new(pin);
+        Ok(self.inner.report_not_me(&challenge_id, pin).await?.into())
+    }
+
+    /// Changes the wallet PIN; the old PIN counts as a try, the new one must meet the policy.
+    pub async fn change_pin(&self, old_pin: String, new_pin: String) -> Result<(), VistalidError> {
+        let (old, new) = (Pin::new(old_pin), Pin::new(new_pin));
+        Ok(self.inner.change_pin(old, new).await?)
+    }
+
+    /// Erases the wallet: the platform key first (crypto-erase), then the files.
+    pub async fn wipe(&self) -> Result<(), VistalidError> {
+        Ok(self.inner.wipe().await?)
+    }
+}
+
+/// Core's configuration for the given options.
+fn wallet_config(options: WalletOptions) -> WalletConfig {
+    let mut vault = VaultConfig::default();
+    if options.insecure_fast_for_tests {
+        vault.argon2 = Argon2Params::insecure_fast_for_tests();
+        vault.backoff = false;
+    }
+    WalletConfig {
+        vault,
+        device_name: options.device_name,
+    }
+}
+
+impl From<CoreAccount> for AccountInfo {
+    fn from(a: CoreAccount) -> Self {
+        Self {
+            account_id: a.account_id,
+            device_id: a.device_id,
+            kind: match a.kind {
+                CoreKind::Practitioner => AccountKind::Practitioner,
+                CoreKind::Insured => AccountKind::Insured,
+            },
+            subject_name_id: a.identity.subject_name_id,
+            given_name: a.identity.given_name,
+            family_name: a.identity.family_name,
+            profession: a.identity.profession,
+            server_url: a.server_url,
+        }
+    }
+}
+
+impl From<CoreChallenge> for Challenge {
+    fn from(c: CoreChallenge) -> Self {
+        Self {
+            id: c.id,
+            account_id: c.account_id,
+            service: c.service,
+            binding_message: c.binding_message,
+            ip: c.context.ip,
+            user_agent: c.context.user_agent,
+            place: c.context.place,
+            mode: match c.mode {
+                CoreMode::Pick => CodeMode::Pick,
+                CoreMode::Type => CodeMode::Type,
+            },
+            candidates: c.candidates,
+            issued_at: c.issued_at,
+            expires_at: c.expires_at,
+        }
+    }
+}
+
+impl From<CoreOutcome> for AnswerOutcome {
+    fn from(o: CoreOutcome) -> Self {
+        match o {
+            CoreOutcome::Approved => Self::Approved,
+            CoreOutcome::Denied => Self::Denied,
+            CoreOutcome::Reported => Self::Reported,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_switch_selects_fast_argon2_and_no_backoff_only_when_set() {
+        let product = wallet_config(WalletOptions {
+            device_name: "Pixel".into(),
+            insecure_fast_for_tests: false,
+        });
+        assert_eq!(product.vault.argon2, VaultConfig::default().argon2);
+        assert!(product.vault.backoff);
+        assert_eq!(product.device_name, "Pixel");
+        let fast = wallet_config(WalletOptions {
+            device_name: "Pixel".into(),
+            insecure_fast_for_tests: true,
+        });
+        assert_eq!(fast.vault.argon2, Argon2Params::insecure_fast_for_tests());
+        assert!(!fast.vault.backoff);
+        assert_eq!(fast.vault.max_attempts, 5);
+    }
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+//! `vistalid-testbed`: a test fixture for the Kotlin and Swift test suites. It starts the
+//! reference server in-process on `127.0.0.1:0` with a temporary data directory, provisions a
+//! pick-mode and a type-mode relying party, N practitioners and N insured people, writes what
+//! the foreign tests need as JSON, then serves until its stdin closes or it gets SIGTERM /
+//! SIGINT.
+//!
+//! ```text
+//! vistalid-testbed --fixture PATH [--count N]      (N defaults to 12)
+//! ```
+//!
+//! The fixture file (written to `PATH.tmp`, then renamed, so a reader never sees half a file):
+//!
+//! ```json
+//! { "base_url": "http://127.0.0.1:PORT",
+//!   "pick_client": { "id": "…", "secret": "…" }, "type_client": { … },
+//!   "practitioners": [ { "rpps": "…", "activation_code": "…" }, … ],
+//!   "insured": [ { "id": "…", "activation_code": "…" }, … ] }
+//! ```
+//!
+//! It holds test credentials in clear on purpose: never point it at real data.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::json;
+use vistalid_core::protocol::CodeMode;
+use vistalid_server::{ServerConfig, ServerError};
+
+/// Command-line options.
+struct Options {
+    fixture: PathBuf,
+    count: usize,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut fixture = None;
+    let mut count = 12;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--fixture" => fixture = args.next().map(PathBuf::from),
+            "--count" => {
+                count = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or("--count takes a number in 1..=1000")?;
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let fixture = fixture.ok_or("--fixture PATH is required")?;
+    Ok(Options { fixture, count })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("vistalid-testbed: {e}\nusage: vistalid-testbed --fixture PATH [--count N]");
+            return ExitCode::from(2);
+        }
+    };
+    match run(options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vistalid-testbed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    let data = tempfile::tempdir()?;
+    let mut config = ServerConfig::for_tests(data.path());
+    config.poll_interval_secs = 0;
+    let server = vistalid_server::start(config).await?;
+    let admin = server.admin();
+
+    let client = |mode| -> Result<serde_json::Value, ServerError> {
+        let (id, secret) = admin.add_client("Dossier Médical Partagé", mode)?;
+        Ok(json!({ "id": id, "secret": secret.as_str() }))
+    };
+    let pick_client = client(CodeMode::Pick)?;
+    let type_client = client(CodeMode::Type)?;
+    let mut practitioners = Vec::with_capacity(options.count);
+    let mut insured = Vec::with_capacity(options.count);
+    for i in 0..options.count {
+        let rpps = format!("{}", 10_000_000_000u64 + i as u64);
+        let code = admin.add_practitioner(&rpps, "Camille", "Martin", "10")?;
+        practitioners.push(json!({ "rpps": rpps, "activation_code": code.as_str() }));
+        let id = format!("insured-{i:04}");
+        let code = admin.add_insured(&id, "Louise", "Bernard")?;
+        insured.push(json!({ "id": id, "activation_code": code.as_str() }));
+    }
+    let fixture = json!({
+        "base_url": server.base_url(),
+        "pick_client": pick_client,
+        "type_client": type_client,
+        "practitioners": practitioners,
+        "insured": insured,
+    });
+    let mut tmp = options.fixture.clone().into_os_string();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&fixture)?)?;
+    std::fs::rename(&tmp, &options.fixture)?;
+    eprintln!(
+        "vistalid-testbed: serving {} ({} practitioners, {} insured); fixture {}",
+        server.base_url(),
+        options.count,
+        options.count,
+        options.fixture.display()
+    );
+
+    wait_for_stop().await?;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Returns when stdin reaches end of file, or on SIGTERM / SIGINT.
+async fn wait_for_stop() -> std::io::Result<()> {
+    // A plain thread reads stdin (blocking) and signals its end.
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        use std::io::Read as _;
+        let mut stdin = std::io::stdin();
+        let mut buf = [0u8; 256];
+        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+        let _ = closed_tx.send(());
+    });
+    let stdin_closed = async {
+        let _ = closed_rx.await;
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            () = stdin_closed => {}
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::select! {
+        () = stdin_closed => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}
