@@ -5,7 +5,11 @@
 # ios/Sources (VistalidFFI.h, VistalidBindings.swift; not committed), copies the package and
 # libvistalid_ffi.so into the Debian 13 chroot made by scripts/install-toolchains.sh swift,
 # and runs `swift test` (XCTest) there. Every test file in ios/Tests/VistalidTests runs;
-# nothing to register. Prints `swift: N passed, N failed`; exits non-zero on any failure.
+# nothing to register. The flow tests (FlowTests.swift) talk to a reference server on
+# loopback: this script starts `vistalid-testbed` (tests/src/bin/testbed.rs) on the host,
+# copies its fixture file into the chroot (which shares the host network: only the mount and
+# pid namespaces are new) and passes it in VISTALID_FIXTURE; the testbed stops on exit.
+# Prints `swift: N passed, N failed`; exits non-zero on any failure.
 # Needs root (chroot, unshare). The package's .build folder is kept in the chroot between
 # runs, so only what changed is recompiled.
 set -euo pipefail
@@ -43,11 +47,28 @@ find "$PKG" -mindepth 1 -maxdepth 1 ! -name .build -exec rm -rf {} +
 tar -C ios --exclude=.build -cf - . | tar -C "$PKG" -xf -
 cp "$LIB" "$CHROOT$WORK/lib/"
 
+step "start vistalid-testbed (reference server on loopback)"
+cargo build -q -p vistalid-e2e --bin vistalid-testbed
+TB=$(mktemp -d)
+mkfifo "$TB/stdin"
+"$CARGO_TARGET_DIR/debug/vistalid-testbed" --fixture "$TB/fixture.json" <"$TB/stdin" &
+TB_PID=$!
+exec 3>"$TB/stdin" # the testbed serves until this descriptor closes
+stop_testbed() {
+  exec 3>&- || true
+  wait "$TB_PID" 2>/dev/null || true
+  rm -rf "$TB"
+}
+trap stop_testbed EXIT
+for _ in $(seq 100); do [ -f "$TB/fixture.json" ] && break; sleep 0.1; done
+[ -f "$TB/fixture.json" ] || { echo "vistalid-testbed did not start" >&2; echo "swift: 0 passed, 1 failed"; exit 1; }
+cp "$TB/fixture.json" "$CHROOT$WORK/fixture.json"
+
 step "swift test (XCTest) in the chroot"
 LOG=$CARGO_TARGET_DIR/swift-test.log
 rc=0
 unshare --mount --pid --fork --mount-proc="$CHROOT/proc" chroot "$CHROOT" \
-  env LD_LIBRARY_PATH=$WORK/lib HOME=/root sh -c \
+  env LD_LIBRARY_PATH=$WORK/lib HOME=/root VISTALID_FIXTURE=$WORK/fixture.json sh -c \
   "cd $WORK/pkg && swift test --disable-swift-testing -Xlinker -L$WORK/lib" 2>&1 | tee "$LOG" ||
   rc=$?
 

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+
+extension Wallet {
+    /// Opens the Vistalid wallet stored in `directory` (created at the first enrolment) with
+    /// the app's hardware `keystore` (on iOS: ``SecureEnclaveKeystore``).
+    ///
+    /// Runs off the caller's actor (it reads files and may call the keystore). Every other
+    /// wallet call is already `async` (Rust runs it on its own threads). The wallet frees its
+    /// native memory when the last reference goes.
+    ///
+    /// `insecureFastForTests` is for tests only: it makes a PIN guess nearly free (tiny
+    /// Argon2) and removes the delay after a wrong PIN. Never set it in an app.
+    public static func open(
+        at directory: URL,
+        keystore: PlatformKeystore,
+        deviceName: String,
+        insecureFastForTests: Bool = false
+    ) async throws -> Wallet {
+        let options = WalletOptions(deviceName: deviceName, insecureFastForTests: insecureFastForTests)
+        let path = directory.path
+        return try await Task.detached(priority: .userInitiated) {
+            try Wallet.open(dir: path, keystore: keystore, options: options)
+        }.value
+    }
+
+    /// Fetches pending login requests, waiting up to `seconds` (at most 30) for one to arrive.
+    public func fetchChallenges(waitingUpTo seconds: UInt32) async throws -> FetchedChallenges {
+        try await fetchChallenges(waitSecs: min(seconds, 30))
+    }
+
+    /// Approves `challenge` with the wallet `pin` and the `code` the user picked or typed.
+    /// The PIN string cannot be wiped from memory once made: keep it short-lived.
+    ///
+    /// - Throws: ``VistalidError/WrongPin(triesLeft:)``, ``VistalidError/Locked``,
+    ///   ``VistalidError/InvalidCode`` (not sent), ``VistalidError/WrongCode`` (the server
+    ///   refused the login), ``VistalidError/ChallengeExpired``.
+    public func approve(_ challenge: Challenge, pin: String, code: String) async throws -> AnswerOutcome {
+        try await approve(challengeId: challenge.id, pin: pin, code: code)
+    }
+}
+
+extension Challenge {
+    /// Whether the user picks the code among ``candidates`` (else they type it).
+    public var isPick: Bool { mode == .pick }
+}
