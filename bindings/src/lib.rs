@@ -23,4 +23,11 @@ pub use wallet::{
     WalletOptions,
 };
 
+/// The version of the Vistalid library (`vistalid-ffi`'s Cargo version), for the app's
+/// about screen and bug reports.
+#[uniffi::export]
+pub fn library_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
 uniffi::setup_scaffolding!();

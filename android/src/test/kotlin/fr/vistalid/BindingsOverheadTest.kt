@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+package fr.vistalid
+
+import fr.vistalid.ffi.AnswerOutcome
+import fr.vistalid.ffi.libraryVersion
+import java.nio.file.Files
+import kotlinx.coroutines.runBlocking
+import kotlin.test.Test
+import kotlin.test.assertEquals
+
+/**
+ * The Kotlin side of the bindings-overhead comparison (the Rust side is
+ * `cargo bench -p vistalid-ffi --bench ffi_baseline`): prints the median cost of one trivial
+ * call through the bindings and of one `approve` through them, under the same conditions as
+ * the Rust bench (test Argon2 parameters, loopback server). It prints; it does not assert
+ * times (only that the calls work). The tests load the debug build of the library: compare
+ * with the Rust bench run in the same profile (`cargo test -p vistalid-ffi --bench ffi_baseline`).
+ */
+class BindingsOverheadTest {
+    private fun median(v: List<Long>): Long = v.sorted()[v.size / 2]
+
+    @Test
+    fun printsMediansOfATrivialCallAndAnApproval(): Unit = runBlocking {
+        // Warm up JNA and the JIT, then batches of 1 000 calls.
+        repeat(5_000) { libraryVersion() }
+        val perCall = (1..30).map {
+            val t = System.nanoTime()
+            repeat(1_000) { libraryVersion() }
+            (System.nanoTime() - t) / 1_000
+        }
+        println("BENCH kotlin trivial call (libraryVersion): median ${median(perCall)} ns")
+
+        val rp = Fixture.client("pick")
+        val (rpps, code) = Fixture.practitioner(8)
+        val dir = Files.createTempDirectory("vistalid-bench").toFile()
+        openWallet(dir, MemoryHmacKeystore(), "JVM bench", insecureFastForTests = true).use { w ->
+            w.enrol(Fixture.baseUrl, code, "204862")
+            val times = (1..40).map {
+                val (_, dynamicCode) = rp.ciba(rpps, "bench")
+                val ch = w.fetchChallenges(5u).challenges.single()
+                val t = System.nanoTime()
+                assertEquals(AnswerOutcome.APPROVED, w.approve(ch.id, "204862", dynamicCode))
+                System.nanoTime() - t
+            }
+            println("BENCH kotlin approve through the bindings: median ${median(times) / 1000} µs (40 rounds)")
+        }
+    }
+}
