@@ -2,7 +2,10 @@
 package fr.vistalid
 
 import fr.vistalid.ffi.AnswerOutcome
+import fr.vistalid.ffi.PlatformKeystore
+import fr.vistalid.ffi.describeKeystore
 import fr.vistalid.ffi.libraryVersion
+import java.util.concurrent.atomic.AtomicInteger
 import java.nio.file.Files
 import kotlinx.coroutines.runBlocking
 import kotlin.test.Test
@@ -30,11 +33,27 @@ class BindingsOverheadTest {
         }
         println("BENCH kotlin trivial call (libraryVersion): median ${median(perCall)} ns")
 
+        // Rust calling back into Kotlin: describeKeystore makes 3 callbacks (prf, attestation,
+        // isHardwareBacked) from the calling thread.
+        val prfCalls = AtomicInteger()
+        val inner = MemoryHmacKeystore()
+        val counting = object : PlatformKeystore by inner {
+            override fun prf(input: ByteArray): ByteArray = inner.prf(input).also { prfCalls.incrementAndGet() }
+        }
+        repeat(2_000) { describeKeystore(counting, ByteArray(32)) }
+        val perDescribe = (1..30).map {
+            val t = System.nanoTime()
+            repeat(200) { describeKeystore(counting, ByteArray(32)) }
+            (System.nanoTime() - t) / 200
+        }
+        println("BENCH kotlin describeKeystore (1 call + 3 callbacks): median ${median(perDescribe)} ns")
+
         val rp = Fixture.client("pick")
         val (rpps, code) = Fixture.practitioner(8)
         val dir = Files.createTempDirectory("vistalid-bench").toFile()
-        openWallet(dir, MemoryHmacKeystore(), "JVM bench", insecureFastForTests = true).use { w ->
+        openWallet(dir, counting, "JVM bench", insecureFastForTests = true).use { w ->
             w.enrol(Fixture.baseUrl, code, "204862")
+            prfCalls.set(0)
             val times = (1..40).map {
                 val (_, dynamicCode) = rp.ciba(rpps, "bench")
                 val ch = w.fetchChallenges(5u).challenges.single()
@@ -43,6 +62,7 @@ class BindingsOverheadTest {
                 System.nanoTime() - t
             }
             println("BENCH kotlin approve through the bindings: median ${median(times) / 1000} µs (40 rounds)")
+            println("BENCH keystore prf callbacks per round (fetch + approve): ${prfCalls.get() / 40.0}")
         }
     }
 }
