@@ -36,6 +36,9 @@
 //! `SubjectNameID` and `preferred_username` (RPPS number), `given_name`, `family_name`,
 //! `SubjectRefPro.exercices[].codeProfession` (practitioners).
 //!
+//! `acr_values` sent to the CIBA endpoint are stored with the request but do not change the
+//! token: every login here is the same strength, so `acr` is always [`ACR`].
+//!
 //! ## Activation codes
 //!
 //! `XXXX-XXXX-XXXX`, Crockford base32 (case, dashes and I/L/O look-alikes forgiven): 4
