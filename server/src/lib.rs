@@ -7,8 +7,45 @@
 //! with a [`PushSender`] seam for FCM/APNs), and ES256 ID tokens carrying PSC-named claims.
 //!
 //! Start it in-process with [`start`]; administer accounts, clients and devices with
-//! [`Admin`]. All state lives in one SQLite file (see the `store` module), so a restart
-//! mid-flow loses nothing.
+//! [`Admin`]. All state lives in one SQLite file, so a restart mid-flow loses nothing.
+//!
+//! ## Endpoints (paths from `vistalid_core::protocol`)
+//!
+//! | path | method | success | errors (status `error`) |
+//! |---|---|---|---|
+//! | `PATH_DISCOVERY` | GET | OIDC provider metadata | — |
+//! | `PATH_JWKS` | GET | `{"keys":[server ES256 JWK]}` | — |
+//! | `/protocol/openid-connect/auth` | GET/POST | never | 400 `unsupported_response_type` (CIBA only) |
+//! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request`, `invalid_scope`, `unknown_user_id` (unknown hint or no active device), `invalid_binding_message` (> 128 chars); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests) |
+//! | `PATH_TOKEN` | POST form, Basic | `{access_token, token_type:"Bearer", expires_in, id_token}` | 401 `invalid_client`; 400 `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant` (unknown, other client's, already issued), `unsupported_grant_type`, `invalid_request` |
+//! | `PATH_ENROL_NONCE` | POST | `NonceResponse` | — |
+//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code`, `activation_code_expired`, `activation_code_locked`, `activation_code_used` |
+//! | `PATH_CHALLENGES` | GET, Bearer poll token, `?wait=s` | `ChallengesResponse` | 401 `invalid_token`; 400 `invalid_request` |
+//! | `PATH_ANSWER` | POST JSON | `AnswerResponse` (`approved`, `denied`, `reported`) | 400 `invalid_request`; 401 `unknown_device`, `device_revoked`, `invalid_signature`; 403 `wrong_device`, `wrong_code` (login denied, counted); 404 `unknown_challenge`; 409 `challenge_already_answered`; 410 `challenge_expired` |
+//!
+//! Every endpoint may also answer 413 `request_too_large`, 415 `invalid_request` (wrong
+//! Content-Type), 404 `not_found`, 405 `method_not_allowed`, 408 (timeout, not on the
+//! long-poll) and 500 `server_error` (database or random generator fault only). Errors are
+//! JSON `ErrorBody`; descriptions never carry secrets.
+//!
+//! ## ID token
+//!
+//! ES256 JWT (`typ` JWT, `kid` = the JWKS key's thumbprint) with `iss`, `sub` (the account
+//! id: stable, opaque, not the RPPS number), `aud` (client id), `iat`, `exp`, `auth_time`,
+//! `acr` ([`ACR`]), `amr` ([`AMR`]), and Pro Santé Connect's identity claims:
+//! `SubjectNameID` and `preferred_username` (RPPS number), `given_name`, `family_name`,
+//! `SubjectRefPro.exercices[].codeProfession` (practitioners).
+//!
+//! `acr_values` sent to the CIBA endpoint are stored with the request but do not change the
+//! token: every login here is the same strength, so `acr` is always [`ACR`].
+//!
+//! ## Activation codes
+//!
+//! `XXXX-XXXX-XXXX`, Crockford base32 (case, dashes and I/L/O look-alikes forgiven): 4
+//! lookup characters (not secret) and 8 secret ones (40 bits), stored as SHA-256 and
+//! compared in constant time; 15 minutes, 5 wrong tries, one use. Wrong tries are counted
+//! per code, so guessing needs the lookup part; a guessed lookup can burn someone's code
+//! (denial of service, not takeover): re-issue it with [`Admin::new_activation_code`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), vistalid_server::ServerError> {

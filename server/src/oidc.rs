@@ -608,6 +608,13 @@ fn expired() -> ApiError {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn percent_decode_never_panics(input in ".{0,64}") {
+            let _ = percent_decode(&input);
+        }
+    }
+
     #[test]
     fn percent_decoding() {
         assert_eq!(percent_decode("a%3Ab+c").as_deref(), Some("a:b c"));
