@@ -11,3 +11,4 @@ pub mod clock;
 pub mod jws;
 pub mod keys;
 pub mod protocol;
+pub mod qr;
