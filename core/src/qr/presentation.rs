@@ -20,8 +20,8 @@
 //!
 //! Guarantees: [`present`] refuses a validity outside 1..=[`MAX_VALIDITY_SECS`]; [`decode`]
 //! checks structure only (no signature, no time) and is bounded: text ≤
-//! [`MAX_TEXT_LEN`](super::MAX_TEXT_LEN), inflated payload ≤
-//! [`MAX_PAYLOAD_LEN`](super::MAX_PAYLOAD_LEN).
+//! [`MAX_TEXT_LEN`], inflated payload ≤
+//! [`MAX_PAYLOAD_LEN`].
 
 use ciborium::value::{Integer, Value};
 use ring::rand::{SecureRandom as _, SystemRandom};
