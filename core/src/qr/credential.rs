@@ -156,21 +156,56 @@ pub fn verify(
     now: i64,
     skew_secs: u32,
 ) -> Result<Credential, QrError> {
-    let sign1 = Sign1::parse(bytes)?;
-    let issuer_key = check_issuer_signature(&sign1, trusted_issuers)?;
-    let (claims, device_key) = decode_claims(sign1.payload())?;
-    let skew = i64::from(skew_secs);
-    if claims.issued_at > now.saturating_add(skew) {
-        return Err(QrError::CredentialNotYetValid);
+    ParsedCredential::parse(bytes)?.check(trusted_issuers, now, skew_secs)
+}
+
+/// A credential decoded but not yet checked (signature, time). Kept inside a decoded
+/// presentation so the verifier parses the credential once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParsedCredential {
+    sign1: Sign1,
+    claims: CredentialClaims,
+    device_key: PublicKey,
+}
+
+impl ParsedCredential {
+    /// Parses the COSE_Sign1 and its claims; checks nothing else.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, QrError> {
+        let sign1 = Sign1::parse(bytes)?;
+        let (claims, device_key) = decode_claims(sign1.payload())?;
+        Ok(Self {
+            sign1,
+            claims,
+            device_key,
+        })
     }
-    if now > claims.expires_at.saturating_add(skew) {
-        return Err(QrError::CredentialExpired);
+
+    /// The credential id, unverified.
+    pub(crate) fn credential_id(&self) -> &[u8] {
+        &self.claims.credential_id
     }
-    Ok(Credential {
-        claims,
-        device_key,
-        issuer_key,
-    })
+
+    /// Checks the issuer signature against `trusted_issuers`, then the validity window.
+    pub(crate) fn check(
+        self,
+        trusted_issuers: &[PublicKey],
+        now: i64,
+        skew_secs: u32,
+    ) -> Result<Credential, QrError> {
+        let issuer_key = check_issuer_signature(&self.sign1, trusted_issuers)?;
+        let skew = i64::from(skew_secs);
+        if self.claims.issued_at > now.saturating_add(skew) {
+            return Err(QrError::CredentialNotYetValid);
+        }
+        if now > self.claims.expires_at.saturating_add(skew) {
+            return Err(QrError::CredentialExpired);
+        }
+        Ok(Credential {
+            claims: self.claims,
+            device_key: self.device_key,
+            issuer_key,
+        })
+    }
 }
 
 /// Finds the trusted key that signed `sign1`: by key id when present, else by trying each.
@@ -193,9 +228,8 @@ fn check_issuer_signature(
     Err(QrError::BadIssuerSignature)
 }
 
-/// Decodes the claims of a credential payload without checking any signature or time. The
-/// server uses it (through the presentation) to find the credential id before redemption.
-pub(crate) fn decode_claims(payload: &[u8]) -> Result<(CredentialClaims, PublicKey), QrError> {
+/// Decodes the claims of a credential payload without checking any signature or time.
+fn decode_claims(payload: &[u8]) -> Result<(CredentialClaims, PublicKey), QrError> {
     let Value::Map(entries) = cose::parse_cbor(payload)? else {
         return Err(QrError::BadCredential("claims are not a map"));
     };

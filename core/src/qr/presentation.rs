@@ -27,7 +27,8 @@ use ciborium::value::{Integer, Value};
 use ring::rand::{SecureRandom as _, SystemRandom};
 
 use super::cose::{self, Sign1};
-use super::{base45, credential, zlib, QrError, MAX_PAYLOAD_LEN, MAX_TEXT_LEN, PREFIX};
+use super::credential::{self, ParsedCredential};
+use super::{base45, zlib, QrError, MAX_PAYLOAD_LEN, MAX_TEXT_LEN, PREFIX};
 use crate::keys::{PublicKey, SigningKey};
 
 /// Default validity of a presentation, in seconds.
@@ -72,8 +73,8 @@ pub enum Mode {
 pub struct Presentation {
     pub(crate) sign1: Sign1,
     pub(crate) mode: Mode,
-    /// Offline: the credential bytes; online: the credential id.
-    pub(crate) carried: Vec<u8>,
+    /// Offline mode: the embedded credential, parsed but not yet checked.
+    pub(crate) credential: Option<ParsedCredential>,
     /// The credential id (offline: the embedded credential's `cti`, not yet verified).
     pub(crate) credential_id: Vec<u8>,
     pub(crate) nonce: [u8; NONCE_LEN],
@@ -199,13 +200,13 @@ pub fn decode(text: &str) -> Result<Presentation, QrError> {
             _ => return Err(QrError::BadPresentation("unknown or ill-typed claim")),
         }
     }
-    let (mode, carried, credential_id) = match (cred, cred_id) {
+    let (mode, credential, credential_id) = match (cred, cred_id) {
         (Some(c), None) => {
-            let inner = Sign1::parse(&c)?;
-            let (claims, _) = credential::decode_claims(inner.payload())?;
-            (Mode::Offline, c, claims.credential_id)
+            let parsed = ParsedCredential::parse(&c)?;
+            let id = parsed.credential_id().to_vec();
+            (Mode::Offline, Some(parsed), id)
         }
-        (None, Some(id)) => (Mode::Online, id.clone(), id),
+        (None, Some(id)) => (Mode::Online, None, id),
         _ => return Err(QrError::BadPresentation("needs a credential or its id")),
     };
     let issued_at = iat.ok_or(QrError::BadPresentation("missing iat"))?;
@@ -216,7 +217,7 @@ pub fn decode(text: &str) -> Result<Presentation, QrError> {
     Ok(Presentation {
         sign1,
         mode,
-        carried,
+        credential,
         credential_id,
         nonce: nonce.ok_or(QrError::BadPresentation("missing nonce"))?,
         issued_at,

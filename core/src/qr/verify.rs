@@ -20,7 +20,7 @@
 
 use std::sync::Arc;
 
-use super::credential::{self, Credential};
+use super::credential::Credential;
 use super::presentation::{self, Mode, Presentation, NONCE_LEN};
 use super::QrError;
 use crate::clock::Clock;
@@ -101,12 +101,11 @@ impl Verifier {
 
     /// Verifies a scanned text (see the module docs for the order of checks).
     pub fn verify(&self, text: &str) -> Result<Verified, QrError> {
-        let p = presentation::decode(text)?;
+        let mut p = presentation::decode(text)?;
         let now = self.clock.now();
-        match p.mode {
-            Mode::Offline => {
-                let credential =
-                    credential::verify(&p.carried, &self.trusted_issuers, now, self.skew_secs)?;
+        match p.credential.take() {
+            Some(parsed) => {
+                let credential = parsed.check(&self.trusted_issuers, now, self.skew_secs)?;
                 p.check_device_signature(&credential.device_key)?;
                 p.check_time(now, self.skew_secs)?;
                 self.check_audience(&p)?;
@@ -115,7 +114,7 @@ impl Verifier {
                     credential,
                 })))
             }
-            Mode::Online => {
+            None => {
                 p.check_time(now, self.skew_secs)?;
                 self.check_audience(&p)?;
                 Ok(Verified::RedeemOnline(facts(p)))
