@@ -147,6 +147,23 @@ fn bench_verify(c: &mut Criterion) {
         None,
     )
     .expect("present");
+    let mut g = c.benchmark_group("stages");
+    let cose = presentation::decode_text(&offline, PREFIX).expect("decode");
+    g.bench_function("zlib_try_offline", |b| {
+        b.iter(|| vistalid_core::qr::zlib::deflate_if_smaller(black_box(&cose)).len())
+    });
+    for level in [1u8, 6, 9] {
+        g.bench_function(format!("zlib_level_{level}"), |b| {
+            b.iter(|| miniz_oxide::deflate::compress_to_vec_zlib(black_box(&cose), level).len())
+        });
+    }
+    g.bench_function("base45_encode_offline", |b| {
+        b.iter(|| vistalid_core::qr::base45::encode(black_box(&cose)))
+    });
+    g.bench_function("decode_text_offline", |b| {
+        b.iter(|| presentation::decode_text(black_box(&offline), PREFIX).expect("ok"))
+    });
+    g.finish();
     let mut g = c.benchmark_group("verify");
     g.bench_function("offline_full", |b| {
         b.iter(|| verifier.verify(black_box(&offline)).expect("ok"))

@@ -15,7 +15,8 @@
 //! | -1 | offline mode: the full issuer credential | bytes (COSE_Sign1) |
 //! | -2 | online mode: the credential id only | bytes |
 //!
-//! Exactly one of -1 and -2 is present. The COSE protected header is `{1: -7}` only: the
+//! Exactly one of -1 and -2 is present; any other label, a duplicate or a text label is
+//! refused (this format is ours: nothing unknown is silently skipped). The COSE protected header is `{1: -7}` only: the
 //! verifier knows the device key from the credential (offline) or the server (online).
 //!
 //! Guarantees: [`present`] refuses a validity outside 1..=[`MAX_VALIDITY_SECS`]; [`decode`]
