@@ -14,7 +14,11 @@ fn the_demo_passes_every_check() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let summary = stdout.lines().find(|l| l.starts_with("demo: ")).unwrap();
     let passed: u32 = summary.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(summary.ends_with(" 0 failed"), "{summary}");

@@ -67,6 +67,7 @@ mod device;
 mod http;
 mod oidc;
 mod push;
+mod qr;
 mod secrets;
 mod store;
 
@@ -255,6 +256,9 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) key: SigningKey,
     pub(crate) jwk: Jwk,
+    /// The QR credential issuer key (separate from the OIDC/challenge key).
+    pub(crate) issuer_key: SigningKey,
+    pub(crate) issuer_jwk: Jwk,
     pub(crate) issuer: String,
     pub(crate) notifier: Arc<LongPollNotifier>,
     pub(crate) clients: RwLock<std::collections::HashMap<String, Arc<oidc::ClientRecord>>>,
@@ -273,6 +277,18 @@ impl Shared {
 
 /// Meta key of the server's PKCS#8 signing key.
 const META_SERVER_KEY: &str = "server_signing_key_pkcs8";
+/// Meta key of the QR credential issuer's PKCS#8 signing key.
+const META_ISSUER_KEY: &str = "qr_issuer_signing_key_pkcs8";
+
+/// Loads the key stored under `meta_key`, creating it on first start.
+fn load_or_create_key(db: &store::Db, meta_key: &'static str) -> Result<SigningKey, ServerError> {
+    let fresh = SigningKey::make()?;
+    let fresh_der = fresh.to_pkcs8().clone();
+    let pkcs8 =
+        db.write_blocking(move |tx| store::meta_get_or_insert(tx, meta_key, fresh_der.as_slice()))?;
+    let pkcs8 = zeroize::Zeroizing::new(pkcs8);
+    Ok(SigningKey::from_pkcs8(&pkcs8)?)
+}
 
 fn open_shared(
     config: ServerConfig,
@@ -281,20 +297,18 @@ fn open_shared(
 ) -> Result<Arc<Shared>, ServerError> {
     config.validate()?;
     let db = store::Db::open(&config.db_path)?;
-    let fresh = SigningKey::make()?;
-    let fresh_der = fresh.to_pkcs8().clone();
-    let pkcs8 = db.write_blocking(move |tx| {
-        store::meta_get_or_insert(tx, META_SERVER_KEY, fresh_der.as_slice())
-    })?;
-    let pkcs8 = zeroize::Zeroizing::new(pkcs8);
-    let key = SigningKey::from_pkcs8(&pkcs8)?;
+    let key = load_or_create_key(&db, META_SERVER_KEY)?;
     let jwk = key.public_key().to_jwk();
+    let issuer_key = load_or_create_key(&db, META_ISSUER_KEY)?;
+    let issuer_jwk = issuer_key.public_key().to_jwk();
     Ok(Arc::new(Shared {
         db,
         clock: Arc::clone(&config.clock),
         config,
         key,
         jwk,
+        issuer_key,
+        issuer_jwk,
         issuer,
         notifier: Arc::new(LongPollNotifier::default()),
         clients: RwLock::new(std::collections::HashMap::new()),
