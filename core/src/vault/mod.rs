@@ -138,7 +138,9 @@ pub struct VaultConfig {
     /// parameters stored in the header, so raising these upgrades a vault at its next PIN
     /// change.
     pub argon2: Argon2Params,
-    /// Consecutive wrong PINs allowed before the vault locks for good (default 5).
+    /// Consecutive wrong PINs allowed before the vault locks for good (default 5). The
+    /// counter file stores failures, not this limit: open a vault with the configuration it
+    /// was created with.
     pub max_attempts: u32,
     /// Which PINs [`Vault::create`] and [`Vault::change_pin`] accept.
     pub pin_policy: PinPolicy,
