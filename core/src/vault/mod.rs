@@ -18,7 +18,9 @@
 //!   [`VaultError::Corrupt`] (or `KeystoreMismatch` / `UnsupportedVersion` when that is
 //!   what the bytes say), never a panic, never a silent success.
 //! - Every PIN try is counted in the persistent counter, written and fsynced **before** the
-//!   PIN is checked, so killing the app mid-check still uses up the try. After
+//!   PIN is checked, so killing the app mid-check still uses up the try (the write runs
+//!   while Argon2 hashes the PIN; the keystore PRF and the key unwrap, the only steps whose
+//!   outcome depends on the PIN being right, wait for it). After
 //!   [`VaultConfig::max_attempts`] consecutive failures (default 5) the vault is
 //!   [`VaultError::Locked`] for good: the only way out is [`Vault::wipe`] and re-enrolment.
 //!   A correct PIN resets the count.
