@@ -149,8 +149,12 @@ fn bench_verify(c: &mut Criterion) {
     .expect("present");
     let mut g = c.benchmark_group("stages");
     let cose = presentation::decode_text(&offline, PREFIX).expect("decode");
+    let online_cose = presentation::decode_text(&online, PREFIX).expect("decode");
     g.bench_function("zlib_try_offline", |b| {
         b.iter(|| vistalid_core::qr::zlib::deflate_if_smaller(black_box(&cose)).len())
+    });
+    g.bench_function("zlib_try_online", |b| {
+        b.iter(|| vistalid_core::qr::zlib::deflate_if_smaller(black_box(&online_cose)).len())
     });
     for level in [1u8, 6, 9] {
         g.bench_function(format!("zlib_level_{level}"), |b| {
