@@ -15,7 +15,8 @@ use vistalid_core::keystore::SoftwareKeystore;
 use vistalid_core::protocol::{CibaResponse, CodeMode, CIBA_GRANT_TYPE, PATH_CIBA, PATH_TOKEN};
 use vistalid_core::qr::{Mode, QrMatrix, Verified, Verifier};
 use vistalid_core::secret::Pin;
-use vistalid_core::wallet::{AnswerOutcome, Wallet, WalletConfig};
+use vistalid_core::vault::{Vault, VaultConfig, VaultError};
+use vistalid_core::wallet::{AnswerOutcome, Wallet, WalletConfig, WalletError};
 use vistalid_server::{RunningServer, ServerConfig};
 
 use crate::qr_cmds;
@@ -201,6 +202,64 @@ async fn run_steps(
     )
     .await?;
     shutdown(server).await;
+    lockout_step(&wallet, data.path(), &pin, checks).await
+}
+
+/// Wrong PINs: counted with tries left, back-off between tries, then lockout.
+async fn lockout_step(
+    wallet: &Wallet,
+    data: &Path,
+    pin: &str,
+    checks: &mut Checks,
+) -> Result<(), String> {
+    step(
+        10,
+        "Wrong PINs are counted, slowed down, then lock the vault",
+    );
+    let wrong = || Pin::new("975310");
+    let first = wallet.change_pin(wrong(), Pin::new("385926")).await;
+    println!("  wrong PIN: {}", ui::explain_short(&first));
+    let second = wallet.change_pin(wrong(), Pin::new("385926")).await;
+    println!("  wrong PIN: {}", ui::explain_short(&second));
+    let third = wallet.change_pin(wrong(), Pin::new("385926")).await;
+    println!("  at once:   {}", ui::explain_short(&third));
+    checks.check(
+        "wrong PINs give the tries left, then a back-off",
+        first == Err(WalletError::WrongPin { tries_left: 4 })
+            && second == Err(WalletError::WrongPin { tries_left: 3 })
+            && matches!(third, Err(WalletError::Backoff { .. })),
+    );
+    // A fresh vault with the back-off off (to keep the demo short) shows the lockout itself.
+    let keystore = Arc::new(SoftwareKeystore::open(data.join("lockout-keystore.key")));
+    let config = VaultConfig {
+        backoff: false,
+        ..VaultConfig::default()
+    };
+    let dir = data.join("lockout-vault");
+    let pin = pin.to_owned();
+    let (seen, right) = tokio::task::spawn_blocking(move || {
+        let vault = Vault::create(&dir, keystore, config, &Pin::new(pin.clone()))?;
+        let seen: Vec<Option<VaultError>> = (0..5)
+            .map(|_| vault.unlock(&Pin::new("975310")).err())
+            .collect();
+        let right = vault.unlock(&Pin::new(pin)).err();
+        Ok::<_, VaultError>((seen, right))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    for e in seen.iter().flatten() {
+        println!("  wrong PIN: {e}");
+    }
+    let right_text = right
+        .as_ref()
+        .map_or("accepted".to_owned(), |e| e.to_string());
+    println!("  right PIN after that: {right_text}");
+    checks.check(
+        "after 5 wrong PINs the vault is locked, even for the right PIN",
+        seen.last() == Some(&Some(VaultError::WrongPin { tries_left: 0 }))
+            && right == Some(VaultError::Locked),
+    );
     Ok(())
 }
 
