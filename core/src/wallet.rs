@@ -516,6 +516,8 @@ impl Wallet {
             .pending
             .lock()
             .map_err(|_| WalletError::Internal("lock"))?;
+        let now = self.clock.now();
+        pending.retain(|_, ch| !ch.is_expired(now));
         for ch in &fetched.challenges {
             pending.insert(ch.id.clone(), ch.clone());
         }
