@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -30,7 +30,7 @@ use vistalid_core::protocol::{
     TYP_ENROL_PROOF,
 };
 
-use crate::http::{ApiError, JsonBody, QueryParams};
+use crate::http::{ApiError, JsonBody, PathParam, QueryParams};
 use crate::secrets;
 use crate::Shared;
 
@@ -240,6 +240,15 @@ pub(crate) async fn enrol(
             },
         )
         .await??;
+    let (issuer_key, credential) = match kind {
+        AccountKind::Insured => {
+            let bytes =
+                crate::qr::issue_credential(&s, &account_id, &device_id, &identity, &public)
+                    .await?;
+            (Some(s.issuer_jwk.clone()), Some(B64URL.encode(bytes)))
+        }
+        AccountKind::Practitioner => (None, None),
+    };
     tracing::info!(%account_id, %device_id, "device enrolled");
     Ok(Json(EnrolResponse {
         account_id,
@@ -247,9 +256,9 @@ pub(crate) async fn enrol(
         kind,
         identity,
         server_key: s.jwk.clone(),
-        issuer_key: None,
+        issuer_key,
         poll_token,
-        credential: None,
+        credential,
     }))
 }
 
@@ -359,7 +368,7 @@ enum Outcome {
 /// POST: a signed answer to challenge `id`.
 pub(crate) async fn answer(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(req): JsonBody<AnswerRequest>,
 ) -> Result<Json<AnswerResponse>, ApiError> {
     let unsigned = peek_answer(&req.answer)
@@ -563,5 +572,41 @@ pub(crate) async fn cleanup_loop(s: Arc<Shared>) {
             Ok(n) => tracing::debug!(rows = n, "cleanup"),
             Err(e) => tracing::warn!(error = e.error, "cleanup failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn peek_answer_never_panics(input in ".{0,256}") {
+            let _ = peek_answer(&input);
+        }
+
+        #[test]
+        fn bearer_never_panics(input in ".{0,200}") {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = axum::http::HeaderValue::from_str(&input) {
+                headers.insert(header::AUTHORIZATION, v);
+                let _ = bearer(&headers);
+            }
+        }
+    }
+
+    #[test]
+    fn peek_reads_an_answer_payload() {
+        let claims = AnswerClaims {
+            challenge_id: "c".into(),
+            device_id: "d".into(),
+            decision: Decision::Deny,
+            code: None,
+            iat: 1,
+        };
+        let key = vistalid_core::keys::SigningKey::make().expect("key");
+        let token = jws::sign_json(&key, TYP_ANSWER, &claims).expect("sign");
+        assert_eq!(peek_answer(&token), Some(claims));
+        assert_eq!(peek_answer("a.!!.c"), None);
     }
 }

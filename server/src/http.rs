@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -21,12 +21,12 @@ use serde::de::DeserializeOwned;
 use tower_http::timeout::TimeoutLayer;
 use vistalid_core::protocol::{
     ErrorBody, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_JWKS, PATH_TOKEN,
+    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
 };
 
 use crate::secrets::SecretsError;
 use crate::store::StoreError;
-use crate::{device, oidc, Shared};
+use crate::{device, oidc, qr, Shared};
 
 /// Path of the (CIBA-only) authorization endpoint named in discovery.
 pub(crate) const PATH_AUTHORIZE: &str = "/protocol/openid-connect/auth";
@@ -44,6 +44,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(PATH_ENROL_NONCE, post(device::enrol_nonce))
         .route(PATH_ENROL, post(device::enrol))
         .route(PATH_ANSWER, post(device::answer))
+        .route(PATH_REDEEM, post(qr::redeem))
+        .route(PATH_ISSUER_KEYS, get(qr::issuer_keys))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -229,4 +231,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 
 fn query_rejection(e: QueryRejection) -> ApiError {
     ApiError::bad_request(format!("malformed query: {}", e.body_text()))
+}
+
+/// Path parameters; rejections (e.g. invalid UTF-8) become [`ApiError`]s.
+pub(crate) struct PathParam<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Self(v)),
+            Err(e) => Err(path_rejection(e)),
+        }
+    }
+}
+
+fn path_rejection(e: PathRejection) -> ApiError {
+    ApiError::bad_request(format!("malformed path: {}", e.body_text()))
 }

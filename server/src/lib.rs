@@ -7,8 +7,45 @@
 //! with a [`PushSender`] seam for FCM/APNs), and ES256 ID tokens carrying PSC-named claims.
 //!
 //! Start it in-process with [`start`]; administer accounts, clients and devices with
-//! [`Admin`]. All state lives in one SQLite file (see the `store` module), so a restart
-//! mid-flow loses nothing.
+//! [`Admin`]. All state lives in one SQLite file, so a restart mid-flow loses nothing.
+//!
+//! ## Endpoints (paths from `vistalid_core::protocol`)
+//!
+//! | path | method | success | errors (status `error`) |
+//! |---|---|---|---|
+//! | `PATH_DISCOVERY` | GET | OIDC provider metadata | — |
+//! | `PATH_JWKS` | GET | `{"keys":[server ES256 JWK]}` | — |
+//! | `/protocol/openid-connect/auth` | GET/POST | never | 400 `unsupported_response_type` (CIBA only) |
+//! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request`, `invalid_scope`, `unknown_user_id` (unknown hint or no active device), `invalid_binding_message` (> 128 chars); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests) |
+//! | `PATH_TOKEN` | POST form, Basic | `{access_token, token_type:"Bearer", expires_in, id_token}` | 401 `invalid_client`; 400 `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant` (unknown, other client's, already issued), `unsupported_grant_type`, `invalid_request` |
+//! | `PATH_ENROL_NONCE` | POST | `NonceResponse` | — |
+//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code`, `activation_code_expired`, `activation_code_locked`, `activation_code_used` |
+//! | `PATH_CHALLENGES` | GET, Bearer poll token, `?wait=s` | `ChallengesResponse` | 401 `invalid_token`; 400 `invalid_request` |
+//! | `PATH_ANSWER` | POST JSON | `AnswerResponse` (`approved`, `denied`, `reported`) | 400 `invalid_request`; 401 `unknown_device`, `device_revoked`, `invalid_signature`; 403 `wrong_device`, `wrong_code` (login denied, counted); 404 `unknown_challenge`; 409 `challenge_already_answered`; 410 `challenge_expired` |
+//!
+//! Every endpoint may also answer 413 `request_too_large`, 415 `invalid_request` (wrong
+//! Content-Type), 404 `not_found`, 405 `method_not_allowed`, 408 (timeout, not on the
+//! long-poll) and 500 `server_error` (database or random generator fault only). Errors are
+//! JSON `ErrorBody`; descriptions never carry secrets.
+//!
+//! ## ID token
+//!
+//! ES256 JWT (`typ` JWT, `kid` = the JWKS key's thumbprint) with `iss`, `sub` (the account
+//! id: stable, opaque, not the RPPS number), `aud` (client id), `iat`, `exp`, `auth_time`,
+//! `acr` ([`ACR`]), `amr` ([`AMR`]), and Pro Santé Connect's identity claims:
+//! `SubjectNameID` and `preferred_username` (RPPS number), `given_name`, `family_name`,
+//! `SubjectRefPro.exercices[].codeProfession` (practitioners).
+//!
+//! `acr_values` sent to the CIBA endpoint are stored with the request but do not change the
+//! token: every login here is the same strength, so `acr` is always [`ACR`].
+//!
+//! ## Activation codes
+//!
+//! `XXXX-XXXX-XXXX`, Crockford base32 (case, dashes and I/L/O look-alikes forgiven): 4
+//! lookup characters (not secret) and 8 secret ones (40 bits), stored as SHA-256 and
+//! compared in constant time; 15 minutes, 5 wrong tries, one use. Wrong tries are counted
+//! per code, so guessing needs the lookup part; a guessed lookup can burn someone's code
+//! (denial of service, not takeover): re-issue it with [`Admin::new_activation_code`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), vistalid_server::ServerError> {
@@ -30,6 +67,7 @@ mod device;
 mod http;
 mod oidc;
 mod push;
+mod qr;
 mod secrets;
 mod store;
 
@@ -218,6 +256,9 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) key: SigningKey,
     pub(crate) jwk: Jwk,
+    /// The QR credential issuer key (separate from the OIDC/challenge key).
+    pub(crate) issuer_key: SigningKey,
+    pub(crate) issuer_jwk: Jwk,
     pub(crate) issuer: String,
     pub(crate) notifier: Arc<LongPollNotifier>,
     pub(crate) clients: RwLock<std::collections::HashMap<String, Arc<oidc::ClientRecord>>>,
@@ -236,6 +277,18 @@ impl Shared {
 
 /// Meta key of the server's PKCS#8 signing key.
 const META_SERVER_KEY: &str = "server_signing_key_pkcs8";
+/// Meta key of the QR credential issuer's PKCS#8 signing key.
+const META_ISSUER_KEY: &str = "qr_issuer_signing_key_pkcs8";
+
+/// Loads the key stored under `meta_key`, creating it on first start.
+fn load_or_create_key(db: &store::Db, meta_key: &'static str) -> Result<SigningKey, ServerError> {
+    let fresh = SigningKey::make()?;
+    let fresh_der = fresh.to_pkcs8().clone();
+    let pkcs8 =
+        db.write_blocking(move |tx| store::meta_get_or_insert(tx, meta_key, fresh_der.as_slice()))?;
+    let pkcs8 = zeroize::Zeroizing::new(pkcs8);
+    Ok(SigningKey::from_pkcs8(&pkcs8)?)
+}
 
 fn open_shared(
     config: ServerConfig,
@@ -244,20 +297,18 @@ fn open_shared(
 ) -> Result<Arc<Shared>, ServerError> {
     config.validate()?;
     let db = store::Db::open(&config.db_path)?;
-    let fresh = SigningKey::make()?;
-    let fresh_der = fresh.to_pkcs8().clone();
-    let pkcs8 = db.write_blocking(move |tx| {
-        store::meta_get_or_insert(tx, META_SERVER_KEY, fresh_der.as_slice())
-    })?;
-    let pkcs8 = zeroize::Zeroizing::new(pkcs8);
-    let key = SigningKey::from_pkcs8(&pkcs8)?;
+    let key = load_or_create_key(&db, META_SERVER_KEY)?;
     let jwk = key.public_key().to_jwk();
+    let issuer_key = load_or_create_key(&db, META_ISSUER_KEY)?;
+    let issuer_jwk = issuer_key.public_key().to_jwk();
     Ok(Arc::new(Shared {
         db,
         clock: Arc::clone(&config.clock),
         config,
         key,
         jwk,
+        issuer_key,
+        issuer_jwk,
         issuer,
         notifier: Arc::new(LongPollNotifier::default()),
         clients: RwLock::new(std::collections::HashMap::new()),

@@ -161,6 +161,15 @@ mod tests {
         assert!(normalise_base32("é").is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn normalise_never_panics_and_outputs_the_alphabet(input in ".{0,64}") {
+            if let Some(out) = normalise_base32(&input) {
+                proptest::prop_assert!(out.bytes().all(|b| CROCKFORD.contains(&b)));
+            }
+        }
+    }
+
     #[test]
     fn make_below_is_in_range() {
         for _ in 0..1000 {

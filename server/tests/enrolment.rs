@@ -375,3 +375,77 @@ async fn admin_refuses_bad_input_and_duplicates() {
     );
     Device::enrol(&h, &second).await.expect("enrol");
 }
+
+#[tokio::test]
+async fn garbage_never_gets_a_server_error() {
+    use vistalid_core::protocol::{PATH_CHALLENGES, PATH_ENROL_NONCE};
+    let h = Harness::start().await;
+    let (id, secret) = h
+        .admin()
+        .add_client("rp", vistalid_core::protocol::CodeMode::Pick)
+        .expect("client");
+    let deep = "[".repeat(5000);
+    let bodies: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"{\"answer\": 5}".to_vec(),
+        b"{\"answer\": \"a.b.c\"}".to_vec(),
+        b"{\"answer\": \"eyJhbGciOiJFUzI1NiJ9.eyJ9.AAAA\"}".to_vec(),
+        deep.into_bytes(),
+        vec![0xff, 0xfe, 0x00, 0x80],
+        b"grant_type=%ZZ&auth_req_id=\x01".to_vec(),
+        b"scope=openid&login_hint=%00%01".to_vec(),
+    ];
+    let posts = [
+        PATH_ENROL.to_owned(),
+        PATH_ENROL_NONCE.to_owned(),
+        PATH_CIBA.to_owned(),
+        PATH_TOKEN.to_owned(),
+        "/device/challenges/x/answer".to_owned(),
+        "/device/challenges/%FF%00/answer".to_owned(),
+    ];
+    for path in &posts {
+        for body in &bodies {
+            for ct in [
+                "application/json",
+                "application/x-www-form-urlencoded",
+                "text/plain",
+            ] {
+                let r = h
+                    .http
+                    .post(h.url(path))
+                    .basic_auth(&id, Some(secret.as_str()))
+                    .header("content-type", ct)
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("send");
+                let status = r.status();
+                assert!(
+                    status.is_success() || status.is_client_error(),
+                    "{path} {ct} {status}"
+                );
+                if !status.is_success() {
+                    common::read::<Value>(r).await.expect_err("ErrorBody");
+                }
+            }
+        }
+    }
+    for q in [
+        "?wait=-1",
+        "?wait=99999999999999999999",
+        "?wait=1&wait=2",
+        "?%zz",
+    ] {
+        let r = h
+            .http
+            .get(format!("{}{q}", h.url(PATH_CHALLENGES)))
+            .bearer_auth("x")
+            .send()
+            .await
+            .expect("send");
+        assert!(r.status().is_client_error(), "{q}");
+        common::read::<Value>(r).await.expect_err("ErrorBody");
+    }
+}

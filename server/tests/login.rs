@@ -648,3 +648,27 @@ async fn discovery_and_id_token_pass_the_openidconnect_crate() {
             .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
     assert!(id_token.claims(&other, |_: Option<&Nonce>| Ok(())).is_err());
 }
+
+#[tokio::test]
+async fn a_custom_push_sender_gets_only_ids() {
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<(String, String)>>);
+    impl vistalid_server::PushSender for Recorder {
+        fn notify(&self, device_id: &str, challenge_id: &str) {
+            self.0
+                .lock()
+                .expect("lock")
+                .push((device_id.to_owned(), challenge_id.to_owned()));
+        }
+    }
+    let recorder = std::sync::Arc::new(Recorder::default());
+    let push = recorder.clone();
+    let h = Harness::start_with(move |c| c.push = Some(push)).await;
+    let rp = h.client(CodeMode::Pick).await;
+    let dev = h.practitioner(RPPS).await;
+    let ciba = rp.ciba(&h, RPPS).await.expect("ciba");
+    let c = dev.one_challenge(&h).await;
+    let sent = recorder.0.lock().expect("lock").clone();
+    assert_eq!(sent, vec![(dev.id().to_owned(), c.id.clone())]);
+    let _ = ciba;
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The `vistalid-server` binary's admin commands on a real database file, and the enrolment
+//! of a code it printed by a server started in-process on the same file.
+
+mod common;
+
+use std::process::Command;
+
+use common::Harness;
+
+fn run(args: &[&str], db: &std::path::Path) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vistalid-server"))
+        .args(args)
+        .env("VISTALID_DB", db)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn value<'a>(stdout: &'a str, key: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("{key} in {stdout:?}"))
+}
+
+#[tokio::test]
+async fn admin_commands_work_beside_a_running_server() {
+    let h = Harness::start().await;
+    // The CLI runs on the real clock; so must the server here.
+    h.clock.set(vistalid_core::clock::Clock::now(
+        &vistalid_core::clock::SystemClock,
+    ));
+    let db = h.dir.path().join("server.sqlite");
+
+    let (ok, out, err) = run(&["add-client", "Dossier patient", "--mode", "type"], &db);
+    assert!(ok, "{err}");
+    let client_id = value(&out, "client_id").to_owned();
+    assert_eq!(value(&out, "client_secret").len(), 43);
+    assert!(
+        !err.contains(value(&out, "client_secret")),
+        "secret not logged"
+    );
+
+    let (ok, out, err) = run(
+        &[
+            "add-practitioner",
+            "30303030303",
+            "Ana",
+            "Lopez",
+            "--profession",
+            "60",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
+    let code = value(&out, "activation_code").to_owned();
+    assert!(!err.contains(&code), "activation code not logged");
+
+    // The running server sees what the CLI wrote.
+    let dev = common::Device::enrol(&h, &code).await.expect("enrol");
+    assert_eq!(dev.enrolment.identity.profession.as_deref(), Some("60"));
+
+    let (ok, out, _) = run(&["devices", "30303030303"], &db);
+    assert!(ok);
+    assert!(out.contains(dev.id()) && out.contains("active"), "{out}");
+    let (ok, out, _) = run(&["revoke", dev.id()], &db);
+    assert!(ok && out.contains("revoked"), "{out}");
+    let (ok, out, _) = run(&["devices", "30303030303"], &db);
+    assert!(ok && out.contains("revoked at"), "{out}");
+    let (ok, _, err) = run(&["revoke", "no-such-device"], &db);
+    assert!(!ok && err.contains("not found"), "{err}");
+    let (ok, _, err) = run(&["add-practitioner", "30303030303", "A", "B"], &db);
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let _ = client_id;
+}
+
+#[test]
+fn config_file_is_read_and_unknown_keys_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db.sqlite");
+    let cfg = dir.path().join("config.json");
+    std::fs::write(
+        &cfg,
+        r#"{"activation_tries": 3, "max_pending_per_account": 2}"#,
+    )
+    .expect("write");
+    let (ok, out, err) = run(
+        &[
+            "--config",
+            cfg.to_str().expect("utf8"),
+            "add-insured",
+            "INS-1",
+            "Paul",
+            "Durand",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(value(&out, "activation_code").len(), 14);
+    std::fs::write(&cfg, r#"{"no_such_key": 1}"#).expect("write");
+    let (ok, _, err) = run(
+        &[
+            "--config",
+            cfg.to_str().expect("utf8"),
+            "add-insured",
+            "INS-2",
+            "P",
+            "D",
+        ],
+        &db,
+    );
+    assert!(!ok && err.contains("no_such_key"), "{err}");
+}
