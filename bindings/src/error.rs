@@ -54,6 +54,12 @@ pub enum VistalidError {
     /// The server says the code was wrong: the login was refused; start it again.
     #[error("wrong code: the login was refused")]
     WrongCode,
+    /// The QR presentation (or its credential) has expired: ask for a fresh one.
+    #[error("the QR code has expired")]
+    QrExpired,
+    /// This account has no QR credential (a practitioner account).
+    #[error("this account has no QR credential")]
+    NoCredential,
     /// The wallet's files are damaged or were tampered with: wipe it and enrol again.
     #[error("stored data is corrupt; enrol again")]
     Corrupt,
@@ -188,6 +194,7 @@ impl From<WalletError> for VistalidError {
             WalletError::Network { retryable } => Self::Network { retryable },
             WalletError::Server { status, code } => Self::Server { status, code },
             WalletError::Corrupt => Self::Corrupt,
+            WalletError::NoCredential => Self::NoCredential,
             WalletError::KeystoreMismatch => Self::KeyInvalidated,
             WalletError::Keystore(k) => k.into(),
             WalletError::NoSuchAccount
@@ -253,6 +260,7 @@ mod tests {
                 },
             ),
             (WalletError::Corrupt, V::Corrupt),
+            (WalletError::NoCredential, V::NoCredential),
             (WalletError::KeystoreMismatch, V::KeyInvalidated),
             (
                 WalletError::Keystore(KeystoreError::Unavailable("locked".into())),

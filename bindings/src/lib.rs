@@ -13,11 +13,16 @@
 mod error;
 mod keys;
 mod keystore;
+mod qr;
 mod wallet;
 
 pub use error::VistalidError;
 pub use keys::{jws_verify, verify_es256, DeviceKey};
 pub use keystore::{describe_keystore, KeystoreDescription, PlatformKeystore};
+pub use qr::{
+    fetch_issuer_keys, redeem_qr, QrMode, QrPresentation, QrVerified, QrVerifier, RedeemedIdentity,
+    PNG_SCALE,
+};
 pub use wallet::{
     AccountInfo, AccountKind, AnswerOutcome, Challenge, CodeMode, FetchedChallenges, Wallet,
     WalletOptions,

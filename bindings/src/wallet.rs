@@ -24,6 +24,7 @@ use vistalid_core::wallet::{
 
 use crate::error::VistalidError;
 use crate::keystore::{KeystoreBridge, PlatformKeystore};
+use crate::qr::{QrMode, QrPresentation};
 
 /// Options of [`Wallet::open`].
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -216,6 +217,24 @@ impl Wallet {
     ) -> Result<AnswerOutcome, VistalidError> {
         let pin = Pin::new(pin);
         Ok(self.inner.report_not_me(&challenge_id, pin).await?.into())
+    }
+
+    /// Makes a fresh QR presentation for insured account `account_id` (unlocks with `pin`,
+    /// signs with the device key), optionally addressed to `audience`, rendered as SVG and
+    /// PNG. Throws `NoCredential` for an account without a QR credential.
+    pub async fn present_qr(
+        &self,
+        account_id: String,
+        pin: String,
+        mode: QrMode,
+        audience: Option<String>,
+    ) -> Result<QrPresentation, VistalidError> {
+        let pin = Pin::new(pin);
+        let shown = self
+            .inner
+            .present_qr(&account_id, pin, mode.into(), audience.as_deref())
+            .await?;
+        crate::qr::rendered(shown)
     }
 
     /// Changes the wallet PIN; the old PIN counts as a try, the new one must meet the policy.

@@ -51,7 +51,7 @@ internal object Fixture {
 }
 
 /** A relying party speaking CIBA poll mode with HTTP Basic client authentication. */
-internal class RelyingParty(private val base: String, val id: String, private val secret: String) {
+internal class RelyingParty(private val base: String, val id: String, val secret: String) {
     private val http = HttpClient.newHttpClient()
 
     private fun post(path: String, form: Map<String, String>): Pair<Int, Map<String, Any?>> {

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: Apache-2.0
+//! QR presentations (the insured's phone) and their verification (the professional's
+//! software), mapped from `vistalid_core::qr` and `Wallet::present_qr`.
+//!
+//! Guarantees: every check is core's ([`vistalid_core::qr::Verifier`]: issuer signature,
+//! device signature, times, audience); a [`QrVerified::Offline`] exists only when both
+//! signatures verified, and [`QrVerified::RedeemOnline`] carries no identity. Rendering (SVG,
+//! PNG) is core's `QrMatrix`.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine as _;
+use vistalid_core::client::ServerClient;
+use vistalid_core::clock::SystemClock;
+use vistalid_core::keys::{Jwk, PublicKey};
+use vistalid_core::qr::{self, QrError, QrMatrix, Verified, Verifier};
+use vistalid_core::wallet::{QrPresentation as CoreQr, WalletError};
+
+use crate::error::VistalidError;
+
+/// Pixels per QR module in [`QrPresentation::png`].
+pub const PNG_SCALE: u32 = 8;
+
+/// What a QR code carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum QrMode {
+    /// The whole issuer credential: verifiable offline with the issuer's keys.
+    Offline,
+    /// Only the credential id: smaller, must be redeemed at the server.
+    Online,
+}
+
+impl From<QrMode> for qr::Mode {
+    fn from(m: QrMode) -> Self {
+        match m {
+            QrMode::Offline => Self::Offline,
+            QrMode::Online => Self::Online,
+        }
+    }
+}
+
+impl From<qr::Mode> for QrMode {
+    fn from(m: qr::Mode) -> Self {
+        match m {
+            qr::Mode::Offline => Self::Offline,
+            qr::Mode::Online => Self::Online,
+        }
+    }
+}
+
+/// A fresh, device-signed QR presentation, ready to show.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QrPresentation {
+    /// The `VL1:` text encoded in the QR code.
+    pub text: String,
+    /// Offline or online.
+    pub mode: QrMode,
+    /// When it expires (seconds since the epoch): show a new one after that.
+    pub expires_at: i64,
+    /// The QR code as an SVG document.
+    pub svg: String,
+    /// The QR code as a PNG image, [`PNG_SCALE`] pixels per module, with the quiet zone.
+    pub png: Vec<u8>,
+}
+
+/// Renders core's presentation.
+pub(crate) fn rendered(p: CoreQr) -> Result<QrPresentation, VistalidError> {
+    let matrix = QrMatrix::encode(&p.text)?;
+    Ok(QrPresentation {
+        svg: matrix.to_svg(),
+        png: matrix.to_png(PNG_SCALE),
+        text: p.text,
+        mode: p.mode.into(),
+        expires_at: p.expires_at,
+    })
+}
+
+/// What a verified QR code says.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum QrVerified {
+    /// Offline QR: issuer and device signatures verified; the identity is trustworthy.
+    Offline {
+        /// Pseudonymous subject id.
+        subject: String,
+        /// Given name.
+        given_name: String,
+        /// Family name.
+        family_name: String,
+        /// The issuer (`iss`).
+        issuer: String,
+        /// Credential id, base64url.
+        credential_id: String,
+        /// Presentation expiry, seconds since the epoch.
+        expires_at: i64,
+    },
+    /// Online QR: well-formed and fresh, but NOT an identity: redeem it with [`redeem_qr`].
+    RedeemOnline {
+        /// Credential id, base64url.
+        credential_id: String,
+        /// Presentation expiry, seconds since the epoch.
+        expires_at: i64,
+    },
+}
+
+/// The professional's QR verifier: trusts the issuer keys it was made with, reads the
+/// system clock, tolerates 30 s of skew. Holds no secrets.
+#[derive(uniffi::Object)]
+pub struct QrVerifier {
+    inner: Verifier,
+}
+
+#[uniffi::export]
+impl QrVerifier {
+    /// A verifier trusting the issuer keys in `trusted_issuers_jwks_json` (a JWK set,
+    /// `{"keys": [...]}`, as the server's `/qr/issuer-keys` serves it). With `audience`,
+    /// only presentations addressed to it are accepted; without, only unaddressed ones.
+    #[uniffi::constructor]
+    pub fn new(
+        trusted_issuers_jwks_json: String,
+        audience: Option<String>,
+    ) -> Result<Arc<Self>, VistalidError> {
+        #[derive(serde::Deserialize)]
+        struct Keys {
+            keys: Vec<Jwk>,
+        }
+        let keys: Keys = serde_json::from_str(&trusted_issuers_jwks_json).map_err(|_| {
+            VistalidError::InvalidInput {
+                reason: "trusted issuers are not a JWK set".into(),
+            }
+        })?;
+        let keys = keys
+            .keys
+            .iter()
+            .map(PublicKey::from_jwk)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut inner = Verifier::new(keys, Arc::new(SystemClock));
+        if let Some(a) = audience {
+            inner = inner.with_audience(a);
+        }
+        Ok(Arc::new(Self { inner }))
+    }
+
+    /// Verifies a scanned `VL1:` text (see [`QrVerified`]).
+    pub fn verify(&self, text: String) -> Result<QrVerified, VistalidError> {
+        Ok(match self.inner.verify(&text)? {
+            Verified::Offline(v) => QrVerified::Offline {
+                subject: v.credential.claims.subject,
+                given_name: v.credential.claims.given_name,
+                family_name: v.credential.claims.family_name,
+                issuer: v.credential.claims.issuer,
+                credential_id: B64URL.encode(&v.facts.credential_id),
+                expires_at: v.facts.expires_at,
+            },
+            Verified::RedeemOnline(f) => QrVerified::RedeemOnline {
+                credential_id: B64URL.encode(&f.credential_id),
+                expires_at: f.expires_at,
+            },
+            // Verified is #[non_exhaustive]: a new kind is refused until mapped.
+            _ => {
+                return Err(VistalidError::Internal {
+                    reason: "unknown verification result".into(),
+                })
+            }
+        })
+    }
+}
+
+/// An identity the server vouched for when redeeming a QR code.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RedeemedIdentity {
+    /// Pseudonymous subject id.
+    pub subject: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Credential id the QR referred to, base64url.
+    pub credential_id: String,
+}
+
+/// Fetches the QR issuer's public keys from `server_url` as a JWK set JSON text, for
+/// [`QrVerifier::new`]. Fetch them once and keep them: offline verification needs no network.
+#[uniffi::export(async_runtime = "tokio")]
+pub async fn fetch_issuer_keys(server_url: String) -> Result<String, VistalidError> {
+    let client = ServerClient::new(&server_url).map_err(WalletError::from)?;
+    let keys = client.issuer_keys().await.map_err(WalletError::from)?;
+    let jwks: Vec<Jwk> = keys.iter().map(PublicKey::to_jwk).collect();
+    serde_json::to_string(&serde_json::json!({ "keys": jwks })).map_err(|_| {
+        VistalidError::Internal {
+            reason: "JWK set serialisation".into(),
+        }
+    })
+}
+
+/// Redeems a QR text at `server_url` as the registered client `client_id` (HTTP Basic with
+/// `client_secret`). The server checks the device signature and accepts each presentation
+/// once: a second redemption is `Server { status: 409, code: "already_redeemed" }`.
+#[uniffi::export(async_runtime = "tokio")]
+pub async fn redeem_qr(
+    server_url: String,
+    qr_text: String,
+    client_id: String,
+    client_secret: String,
+) -> Result<RedeemedIdentity, VistalidError> {
+    let client = ServerClient::new(&server_url).map_err(WalletError::from)?;
+    let r = client
+        .redeem(&qr_text, &client_id, &client_secret)
+        .await
+        .map_err(WalletError::from)?;
+    Ok(RedeemedIdentity {
+        subject: r.identity.subject_name_id,
+        given_name: r.identity.given_name,
+        family_name: r.identity.family_name,
+        credential_id: r.credential_id,
+    })
+}
+
+impl From<QrError> for VistalidError {
+    fn from(e: QrError) -> Self {
+        match e {
+            QrError::UnknownIssuer | QrError::BadIssuerSignature | QrError::BadDeviceSignature => {
+                Self::BadSignature
+            }
+            QrError::Expired | QrError::CredentialExpired => Self::QrExpired,
+            QrError::Signing => Self::Internal {
+                reason: e.to_string(),
+            },
+            // Structure, times in the future, audience and any variant added later: the QR
+            // is refused as invalid input, with core's reason.
+            _ => Self::InvalidInput {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_errors_map_to_actionable_variants() {
+        assert_eq!(
+            VistalidError::from(QrError::BadDeviceSignature),
+            VistalidError::BadSignature
+        );
+        assert_eq!(
+            VistalidError::from(QrError::UnknownIssuer),
+            VistalidError::BadSignature
+        );
+        assert_eq!(
+            VistalidError::from(QrError::Expired),
+            VistalidError::QrExpired
+        );
+        assert!(matches!(
+            VistalidError::from(QrError::WrongAudience),
+            VistalidError::InvalidInput { .. }
+        ));
+        assert!(matches!(
+            VistalidError::from(QrError::BadPrefix),
+            VistalidError::InvalidInput { .. }
+        ));
+    }
+
+    #[test]
+    fn verifier_refuses_a_non_jwks_and_garbage_text() {
+        assert!(matches!(
+            QrVerifier::new("[]".into(), None),
+            Err(VistalidError::InvalidInput { .. })
+        ));
+        let v = QrVerifier::new(r#"{"keys":[]}"#.into(), None).expect("empty set");
+        assert!(matches!(
+            v.verify("not a QR".into()),
+            Err(VistalidError::InvalidInput { .. })
+        ));
+    }
+}
