@@ -6,6 +6,8 @@
 //!   core's `Wallet`, and through the bindings' `Wallet` called from Rust (the mapping layer
 //!   without the FFI crossing).
 //!
+//! `VISTALID_BENCH_FULL=1` adds 5 rounds with the product's Argon2 parameters.
+//!
 //! Run: `cargo bench -p vistalid-ffi --bench ffi_baseline` (release), or `cargo test -p
 //! vistalid-ffi --bench ffi_baseline` (debug, the profile the Kotlin tests load). Prints, never
 //! asserts times.
@@ -163,5 +165,34 @@ async fn main() {
         "bindings Wallet (from Rust) approve: median {:?} ({ROUNDS} rounds)",
         median(ffi_times)
     );
+
+    // With the product's Argon2 parameters (what a phone runs): opt-in, it takes seconds.
+    if std::env::var("VISTALID_BENCH_FULL").as_deref() == Ok("1") {
+        let code = admin
+            .add_practitioner("20000000003", "Camille", "Martin", "10")
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let slow = CoreWallet::open(
+            dir.path(),
+            Arc::new(MemoryKeystore::new()),
+            WalletConfig::default(),
+        )
+        .unwrap();
+        slow.enrol(&rp.base, &code, Pin::new(PIN)).await.unwrap();
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let ciba = rp.ciba("20000000003").await;
+            let ch = slow.fetch_challenges(5).await.unwrap().challenges.remove(0);
+            let t = Instant::now();
+            slow.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code)
+                .await
+                .unwrap();
+            times.push(t.elapsed());
+        }
+        println!(
+            "core approve, product Argon2: median {:?} (5 rounds)",
+            median(times)
+        );
+    }
     server.shutdown().await;
 }

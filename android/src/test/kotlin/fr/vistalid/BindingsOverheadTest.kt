@@ -64,5 +64,22 @@ class BindingsOverheadTest {
             println("BENCH kotlin approve through the bindings: median ${median(times) / 1000} µs (40 rounds)")
             println("BENCH keystore prf callbacks per round (fetch + approve): ${prfCalls.get() / 40.0}")
         }
+
+        // With the product's Argon2 parameters (what a phone runs): opt-in, it takes seconds.
+        if (System.getenv("VISTALID_BENCH_FULL") == "1") {
+            val (rpps2, code2) = Fixture.practitioner(9)
+            val dir2 = Files.createTempDirectory("vistalid-bench").toFile()
+            openWallet(dir2, MemoryHmacKeystore(), "JVM bench").use { w ->
+                w.enrol(Fixture.baseUrl, code2, "204862")
+                val times = (1..5).map {
+                    val (_, dynamicCode) = rp.ciba(rpps2, "bench")
+                    val ch = w.fetchChallenges(5u).challenges.single()
+                    val t = System.nanoTime()
+                    assertEquals(AnswerOutcome.APPROVED, w.approve(ch.id, "204862", dynamicCode))
+                    System.nanoTime() - t
+                }
+                println("BENCH kotlin approve, product Argon2: median ${median(times) / 1000} µs (5 rounds)")
+            }
+        }
     }
 }
