@@ -48,20 +48,9 @@ tar -C ios --exclude=.build -cf - . | tar -C "$PKG" -xf -
 cp "$LIB" "$CHROOT$WORK/lib/"
 
 step "start vistalid-testbed (reference server on loopback)"
-cargo build -q -p vistalid-e2e --bin vistalid-testbed
-TB=$(mktemp -d)
-mkfifo "$TB/stdin"
-"$CARGO_TARGET_DIR/debug/vistalid-testbed" --fixture "$TB/fixture.json" <"$TB/stdin" &
-TB_PID=$!
-exec 3>"$TB/stdin" # the testbed serves until this descriptor closes
-stop_testbed() {
-  exec 3>&- || true
-  wait "$TB_PID" 2>/dev/null || true
-  rm -rf "$TB"
-}
-trap stop_testbed EXIT
-for _ in $(seq 100); do [ -f "$TB/fixture.json" ] && break; sleep 0.1; done
-[ -f "$TB/fixture.json" ] || { echo "vistalid-testbed did not start" >&2; echo "swift: 0 passed, 1 failed"; exit 1; }
+LANG_NAME=swift
+# shellcheck source=scripts/testbed.sh
+. scripts/testbed.sh
 cp "$TB/fixture.json" "$CHROOT$WORK/fixture.json"
 
 step "swift test (XCTest) in the chroot"

@@ -28,26 +28,25 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test (workspace)"
-status=0
-cargo test --workspace 2>&1 | tee "$logs/rust.log" || status=$?
-grep -E '^test result:' "$logs/rust.log" > "$logs/rust.counts" || true
-count "$logs/rust.counts"
-[ $status -eq 0 ] || { echo "total: $passed passed, $((failed > 0 ? failed : 1)) failed"; exit $status; }
+# Runs one suite, keeps its log, adds the counts of the lines matching PATTERN, and stops
+# the whole run with the closing line if the suite failed.
+suite() {
+  local name=$1 pattern=$2
+  shift 2
+  step "$name"
+  local status=0
+  "$@" 2>&1 | tee "$logs/suite.log" || status=$?
+  grep -E "$pattern" "$logs/suite.log" > "$logs/suite.counts" || true
+  count "$logs/suite.counts"
+  if [ $status -ne 0 ]; then
+    echo "total: $passed passed, $((failed > 0 ? failed : 1)) failed"
+    exit $status
+  fi
+}
 
-step "Kotlin binding tests (JVM)"
-status=0
-scripts/test-kotlin.sh 2>&1 | tee "$logs/kotlin.log" || status=$?
-grep -E '^kotlin: [0-9]+ passed, [0-9]+ failed' "$logs/kotlin.log" > "$logs/kotlin.counts" || true
-count "$logs/kotlin.counts"
-[ $status -eq 0 ] || { echo "total: $passed passed, $((failed > 0 ? failed : 1)) failed"; exit $status; }
-
-step "Swift binding tests (Linux)"
-status=0
-scripts/test-swift.sh 2>&1 | tee "$logs/swift.log" || status=$?
-grep -E '^swift: [0-9]+ passed, [0-9]+ failed' "$logs/swift.log" > "$logs/swift.counts" || true
-count "$logs/swift.counts"
-[ $status -eq 0 ] || { echo "total: $passed passed, $((failed > 0 ? failed : 1)) failed"; exit $status; }
+suite "cargo test (workspace)" '^test result:' cargo test --workspace
+suite "Kotlin binding tests (JVM)" '^kotlin: [0-9]+ passed, [0-9]+ failed' scripts/test-kotlin.sh
+suite "Swift binding tests (Linux)" '^swift: [0-9]+ passed, [0-9]+ failed' scripts/test-swift.sh
 
 step "done"
 echo "total: $passed passed, $failed failed"
