@@ -14,6 +14,7 @@ use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, Quer
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -26,10 +27,12 @@ use vistalid_core::protocol::{
 
 use crate::secrets::SecretsError;
 use crate::store::StoreError;
-use crate::{device, oidc, Shared};
+use crate::{device, limits, oidc, openapi, Shared};
 
 /// Path of the (CIBA-only) authorization endpoint named in discovery.
 pub(crate) const PATH_AUTHORIZE: &str = "/protocol/openid-connect/auth";
+/// Path of the OpenAPI document of this API.
+pub(crate) const PATH_OPENAPI: &str = "/openapi.json";
 
 /// Builds the application router.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -41,8 +44,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(PATH_AUTHORIZE, get(oidc::authorize).post(oidc::authorize))
         .route(PATH_CIBA, post(oidc::ciba))
         .route(PATH_TOKEN, post(oidc::token))
-        .route(PATH_ENROL_NONCE, post(device::enrol_nonce))
-        .route(PATH_ENROL, post(device::enrol))
+        .route(
+            PATH_ENROL_NONCE,
+            post(device::enrol_nonce).layer(from_fn_with_state(
+                Arc::clone(&shared),
+                limits::enrol_per_ip,
+            )),
+        )
+        .route(
+            PATH_ENROL,
+            post(device::enrol).layer(from_fn_with_state(
+                Arc::clone(&shared),
+                limits::enrol_per_ip,
+            )),
+        )
+        .route(PATH_OPENAPI, get(openapi::serve))
         .route(PATH_ANSWER, post(device::answer))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -255,6 +255,9 @@ pub(crate) async fn ciba(
     FormBody(form): FormBody<CibaForm>,
 ) -> Result<Response, ApiError> {
     let client = authenticate(&s, &headers).await?;
+    if let Err(retry) = s.ciba_limiter.check(&client.client_id, s.clock.now()) {
+        return Ok(crate::limits::too_many("slow_down", retry));
+    }
     let scope = form.scope.unwrap_or_default();
     if !scope.split(' ').any(|x| x == "openid") {
         return Err(ApiError::new(
