@@ -4,9 +4,11 @@
 //! connections.
 //!
 //! Guarantees:
-//! - A connection that has not sent a full request head within `header_timeout` is closed
-//!   (slow-header clients cannot hold connections), and at most `max_connections` are open
-//!   at once (further clients wait in the kernel's accept backlog).
+//! - A new connection that has not sent a full request head within `header_timeout` is
+//!   closed (slow-header and silent clients cannot hold connections), and at most
+//!   `max_connections` are open at once (further clients wait in the kernel's accept
+//!   backlog). Known gap: an idle keep-alive connection between two requests has no
+//!   deadline of its own (hyper starts the header timer at the first byte).
 //! - Every request carries `ConnectInfo<SocketAddr>` of the TCP peer.
 //! - On stop, accepting ends at once and open connections finish their in-flight request
 //!   (graceful shutdown); the caller bounds how long it waits.
@@ -72,6 +74,13 @@ pub(crate) async fn serve(
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            // hyper's header timeout starts with the first byte; a connection that never
+            // sends one would hold its slot forever, so it gets the same deadline here.
+            let mut probe = [0u8; 1];
+            match tokio::time::timeout(header_timeout, stream.peek(&mut probe)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
             let conn = builder.serve_connection_with_upgrades(
                 TokioIo::new(stream),
                 TowerToHyperService::new(svc),
