@@ -16,17 +16,26 @@
 //! | `PATH_DISCOVERY` | GET | OIDC provider metadata | — |
 //! | `PATH_JWKS` | GET | `{"keys":[server ES256 JWK]}` | — |
 //! | `/protocol/openid-connect/auth` | GET/POST | never | 400 `unsupported_response_type` (CIBA only) |
-//! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request`, `invalid_scope`, `unknown_user_id` (unknown hint or no active device), `invalid_binding_message` (> 128 chars); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests) |
+//! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request`, `invalid_scope`, `unknown_user_id` (unknown hint or no active device), `invalid_binding_message` (> 128 chars); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests; or over `ciba_per_client_per_min`, with `Retry-After`) |
 //! | `PATH_TOKEN` | POST form, Basic | `{access_token, token_type:"Bearer", expires_in, id_token}` | 401 `invalid_client`; 400 `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant` (unknown, other client's, already issued), `unsupported_grant_type`, `invalid_request` |
-//! | `PATH_ENROL_NONCE` | POST | `NonceResponse` | — |
-//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code`, `activation_code_expired`, `activation_code_locked`, `activation_code_used` |
+//! | `PATH_ENROL_NONCE` | POST | `NonceResponse` | 429 `too_many_requests` (over `enrol_per_ip_per_min`, shared with enrol) |
+//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code`, `activation_code_expired`, `activation_code_locked`, `activation_code_used`; 429 `too_many_requests` (per-IP, shared with the nonce) |
 //! | `PATH_CHALLENGES` | GET, Bearer poll token, `?wait=s` | `ChallengesResponse` | 401 `invalid_token`; 400 `invalid_request` |
 //! | `PATH_ANSWER` | POST JSON | `AnswerResponse` (`approved`, `denied`, `reported`) | 400 `invalid_request`; 401 `unknown_device`, `device_revoked`, `invalid_signature`; 403 `wrong_device`, `wrong_code` (login denied, counted); 404 `unknown_challenge`; 409 `challenge_already_answered`; 410 `challenge_expired` |
 //!
-//! Every endpoint may also answer 413 `request_too_large`, 415 `invalid_request` (wrong
+//! | `/openapi.json` | GET | the OpenAPI 3.1 document of this table ([`openapi_document`]) | — |
+//!
+//! Every endpoint may also answer 413 `request_too_large` (with `Connection: close`), 415 `invalid_request` (wrong
 //! Content-Type), 404 `not_found`, 405 `method_not_allowed`, 408 (timeout, not on the
 //! long-poll) and 500 `server_error` (database or random generator fault only). Errors are
 //! JSON `ErrorBody`; descriptions never carry secrets.
+//!
+//! ## Connections
+//!
+//! A new connection must send its request head within `header_read_timeout_secs` (default
+//! 10 s) or is closed; at most `max_connections` (default 1024) are served at once, further
+//! ones wait in the accept backlog. Per-IP limits key on the TCP peer address, never on a
+//! forwarding header.
 //!
 //! ## ID token
 //!
