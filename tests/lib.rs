@@ -55,6 +55,15 @@ impl Env {
         }
     }
 
+    /// Adds an insured citizen and returns the activation code.
+    pub fn insured(&self, id: &str) -> String {
+        self.server
+            .admin()
+            .add_insured(id, "Léa", "Bernard")
+            .unwrap()
+            .to_string()
+    }
+
     /// Adds a practitioner and returns the activation code.
     pub fn practitioner(&self, rpps: &str) -> String {
         self.server

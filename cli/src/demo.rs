@@ -5,21 +5,30 @@
 //! Every step is checked; the summary lists the checks and the exit code is non-zero if
 //! any failed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use vistalid_core::client::{ClientError, ServerClient};
+use vistalid_core::clock::SystemClock;
 use vistalid_core::keystore::SoftwareKeystore;
 use vistalid_core::protocol::{CibaResponse, CodeMode, CIBA_GRANT_TYPE, PATH_CIBA, PATH_TOKEN};
+use vistalid_core::qr::{Mode, QrMatrix, Verified, Verifier};
 use vistalid_core::secret::Pin;
-use vistalid_core::wallet::{AnswerOutcome, Wallet, WalletConfig};
+use vistalid_core::vault::{Vault, VaultConfig, VaultError};
+use vistalid_core::wallet::{AnswerOutcome, Wallet, WalletConfig, WalletError};
 use vistalid_server::{RunningServer, ServerConfig};
 
+use crate::qr_cmds;
 use crate::ui::{self, exit};
 
 /// The demo's PIN in non-interactive mode (not trivial, so the policy accepts it).
 const DEMO_PIN: &str = "204862";
 const RPPS: &str = "10003456789";
+/// The insured's PIN in non-interactive mode (appli carte Vitale: 6 digits).
+const INSURED_PIN: &str = "581937";
+/// A pseudonymous insured id (never a social security number).
+const INSURED: &str = "ps-7c1e0b";
 
 /// The record of the demo's checks.
 #[derive(Default)]
@@ -182,8 +191,196 @@ async fn run_steps(
         );
     }
 
-    let _ = (out, &server);
+    insured_steps(
+        &base,
+        &admin,
+        data.path(),
+        non_interactive,
+        out,
+        checks,
+        (&client_id, &client_secret),
+    )
+    .await?;
     shutdown(server).await;
+    lockout_step(&wallet, data.path(), &pin, checks).await
+}
+
+/// Wrong PINs: counted with tries left, back-off between tries, then lockout.
+async fn lockout_step(
+    wallet: &Wallet,
+    data: &Path,
+    pin: &str,
+    checks: &mut Checks,
+) -> Result<(), String> {
+    step(
+        10,
+        "Wrong PINs are counted, slowed down, then lock the vault",
+    );
+    // Back-off: 0, 0, 1, 5, 30 s after the 1st..5th wrong PIN. A try made too soon is refused
+    // without being counted; on a slow machine the 1 s pause may already be over, so keep
+    // trying until the back-off shows (at the latest after the 3rd wrong PIN, 5 s).
+    let mut results = Vec::new();
+    for _ in 0..4 {
+        let r = wallet
+            .change_pin(Pin::new("975310"), Pin::new("385926"))
+            .await;
+        println!("  wrong PIN: {}", ui::explain_short(&r));
+        let stop = matches!(r, Err(WalletError::Backoff { .. }));
+        results.push(r);
+        if stop {
+            break;
+        }
+    }
+    let counted: Vec<u32> = results
+        .iter()
+        .filter_map(|r| match r {
+            Err(WalletError::WrongPin { tries_left }) => Some(*tries_left),
+            _ => None,
+        })
+        .collect();
+    checks.check(
+        "wrong PINs give the tries left, then a back-off",
+        counted.len() >= 2
+            && counted.iter().zip(4u32..=4).all(|(a, b)| *a == b)
+            && counted.windows(2).all(|w| w[1] + 1 == w[0])
+            && matches!(results.last(), Some(Err(WalletError::Backoff { .. }))),
+    );
+    // A fresh vault with the back-off off (to keep the demo short) shows the lockout itself.
+    let keystore = Arc::new(SoftwareKeystore::open(data.join("lockout-keystore.key")));
+    let config = VaultConfig {
+        backoff: false,
+        ..VaultConfig::default()
+    };
+    let dir = data.join("lockout-vault");
+    let pin = pin.to_owned();
+    let (seen, right) = tokio::task::spawn_blocking(move || {
+        let vault = Vault::create(&dir, keystore, config, &Pin::new(pin.clone()))?;
+        let seen: Vec<Option<VaultError>> = (0..5)
+            .map(|_| vault.unlock(&Pin::new("975310")).err())
+            .collect();
+        let right = vault.unlock(&Pin::new(pin)).err();
+        Ok::<_, VaultError>((seen, right))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    for e in seen.iter().flatten() {
+        println!("  wrong PIN: {e}");
+    }
+    let right_text = right
+        .as_ref()
+        .map_or("accepted".to_owned(), |e| e.to_string());
+    println!("  right PIN after that: {right_text}");
+    checks.check(
+        "after 5 wrong PINs the vault is locked, even for the right PIN",
+        seen.last() == Some(&Some(VaultError::WrongPin { tries_left: 0 }))
+            && right == Some(VaultError::Locked),
+    );
+    Ok(())
+}
+
+async fn insured_steps(
+    base: &str,
+    admin: &vistalid_server::Admin,
+    data: &Path,
+    non_interactive: bool,
+    out: Option<PathBuf>,
+    checks: &mut Checks,
+    (client_id, client_secret): (&str, &str),
+) -> Result<(), String> {
+    step(7, "An insured citizen enrols (appli carte Vitale role)");
+    let activation = admin
+        .add_insured(INSURED, "Léa", "Bernard")
+        .map_err(|e| format!("add insured: {e}"))?;
+    let keystore = Arc::new(SoftwareKeystore::open(data.join("insured-keystore.key")));
+    let wallet = Wallet::open(
+        &data.join("insured-phone"),
+        keystore,
+        WalletConfig::default(),
+    )
+    .map_err(|e| format!("wallet: {e}"))?;
+    let pin = if non_interactive {
+        INSURED_PIN.to_owned()
+    } else {
+        ask_new_pin()?
+    };
+    let account = wallet
+        .enrol(base, activation.as_str(), Pin::new(pin.clone()))
+        .await;
+    checks.check(
+        "insured enrolled with an issuer-signed credential",
+        account.is_ok(),
+    );
+    let account = account.map_err(|e| ui::explain(&e).0)?;
+
+    step(
+        8,
+        "The insured shows a QR code (offline mode: verifiable without network)",
+    );
+    let shown = wallet
+        .present_qr(
+            &account.account_id,
+            Pin::new(pin.clone()),
+            Mode::Offline,
+            None,
+        )
+        .await
+        .map_err(|e| ui::explain(&e).0)?;
+    let matrix = QrMatrix::encode(&shown.text).map_err(|e| e.to_string())?;
+    qr_cmds::show(&shown, &matrix);
+    let dir = out.unwrap_or_else(|| data.join("qr"));
+    qr_cmds::write_files(&dir, &shown.text, &matrix).map_err(|e| format!("QR files: {e}"))?;
+    println!("  written: {}/qr.png, qr.svg, qr.txt", dir.display());
+    let decoded = qr_cmds::decode_png(&dir.join("qr.png"));
+    checks.check(
+        "the PNG decodes back to the same text",
+        decoded.as_deref() == Ok(shown.text.as_str()),
+    );
+
+    step(
+        9,
+        "The professional's software verifies it, then redeems it online",
+    );
+    let client = ServerClient::new(base).map_err(|e| e.to_string())?;
+    let trusted = client.issuer_keys().await.map_err(|e| e.to_string())?;
+    let verifier = Verifier::new(trusted, Arc::new(SystemClock));
+    let offline_ok = matches!(
+        verifier.verify(&shown.text),
+        Ok(Verified::Offline(v)) if v.credential.claims.subject == INSURED
+    );
+    checks.check(
+        "offline check: issuer signature, device signature, time",
+        offline_ok,
+    );
+    let online = wallet
+        .present_qr(&account.account_id, Pin::new(pin), Mode::Online, None)
+        .await
+        .map_err(|e| ui::explain(&e).0)?;
+    let online_version = QrMatrix::encode(&online.text)
+        .map(|m| m.version())
+        .unwrap_or(0);
+    println!(
+        "  online mode: {} characters, QR version {online_version}; offline: {} characters, version {}",
+        online.text.len(),
+        shown.text.len(),
+        matrix.version()
+    );
+    let first = client.redeem(&online.text, client_id, client_secret).await;
+    if let Ok(r) = &first {
+        println!(
+            "  redeemed: {} {} ({})",
+            r.identity.given_name, r.identity.family_name, r.identity.subject_name_id
+        );
+    }
+    checks.check(
+        "online redemption answers the insured's identity",
+        first.is_ok(),
+    );
+    let second = client.redeem(&online.text, client_id, client_secret).await;
+    checks.check(
+        "a second redemption is refused (single use)",
+        matches!(second, Err(ClientError::Server { status: 409, .. })),
+    );
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod demo;
+mod qr_cmds;
 mod ui;
 mod wallet_cmds;
 
@@ -60,6 +61,42 @@ enum Command {
         #[arg(long)]
         not_me: bool,
     },
+    /// Shows a QR code for an insured account (terminal, and PNG/SVG/text with --out).
+    Qr {
+        /// Account id (default: the first insured account).
+        #[arg(long)]
+        account: Option<String>,
+        /// Online mode: a smaller code carrying only the credential id.
+        #[arg(long)]
+        online: bool,
+        /// Address the presentation to this recipient.
+        #[arg(long)]
+        audience: Option<String>,
+        /// Write DIR/qr.png, DIR/qr.svg and DIR/qr.txt.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verifies a QR code as a professional's software does (text or PNG), and redeems it.
+    Verify {
+        /// The QR text (VL1:...).
+        #[arg(long, conflicts_with = "png")]
+        text: Option<String>,
+        /// A PNG image of the QR code.
+        #[arg(long)]
+        png: Option<PathBuf>,
+        /// The identity server (its issuer keys are trusted).
+        #[arg(long)]
+        server: String,
+        /// Expected audience, if the presentation names one.
+        #[arg(long)]
+        audience: Option<String>,
+        /// Redeem online with this client id (needs --client-secret).
+        #[arg(long, requires = "client_secret")]
+        client_id: Option<String>,
+        /// Client secret for redemption.
+        #[arg(long, env = "VISTALID_CLIENT_SECRET", requires = "client_id")]
+        client_secret: Option<String>,
+    },
     /// PIN management.
     Pin {
         #[command(subcommand)]
@@ -112,6 +149,23 @@ fn main() -> ExitCode {
             Command::Accounts => wallet_cmds::accounts(&state_dir),
             Command::Approve { wait } => wallet_cmds::approve(&state_dir, wait).await,
             Command::Deny { wait, not_me } => wallet_cmds::deny(&state_dir, wait, not_me).await,
+            Command::Qr {
+                account,
+                online,
+                audience,
+                out,
+            } => qr_cmds::qr(&state_dir, account, online, audience, out.as_deref()).await,
+            Command::Verify {
+                text,
+                png,
+                server,
+                audience,
+                client_id,
+                client_secret,
+            } => {
+                let redeem = client_id.zip(client_secret);
+                qr_cmds::verify(text, png.as_deref(), &server, audience, redeem).await
+            }
             Command::Pin {
                 action: PinAction::Change,
             } => wallet_cmds::change_pin(&state_dir).await,

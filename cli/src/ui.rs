@@ -86,6 +86,14 @@ pub(crate) fn explain(e: &WalletError) -> (String, u8) {
     }
 }
 
+/// The message for a result, or "ok".
+pub(crate) fn explain_short<T>(r: &Result<T, WalletError>) -> String {
+    match r {
+        Ok(_) => "accepted".into(),
+        Err(e) => explain(e).0,
+    }
+}
+
 /// Reads a PIN without echo when stdin is a terminal, else one line from stdin.
 pub(crate) fn read_pin(prompt: &str) -> std::io::Result<Pin> {
     if std::io::stdin().is_terminal() {

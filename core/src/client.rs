@@ -19,7 +19,7 @@ use url::Url;
 use crate::protocol::{
     AnswerRequest, AnswerResponse, ChallengesResponse, EnrolRequest, EnrolResponse, ErrorBody,
     NonceResponse, RedeemRequest, RedeemResponse, PATH_ANSWER, PATH_CHALLENGES, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_REDEEM,
+    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_REDEEM,
 };
 
 /// Connect timeout for every request.
@@ -129,10 +129,38 @@ impl ServerClient {
         send(req).await
     }
 
-    /// Redeems a presented QR code once (the professional's software calls this).
-    pub async fn redeem(&self, qr: &str) -> Result<RedeemResponse, ClientError> {
-        self.post_json(PATH_REDEEM, &RedeemRequest { qr: qr.to_owned() })
-            .await
+    /// Redeems a presented QR code once (the professional's software calls this, as a
+    /// registered client authenticated with HTTP Basic).
+    pub async fn redeem(
+        &self,
+        qr: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<RedeemResponse, ClientError> {
+        let req = self
+            .http
+            .post(self.url(PATH_REDEEM))
+            .basic_auth(client_id, Some(client_secret))
+            .json(&RedeemRequest { qr: qr.to_owned() })
+            .timeout(REQUEST_TIMEOUT);
+        send(req).await
+    }
+
+    /// Fetches the QR credential issuer's public keys (verifiers trust these).
+    pub async fn issuer_keys(&self) -> Result<Vec<crate::keys::PublicKey>, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Keys {
+            keys: Vec<crate::keys::Jwk>,
+        }
+        let req = self
+            .http
+            .get(self.url(PATH_ISSUER_KEYS))
+            .timeout(REQUEST_TIMEOUT);
+        let keys: Keys = send(req).await?;
+        keys.keys
+            .iter()
+            .map(|k| crate::keys::PublicKey::from_jwk(k).map_err(|_| ClientError::BadResponse))
+            .collect()
     }
 
     async fn post_json<B: Serialize, T: DeserializeOwned>(

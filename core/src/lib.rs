@@ -14,6 +14,7 @@ pub mod jws;
 pub mod keys;
 pub mod keystore;
 pub mod protocol;
+pub mod qr;
 pub mod secret;
 pub mod vault;
 pub mod wallet;

@@ -19,6 +19,8 @@ pub const PATH_CHALLENGES: &str = "/device/challenges";
 pub const PATH_ANSWER: &str = "/device/challenges/{id}/answer";
 /// Path: QR redemption by a professional's software (POST [`RedeemRequest`]).
 pub const PATH_REDEEM: &str = "/qr/redeem";
+/// Path: the QR credential issuer's public keys (GET, JWKS shape), for verifiers.
+pub const PATH_ISSUER_KEYS: &str = "/qr/issuer-keys";
 /// Path: CIBA backchannel authentication (Pro Santé Connect's Keycloak path shape).
 pub const PATH_CIBA: &str = "/protocol/openid-connect/ext/ciba/auth";
 /// Path: token endpoint.
@@ -221,7 +223,8 @@ pub struct AnswerResponse {
     pub status: String,
 }
 
-/// Body of [`PATH_REDEEM`].
+/// Body of [`PATH_REDEEM`]; the professional's software authenticates as a registered client
+/// with HTTP Basic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedeemRequest {
     /// The QR text (`VL1:` …).
@@ -233,7 +236,7 @@ pub struct RedeemRequest {
 pub struct RedeemResponse {
     /// Identity of the insured.
     pub identity: Identity,
-    /// The credential id the presentation referred to.
+    /// The credential id the presentation referred to (base64url).
     pub credential_id: String,
 }
 

@@ -31,6 +31,7 @@ use crate::keystore::{KeystoreError, PlatformKeystore};
 use crate::protocol::{
     AccountKind, AnswerRequest, Decision, EnrolProofClaims, EnrolRequest, Identity, TYP_ENROL_PROOF,
 };
+use crate::qr;
 use crate::secret::Pin;
 use crate::vault::{Unlocked, Vault, VaultConfig, VaultError};
 
@@ -105,6 +106,9 @@ pub enum WalletError {
         /// The server's error code.
         code: String,
     },
+    /// The account has no QR credential (a practitioner account, or enrolment without one).
+    #[error("this account has no QR credential")]
+    NoCredential,
     /// Stored data is damaged or was tampered with.
     #[error("stored data is corrupt")]
     Corrupt,
@@ -209,6 +213,17 @@ pub enum AnswerOutcome {
     Denied,
     /// Reported as "not me".
     Reported,
+}
+
+/// A QR presentation ready to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrPresentation {
+    /// The `VL1:` text to encode in the QR code (alphanumeric mode).
+    pub text: String,
+    /// Offline (whole credential) or online (credential id only).
+    pub mode: qr::Mode,
+    /// When the presentation expires (seconds since the epoch).
+    pub expires_at: i64,
 }
 
 /// Options of a wallet.
@@ -391,9 +406,13 @@ impl Wallet {
         };
 
         PublicKey::from_jwk(&resp.server_key).map_err(|_| WalletError::BadServerResponse)?;
-        if let Some(k) = &resp.issuer_key {
-            PublicKey::from_jwk(k).map_err(|_| WalletError::BadServerResponse)?;
-        }
+        let credential_id = match (&resp.issuer_key, &resp.credential) {
+            (Some(issuer), Some(cred)) => {
+                Some(self.check_credential(issuer, cred, &device_key.public_key())?)
+            }
+            (None, None) => None,
+            _ => return Err(WalletError::BadServerResponse),
+        };
         let info = AccountInfo {
             account_id: resp.account_id.clone(),
             device_id: resp.device_id.clone(),
@@ -406,7 +425,7 @@ impl Wallet {
             server_key: resp.server_key.clone(),
             issuer_key: resp.issuer_key.clone(),
             poll_token: resp.poll_token.clone(),
-            credential_id: None,
+            credential_id,
         };
         let pkcs8 = B64URL.encode(device_key.to_pkcs8().as_slice());
         let credential = resp.credential.clone();
@@ -497,6 +516,8 @@ impl Wallet {
             .pending
             .lock()
             .map_err(|_| WalletError::Internal("lock"))?;
+        let now = self.clock.now();
+        pending.retain(|_, ch| !ch.is_expired(now));
         for ch in &fetched.challenges {
             pending.insert(ch.id.clone(), ch.clone());
         }
@@ -593,6 +614,81 @@ impl Wallet {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Builds a QR presentation for insured account `account_id`: unlocks with the PIN, then
+    /// signs with the device key a fresh presentation valid for
+    /// [`qr::presentation::DEFAULT_VALIDITY_SECS`], carrying the whole credential
+    /// ([`qr::Mode::Offline`]) or only its id ([`qr::Mode::Online`]), optionally addressed to
+    /// `audience`. Returns the `VL1:` text to put in the QR code (see [`qr::QrMatrix`]).
+    pub async fn present_qr(
+        &self,
+        account_id: &str,
+        pin: Pin,
+        mode: qr::Mode,
+        audience: Option<&str>,
+    ) -> Result<QrPresentation, WalletError> {
+        let vault = self.vault().ok_or(WalletError::NotEnrolled)?;
+        let state = read_state(&vault)?;
+        let record = state
+            .accounts
+            .iter()
+            .find(|a| a.info.account_id == account_id)
+            .ok_or(WalletError::NoSuchAccount)?;
+        let credential_id = record
+            .credential_id
+            .clone()
+            .ok_or(WalletError::NoCredential)?;
+        let unlocked = self.unlock(&vault, pin).await?;
+        let key = device_key(&unlocked, account_id)?;
+        let secrets = read_secrets(&unlocked)?;
+        let credential = secrets
+            .accounts
+            .iter()
+            .find(|a| a.account_id == account_id)
+            .and_then(|a| a.credential.as_deref())
+            .ok_or(WalletError::NoCredential)?;
+        let credential = Zeroizing::new(
+            B64URL
+                .decode(credential)
+                .map_err(|_| WalletError::Corrupt)?,
+        );
+        let credential_id = B64URL
+            .decode(credential_id)
+            .map_err(|_| WalletError::Corrupt)?;
+        let source = match mode {
+            qr::Mode::Offline => qr::PresentationSource::Offline(&credential),
+            qr::Mode::Online => qr::PresentationSource::Online(&credential_id),
+        };
+        let now = self.clock.now();
+        let validity = qr::presentation::DEFAULT_VALIDITY_SECS;
+        let text = qr::present(&key, source, now, validity, audience)
+            .map_err(|_| WalletError::Internal("QR presentation failed"))?;
+        Ok(QrPresentation {
+            text,
+            mode,
+            expires_at: now + i64::from(validity),
+        })
+    }
+
+    fn check_credential(
+        &self,
+        issuer: &Jwk,
+        credential_b64: &str,
+        device_key: &PublicKey,
+    ) -> Result<String, WalletError> {
+        let bad = |_| WalletError::BadServerResponse;
+        let issuer = PublicKey::from_jwk(issuer).map_err(|_| WalletError::BadServerResponse)?;
+        let bytes = B64URL
+            .decode(credential_b64)
+            .map_err(|_| WalletError::BadServerResponse)?;
+        let skew = u32::try_from(challenge::CLOCK_SKEW_SECS).unwrap_or(30);
+        let cred =
+            qr::credential::verify(&bytes, &[issuer], self.clock.now(), skew).map_err(bad)?;
+        if cred.device_key != *device_key {
+            return Err(WalletError::BadServerResponse);
+        }
+        Ok(B64URL.encode(&cred.claims.credential_id))
     }
 
     /// Changes the PIN. The old PIN counts as a try; the new one must meet the policy.

@@ -240,6 +240,15 @@ pub(crate) async fn enrol(
             },
         )
         .await??;
+    let (issuer_key, credential) = match kind {
+        AccountKind::Insured => {
+            let bytes =
+                crate::qr::issue_credential(&s, &account_id, &device_id, &identity, &public)
+                    .await?;
+            (Some(s.issuer_jwk.clone()), Some(B64URL.encode(bytes)))
+        }
+        AccountKind::Practitioner => (None, None),
+    };
     tracing::info!(%account_id, %device_id, "device enrolled");
     Ok(Json(EnrolResponse {
         account_id,
@@ -247,9 +256,9 @@ pub(crate) async fn enrol(
         kind,
         identity,
         server_key: s.jwk.clone(),
-        issuer_key: None,
+        issuer_key,
         poll_token,
-        credential: None,
+        credential,
     }))
 }
 

@@ -22,12 +22,12 @@ use serde::de::DeserializeOwned;
 use tower_http::timeout::TimeoutLayer;
 use vistalid_core::protocol::{
     ErrorBody, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_JWKS, PATH_TOKEN,
+    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
 };
 
 use crate::secrets::SecretsError;
 use crate::store::StoreError;
-use crate::{device, limits, oidc, openapi, Shared};
+use crate::{device, limits, oidc, openapi, qr, Shared};
 
 /// Path of the (CIBA-only) authorization endpoint named in discovery.
 pub(crate) const PATH_AUTHORIZE: &str = "/protocol/openid-connect/auth";
@@ -60,6 +60,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(PATH_OPENAPI, get(openapi::serve))
         .route(PATH_ANSWER, post(device::answer))
+        .route(PATH_REDEEM, post(qr::redeem))
+        .route(PATH_ISSUER_KEYS, get(qr::issuer_keys))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

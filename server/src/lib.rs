@@ -22,7 +22,6 @@
 //! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code`, `activation_code_expired`, `activation_code_locked`, `activation_code_used`; 429 `too_many_requests` (per-IP, shared with the nonce) |
 //! | `PATH_CHALLENGES` | GET, Bearer poll token, `?wait=s` | `ChallengesResponse` | 401 `invalid_token`; 400 `invalid_request` |
 //! | `PATH_ANSWER` | POST JSON | `AnswerResponse` (`approved`, `denied`, `reported`) | 400 `invalid_request`; 401 `unknown_device`, `device_revoked`, `invalid_signature`; 403 `wrong_device`, `wrong_code` (login denied, counted); 404 `unknown_challenge`; 409 `challenge_already_answered`; 410 `challenge_expired` |
-//!
 //! | `/openapi.json` | GET | the OpenAPI 3.1 document of this table ([`openapi_document`]) | — |
 //!
 //! Every endpoint may also answer 413 `request_too_large` (with `Connection: close`), 415 `invalid_request` (wrong
@@ -78,6 +77,7 @@ mod limits;
 mod oidc;
 mod openapi;
 mod push;
+mod qr;
 mod secrets;
 mod serve;
 mod store;
@@ -292,6 +292,9 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) key: SigningKey,
     pub(crate) jwk: Jwk,
+    /// The QR credential issuer key (separate from the OIDC/challenge key).
+    pub(crate) issuer_key: SigningKey,
+    pub(crate) issuer_jwk: Jwk,
     pub(crate) issuer: String,
     pub(crate) notifier: Arc<LongPollNotifier>,
     pub(crate) clients: RwLock<std::collections::HashMap<String, Arc<oidc::ClientRecord>>>,
@@ -314,6 +317,18 @@ impl Shared {
 
 /// Meta key of the server's PKCS#8 signing key.
 const META_SERVER_KEY: &str = "server_signing_key_pkcs8";
+/// Meta key of the QR credential issuer's PKCS#8 signing key.
+const META_ISSUER_KEY: &str = "qr_issuer_signing_key_pkcs8";
+
+/// Loads the key stored under `meta_key`, creating it on first start.
+fn load_or_create_key(db: &store::Db, meta_key: &'static str) -> Result<SigningKey, ServerError> {
+    let fresh = SigningKey::make()?;
+    let fresh_der = fresh.to_pkcs8().clone();
+    let pkcs8 =
+        db.write_blocking(move |tx| store::meta_get_or_insert(tx, meta_key, fresh_der.as_slice()))?;
+    let pkcs8 = zeroize::Zeroizing::new(pkcs8);
+    Ok(SigningKey::from_pkcs8(&pkcs8)?)
+}
 
 fn open_shared(
     config: ServerConfig,
@@ -322,16 +337,12 @@ fn open_shared(
 ) -> Result<Arc<Shared>, ServerError> {
     config.validate()?;
     let db = store::Db::open(&config.db_path)?;
-    let fresh = SigningKey::make()?;
-    let fresh_der = fresh.to_pkcs8().clone();
-    let pkcs8 = db.write_blocking(move |tx| {
-        store::meta_get_or_insert(tx, META_SERVER_KEY, fresh_der.as_slice())
-    })?;
-    let pkcs8 = zeroize::Zeroizing::new(pkcs8);
-    let key = SigningKey::from_pkcs8(&pkcs8)?;
+    let key = load_or_create_key(&db, META_SERVER_KEY)?;
     let jwk = key.public_key().to_jwk();
     let ciba_limiter = limits::RateLimiter::new(config.ciba_per_client_per_min, 60);
     let enrol_limiter = limits::RateLimiter::new(config.enrol_per_ip_per_min, 60);
+    let issuer_key = load_or_create_key(&db, META_ISSUER_KEY)?;
+    let issuer_jwk = issuer_key.public_key().to_jwk();
     Ok(Arc::new(Shared {
         ciba_limiter,
         enrol_limiter,
@@ -340,6 +351,8 @@ fn open_shared(
         config,
         key,
         jwk,
+        issuer_key,
+        issuer_jwk,
         issuer,
         notifier: Arc::new(LongPollNotifier::default()),
         clients: RwLock::new(std::collections::HashMap::new()),

@@ -120,7 +120,10 @@ pub(crate) async fn authorize() -> ApiError {
 }
 
 /// Authenticates the client from its HTTP Basic header (RFC 6749 §2.3.1).
-async fn authenticate(s: &Arc<Shared>, headers: &HeaderMap) -> Result<Arc<ClientRecord>, ApiError> {
+pub(crate) async fn authenticate(
+    s: &Arc<Shared>,
+    headers: &HeaderMap,
+) -> Result<Arc<ClientRecord>, ApiError> {
     let invalid = |d: &str| {
         ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", d).with_challenge(BASIC_CHALLENGE)
     };

@@ -16,7 +16,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 use vistalid_core::protocol::{
     CIBA_GRANT_TYPE, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_JWKS, PATH_TOKEN,
+    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
 };
 
 use crate::http::{PATH_AUTHORIZE, PATH_OPENAPI};
@@ -247,6 +247,38 @@ fn paths() -> Value {
     );
     answer.insert("requestBody".into(), json_body("AnswerRequest"));
 
+    let issuer_keys = operation(
+        "issuerKeys",
+        "The QR credential issuer's public keys (JWK Set): what offline verifiers trust",
+        "qr",
+        vec![("200", ok("JWK Set", "JwkSet"))],
+        false,
+    );
+
+    let mut redeem = operation(
+        "redeem",
+        "Single-use online check of a QR presentation by a registered client",
+        "qr",
+        vec![
+            ("200", ok("the insured's identity", "RedeemResponse")),
+            (
+                "400",
+                error("`invalid_request`, `invalid_qr`, `presentation_not_yet_valid`"),
+            ),
+            (
+                "401",
+                error("`invalid_client` (Basic authentication), `invalid_signature` (not signed by the enrolled device)"),
+            ),
+            ("403", error("`device_revoked`")),
+            ("404", error("`unknown_credential`")),
+            ("409", error("`already_redeemed`")),
+            ("410", error("`presentation_expired`, `credential_expired`")),
+        ],
+        true,
+    );
+    redeem.insert("security".into(), json!([{ "basicAuth": [] }]));
+    redeem.insert("requestBody".into(), json_body("RedeemRequest"));
+
     let openapi = operation(
         "openapi",
         "This OpenAPI document",
@@ -271,6 +303,8 @@ fn paths() -> Value {
     p.insert(PATH_ENROL.into(), json!({ "post": enrol }));
     p.insert(PATH_CHALLENGES.into(), json!({ "get": challenges }));
     p.insert(PATH_ANSWER.into(), json!({ "post": answer }));
+    p.insert(PATH_ISSUER_KEYS.into(), json!({ "get": issuer_keys }));
+    p.insert(PATH_REDEEM.into(), json!({ "post": redeem }));
     p.insert(PATH_OPENAPI.into(), json!({ "get": openapi }));
     Value::Object(p)
 }
@@ -397,6 +431,17 @@ fn schemas() -> Value {
         "AnswerRequest": {
             "type": "object", "required": ["answer"],
             "properties": { "answer": { "type": "string", "description": "Compact JWS of answer claims." } }
+        },
+        "RedeemRequest": {
+            "type": "object", "required": ["qr"],
+            "properties": { "qr": { "type": "string", "description": "The QR text (`VL1:` ...)." } }
+        },
+        "RedeemResponse": {
+            "type": "object", "required": ["identity", "credential_id"],
+            "properties": {
+                "identity": schema_ref("Identity"),
+                "credential_id": { "type": "string", "description": "base64url" }
+            }
         },
         "AnswerResponse": {
             "type": "object", "required": ["status"],

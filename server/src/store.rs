@@ -44,7 +44,8 @@ pub enum StoreError {
 }
 
 /// Schema migrations; entry `i` moves `user_version` from `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -128,7 +129,25 @@ CREATE TABLE fraud_reports (
     client_id   TEXT NOT NULL,
     reported_at INTEGER NOT NULL
 ) STRICT;
-"#];
+"#,
+    r#"
+CREATE TABLE credentials (
+    id          BLOB PRIMARY KEY,
+    account_id  TEXT NOT NULL REFERENCES accounts(id),
+    device_id   TEXT NOT NULL REFERENCES devices(id),
+    issued_at   INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE redemptions (
+    nonce         BLOB PRIMARY KEY,
+    credential_id BLOB NOT NULL,
+    client_id     TEXT NOT NULL,
+    redeemed_at   INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX redemptions_expiry ON redemptions(expires_at);
+"#,
+];
 
 /// Number of reader connections.
 const READERS: usize = 4;

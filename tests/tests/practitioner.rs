@@ -298,3 +298,36 @@ async fn enrolment_refuses_plain_http_off_loopback_and_a_bad_code() {
     let r = w.enrol(&env.url(), "ABCDEFGH", Pin::new("123456")).await;
     assert!(matches!(r, Err(WalletError::WeakPin(_))), "{r:?}");
 }
+
+#[tokio::test]
+async fn an_expired_challenge_is_refused_on_the_phone_before_any_pin_try() {
+    use std::sync::Arc;
+    use vistalid_core::clock::{Clock, ManualClock, SystemClock};
+    use vistalid_core::keystore::MemoryKeystore;
+    use vistalid_core::wallet::Wallet;
+
+    let env = Env::start().await;
+    let rp = env.relying_party(CodeMode::Pick);
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let dir = tempfile::tempdir().unwrap();
+    let w = Wallet::open_with_clock(
+        dir.path(),
+        Arc::new(MemoryKeystore::new()),
+        vistalid_e2e::fast_config(),
+        clock.clone(),
+    )
+    .unwrap();
+    w.enrol(&env.url(), &env.practitioner(RPPS), Pin::new(PIN))
+        .await
+        .unwrap();
+    let ciba = rp.ciba(RPPS, "Connexion").await;
+    let ch = w.fetch_challenges(5).await.unwrap().challenges.remove(0);
+    clock.advance(200);
+    assert_eq!(
+        w.approve(&ch.id, Pin::new("000000"), &ciba.dynamic_code)
+            .await,
+        Err(WalletError::ChallengeExpired)
+    );
+    // No PIN try was spent on it.
+    assert_eq!(w.attempts_left().unwrap(), 5);
+}

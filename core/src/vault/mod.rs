@@ -18,7 +18,9 @@
 //!   [`VaultError::Corrupt`] (or `KeystoreMismatch` / `UnsupportedVersion` when that is
 //!   what the bytes say), never a panic, never a silent success.
 //! - Every PIN try is counted in the persistent counter, written and fsynced **before** the
-//!   PIN is checked, so killing the app mid-check still uses up the try. After
+//!   PIN is checked, so killing the app mid-check still uses up the try (the write runs
+//!   while Argon2 hashes the PIN; the keystore PRF and the key unwrap, the only steps whose
+//!   outcome depends on the PIN being right, wait for it). After
 //!   [`VaultConfig::max_attempts`] consecutive failures (default 5) the vault is
 //!   [`VaultError::Locked`] for good: the only way out is [`Vault::wipe`] and re-enrolment.
 //!   A correct PIN resets the count.
@@ -138,7 +140,9 @@ pub struct VaultConfig {
     /// parameters stored in the header, so raising these upgrades a vault at its next PIN
     /// change.
     pub argon2: Argon2Params,
-    /// Consecutive wrong PINs allowed before the vault locks for good (default 5).
+    /// Consecutive wrong PINs allowed before the vault locks for good (default 5). The
+    /// counter file stores failures, not this limit: open a vault with the configuration it
+    /// was created with.
     pub max_attempts: u32,
     /// Which PINs [`Vault::create`] and [`Vault::change_pin`] accept.
     pub pin_policy: PinPolicy,

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+//! `vistalid demo --non-interactive` runs the whole system and its summary says every check
+//! passed; `--out` keeps the QR files.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::process::Command;
+
+#[test]
+fn the_demo_passes_every_check() {
+    let out = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_vistalid"))
+        .args(["demo", "--non-interactive", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary = stdout.lines().find(|l| l.starts_with("demo: ")).unwrap();
+    let passed: u32 = summary.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(summary.ends_with(" 0 failed"), "{summary}");
+    assert!(passed >= 13, "{summary}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    for check in [
+        "ID token (ES256) verifies against the JWKS",
+        "offline check: issuer signature, device signature, time",
+        "a second redemption is refused (single use)",
+        "after 5 wrong PINs the vault is locked, even for the right PIN",
+    ] {
+        assert!(
+            stdout.contains(&format!("ok   {check}")),
+            "missing: {check}"
+        );
+    }
+    let text = std::fs::read_to_string(out.path().join("qr.txt")).unwrap();
+    assert!(text.starts_with("VL1:"));
+    assert!(std::fs::read(out.path().join("qr.png"))
+        .unwrap()
+        .starts_with(b"\x89PNG"));
+    assert!(std::fs::read_to_string(out.path().join("qr.svg"))
+        .unwrap()
+        .contains("<svg"));
+}

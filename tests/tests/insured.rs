@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The insured's flow end to end: enrolment with an issuer credential, a QR presentation in
+//! both modes, the professional's offline verification, and single-use online redemption.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+
+use vistalid_core::client::{ClientError, ServerClient};
+use vistalid_core::clock::{Clock, ManualClock, SystemClock};
+use vistalid_core::keys::SigningKey;
+use vistalid_core::protocol::CodeMode;
+use vistalid_core::qr::{self, Mode, QrError, QrMatrix, Verified, Verifier};
+use vistalid_core::secret::Pin;
+use vistalid_core::wallet::WalletError;
+use vistalid_e2e::{wallet, Env};
+
+const PIN: &str = "739184";
+const INSURED: &str = "ps-4f2a9c";
+
+#[tokio::test]
+async fn offline_qr_verifies_without_network_then_redeems_once() {
+    let env = Env::start().await;
+    let pro = env.relying_party(CodeMode::Pick);
+    let (w, _dir) = wallet();
+    let account = w
+        .enrol(&env.url(), &env.insured(INSURED), Pin::new(PIN))
+        .await
+        .unwrap();
+    assert_eq!(account.identity.subject_name_id, INSURED);
+
+    let shown = w
+        .present_qr(&account.account_id, Pin::new(PIN), Mode::Offline, None)
+        .await
+        .unwrap();
+    assert!(shown.text.starts_with(qr::PREFIX));
+    let matrix = QrMatrix::encode(&shown.text).unwrap();
+    assert!(
+        matrix.version() <= 13,
+        "offline QR is version {}",
+        matrix.version()
+    );
+
+    let client = ServerClient::new(&env.url()).unwrap();
+    let trusted = client.issuer_keys().await.unwrap();
+    let verifier = Verifier::new(trusted, Arc::new(SystemClock));
+    match verifier.verify(&shown.text).unwrap() {
+        Verified::Offline(v) => {
+            assert_eq!(v.credential.claims.subject, INSURED);
+            assert_eq!(v.credential.claims.family_name, "Bernard");
+        }
+        other => panic!("expected offline, got {other:?}"),
+    }
+    let redeemed = client
+        .redeem(&shown.text, &pro.id, &pro.secret)
+        .await
+        .unwrap();
+    assert_eq!(redeemed.identity.subject_name_id, INSURED);
+    let again = client.redeem(&shown.text, &pro.id, &pro.secret).await;
+    assert_eq!(
+        again,
+        Err(ClientError::Server {
+            status: 409,
+            code: "already_redeemed".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn online_qr_is_small_and_only_the_server_can_vouch_for_it() {
+    let env = Env::start().await;
+    let pro = env.relying_party(CodeMode::Pick);
+    let (w, _dir) = wallet();
+    let account = w
+        .enrol(&env.url(), &env.insured(INSURED), Pin::new(PIN))
+        .await
+        .unwrap();
+    let plain = w
+        .present_qr(&account.account_id, Pin::new(PIN), Mode::Online, None)
+        .await
+        .unwrap();
+    let matrix = QrMatrix::encode(&plain.text).unwrap();
+    assert!(
+        matrix.version() <= 7,
+        "online QR is version {}",
+        matrix.version()
+    );
+    // An audience costs its length: a short one keeps the code at version 8 or less.
+    let shown = w
+        .present_qr(
+            &account.account_id,
+            Pin::new(PIN),
+            Mode::Online,
+            Some("cabinet-42"),
+        )
+        .await
+        .unwrap();
+    assert!(QrMatrix::encode(&shown.text).unwrap().version() <= 8);
+
+    let client = ServerClient::new(&env.url()).unwrap();
+    let verifier = Verifier::new(client.issuer_keys().await.unwrap(), Arc::new(SystemClock));
+    // Addressed to someone else: refused.
+    assert_eq!(
+        verifier.verify(&shown.text).unwrap_err(),
+        QrError::WrongAudience
+    );
+    let verifier = verifier.with_audience("cabinet-42");
+    assert!(matches!(
+        verifier.verify(&shown.text).unwrap(),
+        Verified::RedeemOnline(_)
+    ));
+    let redeemed = client
+        .redeem(&shown.text, &pro.id, &pro.secret)
+        .await
+        .unwrap();
+    assert_eq!(redeemed.identity.given_name, "Léa");
+    assert!(matches!(
+        client.redeem(&shown.text, &pro.id, &pro.secret).await,
+        Err(ClientError::Server { status: 409, .. })
+    ));
+    // Redemption needs a registered client.
+    assert!(matches!(
+        client.redeem(&shown.text, &pro.id, "wrong-secret").await,
+        Err(ClientError::Server { status: 401, .. })
+    ));
+}
+
+#[tokio::test]
+async fn expired_forged_and_untrusted_presentations_are_refused() {
+    let env = Env::start().await;
+    let pro = env.relying_party(CodeMode::Pick);
+    let (w, _dir) = wallet();
+    let account = w
+        .enrol(&env.url(), &env.insured(INSURED), Pin::new(PIN))
+        .await
+        .unwrap();
+    let shown = w
+        .present_qr(&account.account_id, Pin::new(PIN), Mode::Offline, None)
+        .await
+        .unwrap();
+    let client = ServerClient::new(&env.url()).unwrap();
+    let trusted = client.issuer_keys().await.unwrap();
+
+    let later = Arc::new(ManualClock::new(SystemClock.now() + 120 + 31));
+    let verifier = Verifier::new(trusted.clone(), later);
+    assert_eq!(verifier.verify(&shown.text).unwrap_err(), QrError::Expired);
+
+    let stranger = Verifier::new(
+        vec![SigningKey::make().unwrap().public_key()],
+        Arc::new(SystemClock),
+    );
+    assert_eq!(
+        stranger.verify(&shown.text).unwrap_err(),
+        QrError::UnknownIssuer
+    );
+
+    let verifier = Verifier::new(trusted, Arc::new(SystemClock));
+    assert_eq!(
+        verifier.verify("HC1:NCFOXN").unwrap_err(),
+        QrError::BadPrefix
+    );
+    let mut forged = shown.text.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    assert!(verifier.verify(&forged).is_err());
+    assert!(matches!(
+        client.redeem(&forged, &pro.id, &pro.secret).await,
+        Err(ClientError::Server {
+            status: 400 | 401 | 404,
+            ..
+        })
+    ));
+    // The genuine one still redeems: the forged attempt did not spend it.
+    assert!(client
+        .redeem(&shown.text, &pro.id, &pro.secret)
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn a_practitioner_account_has_no_qr_and_a_wrong_pin_shows_nothing() {
+    let env = Env::start().await;
+    let (w, _dir) = wallet();
+    let doc = w
+        .enrol(&env.url(), &env.practitioner("10101010101"), Pin::new(PIN))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.present_qr(&doc.account_id, Pin::new(PIN), Mode::Online, None)
+            .await,
+        Err(WalletError::NoCredential)
+    );
+    let me = w
+        .enrol(&env.url(), &env.insured(INSURED), Pin::new(PIN))
+        .await
+        .unwrap();
+    assert_eq!(w.accounts().unwrap().len(), 2);
+    assert_eq!(
+        w.present_qr(&me.account_id, Pin::new("975310"), Mode::Online, None)
+            .await,
+        Err(WalletError::WrongPin { tries_left: 4 })
+    );
+}
