@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Seed corpora of the fuzz targets (`fuzz/corpus/<target>/`), made from real messages
 //! produced by this crate: signed challenges and tokens, protocol JSON, JWK/COSE keys, vault
-//! files, and relying-party forms for the server target.
+//! files, relying-party forms for the server target, and QR credentials and presentations.
 //!
 //! `UPDATE_FUZZ_SEEDS=1 cargo test -p vistalid-core --test fuzz_seeds` rewrites them.
 //! Without it, the test checks that each target has seeds and that the signed seeds still
@@ -19,6 +19,7 @@ use vistalid_core::jws;
 use vistalid_core::keys::SigningKey;
 use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore};
 use vistalid_core::protocol::*;
+use vistalid_core::qr::{self, CredentialClaims, PresentationSource};
 use vistalid_core::secret::Pin;
 use vistalid_core::vault::{Argon2Params, Vault, VaultConfig};
 
@@ -206,7 +207,59 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         with_sel(8, b".well-known/openid-configuration\n\x00"),
     ];
 
+    // QR: the seed key is both the trusted issuer and the device key; NOW is the fuzz clock.
+    let claims = CredentialClaims {
+        issuer: "https://vl.example".into(),
+        subject: "ins-7f3a".into(),
+        given_name: "Camille".into(),
+        family_name: "Durand".into(),
+        credential_id: vec![1, 2, 3, 4, 5, 6, 7, 8],
+        issued_at: NOW - 3600,
+        expires_at: NOW + 86_400,
+    };
+    let cred = qr::credential::issue(&key, &claims, &public).expect("credential");
+    let offline = qr::present(&key, PresentationSource::Offline(&cred), NOW, 120, None)
+        .expect("offline presentation");
+    let online = qr::present(
+        &key,
+        PresentationSource::Online(&claims.credential_id),
+        NOW,
+        120,
+        Some("rp"),
+    )
+    .expect("online presentation");
+    let offline_cose = qr::presentation::decode_text(&offline, qr::PREFIX).expect("decode");
+    let qr_text = vec![
+        with_sel(0, offline.as_bytes()),
+        with_sel(1, online.as_bytes()),
+        with_sel(2, offline.as_bytes()),
+        with_sel(3, offline.trim_start_matches(qr::PREFIX).as_bytes()),
+        with_sel(4, online.as_bytes()),
+    ];
+    let cred_payload = qr::cose::Sign1::parse(&cred)
+        .expect("parse")
+        .payload()
+        .to_vec();
+    let pres_payload = qr::cose::Sign1::parse(&offline_cose)
+        .expect("parse")
+        .payload()
+        .to_vec();
+    let qr_bytes = vec![
+        with_sel(
+            0,
+            &miniz_oxide::deflate::compress_to_vec_zlib(&offline_cose, 6),
+        ),
+        with_sel(1, &offline_cose),
+        with_sel(2, &cred),
+        with_sel(3, &offline_cose),
+        with_sel(4, &cred_payload),
+        with_sel(5, &pres_payload),
+        with_sel(6, &claims.credential_id),
+    ];
+
     vec![
+        ("qr_text", qr_text),
+        ("qr_bytes", qr_bytes),
         ("challenge", challenge),
         ("jws", jws_seeds),
         ("protocol", protocol),
@@ -239,4 +292,17 @@ fn fuzz_seeds_are_present_and_real() {
     let public = seed_key().public_key();
     verify_challenge(token, &public, "acc", "dev", &HashSet::new(), NOW)
         .expect("the checked-in challenge seed verifies");
+    // And the QR seed is a real offline presentation under it.
+    let seed = std::fs::read(corpus.join("qr_text/seed-00")).expect("qr seed");
+    let text = std::str::from_utf8(&seed[1..]).expect("utf8");
+    let verifier = qr::Verifier::new(
+        vec![public],
+        std::sync::Arc::new(vistalid_core::clock::ManualClock::new(NOW)),
+    );
+    assert!(matches!(
+        verifier
+            .verify(text)
+            .expect("the checked-in QR seed verifies"),
+        qr::Verified::Offline(_)
+    ));
 }
