@@ -10,9 +10,7 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use vistalid_core::clock::ManualClock;
 use vistalid_core::keys::{PublicKey, SigningKey};
-use vistalid_core::qr::{
-    self, cose, credential, presentation, zlib, PresentationSource, Verifier,
-};
+use vistalid_core::qr::{self, cose, credential, presentation, zlib, PresentationSource, Verifier};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -27,7 +25,7 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let key = vistalid_fuzz::seed_key();
         let public = key.public_key();
-        let verifier = Verifier::new(vec![public.clone()], Arc::new(ManualClock::new(NOW)));
+        let verifier = Verifier::new(vec![public], Arc::new(ManualClock::new(NOW)));
         Fixture {
             key,
             public,
@@ -86,17 +84,20 @@ fuzz_target!(|data: &[u8]| {
         }
         5 => {
             // The input is a presentation payload, signed by the device key.
-            let signed =
-                cose::sign(&f.key, None, rest, presentation::EXTERNAL_AAD).expect("sign");
+            let signed = cose::sign(&f.key, None, rest, presentation::EXTERNAL_AAD).expect("sign");
             let text = presentation::encode_text(&signed);
             let _ = qr::verify_with_device_key(&text, &f.public, NOW);
             let _ = f.verifier.verify(&text);
         }
         _ => {
             // An online presentation for an arbitrary credential id.
-            if let Ok(text) =
-                qr::present(&f.key, PresentationSource::Online(rest), NOW, 120, Some("rp"))
-            {
+            if let Ok(text) = qr::present(
+                &f.key,
+                PresentationSource::Online(rest),
+                NOW,
+                120,
+                Some("rp"),
+            ) {
                 let facts = qr::verify_with_device_key(&text, &f.public, NOW)
                     .expect("own online presentation verifies");
                 assert_eq!(facts.credential_id, rest);

@@ -19,7 +19,7 @@ fn fixture() -> &'static (PublicKey, Verifier) {
     static F: OnceLock<(PublicKey, Verifier)> = OnceLock::new();
     F.get_or_init(|| {
         let key = vistalid_fuzz::seed_public();
-        let verifier = Verifier::new(vec![key.clone()], Arc::new(ManualClock::new(NOW)));
+        let verifier = Verifier::new(vec![key], Arc::new(ManualClock::new(NOW)));
         (key, verifier)
     })
 }
