@@ -19,7 +19,6 @@ use vistalid_core::protocol::{
 use vistalid_server::{InProcess, ServerConfig};
 
 struct Fixture {
-    _dir: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
     app: InProcess,
     basic: String,
@@ -28,8 +27,8 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = ServerConfig::for_tests(dir.path());
+        let dir = vistalid_fuzz::scratch_dir("server");
+        let mut config = ServerConfig::for_tests(&dir);
         config.ciba_per_client_per_min = u32::MAX;
         config.enrol_per_ip_per_min = u32::MAX;
         config.max_pending_per_account = u32::MAX;
@@ -47,12 +46,7 @@ fn fixture() -> &'static Fixture {
             .add_practitioner("10101010101", "Jeanne", "Martin", "10")
             .expect("practitioner");
         let basic = format!("Basic {}", B64.encode(format!("{id}:{}", secret.as_str())));
-        Fixture {
-            _dir: dir,
-            rt,
-            app,
-            basic,
-        }
+        Fixture { rt, app, basic }
     })
 }
 

@@ -19,7 +19,6 @@ const SECRETS: &[u8] = b"fuzz secrets";
 const DEVICE: &[u8] = b"fuzz device state";
 
 struct Fixture {
-    _dir: tempfile::TempDir,
     path: PathBuf,
     keystore: Arc<dyn PlatformKeystore>,
     originals: Vec<Vec<u8>>,
@@ -37,15 +36,8 @@ fn config() -> VaultConfig {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        // tmpfs when there is one: the vault fsyncs every write, which dominates on disk.
-        let shm = std::path::Path::new("/dev/shm");
-        let dir = if shm.is_dir() {
-            tempfile::tempdir_in(shm)
-        } else {
-            tempfile::tempdir()
-        }
-        .expect("tempdir");
-        let path = dir.path().join("vault");
+        let dir = vistalid_fuzz::scratch_dir("vault");
+        let path = dir.join("vault");
         let keystore: Arc<dyn PlatformKeystore> = Arc::new(MemoryKeystore::new());
         let vault = Vault::create(&path, Arc::clone(&keystore), config(), &Pin::new(PIN))
             .expect("create vault");
@@ -60,7 +52,6 @@ fn fixture() -> &'static Fixture {
             .map(|f| std::fs::read(path.join(f)).expect("vault file exists"))
             .collect();
         Fixture {
-            _dir: dir,
             path,
             keystore,
             originals,
