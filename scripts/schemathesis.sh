@@ -62,7 +62,8 @@ client_secret="$(sed -n 's/^client_secret=//p' <<<"$creds")"
     >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
-    if curl -fsS "$base/openapi.json" >/dev/null 2>&1; then break; fi
+    if python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+        "$base/openapi.json" >/dev/null 2>&1; then break; fi
     sleep 0.1
 done
 
