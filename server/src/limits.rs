@@ -8,8 +8,9 @@
 //! - Memory is bounded: at most [`MAX_KEYS`] keys are tracked; when full, expired windows are
 //!   dropped first, and if none expired the new key is refused (fails closed, 429).
 //! - Peer addresses come from the accepted TCP connection (never from a header such as
-//!   `X-Forwarded-For`), so a client cannot pick its own key. Requests without a peer
-//!   address (in-process use) share one key.
+//!   `X-Forwarded-For`), so a client cannot pick its own key; IPv6 peers are keyed by /64.
+//!   Requests without a peer address (in-process use) share one key. Behind a reverse
+//!   proxy every client shares the proxy's address: raise the limit there.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -88,13 +89,29 @@ pub(crate) fn peer_ip(req: &Request) -> Option<IpAddr> {
         .map(|ConnectInfo(a)| a.ip())
 }
 
+/// The limiter key of a peer: IPv4 addresses (IPv4-mapped IPv6 included) as such, IPv6 by
+/// their /64 prefix (one subscriber usually holds a whole /64, so per-address keys would
+/// not limit anything).
+pub(crate) fn ip_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// Middleware: the per-IP enrolment limit (nonce and enrol share one budget).
 pub(crate) async fn enrol_per_ip(
     State(s): State<Arc<Shared>>,
     req: Request,
     next: Next,
 ) -> Response {
-    let key = peer_ip(&req).map_or_else(|| "in-process".to_owned(), |ip| ip.to_string());
+    let key = peer_ip(&req).map_or_else(|| "in-process".to_owned(), ip_key);
     match s.enrol_limiter.check(&key, s.clock.now()) {
         Ok(()) => next.run(req).await,
         Err(retry) => too_many("too_many_requests", retry),
@@ -118,6 +135,16 @@ mod tests {
             Ok(()),
             "a clock going back starts a new window"
         );
+    }
+
+    #[test]
+    fn ip_keys_group_ipv6_by_64_and_unmap_ipv4() {
+        let k = |s: &str| ip_key(s.parse().expect("ip"));
+        assert_eq!(k("192.0.2.1"), "192.0.2.1");
+        assert_eq!(k("::ffff:192.0.2.1"), "192.0.2.1");
+        assert_eq!(k("2001:db8:1:2:aaaa::1"), k("2001:db8:1:2:bbbb::2"));
+        assert_ne!(k("2001:db8:1:2::1"), k("2001:db8:1:3::1"));
+        assert_eq!(k("::1"), "0:0:0:0::/64");
     }
 
     #[test]
