@@ -14,6 +14,7 @@ use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, Quer
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -26,10 +27,12 @@ use vistalid_core::protocol::{
 
 use crate::secrets::SecretsError;
 use crate::store::StoreError;
-use crate::{device, oidc, qr, Shared};
+use crate::{device, limits, oidc, openapi, qr, Shared};
 
 /// Path of the (CIBA-only) authorization endpoint named in discovery.
 pub(crate) const PATH_AUTHORIZE: &str = "/protocol/openid-connect/auth";
+/// Path of the OpenAPI document of this API.
+pub(crate) const PATH_OPENAPI: &str = "/openapi.json";
 
 /// Builds the application router.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -41,8 +44,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(PATH_AUTHORIZE, get(oidc::authorize).post(oidc::authorize))
         .route(PATH_CIBA, post(oidc::ciba))
         .route(PATH_TOKEN, post(oidc::token))
-        .route(PATH_ENROL_NONCE, post(device::enrol_nonce))
-        .route(PATH_ENROL, post(device::enrol))
+        .route(
+            PATH_ENROL_NONCE,
+            post(device::enrol_nonce).layer(from_fn_with_state(
+                Arc::clone(&shared),
+                limits::enrol_per_ip,
+            )),
+        )
+        .route(
+            PATH_ENROL,
+            post(device::enrol).layer(from_fn_with_state(
+                Arc::clone(&shared),
+                limits::enrol_per_ip,
+            )),
+        )
+        .route(PATH_OPENAPI, get(openapi::serve))
         .route(PATH_ANSWER, post(device::answer))
         .route(PATH_REDEEM, post(qr::redeem))
         .route(PATH_ISSUER_KEYS, get(qr::issuer_keys))
@@ -150,6 +166,12 @@ impl IntoResponse for ApiError {
         if let Some(c) = self.challenge {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is not read, so the connection cannot be reused: say so,
+            // or a client may send its next request on a connection about to close.
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if self.status == StatusCode::UNAUTHORIZED || self.status == StatusCode::BAD_REQUEST {
             resp.headers_mut()

@@ -16,17 +16,25 @@
 //! | `PATH_DISCOVERY` | GET | OIDC provider metadata | — |
 //! | `PATH_JWKS` | GET | `{"keys":[server ES256 JWK]}` | — |
 //! | `/protocol/openid-connect/auth` | GET/POST | never | 400 `unsupported_response_type` (CIBA only) |
-//! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request`, `invalid_scope`, `unknown_user_id` (unknown hint or no active device), `invalid_binding_message` (> 128 chars); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests) |
+//! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request`, `invalid_scope`, `unknown_user_id` (unknown hint or no active device), `invalid_binding_message` (> 128 chars); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests; or over `ciba_per_client_per_min`, with `Retry-After`) |
 //! | `PATH_TOKEN` | POST form, Basic | `{access_token, token_type:"Bearer", expires_in, id_token}` | 401 `invalid_client`; 400 `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant` (unknown, other client's, already issued), `unsupported_grant_type`, `invalid_request` |
-//! | `PATH_ENROL_NONCE` | POST | `NonceResponse` | — |
-//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code`, `activation_code_expired`, `activation_code_locked`, `activation_code_used` |
+//! | `PATH_ENROL_NONCE` | POST | `NonceResponse` | 429 `too_many_requests` (over `enrol_per_ip_per_min`, shared with enrol) |
+//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code`, `activation_code_expired`, `activation_code_locked`, `activation_code_used`; 429 `too_many_requests` (per-IP, shared with the nonce) |
 //! | `PATH_CHALLENGES` | GET, Bearer poll token, `?wait=s` | `ChallengesResponse` | 401 `invalid_token`; 400 `invalid_request` |
 //! | `PATH_ANSWER` | POST JSON | `AnswerResponse` (`approved`, `denied`, `reported`) | 400 `invalid_request`; 401 `unknown_device`, `device_revoked`, `invalid_signature`; 403 `wrong_device`, `wrong_code` (login denied, counted); 404 `unknown_challenge`; 409 `challenge_already_answered`; 410 `challenge_expired` |
+//! | `/openapi.json` | GET | the OpenAPI 3.1 document of this table ([`openapi_document`]) | — |
 //!
-//! Every endpoint may also answer 413 `request_too_large`, 415 `invalid_request` (wrong
+//! Every endpoint may also answer 413 `request_too_large` (with `Connection: close`), 415 `invalid_request` (wrong
 //! Content-Type), 404 `not_found`, 405 `method_not_allowed`, 408 (timeout, not on the
 //! long-poll) and 500 `server_error` (database or random generator fault only). Errors are
 //! JSON `ErrorBody`; descriptions never carry secrets.
+//!
+//! ## Connections
+//!
+//! A new connection must send its request head within `header_read_timeout_secs` (default
+//! 10 s) or is closed; at most `max_connections` (default 1024) are served at once, further
+//! ones wait in the accept backlog. Per-IP limits key on the TCP peer address, never on a
+//! forwarding header.
 //!
 //! ## ID token
 //!
@@ -65,10 +73,13 @@
 mod admin;
 mod device;
 mod http;
+mod limits;
 mod oidc;
+mod openapi;
 mod push;
 mod qr;
 mod secrets;
+mod serve;
 mod store;
 
 use std::fmt;
@@ -163,6 +174,17 @@ pub struct ServerConfig {
     pub token_ttl_secs: u64,
     /// Pick-mode candidates per challenge, the right one included (default 3, as e-CPS).
     pub pick_candidates: usize,
+    /// CIBA requests a relying party (client id) may make per minute (default 60); beyond,
+    /// 429 `slow_down`.
+    pub ciba_per_client_per_min: u32,
+    /// Enrolment requests (nonce and enrol together) per peer IP address per minute
+    /// (default 20); beyond, 429 `too_many_requests`.
+    pub enrol_per_ip_per_min: u32,
+    /// Seconds a client has to send a request's headers (default 10); slower connections
+    /// are closed, so slow clients cannot hold the server.
+    pub header_read_timeout_secs: u64,
+    /// Most open connections (default 1024); further ones wait in the accept backlog.
+    pub max_connections: usize,
     /// Source of time (tests use a `ManualClock`).
     pub clock: Arc<dyn Clock>,
     /// Extra push channel told about each queued challenge, beside the long-poll.
@@ -189,6 +211,10 @@ impl ServerConfig {
             activation_tries: 5,
             token_ttl_secs: 300,
             pick_candidates: 3,
+            ciba_per_client_per_min: 60,
+            enrol_per_ip_per_min: 20,
+            header_read_timeout_secs: 10,
+            max_connections: 1024,
             clock: Arc::new(SystemClock),
             push: None,
         }
@@ -215,6 +241,12 @@ impl ServerConfig {
         }
         if self.body_limit_bytes < 1024 {
             return bad("body_limit_bytes must be at least 1024");
+        }
+        if self.ciba_per_client_per_min == 0 || self.enrol_per_ip_per_min == 0 {
+            return bad("ciba_per_client_per_min and enrol_per_ip_per_min must be positive");
+        }
+        if self.header_read_timeout_secs == 0 || self.max_connections == 0 {
+            return bad("header_read_timeout_secs and max_connections must be positive");
         }
         if !(2..=9).contains(&self.pick_candidates) {
             return bad("pick_candidates must be in 2..=9");
@@ -244,6 +276,10 @@ impl fmt::Debug for ServerConfig {
             .field("poll_interval_secs", &self.poll_interval_secs)
             .field("max_pending_per_account", &self.max_pending_per_account)
             .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("ciba_per_client_per_min", &self.ciba_per_client_per_min)
+            .field("enrol_per_ip_per_min", &self.enrol_per_ip_per_min)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("max_connections", &self.max_connections)
             .field("push", &self.push.is_some())
             .finish_non_exhaustive()
     }
@@ -263,6 +299,10 @@ pub(crate) struct Shared {
     pub(crate) notifier: Arc<LongPollNotifier>,
     pub(crate) clients: RwLock<std::collections::HashMap<String, Arc<oidc::ClientRecord>>>,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// Per-client CIBA request limit.
+    pub(crate) ciba_limiter: limits::RateLimiter,
+    /// Per-IP enrolment limit.
+    pub(crate) enrol_limiter: limits::RateLimiter,
 }
 
 impl Shared {
@@ -299,9 +339,13 @@ fn open_shared(
     let db = store::Db::open(&config.db_path)?;
     let key = load_or_create_key(&db, META_SERVER_KEY)?;
     let jwk = key.public_key().to_jwk();
+    let ciba_limiter = limits::RateLimiter::new(config.ciba_per_client_per_min, 60);
+    let enrol_limiter = limits::RateLimiter::new(config.enrol_per_ip_per_min, 60);
     let issuer_key = load_or_create_key(&db, META_ISSUER_KEY)?;
     let issuer_jwk = issuer_key.public_key().to_jwk();
     Ok(Arc::new(Shared {
+        ciba_limiter,
+        enrol_limiter,
         db,
         clock: Arc::clone(&config.clock),
         config,
@@ -375,6 +419,58 @@ impl RunningServer {
     }
 }
 
+/// The server's HTTP application without a listener, for in-process use: fuzzing, or tests
+/// driving the router with `tower::ServiceExt::oneshot`. Same routes, limits and database
+/// as [`start`], but no background cleanup and no peer addresses (so every request shares
+/// one per-IP enrolment budget). Needs a Tokio runtime to serve requests.
+pub struct InProcess {
+    router: axum::Router,
+    shared: Arc<Shared>,
+    _stop: watch::Sender<bool>,
+}
+
+impl fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InProcess")
+            .field("issuer", &self.shared.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InProcess {
+    /// Opens the database of `config` (as [`start`] does) and builds the router. The issuer
+    /// is `config.issuer`, or `http://` and the configured bind address.
+    pub fn new(config: ServerConfig) -> Result<Self, ServerError> {
+        let issuer = config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.bind));
+        let (stop, rx) = watch::channel(false);
+        let shared = open_shared(config, issuer, rx)?;
+        Ok(Self {
+            router: http::router(Arc::clone(&shared)),
+            shared,
+            _stop: stop,
+        })
+    }
+
+    /// The application router (cheap to clone; each clone serves the same state).
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// An admin handle on this instance's database.
+    pub fn admin(&self) -> Admin {
+        Admin::new(Arc::clone(&self.shared))
+    }
+}
+
+/// The OpenAPI 3.1 document of the HTTP API (as served at `/openapi.json`), for a server
+/// whose public base URL is `issuer`.
+pub fn openapi_document(issuer: &str) -> serde_json::Value {
+    openapi::document(issuer)
+}
+
 /// Opens the database (creating the server key on first start), binds the listener and
 /// serves until [`RunningServer::shutdown`].
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
@@ -402,15 +498,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             .map_err(|_| ServerError::Store(StoreError::Task))??
     };
     let app = http::router(Arc::clone(&shared));
-    let mut shutdown_rx = stop_rx.clone();
     let cleaner = tokio::spawn(device::cleanup_loop(Arc::clone(&shared)));
+    let header_timeout = Duration::from_secs(config.header_read_timeout_secs);
+    let max_connections = config.max_connections;
     let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = shutdown_rx.wait_for(|stop| *stop).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
+        serve::serve(listener, app, header_timeout, max_connections, stop_rx).await;
         cleaner.abort();
     });
     tracing::info!(%addr, %issuer, "vistalid-server listening");

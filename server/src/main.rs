@@ -114,6 +114,10 @@ struct FileConfig {
     activation_ttl_secs: Option<u64>,
     activation_tries: Option<u32>,
     token_ttl_secs: Option<u64>,
+    ciba_per_client_per_min: Option<u32>,
+    enrol_per_ip_per_min: Option<u32>,
+    header_read_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
@@ -149,7 +153,11 @@ fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
         max_wait_secs,
         activation_ttl_secs,
         activation_tries,
-        token_ttl_secs
+        token_ttl_secs,
+        ciba_per_client_per_min,
+        enrol_per_ip_per_min,
+        header_read_timeout_secs,
+        max_connections
     );
     Ok(c)
 }

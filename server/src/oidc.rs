@@ -7,7 +7,8 @@
 //!   256-bit random values and compared in constant time.
 //! - A CIBA request queues one signed challenge per active device of the account, at most
 //!   `max_pending_per_account` pending requests per account (push-fatigue guard: beyond it,
-//!   429 `slow_down`).
+//!   429 `slow_down`), and at most `ciba_per_client_per_min` requests per client per minute
+//!   (beyond it, 429 `slow_down` with `Retry-After`).
 //! - The token endpoint answers the CIBA poll errors (`authorization_pending`, `slow_down`,
 //!   `access_denied`, `expired_token`, `invalid_grant`, `invalid_client`) and issues the ID
 //!   token exactly once, only to the client that made the request.
@@ -258,6 +259,9 @@ pub(crate) async fn ciba(
     FormBody(form): FormBody<CibaForm>,
 ) -> Result<Response, ApiError> {
     let client = authenticate(&s, &headers).await?;
+    if let Err(retry) = s.ciba_limiter.check(&client.client_id, s.clock.now()) {
+        return Ok(crate::limits::too_many("slow_down", retry));
+    }
     let scope = form.scope.unwrap_or_default();
     if !scope.split(' ').any(|x| x == "openid") {
         return Err(ApiError::new(

@@ -118,11 +118,14 @@ pub fn sign(
         .fill(&mut nonce)
         .map_err(|_| QrError::Signing)?;
     let mut claims = Vec::with_capacity(5);
-    let (label, carried) = match source {
-        PresentationSource::Offline(c) => (LABEL_CREDENTIAL, c),
-        PresentationSource::Online(id) => (LABEL_CREDENTIAL_ID, id),
+    let (label, carried, max) = match source {
+        PresentationSource::Offline(c) => (LABEL_CREDENTIAL, c, MAX_PAYLOAD_LEN),
+        // The decoder refuses longer ids: never sign a presentation no verifier accepts.
+        PresentationSource::Online(id) => {
+            (LABEL_CREDENTIAL_ID, id, credential::MAX_CREDENTIAL_ID_LEN)
+        }
     };
-    if carried.is_empty() || carried.len() > MAX_PAYLOAD_LEN {
+    if carried.is_empty() || carried.len() > max {
         return Err(QrError::BadPresentation("credential"));
     }
     claims.push((int(label), Value::Bytes(carried.to_vec())));

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The OpenAPI 3.1 document of the HTTP API, built from the same path constants, error codes
+//! and limits as the router, and served at `/openapi.json`.
+//!
+//! Guarantees: every route of the router is described with its request body (JSON or
+//! form-encoded), its authentication (HTTP Basic for relying parties, bearer poll token for
+//! devices) and every status it can answer, errors as `ErrorBody`. The checked-in copy
+//! `server/openapi.json` is compared with this document by `tests/openapi.rs`, and the
+//! schemas are checked against the live server by `scripts/schemathesis.sh`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+use vistalid_core::protocol::{
+    CIBA_GRANT_TYPE, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
+    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
+};
+
+use crate::http::{PATH_AUTHORIZE, PATH_OPENAPI};
+use crate::Shared;
+
+/// GET `/openapi.json`.
+pub(crate) async fn serve(State(s): State<Arc<Shared>>) -> Response {
+    Json(document(&s.issuer)).into_response()
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn json_content(schema: Value) -> Value {
+    json!({ "application/json": { "schema": schema } })
+}
+
+fn ok(description: &str, schema: &str) -> Value {
+    json!({ "description": description, "content": json_content(schema_ref(schema)) })
+}
+
+fn error(description: &str) -> Value {
+    json!({ "description": description, "content": json_content(schema_ref("ErrorBody")) })
+}
+
+/// Responses every route can give: timeouts, oversized bodies, server faults.
+fn common_errors(responses: &mut Map<String, Value>, with_body: bool) {
+    responses.insert(
+        "500".into(),
+        error("`server_error`: database or random generator fault"),
+    );
+    if with_body {
+        responses.insert(
+            "413".into(),
+            error("`request_too_large`: body over the limit"),
+        );
+        responses.insert(
+            "415".into(),
+            error("`invalid_request`: wrong or missing Content-Type"),
+        );
+        responses.insert("408".into(), error("request timeout"));
+    }
+}
+
+fn operation(
+    id: &str,
+    summary: &str,
+    tag: &str,
+    responses: Vec<(&str, Value)>,
+    with_body: bool,
+) -> Map<String, Value> {
+    let mut r = Map::new();
+    for (code, v) in responses {
+        r.insert(code.into(), v);
+    }
+    common_errors(&mut r, with_body);
+    let mut op = Map::new();
+    op.insert("operationId".into(), json!(id));
+    op.insert("summary".into(), json!(summary));
+    op.insert("tags".into(), json!([tag]));
+    op.insert("responses".into(), Value::Object(r));
+    op
+}
+
+fn form_body(schema: &str) -> Value {
+    json!({
+        "required": true,
+        "content": { "application/x-www-form-urlencoded": { "schema": schema_ref(schema) } }
+    })
+}
+
+fn json_body(schema: &str) -> Value {
+    json!({ "required": true, "content": json_content(schema_ref(schema)) })
+}
+
+fn paths() -> Value {
+    let basic = json!([{ "basicAuth": [] }]);
+    let bearer = json!([{ "bearerPollToken": [] }]);
+
+    let discovery = operation(
+        "discovery",
+        "OpenID Provider metadata",
+        "oidc",
+        vec![("200", ok("provider metadata", "Discovery"))],
+        false,
+    );
+    let jwks = operation(
+        "jwks",
+        "The server's ES256 public key as a JWK Set",
+        "oidc",
+        vec![("200", ok("JWK Set", "JwkSet"))],
+        false,
+    );
+    let authorize = |id: &str| {
+        operation(
+            id,
+            "Front-channel authorization: not supported (CIBA only)",
+            "oidc",
+            vec![("400", error("`unsupported_response_type`"))],
+            false,
+        )
+    };
+
+    let mut ciba = operation(
+        "ciba",
+        "CIBA backchannel authentication request (poll mode)",
+        "oidc",
+        vec![
+            ("200", ok("request accepted", "CibaResponse")),
+            (
+                "400",
+                error("`invalid_request`, `invalid_scope`, `unknown_user_id`, `invalid_binding_message`"),
+            ),
+            ("401", error("`invalid_client`: Basic authentication missing or wrong")),
+            (
+                "429",
+                error("`slow_down`: too many pending requests for the account, or too many requests by the client per minute"),
+            ),
+        ],
+        true,
+    );
+    ciba.insert("security".into(), basic.clone());
+    ciba.insert("requestBody".into(), form_body("CibaForm"));
+
+    let mut token = operation(
+        "token",
+        "Token endpoint: CIBA grant poll",
+        "oidc",
+        vec![
+            ("200", ok("the ID token, issued once", "TokenResponse")),
+            (
+                "400",
+                error("`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `unsupported_grant_type`, `invalid_request`"),
+            ),
+            ("401", error("`invalid_client`: Basic authentication missing or wrong")),
+        ],
+        true,
+    );
+    token.insert("security".into(), basic);
+    token.insert("requestBody".into(), form_body("TokenForm"));
+
+    let nonce = operation(
+        "enrolNonce",
+        "A single-use nonce for an enrolment proof",
+        "device",
+        vec![
+            ("200", ok("fresh nonce", "NonceResponse")),
+            ("429", error("`too_many_requests`: per-IP enrolment limit")),
+        ],
+        false,
+    );
+
+    let mut enrol = operation(
+        "enrol",
+        "Enrol a device key with a one-time activation code",
+        "device",
+        vec![
+            ("200", ok("the new account binding", "EnrolResponse")),
+            (
+                "400",
+                error("`invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`"),
+            ),
+            (
+                "403",
+                error("`invalid_activation_code`, `activation_code_expired`, `activation_code_locked`, `activation_code_used`"),
+            ),
+            ("429", error("`too_many_requests`: per-IP enrolment limit")),
+        ],
+        true,
+    );
+    enrol.insert("requestBody".into(), json_body("EnrolRequest"));
+
+    let mut challenges = operation(
+        "challenges",
+        "The device's pending challenges (long-poll)",
+        "device",
+        vec![
+            (
+                "200",
+                ok("pending challenges (possibly none)", "ChallengesResponse"),
+            ),
+            ("400", error("`invalid_request`: malformed query")),
+            (
+                "401",
+                error("`invalid_token`: missing or unknown poll token"),
+            ),
+        ],
+        false,
+    );
+    challenges.insert("security".into(), bearer);
+    challenges.insert(
+        "parameters".into(),
+        json!([{
+            "name": "wait",
+            "in": "query",
+            "required": false,
+            "description": "Seconds to wait for a challenge (capped by the server, default 0).",
+            "schema": { "type": "integer", "minimum": 0, "maximum": u64::MAX }
+        }]),
+    );
+
+    let mut answer = operation(
+        "answer",
+        "Answer a challenge with a device-signed decision",
+        "device",
+        vec![
+            ("200", ok("the recorded outcome", "AnswerResponse")),
+            ("400", error("`invalid_request`")),
+            (
+                "401",
+                error("`unknown_device`, `device_revoked`, `invalid_signature`"),
+            ),
+            ("403", error("`wrong_device`, `wrong_code` (login denied)")),
+            ("404", error("`unknown_challenge`")),
+            ("409", error("`challenge_already_answered`")),
+            ("410", error("`challenge_expired`")),
+        ],
+        true,
+    );
+    answer.insert(
+        "parameters".into(),
+        json!([{
+            "name": "id", "in": "path", "required": true,
+            "description": "The challenge id.",
+            "schema": { "type": "string" }
+        }]),
+    );
+    answer.insert("requestBody".into(), json_body("AnswerRequest"));
+
+    let issuer_keys = operation(
+        "issuerKeys",
+        "The QR credential issuer's public keys (JWK Set): what offline verifiers trust",
+        "qr",
+        vec![("200", ok("JWK Set", "JwkSet"))],
+        false,
+    );
+
+    let mut redeem = operation(
+        "redeem",
+        "Single-use online check of a QR presentation by a registered client",
+        "qr",
+        vec![
+            ("200", ok("the insured's identity", "RedeemResponse")),
+            (
+                "400",
+                error("`invalid_request`, `invalid_qr`, `presentation_not_yet_valid`"),
+            ),
+            (
+                "401",
+                error("`invalid_client` (Basic authentication), `invalid_signature` (not signed by the enrolled device)"),
+            ),
+            ("403", error("`device_revoked`")),
+            ("404", error("`unknown_credential`")),
+            ("409", error("`already_redeemed`")),
+            ("410", error("`presentation_expired`, `credential_expired`")),
+        ],
+        true,
+    );
+    redeem.insert("security".into(), json!([{ "basicAuth": [] }]));
+    redeem.insert("requestBody".into(), json_body("RedeemRequest"));
+
+    let openapi = operation(
+        "openapi",
+        "This OpenAPI document",
+        "meta",
+        vec![(
+            "200",
+            json!({ "description": "OpenAPI 3.1 document", "content": json_content(json!({ "type": "object" })) }),
+        )],
+        false,
+    );
+
+    let mut p = Map::new();
+    p.insert(PATH_DISCOVERY.into(), json!({ "get": discovery }));
+    p.insert(PATH_JWKS.into(), json!({ "get": jwks }));
+    p.insert(
+        PATH_AUTHORIZE.into(),
+        json!({ "get": authorize("authorizeGet"), "post": authorize("authorizePost") }),
+    );
+    p.insert(PATH_CIBA.into(), json!({ "post": ciba }));
+    p.insert(PATH_TOKEN.into(), json!({ "post": token }));
+    p.insert(PATH_ENROL_NONCE.into(), json!({ "post": nonce }));
+    p.insert(PATH_ENROL.into(), json!({ "post": enrol }));
+    p.insert(PATH_CHALLENGES.into(), json!({ "get": challenges }));
+    p.insert(PATH_ANSWER.into(), json!({ "post": answer }));
+    p.insert(PATH_ISSUER_KEYS.into(), json!({ "get": issuer_keys }));
+    p.insert(PATH_REDEEM.into(), json!({ "post": redeem }));
+    p.insert(PATH_OPENAPI.into(), json!({ "get": openapi }));
+    Value::Object(p)
+}
+
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+fn schemas() -> Value {
+    let jwk = json!({
+        "type": "object",
+        "description": "EC P-256 public key (RFC 7517).",
+        "required": ["kty", "crv", "x", "y"],
+        "properties": {
+            "kty": string(), "crv": string(), "x": string(), "y": string(),
+            "kid": string(), "alg": string(), "use": string()
+        }
+    });
+    let uint = json!({ "type": "integer", "minimum": 0 });
+    let opt_text = |d: &str| json!({ "type": "string", "description": d });
+    json!({
+        "ErrorBody": {
+            "type": "object",
+            "description": "OAuth-style error (RFC 6749 §5.2); descriptions never carry secrets.",
+            "required": ["error"],
+            "properties": { "error": string(), "error_description": string() }
+        },
+        "Jwk": jwk,
+        "JwkSet": {
+            "type": "object", "required": ["keys"],
+            "properties": { "keys": { "type": "array", "items": schema_ref("Jwk") } }
+        },
+        "Discovery": {
+            "type": "object",
+            "required": ["issuer", "token_endpoint", "jwks_uri", "backchannel_authentication_endpoint"],
+            "properties": {
+                "issuer": string(), "authorization_endpoint": string(), "token_endpoint": string(),
+                "jwks_uri": string(), "backchannel_authentication_endpoint": string(),
+                "backchannel_token_delivery_modes_supported": { "type": "array", "items": string() },
+                "grant_types_supported": { "type": "array", "items": { "type": "string", "examples": [CIBA_GRANT_TYPE] } }
+            }
+        },
+        "CibaForm": {
+            "type": "object",
+            "description": "CIBA authentication request (form-encoded).",
+            "required": ["scope", "login_hint"],
+            "properties": {
+                "scope": { "type": "string", "description": "Must contain `openid`." },
+                "login_hint": { "type": "string", "description": "The user's RPPS number or insured id." },
+                "binding_message": { "type": "string", "maxLength": 128 },
+                "acr_values": string(),
+                "login_hint_token": opt_text("Not supported (400)."),
+                "id_token_hint": opt_text("Not supported (400)."),
+                "user_code": opt_text("Not supported (400)."),
+                "vistalid_ip": opt_text("Browser IP shown to the user."),
+                "vistalid_user_agent": opt_text("Browser user agent shown to the user."),
+                "vistalid_place": opt_text("Approximate place shown to the user.")
+            }
+        },
+        "CibaResponse": {
+            "type": "object",
+            "required": ["auth_req_id", "expires_in", "interval", "dynamic_code"],
+            "properties": {
+                "auth_req_id": string(), "expires_in": uint, "interval": uint,
+                "dynamic_code": { "type": "string", "description": "The code the login page shows." }
+            }
+        },
+        "TokenForm": {
+            "type": "object",
+            "description": "Token request (form-encoded).",
+            "required": ["grant_type", "auth_req_id"],
+            "properties": {
+                "grant_type": { "type": "string", "examples": [CIBA_GRANT_TYPE] },
+                "auth_req_id": string()
+            }
+        },
+        "TokenResponse": {
+            "type": "object",
+            "required": ["access_token", "token_type", "expires_in", "id_token"],
+            "properties": {
+                "access_token": string(), "token_type": { "type": "string", "enum": ["Bearer"] },
+                "expires_in": uint, "id_token": { "type": "string", "description": "ES256 JWT." }
+            }
+        },
+        "NonceResponse": {
+            "type": "object", "required": ["nonce", "expires_in"],
+            "properties": { "nonce": string(), "expires_in": uint }
+        },
+        "EnrolRequest": {
+            "type": "object",
+            "required": ["activation_code", "public_key", "proof", "device_name"],
+            "properties": {
+                "activation_code": string(), "public_key": schema_ref("Jwk"),
+                "proof": { "type": "string", "description": "Compact JWS of the proof claims by the device key." },
+                "device_name": string(), "attestation": string()
+            }
+        },
+        "Identity": {
+            "type": "object", "required": ["SubjectNameID", "given_name", "family_name"],
+            "properties": {
+                "SubjectNameID": string(), "given_name": string(), "family_name": string(),
+                "profession": string()
+            }
+        },
+        "EnrolResponse": {
+            "type": "object",
+            "required": ["account_id", "device_id", "kind", "identity", "server_key", "poll_token"],
+            "properties": {
+                "account_id": string(), "device_id": string(),
+                "kind": { "type": "string", "enum": ["practitioner", "insured"] },
+                "identity": schema_ref("Identity"), "server_key": schema_ref("Jwk"),
+                "issuer_key": schema_ref("Jwk"), "poll_token": string(), "credential": string()
+            }
+        },
+        "ChallengesResponse": {
+            "type": "object", "required": ["challenges"],
+            "properties": {
+                "challenges": {
+                    "type": "array",
+                    "items": { "type": "string", "description": "Compact JWS of challenge claims." }
+                }
+            }
+        },
+        "AnswerRequest": {
+            "type": "object", "required": ["answer"],
+            "properties": { "answer": { "type": "string", "description": "Compact JWS of answer claims." } }
+        },
+        "RedeemRequest": {
+            "type": "object", "required": ["qr"],
+            "properties": { "qr": { "type": "string", "description": "The QR text (`VL1:` ...)." } }
+        },
+        "RedeemResponse": {
+            "type": "object", "required": ["identity", "credential_id"],
+            "properties": {
+                "identity": schema_ref("Identity"),
+                "credential_id": { "type": "string", "description": "base64url" }
+            }
+        },
+        "AnswerResponse": {
+            "type": "object", "required": ["status"],
+            "properties": { "status": { "type": "string", "enum": ["approved", "denied", "reported"] } }
+        }
+    })
+}
+
+/// The document, with `issuer` as the server URL.
+pub(crate) fn document(issuer: &str) -> Value {
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Vistalid reference identity server",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "OIDC discovery and JWKS, CIBA (poll mode) with HTTP Basic client authentication, device enrolment and signed challenges. Every error is a JSON ErrorBody.",
+            "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" }
+        },
+        "servers": [{ "url": issuer }],
+        "paths": paths(),
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "basicAuth": {
+                    "type": "http", "scheme": "basic",
+                    "description": "Relying party: client id and secret (RFC 6749 §2.3.1)."
+                },
+                "bearerPollToken": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "Device poll token from the enrolment answer."
+                }
+            }
+        }
+    })
+}
