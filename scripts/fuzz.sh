@@ -65,6 +65,8 @@ for t in "${targets[@]}"; do
     fi
 done
 
+# The plain line CI and scripts/test.sh count (one per target).
+echo "fuzz: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "fuzz.sh: failures in: ${failed[*]}; inputs in fuzz/artifacts/" >&2
     exit 1

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Runs every check and test of the project: format, lints, Rust tests (unit, vectors,
 # end-to-end over loopback, the CLI demo and a pseudo-terminal session), then the binding
-# tests from Kotlin (JVM) and Swift (Linux). Installs what it needs first (scripts/install.sh).
+# tests from Kotlin (JVM) and Swift (Linux), schemathesis against a live server, and a short
+# run of every fuzz target (FUZZ_SECS seconds each, default 30). Installs what it needs first (scripts/install.sh).
 # Prints one closing line: `total: N passed, N failed`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,10 @@ suite() {
 suite "cargo test (workspace)" '^test result:' cargo test --workspace
 suite "Kotlin binding tests (JVM)" '^kotlin: [0-9]+ passed, [0-9]+ failed' scripts/test-kotlin.sh
 suite "Swift binding tests (Linux)" '^swift: [0-9]+ passed, [0-9]+ failed' scripts/test-swift.sh
+suite "API contract: schemathesis against a live server" '^schemathesis: [0-9]+ passed, [0-9]+ failed' \
+  scripts/schemathesis.sh
+suite "fuzzing: every target for ${FUZZ_SECS:-30} s" '^fuzz: [0-9]+ passed, [0-9]+ failed' \
+  scripts/fuzz.sh "${FUZZ_SECS:-30}"
 
 step "done"
 echo "total: $passed passed, $failed failed"
