@@ -76,6 +76,10 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let data = tempfile::tempdir()?;
     let mut config = ServerConfig::for_tests(data.path());
     config.poll_interval_secs = 0;
+    // Every binding test enrols and logs in from 127.0.0.1 within a minute: lift the per-IP
+    // and per-client rate limits, which the server's own tests cover.
+    config.enrol_per_ip_per_min = 10_000;
+    config.ciba_per_client_per_min = 10_000;
     let server = vistalid_server::start(config).await?;
     let admin = server.admin();
 
