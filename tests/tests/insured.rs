@@ -17,15 +17,43 @@ use vistalid_e2e::{wallet, Env};
 const PIN: &str = "739184";
 const INSURED: &str = "ps-4f2a9c";
 
+/// A server with a professional's client, and a wallet enrolled as an insured account.
+struct Insured {
+    env: Env,
+    pro: vistalid_e2e::RelyingParty,
+    w: vistalid_core::wallet::Wallet,
+    _dir: tempfile::TempDir,
+    account: vistalid_core::wallet::AccountInfo,
+}
+
+impl Insured {
+    async fn enrolled() -> Insured {
+        let env = Env::start().await;
+        let pro = env.relying_party(CodeMode::Pick);
+        let (w, _dir) = wallet();
+        let account = w
+            .enrol(&env.url(), &env.insured(INSURED), Pin::new(PIN))
+            .await
+            .unwrap();
+        Insured {
+            env,
+            pro,
+            w,
+            _dir,
+            account,
+        }
+    }
+}
+
 #[tokio::test]
 async fn offline_qr_verifies_without_network_then_redeems_once() {
-    let env = Env::start().await;
-    let pro = env.relying_party(CodeMode::Pick);
-    let (w, _dir) = wallet();
-    let account = w
-        .enrol(&env.url(), &env.insured(INSURED), Pin::new(PIN))
-        .await
-        .unwrap();
+    let Insured {
+        env,
+        pro,
+        w,
+        _dir,
+        account,
+    } = Insured::enrolled().await;
     assert_eq!(account.identity.subject_name_id, INSURED);
 
     let shown = w
@@ -67,13 +95,13 @@ async fn offline_qr_verifies_without_network_then_redeems_once() {
 
 #[tokio::test]
 async fn online_qr_is_small_and_only_the_server_can_vouch_for_it() {
-    let env = Env::start().await;
-    let pro = env.relying_party(CodeMode::Pick);
-    let (w, _dir) = wallet();
-    let account = w
-        .enrol(&env.url(), &env.insured(INSURED), Pin::new(PIN))
-        .await
-        .unwrap();
+    let Insured {
+        env,
+        pro,
+        w,
+        _dir,
+        account,
+    } = Insured::enrolled().await;
     let plain = w
         .present_qr(&account.account_id, Pin::new(PIN), Mode::Online, None)
         .await
@@ -126,13 +154,13 @@ async fn online_qr_is_small_and_only_the_server_can_vouch_for_it() {
 
 #[tokio::test]
 async fn expired_forged_and_untrusted_presentations_are_refused() {
-    let env = Env::start().await;
-    let pro = env.relying_party(CodeMode::Pick);
-    let (w, _dir) = wallet();
-    let account = w
-        .enrol(&env.url(), &env.insured(INSURED), Pin::new(PIN))
-        .await
-        .unwrap();
+    let Insured {
+        env,
+        pro,
+        w,
+        _dir,
+        account,
+    } = Insured::enrolled().await;
     let shown = w
         .present_qr(&account.account_id, Pin::new(PIN), Mode::Offline, None)
         .await
