@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
-//! HTTP client for the identity server (reqwest with rustls on ring).
+//! Client for the identity server, over an injected [`Transport`].
 //!
 //! Guarantees:
 //! - Refuses any server URL that is not `https`, except plain `http` on loopback (127.0.0.0/8,
 //!   `::1`, `localhost`) for local testing.
-//! - Every call has a connect and a total timeout; long-polls get their wait added.
+//! - Every request carries a total deadline ([`REQUEST_TIMEOUT`]; long-polls get their wait
+//!   added) and a response bound ([`MAX_RESPONSE_LEN`]); the bound is checked again here, so
+//!   a transport that ignores it cannot make core decode more.
 //! - Failures are typed: [`ClientError::Network`] says whether a retry may help;
-//!   [`ClientError::Server`] carries the HTTP status and the server's error code.
-//! - Response bodies are size-bounded before JSON decoding.
+//!   [`ClientError::Server`] carries the HTTP status and the server's error code. A redirect
+//!   is a server error: credentials and signed answers never follow one.
 
+use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
@@ -21,8 +26,9 @@ use crate::protocol::{
     NonceResponse, RedeemRequest, RedeemResponse, PATH_ANSWER, PATH_CHALLENGES, PATH_ENROL,
     PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_REDEEM,
 };
+use crate::transport::{HttpRequest, Method, Transport, TransportError};
 
-/// Connect timeout for every request.
+/// Connect timeout (for transports that have a separate one).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Total timeout of a request that is not a long-poll.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -56,24 +62,48 @@ pub enum ClientError {
     BadResponse,
 }
 
+impl From<TransportError> for ClientError {
+    fn from(e: TransportError) -> Self {
+        match e {
+            TransportError::TooLarge => Self::BadResponse,
+            other => Self::Network {
+                retryable: other.is_retryable(),
+            },
+        }
+    }
+}
+
 /// A client for one identity server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerClient {
     base: Url,
-    http: reqwest::Client,
+    transport: Arc<dyn Transport>,
+}
+
+impl fmt::Debug for ServerClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServerClient {
-    /// Makes a client for `base_url` after checking it is https or loopback http.
-    pub fn new(base_url: &str) -> Result<Self, ClientError> {
+    /// Makes a client for `base_url`, after checking it is https or loopback http, that
+    /// sends through `transport`.
+    pub fn with_transport(
+        base_url: &str,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Self, ClientError> {
         let base = check_server_url(base_url)?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .https_only(base.scheme() == "https")
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|_| ClientError::Network { retryable: false })?;
-        Ok(Self { base, http })
+        Ok(Self { base, transport })
+    }
+
+    /// Makes a client for `base_url` over a new [`ReqwestTransport`](crate::transport::ReqwestTransport).
+    #[cfg(feature = "reqwest")]
+    pub fn new(base_url: &str) -> Result<Self, ClientError> {
+        let transport = crate::transport::ReqwestTransport::new()?;
+        Self::with_transport(base_url, Arc::new(transport))
     }
 
     /// The normalised base URL (no trailing slash).
@@ -83,16 +113,17 @@ impl ServerClient {
 
     /// Asks for a single-use enrolment nonce.
     pub async fn enrol_nonce(&self) -> Result<NonceResponse, ClientError> {
-        let req = self
-            .http
-            .post(self.url(PATH_ENROL_NONCE))
-            .timeout(REQUEST_TIMEOUT);
-        send(req).await
+        let req = request(Method::Post, self.url(PATH_ENROL_NONCE), REQUEST_TIMEOUT);
+        self.send(req).await
     }
 
     /// Sends the enrolment request.
     pub async fn enrol(&self, body: &EnrolRequest) -> Result<EnrolResponse, ClientError> {
-        self.post_json(PATH_ENROL, body).await
+        let req = with_json(
+            request(Method::Post, self.url(PATH_ENROL), REQUEST_TIMEOUT),
+            body,
+        )?;
+        self.send(req).await
     }
 
     /// Long-polls the pending challenges of the device whose poll token is given, waiting up
@@ -105,12 +136,11 @@ impl ServerClient {
         let mut url = self.url(PATH_CHALLENGES);
         url.query_pairs_mut()
             .append_pair("wait", &wait_secs.to_string());
-        let req = self
-            .http
-            .get(url)
-            .bearer_auth(poll_token)
-            .timeout(REQUEST_TIMEOUT + Duration::from_secs(u64::from(wait_secs)));
-        send(req).await
+        let timeout = REQUEST_TIMEOUT + Duration::from_secs(u64::from(wait_secs));
+        let mut req = request(Method::Get, url, timeout);
+        req.headers
+            .push(("authorization".into(), format!("Bearer {poll_token}")));
+        self.send(req).await
     }
 
     /// Sends a signed answer to challenge `id`.
@@ -125,8 +155,8 @@ impl ServerClient {
             .push(id)
             .push("answer");
         debug_assert!(PATH_ANSWER.ends_with("/answer"));
-        let req = self.http.post(url).json(body).timeout(REQUEST_TIMEOUT);
-        send(req).await
+        let req = with_json(request(Method::Post, url, REQUEST_TIMEOUT), body)?;
+        self.send(req).await
     }
 
     /// Redeems a presented QR code once (the professional's software calls this, as a
@@ -137,13 +167,15 @@ impl ServerClient {
         client_id: &str,
         client_secret: &str,
     ) -> Result<RedeemResponse, ClientError> {
-        let req = self
-            .http
-            .post(self.url(PATH_REDEEM))
-            .basic_auth(client_id, Some(client_secret))
-            .json(&RedeemRequest { qr: qr.to_owned() })
-            .timeout(REQUEST_TIMEOUT);
-        send(req).await
+        let mut req = with_json(
+            request(Method::Post, self.url(PATH_REDEEM), REQUEST_TIMEOUT),
+            &RedeemRequest { qr: qr.to_owned() },
+        )?;
+        let credentials = base64::engine::general_purpose::STANDARD
+            .encode(format!("{client_id}:{client_secret}"));
+        req.headers
+            .push(("authorization".into(), format!("Basic {credentials}")));
+        self.send(req).await
     }
 
     /// Fetches the QR credential issuer's public keys (verifiers trust these).
@@ -152,28 +184,12 @@ impl ServerClient {
         struct Keys {
             keys: Vec<crate::keys::Jwk>,
         }
-        let req = self
-            .http
-            .get(self.url(PATH_ISSUER_KEYS))
-            .timeout(REQUEST_TIMEOUT);
-        let keys: Keys = send(req).await?;
+        let req = request(Method::Get, self.url(PATH_ISSUER_KEYS), REQUEST_TIMEOUT);
+        let keys: Keys = self.send(req).await?;
         keys.keys
             .iter()
             .map(|k| crate::keys::PublicKey::from_jwk(k).map_err(|_| ClientError::BadResponse))
             .collect()
-    }
-
-    async fn post_json<B: Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T, ClientError> {
-        let req = self
-            .http
-            .post(self.url(path))
-            .json(body)
-            .timeout(REQUEST_TIMEOUT);
-        send(req).await
     }
 
     fn url(&self, path: &str) -> Url {
@@ -182,6 +198,44 @@ impl ServerClient {
         url.set_path(&joined);
         url
     }
+
+    /// Sends `req` and decodes a 2xx JSON body as `T`; anything else becomes a typed error.
+    async fn send<T: DeserializeOwned>(&self, req: HttpRequest) -> Result<T, ClientError> {
+        let resp = self.transport.send(req).await?;
+        if resp.body.len() > MAX_RESPONSE_LEN {
+            return Err(ClientError::BadResponse);
+        }
+        if (200..300).contains(&resp.status) {
+            return serde_json::from_slice(&resp.body).map_err(|_| ClientError::BadResponse);
+        }
+        let code = serde_json::from_slice::<ErrorBody>(&resp.body)
+            .map(|b| b.error)
+            .unwrap_or_else(|_| "unknown".to_owned());
+        Err(ClientError::Server {
+            status: resp.status,
+            code,
+        })
+    }
+}
+
+/// A request with no body, accepting JSON.
+fn request(method: Method, url: Url, timeout: Duration) -> HttpRequest {
+    HttpRequest {
+        method,
+        url: url.into(),
+        headers: vec![("accept".into(), "application/json".into())],
+        body: Vec::new(),
+        timeout,
+        max_response_len: MAX_RESPONSE_LEN,
+    }
+}
+
+/// `req` with `body` as its JSON content.
+fn with_json<B: Serialize>(mut req: HttpRequest, body: &B) -> Result<HttpRequest, ClientError> {
+    req.body = serde_json::to_vec(body).map_err(|_| ClientError::BadResponse)?;
+    req.headers
+        .push(("content-type".into(), "application/json".into()));
+    Ok(req)
 }
 
 /// Checks that `url` is https, or http on a loopback host; returns it parsed.
@@ -204,44 +258,6 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
     }
-}
-
-async fn send<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T, ClientError> {
-    let resp = req.send().await.map_err(network_error)?;
-    let status = resp.status();
-    let bytes = read_bounded(resp).await?;
-    if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|_| ClientError::BadResponse);
-    }
-    let code = serde_json::from_slice::<ErrorBody>(&bytes)
-        .map(|b| b.error)
-        .unwrap_or_else(|_| "unknown".to_owned());
-    Err(ClientError::Server {
-        status: status.as_u16(),
-        code,
-    })
-}
-
-async fn read_bounded(mut resp: reqwest::Response) -> Result<Vec<u8>, ClientError> {
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_RESPONSE_LEN as u64)
-    {
-        return Err(ClientError::BadResponse);
-    }
-    let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(network_error)? {
-        if out.len() + chunk.len() > MAX_RESPONSE_LEN {
-            return Err(ClientError::BadResponse);
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
-fn network_error(e: reqwest::Error) -> ClientError {
-    let retryable = e.is_timeout() || e.is_connect() || e.is_request() || e.is_body();
-    ClientError::Network { retryable }
 }
 
 #[cfg(test)]
@@ -299,5 +315,129 @@ mod tests {
             c.enrol_nonce().await,
             Err(ClientError::Network { retryable: true })
         );
+    }
+
+    /// A transport that records the request and plays back one canned answer.
+    struct Canned {
+        answer: Result<crate::transport::HttpResponse, TransportError>,
+        seen: std::sync::Mutex<Vec<HttpRequest>>,
+    }
+
+    impl Transport for Canned {
+        fn send(
+            &self,
+            request: HttpRequest,
+        ) -> crate::transport::BoxFuture<'_, Result<crate::transport::HttpResponse, TransportError>>
+        {
+            self.seen.lock().expect("lock").push(request);
+            let answer = self.answer.clone();
+            Box::pin(async move { answer })
+        }
+    }
+
+    fn canned(status: u16, body: &[u8]) -> (Arc<Canned>, ServerClient) {
+        let t = Arc::new(Canned {
+            answer: Ok(crate::transport::HttpResponse {
+                status,
+                body: body.to_vec(),
+            }),
+            seen: std::sync::Mutex::new(Vec::new()),
+        });
+        let c =
+            ServerClient::with_transport("https://idp.example.fr/r", t.clone()).expect("client");
+        (t, c)
+    }
+
+    #[tokio::test]
+    async fn builds_requests_with_deadline_bound_and_credentials() {
+        let (t, c) = canned(200, br#"{"nonce":"n","expires_in":60}"#);
+        c.enrol_nonce().await.expect("nonce");
+        let _ = c.challenges("poll-token", 20).await;
+        let _ = c.redeem("VL1:X", "cabinet", "s3cret:x").await;
+        let seen = t.seen.lock().expect("lock");
+        assert_eq!(seen[0].method, Method::Post);
+        assert_eq!(seen[0].url, "https://idp.example.fr/r/device/enrol/nonce");
+        assert_eq!(seen[0].timeout, REQUEST_TIMEOUT);
+        assert_eq!(seen[0].max_response_len, MAX_RESPONSE_LEN);
+        assert_eq!(seen[1].method, Method::Get);
+        assert_eq!(
+            seen[1].url,
+            "https://idp.example.fr/r/device/challenges?wait=20"
+        );
+        assert_eq!(seen[1].timeout, REQUEST_TIMEOUT + Duration::from_secs(20));
+        assert!(seen[1]
+            .headers
+            .contains(&("authorization".into(), "Bearer poll-token".into())));
+        // RFC 7617: base64 of "id:secret" (the secret may itself hold a colon).
+        assert!(seen[2].headers.contains(&(
+            "authorization".into(),
+            "Basic Y2FiaW5ldDpzM2NyZXQ6eA==".into()
+        )));
+        assert!(seen[2]
+            .headers
+            .contains(&("content-type".into(), "application/json".into())));
+        assert_eq!(seen[2].body, br#"{"qr":"VL1:X"}"#);
+    }
+
+    #[tokio::test]
+    async fn redirects_and_errors_are_typed_never_followed() {
+        let (t, c) = canned(302, b"");
+        assert_eq!(
+            c.enrol_nonce().await,
+            Err(ClientError::Server {
+                status: 302,
+                code: "unknown".into()
+            })
+        );
+        assert_eq!(t.seen.lock().expect("lock").len(), 1);
+        let (_, c) = canned(409, br#"{"error":"already_redeemed"}"#);
+        assert_eq!(
+            c.redeem("VL1:X", "a", "b").await.err(),
+            Some(ClientError::Server {
+                status: 409,
+                code: "already_redeemed".into()
+            })
+        );
+        let (_, c) = canned(200, b"not json");
+        assert_eq!(c.enrol_nonce().await, Err(ClientError::BadResponse));
+    }
+
+    #[tokio::test]
+    async fn a_transport_that_ignores_the_bound_cannot_make_core_decode_more() {
+        let mut big = br#"{"nonce":"n","expires_in":60,"pad":""#.to_vec();
+        big.resize(MAX_RESPONSE_LEN + 1, b'a');
+        big.extend_from_slice(br#""}"#);
+        let (_, c) = canned(200, &big);
+        assert_eq!(c.enrol_nonce().await, Err(ClientError::BadResponse));
+    }
+
+    #[tokio::test]
+    async fn transport_errors_map_to_network_errors() {
+        for (e, want) in [
+            (
+                TransportError::Timeout,
+                ClientError::Network { retryable: true },
+            ),
+            (
+                TransportError::Connect,
+                ClientError::Network { retryable: true },
+            ),
+            (
+                TransportError::Interrupted,
+                ClientError::Network { retryable: true },
+            ),
+            (TransportError::TooLarge, ClientError::BadResponse),
+            (
+                TransportError::Failed("tls".into()),
+                ClientError::Network { retryable: false },
+            ),
+        ] {
+            let t = Arc::new(Canned {
+                answer: Err(e),
+                seen: std::sync::Mutex::new(Vec::new()),
+            });
+            let c = ServerClient::with_transport("https://idp.example.fr", t).expect("client");
+            assert_eq!(c.enrol_nonce().await, Err(want));
+        }
     }
 }

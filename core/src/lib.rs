@@ -16,5 +16,6 @@ pub mod keystore;
 pub mod protocol;
 pub mod qr;
 pub mod secret;
+pub mod transport;
 pub mod vault;
 pub mod wallet;

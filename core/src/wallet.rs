@@ -24,7 +24,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::challenge::{self, Challenge, ChallengeError};
 use crate::client::{ClientError, ServerClient};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
+#[cfg(feature = "reqwest")]
+use crate::clock::SystemClock;
 use crate::jws;
 use crate::keys::{Jwk, PublicKey, SigningKey};
 use crate::keystore::{KeystoreError, PlatformKeystore};
@@ -33,6 +35,9 @@ use crate::protocol::{
 };
 use crate::qr;
 use crate::secret::Pin;
+#[cfg(feature = "reqwest")]
+use crate::transport::ReqwestTransport;
+use crate::transport::Transport;
 use crate::vault::{Unlocked, Vault, VaultConfig, VaultError};
 
 /// How long an answered challenge id stays in the replay cache after its expiry, in seconds.
@@ -287,6 +292,7 @@ pub struct Wallet {
     keystore: Arc<dyn PlatformKeystore>,
     config: WalletConfig,
     clock: Arc<dyn Clock>,
+    transport: Arc<dyn Transport>,
     vault: Mutex<Option<Arc<Vault>>>,
     pending: Mutex<HashMap<String, Challenge>>,
     /// Serialises read-modify-write of the device tier.
@@ -302,7 +308,9 @@ impl std::fmt::Debug for Wallet {
 }
 
 impl Wallet {
-    /// Opens the wallet in `dir` (created at first enrolment) with the platform keystore.
+    /// Opens the wallet in `dir` (created at first enrolment) with the platform keystore,
+    /// talking to servers through a new [`ReqwestTransport`].
+    #[cfg(feature = "reqwest")]
     pub fn open(
         dir: &Path,
         keystore: Arc<dyn PlatformKeystore>,
@@ -312,10 +320,24 @@ impl Wallet {
     }
 
     /// Like [`Wallet::open`] with a given clock (tests, simulations).
+    #[cfg(feature = "reqwest")]
     pub fn open_with_clock(
         dir: &Path,
         keystore: Arc<dyn PlatformKeystore>,
         config: WalletConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, WalletError> {
+        let transport = ReqwestTransport::new().map_err(ClientError::from)?;
+        Self::open_with(dir, keystore, config, Arc::new(transport), clock)
+    }
+
+    /// Opens the wallet in `dir` (created at first enrolment) with the platform keystore,
+    /// the app's HTTP `transport` and a `clock`. Nothing is sent to the network.
+    pub fn open_with(
+        dir: &Path,
+        keystore: Arc<dyn PlatformKeystore>,
+        config: WalletConfig,
+        transport: Arc<dyn Transport>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, WalletError> {
         let vault = if Vault::exists(dir) {
@@ -330,10 +352,16 @@ impl Wallet {
             keystore,
             config,
             clock,
+            transport,
             vault: Mutex::new(vault),
             pending: Mutex::new(HashMap::new()),
             state_lock: Arc::new(Mutex::new(())),
         })
+    }
+
+    /// A client for `server_url` over the wallet's transport.
+    fn client(&self, server_url: &str) -> Result<ServerClient, ClientError> {
+        ServerClient::with_transport(server_url, Arc::clone(&self.transport))
     }
 
     /// The enrolled accounts.
@@ -363,7 +391,7 @@ impl Wallet {
         activation_code: &str,
         pin: Pin,
     ) -> Result<AccountInfo, WalletError> {
-        let client = ServerClient::new(server_url)?;
+        let client = self.client(server_url)?;
         // The PIN is checked before the activation code is spent: unlocked for a later
         // account, checked against the policy for the first (the vault is created only once
         // the server has accepted, so a failed first enrolment leaves nothing behind).
@@ -466,8 +494,9 @@ impl Wallet {
         let wait = wait_secs.min(MAX_WAIT_SECS);
         let mut tasks = tokio::task::JoinSet::new();
         for account in state.accounts.clone() {
+            let client = self.client(&account.info.server_url);
             tasks.spawn(async move {
-                let client = ServerClient::new(&account.info.server_url)?;
+                let client = client?;
                 let resp = client.challenges(&account.poll_token, wait).await?;
                 Ok::<_, WalletError>((account, resp.challenges))
             });
@@ -589,7 +618,7 @@ impl Wallet {
         let token = challenge::sign_answer(&key, &ch, decision, code, self.clock.now())?;
         drop(key);
 
-        let client = ServerClient::new(&record.info.server_url)?;
+        let client = self.client(&record.info.server_url)?;
         let result = client
             .answer(&ch.id, &AnswerRequest { answer: token })
             .await;
