@@ -14,18 +14,44 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use vistalid_core::clock::SystemClock;
 use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore as CoreKeystore};
 use vistalid_core::protocol::{CibaResponse, CodeMode, PATH_CIBA};
 use vistalid_core::secret::Pin;
+use vistalid_core::transport::{
+    BoxFuture, HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError,
+};
 use vistalid_core::vault::{Argon2Params, VaultConfig};
 use vistalid_core::wallet::{Wallet as CoreWallet, WalletConfig};
 use vistalid_ffi::{PlatformKeystore, VistalidError, Wallet, WalletOptions};
 
+#[path = "../tests/support/rust_transport.rs"]
+mod rust_transport;
+
 const PIN: &str = "204862";
 const ROUNDS: usize = 40;
+
+/// Core's transport, timed.
+struct Timed {
+    inner: ReqwestTransport,
+    nanos: AtomicU64,
+}
+
+impl Transport for Timed {
+    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        Box::pin(async move {
+            let t = Instant::now();
+            let r = self.inner.send(request).await;
+            self.nanos
+                .fetch_add(t.elapsed().as_nanos() as u64, Ordering::SeqCst);
+            r
+        })
+    }
+}
 
 /// The bindings' keystore trait over core's in-memory keystore (as an app's would be).
 struct Mem(MemoryKeystore);
@@ -93,9 +119,12 @@ async fn main() {
     );
 
     let data = tempfile::tempdir().unwrap();
-    let server = vistalid_server::start(vistalid_server::ServerConfig::for_tests(data.path()))
-        .await
-        .unwrap();
+    let mut config = vistalid_server::ServerConfig::for_tests(data.path());
+    // 80+ logins of one client within a minute: lift the rate limits (the server's own tests
+    // cover them).
+    config.ciba_per_client_per_min = 10_000;
+    config.enrol_per_ip_per_min = 10_000;
+    let server = vistalid_server::start(config).await.unwrap();
     let admin = server.admin();
     let (id, secret) = admin.add_client("Bench", CodeMode::Pick).unwrap();
     let rp = Rp {
@@ -118,7 +147,18 @@ async fn main() {
         },
         device_name: "bench".into(),
     };
-    let core = CoreWallet::open(dir.path(), Arc::new(MemoryKeystore::new()), config).unwrap();
+    let http = Arc::new(Timed {
+        inner: ReqwestTransport::new().unwrap(),
+        nanos: AtomicU64::new(0),
+    });
+    let core = CoreWallet::open_with(
+        dir.path(),
+        Arc::new(MemoryKeystore::new()),
+        config,
+        http.clone(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
     core.enrol(&rp.base, &code, Pin::new(PIN)).await.unwrap();
     // Through the bindings' Rust API (mapping layer, no FFI crossing).
     let code = admin
@@ -128,6 +168,7 @@ async fn main() {
     let w = Wallet::open(
         dir.path().to_str().unwrap().to_owned(),
         Arc::new(Mem(MemoryKeystore::new())),
+        Arc::new(rust_transport::RustTransport::new()),
         WalletOptions {
             device_name: "bench".into(),
             insecure_fast_for_tests: true,
@@ -140,14 +181,17 @@ async fn main() {
     // Rounds alternate between the two wallets so that drift (other load on the machine,
     // the server's database growing) hits both alike.
     let (mut core_times, mut ffi_times) = (Vec::new(), Vec::new());
+    let mut core_http = Duration::ZERO;
     for _ in 0..ROUNDS {
         let ciba = rp.ciba("20000000001").await;
         let ch = core.fetch_challenges(5).await.unwrap().challenges.remove(0);
+        let before = http.nanos.load(Ordering::SeqCst);
         let t = Instant::now();
         core.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code)
             .await
             .unwrap();
         core_times.push(t.elapsed());
+        core_http += Duration::from_nanos(http.nanos.load(Ordering::SeqCst) - before);
 
         let ciba = rp.ciba("20000000002").await;
         let ch = w.fetch_challenges(5).await.unwrap().challenges.remove(0);
@@ -158,12 +202,34 @@ async fn main() {
         ffi_times.push(t.elapsed());
     }
     println!(
-        "core approve: median {:?} ({ROUNDS} rounds)",
-        median(core_times)
+        "core approve: median {:?} ({ROUNDS} rounds); time inside the transport per round {:?}",
+        median(core_times),
+        core_http / ROUNDS as u32
     );
     println!(
         "bindings Wallet (from Rust) approve: median {:?} ({ROUNDS} rounds)",
         median(ffi_times)
+    );
+    // Where the time goes (the Kotlin bench prints the same two lines).
+    let mut sync = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        black_box(core.attempts_left().unwrap());
+        sync.push(t.elapsed());
+    }
+    println!(
+        "core attempts_left (reads the vault): median {:?}",
+        median(sync)
+    );
+    let mut empty = Vec::new();
+    for _ in 0..100 {
+        let t = Instant::now();
+        black_box(core.fetch_challenges(0).await.unwrap());
+        empty.push(t.elapsed());
+    }
+    println!(
+        "core fetch_challenges, nothing pending (1 HTTP): median {:?}",
+        median(empty)
     );
 
     // With the product's Argon2 parameters (what a phone runs): opt-in, it takes seconds.

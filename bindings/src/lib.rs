@@ -2,7 +2,7 @@
 //! Vistalid UniFFI bindings: the Kotlin and Swift face of `vistalid-core`.
 //!
 //! This crate only maps: core types to UniFFI records and objects, core errors to the one
-//! FFI error [`VistalidError`], and the app's keystore (a foreign trait) to Rust. No wallet
+//! FFI error [`VistalidError`], and the app's keystore and HTTP stack (foreign traits) to Rust. No wallet
 //! logic lives here. Generated bindings: Kotlin package `fr.vistalid.ffi`, Swift module
 //! `VistalidBindings` over the C module `VistalidFFI` (see `uniffi.toml`).
 //!
@@ -14,6 +14,7 @@ mod error;
 mod keys;
 mod keystore;
 mod qr;
+mod transport;
 mod wallet;
 
 pub use error::VistalidError;
@@ -23,6 +24,7 @@ pub use qr::{
     fetch_issuer_keys, redeem_qr, QrMode, QrPresentation, QrVerified, QrVerifier, RedeemedIdentity,
     PNG_SCALE,
 };
+pub use transport::{HttpRequest, HttpResponse, HttpTransport};
 pub use wallet::{
     AccountInfo, AccountKind, AnswerOutcome, Challenge, CodeMode, FetchedChallenges, Wallet,
     WalletOptions,

@@ -18,6 +18,7 @@ use vistalid_core::qr::{self, QrError, QrMatrix, Verified, Verifier};
 use vistalid_core::wallet::{QrPresentation as CoreQr, WalletError};
 
 use crate::error::VistalidError;
+use crate::transport::{HttpTransport, TransportBridge};
 
 /// Pixels per QR module in [`QrPresentation::png`].
 pub const PNG_SCALE: u32 = 8;
@@ -180,10 +181,14 @@ pub struct RedeemedIdentity {
 }
 
 /// Fetches the QR issuer's public keys from `server_url` as a JWK set JSON text, for
-/// [`QrVerifier::new`]. Fetch them once and keep them: offline verification needs no network.
+/// [`QrVerifier::new`], through the app's `transport`. Fetch them once and keep them: offline
+/// verification needs no network.
 #[uniffi::export(async_runtime = "tokio")]
-pub async fn fetch_issuer_keys(server_url: String) -> Result<String, VistalidError> {
-    let client = ServerClient::new(&server_url).map_err(WalletError::from)?;
+pub async fn fetch_issuer_keys(
+    server_url: String,
+    transport: Arc<dyn HttpTransport>,
+) -> Result<String, VistalidError> {
+    let client = client(&server_url, transport)?;
     let keys = client.issuer_keys().await.map_err(WalletError::from)?;
     let jwks: Vec<Jwk> = keys.iter().map(PublicKey::to_jwk).collect();
     serde_json::to_string(&serde_json::json!({ "keys": jwks })).map_err(|_| {
@@ -193,17 +198,18 @@ pub async fn fetch_issuer_keys(server_url: String) -> Result<String, VistalidErr
     })
 }
 
-/// Redeems a QR text at `server_url` as the registered client `client_id` (HTTP Basic with
-/// `client_secret`). The server checks the device signature and accepts each presentation
+/// Redeems a QR text at `server_url`, through the app's `transport`, as the registered client
+/// `client_id` (HTTP Basic with `client_secret`). The server checks the device signature and accepts each presentation
 /// once: a second redemption is `Server { status: 409, code: "already_redeemed" }`.
 #[uniffi::export(async_runtime = "tokio")]
 pub async fn redeem_qr(
     server_url: String,
+    transport: Arc<dyn HttpTransport>,
     qr_text: String,
     client_id: String,
     client_secret: String,
 ) -> Result<RedeemedIdentity, VistalidError> {
-    let client = ServerClient::new(&server_url).map_err(WalletError::from)?;
+    let client = client(&server_url, transport)?;
     let r = client
         .redeem(&qr_text, &client_id, &client_secret)
         .await
@@ -214,6 +220,15 @@ pub async fn redeem_qr(
         family_name: r.identity.family_name,
         credential_id: r.credential_id,
     })
+}
+
+/// A core client for `server_url` over the app's transport.
+fn client(
+    server_url: &str,
+    transport: Arc<dyn HttpTransport>,
+) -> Result<ServerClient, VistalidError> {
+    let transport = Arc::new(TransportBridge::new(transport));
+    Ok(ServerClient::with_transport(server_url, transport).map_err(WalletError::from)?)
 }
 
 impl From<QrError> for VistalidError {

@@ -8,13 +8,15 @@
 //! - A PIN arrives as a foreign `String` and is moved into core's [`Pin`] (wiped on drop) at
 //!   the first line of the export. The Kotlin/Swift copy cannot be wiped from Rust: keep it
 //!   as short-lived as the UI allows.
-//! - Async exports run on tokio (`async_runtime = "tokio"`): core's HTTP client and its
-//!   blocking pool (Argon2, file I/O) need it.
+//! - Async exports run on tokio (`async_runtime = "tokio"`): core's blocking pool (Argon2,
+//!   file I/O) and its per-account fetch tasks need it. HTTP goes through the app's
+//!   [`HttpTransport`].
 
 use std::path::Path;
 use std::sync::Arc;
 
 use vistalid_core::challenge::Challenge as CoreChallenge;
+use vistalid_core::clock::SystemClock;
 use vistalid_core::protocol::{AccountKind as CoreKind, CodeMode as CoreMode};
 use vistalid_core::secret::Pin;
 use vistalid_core::vault::{Argon2Params, VaultConfig};
@@ -25,6 +27,7 @@ use vistalid_core::wallet::{
 use crate::error::VistalidError;
 use crate::keystore::{KeystoreBridge, PlatformKeystore};
 use crate::qr::{QrMode, QrPresentation};
+use crate::transport::{HttpTransport, TransportBridge};
 
 /// Options of [`Wallet::open`].
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -137,16 +140,24 @@ pub struct Wallet {
 #[uniffi::export(async_runtime = "tokio")]
 impl Wallet {
     /// Opens the wallet stored in `dir` (created at the first enrolment), with the app's
-    /// platform `keystore`. Nothing is sent to the network.
+    /// platform `keystore` and HTTP `transport`. Nothing is sent to the network.
     #[uniffi::constructor]
     pub fn open(
         dir: String,
         keystore: Arc<dyn PlatformKeystore>,
+        transport: Arc<dyn HttpTransport>,
         options: WalletOptions,
     ) -> Result<Arc<Self>, VistalidError> {
         let config = wallet_config(options);
-        let bridge = Arc::new(KeystoreBridge::new(keystore));
-        let inner = CoreWallet::open(Path::new(&dir), bridge, config)?;
+        let keystore = Arc::new(KeystoreBridge::new(keystore));
+        let transport = Arc::new(TransportBridge::new(transport));
+        let inner = CoreWallet::open_with(
+            Path::new(&dir),
+            keystore,
+            config,
+            transport,
+            Arc::new(SystemClock),
+        )?;
         Ok(Arc::new(Self { inner }))
     }
 
