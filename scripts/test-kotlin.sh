@@ -11,7 +11,7 @@
 #      android-all jar), into android/target/android-api-classes. It is compiled only: nothing
 #      here can run Android code.
 # The flow tests (FlowTest.kt) talk to a reference server on loopback: this script starts
-# `vistalid-testbed` (tests/src/bin/testbed.rs) first, passes its fixture file (base URL,
+# `vistalid-testbed` (tests/src/bin/testbed/main.rs) first, passes its fixture file (base URL,
 # relying parties, activation codes) in VISTALID_FIXTURE, and stops it on exit.
 # Prints `kotlin: N passed, N failed` and exits non-zero on any failure.
 # Tools: scripts/install-toolchains.sh kotlin (Maven's repository lives in

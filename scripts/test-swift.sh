@@ -6,7 +6,7 @@
 # libvistalid_ffi.so into the Debian 13 chroot made by scripts/install-toolchains.sh swift,
 # and runs `swift test` (XCTest) there. Every test file in ios/Tests/VistalidTests runs;
 # nothing to register. The flow tests (FlowTests.swift) talk to a reference server on
-# loopback: this script starts `vistalid-testbed` (tests/src/bin/testbed.rs) on the host,
+# loopback: this script starts `vistalid-testbed` (tests/src/bin/testbed/main.rs) on the host,
 # copies its fixture file into the chroot (which shares the host network: only the mount and
 # pid namespaces are new) and passes it in VISTALID_FIXTURE; the testbed stops on exit.
 # Prints `swift: N passed, N failed`; exits non-zero on any failure.

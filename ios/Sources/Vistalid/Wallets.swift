@@ -3,7 +3,9 @@ import Foundation
 
 extension Wallet {
     /// Opens the Vistalid wallet stored in `directory` (created at the first enrolment) with
-    /// the app's hardware `keystore` (on iOS: ``SecureEnclaveKeystore``).
+    /// the app's hardware `keystore` (on iOS: ``SecureEnclaveKeystore``). Requests to identity
+    /// servers go through `transport`: the system's `URLSession` by default
+    /// (``URLSessionTransport``); pass the app's own to share its configuration (pinning).
     ///
     /// Runs off the caller's actor (it reads files and may call the keystore). Every other
     /// wallet call is already `async` (Rust runs it on its own threads). The wallet frees its
@@ -15,12 +17,13 @@ extension Wallet {
         at directory: URL,
         keystore: PlatformKeystore,
         deviceName: String,
-        insecureFastForTests: Bool = false
+        insecureFastForTests: Bool = false,
+        transport: HttpTransport = URLSessionTransport()
     ) async throws -> Wallet {
         let options = WalletOptions(deviceName: deviceName, insecureFastForTests: insecureFastForTests)
         let path = directory.path
         return try await Task.detached(priority: .userInitiated) {
-            try Wallet.open(dir: path, keystore: keystore, options: options)
+            try Wallet.open(dir: path, keystore: keystore, transport: transport, options: options)
         }.value
     }
 
@@ -38,6 +41,26 @@ extension Wallet {
     public func approve(_ challenge: Challenge, pin: String, code: String) async throws -> AnswerOutcome {
         try await approve(challengeId: challenge.id, pin: pin, code: code)
     }
+}
+
+/// Fetches the QR issuer's public keys of `serverUrl` (a JWK set, JSON text) for
+/// `QrVerifier(trustedIssuersJwksJson:audience:)`. Fetch them once and keep them: offline
+/// checks need no network.
+public func fetchIssuerKeys(
+    from serverUrl: String, transport: HttpTransport = URLSessionTransport()
+) async throws -> String {
+    try await VistalidBindings.fetchIssuerKeys(serverUrl: serverUrl, transport: transport)
+}
+
+/// Redeems the QR text `qrText` at `serverUrl` as the registered client `clientId` (HTTP
+/// Basic with `clientSecret`). The server accepts each presentation once: a second try throws
+/// `VistalidError.Server` with status 409.
+public func redeemQr(
+    serverUrl: String, qrText: String, clientId: String, clientSecret: String,
+    transport: HttpTransport = URLSessionTransport()
+) async throws -> RedeemedIdentity {
+    try await redeemQr(
+        serverUrl: serverUrl, transport: transport, qrText: qrText, clientId: clientId, clientSecret: clientSecret)
 }
 
 extension Challenge {

@@ -19,6 +19,7 @@ struct Fixture: Decodable {
     let type_client: Client
     let practitioners: [Practitioner]
     let insured: [Insured]
+    let hostile_url: String
 
     static let shared: Fixture = {
         guard let path = ProcessInfo.processInfo.environment["VISTALID_FIXTURE"] else {

@@ -21,7 +21,7 @@ final class QrTests: XCTestCase {
         XCTAssertEqual(Array(shown.png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
 
         // The professional: issuer keys fetched once, then offline verification.
-        let verifier = try QrVerifier(trustedIssuersJwksJson: try await fetchIssuerKeys(serverUrl: fixture.base_url), audience: nil)
+        let verifier = try QrVerifier(trustedIssuersJwksJson: try await fetchIssuerKeys(from: fixture.base_url), audience: nil)
         guard case .offline(let subject, _, let familyName, _, _, _) = try verifier.verify(text: shown.text) else {
             return XCTFail("expected an offline verification")
         }

@@ -15,10 +15,16 @@
 //! { "base_url": "http://127.0.0.1:PORT",
 //!   "pick_client": { "id": "…", "secret": "…" }, "type_client": { … },
 //!   "practitioners": [ { "rpps": "…", "activation_code": "…" }, … ],
-//!   "insured": [ { "id": "…", "activation_code": "…" }, … ] }
+//!   "insured": [ { "id": "…", "activation_code": "…" }, … ],
+//!   "hostile_url": "http://127.0.0.1:PORT2" }
 //! ```
 //!
+//! It also starts [`hostile`], a misbehaving HTTP server for the shells' transport tests, and
+//! adds its base URL to the fixture as `"hostile_url"`.
+//!
 //! It holds test credentials in clear on purpose: never point it at real data.
+
+mod hostile;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,8 +105,12 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         let code = admin.add_insured(&id, "Louise", "Bernard")?;
         insured.push(json!({ "id": id, "activation_code": code.as_str() }));
     }
+    let hostile_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hostile_url = format!("http://{}", hostile_listener.local_addr()?);
+    tokio::spawn(hostile::serve(hostile_listener));
     let fixture = json!({
         "base_url": server.base_url(),
+        "hostile_url": hostile_url,
         "pick_client": pick_client,
         "type_client": type_client,
         "practitioners": practitioners,

@@ -5,7 +5,9 @@ import fr.vistalid.ffi.AnswerOutcome
 import fr.vistalid.ffi.Challenge
 import fr.vistalid.ffi.CodeMode
 import fr.vistalid.ffi.FetchedChallenges
+import fr.vistalid.ffi.HttpTransport
 import fr.vistalid.ffi.PlatformKeystore
+import fr.vistalid.ffi.RedeemedIdentity
 import fr.vistalid.ffi.VistalidException
 import fr.vistalid.ffi.Wallet
 import fr.vistalid.ffi.WalletOptions
@@ -16,7 +18,9 @@ import kotlinx.coroutines.withContext
 
 /**
  * Opens the Vistalid wallet stored in [dir] (created at the first enrolment) with the app's
- * hardware [keystore] (on Android: `AndroidKeystoreKeystore`).
+ * hardware [keystore] (on Android: `AndroidKeystoreKeystore`). Requests to identity servers
+ * go through [transport]: the platform's HTTP stack by default ([HttpUrlConnectionTransport]);
+ * pass the app's own (OkHttp with certificate pinning, say) to share its configuration.
  *
  * The returned [Wallet] holds native memory and, while a call runs, key material: close it
  * when done, ideally with `use { }`:
@@ -40,9 +44,39 @@ public suspend fun openWallet(
     keystore: PlatformKeystore,
     deviceName: String,
     insecureFastForTests: Boolean = false,
+    transport: HttpTransport = HttpUrlConnectionTransport(),
 ): Wallet = withContext(Dispatchers.IO) {
-    Wallet.open(dir.path, keystore, WalletOptions(deviceName, insecureFastForTests))
+    Wallet.open(dir.path, keystore, transport, WalletOptions(deviceName, insecureFastForTests))
 }
+
+/**
+ * Fetches the QR issuer's public keys of [serverUrl] (a JWK set, JSON text) for
+ * `QrVerifier(keys, audience)`. Fetch them once and keep them: offline checks need no network.
+ *
+ * @throws VistalidException.Network or [VistalidException.Server] when the server cannot
+ *   give them.
+ */
+@Throws(VistalidException::class)
+public suspend fun fetchIssuerKeys(
+    serverUrl: String,
+    transport: HttpTransport = HttpUrlConnectionTransport(),
+): String = fr.vistalid.ffi.fetchIssuerKeys(serverUrl, transport)
+
+/**
+ * Redeems the QR text [qrText] at [serverUrl] as the registered client [clientId] (HTTP Basic
+ * with [clientSecret]). The server accepts each presentation once.
+ *
+ * @throws VistalidException.Server with status 409 when it was already redeemed, 401 for a
+ *   bad client secret.
+ */
+@Throws(VistalidException::class)
+public suspend fun redeemQr(
+    serverUrl: String,
+    qrText: String,
+    clientId: String,
+    clientSecret: String,
+    transport: HttpTransport = HttpUrlConnectionTransport(),
+): RedeemedIdentity = fr.vistalid.ffi.redeemQr(serverUrl, transport, qrText, clientId, clientSecret)
 
 /**
  * Fetches pending login requests, waiting up to [wait] (at most 30 s; rounded down to whole

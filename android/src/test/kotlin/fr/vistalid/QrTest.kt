@@ -6,8 +6,6 @@ import fr.vistalid.ffi.QrMode
 import fr.vistalid.ffi.QrVerified
 import fr.vistalid.ffi.QrVerifier
 import fr.vistalid.ffi.VistalidException
-import fr.vistalid.ffi.fetchIssuerKeys
-import fr.vistalid.ffi.redeemQr
 import java.nio.file.Files
 import kotlinx.coroutines.runBlocking
 import kotlin.test.Test
