@@ -32,8 +32,10 @@
 //! ## Connections
 //!
 //! A new connection must send its request head within `header_read_timeout_secs` (default
-//! 10 s) or is closed; at most `max_connections` (default 1024) are served at once, further
-//! ones wait in the accept backlog. Per-IP limits key on the TCP peer address, never on a
+//! 10 s) or is closed; a connection with no request in flight is closed after
+//! `idle_timeout_secs` (default 30 s; HTTP/1 keep-alive and HTTP/2); at most
+//! `max_connections` (default 1024) are served at once, further ones wait in the accept
+//! backlog. Per-IP limits key on the TCP peer address, never on a
 //! forwarding header.
 //!
 //! ## ID token
@@ -183,6 +185,9 @@ pub struct ServerConfig {
     /// Seconds a client has to send a request's headers (default 10); slower connections
     /// are closed, so slow clients cannot hold the server.
     pub header_read_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request in flight (default 30), HTTP/1
+    /// keep-alive and HTTP/2 alike; then it is closed. Never cuts a request in flight.
+    pub idle_timeout_secs: u64,
     /// Most open connections (default 1024); further ones wait in the accept backlog.
     pub max_connections: usize,
     /// Source of time (tests use a `ManualClock`).
@@ -214,6 +219,7 @@ impl ServerConfig {
             ciba_per_client_per_min: 60,
             enrol_per_ip_per_min: 20,
             header_read_timeout_secs: 10,
+            idle_timeout_secs: 30,
             max_connections: 1024,
             clock: Arc::new(SystemClock),
             push: None,
@@ -245,8 +251,13 @@ impl ServerConfig {
         if self.ciba_per_client_per_min == 0 || self.enrol_per_ip_per_min == 0 {
             return bad("ciba_per_client_per_min and enrol_per_ip_per_min must be positive");
         }
-        if self.header_read_timeout_secs == 0 || self.max_connections == 0 {
-            return bad("header_read_timeout_secs and max_connections must be positive");
+        if self.header_read_timeout_secs == 0
+            || self.idle_timeout_secs == 0
+            || self.max_connections == 0
+        {
+            return bad(
+                "header_read_timeout_secs, idle_timeout_secs and max_connections must be positive",
+            );
         }
         if !(2..=9).contains(&self.pick_candidates) {
             return bad("pick_candidates must be in 2..=9");
@@ -279,6 +290,7 @@ impl fmt::Debug for ServerConfig {
             .field("ciba_per_client_per_min", &self.ciba_per_client_per_min)
             .field("enrol_per_ip_per_min", &self.enrol_per_ip_per_min)
             .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
             .field("max_connections", &self.max_connections)
             .field("push", &self.push.is_some())
             .finish_non_exhaustive()
@@ -500,9 +512,18 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let app = http::router(Arc::clone(&shared));
     let cleaner = tokio::spawn(device::cleanup_loop(Arc::clone(&shared)));
     let header_timeout = Duration::from_secs(config.header_read_timeout_secs);
+    let idle_timeout = Duration::from_secs(config.idle_timeout_secs);
     let max_connections = config.max_connections;
     let task = tokio::spawn(async move {
-        serve::serve(listener, app, header_timeout, max_connections, stop_rx).await;
+        serve::serve(
+            listener,
+            app,
+            header_timeout,
+            idle_timeout,
+            max_connections,
+            stop_rx,
+        )
+        .await;
         cleaner.abort();
     });
     tracing::info!(%addr, %issuer, "vistalid-server listening");

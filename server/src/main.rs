@@ -117,6 +117,7 @@ struct FileConfig {
     ciba_per_client_per_min: Option<u32>,
     enrol_per_ip_per_min: Option<u32>,
     header_read_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
 }
 
@@ -157,6 +158,7 @@ fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
         ciba_per_client_per_min,
         enrol_per_ip_per_min,
         header_read_timeout_secs,
+        idle_timeout_secs,
         max_connections
     );
     Ok(c)

@@ -1,21 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The accept loop: HTTP/1 and HTTP/2 connections served with hyper, with the peer address
-//! attached to each request (for per-IP limits), a header read timeout and a cap on open
-//! connections.
+//! attached to each request (for per-IP limits), a header read timeout, an idle timeout and
+//! a cap on open connections.
 //!
 //! Guarantees:
 //! - A new connection that has not sent a full request head within `header_timeout` is
 //!   closed (slow-header and silent clients cannot hold connections), and at most
 //!   `max_connections` are open at once (further clients wait in the kernel's accept
-//!   backlog). Known gap: an idle keep-alive connection between two requests has no
-//!   deadline of its own (hyper starts the header timer at the first byte).
+//!   backlog).
+//! - An idle connection (no request in flight) is closed after `idle_timeout` since its last
+//!   request ended, whatever the protocol: HTTP/1 keep-alive and HTTP/2 alike (hyper's
+//!   header timer also closes an idle HTTP/1 connection after `header_timeout`). A request in
+//!   flight, such as a device long-poll, is never cut by it.
 //! - Every request carries `ConnectInfo<SocketAddr>` of the TCP peer.
 //! - On stop, accepting ends at once and open connections finish their in-flight request
 //!   (graceful shutdown); the caller bounds how long it waits.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -34,6 +38,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     header_timeout: Duration,
+    idle_timeout: Duration,
     max_connections: usize,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -65,11 +70,21 @@ pub(crate) async fn serve(
             },
             () = stopped(&mut stop) => break,
         };
+        let activity = Arc::new(Activity::new());
+        let tracked = Arc::clone(&activity);
         let svc = app
             .clone()
             .map_request(move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 req.map(Body::new)
+            })
+            .map_future(move |response| {
+                let in_flight = InFlight::new(Arc::clone(&tracked));
+                async move {
+                    let r = response.await;
+                    drop(in_flight);
+                    r
+                }
             });
         let builder = builder.clone();
         let watcher = graceful.watcher();
@@ -85,14 +100,81 @@ pub(crate) async fn serve(
                 TokioIo::new(stream),
                 TowerToHyperService::new(svc),
             );
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            tokio::select! {
+                r = watcher.watch(conn) => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, %peer, "connection ended with an error");
+                    }
+                }
+                // Dropping the connection closes it; no request is in flight to lose.
+                () = activity.idle_for(idle_timeout) => {
+                    tracing::debug!(%peer, "idle connection closed");
+                }
             }
             drop(permit);
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Requests in flight on one connection, and when the last one ended.
+struct Activity {
+    born: Instant,
+    in_flight: AtomicUsize,
+    /// Milliseconds after `born` when the last request ended (0: none yet).
+    last_end_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            born: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            last_end_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Resolves once no request has been in flight for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        let limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            let wait_ms = if self.in_flight.load(Ordering::SeqCst) > 0 {
+                limit_ms
+            } else {
+                let idle_ms = self
+                    .now_ms()
+                    .saturating_sub(self.last_end_ms.load(Ordering::SeqCst));
+                if idle_ms >= limit_ms {
+                    return;
+                }
+                limit_ms - idle_ms
+            };
+            tokio::time::sleep(Duration::from_millis(wait_ms.max(1))).await;
+        }
+    }
+}
+
+/// Counts one request in flight for as long as it lives.
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn new(activity: Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::SeqCst);
+        Self(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        // The end time first, so a watcher that sees no request in flight sees a fresh end.
+        self.0.last_end_ms.store(self.0.now_ms(), Ordering::SeqCst);
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Resolves once `stop` is true (or its sender is gone).

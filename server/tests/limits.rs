@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::future::Future as _;
 use std::time::{Duration, Instant};
 
 use common::{expect_err, read, Harness};
@@ -135,6 +136,118 @@ async fn slow_header_clients_cannot_hold_the_server() {
         }
     }
     assert_eq!(closed, 200, "every slow connection is closed");
+}
+
+/// An HTTP/1 keep-alive connection left idle after a request is closed (hyper's header timer
+/// runs while it waits for the next request head).
+#[tokio::test]
+async fn idle_keep_alive_connections_are_closed() {
+    let h = Harness::start_with(|c| c.header_read_timeout_secs = 1).await;
+    let mut s = TcpStream::connect(h.server.addr()).await.expect("connect");
+    let head = format!("GET {PATH_DISCOVERY} HTTP/1.1\r\nHost: x\r\n\r\n");
+    s.write_all(head.as_bytes()).await.expect("write");
+    // Read the whole answer (its Content-Length), keeping the connection open.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let answered = loop {
+        let n = s.read(&mut buf).await.expect("read");
+        assert!(n > 0, "closed before answering");
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_owned)
+                })
+                .expect("content-length")
+                .trim()
+                .parse()
+                .expect("length");
+            if got.len() >= end + 4 + len {
+                break Instant::now();
+            }
+        }
+    };
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+    let n = tokio::time::timeout(Duration::from_secs(4), s.read(&mut buf))
+        .await
+        .expect("the server must close an idle keep-alive connection")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "no data on an idle connection");
+    assert!(
+        answered.elapsed() >= Duration::from_millis(900),
+        "closed too early"
+    );
+}
+
+/// A request body that arrives after `delay`.
+struct SlowBody {
+    delay: std::pin::Pin<Box<tokio::time::Sleep>>,
+    sent: bool,
+}
+
+impl hyper::body::Body for SlowBody {
+    type Data = hyper::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.sent {
+            return std::task::Poll::Ready(None);
+        }
+        std::task::ready!(this.delay.as_mut().poll(cx));
+        this.sent = true;
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(
+            hyper::body::Bytes::from_static(b"{}"),
+        ))))
+    }
+}
+
+/// HTTP/2 has no header timer between requests: the server's own idle timeout closes the
+/// connection once no request is in flight, and never cuts one that is (a slow upload here).
+#[tokio::test]
+async fn idle_http2_connections_are_closed_but_requests_in_flight_are_not_cut() {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let h = Harness::start_with(|c| c.idle_timeout_secs = 1).await;
+    let stream = TcpStream::connect(h.server.addr()).await.expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("h2 handshake");
+    let driver = tokio::spawn(conn);
+    let uri = format!(
+        "http://{}{}",
+        h.server.addr(),
+        vistalid_core::protocol::PATH_ENROL
+    );
+    let started = Instant::now();
+    let req = hyper::Request::post(uri.as_str())
+        .header("content-type", "application/json")
+        .body(SlowBody {
+            delay: Box::pin(tokio::time::sleep(Duration::from_millis(2500))),
+            sent: false,
+        })
+        .expect("request");
+    let resp = sender.send_request(req).await.expect("answered, not cut");
+    assert!(started.elapsed() >= Duration::from_millis(2400));
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let answered = Instant::now();
+    tokio::time::timeout(Duration::from_secs(4), driver)
+        .await
+        .expect("the server must close an idle HTTP/2 connection")
+        .expect("driver task")
+        .ok();
+    assert!(
+        answered.elapsed() >= Duration::from_millis(900),
+        "closed too early"
+    );
 }
 
 /// Over the connection cap, new clients wait (they are not refused) and are served as soon
