@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Runs every check and test of the project: format, lints, Rust tests (unit, vectors,
 # end-to-end over loopback, the CLI demo and a pseudo-terminal session), then the binding
-# tests from Kotlin (JVM) and Swift (Linux), schemathesis against a live server, and a short
+# tests from Kotlin (JVM) and Swift (Linux), the size budget of the release FFI library,
+# schemathesis against a live server, and a short
 # run of every fuzz target (FUZZ_SECS seconds each, default 30). Installs what it needs first (scripts/install.sh).
 # Prints one closing line: `total: N passed, N failed`.
 set -euo pipefail
@@ -48,6 +49,8 @@ suite() {
 suite "cargo test (workspace)" '^test result:' cargo test --workspace
 suite "Kotlin binding tests (JVM)" '^kotlin: [0-9]+ passed, [0-9]+ failed' scripts/test-kotlin.sh
 suite "Swift binding tests (Linux)" '^swift: [0-9]+ passed, [0-9]+ failed' scripts/test-swift.sh
+suite "size of the release FFI library (budget 3 MiB)" '^ffi-size: [0-9]+ passed, [0-9]+ failed' \
+  scripts/ffi-size.sh
 suite "API contract: schemathesis against a live server" '^schemathesis: [0-9]+ passed, [0-9]+ failed' \
   scripts/schemathesis.sh
 suite "fuzzing: every target for ${FUZZ_SECS:-30} s" '^fuzz: [0-9]+ passed, [0-9]+ failed' \
