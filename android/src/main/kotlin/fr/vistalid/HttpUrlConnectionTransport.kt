@@ -38,6 +38,8 @@ public class HttpUrlConnectionTransport : HttpTransport {
             null
         } catch (e: java.net.URISyntaxException) {
             null
+        } catch (e: java.net.MalformedURLException) {
+            null
         } ?: throw VistalidException.Network(false)
         try {
             exchange(conn, request)
