@@ -16,6 +16,9 @@ import FoundationNetworking
 ///   one) and the transfer is cancelled there;
 /// - no answer throws `VistalidError.Network`: `retryable` for timeouts, refused or broken
 ///   connections and no network, not for TLS failures or bad URLs;
+/// - when Rust drops a request (its caller went away), the transfer is cancelled. A Swift
+///   `Task` cancelled while it awaits a wallet call does not reach Rust: UniFFI 0.32's Swift
+///   async calls are not cancellable, so such a call ends at its own deadline;
 /// - an ephemeral session: no cookies, no cache, nothing written to disk.
 public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
     // @unchecked: `session` and `tasks` are set once; `tasks` guards its state with a lock.
@@ -45,12 +48,17 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
         if request.method == "POST" { r.httpBody = request.body }
         let limit = Int(clamping: request.maxResponseBytes) &+ 1
         let task = session.dataTask(with: r)
-        return try await withCheckedThrowingContinuation { continuation in
-            tasks.start(task, limit: limit, continuation: continuation)
-            task.resume()
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [tasks] in
-                tasks.expire(task)
+        // Rust dropping the request cancels the task running `send`: cancel the transfer.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                tasks.start(task, limit: limit, continuation: continuation)
+                task.resume()
+                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [tasks] in
+                    tasks.expire(task)
+                }
             }
+        } onCancel: {
+            task.cancel()
         }
     }
 }

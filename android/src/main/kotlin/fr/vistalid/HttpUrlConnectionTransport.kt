@@ -12,8 +12,11 @@ import java.net.HttpURLConnection
 import java.net.SocketTimeoutException
 import java.net.URI
 import javax.net.ssl.SSLException
+import kotlin.coroutines.resume
+import kotlin.coroutines.resumeWithException
 import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.withContext
+import kotlinx.coroutines.asExecutor
+import kotlinx.coroutines.suspendCancellableCoroutine
 
 /**
  * The library's HTTP requests sent with `java.net.HttpURLConnection`: on Android the
@@ -28,10 +31,10 @@ import kotlinx.coroutines.withContext
  *   broken connections, `false` for TLS failures and URLs that are not HTTP;
  * - header values (bearer tokens, client secrets) are never logged.
  *
- * The blocking I/O runs on [Dispatchers.IO].
+ * The blocking I/O runs on [Dispatchers.IO]; cancelling the caller closes the connection.
  */
 public class HttpUrlConnectionTransport : HttpTransport {
-    override suspend fun send(request: HttpRequest): HttpResponse = withContext(Dispatchers.IO) {
+    override suspend fun send(request: HttpRequest): HttpResponse {
         val conn = try {
             URI(request.url).toURL().openConnection() as? HttpURLConnection
         } catch (e: IllegalArgumentException) {
@@ -41,17 +44,31 @@ public class HttpUrlConnectionTransport : HttpTransport {
         } catch (e: java.net.MalformedURLException) {
             null
         } ?: throw VistalidException.Network(false)
-        try {
-            exchange(conn, request)
-        } catch (e: SocketTimeoutException) {
-            conn.disconnect()
-            throw VistalidException.Network(true)
-        } catch (e: SSLException) {
-            conn.disconnect()
-            throw VistalidException.Network(false)
-        } catch (e: IOException) {
-            conn.disconnect()
-            throw VistalidException.Network(true)
+        // The blocking exchange runs on the IO pool. A cancelled caller (the wallet dropped
+        // the request, e.g. a long-poll the app no longer waits for) closes the socket at
+        // once, which ends the blocking read; its late result is ignored.
+        return suspendCancellableCoroutine { continuation ->
+            continuation.invokeOnCancellation { conn.disconnect() }
+            Dispatchers.IO.asExecutor().execute {
+                try {
+                    continuation.resume(exchange(conn, request))
+                } catch (e: VistalidException) {
+                    conn.disconnect()
+                    continuation.resumeWithException(e)
+                } catch (e: SocketTimeoutException) {
+                    conn.disconnect()
+                    continuation.resumeWithException(VistalidException.Network(true))
+                } catch (e: SSLException) {
+                    conn.disconnect()
+                    continuation.resumeWithException(VistalidException.Network(false))
+                } catch (e: IOException) {
+                    conn.disconnect()
+                    continuation.resumeWithException(VistalidException.Network(true))
+                } catch (e: RuntimeException) {
+                    conn.disconnect()
+                    continuation.resumeWithException(VistalidException.Network(false))
+                }
+            }
         }
     }
 

@@ -11,7 +11,14 @@ import java.net.InetSocketAddress
 import java.net.ServerSocket
 import java.nio.file.Files
 import java.util.concurrent.atomic.AtomicInteger
+import kotlin.concurrent.thread
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 import kotlin.test.AfterTest
 import kotlin.test.Test
 import kotlin.test.assertEquals
@@ -83,6 +90,32 @@ class TransportTest {
         val bound = t.requests.single().maxResponseBytes.toLong()
         assertEquals(1L shl 20, bound)
         assertEquals(bound + 1, t.bodySizes.single().toLong(), "read exactly one byte past the bound")
+    }
+
+    @Test
+    fun cancellingTheCallerClosesTheConnectionAtOnce(): Unit = runBlocking {
+        // A server that reads the request and never answers: only the client can end it.
+        val silent = ServerSocket(0, 50, InetAddress.getLoopbackAddress())
+        val closedAt = CompletableDeferred<Long>()
+        thread(isDaemon = true) {
+            silent.accept().use { socket ->
+                val buf = ByteArray(4096)
+                while (socket.getInputStream().read(buf) >= 0) {
+                    // Drain until the client hangs up.
+                }
+                closedAt.complete(System.nanoTime())
+            }
+        }
+        silent.use {
+            val call = launch(Dispatchers.Default) {
+                runCatching { fetchIssuerKeys("http://127.0.0.1:${silent.localPort}") }
+            }
+            delay(500)
+            val cancelledAt = System.nanoTime()
+            call.cancelAndJoin()
+            val ms = (withTimeout(5_000) { closedAt.await() } - cancelledAt) / 1_000_000
+            assertTrue(ms < 2_000, "the connection closed ${ms} ms after the caller was cancelled")
+        }
     }
 
     @Test
