@@ -199,8 +199,9 @@ pub async fn fetch_issuer_keys(
 }
 
 /// Redeems a QR text at `server_url`, through the app's `transport`, as the registered client
-/// `client_id` (HTTP Basic with `client_secret`). The server checks the device signature and accepts each presentation
-/// once: a second redemption is `Server { status: 409, code: "already_redeemed" }`.
+/// `client_id` (HTTP Basic with `client_secret`). The server checks the device signature and
+/// accepts each presentation once: a second redemption is
+/// `Server { status: 409, code: "already_redeemed" }`.
 #[uniffi::export(async_runtime = "tokio")]
 pub async fn redeem_qr(
     server_url: String,
