@@ -82,8 +82,8 @@ public class HttpUrlConnectionTransport : HttpTransport {
         for ((name, value) in request.headers) conn.setRequestProperty(name, value)
         if (request.method == "POST") {
             // Not in streaming mode: the (small) body is buffered and leaves with the head in
-            // one write. Streamed, the body is a second small segment that waits on the
-            // server's delayed ACK (Nagle): about 3 ms per POST on loopback.
+            // one write. Streamed, it went as a second small write, and a POST took about
+            // 1 ms longer on loopback (BindingsOverheadTest: 1.97 vs 1.06 ms).
             conn.doOutput = true
             conn.outputStream.use { it.write(request.body) }
         }
