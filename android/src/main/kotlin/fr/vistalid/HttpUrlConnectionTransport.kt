@@ -52,24 +52,21 @@ public class HttpUrlConnectionTransport : HttpTransport {
             Dispatchers.IO.asExecutor().execute {
                 try {
                     continuation.resume(exchange(conn, request))
-                } catch (e: VistalidException) {
+                } catch (e: Exception) {
                     conn.disconnect()
-                    continuation.resumeWithException(e)
-                } catch (e: SocketTimeoutException) {
-                    conn.disconnect()
-                    continuation.resumeWithException(VistalidException.Network(true))
-                } catch (e: SSLException) {
-                    conn.disconnect()
-                    continuation.resumeWithException(VistalidException.Network(false))
-                } catch (e: IOException) {
-                    conn.disconnect()
-                    continuation.resumeWithException(VistalidException.Network(true))
-                } catch (e: RuntimeException) {
-                    conn.disconnect()
-                    continuation.resumeWithException(VistalidException.Network(false))
+                    continuation.resumeWithException(networkError(e))
                 }
             }
         }
+    }
+
+    /** The library's view of a failed exchange: retryable unless TLS or the request itself failed. */
+    private fun networkError(e: Exception): VistalidException = when (e) {
+        is VistalidException -> e
+        is SocketTimeoutException -> VistalidException.Network(true)
+        is SSLException -> VistalidException.Network(false)
+        is IOException -> VistalidException.Network(true)
+        else -> VistalidException.Network(false)
     }
 
     private fun exchange(conn: HttpURLConnection, request: HttpRequest): HttpResponse {
