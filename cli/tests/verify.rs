@@ -37,6 +37,16 @@ fn show_qr(state: &Path, dir: &Path, online: bool) -> String {
     std::fs::read_to_string(dir.join("qr.txt")).unwrap()
 }
 
+/// `out` is a successful check of Léa Bernard's offline QR code.
+fn assert_valid_offline(out: &std::process::Output) {
+    let (stdout, stderr) = texts(out);
+    assert_eq!(code(out), 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Valid offline presentation: Léa Bernard"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn qr_files_verify_redeem_and_offline_check() {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -93,12 +103,7 @@ fn qr_files_verify_redeem_and_offline_check() {
         ),
         "",
     );
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(code(&out), 0, "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("Valid offline presentation: Léa Bernard"),
-        "{stdout}"
-    );
+    assert_valid_offline(&out);
     let cache = pro.path().join("issuer-keys.json");
     assert_eq!(mode(&cache), 0o600);
     let saved: serde_json::Value =
@@ -153,12 +158,7 @@ fn qr_files_verify_redeem_and_offline_check() {
         vistalid(pro.path(), &["verify", "--offline", "--text", &offline]),
         "",
     );
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(code(&out), 0, "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("Valid offline presentation: Léa Bernard"),
-        "{stdout}"
-    );
+    assert_valid_offline(&out);
     // The same, naming the server whose saved keys to use.
     let out = run(
         vistalid(
