@@ -16,6 +16,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
+# scripts/install.sh puts the pinned cargo-deny beside the other toolchains.
+deny_bin=${VISTALID_TOOLCHAINS:-/var/cache/vistalid-toolchains}/cargo-deny-0.20.2/bin
+[ -x "$deny_bin/cargo-deny" ] && export PATH="$deny_bin:$PATH"
 command -v cargo-deny >/dev/null || { echo "deny.sh: cargo-deny missing (scripts/install.sh)" >&2; exit 1; }
 
 cargo deny --offline check bans licenses sources

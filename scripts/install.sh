@@ -11,11 +11,13 @@ cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
 scripts/install-toolchains.sh all
 
-# cargo-deny, pinned (scripts/deny.sh relies on this version's database layout).
+# cargo-deny, pinned (scripts/deny.sh relies on this version's database layout), installed
+# beside the other toolchains so a clean clone on a machine with warm caches reuses it.
 deny_version=0.20.2
-if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $deny_version" ]; then
-  echo "== [install] cargo install cargo-deny $deny_version (crates.io)"
-  cargo install --quiet --locked cargo-deny --version "$deny_version"
+deny_root=${VISTALID_TOOLCHAINS:-/var/cache/vistalid-toolchains}/cargo-deny-$deny_version
+if [ ! -x "$deny_root/bin/cargo-deny" ]; then
+  echo "== [install] cargo install cargo-deny $deny_version (crates.io) into $deny_root"
+  cargo install --quiet --locked --root "$deny_root" cargo-deny --version "$deny_version"
 fi
 
 # The toolchain of the workspace's rust-version, for `cargo +VERSION check` (scripts/test.sh).
