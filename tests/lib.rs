@@ -55,6 +55,23 @@ impl Env {
         }
     }
 
+    /// Adds a relying party registered with a QR `audience` (the name its users' QR codes are
+    /// addressed to) and returns it.
+    pub fn relying_party_for(&self, mode: CodeMode, audience: &str) -> RelyingParty {
+        let options = vistalid_server::ClientOptions::new(mode).audience(audience);
+        let (id, secret) = self
+            .server
+            .admin()
+            .add_client_with("Cabinet", &options)
+            .unwrap();
+        RelyingParty {
+            base: self.url(),
+            id,
+            secret: secret.to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
     /// Adds an insured citizen and returns the activation code.
     pub fn insured(&self, id: &str) -> String {
         self.server

@@ -73,7 +73,9 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod clients;
 mod device;
+mod guard;
 mod http;
 mod limits;
 mod oidc;
@@ -94,7 +96,7 @@ use tokio::sync::watch;
 use vistalid_core::clock::{Clock, SystemClock};
 use vistalid_core::keys::{Jwk, KeyError, SigningKey};
 
-pub use admin::{Admin, DeviceInfo};
+pub use admin::{Admin, ClientOptions, DeviceInfo};
 pub use push::{LongPollNotifier, PushSender};
 pub use secrets::SecretsError;
 pub use store::StoreError;
@@ -188,8 +190,34 @@ pub struct ServerConfig {
     /// Seconds a connection may stay open with no request in flight (default 30), HTTP/1
     /// keep-alive and HTTP/2 alike; then it is closed. Never cuts a request in flight.
     pub idle_timeout_secs: u64,
-    /// Most open connections (default 1024); further ones wait in the accept backlog.
+    /// Most open connections (default 1024); further ones wait in the accept backlog. When
+    /// the open count nears it (within a sixteenth), idle connections of the peer holding
+    /// the most are closed first, so one host cannot hold every slot.
     pub max_connections: usize,
+    /// Most open connections per peer address (IPv6: per /64), default 128: an eighth of the
+    /// default global cap, so filling the server takes at least eight hosts, while a site
+    /// behind one NAT address with a hundred wallets long-polling at once still fits. A new
+    /// connection over it closes that peer's idlest connection, or is closed at once when
+    /// every one of them has a request in flight. Behind a reverse proxy every client shares
+    /// the proxy's address: set it to `max_connections` there.
+    pub max_connections_per_ip: usize,
+    /// Seconds new CIBA requests for an account are refused after its user answered "this was
+    /// not me" (default 900 = 15 min): long enough that push bombing a practitioner (whose
+    /// RPPS number is public) stops paying, short enough that a user who pressed it by
+    /// mistake can log in again within the quarter hour. 0 disables the hold.
+    pub not_me_hold_secs: u64,
+    /// Back-off after a wrong code pick, in seconds (default 30): after `n` wrong picks in a
+    /// row on an account, new CIBA requests for it wait `wrong_pick_backoff_secs * 2^(n-1)`,
+    /// at most `wrong_pick_backoff_max_secs`; a right pick ends the streak. Blind picks pass
+    /// one time in three, so doubling waits make guessing under push fatigue slow. 0 disables.
+    pub wrong_pick_backoff_secs: u64,
+    /// Longest wrong-pick back-off, in seconds (default 900 = 15 min).
+    pub wrong_pick_backoff_max_secs: u64,
+    /// Seconds a client record (name, secret hash, mode, audience) read from the database is
+    /// reused before it is read again (default 5). Changes made through this server's
+    /// [`Admin`] apply at once; changes by another process on the same file (the admin CLI)
+    /// apply within this bound. 0 reads the record on every request.
+    pub client_cache_secs: u64,
     /// Source of time (tests use a `ManualClock`).
     pub clock: Arc<dyn Clock>,
     /// Extra push channel told about each queued challenge, beside the long-poll.
@@ -221,6 +249,11 @@ impl ServerConfig {
             header_read_timeout_secs: 10,
             idle_timeout_secs: 30,
             max_connections: 1024,
+            max_connections_per_ip: 128,
+            not_me_hold_secs: 900,
+            wrong_pick_backoff_secs: 30,
+            wrong_pick_backoff_max_secs: 900,
+            client_cache_secs: 5,
             clock: Arc::new(SystemClock),
             push: None,
         }
@@ -254,10 +287,15 @@ impl ServerConfig {
         if self.header_read_timeout_secs == 0
             || self.idle_timeout_secs == 0
             || self.max_connections == 0
+            || self.max_connections_per_ip == 0
         {
             return bad(
-                "header_read_timeout_secs, idle_timeout_secs and max_connections must be positive",
+                "header_read_timeout_secs, idle_timeout_secs, max_connections and \
+                 max_connections_per_ip must be positive",
             );
+        }
+        if u32::try_from(self.max_connections).is_err() {
+            return bad("max_connections must fit in 32 bits");
         }
         if !(2..=9).contains(&self.pick_candidates) {
             return bad("pick_candidates must be in 2..=9");
@@ -292,6 +330,11 @@ impl fmt::Debug for ServerConfig {
             .field("header_read_timeout_secs", &self.header_read_timeout_secs)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
             .field("max_connections", &self.max_connections)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
+            .field("not_me_hold_secs", &self.not_me_hold_secs)
+            .field("wrong_pick_backoff_secs", &self.wrong_pick_backoff_secs)
+            .field("wrong_pick_backoff_max_secs", &self.wrong_pick_backoff_max_secs)
+            .field("client_cache_secs", &self.client_cache_secs)
             .field("push", &self.push.is_some())
             .finish_non_exhaustive()
     }
@@ -309,7 +352,8 @@ pub(crate) struct Shared {
     pub(crate) issuer_jwk: Jwk,
     pub(crate) issuer: String,
     pub(crate) notifier: Arc<LongPollNotifier>,
-    pub(crate) clients: RwLock<std::collections::HashMap<String, Arc<oidc::ClientRecord>>>,
+    /// Client records read from the database (see `clients` for how long one is reused).
+    pub(crate) clients: RwLock<std::collections::HashMap<String, Arc<clients::ClientRecord>>>,
     pub(crate) shutdown: watch::Receiver<bool>,
     /// Per-client CIBA request limit.
     pub(crate) ciba_limiter: limits::RateLimiter,
@@ -324,6 +368,14 @@ impl Shared {
         if let Some(push) = &self.config.push {
             push.notify(device_id, challenge_id);
         }
+    }
+}
+
+/// The account kind stored in `accounts.kind` (`insured` or else practitioner).
+pub(crate) fn account_kind(stored: &str) -> vistalid_core::protocol::AccountKind {
+    match stored {
+        "insured" => vistalid_core::protocol::AccountKind::Insured,
+        _ => vistalid_core::protocol::AccountKind::Practitioner,
     }
 }
 

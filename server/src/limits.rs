@@ -148,6 +148,16 @@ mod tests {
     }
 
     #[test]
+    fn full_table_still_admits_a_new_key() {
+        let l = RateLimiter::new(1, 60);
+        for i in 0..MAX_KEYS {
+            assert!(l.check(&i.to_string(), 0).is_ok());
+        }
+        assert_eq!(l.check("new", 10), Ok(()), "the oldest entry is evicted");
+        assert!(l.check("new", 11).is_err(), "the new key is counted");
+    }
+
+    #[test]
     fn key_table_is_bounded() {
         let l = RateLimiter::new(1, 60);
         for i in 0..MAX_KEYS {
