@@ -563,19 +563,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     };
     let app = http::router(Arc::clone(&shared));
     let cleaner = tokio::spawn(device::cleanup_loop(Arc::clone(&shared)));
-    let header_timeout = Duration::from_secs(config.header_read_timeout_secs);
-    let idle_timeout = Duration::from_secs(config.idle_timeout_secs);
-    let max_connections = config.max_connections;
+    let limits = serve::ConnLimits {
+        header_timeout: Duration::from_secs(config.header_read_timeout_secs),
+        idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+        max_connections: config.max_connections,
+        max_per_peer: config.max_connections_per_ip,
+    };
     let task = tokio::spawn(async move {
-        serve::serve(
-            listener,
-            app,
-            header_timeout,
-            idle_timeout,
-            max_connections,
-            stop_rx,
-        )
-        .await;
+        serve::serve(listener, app, limits, stop_rx).await;
         cleaner.abort();
     });
     tracing::info!(%addr, %issuer, "vistalid-server listening");
