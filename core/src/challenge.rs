@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::keys::{PublicKey, SigningKey};
-use crate::{jws, text};
 use crate::protocol::{
     AnswerClaims, ChallengeClaims, CodeMode, Decision, RequestContext, TYP_ANSWER, TYP_CHALLENGE,
 };
+use crate::{jws, text};
 
 /// Clock skew tolerated between phone and server, in seconds.
 pub const CLOCK_SKEW_SECS: i64 = 30;
@@ -336,7 +336,11 @@ mod tests {
     fn refuses_format_and_separator_characters_in_shown_text() {
         let server = SigningKey::make().expect("key");
         let mut cases = Vec::new();
-        for bad in ["\u{2028}Service : Banque", "Connexion \u{202E}PMD", "a\u{2066}b"] {
+        for bad in [
+            "\u{2028}Service : Banque",
+            "Connexion \u{202E}PMD",
+            "a\u{2066}b",
+        ] {
             let mut c = claims();
             c.binding_message = bad.into();
             cases.push(c);

@@ -20,8 +20,8 @@ use vistalid_core::protocol::CodeMode;
 use vistalid_core::qr::presentation::MAX_AUDIENCE_LEN;
 use zeroize::Zeroizing;
 
-use crate::device::{CODE_LOOKUP_LEN, CODE_SECRET_LEN};
 use crate::clients::{self, mode_str};
+use crate::device::{CODE_LOOKUP_LEN, CODE_SECRET_LEN};
 use crate::secrets;
 use crate::store::StoreError;
 use crate::{ServerError, Shared};
@@ -65,10 +65,7 @@ impl std::fmt::Debug for Admin {
 /// at most `max` characters, and display-safe (`vistalid_core::text`: no control, format,
 /// bidirectional control, line or paragraph separator).
 fn check_field(name: &str, v: &str, max: usize) -> Result<(), ServerError> {
-    if v.trim().is_empty()
-        || v.chars().count() > max
-        || !vistalid_core::text::is_display_safe(v)
-    {
+    if v.trim().is_empty() || v.chars().count() > max || !vistalid_core::text::is_display_safe(v) {
         return Err(ServerError::InvalidInput(format!(
             "{name} must be 1 to {max} characters, without control, format or line-separator \
              characters"

@@ -44,10 +44,10 @@ pub(crate) struct Hold {
 }
 
 impl Hold {
-    /// `Err` with the answer to give when a new request at `now` must wait.
-    pub(crate) fn check(self, now: i64) -> Result<(), Response> {
+    /// The answer to give when a new request at `now` must wait; `None` when it may go on.
+    pub(crate) fn refusal(self, now: i64) -> Option<Response> {
         if let Some(until) = self.not_me_until.filter(|u| now < *u) {
-            return Err(refusal(
+            return Some(refusal(
                 StatusCode::FORBIDDEN,
                 "access_denied",
                 "the user recently reported a login request as not theirs; new requests for \
@@ -56,7 +56,7 @@ impl Hold {
             ));
         }
         if let Some(until) = self.wrong_pick_until.filter(|u| now < *u) {
-            return Err(refusal(
+            return Some(refusal(
                 StatusCode::TOO_MANY_REQUESTS,
                 "slow_down",
                 "the user recently picked a wrong code; new requests for this account must \
@@ -64,7 +64,7 @@ impl Hold {
                 until.saturating_sub(now),
             ));
         }
-        Ok(())
+        None
     }
 }
 
@@ -170,12 +170,12 @@ mod tests {
             not_me_until: Some(1_000),
             wrong_pick_until: Some(2_000),
         };
-        let r = hold.check(400).expect_err("held");
+        let r = hold.refusal(400).expect("held");
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         assert_eq!(r.headers()[header::RETRY_AFTER], "600");
-        let r = hold.check(1_000).expect_err("back-off still running");
+        let r = hold.refusal(1_000).expect("back-off still running");
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert!(hold.check(2_000).is_ok());
-        assert!(Hold::default().check(0).is_ok());
+        assert!(hold.refusal(2_000).is_none());
+        assert!(Hold::default().refusal(0).is_none());
     }
 }

@@ -366,7 +366,10 @@ mod tests {
     #[test]
     fn shape_errors_name_the_field_never_the_value() {
         let d = json(r#"{"n": "SECRET1", "kind": "A", "list": []}"#);
-        assert_eq!(d, "malformed JSON body: a value has the wrong type or is not allowed at `n`");
+        assert_eq!(
+            d,
+            "malformed JSON body: a value has the wrong type or is not allowed at `n`"
+        );
         let d = json(r#"{"n": 1, "kind": "SECRET2", "list": []}"#);
         assert!(d.ends_with("at `kind`") && !d.contains("SECRET"), "{d}");
         let d = json(r#"{"n": 1, "kind": "A", "list": [1, "SECRET3"]}"#);

@@ -16,18 +16,21 @@
 //! | `PATH_DISCOVERY` | GET | OIDC provider metadata | — |
 //! | `PATH_JWKS` | GET | `{"keys":[server ES256 JWK]}` | — |
 //! | `/protocol/openid-connect/auth` | GET/POST | never | 400 `unsupported_response_type` (CIBA only) |
-//! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request`, `invalid_scope`, `unknown_user_id` (unknown hint or no active device), `invalid_binding_message` (> 128 chars); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests; or over `ciba_per_client_per_min`, with `Retry-After`) |
+//! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request` (a text over its length or not display-safe: control, format, bidirectional or line-separator characters, see `vistalid_core::text`), `invalid_scope`, `unknown_user_id` (unknown hint, no active device, or an insured account), `invalid_binding_message` (> 128 chars or not display-safe); 403 `access_denied` (the user answered "not me" within `not_me_hold_secs`, with `Retry-After`); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests; over `ciba_per_client_per_min`; or the wrong-pick back-off; with `Retry-After` for the last two) |
 //! | `PATH_TOKEN` | POST form, Basic | `{access_token, token_type:"Bearer", expires_in, id_token}` | 401 `invalid_client`; 400 `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant` (unknown, other client's, already issued), `unsupported_grant_type`, `invalid_request` |
 //! | `PATH_ENROL_NONCE` | POST | `NonceResponse` | 429 `too_many_requests` (over `enrol_per_ip_per_min`, shared with enrol) |
-//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code`, `activation_code_expired`, `activation_code_locked`, `activation_code_used`; 429 `too_many_requests` (per-IP, shared with the nonce) |
+//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code` (unknown code or wrong secret, answered alike), and only with the right secret `activation_code_expired`, `activation_code_locked`, `activation_code_used`; 429 `too_many_requests` (per-IP, shared with the nonce) |
 //! | `PATH_CHALLENGES` | GET, Bearer poll token, `?wait=s` | `ChallengesResponse` | 401 `invalid_token`; 400 `invalid_request` |
 //! | `PATH_ANSWER` | POST JSON | `AnswerResponse` (`approved`, `denied`, `reported`) | 400 `invalid_request`; 401 `unknown_device`, `device_revoked`, `invalid_signature`; 403 `wrong_device`, `wrong_code` (login denied, counted); 404 `unknown_challenge`; 409 `challenge_already_answered`; 410 `challenge_expired` |
+//! | `PATH_ISSUER_KEYS` | GET | `{"keys":[QR issuer ES256 JWK]}` | — |
+//! | `PATH_REDEEM` | POST JSON, Basic | `RedeemResponse` | 400 `invalid_request`, `invalid_qr`, `presentation_not_yet_valid`; 401 `invalid_client`, `invalid_signature`; 403 `device_revoked`, `wrong_audience` (the presentation's audience is not the client's registered one; a client without one redeems only audience-less presentations); 404 `unknown_credential`; 409 `already_redeemed`; 410 `presentation_expired`, `credential_expired` |
 //! | `/openapi.json` | GET | the OpenAPI 3.1 document of this table ([`openapi_document`]) | — |
 //!
 //! Every endpoint may also answer 413 `request_too_large` (with `Connection: close`), 415 `invalid_request` (wrong
 //! Content-Type), 404 `not_found`, 405 `method_not_allowed`, 408 (timeout, not on the
 //! long-poll) and 500 `server_error` (database or random generator fault only). Errors are
-//! JSON `ErrorBody`; descriptions never carry secrets.
+//! JSON `ErrorBody`; descriptions never carry secrets, and a malformed body, query or path is
+//! described by its field name and the kind of fault, never by the submitted value.
 //!
 //! ## Connections
 //!
@@ -35,8 +38,31 @@
 //! 10 s) or is closed; a connection with no request in flight is closed after
 //! `idle_timeout_secs` (default 30 s; HTTP/1 keep-alive and HTTP/2); at most
 //! `max_connections` (default 1024) are served at once, further ones wait in the accept
-//! backlog. Per-IP limits key on the TCP peer address, never on a
-//! forwarding header.
+//! backlog. One peer address (IPv6: one /64) holds at most `max_connections_per_ip`
+//! (default 128): a new connection over it closes that peer's idlest connection, or is
+//! closed at once when all of them have a request in flight. Within a sixteenth of the
+//! global cap, each new connection closes an idle connection of the peer holding the most,
+//! so one host cannot hold every slot. A request in flight is never cut. Per-IP limits key
+//! on the TCP peer address, never on a forwarding header.
+//!
+//! ## Login guard
+//!
+//! After a "this was not me" answer, CIBA requests for that account are refused for
+//! `not_me_hold_secs` (default 15 min) with 403 `access_denied`; after `n` wrong code picks
+//! in a row they wait `wrong_pick_backoff_secs * 2^(n-1)` (default 30 s, doubling, at most
+//! `wrong_pick_backoff_max_secs` = 15 min) with 429 `slow_down`. Both say the reason in
+//! `error_description` and the wait in `Retry-After`; [`Admin::clear_login_hold`] ends them.
+//! CIBA is refused for insured accounts (400 `unknown_user_id`): their pseudonymous id is in
+//! every offline QR code.
+//!
+//! ## QR redemption and clients
+//!
+//! A client registered with an audience ([`ClientOptions::audience`], admin
+//! `add-client --audience`) redeems only presentations addressed to exactly that audience; a
+//! client without one redeems only presentations that name none. A refusal (403
+//! `wrong_audience`) does not spend the presentation. [`Admin::rotate_secret`] and
+//! [`Admin::remove_client`] apply at once in this server and within `client_cache_secs`
+//! (default 5 s) in another server process on the same database file.
 //!
 //! ## ID token
 //!
@@ -44,7 +70,9 @@
 //! id: stable, opaque, not the RPPS number), `aud` (client id), `iat`, `exp`, `auth_time`,
 //! `acr` ([`ACR`]), `amr` ([`AMR`]), and Pro Santé Connect's identity claims:
 //! `SubjectNameID` and `preferred_username` (RPPS number), `given_name`, `family_name`,
-//! `SubjectRefPro.exercices[].codeProfession` (practitioners).
+//! `SubjectRefPro.exercices[].codeProfession` (practitioners), and `vistalid_account_kind`
+//! (`practitioner` or `insured`: which kind of person the subject is; only practitioners
+//! log in by CIBA today).
 //!
 //! `acr_values` sent to the CIBA endpoint are stored with the request but do not change the
 //! token: every login here is the same strength, so `acr` is always [`ACR`].
@@ -55,7 +83,10 @@
 //! lookup characters (not secret) and 8 secret ones (40 bits), stored as SHA-256 and
 //! compared in constant time; 15 minutes, 5 wrong tries, one use. Wrong tries are counted
 //! per code, so guessing needs the lookup part; a guessed lookup can burn someone's code
-//! (denial of service, not takeover): re-issue it with [`Admin::new_activation_code`].
+//! (denial of service, not takeover): re-issue it with [`Admin::new_activation_code`]. A
+//! wrong secret answers exactly like an unknown lookup (no tries left, no state), so an
+//! attacker cannot tell a live lookup from a free one; only the right secret learns that a
+//! code is used, expired or locked.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), vistalid_server::ServerError> {
@@ -333,7 +364,10 @@ impl fmt::Debug for ServerConfig {
             .field("max_connections_per_ip", &self.max_connections_per_ip)
             .field("not_me_hold_secs", &self.not_me_hold_secs)
             .field("wrong_pick_backoff_secs", &self.wrong_pick_backoff_secs)
-            .field("wrong_pick_backoff_max_secs", &self.wrong_pick_backoff_max_secs)
+            .field(
+                "wrong_pick_backoff_max_secs",
+                &self.wrong_pick_backoff_max_secs,
+            )
             .field("client_cache_secs", &self.client_cache_secs)
             .field("push", &self.push.is_some())
             .finish_non_exhaustive()

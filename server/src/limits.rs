@@ -261,7 +261,10 @@ mod tests {
         let (mut checks, mut pops) = (0usize, 0usize);
         for round in 0..50i64 {
             for i in 0..(3 * CAP) {
-                let key = format!("m{}", (i * 7 + usize::try_from(round).expect("small")) % 1500);
+                let key = format!(
+                    "m{}",
+                    (i * 7 + usize::try_from(round).expect("small")) % 1500
+                );
                 let now = 100 + round * 31 + i64::try_from(i % 30).expect("small");
                 let (_, popped) = l.check_counted(&key, now);
                 assert!(popped <= HOUSEKEEPING + CAP, "{popped}");

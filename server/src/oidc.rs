@@ -24,8 +24,8 @@ use rusqlite::OptionalExtension as _;
 use serde::Deserialize;
 use serde_json::json;
 use vistalid_core::protocol::{
-    AccountKind, ChallengeClaims, CibaResponse, CodeMode, RequestContext, CIBA_GRANT_TYPE, PATH_CIBA, PATH_JWKS,
-    PATH_TOKEN, TYP_CHALLENGE,
+    AccountKind, ChallengeClaims, CibaResponse, CodeMode, RequestContext, CIBA_GRANT_TYPE,
+    PATH_CIBA, PATH_JWKS, PATH_TOKEN, TYP_CHALLENGE,
 };
 
 use vistalid_core::{jws, text};
@@ -225,7 +225,7 @@ pub(crate) async fn ciba(
              by CIBA",
         ));
     }
-    if let Err(refused) = target.hold.check(s.clock.now()) {
+    if let Some(refused) = target.hold.refusal(s.clock.now()) {
         return Ok(refused);
     }
     if target.devices.is_empty() {

@@ -382,12 +382,21 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         let b = ConnTable::admit(&t, "a".into()).expect("second");
         let c = ConnTable::admit(&t, "a".into()).expect("third sheds the idlest");
-        assert!(a.entry.shedding.load(Ordering::SeqCst), "the older idle one");
+        assert!(
+            a.entry.shedding.load(Ordering::SeqCst),
+            "the older idle one"
+        );
         assert!(!b.entry.shedding.load(Ordering::SeqCst));
         busy(&b.entry);
         busy(&c.entry);
-        assert!(ConnTable::admit(&t, "a".into()).is_none(), "all busy: refused");
-        assert!(ConnTable::admit(&t, "b".into()).is_some(), "another peer is fine");
+        assert!(
+            ConnTable::admit(&t, "a".into()).is_none(),
+            "all busy: refused"
+        );
+        assert!(
+            ConnTable::admit(&t, "b".into()).is_some(),
+            "another peer is fine"
+        );
         drop(a);
         assert_eq!(t.open.load(Ordering::SeqCst), 2, "b and c");
     }
@@ -404,16 +413,24 @@ mod tests {
             .collect();
         t.relieve();
         assert!(
-            heavy.iter().chain(&light).all(|c| !c.entry.shedding.load(Ordering::SeqCst)),
+            heavy
+                .iter()
+                .chain(&light)
+                .all(|c| !c.entry.shedding.load(Ordering::SeqCst)),
             "below the high-water mark (15) nothing is shed"
         );
         let new = ConnTable::admit(&t, "light".into()).expect("admit");
         t.relieve();
         assert_eq!(
-            heavy.iter().filter(|c| c.entry.shedding.load(Ordering::SeqCst)).count(),
+            heavy
+                .iter()
+                .filter(|c| c.entry.shedding.load(Ordering::SeqCst))
+                .count(),
             1
         );
-        assert!(light.iter().all(|c| !c.entry.shedding.load(Ordering::SeqCst)));
+        assert!(light
+            .iter()
+            .all(|c| !c.entry.shedding.load(Ordering::SeqCst)));
         // Busy connections are never chosen, even of the heaviest peer.
         for c in &heavy {
             busy(&c.entry);

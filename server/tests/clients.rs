@@ -42,11 +42,7 @@ async fn removing_a_client_stops_it_at_once() {
     let ciba = rp.ciba(&h, RPPS).await.expect("works");
     h.admin().remove_client(&rp.id).expect("remove");
     expect_err(rp.ciba(&h, RPPS).await, 401, "invalid_client");
-    expect_err(
-        rp.token(&h, &ciba.auth_req_id).await,
-        401,
-        "invalid_client",
-    );
+    expect_err(rp.token(&h, &ciba.auth_req_id).await, 401, "invalid_client");
     other.ciba(&h, RPPS).await.expect("others unaffected");
     assert!(matches!(
         h.admin().remove_client(&rp.id),

@@ -141,7 +141,10 @@ async fn per_ip_cap_sheds_idle_connections_and_never_cuts_requests_in_flight() {
     let mut idle = Vec::new();
     for i in 0..10 {
         let mut s = connect_from(a, addr).await.expect("connect");
-        assert_eq!(get(&mut s, PATH_DISCOVERY, None).await.expect("served"), 200);
+        assert_eq!(
+            get(&mut s, PATH_DISCOVERY, None).await.expect("served"),
+            200
+        );
         idle.push(s);
         if i >= 4 {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -187,7 +190,10 @@ async fn per_ip_cap_sheds_idle_connections_and_never_cuts_requests_in_flight() {
     let mut other = connect_from(Ipv4Addr::new(127, 0, 0, 4), addr)
         .await
         .expect("connect");
-    assert_eq!(get(&mut other, PATH_DISCOVERY, None).await.expect("ok"), 200);
+    assert_eq!(
+        get(&mut other, PATH_DISCOVERY, None).await.expect("ok"),
+        200
+    );
     for p in polls {
         let (status, took) = p.await.expect("task");
         assert_eq!(status, Some(200), "the long-poll finished normally");

@@ -145,7 +145,9 @@ async fn online_qr_is_small_and_only_the_server_can_vouch_for_it() {
         .unwrap();
     assert_eq!(redeemed.identity.given_name, "Léa");
     assert!(matches!(
-        client.redeem(&shown.text, &cabinet.id, &cabinet.secret).await,
+        client
+            .redeem(&shown.text, &cabinet.id, &cabinet.secret)
+            .await,
         Err(ClientError::Server { status: 409, .. })
     ));
     // Redemption needs a registered client.
