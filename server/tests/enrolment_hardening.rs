@@ -61,13 +61,7 @@ async fn wrong_secret_and_unknown_lookup_answer_identically() {
                 device_name: "Pixel 9 test".into(),
                 attestation: None,
             };
-            let r = h
-                .http
-                .post(h.url(PATH_ENROL))
-                .json(&req)
-                .send()
-                .await
-                .expect("send");
+            let r = common::post_enrol(h, &req).await;
             (r.status().as_u16(), r.bytes().await.expect("body").to_vec())
         }
     };
@@ -222,13 +216,7 @@ async fn device_names_refuse_format_and_separator_characters() {
             device_name: bad.into(),
             attestation: None,
         };
-        let r = h
-            .http
-            .post(h.url(PATH_ENROL))
-            .json(&req)
-            .send()
-            .await
-            .expect("send");
+        let r = common::post_enrol(&h, &req).await;
         expect_err(common::read::<Value>(r).await, 400, "invalid_request");
     }
     Device::enrol(&h, &code)
