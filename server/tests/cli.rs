@@ -154,4 +154,9 @@ async fn client_commands_register_an_audience_rotate_and_remove() {
     assert!(!ok && err.contains("not found"), "{err}");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     common::expect_err(rotated.ciba(&h, "10101010101").await, 401, "invalid_client");
+
+    let (ok, out, err) = run(&["clear-hold", "10101010101"], &db);
+    assert!(ok && out.contains("cleared"), "{err}");
+    let (ok, _, err) = run(&["clear-hold", "404"], &db);
+    assert!(!ok && err.contains("not found"), "{err}");
 }
