@@ -15,6 +15,8 @@
 //! - When the open count nears the global cap (within a sixteenth of it), each new connection
 //!   closes the idlest connection of the peer that holds the most (one that has an idle
 //!   one), so one host cannot keep every slot and make other hosts wait in the backlog.
+//!   There, "idle" also means nothing received for 100 ms (`SHED_GRACE`): a connection whose request
+//!   is still arriving (its head not yet read whole) is another host's, never cut for this.
 //!   Choosing costs a walk over the open connections, only while the server is that full.
 //! - An idle connection (no request in flight) is closed after `idle_timeout` since its last
 //!   request ended, whatever the protocol: HTTP/1 keep-alive and HTTP/2 alike (hyper's
@@ -45,6 +47,10 @@ use tower::ServiceExt as _;
 
 use crate::limits::ip_key;
 
+/// How long a connection must have received nothing (and have no request in flight) before
+/// shedding for another peer may close it: a request that is still arriving is not cut.
+const SHED_GRACE: Duration = Duration::from_millis(100);
+
 /// The connection limits of [`serve`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConnLimits {
@@ -74,17 +80,21 @@ pub(crate) async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
     builder.http2().timer(TokioTimer::new());
-    loop {
-        if permits.available_permits() == 0 {
-            // Full: free a slot from the heaviest peer rather than wait for an idle timeout.
-            table.shed_heaviest();
-        }
-        let permit = tokio::select! {
-            p = Arc::clone(&permits).acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            () = stopped(&mut stop) => break,
+    'accept: loop {
+        let permit = loop {
+            if permits.available_permits() == 0 {
+                // Full: free a slot from the heaviest peer rather than wait for an idle
+                // timeout, and look again while full (a connection leaves its grace).
+                table.shed_heaviest();
+            }
+            tokio::select! {
+                p = Arc::clone(&permits).acquire_owned() => match p {
+                    Ok(p) => break p,
+                    Err(_) => break 'accept,
+                },
+                () = tokio::time::sleep(SHED_GRACE / 4) => {}
+                () = stopped(&mut stop) => break 'accept,
+            }
         };
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -134,8 +144,13 @@ pub(crate) async fn serve(
                 () = entry.shed.notified() => return,
                 () = stopped(&mut stop) => return,
             }
+            entry.activity.touch();
+            let watched = Watched {
+                inner: stream,
+                entry: Arc::clone(&entry),
+            };
             let served = builder.serve_connection_with_upgrades(
-                TokioIo::new(stream),
+                TokioIo::new(watched),
                 TowerToHyperService::new(svc),
             );
             tokio::pin!(served);
@@ -184,12 +199,13 @@ struct Entry {
 }
 
 impl Entry {
-    /// How long it has been idle, or `None` with a request in flight or already shedding.
-    fn idle_ms(&self) -> Option<u64> {
+    /// How long it has been quiet (no request in flight, nothing received), or `None` when
+    /// busy, already shedding, or quiet for less than `grace_ms`.
+    fn quiet_ms(&self, grace_ms: u64) -> Option<u64> {
         if self.shedding.load(Ordering::SeqCst) {
             return None;
         }
-        self.activity.idle_ms()
+        self.activity.quiet_ms().filter(|ms| *ms >= grace_ms)
     }
 
     fn shed(&self) {
@@ -252,7 +268,9 @@ impl ConnTable {
             .filter(|e| !e.shedding.load(Ordering::SeqCst))
             .count();
         if live >= table.max_per_peer {
-            idlest(list)?.shed();
+            // The peer competes with itself here: any of its connections without a request
+            // in flight may go.
+            idlest(list, 0)?.shed();
         }
         let entry = Arc::new(Entry {
             activity: Activity::new(),
@@ -277,10 +295,11 @@ impl ConnTable {
 
     /// Sheds the idlest connection of the peer with the most connections that has one idle.
     fn shed_heaviest(&self) {
+        let grace_ms = u64::try_from(SHED_GRACE.as_millis()).unwrap_or(u64::MAX);
         let peers = self.lock();
         let victim = peers
             .values()
-            .filter_map(|list| idlest(list).map(|e| (list.len(), e)))
+            .filter_map(|list| idlest(list, grace_ms).map(|e| (list.len(), e)))
             .max_by_key(|(len, _)| *len);
         if let Some((_, e)) = victim {
             e.shed();
@@ -288,10 +307,11 @@ impl ConnTable {
     }
 }
 
-/// The connection of `list` idle the longest (never one with a request in flight).
-fn idlest(list: &[Arc<Entry>]) -> Option<&Arc<Entry>> {
+/// The connection of `list` quiet the longest, at least `grace_ms` (never one with a request
+/// in flight).
+fn idlest(list: &[Arc<Entry>], grace_ms: u64) -> Option<&Arc<Entry>> {
     list.iter()
-        .filter_map(|e| e.idle_ms().map(|ms| (ms, e)))
+        .filter_map(|e| e.quiet_ms(grace_ms).map(|ms| (ms, e)))
         .max_by_key(|(ms, _)| *ms)
         .map(|(_, e)| e)
 }
@@ -302,6 +322,8 @@ struct Activity {
     in_flight: AtomicUsize,
     /// Milliseconds after `born` when the last request ended (0: none yet).
     last_end_ms: AtomicU64,
+    /// Milliseconds after `born` when bytes were last received (0: none yet).
+    last_read_ms: AtomicU64,
 }
 
 impl Activity {
@@ -310,7 +332,23 @@ impl Activity {
             born: Instant::now(),
             in_flight: AtomicUsize::new(0),
             last_end_ms: AtomicU64::new(0),
+            last_read_ms: AtomicU64::new(0),
         }
+    }
+
+    /// Notes that bytes were received.
+    fn touch(&self) {
+        self.last_read_ms.store(self.now_ms(), Ordering::SeqCst);
+    }
+
+    /// Milliseconds since the last request ended or bytes were received (or since the
+    /// connection opened), `None` while a request is in flight.
+    fn quiet_ms(&self) -> Option<u64> {
+        let idle = self.idle_ms()?;
+        let read = self
+            .now_ms()
+            .saturating_sub(self.last_read_ms.load(Ordering::SeqCst));
+        Some(idle.min(read))
     }
 
     fn now_ms(&self) -> u64 {
@@ -359,6 +397,63 @@ impl Drop for InFlight {
         // The end time first, so a watcher that sees no request in flight sees a fresh end.
         a.last_end_ms.store(a.now_ms(), Ordering::SeqCst);
         a.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The connection's socket, noting each receipt of bytes in its [`Activity`].
+struct Watched {
+    inner: tokio::net::TcpStream,
+    entry: Arc<Entry>,
+}
+
+impl tokio::io::AsyncRead for Watched {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.entry.activity.touch();
+        }
+        r
+    }
+}
+
+impl tokio::io::AsyncWrite for Watched {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -411,6 +506,7 @@ mod tests {
         let light: Vec<_> = (0..4)
             .map(|_| ConnTable::admit(&t, "light".into()).expect("admit"))
             .collect();
+        std::thread::sleep(SHED_GRACE + Duration::from_millis(50));
         t.relieve();
         assert!(
             heavy
@@ -420,6 +516,7 @@ mod tests {
             "below the high-water mark (15) nothing is shed"
         );
         let new = ConnTable::admit(&t, "light".into()).expect("admit");
+        std::thread::sleep(SHED_GRACE + Duration::from_millis(50));
         t.relieve();
         assert_eq!(
             heavy
@@ -444,6 +541,34 @@ mod tests {
                 .count(),
             1,
             "the heaviest peer with an idle connection"
+        );
+    }
+
+    #[test]
+    fn another_peer_s_arriving_request_is_never_shed() {
+        let t = Arc::new(ConnTable::new(4, 100));
+        let heavy: Vec<_> = (0..3)
+            .map(|_| ConnTable::admit(&t, "heavy".into()).expect("admit"))
+            .collect();
+        for c in &heavy {
+            busy(&c.entry);
+        }
+        // Just accepted (its request still arriving): within the grace, not a candidate.
+        let fresh = ConnTable::admit(&t, "light".into()).expect("admit");
+        t.shed_heaviest();
+        assert!(!fresh.entry.shedding.load(Ordering::SeqCst));
+        std::thread::sleep(SHED_GRACE + Duration::from_millis(50));
+        fresh.entry.activity.touch();
+        t.shed_heaviest();
+        assert!(
+            !fresh.entry.shedding.load(Ordering::SeqCst),
+            "bytes just came in"
+        );
+        std::thread::sleep(SHED_GRACE + Duration::from_millis(50));
+        t.shed_heaviest();
+        assert!(
+            fresh.entry.shedding.load(Ordering::SeqCst),
+            "quiet for the grace"
         );
     }
 }
