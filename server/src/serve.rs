@@ -15,8 +15,9 @@
 //! - When the open count nears the global cap (within a sixteenth of it), each new connection
 //!   closes the idlest connection of the peer that holds the most (one that has an idle
 //!   one), so one host cannot keep every slot and make other hosts wait in the backlog.
-//!   There, "idle" also means nothing received for 100 ms (`SHED_GRACE`): a connection whose request
-//!   is still arriving (its head not yet read whole) is another host's, never cut for this.
+//!   There, "idle" also means nothing received for 100 ms (`SHED_GRACE`): a connection
+//!   whose request is still arriving (its head not yet read whole) is never cut for another
+//!   peer. While full, the accept loop looks for such a connection again every 25 ms.
 //!   Choosing costs a walk over the open connections, only while the server is that full.
 //! - An idle connection (no request in flight) is closed after `idle_timeout` since its last
 //!   request ended, whatever the protocol: HTTP/1 keep-alive and HTTP/2 alike (hyper's
@@ -48,7 +49,10 @@ use tower::ServiceExt as _;
 use crate::limits::ip_key;
 
 /// How long a connection must have received nothing (and have no request in flight) before
-/// shedding for another peer may close it: a request that is still arriving is not cut.
+/// shedding for another peer may close it: a request that is still arriving is not cut. The
+/// server reads what arrives at once, so 100 ms is far above the time between a request's
+/// first byte and its head being whole on loopback or a LAN, and well below the gap between
+/// keep-alive requests of a flooding client (a shorter grace frees slots faster).
 const SHED_GRACE: Duration = Duration::from_millis(100);
 
 /// The connection limits of [`serve`].
