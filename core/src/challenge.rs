@@ -5,10 +5,10 @@
 //! Guarantees of [`verify_challenge`]: a [`Challenge`] exists only if its JWS verifies under
 //! the pinned server key with `typ` = challenge, it is addressed to this account and device,
 //! it is fresh (issued no later than now + skew, not expired beyond the skew, validity no
-//! longer than [`MAX_VALIDITY_SECS`]), its id was never answered before (replay cache), and its
+//! longer than [`MAX_VALIDITY_SECS`]), its id was never answered before (replay cache), its
 //! candidates are well-formed for its mode, and the text it shows (service, binding message,
-//! request context) is [display-safe](crate::text::is_display_safe). Replay is keyed on the challenge id, not on the
-//! signature (ECDSA signatures are malleable).
+//! request context) is [display-safe](crate::text::is_display_safe). Replay is keyed on the
+//! challenge id, not on the signature (ECDSA signatures are malleable).
 
 use std::collections::HashSet;
 

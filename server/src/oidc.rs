@@ -6,7 +6,8 @@
 //! - Clients authenticate with HTTP Basic only (see `clients`).
 //! - A CIBA request is refused for insured accounts (400 `unknown_user_id`: their
 //!   pseudonymous id is in every offline QR), for accounts the login guard holds (see
-//!   `guard`), and when a shown text is not display-safe (`vistalid_core::text`). It queues one signed challenge per active device of the account, at most
+//!   `guard`), and when a shown text is not display-safe (`vistalid_core::text`). It queues
+//!   one signed challenge per active device of the account, at most
 //!   `max_pending_per_account` pending requests per account (push-fatigue guard: beyond it,
 //!   429 `slow_down`), and at most `ciba_per_client_per_min` requests per client per minute
 //!   (beyond it, 429 `slow_down` with `Retry-After`).
