@@ -146,6 +146,8 @@ impl From<VaultError> for WalletError {
             VaultError::AlreadyExists => Self::Internal("vault already exists"),
             VaultError::Random => Self::Internal("random generator failure"),
             VaultError::InvalidConfig(why) => Self::Internal(why),
+            // Only when the app changes the PIN while another call holds the vault unlocked.
+            VaultError::Stale => Self::Internal("the PIN was changed during the operation; retry"),
         }
     }
 }
