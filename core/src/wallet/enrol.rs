@@ -6,17 +6,23 @@
 //!   vault (a counted try) for a later account; for the first account the PIN policy is
 //!   checked, and the vault is created only once the server has accepted, so a failed first
 //!   enrolment leaves nothing behind.
-//! - The server's answer is checked before anything is stored: the pinned server key must be
-//!   a valid key, an insured account's credential must verify under the issuer key and bind
-//!   this enrolment's device key.
+//! - The keystore is probed before the first enrolment spends the code (a keystore whose PRF
+//!   answers the wrong length could not create the vault afterwards).
+//! - The server's answer is checked before anything is stored (and before the first vault is
+//!   created): the pinned server key must be a valid key, an insured account's credential
+//!   must verify under the issuer key and bind this enrolment's device key, and the account
+//!   id must be new to this wallet ([`WalletError::AccountAlreadyEnrolled`]; an existing
+//!   account is never replaced).
 //! - The PIN tier is written before the device tier: a kill in between leaves an orphan key,
 //!   never an account without its key.
+
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 
 use super::records::{read_secrets, read_state, write_secrets, write_state};
-use super::records::{AccountRecord, AccountSecrets};
+use super::records::{AccountRecord, AccountSecrets, DeviceState};
 use super::{blocking, AccountInfo, Wallet, WalletError};
 use crate::challenge;
 use crate::jws;
@@ -24,11 +30,17 @@ use crate::keys::{Jwk, PublicKey, SigningKey};
 use crate::protocol::{EnrolProofClaims, EnrolRequest, TYP_ENROL_PROOF};
 use crate::qr;
 use crate::secret::Pin;
+use crate::vault::Vault;
 
 impl Wallet {
     /// Enrols a new account with `server_url` using the one-time `activation_code`. The first
     /// enrolment creates the vault with `pin` (checked against the PIN policy); later ones
     /// must give the wallet's PIN, which is checked before the server is contacted.
+    ///
+    /// Refused with [`WalletError::AccountAlreadyEnrolled`] when the server answers with the
+    /// id of an account this wallet already holds: the wallet keeps that account (its device
+    /// key and credential) untouched and writes nothing. The server has spent the activation
+    /// code by then; nothing local is lost.
     pub async fn enrol(
         &self,
         server_url: &str,
@@ -46,6 +58,10 @@ impl Wallet {
             }
             None => {
                 self.config.vault.pin_policy.check(&pin)?;
+                // A keystore that answers the wrong length would make the new vault fail
+                // after the server spent the code: probe it first.
+                let keystore = Arc::clone(&self.keystore);
+                blocking(move || Ok(Vault::check_keystore(&*keystore)?)).await?;
                 Err(pin)
             }
         };
@@ -72,11 +88,8 @@ impl Wallet {
             attestation,
         };
         let resp = client.enrol(&request).await?;
-        let (vault, unlocked) = match existing {
-            Ok(pair) => pair,
-            Err(pin) => self.create_vault(pin).await?,
-        };
 
+        // Check the answer before anything is stored (or the first vault created).
         PublicKey::from_jwk(&resp.server_key).map_err(|_| WalletError::BadServerResponse)?;
         let credential_id = match (&resp.issuer_key, &resp.credential) {
             (Some(issuer), Some(cred)) => {
@@ -84,6 +97,13 @@ impl Wallet {
             }
             (None, None) => None,
             _ => return Err(WalletError::BadServerResponse),
+        };
+        if let Ok((vault, _)) = &existing {
+            refuse_known_account(&read_state(vault)?, &resp.account_id)?;
+        }
+        let (vault, unlocked) = match existing {
+            Ok(pair) => pair,
+            Err(pin) => self.create_vault(pin).await?,
         };
         let info = AccountInfo {
             account_id: resp.account_id.clone(),
@@ -104,8 +124,14 @@ impl Wallet {
         let account_id = resp.account_id.clone();
         let state_lock = self.state_lock.clone();
         blocking(move || {
-            // Secrets first: a crash in between leaves an orphan key, never an account
-            // without its key.
+            let _guard = state_lock
+                .lock()
+                .map_err(|_| WalletError::Internal("lock"))?;
+            // Again under the lock: a concurrent enrolment may have added the same id.
+            let mut state = read_state(&vault)?;
+            refuse_known_account(&state, &account_id)?;
+            // Secrets first: a crash in between leaves an orphan key (replaced by the next
+            // enrolment of that id), never an account without its key.
             let mut secrets = read_secrets(&unlocked)?;
             secrets.accounts.retain(|a| a.account_id != account_id);
             secrets.accounts.push(AccountSecrets {
@@ -114,13 +140,6 @@ impl Wallet {
                 credential,
             });
             write_secrets(&unlocked, &secrets)?;
-            let _guard = state_lock
-                .lock()
-                .map_err(|_| WalletError::Internal("lock"))?;
-            let mut state = read_state(&vault)?;
-            state
-                .accounts
-                .retain(|a| a.info.account_id != record.info.account_id);
             state.accounts.push(record);
             write_state(&vault, &state)
         })
@@ -146,5 +165,13 @@ impl Wallet {
             return Err(WalletError::BadServerResponse);
         }
         Ok(B64URL.encode(&cred.claims.credential_id))
+    }
+}
+
+/// Refuses an enrolment answer that names an account the wallet already holds.
+fn refuse_known_account(state: &DeviceState, account_id: &str) -> Result<(), WalletError> {
+    match state.account(account_id) {
+        Some(_) => Err(WalletError::AccountAlreadyEnrolled),
+        None => Ok(()),
     }
 }

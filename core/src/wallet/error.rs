@@ -37,6 +37,11 @@ pub enum WalletError {
     /// No account with that id in this wallet.
     #[error("no such account")]
     NoSuchAccount,
+    /// The server enrolled an account this wallet already holds (same account id): refused,
+    /// the existing account is kept as it was and nothing was written. The server has spent
+    /// the activation code; nothing local is lost.
+    #[error("this account is already in the wallet; nothing was changed")]
+    AccountAlreadyEnrolled,
     /// The challenge id is not among the fetched pending challenges.
     #[error("no such pending challenge; fetch challenges again")]
     NoSuchChallenge,

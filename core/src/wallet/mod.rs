@@ -339,12 +339,13 @@ impl Wallet {
         };
         let now = self.clock.now();
         let validity = qr::presentation::DEFAULT_VALIDITY_SECS;
-        let text = qr::present(&key, source, now, validity, audience)
-            .map_err(|_| WalletError::Internal("QR presentation failed"))?;
+        let failed = || WalletError::Internal("QR presentation failed");
+        let expires_at = now.checked_add(i64::from(validity)).ok_or_else(failed)?;
+        let text = qr::present(&key, source, now, validity, audience).map_err(|_| failed())?;
         Ok(QrPresentation {
             text,
             mode,
-            expires_at: now + i64::from(validity),
+            expires_at,
         })
     }
 
