@@ -13,13 +13,10 @@ use vistalid_core::wallet::{QrPresentation, WalletError};
 use crate::ui::{self, exit};
 use crate::wallet_cmds::{fail, open};
 
-/// Scale of the PNG we write, in pixels per module.
-pub(crate) const PNG_SCALE: u32 = 8;
-
 /// Writes `DIR/qr.png`, `DIR/qr.svg` and `DIR/qr.txt` for `text`.
 pub(crate) fn write_files(dir: &Path, text: &str, matrix: &QrMatrix) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("qr.png"), matrix.to_png(PNG_SCALE))?;
+    std::fs::write(dir.join("qr.png"), matrix.to_display_png())?;
     std::fs::write(dir.join("qr.svg"), matrix.to_svg())?;
     std::fs::write(dir.join("qr.txt"), text)
 }
@@ -181,7 +178,6 @@ pub(crate) async fn verify(
         Ok(Verified::RedeemOnline(_)) => {
             println!("Well-formed online presentation: it must be redeemed at the server.");
         }
-        Ok(_) => println!("Valid presentation."),
         Err(e) => {
             eprintln!("{}", qr_message(&e));
             return exit::INVALID_QR;

@@ -170,3 +170,36 @@ fn credential_times_at_the_ends_of_i64_are_checked_without_overflow() {
         }
     }
 }
+
+#[test]
+fn a_presentation_window_past_the_end_of_i64_is_refused_not_cut_short() {
+    let device = SigningKey::make().expect("key");
+    let id = [1u8; 8];
+    let validity = 120u32;
+    let last = i64::MAX - i64::from(validity);
+    let text = qr::present(
+        &device,
+        qr::PresentationSource::Online(&id),
+        last,
+        validity,
+        None,
+    )
+    .expect("the last window that fits");
+    let facts = qr::verify::verify_with_device_key(&text, &device.public_key(), last)
+        .expect("verifies at its own time");
+    assert_eq!(facts.expires_at, i64::MAX);
+    for now in [last + 1, i64::MAX, i64::MIN, -1] {
+        assert_eq!(
+            qr::present(
+                &device,
+                qr::PresentationSource::Online(&id),
+                now,
+                validity,
+                None
+            )
+            .err(),
+            Some(QrError::BadPresentation("iat")),
+            "{now}"
+        );
+    }
+}

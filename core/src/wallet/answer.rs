@@ -64,17 +64,8 @@ impl Wallet {
         if ch.is_expired(self.clock.now()) {
             return Err(WalletError::ChallengeExpired);
         }
-        if decision == Decision::Approve {
-            let code = code.ok_or(WalletError::InvalidCode)?;
-            let listed = ch
-                .candidates
-                .iter()
-                .any(|c| challenge::codes_match(c, code));
-            if !challenge::is_code(code) || (ch.mode == crate::protocol::CodeMode::Pick && !listed)
-            {
-                return Err(WalletError::InvalidCode);
-            }
-        }
+        // The code before the PIN: a bad code costs no try and sends nothing.
+        challenge::check_answer_code(&ch, decision, code)?;
         let record = state
             .account(&ch.account_id)
             .cloned()

@@ -348,7 +348,7 @@ async fn a_later_enrolment_checks_the_pin_before_spending_the_code() {
 async fn an_account_id_the_wallet_already_has_is_refused_and_nothing_changes() {
     let f = enrolled().await;
     let before = f.wallet.accounts().expect("accounts");
-    let first_key = f.server.state().device_keys["acc-1"].clone();
+    let first_key = f.server.state().device_keys["acc-1"];
     // The server answers the next enrolment with the same account id (a bug, or a server
     // that wants the wallet to drop the device key it holds for that account).
     let r = f.wallet.enrol(BASE, "ACTIVATION2", Pin::new(PIN)).await;
