@@ -78,7 +78,8 @@ impl SigningKey {
         })
     }
 
-    /// The PKCS#8 DER bytes of the private key, to be sealed in the vault.
+    /// The PKCS#8 DER bytes of the private key, to be sealed in the vault. Every call site must
+    /// carry an `// EXPOSE: reason` comment.
     pub fn to_pkcs8(&self) -> &Zeroizing<Vec<u8>> {
         // EXPOSE: the caller seals these bytes (vault) or stores them server-side.
         &self.pkcs8
@@ -393,6 +394,7 @@ mod tests {
             public.verify(b"hello", &sig[..63]),
             Err(KeyError::BadSignature)
         );
+        // EXPOSE: test reloads the key from its PKCS#8 bytes.
         let reloaded = SigningKey::from_pkcs8(key.to_pkcs8()).expect("reload");
         assert_eq!(reloaded.public_key(), public);
     }
@@ -449,6 +451,7 @@ mod tests {
     fn debug_never_prints_private_key() {
         let key = SigningKey::make().expect("key");
         let dbg = format!("{key:?}");
+        // EXPOSE: test looks for the key bytes in the Debug output.
         assert!(!dbg.contains(&hex::encode(key.to_pkcs8().as_slice())));
         assert!(dbg.starts_with("SigningKey"));
     }

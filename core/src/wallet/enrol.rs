@@ -119,6 +119,7 @@ impl Wallet {
             poll_token: resp.poll_token.clone(),
             credential_id,
         };
+        // EXPOSE: the private key goes into the PIN tier (its entry is zeroized on drop).
         let pkcs8 = B64URL.encode(device_key.to_pkcs8().as_slice());
         let credential = resp.credential.clone();
         let account_id = resp.account_id.clone();
