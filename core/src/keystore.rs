@@ -215,6 +215,51 @@ impl fmt::Debug for MemoryKeystore {
     }
 }
 
+/// Test-only: a broken keystore, over a [`MemoryKeystore`], whose PRF answers are cut or
+/// padded to `len` bytes while `broken` is set, for inputs of `only_for` bytes (or all).
+#[cfg(test)]
+pub(crate) struct BadLengthKeystore {
+    inner: MemoryKeystore,
+    len: usize,
+    only_for: Option<usize>,
+    /// Whether the PRF answers the wrong length now.
+    pub(crate) broken: std::sync::atomic::AtomicBool,
+}
+
+#[cfg(test)]
+impl BadLengthKeystore {
+    /// A keystore answering `len` bytes (from the start) for inputs of `only_for` bytes, or
+    /// for every input.
+    pub(crate) fn new(len: usize, only_for: Option<usize>) -> Self {
+        Self {
+            inner: MemoryKeystore::new(),
+            len,
+            only_for,
+            broken: true.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl PlatformKeystore for BadLengthKeystore {
+    fn prf(&self, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        let mut out = self.inner.prf(input)?;
+        let broken = self.broken.load(std::sync::atomic::Ordering::SeqCst);
+        if broken && self.only_for.is_none_or(|n| n == input.len()) {
+            out.resize(self.len, 0);
+        }
+        Ok(out)
+    }
+
+    fn delete(&self) -> Result<(), KeystoreError> {
+        self.inner.delete()
+    }
+
+    fn is_hardware_backed(&self) -> bool {
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::*;
 use crate::clock::ManualClock;
-use crate::keystore::{KeystoreError, MemoryKeystore};
+use crate::keystore::{BadLengthKeystore, KeystoreError, MemoryKeystore};
 
 fn fast() -> VaultConfig {
     VaultConfig {
@@ -436,32 +436,6 @@ fn restoring_the_old_header_after_a_pin_change_opens_nothing() {
     );
 }
 
-/// A keystore whose PRF answers `len` bytes (a broken foreign implementation), for the
-/// inputs of one length only (`only_for`), or for every input.
-struct ShortPrf {
-    inner: MemoryKeystore,
-    len: usize,
-    only_for: Option<usize>,
-}
-
-impl PlatformKeystore for ShortPrf {
-    fn prf(&self, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
-        let mut out = self.inner.prf(input)?;
-        if self.only_for.is_none_or(|n| n == input.len()) {
-            out.resize(self.len, 0);
-        }
-        Ok(out)
-    }
-
-    fn delete(&self) -> Result<(), KeystoreError> {
-        self.inner.delete()
-    }
-
-    fn is_hardware_backed(&self) -> bool {
-        false
-    }
-}
-
 #[test]
 fn a_keystore_answering_anything_but_32_bytes_is_refused() {
     for len in [0usize, 31, 33] {
@@ -469,11 +443,7 @@ fn a_keystore_answering_anything_but_32_bytes_is_refused() {
         // the 32-byte `k_pin` (the KEK derivation fails): both refused, nothing created.
         for only_for in [None, Some(envelope::KEY_LEN)] {
             let tmp = tempfile::tempdir().expect("tempdir");
-            let ks = Arc::new(ShortPrf {
-                inner: MemoryKeystore::new(),
-                len,
-                only_for,
-            });
+            let ks = Arc::new(BadLengthKeystore::new(len, only_for));
             assert_eq!(
                 Vault::create(tmp.path(), ks.clone(), fast(), &Pin::new(PIN)).err(),
                 Some(VaultError::Keystore(KeystoreError::BadOutputLength(len))),
@@ -491,46 +461,20 @@ fn a_keystore_answering_anything_but_32_bytes_is_refused() {
     }
 }
 
-/// A keystore that starts answering 31-byte PRF outputs for `k_pin` when told to.
-struct TurnsShort {
-    inner: MemoryKeystore,
-    short: std::sync::atomic::AtomicBool,
-}
-
-impl PlatformKeystore for TurnsShort {
-    fn prf(&self, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
-        let mut out = self.inner.prf(input)?;
-        if self.short.load(Ordering::SeqCst) && input.len() == envelope::KEY_LEN {
-            out.truncate(31);
-        }
-        Ok(out)
-    }
-
-    fn delete(&self) -> Result<(), KeystoreError> {
-        self.inner.delete()
-    }
-
-    fn is_hardware_backed(&self) -> bool {
-        false
-    }
-}
-
 #[test]
 fn a_keystore_that_turns_short_later_is_refused_at_unlock_and_pin_change() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let ks = Arc::new(TurnsShort {
-        inner: MemoryKeystore::new(),
-        short: false.into(),
-    });
+    let ks = Arc::new(BadLengthKeystore::new(31, Some(envelope::KEY_LEN)));
+    ks.broken.store(false, Ordering::SeqCst);
     let vault = Vault::create(tmp.path(), ks.clone(), fast(), &Pin::new(PIN)).expect("create");
-    ks.short.store(true, Ordering::SeqCst);
+    ks.broken.store(true, Ordering::SeqCst);
     let refused = Some(VaultError::Keystore(KeystoreError::BadOutputLength(31)));
     assert_eq!(vault.unlock(&Pin::new(PIN)).err(), refused);
     assert_eq!(
         vault.change_pin(&Pin::new(PIN), &Pin::new(OTHER)).err(),
         refused
     );
-    ks.short.store(false, Ordering::SeqCst);
+    ks.broken.store(false, Ordering::SeqCst);
     vault
         .unlock(&Pin::new(PIN))
         .expect("the right PIN still opens");

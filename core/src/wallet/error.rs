@@ -146,3 +146,48 @@ impl From<ChallengeError> for WalletError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vault_errors_map_to_what_the_user_can_do() {
+        use VaultError as V;
+        use WalletError as W;
+        let cases = [
+            (V::WrongPin { tries_left: 2 }, W::WrongPin { tries_left: 2 }),
+            (V::Locked, W::Locked),
+            (
+                V::Backoff {
+                    retry_after_secs: 5,
+                },
+                W::Backoff {
+                    retry_after_secs: 5,
+                },
+            ),
+            (
+                V::WeakPin("all the same digit"),
+                W::WeakPin("all the same digit"),
+            ),
+            (V::NotFound, W::NotEnrolled),
+            (V::Corrupt, W::Corrupt),
+            (V::UnsupportedVersion(1), W::Corrupt),
+            (V::KeystoreMismatch, W::KeystoreMismatch),
+            (
+                V::Keystore(KeystoreError::BadOutputLength(0)),
+                W::Keystore(KeystoreError::BadOutputLength(0)),
+            ),
+            (
+                V::Io(std::io::ErrorKind::PermissionDenied),
+                W::Storage(std::io::ErrorKind::PermissionDenied),
+            ),
+        ];
+        for (vault, wallet) in cases {
+            assert_eq!(W::from(vault), wallet);
+        }
+        for internal in [V::AlreadyExists, V::Random, V::InvalidConfig("p"), V::Stale] {
+            assert!(matches!(W::from(internal), W::Internal(_)));
+        }
+    }
+}

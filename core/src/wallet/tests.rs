@@ -4,15 +4,11 @@
 //! cache refuses, what a pick-mode code must be. (The end-to-end flows against the real server
 //! are in the `vistalid-e2e` crate.)
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use zeroize::Zeroizing;
-
 use super::*;
 use crate::clock::ManualClock;
 use crate::jws;
 use crate::keys::SigningKey;
-use crate::keystore::{KeystoreError, MemoryKeystore};
+use crate::keystore::{BadLengthKeystore, KeystoreError, MemoryKeystore};
 use crate::protocol::{
     AnswerClaims, AnswerRequest, ChallengeClaims, CodeMode, Decision, EnrolRequest, EnrolResponse,
     RequestContext, TYP_ANSWER, TYP_CHALLENGE,
@@ -219,30 +215,6 @@ impl Transport for FakeServer {
     }
 }
 
-/// A keystore whose PRF answers 31 bytes once `short` is set.
-struct ShortPrf {
-    inner: MemoryKeystore,
-    short: AtomicBool,
-}
-
-impl PlatformKeystore for ShortPrf {
-    fn prf(&self, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
-        let mut out = self.inner.prf(input)?;
-        if self.short.load(Ordering::SeqCst) {
-            out.truncate(31);
-        }
-        Ok(out)
-    }
-
-    fn delete(&self) -> Result<(), KeystoreError> {
-        self.inner.delete()
-    }
-
-    fn is_hardware_backed(&self) -> bool {
-        false
-    }
-}
-
 struct Fixture {
     dir: tempfile::TempDir,
     server: Arc<FakeServer>,
@@ -368,11 +340,7 @@ async fn an_account_id_the_wallet_already_has_is_refused_and_nothing_changes() {
 
 #[tokio::test]
 async fn a_keystore_with_a_short_prf_output_is_refused_before_the_code_is_spent() {
-    let keystore = Arc::new(ShortPrf {
-        inner: MemoryKeystore::new(),
-        short: AtomicBool::new(true),
-    });
-    let f = fixture_with(keystore);
+    let f = fixture_with(Arc::new(BadLengthKeystore::new(31, None)));
     let r = f.wallet.enrol(BASE, "ACTIVATION1", Pin::new(PIN)).await;
     assert_eq!(
         r,
