@@ -42,7 +42,9 @@
 //!   the writes (`layout.rs`) makes a kill during create leave no vault and a kill during a
 //!   PIN change leave the old PIN or the new one working, with the secrets intact.
 //! - [`Vault::wipe`] deletes the keystore key first (crypto-erase), then the files.
-//! - Keys live in boxed [`Zeroizing`] buffers; `Debug` of [`Unlocked`] prints no secret.
+//! - Keys live in `VaultKey` newtypes (`crate::secret`: boxed, wiped on drop, `Debug`
+//!   redacted, bytes out only through `expose` at commented call sites); `Debug` of
+//!   [`Unlocked`] prints no secret.
 //!
 //! # Residual risks (read before relying on this)
 //!

@@ -43,6 +43,9 @@ impl Unlocked {
     /// The PIN-tier secrets (empty vec at creation). `Stale` after a PIN change made since
     /// the unlock, `NotFound` after a wipe.
     pub fn secrets(&self) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        // Under the lock, so that a PIN change cannot remove the file between the check and
+        // the read.
+        let _guard = self.inner.lock()?;
         self.check_current()?;
         self.inner
             .read_secrets(&self.data_key, &self.vault_id, self.generation)
