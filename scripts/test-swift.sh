@@ -27,9 +27,11 @@ if [ ! -f "$CHROOT/.vistalid-ready" ]; then
   exit 1
 fi
 
-step "cargo build (uniffi-bindgen first, then the library without the cli feature)"
+step "cargo build (uniffi-bindgen first, then the library with test-support, without cli)"
 cargo build -q -p vistalid-ffi --features cli --bin uniffi-bindgen
-cargo build -q -p vistalid-ffi --lib
+# test-support: the tests open wallets with Wallet.openForTests (tiny Argon2); the library
+# apps ship is built without it.
+cargo build -q -p vistalid-ffi --lib --features test-support
 LIB=$CARGO_TARGET_DIR/debug/libvistalid_ffi.so
 
 step "uniffi-bindgen generate --language swift"
