@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { fixture } from '../lib/harness.mjs';
+import { discover } from '../lib/oidc.mjs';
 import * as phone from '../lib/phone.mjs';
 
 const testbed = fixture();
@@ -13,7 +14,7 @@ let endpoints;
 
 before(async () => {
   if (skip) return;
-  const discovery = await (await fetch(`${testbed.base_url}/.well-known/openid-configuration`)).json();
+  const discovery = await discover(testbed.base_url);
   endpoints = { ciba: discovery.backchannel_authentication_endpoint, token: discovery.token_endpoint };
 });
 
