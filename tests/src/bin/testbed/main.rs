@@ -55,20 +55,8 @@ fn parse_args() -> Result<Options, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--fixture" => fixture = args.next().map(PathBuf::from),
-            "--count" => {
-                count = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or("--count takes a number in 1..=1000")?;
-            }
-            "--phone" => {
-                phone = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|n| (0..=100).contains(n))
-                    .ok_or("--phone takes a number in 0..=100")?;
-            }
+            "--count" => count = number(args.next(), "--count", 1..=1000)?,
+            "--phone" => phone = number(args.next(), "--phone", 0..=100)?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -78,6 +66,18 @@ fn parse_args() -> Result<Options, String> {
         count,
         phone,
     })
+}
+
+/// The value of `flag` as a number in `range`.
+fn number(
+    value: Option<String>,
+    flag: &str,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, String> {
+    value
+        .and_then(|n| n.parse().ok())
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| format!("{flag} takes a number in {range:?}"))
 }
 
 #[tokio::main]
