@@ -374,10 +374,11 @@ export async function waitForRedirect(page, prefix, action, { timeout = 30_000 }
  * Screenshots the element matching `selector` (plus `padding` pixels of page around it, the
  * QR's quiet zone) to target/browser-screenshots/NAME.png, and runs `command` on that file:
  * an argv array where the item '{png}' is replaced by the file's path (appended when absent).
- * No shell is involved.
+ * No shell is involved; `env` adds variables to the command's environment (for instance
+ * VISTALID_LANG=en, for messages to match).
  * @returns {Promise<string>} the command's standard output
  */
-export async function decodeQrFromElement(page, selector, command, { name = 'qr', padding = 16, timeout = 30_000 } = {}) {
+export async function decodeQrFromElement(page, selector, command, { name = 'qr', padding = 16, timeout = 30_000, env = {} } = {}) {
   const el = await page.$(selector);
   const clip = el && await pageClip(page, el, padding);
   if (!clip) throw new Error(`decodeQrFromElement: ${selector} is not visible`);
@@ -385,7 +386,7 @@ export async function decodeQrFromElement(page, selector, command, { name = 'qr'
   await page.screenshot({ path, clip, fullPage: true, animations: 'disabled', caret: 'hide' });
   const argv = command.includes('{png}') ? command.map((a) => (a === '{png}' ? path : a)) : [...command, path];
   return new Promise((resolveRun, rejectRun) => {
-    execFile(argv[0], argv.slice(1), { timeout, encoding: 'utf8' }, (error, stdout, stderr) => {
+    execFile(argv[0], argv.slice(1), { timeout, encoding: 'utf8', env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       if (error) {
         rejectRun(new Error(`decodeQrFromElement: ${argv.join(' ')} failed (${error.code ?? error.signal}): ${stderr.trim() || error.message}`));
       } else {
