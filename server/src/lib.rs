@@ -73,6 +73,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+pub mod attestation;
 mod device;
 mod http;
 mod limits;
