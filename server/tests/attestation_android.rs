@@ -84,7 +84,10 @@ fn outcome(r: &Result<AndroidVerdict, AttestationError>) -> Expect {
 
 /// The README's table: sample, (policy that allows it, verdict), (policy that refuses it,
 /// verdict).
-fn cases() -> Vec<(&'static str, (&'static str, Expect), (&'static str, Expect))> {
+/// Sample name, (allowing policy, verdict), (refusing policy, verdict).
+type Case = (&'static str, (&'static str, Expect), (&'static str, Expect));
+
+fn cases() -> Vec<Case> {
     use Expect::*;
     let tee = Accept(SecurityLevel::TrustedEnvironment);
     vec![

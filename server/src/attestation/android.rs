@@ -175,7 +175,7 @@ pub fn check_key_description(
     }
     let (package_name, signing_cert_digests) = check_app(kd, policy)?;
     if let Some(floor) = policy.min_os_patch_level {
-        if !hw.os_patch_level.is_some_and(|level| level >= floor) {
+        if hw.os_patch_level.is_none_or(|level| level < floor) {
             return Err(AttestationError::PatchLevel);
         }
     }

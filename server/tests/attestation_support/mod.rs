@@ -7,6 +7,8 @@
 //! set, else `<repo>/../shared/vectors/attestation`, else `/work/shared/vectors/attestation`.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod build;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
