@@ -2,62 +2,18 @@
 //! Android Key Attestation against the real device samples (`shared/vectors/attestation/
 //! android/`, README table): each sample gives its expected verdict under a policy that allows
 //! it and under one that refuses it, at a clock inside the chain's validity window (derived
-//! from its certificates); each parsed KeyDescription equals the upstream verifier's JSON;
-//! revocation lists, clocks outside the window and tampered chains are refused.
+//! from its certificates); clocks outside the window and tampered chains are refused; anchors
+//! match by key. (KeyDescription against the upstream JSON, and revocation: sibling files.)
 
 mod attestation_support;
 
 use attestation_support::*;
-use serde_json::Value;
 use vistalid_server::attestation::{
     certificate_key_description, check_key_description, verify_android, AndroidApp, AndroidPolicy,
-    AndroidVerdict, AttestationError, AuthorizationList, KeyAlgorithm, KeyDescription,
-    RevocationList, RevocationSource, SecurityLevel, TrustAnchors, VerifiedBootState,
+    AndroidVerdict, AttestationError, KeyAlgorithm, KeyDescription, RevocationList, SecurityLevel,
+    TrustAnchors, VerifiedBootState,
 };
 use x509_cert::der::Decode as _;
-
-const COLLECTOR: &str = "com.google.wireless.android.security.attestationverifier.collector";
-const ATTESTATION_APP: &str = "com.google.android.attestation";
-const VENDING: &str = "com.android.vending";
-const GOOGLE_TEST_DIGEST: &str = "EDk47kU35Z6O55L2VFBPuDRvxrNG0LvEQV/DOfz8jsE=";
-const VENDING_DIGEST: &str = "8P1sW0EPJcslw7UzRsiXL64w+O50Ed+RBICtay1g24M=";
-
-fn apps() -> Vec<AndroidApp> {
-    let app = |name: &str, digest: &str| AndroidApp {
-        package_name: name.to_owned(),
-        signing_cert_digests: vec![b64(digest)],
-    };
-    vec![
-        app(COLLECTOR, GOOGLE_TEST_DIGEST),
-        app(ATTESTATION_APP, GOOGLE_TEST_DIGEST),
-        app(VENDING, VENDING_DIGEST),
-    ]
-}
-
-/// TEE allowed, boot state not checked.
-fn lenient() -> AndroidPolicy {
-    let mut p = AndroidPolicy::new(apps());
-    p.require_verified_boot = false;
-    p.require_device_locked = false;
-    p
-}
-
-/// The default: verified boot and a locked bootloader required, TEE allowed.
-fn strict() -> AndroidPolicy {
-    AndroidPolicy::new(apps())
-}
-
-fn strongbox() -> AndroidPolicy {
-    let mut p = strict();
-    p.require_strongbox = true;
-    p
-}
-
-fn strongbox_patch_floor(floor: u32) -> AndroidPolicy {
-    let mut p = strongbox();
-    p.min_os_patch_level = Some(floor);
-    p
-}
 
 /// The expected outcome of one verification.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,9 +38,8 @@ fn outcome(r: &Result<AndroidVerdict, AttestationError>) -> Expect {
     }
 }
 
-/// The README's table: sample, (policy that allows it, verdict), (policy that refuses it,
-/// verdict).
-/// Sample name, (allowing policy, verdict), (refusing policy, verdict).
+/// One row of the README's table: sample, (policy that allows it, verdict), (policy that
+/// refuses it, verdict).
 type Case = (&'static str, (&'static str, Expect), (&'static str, Expect));
 
 fn cases() -> Vec<Case> {
@@ -153,13 +108,6 @@ fn policy(name: &str) -> AndroidPolicy {
         "strongbox+patch>=202603" => strongbox_patch_floor(202603),
         _ => panic!("policy {name}"),
     }
-}
-
-/// The sample's challenge (from its JSON; the invalid samples have none).
-fn challenge(name: &str) -> Vec<u8> {
-    android_json(name)
-        .map(|j| b64(j["attestationChallenge"].as_str().expect("challenge")))
-        .unwrap_or_else(|| b"challenge".to_vec())
 }
 
 fn verify(
@@ -332,117 +280,6 @@ mod attestation {
     }
 
     #[test]
-    fn android_revocation_list_naming_an_intermediate_refuses_its_chain() {
-        let name = "caiman__sdk36__TEE_EC_RKP";
-        let chain = android_chain(name);
-        let now = clock_inside(&chain);
-        let intermediate = &serials(&chain)[1];
-        assert_eq!(
-            intermediate, "f165849ef08b4658dd0a8ab95be53006",
-            "the RKP intermediate"
-        );
-        let run = |list: &RevocationList| {
-            verify_android(
-                &chain,
-                &challenge(name),
-                &strict(),
-                &google_roots(),
-                list,
-                now,
-            )
-        };
-        let listed = |serial: &str, status: &str| {
-            let json = format!(
-                r#"{{"entries":{{"{serial}":{{"status":"{status}","reason":"KEY_COMPROMISE"}}}}}}"#
-            );
-            RevocationList::from_json(json.as_bytes()).expect("list")
-        };
-        assert!(
-            run(&listed("deadbeef", "REVOKED")).is_ok(),
-            "an unrelated serial"
-        );
-        assert_eq!(
-            run(&listed(intermediate, "REVOKED")).err(),
-            Some(AttestationError::Revoked)
-        );
-        assert_eq!(
-            run(&listed(intermediate, "SUSPENDED")).err(),
-            Some(AttestationError::Revoked)
-        );
-        let upper = format!("00{}", intermediate.to_uppercase());
-        assert_eq!(
-            run(&listed(&upper, "REVOKED")).err(),
-            Some(AttestationError::Revoked),
-            "spelling"
-        );
-        // Other chains, sharing no serial, still verify with that list.
-        let tegu = "tegu__sdk36__TEE_EC_2026_ROOT";
-        let tegu_chain = android_chain(tegu);
-        assert!(verify_android(
-            &tegu_chain,
-            &challenge(tegu),
-            &strict(),
-            &google_roots(),
-            &listed(intermediate, "REVOKED"),
-            clock_inside(&tegu_chain)
-        )
-        .is_ok());
-    }
-
-    #[test]
-    fn android_revocation_source_reloads_without_restart() {
-        let name = "caiman__sdk36__TEE_EC_RKP";
-        let chain = android_chain(name);
-        let now = clock_inside(&chain);
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("status.json");
-        std::fs::write(&path, r#"{"entries":{}}"#).expect("write");
-        let source = RevocationSource::load(&path).expect("load");
-        let run = |list: &RevocationList| {
-            verify_android(
-                &chain,
-                &challenge(name),
-                &strict(),
-                &google_roots(),
-                list,
-                now,
-            )
-        };
-        let before = source.current();
-        assert!(run(&before).is_ok());
-        let serial = &serials(&chain)[1];
-        std::fs::write(
-            &path,
-            format!(r#"{{"entries":{{"{serial}":{{"status":"REVOKED"}}}}}}"#),
-        )
-        .expect("write");
-        assert_eq!(source.reload(), Ok(1));
-        assert_eq!(
-            run(&source.current()).err(),
-            Some(AttestationError::Revoked)
-        );
-        assert!(run(&before).is_ok(), "a request keeps the list it took");
-        std::fs::write(&path, "{not json").expect("write");
-        assert!(matches!(
-            source.reload(),
-            Err(AttestationError::RevocationList(_))
-        ));
-        assert_eq!(
-            run(&source.current()).err(),
-            Some(AttestationError::Revoked),
-            "old list kept"
-        );
-        assert!(matches!(
-            RevocationList::from_json(br#"{"entries":{"xyz":{"status":"REVOKED"}}}"#),
-            Err(AttestationError::RevocationList(_))
-        ));
-        assert!(matches!(
-            RevocationList::from_json(br#"{"entries":{"ab":{}}}"#),
-            Err(AttestationError::RevocationList(_))
-        ));
-    }
-
-    #[test]
     fn android_tampered_or_truncated_chains_are_refused() {
         let name = "tegu__sdk36__TEE_EC_2026_ROOT";
         let chain = android_chain(name);
@@ -585,216 +422,5 @@ mod attestation {
             ),
             Err(AttestationError::SecurityLevel(_))
         ));
-    }
-
-    #[test]
-    fn android_key_descriptions_equal_the_upstream_json() {
-        let mut compared = 0;
-        for name in android_samples() {
-            let Some(json) = android_json(&name) else {
-                assert!(name.starts_with("invalid__"), "{name} has no JSON");
-                continue;
-            };
-            let ext = certificate_key_description(&android_chain(&name)[0])
-                .expect("leaf")
-                .expect("ext");
-            let kd = KeyDescription::parse(&ext).unwrap_or_else(|e| panic!("{name}: {e}"));
-            compare_key_description(&name, &kd, &json);
-            compared += 1;
-        }
-        assert_eq!(compared, 8);
-    }
-}
-
-fn level(s: &str) -> SecurityLevel {
-    match s {
-        "SOFTWARE" => SecurityLevel::Software,
-        "TRUSTED_ENVIRONMENT" => SecurityLevel::TrustedEnvironment,
-        "STRONG_BOX" => SecurityLevel::StrongBox,
-        _ => panic!("level {s}"),
-    }
-}
-
-fn num(v: &Value) -> i64 {
-    v.as_str()
-        .expect("number as string")
-        .parse()
-        .expect("number")
-}
-
-fn compare_key_description(name: &str, kd: &KeyDescription, json: &Value) {
-    for (key, v) in json.as_object().expect("object") {
-        match key.as_str() {
-            "attestationVersion" => assert_eq!(kd.attestation_version, num(v), "{name}"),
-            "keyMintVersion" => assert_eq!(kd.keymint_version, num(v), "{name}"),
-            "attestationSecurityLevel" => {
-                assert_eq!(
-                    kd.attestation_security_level,
-                    level(v.as_str().expect("s")),
-                    "{name}"
-                )
-            }
-            "keyMintSecurityLevel" => {
-                assert_eq!(
-                    kd.keymint_security_level,
-                    level(v.as_str().expect("s")),
-                    "{name}"
-                )
-            }
-            "attestationChallenge" => {
-                assert_eq!(kd.attestation_challenge, b64(v.as_str().expect("s")))
-            }
-            "uniqueId" => assert_eq!(kd.unique_id, b64(v.as_str().expect("s")), "{name}"),
-            "softwareEnforced" => compare_list(name, "software", &kd.software_enforced, v),
-            "hardwareEnforced" => compare_list(name, "hardware", &kd.hardware_enforced, v),
-            other => panic!("{name}: field {other} not compared"),
-        }
-    }
-}
-
-/// The upstream JSON name of each tag a sample carries.
-fn json_name(tag: u32) -> &'static str {
-    match tag {
-        1 => "purposes",
-        2 => "algorithms",
-        3 => "keySize",
-        5 => "digests",
-        6 => "paddings",
-        10 => "ecCurve",
-        200 => "rsaPublicExponent",
-        503 => "noAuthRequired",
-        701 => "creationDateTime",
-        702 => "origin",
-        703 => "rollbackResistant",
-        704 => "rootOfTrust",
-        705 => "osVersion",
-        706 => "osPatchLevel",
-        709 => "attestationApplicationId",
-        710 => "attestationIdBrand",
-        711 => "attestationIdDevice",
-        712 => "attestationIdProduct",
-        716 => "attestationIdManufacturer",
-        717 => "attestationIdModel",
-        718 => "vendorPatchLevel",
-        719 => "bootPatchLevel",
-        724 => "moduleHash",
-        other => panic!("tag {other} has no upstream JSON name here"),
-    }
-}
-
-fn compare_list(name: &str, which: &str, list: &AuthorizationList, json: &Value) {
-    let obj = json.as_object().expect("object");
-    for tag in &list.tags {
-        assert!(
-            obj.contains_key(json_name(*tag)),
-            "{name} {which}: tag {tag} missing from the JSON"
-        );
-    }
-    let ints = |v: &Value| -> Vec<i64> { v.as_array().expect("array").iter().map(num).collect() };
-    let text = |v: &Value| Some(v.as_str().expect("string").as_bytes().to_vec());
-    let ctx = format!("{name} {which}");
-    for (key, v) in obj {
-        match key.as_str() {
-            "purposes" => assert_eq!(list.purposes, Some(ints(v)), "{ctx}"),
-            "digests" => assert_eq!(list.digests, Some(ints(v)), "{ctx}"),
-            "paddings" => assert_eq!(list.paddings, Some(ints(v)), "{ctx}"),
-            "algorithms" => assert_eq!(list.algorithm, Some(num(v)), "{ctx}"),
-            "keySize" => assert_eq!(list.key_size, Some(num(v)), "{ctx}"),
-            "ecCurve" => assert_eq!(list.ec_curve, Some(num(v)), "{ctx}"),
-            "rsaPublicExponent" => assert_eq!(list.rsa_public_exponent, Some(num(v)), "{ctx}"),
-            "creationDateTime" => assert_eq!(list.creation_date_time, Some(num(v)), "{ctx}"),
-            "noAuthRequired" => {
-                assert_eq!(list.no_auth_required, v.as_bool().expect("bool"), "{ctx}")
-            }
-            "rollbackResistant" => {
-                assert_eq!(list.rollback_resistant, v.as_bool().expect("bool"), "{ctx}")
-            }
-            "origin" => {
-                assert_eq!(v.as_str(), Some("GENERATED"), "{ctx}");
-                assert_eq!(list.origin, Some(0), "{ctx}");
-            }
-            "osVersion" => assert_eq!(list.os_version.map(i64::from), Some(num(v)), "{ctx}"),
-            "osPatchLevel" => assert_eq!(list.os_patch_level.map(i64::from), Some(num(v)), "{ctx}"),
-            "vendorPatchLevel" => assert_eq!(
-                list.vendor_patch_level.map(i64::from),
-                Some(num(v)),
-                "{ctx}"
-            ),
-            "bootPatchLevel" => {
-                assert_eq!(list.boot_patch_level.map(i64::from), Some(num(v)), "{ctx}")
-            }
-            "attestationIdBrand" => assert_eq!(list.attestation_id_brand, text(v), "{ctx}"),
-            "attestationIdDevice" => assert_eq!(list.attestation_id_device, text(v), "{ctx}"),
-            "attestationIdProduct" => assert_eq!(list.attestation_id_product, text(v), "{ctx}"),
-            "attestationIdManufacturer" => {
-                assert_eq!(list.attestation_id_manufacturer, text(v), "{ctx}")
-            }
-            "attestationIdModel" => assert_eq!(list.attestation_id_model, text(v), "{ctx}"),
-            "moduleHash" => {
-                assert_eq!(list.module_hash, Some(b64(v.as_str().expect("s"))), "{ctx}")
-            }
-            "areTagsOrdered" => {
-                assert_eq!(v.as_bool(), Some(true), "{ctx}: our parser requires order")
-            }
-            "rootOfTrust" => {
-                let rot = list.root_of_trust.as_ref().expect("root of trust");
-                assert_eq!(
-                    rot.verified_boot_key,
-                    b64(v["verifiedBootKey"].as_str().expect("s")),
-                    "{ctx}"
-                );
-                assert_eq!(
-                    rot.device_locked,
-                    v["deviceLocked"].as_bool().expect("b"),
-                    "{ctx}"
-                );
-                let state = match v["verifiedBootState"].as_str().expect("s") {
-                    "VERIFIED" => VerifiedBootState::Verified,
-                    "SELF_SIGNED" => VerifiedBootState::SelfSigned,
-                    "UNVERIFIED" => VerifiedBootState::Unverified,
-                    "FAILED" => VerifiedBootState::Failed,
-                    s => panic!("{s}"),
-                };
-                assert_eq!(rot.verified_boot_state, state, "{ctx}");
-                assert_eq!(
-                    rot.verified_boot_hash,
-                    v.get("verifiedBootHash")
-                        .map(|h| b64(h.as_str().expect("s"))),
-                    "{ctx}"
-                );
-                assert_eq!(
-                    v.as_object().expect("o").len(),
-                    3 + usize::from(v.get("verifiedBootHash").is_some())
-                );
-            }
-            "attestationApplicationId" => {
-                let app = list.attestation_application_id.as_ref().expect("app id");
-                let packages: Vec<(String, i64)> = v["packages"]
-                    .as_array()
-                    .expect("packages")
-                    .iter()
-                    .map(|p| {
-                        (
-                            p["name"].as_str().expect("name").to_owned(),
-                            num(&p["version"]),
-                        )
-                    })
-                    .collect();
-                let parsed: Vec<(String, i64)> = app
-                    .packages
-                    .iter()
-                    .map(|p| (p.name.clone(), p.version))
-                    .collect();
-                assert_eq!(parsed, packages, "{ctx}");
-                let sigs: Vec<Vec<u8>> = v["signatures"]
-                    .as_array()
-                    .expect("signatures")
-                    .iter()
-                    .map(|s| b64(s.as_str().expect("s")))
-                    .collect();
-                assert_eq!(app.signature_digests, sigs, "{ctx}");
-            }
-            other => panic!("{ctx}: field {other} not compared"),
-        }
     }
 }

@@ -12,7 +12,8 @@
 
 use subtle::ConstantTimeEq;
 
-use super::chain::{self, ChainRules, TrustAnchors};
+use super::anchors::TrustAnchors;
+use super::chain::{self, ChainRules};
 use super::keydesc::{KeyDescription, RootOfTrust, VerifiedBootState, KEY_DESCRIPTION_OID};
 use super::keydesc::{ORIGIN_GENERATED, PURPOSE_SIGN};
 use super::revocation::RevocationList;

@@ -22,7 +22,8 @@ use ring::digest::{digest, SHA256};
 use x509_cert::der::asn1::{AnyRef, ObjectIdentifier, OctetStringRef};
 use x509_cert::der::{Decode, Tag, TagNumber, Tagged};
 
-use super::chain::{self, malformed, ChainRules, TrustAnchors};
+use super::anchors::TrustAnchors;
+use super::chain::{self, malformed, ChainRules};
 use super::{
     AttestationError, AttestedKey, DeviceAttestation, KeyAlgorithm, Platform, SecurityLevel,
 };

@@ -23,12 +23,15 @@
 //! The caller provides the clock (`now`, Unix seconds) so verification is reproducible; tests
 //! use the capture time of real device samples.
 
+mod anchors;
 mod android;
 mod apple;
 mod chain;
+mod key;
 mod keydesc;
 mod revocation;
 
+pub use anchors::{pem_certificates, TrustAnchors};
 pub use android::{
     check_key_description, verify_android, AcceptedKeyDescription, AndroidApp, AndroidPolicy,
     AndroidVerdict,
@@ -36,9 +39,8 @@ pub use android::{
 pub use apple::{
     verify_app_attest, verify_app_attest_assertion, AppAttestEnvironment, ApplePolicy, AppleVerdict,
 };
-pub use chain::{
-    certificate_key_description, pem_certificates, AttestedKey, KeyAlgorithm, TrustAnchors,
-};
+pub use chain::certificate_key_description;
+pub use key::{AttestedKey, KeyAlgorithm};
 pub use keydesc::{
     AttestationApplicationId, AttestationPackageInfo, AuthorizationList, KeyDescription,
     RootOfTrust, VerifiedBootState, KEY_DESCRIPTION_OID,

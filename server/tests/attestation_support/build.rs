@@ -274,8 +274,13 @@ pub fn build_chain(links: Vec<Link>) -> Vec<Vec<u8>> {
 }
 
 /// The standard Android test chain: root, intermediate CA, attestation key CA, leaf with the
-/// KeyDescription `kd`. Returns the chain and the root's DER.
+/// KeyDescription `kd` (DER, leaf first; the root is the last certificate).
 pub fn android_chain(kd: Vec<u8>) -> Vec<Vec<u8>> {
+    android_chain_with_root(kd, p384())
+}
+
+/// [`android_chain`] under a root with the given key.
+pub fn android_chain_with_root(kd: Vec<u8>, root_key: KeyPair) -> Vec<Vec<u8>> {
     let mut leaf = params("Android Keystore Key", None);
     leaf.custom_extensions.push(key_description_extension(kd));
     build_chain(vec![
@@ -296,7 +301,7 @@ pub fn android_chain(kd: Vec<u8>) -> Vec<Vec<u8>> {
                 "Test Attestation Root",
                 Some(BasicConstraints::Unconstrained),
             ),
-            key: p384(),
+            key: root_key,
         },
     ])
 }
@@ -373,7 +378,16 @@ fn cose_key(point: &[u8]) -> Vec<u8> {
 
 /// Builds an App Attest attestation object as a device would, under a fresh test root.
 pub fn app_attest(spec: &AppAttestSpec, client_data: &[u8]) -> BuiltAppAttest {
-    let leaf_key = p256();
+    app_attest_with_keys(spec, client_data, p256(), p384())
+}
+
+/// [`app_attest`] with the given attested (leaf) key and root key.
+pub fn app_attest_with_keys(
+    spec: &AppAttestSpec,
+    client_data: &[u8],
+    leaf_key: KeyPair,
+    root_key: KeyPair,
+) -> BuiltAppAttest {
     let point = leaf_key.public_key_raw().to_vec();
     let key_id = sha256(&point);
     let client_data_hash = sha256(client_data);
@@ -414,7 +428,7 @@ pub fn app_attest(spec: &AppAttestSpec, client_data: &[u8]) -> BuiltAppAttest {
                 "Test App Attestation Root",
                 Some(BasicConstraints::Unconstrained),
             ),
-            key: p384(),
+            key: root_key,
         },
     ]);
     use ciborium::Value;

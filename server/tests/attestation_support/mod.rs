@@ -201,3 +201,57 @@ pub fn b64(s: &str) -> Vec<u8> {
         .decode(s.trim())
         .expect("base64")
 }
+
+// Policies for the Android samples: the apps they were captured with.
+
+pub use vistalid_server::attestation::{AndroidApp, AndroidPolicy};
+
+pub const COLLECTOR: &str = "com.google.wireless.android.security.attestationverifier.collector";
+pub const ATTESTATION_APP: &str = "com.google.android.attestation";
+pub const VENDING: &str = "com.android.vending";
+pub const GOOGLE_TEST_DIGEST: &str = "EDk47kU35Z6O55L2VFBPuDRvxrNG0LvEQV/DOfz8jsE=";
+pub const VENDING_DIGEST: &str = "8P1sW0EPJcslw7UzRsiXL64w+O50Ed+RBICtay1g24M=";
+
+pub fn apps() -> Vec<AndroidApp> {
+    let app = |name: &str, digest: &str| AndroidApp {
+        package_name: name.to_owned(),
+        signing_cert_digests: vec![b64(digest)],
+    };
+    vec![
+        app(COLLECTOR, GOOGLE_TEST_DIGEST),
+        app(ATTESTATION_APP, GOOGLE_TEST_DIGEST),
+        app(VENDING, VENDING_DIGEST),
+    ]
+}
+
+/// TEE allowed, boot state not checked.
+pub fn lenient() -> AndroidPolicy {
+    let mut p = AndroidPolicy::new(apps());
+    p.require_verified_boot = false;
+    p.require_device_locked = false;
+    p
+}
+
+/// The default: verified boot and a locked bootloader required, TEE allowed.
+pub fn strict() -> AndroidPolicy {
+    AndroidPolicy::new(apps())
+}
+
+pub fn strongbox() -> AndroidPolicy {
+    let mut p = strict();
+    p.require_strongbox = true;
+    p
+}
+
+pub fn strongbox_patch_floor(floor: u32) -> AndroidPolicy {
+    let mut p = strongbox();
+    p.min_os_patch_level = Some(floor);
+    p
+}
+
+/// The sample's challenge (from its JSON; the invalid samples have none).
+pub fn challenge(name: &str) -> Vec<u8> {
+    android_json(name)
+        .map(|j| b64(j["attestationChallenge"].as_str().expect("challenge")))
+        .unwrap_or_else(|| b"challenge".to_vec())
+}
