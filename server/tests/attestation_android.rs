@@ -265,6 +265,42 @@ mod attestation {
                 "{name}"
             );
         }
+        // A root certificate carrying an anchor key is the anchor: its own dates do not count.
+        // blueline's chain ends in the 2016 certificate of Google's RSA root, expired on
+        // 2026-05-24; its intermediates run to 2028.
+        let blueline = "blueline__sdk28__TEE_EC_NONE";
+        let chain = android_chain(blueline);
+        let (_, root_not_after) = dates_window(&chain[chain.len() - 1..]);
+        let after_root = root_not_after + 86_400;
+        assert!(after_root < validity_window(&chain).1);
+        assert!(
+            verify(blueline, &lenient(), after_root).is_ok(),
+            "root certificate expired, key trusted"
+        );
+        // A last certificate that is not an anchor (root left out) is checked like the others.
+        let tegu = "tegu__sdk36__TEE_EC_2026_ROOT";
+        let tegu_chain = android_chain(tegu);
+        let without_root = &tegu_chain[..tegu_chain.len() - 1];
+        let (from, to) = dates_window(without_root);
+        let run = |c: &[Vec<u8>], now| {
+            verify_android(
+                c,
+                &challenge(tegu),
+                &strict(),
+                &google_roots(),
+                &RevocationList::empty(),
+                now,
+            )
+        };
+        assert!(run(without_root, to).is_ok());
+        assert_eq!(
+            run(without_root, to + 1).err(),
+            Some(AttestationError::Expired)
+        );
+        assert_eq!(
+            run(without_root, from - 1).err(),
+            Some(AttestationError::NotYetValid)
+        );
         // The Sony key was created (device clock) after its chain expired: at that time, refused.
         let sony = "sony-xperia10-iii__sdk33__TEE_EC";
         let created_ms: i64 = android_json(sony).expect("json")["softwareEnforced"]

@@ -227,6 +227,27 @@ mod attestation {
                 "inner and outer signature algorithms differ"
             ))
         );
+        // Root left out: the last certificate, signed by the anchor key, must be in its dates.
+        let short_lived = chain_with(2, |p| p.not_after = rcgen::date_time_ymd(2029, 1, 1));
+        let anchor = anchors(&short_lived[3]);
+        let run = |c: &[Vec<u8>]| {
+            let policy = AndroidPolicy::new(apps());
+            verify_android(
+                c,
+                CHALLENGE,
+                &policy,
+                &anchor,
+                &RevocationList::empty(),
+                INSIDE,
+            )
+            .map(|_| ())
+        };
+        assert_eq!(run(&short_lived), Err(AttestationError::Expired));
+        assert_eq!(
+            run(&short_lived[..3]),
+            Err(AttestationError::Expired),
+            "root left out"
+        );
         // Too long a chain is refused before any signature is checked.
         let long = vec![good[0].clone(); 9];
         assert!(chain_invalid(verify_built(&long)));

@@ -4,7 +4,9 @@
 //! Guarantees of [`verify_chain`]: every certificate is strict DER (`x509-cert`), version 3,
 //! with the same signature algorithm inside and outside its TBS part and no duplicated
 //! extension; each one's issuer name equals the next one's subject; each signature verifies
-//! (ring) under the next certificate's key; each certificate is valid at the verification time;
+//! (ring) under the next certificate's key; each certificate of the path is valid at the
+//! verification time (a last certificate holding an anchor key is the anchor, whose dates do not
+//! count);
 //! issuers are CAs (basic constraints `cA`, `keyCertSign` when key usage is present, path
 //! lengths honoured), except the leaf's issuer in Android's legacy factory chains (see
 //! [`ChainRules`]); no critical extension is left unprocessed; and the last certificate either
@@ -178,7 +180,8 @@ pub(crate) fn verify_chain(
         .last()
         .ok_or_else(|| malformed("empty certificate chain"))?;
     // Trust first: the last certificate holds an anchor key, or an anchor key signed it.
-    if !anchors.contains(last.key()) {
+    let last_is_anchor = anchors.contains(last.key());
+    if !last_is_anchor {
         let signed_by_anchor = anchors.keys().iter().any(|k| {
             k.verify_certificate_signature(&last.sig_alg, &last.tbs_der, &last.signature)
                 .is_ok()
@@ -202,7 +205,14 @@ pub(crate) fn verify_chain(
         )?;
     }
     for (i, cert) in certs.iter().enumerate() {
-        cert.check_time(now)?;
+        // A last certificate that carries an anchor key is the anchor itself, not part of the
+        // path (RFC 5280 §6.1): its dates do not matter, the configured key is what is
+        // trusted. Real chains carry Google's 2016 certificate of the RSA root key, which
+        // expired on 2026-05-24 while the key stays Google's root (re-issued until 2042).
+        let is_anchor = last_is_anchor && i == certs.len() - 1;
+        if !is_anchor {
+            cert.check_time(now)?;
+        }
         for ext in cert.extensions() {
             let known = ext.extn_id == OID_BASIC_CONSTRAINTS || ext.extn_id == OID_KEY_USAGE;
             if ext.critical && !known {

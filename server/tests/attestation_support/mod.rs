@@ -77,12 +77,18 @@ pub fn android_json(name: &str) -> Option<serde_json::Value> {
     Some(serde_json::from_str(&clean).expect("sample JSON"))
 }
 
-/// `(latest notBefore, earliest notAfter)` over the chain, in Unix seconds: the window in
-/// which every certificate is valid.
+/// `(latest notBefore, earliest notAfter)` over the chain's path, in Unix seconds: the window
+/// in which every certificate but the last (the self-signed root, whose key is the trust
+/// anchor) is valid.
 pub fn validity_window(chain: &[Vec<u8>]) -> (i64, i64) {
+    dates_window(&chain[..chain.len() - 1])
+}
+
+/// `(latest notBefore, earliest notAfter)` over every certificate of `certs`.
+pub fn dates_window(certs: &[Vec<u8>]) -> (i64, i64) {
     let mut from = i64::MIN;
     let mut to = i64::MAX;
-    for der in chain {
+    for der in certs {
         let cert = x509_cert::Certificate::from_der(der).expect("certificate");
         let v = cert.tbs_certificate().validity();
         let secs = |t: x509_cert::time::Time| t.to_unix_duration().as_secs() as i64;
@@ -93,7 +99,7 @@ pub fn validity_window(chain: &[Vec<u8>]) -> (i64, i64) {
     (from, to)
 }
 
-/// A clock inside the chain's common validity window (its midpoint).
+/// A clock inside the chain's path validity window (its midpoint).
 pub fn clock_inside(chain: &[Vec<u8>]) -> i64 {
     let (from, to) = validity_window(chain);
     from + (to - from) / 2
