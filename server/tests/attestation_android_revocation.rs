@@ -10,12 +10,30 @@ use vistalid_server::attestation::{
     verify_android, AttestationError, RevocationList, RevocationSource,
 };
 
+const CAIMAN: &str = "caiman__sdk36__TEE_EC_RKP";
+
+/// The caiman chain under the strict policy with `list`.
+fn verify_caiman(
+    chain: &[Vec<u8>],
+    list: &RevocationList,
+    now: i64,
+) -> Result<vistalid_server::attestation::AndroidVerdict, AttestationError> {
+    verify_android(
+        chain,
+        &challenge(CAIMAN),
+        &strict(),
+        &google_roots(),
+        list,
+        now,
+    )
+}
+
 mod attestation {
     use super::*;
 
     #[test]
     fn android_revocation_list_naming_an_intermediate_refuses_its_chain() {
-        let name = "caiman__sdk36__TEE_EC_RKP";
+        let name = CAIMAN;
         let chain = android_chain(name);
         let now = clock_inside(&chain);
         let intermediate = &serials(&chain)[1];
@@ -23,16 +41,7 @@ mod attestation {
             intermediate, "f165849ef08b4658dd0a8ab95be53006",
             "the RKP intermediate"
         );
-        let run = |list: &RevocationList| {
-            verify_android(
-                &chain,
-                &challenge(name),
-                &strict(),
-                &google_roots(),
-                list,
-                now,
-            )
-        };
+        let run = |list: &RevocationList| verify_caiman(&chain, list, now);
         let listed = |serial: &str, status: &str| {
             let json = format!(
                 r#"{{"entries":{{"{serial}":{{"status":"{status}","reason":"KEY_COMPROMISE"}}}}}}"#
@@ -73,23 +82,14 @@ mod attestation {
 
     #[test]
     fn android_revocation_source_reloads_without_restart() {
-        let name = "caiman__sdk36__TEE_EC_RKP";
+        let name = CAIMAN;
         let chain = android_chain(name);
         let now = clock_inside(&chain);
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("status.json");
         std::fs::write(&path, r#"{"entries":{}}"#).expect("write");
         let source = RevocationSource::load(&path).expect("load");
-        let run = |list: &RevocationList| {
-            verify_android(
-                &chain,
-                &challenge(name),
-                &strict(),
-                &google_roots(),
-                list,
-                now,
-            )
-        };
+        let run = |list: &RevocationList| verify_caiman(&chain, list, now);
         let before = source.current();
         assert!(run(&before).is_ok());
         let serial = &serials(&chain)[1];

@@ -10,7 +10,7 @@ use attestation_support::*;
 use ring::digest::{digest, SHA256};
 use vistalid_server::attestation::{
     verify_app_attest, verify_app_attest_assertion, AppAttestEnvironment, ApplePolicy,
-    AppleVerdict, AttestationError, AttestedKey, Platform, SecurityLevel,
+    AppleVerdict, AttestationError, AttestedKey, Platform, SecurityLevel, TrustAnchors,
 };
 
 /// One attestation sample and its assertion.
@@ -96,32 +96,91 @@ fn policy(app_id: &str) -> ApplePolicy {
 }
 
 fn verify(s: &Sample, object: &[u8]) -> Result<AppleVerdict, AttestationError> {
-    verify_app_attest(
-        object,
-        &s.key_id,
-        &s.client_data_hash,
-        &policy(&s.app_id),
-        &apple_root(),
-        s.now,
-    )
+    Call {
+        object: object.to_vec(),
+        ..Call::of(s)
+    }
+    .run()
 }
 
-/// Byte offset of authData inside the CBOR attestation object (it ends the object).
-fn auth_data_range(object: &[u8]) -> std::ops::Range<usize> {
-    let value: ciborium::Value = ciborium::from_reader(object).expect("cbor");
-    let auth = value
+/// One verification of a sample, each input open to alteration.
+struct Call {
+    object: Vec<u8>,
+    key_id: Vec<u8>,
+    client_data_hash: [u8; 32],
+    policy: ApplePolicy,
+    root: TrustAnchors,
+    now: i64,
+}
+
+impl Call {
+    fn of(s: &Sample) -> Self {
+        Self {
+            object: s.attestation.clone(),
+            key_id: s.key_id.clone(),
+            client_data_hash: s.client_data_hash,
+            policy: policy(&s.app_id),
+            root: apple_root(),
+            now: s.now,
+        }
+    }
+
+    fn run(&self) -> Result<AppleVerdict, AttestationError> {
+        verify_app_attest(
+            &self.object,
+            &self.key_id,
+            &self.client_data_hash,
+            &self.policy,
+            &self.root,
+            self.now,
+        )
+    }
+}
+
+/// The value under text key `key` of a CBOR map.
+fn cbor_field(value: &ciborium::Value, key: &str) -> ciborium::Value {
+    value
         .as_map()
         .expect("map")
         .iter()
-        .find(|(k, _)| k.as_text() == Some("authData"))
-        .and_then(|(_, v)| v.as_bytes())
-        .expect("authData")
+        .find(|(k, _)| k.as_text() == Some(key))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| panic!("no {key}"))
+}
+
+/// Where `part` sits in `object` (its last occurrence when `last`).
+fn offset_of(object: &[u8], part: &[u8], last: bool) -> usize {
+    let mut hits = object
+        .windows(part.len())
+        .enumerate()
+        .filter(|(_, w)| *w == part);
+    let hit = if last { hits.last() } else { hits.next() };
+    hit.expect("found").0
+}
+
+/// Byte range of authData inside the CBOR attestation object.
+fn auth_data_range(object: &[u8]) -> std::ops::Range<usize> {
+    let value: ciborium::Value = ciborium::from_reader(object).expect("cbor");
+    let auth = cbor_field(&value, "authData")
+        .as_bytes()
+        .expect("bytes")
         .clone();
-    let start = object
-        .windows(auth.len())
-        .rposition(|w| w == auth.as_slice())
-        .expect("found");
+    let start = offset_of(object, &auth, true);
     start..start + auth.len()
+}
+
+/// The end offset of the leaf certificate (the first x5c entry) inside the attestation object;
+/// its last bytes are the signature's.
+fn find_leaf_signature_end(object: &[u8]) -> usize {
+    let value: ciborium::Value = ciborium::from_reader(object).expect("cbor");
+    let x5c = cbor_field(&cbor_field(&value, "attStmt"), "x5c");
+    let leaf = x5c
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(|c| c.as_bytes())
+        .expect("leaf")
+        .clone();
+    offset_of(object, &leaf, false) + leaf.len()
 }
 
 mod attestation {
@@ -153,270 +212,159 @@ mod attestation {
 
     #[test]
     fn app_attest_altered_fields_are_refused() {
+        use AttestationError::*;
         for s in samples() {
             let f = &s.file;
-            let mut other_hash = s.client_data_hash;
-            other_hash[0] ^= 1;
-            let root = apple_root();
-            let p = policy(&s.app_id);
+            let refused = |edit: &dyn Fn(&mut Call)| {
+                let mut call = Call::of(&s);
+                edit(&mut call);
+                call.run().err()
+            };
             assert_eq!(
-                verify_app_attest(&s.attestation, &s.key_id, &other_hash, &p, &root, s.now).err(),
-                Some(AttestationError::ChallengeMismatch),
-                "{f}: other clientData"
+                refused(&|c| c.client_data_hash[0] ^= 1),
+                Some(ChallengeMismatch),
+                "{f}: clientData"
             );
-            let other_app = ApplePolicy {
-                app_ids: vec!["6MURL8TA57.de.vincent-haupert.other".into()],
-                environment: AppAttestEnvironment::Development,
+            let other_app = |c: &mut Call| {
+                c.policy.app_ids = vec!["6MURL8TA57.de.vincent-haupert.other".into()]
             };
             assert!(
-                matches!(
-                    verify_app_attest(
-                        &s.attestation,
-                        &s.key_id,
-                        &s.client_data_hash,
-                        &other_app,
-                        &root,
-                        s.now
-                    ),
-                    Err(AttestationError::AppId(_))
-                ),
+                matches!(refused(&other_app), Some(AppId(_))),
                 "{f}: other app id"
             );
-            let mut other_key_id = s.key_id.clone();
-            other_key_id[31] ^= 1;
             assert_eq!(
-                verify_app_attest(
-                    &s.attestation,
-                    &other_key_id,
-                    &s.client_data_hash,
-                    &p,
-                    &root,
-                    s.now
-                )
-                .err(),
-                Some(AttestationError::KeyId),
+                refused(&|c| c.key_id[31] ^= 1),
+                Some(KeyId),
                 "{f}: other key id"
             );
-            let production = ApplePolicy {
-                environment: AppAttestEnvironment::Production,
-                ..p.clone()
-            };
+            let production = |c: &mut Call| c.policy.environment = AppAttestEnvironment::Production;
             assert_eq!(
-                verify_app_attest(
-                    &s.attestation,
-                    &s.key_id,
-                    &s.client_data_hash,
-                    &production,
-                    &root,
-                    s.now
-                )
-                .err(),
-                Some(AttestationError::Environment),
+                refused(&production),
+                Some(Environment),
                 "{f}: production environment"
             );
-            // A counter other than 0 in authData: the nonce covers authData, so it no longer
-            // matches the certificate's (the counter check itself is exercised on built objects).
+            // A counter other than 0, or another aaguid, in authData: the nonce covers authData,
+            // so it no longer matches the certificate's (the counter and aaguid checks on their
+            // own are exercised on built objects).
             let range = auth_data_range(&s.attestation);
-            let mut counter = s.attestation.clone();
-            counter[range.start + 36] ^= 1;
-            assert_eq!(
-                verify(&s, &counter).err(),
-                Some(AttestationError::ChallengeMismatch),
-                "{f}: counter"
-            );
-            let mut aaguid = s.attestation.clone();
-            aaguid[range.start + 37] ^= 1;
-            assert_eq!(
-                verify(&s, &aaguid).err(),
-                Some(AttestationError::ChallengeMismatch),
-                "{f}: aaguid"
-            );
-            // One flipped byte of the leaf's signature, and one inside the intermediate.
-            let leaf_sig = find_leaf_signature_end(&s.attestation);
-            let mut sig = s.attestation.clone();
-            sig[leaf_sig - 1] ^= 1;
+            let counter = |c: &mut Call| c.object[range.start + 36] ^= 1;
+            assert_eq!(refused(&counter), Some(ChallengeMismatch), "{f}: counter");
+            let aaguid = |c: &mut Call| c.object[range.start + 37] ^= 1;
+            assert_eq!(refused(&aaguid), Some(ChallengeMismatch), "{f}: aaguid");
+            // One flipped byte of the leaf's signature, and one inside the intermediate (the
+            // last certificate: altered, no anchor signed it).
+            let leaf_end = find_leaf_signature_end(&s.attestation);
+            let leaf_sig = |c: &mut Call| c.object[leaf_end - 1] ^= 1;
             assert!(
-                matches!(verify(&s, &sig), Err(AttestationError::ChainInvalid(_))),
+                matches!(refused(&leaf_sig), Some(ChainInvalid(_))),
                 "{f}: leaf signature byte"
             );
-            let mut cert = s.attestation.clone();
-            cert[leaf_sig + 200] ^= 1;
+            let intermediate = |c: &mut Call| c.object[leaf_end + 200] ^= 1;
             assert!(
-                // The intermediate is the last certificate: altered, no anchor signed it.
-                matches!(
-                    verify(&s, &cert),
-                    Err(AttestationError::UntrustedRoot | AttestationError::Malformed(_))
-                ),
-                "{f}: intermediate byte"
+                matches!(refused(&intermediate), Some(UntrustedRoot | Malformed(_))),
+                "{f}: intermediate"
             );
             // Outside the leaf's three-day validity, or against the wrong root.
             assert_eq!(
-                verify_app_attest(
-                    &s.attestation,
-                    &s.key_id,
-                    &s.client_data_hash,
-                    &p,
-                    &root,
-                    s.now + 10 * 86_400
-                )
-                .err(),
-                Some(AttestationError::Expired),
+                refused(&|c| c.now += 10 * 86_400),
+                Some(Expired),
                 "{f}: ten days later"
             );
             assert_eq!(
-                verify_app_attest(
-                    &s.attestation,
-                    &s.key_id,
-                    &s.client_data_hash,
-                    &p,
-                    &google_roots(),
-                    s.now
-                )
-                .err(),
-                Some(AttestationError::UntrustedRoot),
+                refused(&|c| c.now -= 10 * 86_400),
+                Some(NotYetValid),
+                "{f}: ten days before"
+            );
+            assert_eq!(
+                refused(&|c| c.root = google_roots()),
+                Some(UntrustedRoot),
                 "{f}: Google's roots"
             );
             for cut in [0, 1, 10, s.attestation.len() / 2, s.attestation.len() - 1] {
                 assert!(
-                    matches!(
-                        verify(&s, &s.attestation[..cut]),
-                        Err(AttestationError::Malformed(_))
-                    ),
-                    "{f}: truncated at {cut}"
+                    matches!(refused(&|c| c.object.truncate(cut)), Some(Malformed(_))),
+                    "{f}: cut at {cut}"
                 );
             }
-            let mut trailing = s.attestation.clone();
-            trailing.push(0);
             assert!(
-                matches!(verify(&s, &trailing), Err(AttestationError::Malformed(_))),
-                "{f}: trailing"
+                matches!(refused(&|c| c.object.push(0)), Some(Malformed(_))),
+                "{f}: trailing byte"
             );
         }
     }
 
     #[test]
     fn app_attest_assertions_verify_once_with_a_rising_counter() {
-        for s in samples() {
+        use AttestationError::*;
+        let all = samples();
+        for (i, s) in all.iter().enumerate() {
             let f = &s.file;
-            let key = verify(&s, &s.attestation)
-                .expect("attestation")
+            let key = verify(s, &s.attestation).expect("attestation").attested_key;
+            // Another sample's key, which must not verify this sample's assertions.
+            let other = &all[(i + 1) % all.len()];
+            let other_key = verify(other, &other.attestation)
+                .expect("other")
                 .attested_key;
             for a in &s.assertions {
-                let got =
-                    verify_app_attest_assertion(&a.bytes, &a.client_data_hash, &key, &s.app_id, 0);
-                assert_eq!(got, Ok(a.counter), "{f}: assertion from stored counter 0");
-                if a.counter > 1 {
-                    assert_eq!(
-                        verify_app_attest_assertion(
-                            &a.bytes,
-                            &a.client_data_hash,
-                            &key,
-                            &s.app_id,
-                            a.counter - 1
-                        ),
-                        Ok(a.counter)
-                    );
-                }
+                let check =
+                    |bytes: &[u8], cdh: &[u8; 32], key: &AttestedKey, app: &str, last: u32| {
+                        verify_app_attest_assertion(bytes, cdh, key, app, last)
+                    };
+                let (b, cdh, app) = (&a.bytes, &a.client_data_hash, s.app_id.as_str());
+                assert_eq!(
+                    check(b, cdh, &key, app, 0),
+                    Ok(a.counter),
+                    "{f}: from stored counter 0"
+                );
+                assert_eq!(
+                    check(b, cdh, &key, app, a.counter - 1),
+                    Ok(a.counter),
+                    "{f}: just above"
+                );
                 // Replayed: the stored counter is now this one.
                 assert_eq!(
-                    verify_app_attest_assertion(
-                        &a.bytes,
-                        &a.client_data_hash,
-                        &key,
-                        &s.app_id,
-                        a.counter
-                    ),
-                    Err(AttestationError::Counter),
+                    check(b, cdh, &key, app, a.counter),
+                    Err(Counter),
                     "{f}: repeated counter"
                 );
                 assert_eq!(
-                    verify_app_attest_assertion(
-                        &a.bytes,
-                        &a.client_data_hash,
-                        &key,
-                        &s.app_id,
-                        u32::MAX
-                    ),
-                    Err(AttestationError::Counter)
+                    check(b, cdh, &key, app, u32::MAX),
+                    Err(Counter),
+                    "{f}: lower counter"
                 );
-                let mut other_hash = a.client_data_hash;
+                let mut other_hash = *cdh;
                 other_hash[5] ^= 1;
                 assert_eq!(
-                    verify_app_attest_assertion(&a.bytes, &other_hash, &key, &s.app_id, 0),
-                    Err(AttestationError::Signature),
+                    check(b, &other_hash, &key, app, 0),
+                    Err(Signature),
                     "{f}: other clientData"
                 );
-                assert!(matches!(
-                    verify_app_attest_assertion(
-                        &a.bytes,
-                        &a.client_data_hash,
-                        &key,
-                        "6MURL8TA57.other",
-                        0
-                    ),
-                    Err(AttestationError::AppId(_))
-                ));
+                assert!(
+                    matches!(check(b, cdh, &key, "6MURL8TA57.other", 0), Err(AppId(_))),
+                    "{f}: app"
+                );
                 // The signature is the first byte string: flip one of its bytes.
-                let mut flipped = a.bytes.clone();
+                let mut flipped = b.clone();
                 flipped[20] ^= 1;
                 assert!(
                     matches!(
-                        verify_app_attest_assertion(
-                            &flipped,
-                            &a.client_data_hash,
-                            &key,
-                            &s.app_id,
-                            0
-                        ),
-                        Err(AttestationError::Signature | AttestationError::Malformed(_))
+                        check(&flipped, cdh, &key, app, 0),
+                        Err(Signature | Malformed(_))
                     ),
                     "{f}: flipped signature byte"
                 );
-                // Another sample's key does not verify it.
-                let others: Vec<Sample> =
-                    samples().into_iter().filter(|o| o.file != s.file).collect();
-                let other_key = verify(&others[0], &others[0].attestation)
-                    .expect("other")
-                    .attested_key;
                 assert_eq!(
-                    verify_app_attest_assertion(
-                        &a.bytes,
-                        &a.client_data_hash,
-                        &other_key,
-                        &s.app_id,
-                        0
-                    ),
-                    Err(AttestationError::Signature)
+                    check(b, cdh, &other_key, app, 0),
+                    Err(Signature),
+                    "{f}: another key"
+                );
+                let mut trailing = b.clone();
+                trailing.push(0);
+                assert!(
+                    matches!(check(&trailing, cdh, &key, app, 0), Err(Malformed(_))),
+                    "{f}: trailing"
                 );
             }
         }
     }
-}
-
-/// The end offset of the leaf certificate (the first x5c entry) inside the attestation object;
-/// its last bytes are the signature's.
-fn find_leaf_signature_end(object: &[u8]) -> usize {
-    let value: ciborium::Value = ciborium::from_reader(object).expect("cbor");
-    let att_stmt = value
-        .as_map()
-        .expect("map")
-        .iter()
-        .find(|(k, _)| k.as_text() == Some("attStmt"))
-        .map(|(_, v)| v.clone())
-        .expect("attStmt");
-    let leaf = att_stmt
-        .as_map()
-        .expect("map")
-        .iter()
-        .find(|(k, _)| k.as_text() == Some("x5c"))
-        .and_then(|(_, v)| v.as_array())
-        .and_then(|a| a.first())
-        .and_then(|c| c.as_bytes())
-        .expect("leaf")
-        .clone();
-    let start = object
-        .windows(leaf.len())
-        .position(|w| w == leaf.as_slice())
-        .expect("found");
-    start + leaf.len()
 }

@@ -47,30 +47,7 @@ fn genuine_kd() -> Vec<u8> {
 /// The standard chain with the link at `index` (1: attestation key cert, 2: intermediate)
 /// replaced by `edit(params)`.
 fn chain_with(index: usize, edit: impl FnOnce(&mut rcgen::CertificateParams)) -> Vec<Vec<u8>> {
-    let mut leaf = params("Android Keystore Key", None);
-    leaf.custom_extensions
-        .push(key_description_extension(genuine_kd()));
-    let mut links = vec![
-        Link {
-            params: leaf,
-            key: p256(),
-        },
-        Link {
-            params: params("Test TEE", Some(BasicConstraints::Unconstrained)),
-            key: p256(),
-        },
-        Link {
-            params: params("Test Droid CA", Some(BasicConstraints::Constrained(2))),
-            key: p256(),
-        },
-        Link {
-            params: params(
-                "Test Attestation Root",
-                Some(BasicConstraints::Unconstrained),
-            ),
-            key: p384(),
-        },
-    ];
+    let mut links = android_links(genuine_kd(), p384());
     edit(&mut links[index].params);
     build_chain(links)
 }

@@ -281,29 +281,32 @@ pub fn android_chain(kd: Vec<u8>) -> Vec<Vec<u8>> {
 
 /// [`android_chain`] under a root with the given key.
 pub fn android_chain_with_root(kd: Vec<u8>, root_key: KeyPair) -> Vec<Vec<u8>> {
+    build_chain(android_links(kd, root_key))
+}
+
+/// The links of [`android_chain`], to alter one before [`build_chain`].
+pub fn android_links(kd: Vec<u8>, root_key: KeyPair) -> Vec<Link> {
     let mut leaf = params("Android Keystore Key", None);
     leaf.custom_extensions.push(key_description_extension(kd));
-    build_chain(vec![
-        Link {
-            params: leaf,
-            key: p256(),
-        },
-        Link {
-            params: params("Test TEE", Some(BasicConstraints::Unconstrained)),
-            key: p256(),
-        },
-        Link {
-            params: params("Test Droid CA", Some(BasicConstraints::Constrained(2))),
-            key: p256(),
-        },
-        Link {
-            params: params(
+    let link = |params, key| Link { params, key };
+    vec![
+        link(leaf, p256()),
+        link(
+            params("Test TEE", Some(BasicConstraints::Unconstrained)),
+            p256(),
+        ),
+        link(
+            params("Test Droid CA", Some(BasicConstraints::Constrained(2))),
+            p256(),
+        ),
+        link(
+            params(
                 "Test Attestation Root",
                 Some(BasicConstraints::Unconstrained),
             ),
-            key: root_key,
-        },
-    ])
+            root_key,
+        ),
+    ]
 }
 
 /// App Attest pieces built under a test root.
