@@ -154,7 +154,7 @@ fn offset_of(object: &[u8], part: &[u8], last: bool) -> usize {
         .windows(part.len())
         .enumerate()
         .filter(|(_, w)| *w == part);
-    let hit = if last { hits.last() } else { hits.next() };
+    let hit = if last { hits.next_back() } else { hits.next() };
     hit.expect("found").0
 }
 
@@ -306,10 +306,7 @@ mod attestation {
                 .expect("other")
                 .attested_key;
             for a in &s.assertions {
-                let check =
-                    |bytes: &[u8], cdh: &[u8; 32], key: &AttestedKey, app: &str, last: u32| {
-                        verify_app_attest_assertion(bytes, cdh, key, app, last)
-                    };
+                let check = verify_app_attest_assertion;
                 let (b, cdh, app) = (&a.bytes, &a.client_data_hash, s.app_id.as_str());
                 assert_eq!(
                     check(b, cdh, &key, app, 0),
