@@ -144,3 +144,45 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, AttestationError> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_input_is_checked() {
+        let refused = |text: &str| {
+            matches!(
+                TrustAnchors::from_pem(text),
+                Err(AttestationError::Malformed(_))
+            )
+        };
+        assert!(refused(""), "no block");
+        assert!(
+            refused("-----BEGIN CERTIFICATE-----\nAAAA\n"),
+            "no END line"
+        );
+        assert!(
+            refused("-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"),
+            "not base64"
+        );
+        assert!(
+            refused("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+            "other kind"
+        );
+        assert!(
+            refused("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+            "not a certificate"
+        );
+        assert!(matches!(
+            TrustAnchors::from_roots_json("{}"),
+            Err(AttestationError::Malformed(_))
+        ));
+        assert!(matches!(
+            pem_certificates("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+            Err(AttestationError::Malformed(_))
+        ));
+        assert_eq!(pem_certificates("no PEM here"), Ok(Vec::new()));
+        assert!(TrustAnchors::new().is_empty());
+    }
+}

@@ -450,3 +450,46 @@ fn next<'a>(r: &mut SliceReader<'a>, field: &str) -> Result<AnyRef<'a>, Attestat
 fn single(bytes: &[u8]) -> Result<AnyRef<'_>, AttestationError> {
     Ok(AnyRef::from_der(bytes)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering;
+
+    #[test]
+    fn der_set_order_pads_the_shorter_encoding_with_zeros() {
+        assert_eq!(der_set_cmp(&[2, 1, 2], &[2, 1, 3]), Ordering::Less);
+        assert_eq!(der_set_cmp(&[2, 1, 3], &[2, 1, 2]), Ordering::Greater);
+        assert_eq!(der_set_cmp(&[4, 1], &[4, 1, 0]), Ordering::Equal);
+        assert_eq!(der_set_cmp(&[4, 1], &[4, 1, 1]), Ordering::Less);
+        assert_eq!(der_set_cmp(&[], &[]), Ordering::Equal);
+    }
+
+    #[test]
+    fn every_schema_kind_is_known_and_others_are_not() {
+        for tag in [
+            1, 2, 3, 4, 5, 6, 7, 8, 10, 200, 203, 303, 305, 400, 401, 402, 405, 502, 503, 504, 505,
+            506, 507, 508, 509, 600, 601, 701, 702, 703, 704, 705, 706, 709, 710, 711, 712, 713,
+            714, 715, 716, 717, 718, 719, 720, 723, 724,
+        ] {
+            assert!(kind(tag).is_some(), "tag {tag}");
+        }
+        for tag in [
+            0,
+            9,
+            11,
+            201,
+            202,
+            700,
+            707,
+            708,
+            721,
+            722,
+            725,
+            1000,
+            u32::MAX,
+        ] {
+            assert!(kind(tag).is_none(), "tag {tag}");
+        }
+    }
+}

@@ -168,3 +168,49 @@ impl RevocationSource {
         &self.path
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_are_normalised() {
+        assert_eq!(normalise_serial("00AbC").as_deref(), Some("abc"));
+        assert_eq!(normalise_serial("000").as_deref(), Some("0"));
+        assert_eq!(normalise_serial(""), None);
+        assert_eq!(normalise_serial("12g4"), None);
+        assert_eq!(normalise_serial("-12"), None);
+    }
+
+    #[test]
+    fn list_shapes_are_checked() {
+        let list = RevocationList::from_json(
+            br#"{"entries":{"0A":{"status":"SUSPENDED"},"b":{"status":"NEW_STATUS","reason":"X"}}}"#,
+        )
+        .expect("list");
+        assert_eq!(list.len(), 2);
+        assert_eq!(
+            list.status("a").map(|e| &e.status),
+            Some(&RevocationStatus::Suspended)
+        );
+        let other = list.status("000B").expect("listed");
+        assert_eq!(other.status, RevocationStatus::Other("NEW_STATUS".into()));
+        assert_eq!(other.reason.as_deref(), Some("X"));
+        assert!(list.status("c").is_none());
+        for bad in [
+            &b"[]"[..],
+            b"{}",
+            br#"{"entries":[]}"#,
+            br#"{"entries":{"a":{"status":1}}}"#,
+        ] {
+            assert!(matches!(
+                RevocationList::from_json(bad),
+                Err(AttestationError::RevocationList(_))
+            ));
+        }
+        assert!(matches!(
+            RevocationList::load(Path::new("/nonexistent/status.json")),
+            Err(AttestationError::RevocationList(_))
+        ));
+    }
+}
