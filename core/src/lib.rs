@@ -16,6 +16,7 @@ pub mod keystore;
 pub mod protocol;
 pub mod qr;
 pub mod secret;
+pub mod text;
 pub mod transport;
 pub mod vault;
 pub mod wallet;

@@ -172,6 +172,7 @@ impl From<ChallengeError> for WalletError {
             ChallengeError::BadCandidates => Self::BadServerResponse,
             ChallengeError::InvalidCode => Self::InvalidCode,
             ChallengeError::Signing => Self::Internal("signing failed"),
+            ChallengeError::UnsafeText => Self::BadServerResponse,
         }
     }
 }

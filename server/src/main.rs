@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use vistalid_core::protocol::CodeMode;
-use vistalid_server::{open_admin, start, ServerConfig, ServerError};
+use vistalid_server::{open_admin, start, ClientOptions, ServerConfig, ServerError};
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +50,26 @@ enum Command {
         /// How users prove they see the login page.
         #[arg(long, value_enum, default_value_t = Mode::Pick)]
         mode: Mode,
+        /// The QR audience this client redeems for (what the insured's wallet names, e.g. the
+        /// practice's name). Without it the client redeems only QR codes that name none.
+        #[arg(long)]
+        audience: Option<String>,
+    },
+    /// Give a client a new secret; prints it. The old one stops working (in a running server
+    /// within its `client_cache_secs`, default 5 s).
+    RotateSecret {
+        /// Client id.
+        client_id: String,
+    },
+    /// Remove a client (in a running server within its `client_cache_secs`, default 5 s).
+    RemoveClient {
+        /// Client id.
+        client_id: String,
+    },
+    /// End the login holds of an account ("not me" hold, wrong-pick back-off).
+    ClearHold {
+        /// RPPS number, pseudonymous id or account id.
+        account: String,
     },
     /// Create a practitioner account; prints its activation code.
     AddPractitioner {
@@ -119,6 +139,11 @@ struct FileConfig {
     header_read_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    max_connections_per_ip: Option<usize>,
+    not_me_hold_secs: Option<u64>,
+    wrong_pick_backoff_secs: Option<u64>,
+    wrong_pick_backoff_max_secs: Option<u64>,
+    client_cache_secs: Option<u64>,
 }
 
 fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
@@ -159,7 +184,12 @@ fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
         enrol_per_ip_per_min,
         header_read_timeout_secs,
         idle_timeout_secs,
-        max_connections
+        max_connections,
+        max_connections_per_ip,
+        not_me_hold_secs,
+        wrong_pick_backoff_secs,
+        wrong_pick_backoff_max_secs,
+        client_cache_secs
     );
     Ok(c)
 }
@@ -206,15 +236,42 @@ async fn run(cli: Cli) -> Result<(), String> {
             server.shutdown().await;
             Ok(())
         }
-        Command::AddClient { name, mode } => {
+        Command::AddClient {
+            name,
+            mode,
+            audience,
+        } => {
             let admin = open_admin(config).map_err(err)?;
             let mode = match mode {
                 Mode::Pick => CodeMode::Pick,
                 Mode::Type => CodeMode::Type,
             };
-            let (id, secret) = admin.add_client(&name, mode).map_err(err)?;
+            let mut options = ClientOptions::new(mode);
+            if let Some(a) = audience {
+                options = options.audience(a);
+            }
+            let (id, secret) = admin.add_client_with(&name, &options).map_err(err)?;
             println!("client_id={id}");
             println!("client_secret={}", secret.as_str());
+            Ok(())
+        }
+        Command::RotateSecret { client_id } => {
+            let admin = open_admin(config).map_err(err)?;
+            let secret = admin.rotate_secret(&client_id).map_err(err)?;
+            println!("client_id={client_id}");
+            println!("client_secret={}", secret.as_str());
+            Ok(())
+        }
+        Command::RemoveClient { client_id } => {
+            let admin = open_admin(config).map_err(err)?;
+            admin.remove_client(&client_id).map_err(err)?;
+            println!("removed {client_id}");
+            Ok(())
+        }
+        Command::ClearHold { account } => {
+            let admin = open_admin(config).map_err(err)?;
+            admin.clear_login_hold(&account).map_err(err)?;
+            println!("login holds cleared for {account}");
             Ok(())
         }
         Command::AddPractitioner {

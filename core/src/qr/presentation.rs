@@ -270,3 +270,36 @@ fn int(i: i64) -> Value {
 fn time(v: &Value, what: &'static str) -> Result<i64, QrError> {
     credential::time(v, what).map_err(|_| QrError::BadPresentation(what))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A device-signed online presentation with the given times (no check at signing).
+    fn raw(iat: i64, exp: i64) -> String {
+        let key = SigningKey::make().expect("key");
+        let claims = vec![
+            (int(LABEL_CREDENTIAL_ID), Value::Bytes(vec![1; 8])),
+            (int(LABEL_EXP), int(exp)),
+            (int(LABEL_IAT), int(iat)),
+            (int(LABEL_NONCE), Value::Bytes(vec![7; NONCE_LEN])),
+        ];
+        let mut payload = Vec::new();
+        ciborium::into_writer(&Value::Map(claims), &mut payload).expect("cbor");
+        encode_text(&cose::sign(&key, None, &payload, EXTERNAL_AAD).expect("sign"))
+    }
+
+    /// Issue 13 item 5 (audit): times from outside are refused without overflow. Negative
+    /// times never get past `credential::time`, so the window's subtraction cannot overflow.
+    #[test]
+    fn extreme_times_are_refused_without_overflow() {
+        for (iat, exp) in [(i64::MIN, i64::MAX), (i64::MIN, 0), (-1, i64::MAX)] {
+            assert!(decode(&raw(iat, exp)).is_err(), "{iat} {exp}");
+        }
+        assert_eq!(
+            decode(&raw(0, i64::MAX)).map(|p| p.issued_at),
+            Err(QrError::BadPresentation("validity window"))
+        );
+        assert!(decode(&raw(1_800_000_000, 1_800_000_120)).is_ok());
+    }
+}
