@@ -104,6 +104,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+pub mod attestation;
 mod clients;
 mod device;
 mod guard;
