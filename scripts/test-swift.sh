@@ -17,7 +17,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 CHROOT=${VISTALID_TOOLCHAINS:-/var/cache/vistalid-toolchains}/trixie
-WORK=/srv/vistalid # inside the chroot
+# Inside the chroot, one folder per checkout, so runs from two checkouts (worktrees) at once
+# never share a package or a library file.
+WORK=/srv/vistalid/$(printf %s "$ROOT" | sha256sum | cut -c1-12)
 t0=$SECONDS
 step() { echo "== [test-swift $((SECONDS - t0))s] $*"; }
 
