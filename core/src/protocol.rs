@@ -17,6 +17,12 @@ pub const PATH_ENROL: &str = "/device/enrol";
 pub const PATH_CHALLENGES: &str = "/device/challenges";
 /// Path: answer a challenge (POST [`AnswerRequest`]); `{id}` is the challenge id.
 pub const PATH_ANSWER: &str = "/device/challenges/{id}/answer";
+/// Path: one counted PIN guess, the server's VOPRF evaluation (POST [`PinGuardRequest`] of
+/// [`PinGuessClaims`], signed by the account's device-tier key; answer [`PinGuessResponse`]).
+pub const PATH_PIN_GUESS: &str = "/device/pin-guard/evaluate";
+/// Path: the proof of a successful unlock (POST [`PinGuardRequest`] of [`PinConfirmClaims`],
+/// signed by the account's confirmation key; answer [`PinConfirmResponse`]).
+pub const PATH_PIN_CONFIRM: &str = "/device/pin-guard/confirm";
 /// Path: QR redemption by a professional's software (POST [`RedeemRequest`]).
 pub const PATH_REDEEM: &str = "/qr/redeem";
 /// Path: the QR credential issuer's public keys (GET, JWKS shape), for verifiers.
@@ -36,6 +42,23 @@ pub const TYP_ENROL_PROOF: &str = "vistalid-enrol+jwt";
 pub const TYP_CHALLENGE: &str = "vistalid-challenge+jwt";
 /// JWS `typ` of an answer signed by the device key.
 pub const TYP_ANSWER: &str = "vistalid-answer+jwt";
+
+/// JWS `typ` of a PIN guess (an OPRF evaluation request) signed by the device-tier key.
+pub const TYP_PIN_GUESS: &str = "vistalid-pin-guess+jwt";
+/// JWS `typ` of the proof of a successful unlock, signed by the confirmation key.
+pub const TYP_PIN_CONFIRM: &str = "vistalid-pin-confirm+jwt";
+
+/// Error code: the device's guess limit was reached and its OPRF key erased (HTTP 403).
+pub const ERR_PIN_GUARD_BLOCKED: &str = "pin_guard_blocked";
+/// Error code: a PIN-guard request reused a `jti` or is outside the freshness window (HTTP 409
+/// for a reused `jti`, 400 for a stale `iat`).
+pub const ERR_REPLAYED: &str = "replayed_request";
+/// The suite of [`OprfInfo::suite`] (RFC 9497).
+pub const OPRF_SUITE: &str = "P256-SHA256";
+/// The mode of [`OprfInfo::mode`].
+pub const OPRF_MODE: &str = "voprf";
+/// How far a PIN-guard request's `iat` may be from the server's clock, in seconds.
+pub const PIN_GUARD_MAX_SKEW_SECS: i64 = 120;
 
 /// The CIBA grant type (OpenID CIBA core 1.0, section 10.1).
 pub const CIBA_GRANT_TYPE: &str = "urn:openid:params:grant-type:ciba";
@@ -84,6 +107,36 @@ pub struct EnrolRequest {
     /// Optional platform attestation chain (opaque, base64url), stored by the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<String>,
+    /// The keys of the server-counted PIN guesses (ADR 0001, issue 18): with them the server
+    /// creates an OPRF key for the device and answers [`EnrolResponse::oprf`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_guard: Option<PinGuardKeys>,
+}
+
+/// The device's keys for the server-counted PIN guesses, sent at enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinGuardKeys {
+    /// The device-tier key (usable without the PIN): signs every PIN guess and, for insured
+    /// accounts, the QR presentations (the credential binds it).
+    pub unlock_key: Jwk,
+    /// The confirmation key, sealed in the account's PIN tier: only a right PIN reaches it,
+    /// and its signature proves a successful unlock.
+    pub confirm_key: Jwk,
+}
+
+/// The server's OPRF key for this device ([`EnrolResponse::oprf`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OprfInfo {
+    /// [`OPRF_SUITE`].
+    pub suite: String,
+    /// [`OPRF_MODE`].
+    pub mode: String,
+    /// The server's id of the key, sent back with every guess.
+    pub key_id: String,
+    /// The public key, base64url of the compressed SEC1 point, pinned by the wallet.
+    pub public_key: String,
+    /// Guesses allowed between two successful unlocks.
+    pub guess_limit: u32,
 }
 
 /// Identity claims of an account, as Pro Santé Connect names them where it has a name.
@@ -119,10 +172,13 @@ pub struct EnrolResponse {
     pub issuer_key: Option<Jwk>,
     /// Bearer token for the device long-poll (not a signing secret; see DESIGN.md).
     pub poll_token: String,
-    /// Issuer-signed credential (COSE_Sign1, base64url) binding identity to the device key;
-    /// insured accounts only.
+    /// Issuer-signed credential (COSE_Sign1, base64url) binding identity to the device key
+    /// (to [`PinGuardKeys::unlock_key`] when the request had one); insured accounts only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+    /// The device's OPRF key, when the server counts PIN guesses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oprf: Option<OprfInfo>,
 }
 
 /// How the user proves they see the login page.
@@ -221,6 +277,60 @@ pub struct AnswerRequest {
 pub struct AnswerResponse {
     /// `approved`, `denied` or `reported`.
     pub status: String,
+}
+
+/// Body of [`PATH_PIN_GUESS`] and [`PATH_PIN_CONFIRM`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinGuardRequest {
+    /// Compact JWS of [`PinGuessClaims`] or [`PinConfirmClaims`].
+    pub request: String,
+}
+
+/// Claims of a PIN guess, signed by the device-tier key ([`TYP_PIN_GUESS`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinGuessClaims {
+    /// The guessing device.
+    pub device_id: String,
+    /// The OPRF key the wallet pinned ([`OprfInfo::key_id`]).
+    pub key_id: String,
+    /// The blinded element, base64url of the compressed SEC1 point.
+    pub blinded_element: String,
+    /// Single-use request id (16+ random bytes, base64url).
+    pub jti: String,
+    /// Seconds since the epoch at signing time.
+    pub iat: i64,
+}
+
+/// Answer to [`PATH_PIN_GUESS`]: the evaluation and its DLEQ proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinGuessResponse {
+    /// The evaluated element, base64url of the compressed SEC1 point.
+    pub evaluated_element: String,
+    /// The proof (`c || s`, 64 bytes), base64url.
+    pub proof: String,
+    /// Guesses left after this one.
+    pub guesses_left: u32,
+}
+
+/// Claims of the proof of a successful unlock, signed by the confirmation key
+/// ([`TYP_PIN_CONFIRM`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinConfirmClaims {
+    /// The device.
+    pub device_id: String,
+    /// The OPRF key the unlock used.
+    pub key_id: String,
+    /// Single-use request id (16+ random bytes, base64url).
+    pub jti: String,
+    /// Seconds since the epoch at signing time.
+    pub iat: i64,
+}
+
+/// Answer to [`PATH_PIN_CONFIRM`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinConfirmResponse {
+    /// Guesses allowed from now on (the limit).
+    pub guesses_left: u32,
 }
 
 /// Body of [`PATH_REDEEM`]; the professional's software authenticates as a registered client

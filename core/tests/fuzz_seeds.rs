@@ -120,6 +120,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         .expect("sign"),
         device_name: "Pixel".into(),
         attestation: None,
+        pin_guard: None,
     };
     let enrol_resp = EnrolResponse {
         account_id: "acc".into(),
@@ -130,6 +131,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         issuer_key: Some(jwk.clone()),
         poll_token: "cG9sbA".into(),
         credential: None,
+        oprf: None,
     };
     let protocol = vec![
         with_sel(0, br#"{"nonce":"bm9uY2U","expires_in":120}"#),

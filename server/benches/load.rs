@@ -156,6 +156,7 @@ async fn run(server: &vistalid_server::RunningServer) {
                 proof,
                 device_name: "bench".into(),
                 attestation: None,
+                pin_guard: None,
             })
             .send()
             .await

@@ -265,6 +265,7 @@ pub(crate) async fn enrol(
         issuer_key,
         poll_token,
         credential,
+        oprf: None,
     }))
 }
 

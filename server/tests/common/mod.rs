@@ -351,6 +351,7 @@ pub async fn enrol_raw(
         proof: proof.to_owned(),
         device_name: "Pixel 9 test".to_owned(),
         attestation: None,
+        pin_guard: None,
     };
     read(post_enrol(h, &req).await).await
 }
