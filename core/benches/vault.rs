@@ -76,6 +76,29 @@ fn time<T>(f: impl FnOnce() -> T) -> Duration {
     t.elapsed()
 }
 
+/// CPU time used so far by the whole process, all threads (also those that have ended).
+fn process_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime failed");
+    Duration::new(
+        u64::try_from(ts.tv_sec).expect("non-negative"),
+        u32::try_from(ts.tv_nsec).expect("below one second"),
+    )
+}
+
+/// Wall time and process CPU time of `f`. CPU time hardly depends on how loaded the machine
+/// is; on an idle machine the wall time of a parallel hash tends to CPU / threads.
+fn time_cpu<T>(f: impl FnOnce() -> T) -> (Duration, Duration) {
+    let c = process_cpu();
+    let wall = time(f);
+    (wall, process_cpu() - c)
+}
+
 /// Median, and the 25th and 75th percentiles, in ms.
 fn stats(mut v: Vec<Duration>) -> (f64, f64, f64) {
     v.sort();
@@ -98,6 +121,7 @@ fn rust_vs_c(rounds: usize) {
     let mut memory = Vec::new();
     let ps = [1u32, 2, 4];
     let mut times = vec![[Vec::new(), Vec::new(), Vec::new()]; ps.len()];
+    let mut cpu = vec![[Vec::new(), Vec::new(), Vec::new()]; ps.len()];
     for &p in &ps {
         let params = Argon2Params {
             m_kib: 64 * MIB,
@@ -116,23 +140,29 @@ fn rust_vs_c(rounds: usize) {
                 p,
             };
             for k in 0..3 {
-                match (round + k) % 3 {
-                    0 => times[i][0].push(time(|| ours(&mut kdf, &params))),
-                    1 => times[i][1].push(time(|| c_reference(&params))),
-                    _ => times[i][2].push(time(|| argon2_05(&params, &mut memory))),
-                }
+                let which = (round + k) % 3;
+                let (wall, used) = match which {
+                    0 => time_cpu(|| ours(&mut kdf, &params)),
+                    1 => time_cpu(|| c_reference(&params)),
+                    _ => time_cpu(|| argon2_05(&params, &mut memory)),
+                };
+                times[i][which].push(wall);
+                cpu[i][which].push(used);
             }
         }
     }
     println!(
-        "Argon2id m=64 MiB t=3, {rounds} interleaved rounds, {} cores: median ms [p25-p75]",
+        "Argon2id m=64 MiB t=3, {rounds} interleaved rounds, {} cores: median wall ms \
+         [p25-p75] (median process CPU ms)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     for (i, &p) in ps.iter().enumerate() {
         let [o, c, r] = times[i].clone().map(stats);
+        let [oc, cc, rc] = cpu[i].clone().map(|v| stats(v).0);
         println!(
-            "  p={p}: ours {:.1} [{:.1}-{:.1}], C reference {:.1} [{:.1}-{:.1}], argon2 0.5 \
-             {:.1} [{:.1}-{:.1}]; ours/C {:.2}x, argon2 0.5/C {:.2}x",
+            "  p={p}: ours {:.1} [{:.1}-{:.1}] ({oc:.1}), C reference {:.1} [{:.1}-{:.1}] \
+             ({cc:.1}), argon2 0.5 {:.1} [{:.1}-{:.1}] ({rc:.1}); wall ours/C {:.2}x, argon2 \
+             0.5/C {:.2}x; CPU ours/C {:.2}x",
             o.0,
             o.1,
             o.2,
@@ -143,7 +173,8 @@ fn rust_vs_c(rounds: usize) {
             r.1,
             r.2,
             o.0 / c.0,
-            r.0 / c.0
+            r.0 / c.0,
+            oc / cc
         );
     }
 }
