@@ -108,7 +108,8 @@ impl Argon2Params {
     /// Lanes only cut the defender's latency, because the vault computes them on
     /// min(p, cores) threads. A 2022 flagship phone takes about 150 ms at these parameters
     /// with 4 threads, and a mid-range phone is estimated 1.5-2x slower, so 64 MiB x 3 fills
-    /// the budget; at p = 1 the same cost took 2-4 times as long on a phone.
+    /// the budget. At p = 1 the same cost takes up to about 3 times as long on a phone with 4
+    /// fast-enough cores.
     pub const DEFAULT: Self = Self {
         m_kib: 64 * 1024,
         t: 3,
