@@ -1,9 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Installs what the build and the tests need and is not in the machine image: the Kotlin
-# build (Maven artefacts) and the Swift toolchain (Debian 13 chroot). Idempotent: tools
-# already present are reused (caches live outside the repository).
+# build (Maven artefacts), the Swift toolchain (Debian 13 chroot), cargo-deny (from
+# crates.io) and the Rust toolchain of the declared rust-version (the MSRV check). Idempotent:
+# tools already present are reused (caches live outside the repository), so only a new
+# machine pays for them (cargo-deny: about 5 minutes of compiling; the MSRV toolchain: about
+# 10 seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
 scripts/install-toolchains.sh all
+
+# cargo-deny, pinned (scripts/deny.sh relies on this version's database layout), installed
+# beside the other toolchains so a clean clone on a machine with warm caches reuses it.
+deny_version=0.20.2
+deny_root=${VISTALID_TOOLCHAINS:-/var/cache/vistalid-toolchains}/cargo-deny-$deny_version
+if [ ! -x "$deny_root/bin/cargo-deny" ]; then
+  echo "== [install] cargo install cargo-deny $deny_version (crates.io) into $deny_root"
+  cargo install --quiet --locked --root "$deny_root" cargo-deny --version "$deny_version"
+fi
+
+# The toolchain of the workspace's rust-version, for `cargo +VERSION check` (scripts/test.sh).
+msrv=$(sed -n 's/^rust-version = "\([0-9.]*\)".*/\1/p' Cargo.toml)
+if ! rustup run "$msrv" rustc --version >/dev/null 2>&1; then
+  echo "== [install] rustup toolchain install $msrv (the declared rust-version)"
+  rustup toolchain install "$msrv" --profile minimal --no-self-update
+fi

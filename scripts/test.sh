@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Runs every check and test of the project: format, lints, Rust tests (unit, vectors,
+# Runs every check and test of the project: format, lints, rustdoc (warnings denied), cargo
+# deny (scripts/deny.sh), a build with the declared rust-version, Rust tests (unit, vectors,
 # end-to-end over loopback, the CLI demo and a pseudo-terminal session), then the binding
 # tests from Kotlin (JVM) and Swift (Linux), the size budget of the release FFI library,
 # schemathesis against a live server, and a short
@@ -29,6 +30,18 @@ cargo fmt --all -- --check
 
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+step "cargo deny (licences, duplicates, sources; advisories when a database is at hand)"
+scripts/deny.sh
+
+# The declared rust-version must build: the library and binaries with that toolchain (tests
+# and benches may use newer features through their dev-dependencies).
+msrv=$(sed -n 's/^rust-version = "\([0-9.]*\)".*/\1/p' Cargo.toml)
+step "cargo +$msrv check (the declared rust-version)"
+cargo "+$msrv" check --workspace --quiet
 
 # Runs one suite, keeps its log, adds the counts of the lines matching PATTERN, and stops
 # the whole run with the closing line if the suite failed.

@@ -20,6 +20,8 @@ use vistalid_core::wallet::{AnswerOutcome, Wallet, WalletConfig, WalletError};
 use vistalid_server::{RunningServer, ServerConfig};
 
 use crate::qr_cmds;
+use crate::text::demo::{self as says, Check};
+use crate::text::{self, qr::sizes};
 use crate::ui::{self, exit};
 
 /// The demo's PIN in non-interactive mode (not trivial, so the policy accepts it).
@@ -37,9 +39,13 @@ pub(crate) struct Checks {
 }
 
 impl Checks {
-    pub(crate) fn check(&mut self, what: &str, ok: bool) -> bool {
+    pub(crate) fn check(&mut self, what: Check, ok: bool) -> bool {
+        self.record(says::check(what), ok)
+    }
+
+    fn record(&mut self, what: String, ok: bool) -> bool {
         println!("  {} {what}", if ok { "✔" } else { "✘" });
-        self.results.push((what.to_owned(), ok));
+        self.results.push((what, ok));
         ok
     }
 
@@ -48,8 +54,8 @@ impl Checks {
     }
 }
 
-fn step(n: u32, what: &str) {
-    println!("\n[{n}] {what}");
+fn step(n: u32) {
+    println!("\n[{n}] {}", says::step(n));
 }
 
 /// Runs the demo; returns the exit code.
@@ -59,12 +65,12 @@ pub(crate) async fn run(non_interactive: bool, out: Option<PathBuf>) -> u8 {
     match run_steps(non_interactive, out, &mut checks).await {
         Ok(()) => {}
         Err(msg) => {
-            checks.check(&format!("demo aborted: {msg}"), false);
+            checks.record(says::aborted(&msg), false);
         }
     }
     let passed = checks.results.iter().filter(|(_, ok)| *ok).count();
     let failed = checks.results.len() - passed;
-    println!("\n== Summary ({:.1} s) ==", started.elapsed().as_secs_f64());
+    println!("\n{}", says::summary(started.elapsed().as_secs_f64()));
     for (what, ok) in &checks.results {
         println!("  {} {what}", if *ok { "ok  " } else { "FAIL" });
     }
@@ -82,14 +88,14 @@ async fn run_steps(
     checks: &mut Checks,
 ) -> Result<(), String> {
     let data = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-    step(1, "Reference identity server on loopback");
+    step(1);
     let mut config = ServerConfig::for_tests(&data.path().join("server"));
     config.poll_interval_secs = 1;
     let server = vistalid_server::start(config)
         .await
         .map_err(|e| format!("server: {e}"))?;
     let base = server.base_url().to_owned();
-    println!("  listening on {base} (SQLite in a temporary directory)");
+    println!("  {}", says::listening(&base));
     let admin = server.admin();
     let (client_id, client_secret) = admin
         .add_client("Dossier Médical Partagé", CodeMode::Pick)
@@ -98,11 +104,11 @@ async fn run_steps(
         .add_practitioner(RPPS, "Camille", "Martin", "10")
         .map_err(|e| format!("add practitioner: {e}"))?;
     println!(
-        "  relying party {client_id}; practitioner RPPS {RPPS}, activation code {}",
-        activation.as_str()
+        "  {}",
+        says::accounts(&client_id, RPPS, activation.as_str())
     );
 
-    step(2, "Practitioner enrols a phone (software keystore, PIN)");
+    step(2);
     let phone_dir = data.path().join("phone");
     let keystore = Arc::new(SoftwareKeystore::open(
         data.path().join("phone-keystore.key"),
@@ -117,22 +123,23 @@ async fn run_steps(
     let account = wallet
         .enrol(&base, &activation, Pin::new(pin.clone()))
         .await;
-    checks.check("practitioner enrolled, server key pinned", account.is_ok());
+    checks.check(Check::PractitionerEnrolled, account.is_ok());
     let account = account.map_err(|e| ui::explain(&e).0)?;
     println!(
-        "  account {} for {} {}",
-        account.account_id, account.identity.given_name, account.identity.family_name
+        "  {}",
+        says::account(
+            &account.account_id,
+            &account.identity.given_name,
+            &account.identity.family_name
+        )
     );
 
-    step(3, "A health service asks for a login (CIBA, poll mode)");
+    step(3);
     let http = reqwest::Client::new();
     let ciba = ciba(&http, &base, &client_id, &client_secret).await?;
-    println!(
-        "  the login page shows the code dynamique: {}",
-        ciba.dynamic_code
-    );
+    println!("  {}", says::dynamic_code(&ciba.dynamic_code));
 
-    step(4, "The phone gets the challenge");
+    step(4);
     let fetched = wallet
         .fetch_challenges(10)
         .await
@@ -143,35 +150,32 @@ async fn run_steps(
         .ok_or("no challenge arrived")?
         .clone();
     ui::show_challenge(&ch);
+    checks.check(Check::ChallengeVerified, ch.candidates.len() == 3);
     checks.check(
-        "challenge signed by the pinned server key, fresh, 3 candidates",
-        ch.candidates.len() == 3,
-    );
-    checks.check(
-        "the login page's code is among the candidates",
+        Check::CodeAmongCandidates,
         ch.candidates.contains(&ciba.dynamic_code),
     );
 
-    step(5, "The practitioner enters the PIN and picks the code");
+    step(5);
     let code = if non_interactive {
-        println!("  (non-interactive: picking {})", ciba.dynamic_code);
+        println!("  {}", says::picking(&ciba.dynamic_code));
         ciba.dynamic_code.clone()
     } else {
         let c = ui::ask_code(&ch).map_err(|e| e.to_string())?;
-        let _ = ui::read_pin("PIN: ").map_err(|e| e.to_string())?;
+        let _ = ui::read_pin(&text::wallet::prompt_pin()).map_err(|e| e.to_string())?;
         c
     };
     let outcome = wallet.approve(&ch.id, Pin::new(pin.clone()), &code).await;
     checks.check(
-        "answer signed by the device key and accepted",
+        Check::AnswerAccepted,
         outcome == Ok(AnswerOutcome::Approved),
     );
 
-    step(6, "The health service polls the token endpoint");
+    step(6);
     let token = poll_token(&http, &base, &client_id, &client_secret, &ciba).await?;
     let id_token = token["id_token"].as_str().unwrap_or_default().to_owned();
     let claims = verify_id_token(&http, &base, &id_token).await;
-    checks.check("ID token (ES256) verifies against the JWKS", claims.is_ok());
+    checks.check(Check::IdTokenVerifies, claims.is_ok());
     if let Ok(c) = &claims {
         for k in [
             "iss",
@@ -185,10 +189,7 @@ async fn run_steps(
         ] {
             println!("  {k:>14}: {}", c[k]);
         }
-        checks.check(
-            "ID token names the practitioner",
-            c["SubjectNameID"] == RPPS,
-        );
+        checks.check(Check::IdTokenNamesPractitioner, c["SubjectNameID"] == RPPS);
     }
 
     insured_steps(
@@ -212,10 +213,7 @@ async fn lockout_step(
     pin: &str,
     checks: &mut Checks,
 ) -> Result<(), String> {
-    step(
-        10,
-        "Wrong PINs are counted, slowed down, then lock the vault",
-    );
+    step(10);
     // Back-off: 0, 0, 1, 5, 30 s after the 1st..5th wrong PIN. A try made too soon is refused
     // without being counted; on a slow machine the 1 s pause may already be over, so keep
     // trying until the back-off shows (at the latest after the 3rd wrong PIN, 5 s).
@@ -224,7 +222,7 @@ async fn lockout_step(
         let r = wallet
             .change_pin(Pin::new("975310"), Pin::new("385926"))
             .await;
-        println!("  wrong PIN: {}", ui::explain_short(&r));
+        println!("  {}", says::wrong_pin_try(&ui::explain_short(&r)));
         let stop = matches!(r, Err(WalletError::Backoff { .. }));
         results.push(r);
         if stop {
@@ -239,7 +237,7 @@ async fn lockout_step(
         })
         .collect();
     checks.check(
-        "wrong PINs give the tries left, then a back-off",
+        Check::TriesLeftThenBackoff,
         counted.len() >= 2
             && counted.iter().zip(4u32..=4).all(|(a, b)| *a == b)
             && counted.windows(2).all(|w| w[1] + 1 == w[0])
@@ -264,15 +262,16 @@ async fn lockout_step(
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
-    for e in seen.iter().flatten() {
-        println!("  wrong PIN: {e}");
+    // The vault's errors are shown as the wallet's: one wording for one error in the run.
+    let shown = |e: &Option<VaultError>| {
+        ui::explain_short(&e.clone().map_or(Ok(()), |e| Err(WalletError::from(e))))
+    };
+    for e in seen.iter().filter(|e| e.is_some()) {
+        println!("  {}", says::wrong_pin_try(&shown(e)));
     }
-    let right_text = right
-        .as_ref()
-        .map_or("accepted".to_owned(), |e| e.to_string());
-    println!("  right PIN after that: {right_text}");
+    println!("  {}", says::right_pin_after(&shown(&right)));
     checks.check(
-        "after 5 wrong PINs the vault is locked, even for the right PIN",
+        Check::LockedAfterFive,
         seen.last() == Some(&Some(VaultError::WrongPin { tries_left: 0 }))
             && right == Some(VaultError::Locked),
     );
@@ -288,7 +287,7 @@ async fn insured_steps(
     checks: &mut Checks,
     (client_id, client_secret): (&str, &str),
 ) -> Result<(), String> {
-    step(7, "An insured citizen enrols (appli carte Vitale role)");
+    step(7);
     let activation = admin
         .add_insured(INSURED, "Léa", "Bernard")
         .map_err(|e| format!("add insured: {e}"))?;
@@ -307,16 +306,10 @@ async fn insured_steps(
     let account = wallet
         .enrol(base, activation.as_str(), Pin::new(pin.clone()))
         .await;
-    checks.check(
-        "insured enrolled with an issuer-signed credential",
-        account.is_ok(),
-    );
+    checks.check(Check::InsuredEnrolled, account.is_ok());
     let account = account.map_err(|e| ui::explain(&e).0)?;
 
-    step(
-        8,
-        "The insured shows a QR code (offline mode: verifiable without network)",
-    );
+    step(8);
     let shown = wallet
         .present_qr(
             &account.account_id,
@@ -330,17 +323,14 @@ async fn insured_steps(
     qr_cmds::show(&shown, &matrix);
     let dir = out.unwrap_or_else(|| data.join("qr"));
     qr_cmds::write_files(&dir, &shown.text, &matrix).map_err(|e| format!("QR files: {e}"))?;
-    println!("  written: {}/qr.png, qr.svg, qr.txt", dir.display());
+    println!("  {}", text::qr::written(&dir));
     let decoded = qr_cmds::decode_png(&dir.join("qr.png"));
     checks.check(
-        "the PNG decodes back to the same text",
+        Check::PngDecodes,
         decoded.as_deref() == Ok(shown.text.as_str()),
     );
 
-    step(
-        9,
-        "The professional's software verifies it, then redeems it online",
-    );
+    step(9);
     let client = ServerClient::new(base).map_err(|e| e.to_string())?;
     let trusted = client.issuer_keys().await.map_err(|e| e.to_string())?;
     let verifier = Verifier::new(trusted, Arc::new(SystemClock));
@@ -348,10 +338,7 @@ async fn insured_steps(
         verifier.verify(&shown.text),
         Ok(Verified::Offline(v)) if v.credential.claims.subject == INSURED
     );
-    checks.check(
-        "offline check: issuer signature, device signature, time",
-        offline_ok,
-    );
+    checks.check(Check::OfflineVerified, offline_ok);
     let online = wallet
         .present_qr(&account.account_id, Pin::new(pin), Mode::Online, None)
         .await
@@ -360,33 +347,33 @@ async fn insured_steps(
         .map(|m| m.version())
         .unwrap_or(0);
     println!(
-        "  online mode: {} characters, QR version {online_version}; offline: {} characters, version {}",
-        online.text.len(),
-        shown.text.len(),
-        matrix.version()
+        "  {}",
+        sizes(
+            online.text.len(),
+            online_version,
+            shown.text.len(),
+            matrix.version()
+        )
     );
     let first = client.redeem(&online.text, client_id, client_secret).await;
     if let Ok(r) = &first {
+        let who = &r.identity;
         println!(
-            "  redeemed: {} {} ({})",
-            r.identity.given_name, r.identity.family_name, r.identity.subject_name_id
+            "  {}",
+            says::redeemed(&who.given_name, &who.family_name, &who.subject_name_id)
         );
     }
-    checks.check(
-        "online redemption answers the insured's identity",
-        first.is_ok(),
-    );
+    checks.check(Check::Redeemed, first.is_ok());
     let second = client.redeem(&online.text, client_id, client_secret).await;
     checks.check(
-        "a second redemption is refused (single use)",
+        Check::SingleUse,
         matches!(second, Err(ClientError::Server { status: 409, .. })),
     );
     Ok(())
 }
 
 fn ask_new_pin() -> Result<String, String> {
-    let pin =
-        ui::read_pin("Choose a 6-digit PIN for the demo phone: ").map_err(|e| e.to_string())?;
+    let pin = ui::read_pin(&says::prompt_demo_pin()).map_err(|e| e.to_string())?;
     // EXPOSE: the demo reuses the PIN it just asked for in later steps.
     Ok(pin.expose().to_owned())
 }

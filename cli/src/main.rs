@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 //! `vistalid`: a terminal wallet for integrators testing against an identity server, and
-//! `vistalid demo`, the whole system in one command.
+//! `vistalid demo`, the whole system in one command. Messages are in English or French
+//! (`VISTALID_LANG`, else the locale: see the `text` module).
 #![forbid(unsafe_code)]
 
 mod demo;
+mod files;
+mod key_cache;
 mod qr_cmds;
+mod text;
 mod ui;
 mod wallet_cmds;
 
@@ -77,6 +81,8 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Verifies a QR code as a professional's software does (text or PNG), and redeems it.
+    /// The text is checked before any network; the issuer keys fetched are saved in the state
+    /// directory for --offline.
     Verify {
         /// The QR text (VL1:...).
         #[arg(long, conflicts_with = "png")]
@@ -84,17 +90,27 @@ enum Command {
         /// A PNG image of the QR code.
         #[arg(long)]
         png: Option<PathBuf>,
-        /// The identity server (its issuer keys are trusted).
-        #[arg(long)]
-        server: String,
+        /// The identity server (its issuer keys are trusted). With --offline: whose saved keys
+        /// to use (default: those of every server fetched before).
+        #[arg(long, required_unless_present = "offline")]
+        server: Option<String>,
+        /// Checks an offline-mode QR code with the issuer keys saved by an earlier verify,
+        /// without any network.
+        #[arg(long, conflicts_with = "client_id")]
+        offline: bool,
         /// Expected audience, if the presentation names one.
         #[arg(long)]
         audience: Option<String>,
-        /// Redeem online with this client id (needs --client-secret).
-        #[arg(long, requires = "client_secret")]
+        /// Redeem online with this client id (needs a client secret: --client-secret-file, or
+        /// the VISTALID_CLIENT_SECRET environment variable).
+        #[arg(long)]
         client_id: Option<String>,
-        /// Client secret for redemption.
-        #[arg(long, env = "VISTALID_CLIENT_SECRET", requires = "client_id")]
+        /// File whose first line is the client secret for redemption (keep it 0600).
+        #[arg(long, value_name = "PATH")]
+        client_secret_file: Option<PathBuf>,
+        /// Client secret for redemption. Deprecated: a command line is visible to other users
+        /// of this machine (ps, /proc); use --client-secret-file or VISTALID_CLIENT_SECRET.
+        #[arg(long, conflicts_with = "client_secret_file", value_name = "SECRET")]
         client_secret: Option<String>,
     },
     /// PIN management.
@@ -134,7 +150,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
+            eprintln!("{}", text::wallet::no_runtime(&e));
             return ExitCode::from(ui::exit::FAILURE);
         }
     };
@@ -159,12 +175,31 @@ fn main() -> ExitCode {
                 text,
                 png,
                 server,
+                offline,
                 audience,
                 client_id,
+                client_secret_file,
                 client_secret,
             } => {
-                let redeem = client_id.zip(client_secret);
-                qr_cmds::verify(text, png.as_deref(), &server, audience, redeem).await
+                let sources = qr_cmds::SecretSources {
+                    flag: client_secret,
+                    file: client_secret_file,
+                    env: std::env::var(qr_cmds::SECRET_ENV).ok(),
+                };
+                let redeem = match qr_cmds::redeem_credentials(client_id, sources) {
+                    Ok(r) => r,
+                    Err(code) => return code,
+                };
+                qr_cmds::verify(qr_cmds::VerifyRequest {
+                    text,
+                    png: png.as_deref(),
+                    server: server.as_deref(),
+                    offline,
+                    audience,
+                    redeem,
+                    data_dir: &state_dir,
+                })
+                .await
             }
             Command::Pin {
                 action: PinAction::Change,

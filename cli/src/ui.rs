@@ -9,12 +9,16 @@ use vistalid_core::protocol::CodeMode;
 use vistalid_core::secret::Pin;
 use vistalid_core::wallet::WalletError;
 
+use crate::text;
+
 /// Exit codes, documented in `--help`.
 pub(crate) mod exit {
     /// Success.
     pub(crate) const OK: u8 = 0;
     /// Any other failure.
     pub(crate) const FAILURE: u8 = 1;
+    /// The command line is incomplete or contradictory (clap uses it too).
+    pub(crate) const USAGE: u8 = 2;
     /// Wrong PIN (tries remain).
     pub(crate) const WRONG_PIN: u8 = 3;
     /// Locked after too many wrong PINs, or must wait (back-off).
@@ -36,60 +40,27 @@ pub(crate) const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 failure, 2 usage, 
 4 locked or must wait, 5 challenge expired/replayed/wrong code, 6 server unreachable, \
 7 server refused, 8 invalid QR, 9 demo check failed.";
 
-/// A user-facing message and exit code for a wallet error (no secrets in either).
+/// A user-facing message (from the catalogue) and exit code for a wallet error (no secrets
+/// in either).
 pub(crate) fn explain(e: &WalletError) -> (String, u8) {
     use WalletError as W;
-    match e {
-        W::WrongPin { tries_left } => (
-            format!("Wrong PIN. {tries_left} tries left before the wallet locks."),
-            exit::WRONG_PIN,
-        ),
-        W::Locked => (
-            "The wallet is locked after too many wrong PINs. Wipe it (`vistalid wipe`) and enrol again."
-                .into(),
-            exit::LOCKED,
-        ),
-        W::Backoff { retry_after_secs } => (
-            format!("Too many tries: wait {retry_after_secs} s before trying again."),
-            exit::LOCKED,
-        ),
-        W::WeakPin(why) => (format!("PIN refused: {why}."), exit::FAILURE),
-        W::ChallengeExpired => {
-            ("The request expired. Start the login again on the website.".into(), exit::CHALLENGE)
+    let code = match e {
+        W::WrongPin { .. } => exit::WRONG_PIN,
+        W::Locked | W::Backoff { .. } => exit::LOCKED,
+        W::ChallengeExpired | W::ChallengeReplayed | W::WrongCode | W::InvalidCode => {
+            exit::CHALLENGE
         }
-        W::ChallengeReplayed => ("This request was already answered.".into(), exit::CHALLENGE),
-        W::WrongCode => (
-            "Wrong code: the login was refused. Start again and pick the code shown on the login page."
-                .into(),
-            exit::CHALLENGE,
-        ),
-        W::InvalidCode => ("That code is not one of the choices.".into(), exit::CHALLENGE),
-        W::Network { retryable } => (
-            if *retryable {
-                "The server cannot be reached. Check the URL and your connection, then retry."
-                    .into()
-            } else {
-                "The connection to the server failed.".into()
-            },
-            exit::UNREACHABLE,
-        ),
-        W::Server { status, code } => {
-            (format!("The server refused the request ({status}, {code})."), exit::SERVER)
-        }
-        W::InsecureServerUrl => (
-            "The server URL must start with https:// (http:// only on this machine's loopback)."
-                .into(),
-            exit::FAILURE,
-        ),
-        W::NotEnrolled => ("No account yet: run `vistalid enrol` first.".into(), exit::FAILURE),
-        other => (format!("Error: {other}."), exit::FAILURE),
-    }
+        W::Network { .. } => exit::UNREACHABLE,
+        W::Server { .. } => exit::SERVER,
+        _ => exit::FAILURE,
+    };
+    (text::wallet::error(e), code)
 }
 
-/// The message for a result, or "ok".
+/// The message for a result, or "accepted".
 pub(crate) fn explain_short<T>(r: &Result<T, WalletError>) -> String {
     match r {
-        Ok(_) => "accepted".into(),
+        Ok(_) => text::wallet::accepted(),
         Err(e) => explain(e).0,
     }
 }
@@ -117,19 +88,24 @@ pub(crate) fn read_line(prompt: &str) -> std::io::Result<String> {
     Ok(line.trim().to_owned())
 }
 
+/// Width of the login request card, in characters.
+const CARD_WIDTH: usize = 49;
+
 /// Prints what a phone shows for a challenge.
 pub(crate) fn show_challenge(ch: &Challenge) {
-    println!("  ┌─ Demande de connexion ──────────────────────────");
-    println!("  │ Service : {}", ch.service);
-    println!("  │ Motif   : {}", ch.binding_message);
+    let l = text::wallet::card_labels();
+    let dashes = CARD_WIDTH.saturating_sub(l.title.chars().count() + 3);
+    println!("  ┌─ {} {}", l.title, "─".repeat(dashes));
+    println!("  │ {}{}", l.service, ch.service);
+    println!("  │ {}{}", l.reason, ch.binding_message);
     if let Some(ip) = &ch.context.ip {
-        println!("  │ Adresse : {ip}");
+        println!("  │ {}{ip}", l.address);
     }
     if let Some(place) = &ch.context.place {
-        println!("  │ Lieu    : {place}");
+        println!("  │ {}{place}", l.place);
     }
     if let Some(ua) = &ch.context.user_agent {
-        println!("  │ Navigateur : {ua}");
+        println!("  │ {}{ua}", l.browser);
     }
     match ch.mode {
         CodeMode::Pick => {
@@ -139,17 +115,17 @@ pub(crate) fn show_challenge(ch: &Challenge) {
                 .enumerate()
                 .map(|(i, c)| format!("[{}] {c}", i + 1))
                 .collect();
-            println!("  │ Choisissez le code affiché : {}", list.join("   "));
+            println!("  │ {}{}", l.pick, list.join("   "));
         }
-        CodeMode::Type => println!("  │ Tapez le code à 2 chiffres affiché sur la page"),
+        CodeMode::Type => println!("  │ {}", l.type_code),
     }
-    println!("  └─────────────────────────────────────────────────");
+    println!("  └{}", "─".repeat(CARD_WIDTH));
 }
 
 /// Asks which code to send: a 1-based candidate number or the code itself (pick mode), or the
 /// typed code (type mode).
 pub(crate) fn ask_code(ch: &Challenge) -> std::io::Result<String> {
-    let answer = read_line("Code (number of the choice, or the code; empty to deny): ")?;
+    let answer = read_line(&text::wallet::prompt_code())?;
     if ch.mode == CodeMode::Pick {
         if let Ok(n) = answer.parse::<usize>() {
             if (1..=ch.candidates.len()).contains(&n) && answer.len() == 1 {

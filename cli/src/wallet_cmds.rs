@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use vistalid_core::keystore::SoftwareKeystore;
-use vistalid_core::protocol::AccountKind;
 use vistalid_core::wallet::{AnswerOutcome, Wallet, WalletConfig, WalletError};
 
+use crate::text;
 use crate::ui::{self, exit};
 
 /// Opens the wallet in `state_dir` with a software keystore (not hardware-backed).
@@ -35,38 +35,67 @@ pub(crate) fn fail(e: &WalletError) -> u8 {
 }
 
 fn io_fail(e: &std::io::Error) -> u8 {
-    eprintln!("Cannot read from the terminal: {e}");
+    eprintln!("{}", text::wallet::cannot_read_terminal(e));
     exit::FAILURE
 }
 
-/// `vistalid enrol`.
+/// Length of an activation code once normalised (server: 4 lookup + 8 secret characters).
+const ACTIVATION_CODE_LEN: usize = 12;
+/// Crockford's base32 alphabet, the activation code's.
+const CROCKFORD: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Whether `code` has the form of an activation code, forgiving what the server forgives:
+/// lowercase, dashes and spaces, and the look-alikes I, L (read as 1) and O (read as 0).
+fn activation_code_is_well_formed(code: &str) -> bool {
+    let mut len = 0;
+    for c in code.chars() {
+        match c.to_ascii_uppercase() {
+            '-' | ' ' => continue,
+            'I' | 'L' | 'O' => {}
+            c if c.is_ascii() && CROCKFORD.contains(c) => {}
+            _ => return false,
+        }
+        len += 1;
+    }
+    len == ACTIVATION_CODE_LEN
+}
+
+/// `vistalid enrol`: checks the server URL and the code's form first, so a typo never costs
+/// a PIN entry; then asks for the PIN and enrols.
 pub(crate) async fn enrol(state_dir: &Path, server: &str, code: &str) -> u8 {
+    if let Err(e) = vistalid_core::client::check_server_url(server) {
+        return fail(&e.into());
+    }
+    if !activation_code_is_well_formed(code) {
+        eprintln!("{}", text::wallet::bad_activation_code());
+        return exit::FAILURE;
+    }
     let wallet = match open(state_dir) {
         Ok(w) => w,
         Err(e) => return fail(&e),
     };
     let first = wallet.accounts().map(|a| a.is_empty()).unwrap_or(true);
     let prompt = if first {
-        "Choose a 6-digit PIN: "
+        text::wallet::prompt_new_pin()
     } else {
-        "Wallet PIN: "
+        text::wallet::prompt_wallet_pin()
     };
-    let pin = match ui::read_pin(prompt) {
+    let pin = match ui::read_pin(&prompt) {
         Ok(p) => p,
         Err(e) => return io_fail(&e),
     };
     match wallet.enrol(server, code, pin).await {
         Ok(a) => {
-            let kind = match a.kind {
-                AccountKind::Practitioner => "practitioner",
-                AccountKind::Insured => "insured",
-            };
+            let who = &a.identity;
             println!(
-                "Enrolled {kind} {} {} ({}) as account {}.",
-                a.identity.given_name,
-                a.identity.family_name,
-                a.identity.subject_name_id,
-                a.account_id
+                "{}",
+                text::wallet::enrolled(
+                    a.kind,
+                    &who.given_name,
+                    &who.family_name,
+                    &who.subject_name_id,
+                    &a.account_id
+                )
             );
             exit::OK
         }
@@ -78,15 +107,15 @@ pub(crate) async fn enrol(state_dir: &Path, server: &str, code: &str) -> u8 {
 pub(crate) fn accounts(state_dir: &Path) -> u8 {
     match open(state_dir).and_then(|w| w.accounts()) {
         Ok(list) if list.is_empty() => {
-            println!("No account enrolled.");
+            println!("{}", text::wallet::no_account());
             exit::OK
         }
         Ok(list) => {
             for a in list {
                 println!(
-                    "{}  {:?}  {} {}  {}  {}",
+                    "{}  {}  {} {}  {}  {}",
                     a.account_id,
-                    a.kind,
+                    text::wallet::kind(a.kind),
                     a.identity.given_name,
                     a.identity.family_name,
                     a.identity.subject_name_id,
@@ -105,16 +134,16 @@ pub(crate) async fn approve(state_dir: &Path, wait: u32) -> u8 {
         Ok(w) => w,
         Err(e) => return fail(&e),
     };
-    println!("Waiting up to {wait} s for a login request…");
+    println!("{}", text::wallet::waiting(wait));
     let fetched = match wallet.fetch_challenges(wait).await {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
     for r in &fetched.rejected {
-        eprintln!("Ignored a request that failed verification: {}", r.reason);
+        eprintln!("{}", text::wallet::ignored_request(&r.reason.to_string()));
     }
     let Some(ch) = fetched.challenges.first() else {
-        println!("No login request.");
+        println!("{}", text::wallet::no_request());
         return exit::OK;
     };
     ui::show_challenge(ch);
@@ -122,7 +151,7 @@ pub(crate) async fn approve(state_dir: &Path, wait: u32) -> u8 {
         Ok(c) => c,
         Err(e) => return io_fail(&e),
     };
-    let pin = match ui::read_pin("PIN: ") {
+    let pin = match ui::read_pin(&text::wallet::prompt_pin()) {
         Ok(p) => p,
         Err(e) => return io_fail(&e),
     };
@@ -145,11 +174,11 @@ pub(crate) async fn deny(state_dir: &Path, wait: u32, not_me: bool) -> u8 {
         Err(e) => return fail(&e),
     };
     let Some(ch) = fetched.challenges.first() else {
-        println!("No login request.");
+        println!("{}", text::wallet::no_request());
         return exit::OK;
     };
     ui::show_challenge(ch);
-    let pin = match ui::read_pin("PIN: ") {
+    let pin = match ui::read_pin(&text::wallet::prompt_pin()) {
         Ok(p) => p,
         Err(e) => return io_fail(&e),
     };
@@ -164,15 +193,15 @@ pub(crate) async fn deny(state_dir: &Path, wait: u32, not_me: bool) -> u8 {
 fn report(result: Result<AnswerOutcome, WalletError>) -> u8 {
     match result {
         Ok(AnswerOutcome::Approved) => {
-            println!("Login approved.");
+            println!("{}", text::wallet::approved());
             exit::OK
         }
         Ok(AnswerOutcome::Denied) => {
-            println!("Login declined.");
+            println!("{}", text::wallet::declined());
             exit::OK
         }
         Ok(AnswerOutcome::Reported) => {
-            println!("Login declined and reported as not yours.");
+            println!("{}", text::wallet::reported());
             exit::OK
         }
         Err(e) => fail(&e),
@@ -185,17 +214,17 @@ pub(crate) async fn change_pin(state_dir: &Path) -> u8 {
         Ok(w) => w,
         Err(e) => return fail(&e),
     };
-    let old = match ui::read_pin("Current PIN: ") {
+    let old = match ui::read_pin(&text::wallet::prompt_current_pin()) {
         Ok(p) => p,
         Err(e) => return io_fail(&e),
     };
-    let new = match ui::read_pin("New PIN: ") {
+    let new = match ui::read_pin(&text::wallet::prompt_changed_pin()) {
         Ok(p) => p,
         Err(e) => return io_fail(&e),
     };
     match wallet.change_pin(old, new).await {
         Ok(()) => {
-            println!("PIN changed.");
+            println!("{}", text::wallet::pin_changed());
             exit::OK
         }
         Err(e) => fail(&e),
@@ -205,10 +234,10 @@ pub(crate) async fn change_pin(state_dir: &Path) -> u8 {
 /// `vistalid wipe`.
 pub(crate) async fn wipe(state_dir: &Path, yes: bool) -> u8 {
     if !yes {
-        match ui::read_line("Erase the wallet and all its accounts? Type 'wipe' to confirm: ") {
+        match ui::read_line(&text::wallet::prompt_wipe()) {
             Ok(a) if a == "wipe" => {}
             Ok(_) => {
-                println!("Nothing erased.");
+                println!("{}", text::wallet::nothing_erased());
                 return exit::OK;
             }
             Err(e) => return io_fail(&e),
@@ -221,9 +250,38 @@ pub(crate) async fn wipe(state_dir: &Path, yes: bool) -> u8 {
     match wallet.wipe().await {
         Ok(()) => {
             let _ = std::fs::remove_dir_all(state_dir.join("wallet"));
-            println!("Wallet erased.");
+            println!("{}", text::wallet::wiped());
             exit::OK
         }
         Err(e) => fail(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activation_codes_are_checked_as_the_server_normalises_them() {
+        for ok in [
+            "ABCD-EFGH-JKMN",
+            "abcd-efgh-jkmn",
+            "ABCDEFGHJKMN",
+            "abcd efgh ilo0",
+            "0000-1111-ZZZZ",
+        ] {
+            assert!(activation_code_is_well_formed(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "ABCD-EFGH",
+            "ABCD-EFGH-JKMN-P",
+            "ABCD-EFGH-JKMU",
+            "ABCD-EFGH-JKM!",
+            "ABCD-EFGH-JKMÉ",
+            "ABCD_EFGH_JKMN",
+        ] {
+            assert!(!activation_code_is_well_formed(bad), "{bad}");
+        }
     }
 }

@@ -44,3 +44,54 @@ fn the_demo_passes_every_check() {
         .unwrap()
         .contains("<svg"));
 }
+
+/// What the demo shows a person, in English and in French: the QR's expiry as a date, plural
+/// forms that agree with the number, and one wording for the wrong-PIN error.
+#[test]
+fn the_demo_speaks_in_dates_plurals_and_one_wording() {
+    let cases = [
+        (
+            "en",
+            "valid until ",
+            "  try with a wrong PIN: ",
+            "Wrong PIN. ",
+            "1 try left",
+            "1 tries",
+        ),
+        (
+            "fr",
+            "valable jusqu'au ",
+            "  essai avec un code PIN erroné : ",
+            "Code PIN erroné. ",
+            "1 essai avant",
+            "1 essais",
+        ),
+    ];
+    for (lang, until, tried, wording, singular, bad_plural) in cases {
+        let run = Command::new(env!("CARGO_BIN_EXE_vistalid"))
+            .args(["demo", "--non-interactive"])
+            .env("VISTALID_LANG", lang)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{lang}:\n{stdout}");
+        let expiry = stdout.lines().find_map(|l| l.split(until).nth(1)).unwrap();
+        assert!(
+            expiry.contains('/') || expiry.contains('-'),
+            "{lang}: not a date: {expiry}"
+        );
+        assert!(expiry.contains("(UTC"), "{lang}: no offset: {expiry}");
+        let results: Vec<&str> = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(tried))
+            .collect();
+        assert!(results.len() >= 7, "{lang}: {results:?}");
+        for r in &results {
+            if r.to_lowercase().contains("pin") {
+                assert!(r.starts_with(wording), "{lang}: two wordings: {results:?}");
+            }
+        }
+        assert!(stdout.contains(singular), "{lang}:\n{stdout}");
+        assert!(!stdout.contains(bad_plural), "{lang}:\n{stdout}");
+    }
+}

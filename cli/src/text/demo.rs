@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Texts of `vistalid demo`: the steps, what each shows, and the names of its checks. The
+//! summary's tags (`ok`, `FAIL`) and its closing `demo: N passed, N failed` line are read by
+//! scripts and are not translated.
+
+use super::t;
+
+/// The title of step `n`.
+pub(crate) fn step(n: u32) -> String {
+    match n {
+        1 => t!(
+            "Reference identity server on loopback",
+            "Serveur d'identité de référence en local"
+        ),
+        2 => t!(
+            "Practitioner enrols a phone (software keystore, PIN)",
+            "Le professionnel de santé active un téléphone (magasin de clés logiciel, code PIN)"
+        ),
+        3 => t!(
+            "A health service asks for a login (CIBA, poll mode)",
+            "Un service de santé demande une connexion (CIBA, mode interrogation)"
+        ),
+        4 => t!(
+            "The phone gets the challenge",
+            "Le téléphone reçoit la demande"
+        ),
+        5 => t!(
+            "The practitioner enters the PIN and picks the code",
+            "Le professionnel saisit son code PIN et choisit le code"
+        ),
+        6 => t!(
+            "The health service polls the token endpoint",
+            "Le service de santé interroge le point d'accès de jeton"
+        ),
+        7 => t!(
+            "An insured citizen enrols (appli carte Vitale role)",
+            "Un assuré active son compte (rôle de l'appli carte Vitale)"
+        ),
+        8 => t!(
+            "The insured shows a QR code (offline mode: verifiable without network)",
+            "L'assuré présente un QR code (mode hors ligne : vérifiable sans réseau)"
+        ),
+        9 => t!(
+            "The professional's software verifies it, then redeems it online",
+            "Le logiciel du professionnel le vérifie, puis le valide en ligne"
+        ),
+        _ => t!(
+            "Wrong PINs are counted, slowed down, then lock the vault",
+            "Les codes PIN erronés sont comptés, ralentis, puis verrouillent le coffre"
+        ),
+    }
+}
+
+/// A check of the demo, by its place in the run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Check {
+    /// Step 2.
+    PractitionerEnrolled,
+    /// Step 4.
+    ChallengeVerified,
+    /// Step 4.
+    CodeAmongCandidates,
+    /// Step 5.
+    AnswerAccepted,
+    /// Step 6.
+    IdTokenVerifies,
+    /// Step 6.
+    IdTokenNamesPractitioner,
+    /// Step 7.
+    InsuredEnrolled,
+    /// Step 8.
+    PngDecodes,
+    /// Step 9.
+    OfflineVerified,
+    /// Step 9.
+    Redeemed,
+    /// Step 9.
+    SingleUse,
+    /// Step 10.
+    TriesLeftThenBackoff,
+    /// Step 10.
+    LockedAfterFive,
+}
+
+/// The name of a check, as the run and the summary show it.
+pub(crate) fn check(c: Check) -> String {
+    use Check as C;
+    match c {
+        C::PractitionerEnrolled => t!(
+            "practitioner enrolled, server key pinned",
+            "professionnel activé, clé du serveur épinglée"
+        ),
+        C::ChallengeVerified => t!(
+            "challenge signed by the pinned server key, fresh, 3 candidates",
+            "demande signée par la clé épinglée du serveur, récente, 3 codes proposés"
+        ),
+        C::CodeAmongCandidates => t!(
+            "the login page's code is among the candidates",
+            "le code de la page de connexion fait partie des codes proposés"
+        ),
+        C::AnswerAccepted => t!(
+            "answer signed by the device key and accepted",
+            "réponse signée par la clé de l'appareil et acceptée"
+        ),
+        C::IdTokenVerifies => t!(
+            "ID token (ES256) verifies against the JWKS",
+            "le jeton d'identité (ES256) se vérifie avec le JWKS"
+        ),
+        C::IdTokenNamesPractitioner => t!(
+            "ID token names the practitioner",
+            "le jeton d'identité nomme le professionnel"
+        ),
+        C::InsuredEnrolled => t!(
+            "insured enrolled with an issuer-signed credential",
+            "assuré activé avec une attestation signée par l'émetteur"
+        ),
+        C::PngDecodes => t!(
+            "the PNG decodes back to the same text",
+            "le PNG se décode en le même texte"
+        ),
+        C::OfflineVerified => t!(
+            "offline check: issuer signature, device signature, time",
+            "vérification hors ligne : signature de l'émetteur, de l'appareil, heure"
+        ),
+        C::Redeemed => t!(
+            "online redemption answers the insured's identity",
+            "la validation en ligne donne l'identité de l'assuré"
+        ),
+        C::SingleUse => t!(
+            "a second redemption is refused (single use)",
+            "une seconde validation est refusée (usage unique)"
+        ),
+        C::TriesLeftThenBackoff => t!(
+            "wrong PINs give the tries left, then a back-off",
+            "les codes PIN erronés donnent les essais restants, puis un délai d'attente"
+        ),
+        C::LockedAfterFive => t!(
+            "after 5 wrong PINs the vault is locked, even for the right PIN",
+            "après 5 codes PIN erronés le coffre est verrouillé, même pour le bon code"
+        ),
+    }
+}
+
+/// The demo stopped early.
+pub(crate) fn aborted(why: &str) -> String {
+    t!("demo aborted: {why}", "démo interrompue : {why}")
+}
+
+/// The summary's heading.
+pub(crate) fn summary(secs: f64) -> String {
+    t!("== Summary ({secs:.1} s) ==", "== Bilan ({secs:.1} s) ==")
+}
+
+/// Where the server listens.
+pub(crate) fn listening(base: &str) -> String {
+    t!(
+        "listening on {base} (SQLite in a temporary directory)",
+        "à l'écoute sur {base} (SQLite dans un dossier temporaire)"
+    )
+}
+
+/// The demo's accounts.
+pub(crate) fn accounts(client_id: &str, rpps: &str, code: &str) -> String {
+    t!(
+        "relying party {client_id}; practitioner RPPS {rpps}, activation code {code}",
+        "service {client_id} ; professionnel RPPS {rpps}, code d'activation {code}"
+    )
+}
+
+/// The practitioner's account.
+pub(crate) fn account(id: &str, given: &str, family: &str) -> String {
+    t!(
+        "account {id} for {given} {family}",
+        "compte {id} de {given} {family}"
+    )
+}
+
+/// The code the login page shows.
+pub(crate) fn dynamic_code(code: &str) -> String {
+    t!(
+        "the login page shows the code dynamique: {code}",
+        "la page de connexion affiche le code dynamique : {code}"
+    )
+}
+
+/// Non-interactive mode picks the right code.
+pub(crate) fn picking(code: &str) -> String {
+    t!(
+        "(non-interactive: picking {code})",
+        "(sans interaction : choix de {code})"
+    )
+}
+
+/// One wrong-PIN try and what it gave.
+pub(crate) fn wrong_pin_try(result: &str) -> String {
+    t!(
+        "try with a wrong PIN: {result}",
+        "essai avec un code PIN erroné : {result}"
+    )
+}
+
+/// The right PIN after the lockout, and what it gave.
+pub(crate) fn right_pin_after(result: &str) -> String {
+    t!(
+        "right PIN after that: {result}",
+        "bon code PIN ensuite : {result}"
+    )
+}
+
+/// The insured's identity, as redeemed.
+pub(crate) fn redeemed(given: &str, family: &str, subject: &str) -> String {
+    t!(
+        "redeemed: {given} {family} ({subject})",
+        "validé : {given} {family} ({subject})"
+    )
+}
+
+/// Prompt: the demo phone's PIN.
+pub(crate) fn prompt_demo_pin() -> String {
+    t!(
+        "Choose a 6-digit PIN for the demo phone: ",
+        "Choisissez un code PIN à 6 chiffres pour le téléphone de démonstration : "
+    )
+}
