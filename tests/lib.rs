@@ -42,11 +42,23 @@ impl Env {
 
     /// Adds a relying party and returns it.
     pub fn relying_party(&self, mode: CodeMode) -> RelyingParty {
-        let (id, secret) = self
-            .server
-            .admin()
-            .add_client("Dossier Médical Partagé", mode)
-            .unwrap();
+        self.register(
+            "Dossier Médical Partagé",
+            vistalid_server::ClientOptions::new(mode),
+        )
+    }
+
+    /// Adds a relying party registered with a QR `audience` (the name its users' QR codes are
+    /// addressed to) and returns it.
+    pub fn relying_party_for(&self, mode: CodeMode, audience: &str) -> RelyingParty {
+        self.register(
+            "Cabinet",
+            vistalid_server::ClientOptions::new(mode).audience(audience),
+        )
+    }
+
+    fn register(&self, name: &str, options: vistalid_server::ClientOptions) -> RelyingParty {
+        let (id, secret) = self.server.admin().add_client_with(name, &options).unwrap();
         RelyingParty {
             base: self.url(),
             id,

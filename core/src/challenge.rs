@@ -5,20 +5,21 @@
 //! Guarantees of [`verify_challenge`]: a [`Challenge`] exists only if its JWS verifies under
 //! the pinned server key with `typ` = challenge, it is addressed to this account and device,
 //! it is fresh (issued no later than now + skew, not expired beyond the skew, validity no
-//! longer than [`MAX_VALIDITY_SECS`]), its id was never answered before (replay cache), and its
-//! candidates are well-formed for its mode. Replay is keyed on the challenge id, not on the
-//! signature (ECDSA signatures are malleable).
+//! longer than [`MAX_VALIDITY_SECS`]), its id was never answered before (replay cache), its
+//! candidates are well-formed for its mode, and the text it shows (service, binding message,
+//! request context) is [display-safe](crate::text::is_display_safe). Replay is keyed on the
+//! challenge id, not on the signature (ECDSA signatures are malleable).
 
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::jws;
 use crate::keys::{PublicKey, SigningKey};
 use crate::protocol::{
     AnswerClaims, ChallengeClaims, CodeMode, Decision, RequestContext, TYP_ANSWER, TYP_CHALLENGE,
 };
+use crate::{jws, text};
 
 /// Clock skew tolerated between phone and server, in seconds.
 pub const CLOCK_SKEW_SECS: i64 = 30;
@@ -31,7 +32,6 @@ pub const MAX_CANDIDATES: usize = 9;
 
 /// Errors when checking a challenge or building an answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum ChallengeError {
     /// The JWS is malformed or not signed by the pinned server key.
     #[error("challenge is not signed by the pinned server key")]
@@ -57,6 +57,11 @@ pub enum ChallengeError {
     /// Signing the answer failed.
     #[error("could not sign the answer")]
     Signing,
+    /// The service name, binding message or request context holds a character that must not
+    /// be shown (control, format, bidirectional control, line or paragraph separator; see
+    /// [`crate::text`]): the card could be made to lie about what the user approves.
+    #[error("challenge text holds control, format or line-separator characters")]
+    UnsafeText,
 }
 
 /// A verified challenge, ready to show: who asks, why, from where, and the choices.
@@ -118,6 +123,17 @@ pub fn verify_challenge(
         return Err(ChallengeError::Replayed);
     }
     check_candidates(claims.mode, &claims.candidates)?;
+    let ctx = &claims.context;
+    let shown = [
+        Some(claims.service.as_str()),
+        Some(claims.binding_message.as_str()),
+        ctx.ip.as_deref(),
+        ctx.user_agent.as_deref(),
+        ctx.place.as_deref(),
+    ];
+    if !shown.into_iter().flatten().all(text::is_display_safe) {
+        return Err(ChallengeError::UnsafeText);
+    }
     Ok(Challenge {
         id: claims.id,
         account_id: claims.account_id,
@@ -160,8 +176,31 @@ pub fn codes_match(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-/// Builds and signs the answer to `challenge` with the device key. For
-/// [`Decision::Approve`], `code` must be well-formed and, in pick mode, one of the candidates.
+/// The code an answer to `challenge` carries, checked: for [`Decision::Approve`], `code` must
+/// be a well-formed code ([`is_code`]) and, in pick mode, one of the candidates (compared in
+/// constant time), else [`ChallengeError::InvalidCode`]; [`Decision::Deny`] and
+/// [`Decision::NotMe`] carry no code. This is the one code check: the wallet runs it before it
+/// asks for the PIN, and [`sign_answer`] before it signs.
+pub fn check_answer_code(
+    challenge: &Challenge,
+    decision: Decision,
+    code: Option<&str>,
+) -> Result<Option<String>, ChallengeError> {
+    match decision {
+        Decision::Approve => {
+            let code = code.ok_or(ChallengeError::InvalidCode)?;
+            let listed = challenge.candidates.iter().any(|c| codes_match(c, code));
+            if !is_code(code) || (challenge.mode == CodeMode::Pick && !listed) {
+                return Err(ChallengeError::InvalidCode);
+            }
+            Ok(Some(code.to_owned()))
+        }
+        Decision::Deny | Decision::NotMe => Ok(None),
+    }
+}
+
+/// Builds and signs the answer to `challenge` with the device key, after
+/// [`check_answer_code`].
 pub fn sign_answer(
     device_key: &SigningKey,
     challenge: &Challenge,
@@ -169,17 +208,7 @@ pub fn sign_answer(
     code: Option<&str>,
     now: i64,
 ) -> Result<String, ChallengeError> {
-    let code = match decision {
-        Decision::Approve => {
-            let code = code.ok_or(ChallengeError::InvalidCode)?;
-            let listed = challenge.candidates.iter().any(|c| codes_match(c, code));
-            if !is_code(code) || (challenge.mode == CodeMode::Pick && !listed) {
-                return Err(ChallengeError::InvalidCode);
-            }
-            Some(code.to_owned())
-        }
-        Decision::Deny | Decision::NotMe => None,
-    };
+    let code = check_answer_code(challenge, decision, code)?;
     let claims = AnswerClaims {
         challenge_id: challenge.id.clone(),
         device_id: challenge.device_id.clone(),
@@ -313,6 +342,43 @@ mod tests {
         );
         typed.candidates.clear();
         assert!(check(&server, &typed, NOW).is_ok());
+    }
+
+    #[test]
+    fn refuses_format_and_separator_characters_in_shown_text() {
+        let server = SigningKey::make().expect("key");
+        let mut cases = Vec::new();
+        for bad in [
+            "\u{2028}Service : Banque",
+            "Connexion \u{202E}PMD",
+            "a\u{2066}b",
+        ] {
+            let mut c = claims();
+            c.binding_message = bad.into();
+            cases.push(c);
+            let mut c = claims();
+            c.service = bad.into();
+            cases.push(c);
+            let mut c = claims();
+            c.context.place = Some(bad.into());
+            cases.push(c);
+            let mut c = claims();
+            c.context.ip = Some(bad.into());
+            cases.push(c);
+            let mut c = claims();
+            c.context.user_agent = Some(bad.into());
+            cases.push(c);
+        }
+        for c in cases {
+            assert_eq!(
+                check(&server, &c, NOW),
+                Err(ChallengeError::UnsafeText),
+                "{c:?}"
+            );
+        }
+        let mut fine = claims();
+        fine.context.place = Some("Saint-Étienne, FR".into());
+        assert!(check(&server, &fine, NOW).is_ok());
     }
 
     #[test]

@@ -10,12 +10,14 @@
 pub mod challenge;
 pub mod client;
 pub mod clock;
+pub mod hash_to_curve;
 pub mod jws;
 pub mod keys;
 pub mod keystore;
 pub mod protocol;
 pub mod qr;
 pub mod secret;
+pub mod text;
 pub mod transport;
 pub mod vault;
 pub mod wallet;

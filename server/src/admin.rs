@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Administration: relying parties, accounts with their activation codes, devices.
 //!
-//! Guarantees: client secrets and activation codes are returned once, in [`Zeroizing`]
+//! Guarantees: names shown to people are display-safe (`vistalid_core::text`). Client
+//! secrets and activation codes are returned once, in [`Zeroizing`]
 //! strings, and only their SHA-256 hashes are stored. An activation code is
 //! `XXXX-XXXX-XXXX` in Crockford base32: the first 4 characters (20 bits, not secret) find
 //! the code, the last 8 (40 bits) are the secret; it is valid `activation_ttl_secs`, dies
@@ -16,10 +17,11 @@ use std::sync::Arc;
 
 use rusqlite::OptionalExtension as _;
 use vistalid_core::protocol::CodeMode;
+use vistalid_core::qr::presentation::MAX_AUDIENCE_LEN;
 use zeroize::Zeroizing;
 
+use crate::clients::{self, mode_str};
 use crate::device::{CODE_LOOKUP_LEN, CODE_SECRET_LEN};
-use crate::oidc::mode_str;
 use crate::secrets;
 use crate::store::StoreError;
 use crate::{ServerError, Shared};
@@ -59,13 +61,43 @@ impl std::fmt::Debug for Admin {
     }
 }
 
+/// Names shown to people (client names in challenges, account names, audiences): not blank,
+/// at most `max` characters, and display-safe (`vistalid_core::text`: no control, format,
+/// bidirectional control, line or paragraph separator).
 fn check_field(name: &str, v: &str, max: usize) -> Result<(), ServerError> {
-    if v.trim().is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+    if v.trim().is_empty() || v.chars().count() > max || !vistalid_core::text::is_display_safe(v) {
         return Err(ServerError::InvalidInput(format!(
-            "{name} must be 1 to {max} printable characters"
+            "{name} must be 1 to {max} characters, without control, format or line-separator \
+             characters"
         )));
     }
     Ok(())
+}
+
+/// How a relying party is registered: its *code dynamique* mode and, for professionals who
+/// redeem QR codes, the audience their patients address them to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    mode: CodeMode,
+    audience: Option<String>,
+}
+
+impl ClientOptions {
+    /// Options with `mode` and no audience (the client redeems only QR codes that name no
+    /// audience).
+    pub fn new(mode: CodeMode) -> Self {
+        Self {
+            mode,
+            audience: None,
+        }
+    }
+
+    /// Registers `audience`: the client then redeems only QR codes addressed to exactly this
+    /// text (1 to 64 bytes, display-safe), as the insured's wallet writes it.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
 }
 
 impl Admin {
@@ -73,36 +105,115 @@ impl Admin {
         Self { shared }
     }
 
-    /// Registers a relying party with its *code dynamique* mode; returns `(client_id,
-    /// client_secret)`. The secret (256 random bits) is shown only here.
+    /// Registers a relying party with its *code dynamique* mode and no QR audience; returns
+    /// `(client_id, client_secret)`. The secret (256 random bits) is shown only here.
     pub fn add_client(
         &self,
         name: &str,
         mode: CodeMode,
     ) -> Result<(String, Zeroizing<String>), ServerError> {
+        self.add_client_with(name, &ClientOptions::new(mode))
+    }
+
+    /// Registers a relying party with `options` (mode, optional QR audience); returns
+    /// `(client_id, client_secret)`. The secret (256 random bits) is shown only here.
+    pub fn add_client_with(
+        &self,
+        name: &str,
+        options: &ClientOptions,
+    ) -> Result<(String, Zeroizing<String>), ServerError> {
         check_field("client name", name, 100)?;
+        if let Some(a) = &options.audience {
+            check_field("audience", a, MAX_AUDIENCE_LEN)?;
+            if a.len() > MAX_AUDIENCE_LEN {
+                return Err(ServerError::InvalidInput(format!(
+                    "audience must be at most {MAX_AUDIENCE_LEN} bytes"
+                )));
+            }
+        }
         let client_id = secrets::make_id()?;
         let secret = Zeroizing::new(secrets::make_token()?);
         let hash = secrets::hash(secret.as_bytes()).to_vec();
         let (id, name, now) = (client_id.clone(), name.to_owned(), self.shared.clock.now());
+        let (mode, audience) = (mode_str(options.mode), options.audience.clone());
         self.shared
             .db
             .write_blocking(move |tx| -> Result<(), StoreError> {
                 tx.prepare_cached(
-                    "INSERT INTO clients (client_id, name, secret_hash, mode, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO clients (client_id, name, secret_hash, mode, audience, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute(rusqlite::params![
-                    id,
-                    name,
-                    hash,
-                    mode_str(mode),
-                    now
-                ])?;
+                .execute(rusqlite::params![id, name, hash, mode, audience, now])?;
                 Ok(())
             })?;
         tracing::info!(%client_id, "client registered");
         Ok((client_id, secret))
+    }
+
+    /// Gives a client a new secret (shown only here); the old one stops working at once in
+    /// this server, and within `client_cache_secs` in other servers on the same database.
+    pub fn rotate_secret(&self, client_id: &str) -> Result<Zeroizing<String>, ServerError> {
+        let secret = Zeroizing::new(secrets::make_token()?);
+        let hash = secrets::hash(secret.as_bytes()).to_vec();
+        let id = client_id.to_owned();
+        let changed = self
+            .shared
+            .db
+            .write_blocking(move |tx| -> Result<usize, StoreError> {
+                Ok(tx
+                    .prepare_cached("UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1")?
+                    .execute(rusqlite::params![id, hash])?)
+            })?;
+        clients::forget(&self.shared, client_id);
+        if changed == 0 {
+            return Err(ServerError::NotFound("client"));
+        }
+        tracing::info!(%client_id, "client secret rotated");
+        Ok(secret)
+    }
+
+    /// Removes a client: its secret stops working at once in this server, and within
+    /// `client_cache_secs` in other servers on the same database. Its pending login requests
+    /// can no longer be redeemed (the token endpoint needs the client).
+    pub fn remove_client(&self, client_id: &str) -> Result<(), ServerError> {
+        let id = client_id.to_owned();
+        let removed = self
+            .shared
+            .db
+            .write_blocking(move |tx| -> Result<usize, StoreError> {
+                Ok(tx
+                    .prepare_cached("DELETE FROM clients WHERE client_id = ?1")?
+                    .execute([&id])?)
+            })?;
+        clients::forget(&self.shared, client_id);
+        if removed == 0 {
+            return Err(ServerError::NotFound("client"));
+        }
+        tracing::info!(%client_id, "client removed");
+        Ok(())
+    }
+
+    /// Ends the login guard's holds on an account (by RPPS number, pseudonymous id or account
+    /// id): the "not me" hold and the wrong-pick back-off, e.g. after support has checked
+    /// that the user pressed "not me" by mistake.
+    pub fn clear_login_hold(&self, account: &str) -> Result<(), ServerError> {
+        let account = account.to_owned();
+        let changed = self
+            .shared
+            .db
+            .write_blocking(move |tx| -> Result<usize, StoreError> {
+                Ok(tx
+                    .prepare_cached(
+                        "UPDATE accounts SET not_me_until = NULL, wrong_pick_until = NULL,
+                             wrong_streak = 0
+                         WHERE id = ?1 OR subject_name_id = ?1",
+                    )?
+                    .execute([&account])?)
+            })?;
+        if changed == 0 {
+            return Err(ServerError::NotFound("account"));
+        }
+        Ok(())
     }
 
     /// Creates a practitioner account (RPPS number, names, profession code such as `10`

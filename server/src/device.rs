@@ -10,7 +10,12 @@
 //!   while it is not revoked.
 //! - An answer counts only if signed by the device the challenge was queued for, for that
 //!   challenge id, before expiry, once. A wrong code denies the login and is counted; "not
-//!   me" denies it and files a fraud report.
+//!   me" denies it and files a fraud report; both feed the account's login guard (`guard`).
+//! - A wrong activation code answers the same (403 `invalid_activation_code`, same
+//!   description) whether its lookup is unknown or known with a wrong secret, in any state; a
+//!   wrong secret costs a try of a live code. Only the right secret learns that a code is
+//!   used, expired or locked.
+//! - Device-signed times are compared without overflow, whatever value they hold.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,8 +36,7 @@ use vistalid_core::protocol::{
 };
 
 use crate::http::{ApiError, JsonBody, PathParam, QueryParams};
-use crate::secrets;
-use crate::Shared;
+use crate::{guard, secrets, Shared};
 
 /// Clock skew tolerated on device-signed `iat` values, in seconds.
 const SKEW_SECS: i64 = 300;
@@ -72,6 +76,15 @@ fn forbidden(error: &'static str, d: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, error, d)
 }
 
+/// Compared with the given secret's hash when the lookup is unknown, so both paths do the
+/// same work before answering.
+const UNKNOWN_CODE_HASH: [u8; 32] = [0; 32];
+
+/// The one answer to a wrong activation code: unknown lookup, or any wrong secret.
+fn wrong_code() -> ApiError {
+    forbidden("invalid_activation_code", "the activation code is wrong")
+}
+
 /// POST: enrol a device with an activation code.
 pub(crate) async fn enrol(
     State(s): State<Arc<Shared>>,
@@ -92,7 +105,9 @@ pub(crate) async fn enrol(
         return Err(invalid_proof("the proof is for another server (aud)"));
     }
     let now = s.clock.now();
-    if (proof.iat - now).abs() > SKEW_SECS {
+    // `iat` is the client's: `abs_diff` cannot overflow whatever it is (`(iat - now).abs()`
+    // panicked in debug builds and let `now + i64::MIN` pass in release).
+    if proof.iat.abs_diff(now) > SKEW_SECS.unsigned_abs() {
         return Err(invalid_proof(
             "the proof's iat is too far from the server time",
         ));
@@ -100,10 +115,11 @@ pub(crate) async fn enrol(
     let name = req.device_name.trim().to_owned();
     if name.is_empty()
         || name.chars().count() > MAX_DEVICE_NAME
-        || name.chars().any(char::is_control)
+        || !vistalid_core::text::is_display_safe(&name)
     {
         return Err(ApiError::bad_request(
-            "device_name must be 1 to 100 printable characters",
+            "device_name must be 1 to 100 characters, without control, format or \
+             line-separator characters",
         ));
     }
     if let Some(a) = &req.attestation {
@@ -115,7 +131,7 @@ pub(crate) async fn enrol(
     }
     let code = secrets::normalise_base32(&req.activation_code)
         .filter(|c| c.len() == CODE_LOOKUP_LEN + CODE_SECRET_LEN)
-        .ok_or_else(|| forbidden("invalid_activation_code", "the activation code is wrong"))?;
+        .ok_or_else(wrong_code)?;
     let (lookup, secret) = code.split_at(CODE_LOOKUP_LEN);
     let lookup = lookup.to_owned();
     let secret_hash = secrets::hash(secret.as_bytes());
@@ -159,12 +175,24 @@ pub(crate) async fn enrol(
                         ))
                     })
                     .optional()?;
+                // A wrong secret answers exactly as an unknown lookup, whatever the code's
+                // state: only the right secret learns that a code is used, expired or dead,
+                // so an attacker cannot tell a live lookup from a free one.
                 let Some((account_id, stored, expires_at, tries_left, used_at)) = row else {
-                    return Ok(Err(forbidden(
-                        "invalid_activation_code",
-                        "the activation code is wrong",
-                    )));
+                    let _ = secrets::ct_eq(&UNKNOWN_CODE_HASH, &secret_hash);
+                    return Ok(Err(wrong_code()));
                 };
+                let live = used_at.is_none() && now < expires_at && tries_left > 0;
+                if !secrets::ct_eq(&stored, &secret_hash) {
+                    if live {
+                        tx.prepare_cached(
+                            "UPDATE activation_codes SET tries_left = tries_left - 1
+                             WHERE lookup = ?1",
+                        )?
+                        .execute([&lookup])?;
+                    }
+                    return Ok(Err(wrong_code()));
+                }
                 if used_at.is_some() {
                     return Ok(Err(forbidden(
                         "activation_code_used",
@@ -182,24 +210,6 @@ pub(crate) async fn enrol(
                         "activation_code_locked",
                         "too many wrong tries; this activation code is dead, ask for a new one",
                     )));
-                }
-                if !secrets::ct_eq(&stored, &secret_hash) {
-                    let left = tries_left - 1;
-                    tx.prepare_cached(
-                        "UPDATE activation_codes SET tries_left = ?2 WHERE lookup = ?1",
-                    )?
-                    .execute(rusqlite::params![lookup, left])?;
-                    return Ok(Err(if left == 0 {
-                        forbidden(
-                            "activation_code_locked",
-                            "too many wrong tries; this activation code is dead, ask for a new one",
-                        )
-                    } else {
-                        forbidden(
-                            "invalid_activation_code",
-                            format!("the activation code is wrong ({left} tries left)"),
-                        )
-                    }));
                 }
                 tx.prepare_cached("UPDATE activation_codes SET used_at = ?2 WHERE lookup = ?1")?
                     .execute(rusqlite::params![lookup, now])?;
@@ -232,11 +242,7 @@ pub(crate) async fn enrol(
                             },
                         ))
                     })?;
-                let kind = match kind.as_str() {
-                    "insured" => AccountKind::Insured,
-                    _ => AccountKind::Practitioner,
-                };
-                Ok(Ok((account_id, kind, identity)))
+                Ok(Ok((account_id, crate::account_kind(&kind), identity)))
             },
         )
         .await??;
@@ -425,6 +431,7 @@ pub(crate) async fn answer(
     let did = device_id.clone();
     let decision = claims.decision;
     let code = claims.code;
+    let policy = guard::Policy::of(&s.config);
     let (outcome, auth_req_id) =
         s.db.write(move |tx| -> Result<(Outcome, String), ApiError> {
             let row = tx
@@ -498,6 +505,13 @@ pub(crate) async fn answer(
                  WHERE id = ?1",
             )?
             .execute(rusqlite::params![req_id, r_new, reason, now, did])?;
+            let answered = match outcome {
+                Outcome::Approved => guard::Answered::RightCode,
+                Outcome::WrongCode => guard::Answered::WrongCode,
+                Outcome::Reported => guard::Answered::NotMe,
+                Outcome::Denied => guard::Answered::Declined,
+            };
+            guard::record(tx, policy, &account_id, answered, now)?;
             match outcome {
                 Outcome::WrongCode => {
                     tx.prepare_cached(

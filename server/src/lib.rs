@@ -16,18 +16,21 @@
 //! | `PATH_DISCOVERY` | GET | OIDC provider metadata | — |
 //! | `PATH_JWKS` | GET | `{"keys":[server ES256 JWK]}` | — |
 //! | `/protocol/openid-connect/auth` | GET/POST | never | 400 `unsupported_response_type` (CIBA only) |
-//! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request`, `invalid_scope`, `unknown_user_id` (unknown hint or no active device), `invalid_binding_message` (> 128 chars); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests; or over `ciba_per_client_per_min`, with `Retry-After`) |
+//! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request` (a text over its length or not display-safe: control, format, bidirectional or line-separator characters, see `vistalid_core::text`), `invalid_scope`, `unknown_user_id` (unknown hint, no active device, or an insured account), `invalid_binding_message` (> 128 chars or not display-safe); 403 `access_denied` (the user answered "not me" within `not_me_hold_secs`, with `Retry-After`); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests; over `ciba_per_client_per_min`; or the wrong-pick back-off; with `Retry-After` for the last two) |
 //! | `PATH_TOKEN` | POST form, Basic | `{access_token, token_type:"Bearer", expires_in, id_token}` | 401 `invalid_client`; 400 `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant` (unknown, other client's, already issued), `unsupported_grant_type`, `invalid_request` |
 //! | `PATH_ENROL_NONCE` | POST | `NonceResponse` | 429 `too_many_requests` (over `enrol_per_ip_per_min`, shared with enrol) |
-//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code`, `activation_code_expired`, `activation_code_locked`, `activation_code_used`; 429 `too_many_requests` (per-IP, shared with the nonce) |
+//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code` (unknown code or wrong secret, answered alike), and only with the right secret `activation_code_expired`, `activation_code_locked`, `activation_code_used`; 429 `too_many_requests` (per-IP, shared with the nonce) |
 //! | `PATH_CHALLENGES` | GET, Bearer poll token, `?wait=s` | `ChallengesResponse` | 401 `invalid_token`; 400 `invalid_request` |
 //! | `PATH_ANSWER` | POST JSON | `AnswerResponse` (`approved`, `denied`, `reported`) | 400 `invalid_request`; 401 `unknown_device`, `device_revoked`, `invalid_signature`; 403 `wrong_device`, `wrong_code` (login denied, counted); 404 `unknown_challenge`; 409 `challenge_already_answered`; 410 `challenge_expired` |
+//! | `PATH_ISSUER_KEYS` | GET | `{"keys":[QR issuer ES256 JWK]}` | — |
+//! | `PATH_REDEEM` | POST JSON, Basic | `RedeemResponse` | 400 `invalid_request`, `invalid_qr`, `presentation_not_yet_valid`; 401 `invalid_client`, `invalid_signature`; 403 `device_revoked`, `wrong_audience` (the presentation's audience is not the client's registered one; a client without one redeems only audience-less presentations); 404 `unknown_credential`; 409 `already_redeemed`; 410 `presentation_expired`, `credential_expired` |
 //! | `/openapi.json` | GET | the OpenAPI 3.1 document of this table ([`openapi_document`]) | — |
 //!
 //! Every endpoint may also answer 413 `request_too_large` (with `Connection: close`), 415 `invalid_request` (wrong
 //! Content-Type), 404 `not_found`, 405 `method_not_allowed`, 408 (timeout, not on the
 //! long-poll) and 500 `server_error` (database or random generator fault only). Errors are
-//! JSON `ErrorBody`; descriptions never carry secrets.
+//! JSON `ErrorBody`; descriptions never carry secrets, and a malformed body, query or path is
+//! described by its field name and the kind of fault, never by the submitted value.
 //!
 //! ## Connections
 //!
@@ -35,8 +38,31 @@
 //! 10 s) or is closed; a connection with no request in flight is closed after
 //! `idle_timeout_secs` (default 30 s; HTTP/1 keep-alive and HTTP/2); at most
 //! `max_connections` (default 1024) are served at once, further ones wait in the accept
-//! backlog. Per-IP limits key on the TCP peer address, never on a
-//! forwarding header.
+//! backlog. One peer address (IPv6: one /64) holds at most `max_connections_per_ip`
+//! (default 128): a new connection over it closes that peer's idlest connection, or is
+//! closed at once when all of them have a request in flight. Within a sixteenth of the
+//! global cap, each new connection closes an idle connection of the peer holding the most,
+//! so one host cannot hold every slot. A request in flight is never cut. Per-IP limits key
+//! on the TCP peer address, never on a forwarding header.
+//!
+//! ## Login guard
+//!
+//! After a "this was not me" answer, CIBA requests for that account are refused for
+//! `not_me_hold_secs` (default 15 min) with 403 `access_denied`; after `n` wrong code picks
+//! in a row they wait `wrong_pick_backoff_secs * 2^(n-1)` (default 30 s, doubling, at most
+//! `wrong_pick_backoff_max_secs` = 15 min) with 429 `slow_down`. Both say the reason in
+//! `error_description` and the wait in `Retry-After`; [`Admin::clear_login_hold`] ends them.
+//! CIBA is refused for insured accounts (400 `unknown_user_id`): their pseudonymous id is in
+//! every offline QR code.
+//!
+//! ## QR redemption and clients
+//!
+//! A client registered with an audience ([`ClientOptions::audience`], admin
+//! `add-client --audience`) redeems only presentations addressed to exactly that audience; a
+//! client without one redeems only presentations that name none. A refusal (403
+//! `wrong_audience`) does not spend the presentation. [`Admin::rotate_secret`] and
+//! [`Admin::remove_client`] apply at once in this server and within `client_cache_secs`
+//! (default 5 s) in another server process on the same database file.
 //!
 //! ## ID token
 //!
@@ -44,7 +70,9 @@
 //! id: stable, opaque, not the RPPS number), `aud` (client id), `iat`, `exp`, `auth_time`,
 //! `acr` ([`ACR`]), `amr` ([`AMR`]), and Pro Santé Connect's identity claims:
 //! `SubjectNameID` and `preferred_username` (RPPS number), `given_name`, `family_name`,
-//! `SubjectRefPro.exercices[].codeProfession` (practitioners).
+//! `SubjectRefPro.exercices[].codeProfession` (practitioners), and `vistalid_account_kind`
+//! (`practitioner` or `insured`: which kind of person the subject is; only practitioners
+//! log in by CIBA today).
 //!
 //! `acr_values` sent to the CIBA endpoint are stored with the request but do not change the
 //! token: every login here is the same strength, so `acr` is always [`ACR`].
@@ -55,7 +83,10 @@
 //! lookup characters (not secret) and 8 secret ones (40 bits), stored as SHA-256 and
 //! compared in constant time; 15 minutes, 5 wrong tries, one use. Wrong tries are counted
 //! per code, so guessing needs the lookup part; a guessed lookup can burn someone's code
-//! (denial of service, not takeover): re-issue it with [`Admin::new_activation_code`].
+//! (denial of service, not takeover): re-issue it with [`Admin::new_activation_code`]. A
+//! wrong secret answers exactly like an unknown lookup (no tries left, no state), so an
+//! attacker cannot tell a live lookup from a free one; only the right secret learns that a
+//! code is used, expired or locked.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), vistalid_server::ServerError> {
@@ -73,7 +104,10 @@
 #![warn(missing_docs)]
 
 mod admin;
+pub mod attestation;
+mod clients;
 mod device;
+mod guard;
 mod http;
 mod limits;
 mod oidc;
@@ -94,7 +128,7 @@ use tokio::sync::watch;
 use vistalid_core::clock::{Clock, SystemClock};
 use vistalid_core::keys::{Jwk, KeyError, SigningKey};
 
-pub use admin::{Admin, DeviceInfo};
+pub use admin::{Admin, ClientOptions, DeviceInfo};
 pub use push::{LongPollNotifier, PushSender};
 pub use secrets::SecretsError;
 pub use store::StoreError;
@@ -188,8 +222,34 @@ pub struct ServerConfig {
     /// Seconds a connection may stay open with no request in flight (default 30), HTTP/1
     /// keep-alive and HTTP/2 alike; then it is closed. Never cuts a request in flight.
     pub idle_timeout_secs: u64,
-    /// Most open connections (default 1024); further ones wait in the accept backlog.
+    /// Most open connections (default 1024); further ones wait in the accept backlog. When
+    /// the open count nears it (within a sixteenth), idle connections of the peer holding
+    /// the most are closed first, so one host cannot hold every slot.
     pub max_connections: usize,
+    /// Most open connections per peer address (IPv6: per /64), default 128: an eighth of the
+    /// default global cap, so filling the server takes at least eight hosts, while a site
+    /// behind one NAT address with a hundred wallets long-polling at once still fits. A new
+    /// connection over it closes that peer's idlest connection, or is closed at once when
+    /// every one of them has a request in flight. Behind a reverse proxy every client shares
+    /// the proxy's address: set it to `max_connections` there.
+    pub max_connections_per_ip: usize,
+    /// Seconds new CIBA requests for an account are refused after its user answered "this was
+    /// not me" (default 900 = 15 min): long enough that push bombing a practitioner (whose
+    /// RPPS number is public) stops paying, short enough that a user who pressed it by
+    /// mistake can log in again within the quarter hour. 0 disables the hold.
+    pub not_me_hold_secs: u64,
+    /// Back-off after a wrong code pick, in seconds (default 30): after `n` wrong picks in a
+    /// row on an account, new CIBA requests for it wait `wrong_pick_backoff_secs * 2^(n-1)`,
+    /// at most `wrong_pick_backoff_max_secs`; a right pick ends the streak. Blind picks pass
+    /// one time in three, so doubling waits make guessing under push fatigue slow. 0 disables.
+    pub wrong_pick_backoff_secs: u64,
+    /// Longest wrong-pick back-off, in seconds (default 900 = 15 min).
+    pub wrong_pick_backoff_max_secs: u64,
+    /// Seconds a client record (name, secret hash, mode, audience) read from the database is
+    /// reused before it is read again (default 5). Changes made through this server's
+    /// [`Admin`] apply at once; changes by another process on the same file (the admin CLI)
+    /// apply within this bound. 0 reads the record on every request.
+    pub client_cache_secs: u64,
     /// Source of time (tests use a `ManualClock`).
     pub clock: Arc<dyn Clock>,
     /// Extra push channel told about each queued challenge, beside the long-poll.
@@ -221,6 +281,11 @@ impl ServerConfig {
             header_read_timeout_secs: 10,
             idle_timeout_secs: 30,
             max_connections: 1024,
+            max_connections_per_ip: 128,
+            not_me_hold_secs: 900,
+            wrong_pick_backoff_secs: 30,
+            wrong_pick_backoff_max_secs: 900,
+            client_cache_secs: 5,
             clock: Arc::new(SystemClock),
             push: None,
         }
@@ -254,10 +319,15 @@ impl ServerConfig {
         if self.header_read_timeout_secs == 0
             || self.idle_timeout_secs == 0
             || self.max_connections == 0
+            || self.max_connections_per_ip == 0
         {
             return bad(
-                "header_read_timeout_secs, idle_timeout_secs and max_connections must be positive",
+                "header_read_timeout_secs, idle_timeout_secs, max_connections and \
+                 max_connections_per_ip must be positive",
             );
+        }
+        if u32::try_from(self.max_connections).is_err() {
+            return bad("max_connections must fit in 32 bits");
         }
         if !(2..=9).contains(&self.pick_candidates) {
             return bad("pick_candidates must be in 2..=9");
@@ -292,6 +362,14 @@ impl fmt::Debug for ServerConfig {
             .field("header_read_timeout_secs", &self.header_read_timeout_secs)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
             .field("max_connections", &self.max_connections)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
+            .field("not_me_hold_secs", &self.not_me_hold_secs)
+            .field("wrong_pick_backoff_secs", &self.wrong_pick_backoff_secs)
+            .field(
+                "wrong_pick_backoff_max_secs",
+                &self.wrong_pick_backoff_max_secs,
+            )
+            .field("client_cache_secs", &self.client_cache_secs)
             .field("push", &self.push.is_some())
             .finish_non_exhaustive()
     }
@@ -309,7 +387,8 @@ pub(crate) struct Shared {
     pub(crate) issuer_jwk: Jwk,
     pub(crate) issuer: String,
     pub(crate) notifier: Arc<LongPollNotifier>,
-    pub(crate) clients: RwLock<std::collections::HashMap<String, Arc<oidc::ClientRecord>>>,
+    /// Client records read from the database (see `clients` for how long one is reused).
+    pub(crate) clients: RwLock<std::collections::HashMap<String, Arc<clients::ClientRecord>>>,
     pub(crate) shutdown: watch::Receiver<bool>,
     /// Per-client CIBA request limit.
     pub(crate) ciba_limiter: limits::RateLimiter,
@@ -324,6 +403,14 @@ impl Shared {
         if let Some(push) = &self.config.push {
             push.notify(device_id, challenge_id);
         }
+    }
+}
+
+/// The account kind stored in `accounts.kind` (`insured` or else practitioner).
+pub(crate) fn account_kind(stored: &str) -> vistalid_core::protocol::AccountKind {
+    match stored {
+        "insured" => vistalid_core::protocol::AccountKind::Insured,
+        _ => vistalid_core::protocol::AccountKind::Practitioner,
     }
 }
 
@@ -511,19 +598,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     };
     let app = http::router(Arc::clone(&shared));
     let cleaner = tokio::spawn(device::cleanup_loop(Arc::clone(&shared)));
-    let header_timeout = Duration::from_secs(config.header_read_timeout_secs);
-    let idle_timeout = Duration::from_secs(config.idle_timeout_secs);
-    let max_connections = config.max_connections;
+    let limits = serve::ConnLimits {
+        header_timeout: Duration::from_secs(config.header_read_timeout_secs),
+        idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+        max_connections: config.max_connections,
+        max_per_peer: config.max_connections_per_ip,
+    };
     let task = tokio::spawn(async move {
-        serve::serve(
-            listener,
-            app,
-            header_timeout,
-            idle_timeout,
-            max_connections,
-            stop_rx,
-        )
-        .await;
+        serve::serve(listener, app, limits, stop_rx).await;
         cleaner.abort();
     });
     tracing::info!(%addr, %issuer, "vistalid-server listening");

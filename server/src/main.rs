@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use vistalid_core::protocol::CodeMode;
-use vistalid_server::{open_admin, start, ServerConfig, ServerError};
+use vistalid_server::{open_admin, start, ClientOptions, ServerConfig, ServerError};
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +50,29 @@ enum Command {
         /// How users prove they see the login page.
         #[arg(long, value_enum, default_value_t = Mode::Pick)]
         mode: Mode,
+        /// The QR audience this client redeems for (what the insured's wallet names, e.g. the
+        /// practice's name). Without it the client redeems only QR codes that name none.
+        #[arg(long)]
+        audience: Option<String>,
+    },
+    /// Give a client a new secret; prints it. The old one stops working (in a running server
+    /// within its `client_cache_secs`, default 5 s).
+    RotateSecret {
+        /// Client id.
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
+    /// Remove a client (in a running server within its `client_cache_secs`, default 5 s).
+    RemoveClient {
+        /// Client id.
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
+    /// End the login holds of an account ("not me" hold, wrong-pick back-off).
+    ClearHold {
+        /// RPPS number, pseudonymous id or account id.
+        #[arg(allow_hyphen_values = true)]
+        account: String,
     },
     /// Create a practitioner account; prints its activation code.
     AddPractitioner {
@@ -75,16 +98,19 @@ enum Command {
     /// Issue a new activation code for an existing account.
     Reactivate {
         /// RPPS number, pseudonymous id or account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
     /// List the devices of an account.
     Devices {
         /// RPPS number, pseudonymous id or account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
     /// Revoke a device.
     Revoke {
         /// Device id.
+        #[arg(allow_hyphen_values = true)]
         device_id: String,
     },
 }
@@ -119,6 +145,11 @@ struct FileConfig {
     header_read_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    max_connections_per_ip: Option<usize>,
+    not_me_hold_secs: Option<u64>,
+    wrong_pick_backoff_secs: Option<u64>,
+    wrong_pick_backoff_max_secs: Option<u64>,
+    client_cache_secs: Option<u64>,
 }
 
 fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
@@ -159,7 +190,12 @@ fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
         enrol_per_ip_per_min,
         header_read_timeout_secs,
         idle_timeout_secs,
-        max_connections
+        max_connections,
+        max_connections_per_ip,
+        not_me_hold_secs,
+        wrong_pick_backoff_secs,
+        wrong_pick_backoff_max_secs,
+        client_cache_secs
     );
     Ok(c)
 }
@@ -206,15 +242,42 @@ async fn run(cli: Cli) -> Result<(), String> {
             server.shutdown().await;
             Ok(())
         }
-        Command::AddClient { name, mode } => {
+        Command::AddClient {
+            name,
+            mode,
+            audience,
+        } => {
             let admin = open_admin(config).map_err(err)?;
             let mode = match mode {
                 Mode::Pick => CodeMode::Pick,
                 Mode::Type => CodeMode::Type,
             };
-            let (id, secret) = admin.add_client(&name, mode).map_err(err)?;
+            let mut options = ClientOptions::new(mode);
+            if let Some(a) = audience {
+                options = options.audience(a);
+            }
+            let (id, secret) = admin.add_client_with(&name, &options).map_err(err)?;
             println!("client_id={id}");
             println!("client_secret={}", secret.as_str());
+            Ok(())
+        }
+        Command::RotateSecret { client_id } => {
+            let admin = open_admin(config).map_err(err)?;
+            let secret = admin.rotate_secret(&client_id).map_err(err)?;
+            println!("client_id={client_id}");
+            println!("client_secret={}", secret.as_str());
+            Ok(())
+        }
+        Command::RemoveClient { client_id } => {
+            let admin = open_admin(config).map_err(err)?;
+            admin.remove_client(&client_id).map_err(err)?;
+            println!("removed {client_id}");
+            Ok(())
+        }
+        Command::ClearHold { account } => {
+            let admin = open_admin(config).map_err(err)?;
+            admin.clear_login_hold(&account).map_err(err)?;
+            println!("login holds cleared for {account}");
             Ok(())
         }
         Command::AddPractitioner {
@@ -270,6 +333,38 @@ async fn run(cli: Cli) -> Result<(), String> {
                 println!("{device_id} was already revoked");
             }
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids are base64url and may start with `-`: clap must take them as values, not options.
+    #[test]
+    fn ids_starting_with_a_dash_are_values() {
+        for (cmd, id) in [
+            ("rotate-secret", "-Uabc_123"),
+            ("remove-client", "-x"),
+            ("clear-hold", "-acct"),
+            ("reactivate", "-acct"),
+            ("devices", "--acct"),
+            ("revoke", "-dev"),
+        ] {
+            let cli = Cli::try_parse_from(["vistalid-server", cmd, id])
+                .unwrap_or_else(|e| panic!("{cmd} {id}: {e}"));
+            let got = match cli.command {
+                Command::RotateSecret { client_id } | Command::RemoveClient { client_id } => {
+                    client_id
+                }
+                Command::ClearHold { account }
+                | Command::Reactivate { account }
+                | Command::Devices { account } => account,
+                Command::Revoke { device_id } => device_id,
+                _ => panic!("{cmd} parsed as another command"),
+            };
+            assert_eq!(got, id);
         }
     }
 }

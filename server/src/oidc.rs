@@ -3,9 +3,11 @@
 //! mode) and the token endpoint.
 //!
 //! Guarantees:
-//! - Clients authenticate with HTTP Basic only; secrets are stored as SHA-256 hashes of
-//!   256-bit random values and compared in constant time.
-//! - A CIBA request queues one signed challenge per active device of the account, at most
+//! - Clients authenticate with HTTP Basic only (see `clients`).
+//! - A CIBA request is refused for insured accounts (400 `unknown_user_id`: their
+//!   pseudonymous id is in every offline QR), for accounts the login guard holds (see
+//!   `guard`), and when a shown text is not display-safe (`vistalid_core::text`). It queues
+//!   one signed challenge per active device of the account, at most
 //!   `max_pending_per_account` pending requests per account (push-fatigue guard: beyond it,
 //!   429 `slow_down`), and at most `ciba_per_client_per_min` requests per client per minute
 //!   (beyond it, 429 `slow_down` with `Retry-After`).
@@ -19,24 +21,20 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use rusqlite::OptionalExtension as _;
 use serde::Deserialize;
 use serde_json::json;
-use vistalid_core::jws;
 use vistalid_core::protocol::{
-    ChallengeClaims, CibaResponse, CodeMode, RequestContext, CIBA_GRANT_TYPE, PATH_CIBA, PATH_JWKS,
-    PATH_TOKEN, TYP_CHALLENGE,
+    AccountKind, ChallengeClaims, CibaResponse, CodeMode, RequestContext, CIBA_GRANT_TYPE,
+    PATH_CIBA, PATH_JWKS, PATH_TOKEN, TYP_CHALLENGE,
 };
-use zeroize::Zeroizing;
+
+use vistalid_core::{jws, text};
 
 use crate::http::{ApiError, FormBody, PATH_AUTHORIZE};
-use crate::secrets;
+use crate::{clients, guard, secrets};
 use crate::{Shared, ACR, AMR};
 
-/// `WWW-Authenticate` value for client authentication failures.
-const BASIC_CHALLENGE: &str = "Basic realm=\"vistalid\"";
 /// Longest binding message accepted (characters).
 const MAX_BINDING_MESSAGE: usize = 128;
 /// Longest context hint accepted (characters).
@@ -44,31 +42,6 @@ const MAX_HINT: usize = 256;
 /// Seconds after a request's expiry during which an approved request can still be redeemed
 /// (the relying party polls at `interval`, so approval at the last second must not be lost).
 const REDEEM_GRACE_SECS: i64 = 30;
-
-/// A registered relying party, as cached after the first successful lookup.
-#[derive(Debug)]
-pub(crate) struct ClientRecord {
-    pub(crate) client_id: String,
-    pub(crate) name: String,
-    pub(crate) secret_hash: [u8; 32],
-    pub(crate) mode: CodeMode,
-}
-
-/// Parses a stored mode.
-pub(crate) fn mode_from_str(s: &str) -> CodeMode {
-    match s {
-        "type" => CodeMode::Type,
-        _ => CodeMode::Pick,
-    }
-}
-
-/// The stored name of a mode.
-pub(crate) fn mode_str(m: CodeMode) -> &'static str {
-    match m {
-        CodeMode::Type => "type",
-        CodeMode::Pick => "pick",
-    }
-}
 
 /// GET discovery: the OpenID provider metadata.
 pub(crate) async fn discovery(State(s): State<Arc<Shared>>) -> Response {
@@ -90,7 +63,8 @@ pub(crate) async fn discovery(State(s): State<Arc<Shared>>) -> Response {
         "acr_values_supported": [ACR],
         "claims_supported": [
             "iss", "sub", "aud", "iat", "exp", "auth_time", "acr", "amr",
-            "SubjectNameID", "preferred_username", "given_name", "family_name", "SubjectRefPro"
+            "SubjectNameID", "preferred_username", "given_name", "family_name", "SubjectRefPro",
+            "vistalid_account_kind"
         ],
         "claim_types_supported": ["normal"],
     });
@@ -119,110 +93,6 @@ pub(crate) async fn authorize() -> ApiError {
     )
 }
 
-/// Authenticates the client from its HTTP Basic header (RFC 6749 §2.3.1).
-pub(crate) async fn authenticate(
-    s: &Arc<Shared>,
-    headers: &HeaderMap,
-) -> Result<Arc<ClientRecord>, ApiError> {
-    let invalid = |d: &str| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", d).with_challenge(BASIC_CHALLENGE)
-    };
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| invalid("HTTP Basic client authentication is required"))?;
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
-        .ok_or_else(|| invalid("HTTP Basic client authentication is required"))?;
-    let decoded = Zeroizing::new(
-        B64.decode(encoded.trim())
-            .map_err(|_| invalid("malformed Basic credentials"))?,
-    );
-    let text = std::str::from_utf8(&decoded).map_err(|_| invalid("malformed Basic credentials"))?;
-    let (id, secret) = text
-        .split_once(':')
-        .ok_or_else(|| invalid("malformed Basic credentials"))?;
-    let id = percent_decode(id).ok_or_else(|| invalid("malformed Basic credentials"))?;
-    let secret = Zeroizing::new(
-        percent_decode(secret).ok_or_else(|| invalid("malformed Basic credentials"))?,
-    );
-    let record = client_record(s, &id).await?;
-    let given = secrets::hash(secret.as_bytes());
-    match record {
-        Some(r) if secrets::ct_eq(&given, &r.secret_hash) => Ok(r),
-        _ => Err(invalid("unknown client or wrong secret")),
-    }
-}
-
-async fn client_record(s: &Arc<Shared>, id: &str) -> Result<Option<Arc<ClientRecord>>, ApiError> {
-    if let Some(r) = s.clients.read().unwrap_or_else(|p| p.into_inner()).get(id) {
-        return Ok(Some(Arc::clone(r)));
-    }
-    if id.is_empty() || id.len() > 128 {
-        return Ok(None);
-    }
-    let key = id.to_owned();
-    let found =
-        s.db.read(move |c| -> Result<_, ApiError> {
-            Ok(c.prepare_cached(
-                "SELECT client_id, name, secret_hash, mode FROM clients WHERE client_id = ?1",
-            )?
-            .query_row([&key], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .optional()?)
-        })
-        .await?;
-    let Some((client_id, name, hash, mode)) = found else {
-        return Ok(None);
-    };
-    let secret_hash: [u8; 32] = hash
-        .try_into()
-        .map_err(|_| ApiError::internal(&"client secret hash is not 32 bytes"))?;
-    let record = Arc::new(ClientRecord {
-        client_id: client_id.clone(),
-        name,
-        secret_hash,
-        mode: mode_from_str(&mode),
-    });
-    s.clients
-        .write()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(client_id, Arc::clone(&record));
-    Ok(Some(record))
-}
-
-/// Decodes `%XX` escapes and `+` (form encoding, as RFC 6749 §2.3.1 requires for Basic).
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = s.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// Form parameters of the CIBA endpoint.
 #[derive(Debug, Deserialize)]
 pub(crate) struct CibaForm {
@@ -238,17 +108,25 @@ pub(crate) struct CibaForm {
     vistalid_place: Option<String>,
 }
 
+/// Text the approval card shows: at most `max` characters, none refused by
+/// [`text::is_display_safe`] (controls, format and bidirectional controls, line and
+/// paragraph separators), so a relying party cannot draw fake lines on the card.
 fn check_text(name: &str, v: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
     match v {
-        Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => Err(
-            ApiError::bad_request(format!("{name} is too long or has control characters")),
-        ),
+        Some(v) if v.chars().count() > max || !text::is_display_safe(&v) => {
+            Err(ApiError::bad_request(format!(
+                "{name} is too long ({max} characters at most) or holds control, format or \
+                 line-separator characters"
+            )))
+        }
         v => Ok(v),
     }
 }
 
 struct Target {
     account_id: String,
+    kind: AccountKind,
+    hold: guard::Hold,
     devices: Vec<String>,
 }
 
@@ -258,7 +136,7 @@ pub(crate) async fn ciba(
     headers: HeaderMap,
     FormBody(form): FormBody<CibaForm>,
 ) -> Result<Response, ApiError> {
-    let client = authenticate(&s, &headers).await?;
+    let client = clients::authenticate(&s, &headers).await?;
     if let Err(retry) = s.ciba_limiter.check(&client.client_id, s.clock.now()) {
         return Ok(crate::limits::too_many("slow_down", retry));
     }
@@ -283,12 +161,9 @@ pub(crate) async fn ciba(
         .filter(|h| !h.is_empty() && h.len() <= 64)
         .ok_or_else(|| ApiError::bad_request("login_hint (the RPPS number) is required"))?;
     let binding_message = check_text("binding_message", form.binding_message, MAX_BINDING_MESSAGE)
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_binding_message",
-                "binding_message is too long (128 characters at most) or has control characters",
-            )
+        .map_err(|e| ApiError {
+            error: "invalid_binding_message",
+            ..e
         })?
         .unwrap_or_default();
     let acr_values = check_text("acr_values", form.acr_values, MAX_HINT)?;
@@ -301,9 +176,21 @@ pub(crate) async fn ciba(
     let hint = login_hint.clone();
     let target =
         s.db.read(move |c| -> Result<Option<Target>, ApiError> {
-            let Some(account_id) = c
-                .prepare_cached("SELECT id FROM accounts WHERE subject_name_id = ?1")?
-                .query_row([&hint], |r| r.get::<_, String>(0))
+            let Some((account_id, kind, hold)) = c
+                .prepare_cached(
+                    "SELECT id, kind, not_me_until, wrong_pick_until FROM accounts
+                     WHERE subject_name_id = ?1",
+                )?
+                .query_row([&hint], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        crate::account_kind(&r.get::<_, String>(1)?),
+                        guard::Hold {
+                            not_me_until: r.get(2)?,
+                            wrong_pick_until: r.get(3)?,
+                        },
+                    ))
+                })
                 .optional()?
             else {
                 return Ok(None);
@@ -316,6 +203,8 @@ pub(crate) async fn ciba(
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Some(Target {
                 account_id,
+                kind,
+                hold,
                 devices,
             }))
         })
@@ -327,6 +216,19 @@ pub(crate) async fn ciba(
             "no account has this login_hint",
         ));
     };
+    if target.kind == AccountKind::Insured {
+        // Every offline QR carries the pseudonymous id: whoever scanned one could push logins
+        // to the citizen. Insured accounts get a login identifier of their own later.
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_user_id",
+            "login_hint names an insured account; insured accounts cannot be asked to log in \
+             by CIBA",
+        ));
+    }
+    if let Some(refused) = target.hold.refusal(s.clock.now()) {
+        return Ok(refused);
+    }
     if target.devices.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -446,6 +348,7 @@ struct Granted {
     given_name: String,
     family_name: String,
     profession: Option<String>,
+    kind: AccountKind,
     auth_time: i64,
 }
 
@@ -455,7 +358,7 @@ pub(crate) async fn token(
     headers: HeaderMap,
     FormBody(form): FormBody<TokenForm>,
 ) -> Result<Response, ApiError> {
-    let client = authenticate(&s, &headers).await?;
+    let client = clients::authenticate(&s, &headers).await?;
     match form.grant_type.as_deref() {
         Some(CIBA_GRANT_TYPE) => {}
         Some(_) => {
@@ -482,7 +385,7 @@ pub(crate) async fn token(
                 .prepare_cached(
                     "SELECT r.client_id, r.status, r.reason, r.expires_at, r.interval_secs,
                             r.last_poll, r.auth_time, a.id, a.subject_name_id, a.given_name,
-                            a.family_name, a.profession
+                            a.family_name, a.profession, a.kind
                      FROM auth_requests r JOIN accounts a ON a.id = r.account_id
                      WHERE r.id = ?1",
                 )?
@@ -501,6 +404,7 @@ pub(crate) async fn token(
                             given_name: r.get(9)?,
                             family_name: r.get(10)?,
                             profession: r.get(11)?,
+                            kind: crate::account_kind(&r.get::<_, String>(12)?),
                             auth_time: 0,
                         },
                     ))
@@ -581,6 +485,7 @@ pub(crate) async fn token(
         "preferred_username": granted.subject_name_id,
         "given_name": granted.given_name,
         "family_name": granted.family_name,
+        "vistalid_account_kind": granted.kind,
     });
     if let Some(p) = &granted.profession {
         claims["SubjectRefPro"] = json!({ "exercices": [ { "codeProfession": p } ] });
@@ -609,23 +514,4 @@ fn expired() -> ApiError {
         "expired_token",
         "the request expired before the user approved it; start a new one",
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    proptest::proptest! {
-        #[test]
-        fn percent_decode_never_panics(input in ".{0,64}") {
-            let _ = percent_decode(&input);
-        }
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("a%3Ab+c").as_deref(), Some("a:b c"));
-        assert_eq!(percent_decode("%zz"), None);
-        assert_eq!(percent_decode("%4"), None);
-    }
 }

@@ -129,12 +129,16 @@ fn paths() -> Value {
             ("200", ok("request accepted", "CibaResponse")),
             (
                 "400",
-                error("`invalid_request`, `invalid_scope`, `unknown_user_id`, `invalid_binding_message`"),
+                error("`invalid_request` (a text over its length or holding control, format, bidirectional or line-separator characters, named in the description), `invalid_scope`, `unknown_user_id` (unknown hint, no active device, or an insured account: CIBA is for practitioners), `invalid_binding_message`"),
             ),
             ("401", error("`invalid_client`: Basic authentication missing or wrong")),
             (
+                "403",
+                error("`access_denied`: the user recently answered \"this was not me\"; new requests for the account are held for `not_me_hold_secs` (`Retry-After`)"),
+            ),
+            (
                 "429",
-                error("`slow_down`: too many pending requests for the account, or too many requests by the client per minute"),
+                error("`slow_down`: too many pending requests for the account, too many requests by the client per minute, or wrong-pick back-off after recent wrong code picks (`Retry-After`)"),
             ),
         ],
         true,
@@ -182,7 +186,7 @@ fn paths() -> Value {
             ),
             (
                 "403",
-                error("`invalid_activation_code`, `activation_code_expired`, `activation_code_locked`, `activation_code_used`"),
+                error("`invalid_activation_code` (unknown code or wrong secret, answered alike), and only with the right secret `activation_code_expired`, `activation_code_locked`, `activation_code_used`"),
             ),
             ("429", error("`too_many_requests`: per-IP enrolment limit")),
         ],
@@ -269,7 +273,10 @@ fn paths() -> Value {
                 "401",
                 error("`invalid_client` (Basic authentication), `invalid_signature` (not signed by the enrolled device)"),
             ),
-            ("403", error("`device_revoked`")),
+            (
+                "403",
+                error("`device_revoked`; `wrong_audience`: the presentation's audience differs from the one registered for the client (a client without one redeems only presentations that name none); the presentation stays redeemable by its audience"),
+            ),
             ("404", error("`unknown_credential`")),
             ("409", error("`already_redeemed`")),
             ("410", error("`presentation_expired`, `credential_expired`")),
@@ -328,7 +335,7 @@ fn schemas() -> Value {
     json!({
         "ErrorBody": {
             "type": "object",
-            "description": "OAuth-style error (RFC 6749 §5.2); descriptions never carry secrets.",
+            "description": "OAuth-style error (RFC 6749 §5.2); descriptions never carry secrets nor echo submitted values (a malformed input is named by its field).",
             "required": ["error"],
             "properties": { "error": string(), "error_description": string() }
         },
@@ -353,15 +360,15 @@ fn schemas() -> Value {
             "required": ["scope", "login_hint"],
             "properties": {
                 "scope": { "type": "string", "description": "Must contain `openid`." },
-                "login_hint": { "type": "string", "description": "The user's RPPS number or insured id." },
-                "binding_message": { "type": "string", "maxLength": 128 },
-                "acr_values": string(),
+                "login_hint": { "type": "string", "description": "The practitioner's RPPS number (insured accounts are refused)." },
+                "binding_message": { "type": "string", "maxLength": 128, "description": "Shown to the user. No control, format (Cf, bidirectional controls included), line or paragraph separator characters." },
+                "acr_values": opt_text("Stored with the request; same character rules as binding_message."),
                 "login_hint_token": opt_text("Not supported (400)."),
                 "id_token_hint": opt_text("Not supported (400)."),
                 "user_code": opt_text("Not supported (400)."),
-                "vistalid_ip": opt_text("Browser IP shown to the user."),
-                "vistalid_user_agent": opt_text("Browser user agent shown to the user."),
-                "vistalid_place": opt_text("Approximate place shown to the user.")
+                "vistalid_ip": opt_text("Browser IP shown to the user (same character rules as binding_message)."),
+                "vistalid_user_agent": opt_text("Browser user agent shown to the user (same character rules as binding_message)."),
+                "vistalid_place": opt_text("Approximate place shown to the user (same character rules as binding_message).")
             }
         },
         "CibaResponse": {

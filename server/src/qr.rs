@@ -9,6 +9,11 @@
 //!   signature with the key bound at enrolment (a revoked device's presentations are refused)
 //!   and its time window, and accepts each presentation (by nonce) once: a second redemption
 //!   answers 409 `already_redeemed`, even across restarts (the nonce is in SQLite).
+//! - Redemption is bound to the audience: a client registered with an audience (admin
+//!   `add-client --audience`) redeems only presentations addressed to exactly that audience;
+//!   a client without one redeems only presentations that name no audience. Anything else is
+//!   403 `wrong_audience`, checked after the device signature and before the single use is
+//!   spent, so a QR shown to one professional cannot be burnt (or read) by another.
 
 use std::sync::Arc;
 
@@ -24,7 +29,7 @@ use vistalid_core::qr::credential::{self, CredentialClaims};
 use vistalid_core::qr::{verify, QrError};
 
 use crate::http::{ApiError, JsonBody};
-use crate::{oidc, Shared};
+use crate::{clients, Shared};
 
 /// Validity of an issued credential: one year, then the insured enrols again.
 const CREDENTIAL_VALIDITY_SECS: i64 = 365 * 24 * 3600;
@@ -111,7 +116,7 @@ pub(crate) async fn redeem(
     headers: HeaderMap,
     JsonBody(req): JsonBody<RedeemRequest>,
 ) -> Result<Json<RedeemResponse>, ApiError> {
-    let client = oidc::authenticate(&s, &headers).await?;
+    let client = clients::authenticate(&s, &headers).await?;
     if req.qr.len() > MAX_QR_TEXT {
         return Err(ApiError::bad_request("qr is too long"));
     }
@@ -167,6 +172,16 @@ pub(crate) async fn redeem(
     }
     let key = PublicKey::from_sec1(&sec1).map_err(|e| ApiError::internal(&e))?;
     let facts = verify::verify_with_device_key(&req.qr, &key, now).map_err(|e| qr_error(&e))?;
+    // Before the single use is spent: a presentation meant for someone else must stay
+    // redeemable by its audience.
+    if facts.audience != client.audience {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_audience",
+            "this QR code is addressed to another audience than the one registered for this \
+             client",
+        ));
+    }
     let nonce = facts.nonce.to_vec();
     let (client_id, cid, exp) = (
         client.client_id.clone(),

@@ -147,6 +147,13 @@ CREATE TABLE redemptions (
 ) STRICT;
 CREATE INDEX redemptions_expiry ON redemptions(expires_at);
 "#,
+    // 3: the QR audience a client redeems for; login holds after "not me" and wrong picks.
+    r#"
+ALTER TABLE clients ADD COLUMN audience TEXT;
+ALTER TABLE accounts ADD COLUMN not_me_until INTEGER;
+ALTER TABLE accounts ADD COLUMN wrong_streak INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN wrong_pick_until INTEGER;
+"#,
 ];
 
 /// Number of reader connections.

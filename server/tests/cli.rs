@@ -117,3 +117,46 @@ fn config_file_is_read_and_unknown_keys_are_refused() {
     );
     assert!(!ok && err.contains("no_such_key"), "{err}");
 }
+
+/// Issue 13 items 1 and 6: `add-client --audience`, `rotate-secret` and `remove-client`.
+#[tokio::test]
+async fn client_commands_register_an_audience_rotate_and_remove() {
+    let h = Harness::start_with(|c| c.client_cache_secs = 1).await;
+    let db = h.dir.path().join("server.sqlite");
+    let _dev = h.practitioner("10101010101").await;
+    let (ok, out, err) = run(&["add-client", "Cabinet A", "--audience", "Cabinet A"], &db);
+    assert!(ok, "{err}");
+    let id = value(&out, "client_id").to_owned();
+    let old = value(&out, "client_secret").to_owned();
+    let (ok, _, err) = run(&["add-client", "x", "--audience", "a\u{2028}b"], &db);
+    assert!(!ok && err.contains("audience"), "{err}");
+
+    let rp = common::Rp {
+        id: id.clone(),
+        secret: old.clone(),
+    };
+    rp.ciba(&h, "10101010101").await.expect("registered");
+    let (ok, out, err) = run(&["rotate-secret", &id], &db);
+    assert!(ok, "{err}");
+    let new = value(&out, "client_secret").to_owned();
+    assert!(new != old && new.len() == 43);
+    assert!(!err.contains(&new), "secret not logged");
+    let rotated = common::Rp {
+        id: id.clone(),
+        secret: new,
+    };
+    rotated.ciba(&h, "10101010101").await.expect("new secret");
+    let (ok, out, err) = run(&["remove-client", &id], &db);
+    assert!(ok && out.contains(&id), "{err}");
+    let (ok, _, err) = run(&["remove-client", &id], &db);
+    assert!(!ok && err.contains("not found"), "{err}");
+    let (ok, _, err) = run(&["rotate-secret", &id], &db);
+    assert!(!ok && err.contains("not found"), "{err}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    common::expect_err(rotated.ciba(&h, "10101010101").await, 401, "invalid_client");
+
+    let (ok, out, err) = run(&["clear-hold", "10101010101"], &db);
+    assert!(ok && out.contains("cleared"), "{err}");
+    let (ok, _, err) = run(&["clear-hold", "404"], &db);
+    assert!(!ok && err.contains("not found"), "{err}");
+}

@@ -136,13 +136,18 @@ async fn online_qr_is_small_and_only_the_server_can_vouch_for_it() {
         verifier.verify(&shown.text).unwrap(),
         Verified::RedeemOnline(_)
     ));
+    // Online redemption is bound to the audience too (issue 13 item 1): the professional's
+    // client is registered with it.
+    let cabinet = env.relying_party_for(CodeMode::Pick, "cabinet-42");
     let redeemed = client
-        .redeem(&shown.text, &pro.id, &pro.secret)
+        .redeem(&shown.text, &cabinet.id, &cabinet.secret)
         .await
         .unwrap();
     assert_eq!(redeemed.identity.given_name, "Léa");
     assert!(matches!(
-        client.redeem(&shown.text, &pro.id, &pro.secret).await,
+        client
+            .redeem(&shown.text, &cabinet.id, &cabinet.secret)
+            .await,
         Err(ClientError::Server { status: 409, .. })
     ));
     // Redemption needs a registered client.
@@ -227,4 +232,80 @@ async fn a_practitioner_account_has_no_qr_and_a_wrong_pin_shows_nothing() {
             .await,
         Err(WalletError::WrongPin { tries_left: 4 })
     );
+}
+
+/// Issue 13 item 1: a QR addressed to "Cabinet A" is refused to any other client (and does not
+/// spend its single use there); a client with a registered audience refuses audience-less QR
+/// codes; audience-less clients redeem only audience-less ones.
+#[tokio::test]
+async fn audience_bound_qr_is_redeemed_only_by_its_audience() {
+    let Insured {
+        env,
+        pro: no_audience,
+        w,
+        _dir,
+        account,
+    } = Insured::enrolled().await;
+    let a = env.relying_party_for(CodeMode::Pick, "Cabinet A");
+    let b = env.relying_party_for(CodeMode::Pick, "Cabinet B");
+    let for_a = w
+        .present_qr(
+            &account.account_id,
+            Pin::new(PIN),
+            Mode::Online,
+            Some("Cabinet A"),
+        )
+        .await
+        .unwrap();
+    let client = ServerClient::new(&env.url()).unwrap();
+    let wrong_audience = Err(ClientError::Server {
+        status: 403,
+        code: "wrong_audience".into(),
+    });
+    for other in [&b, &no_audience] {
+        assert_eq!(
+            client.redeem(&for_a.text, &other.id, &other.secret).await,
+            wrong_audience
+        );
+    }
+    // Still redeemable, once, by its audience.
+    let redeemed = client.redeem(&for_a.text, &a.id, &a.secret).await.unwrap();
+    assert_eq!(redeemed.identity.subject_name_id, INSURED);
+    assert!(matches!(
+        client.redeem(&for_a.text, &a.id, &a.secret).await,
+        Err(ClientError::Server { status: 409, .. })
+    ));
+    // A client with an audience refuses a QR that names none.
+    let plain = w
+        .present_qr(&account.account_id, Pin::new(PIN), Mode::Online, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        client.redeem(&plain.text, &a.id, &a.secret).await,
+        wrong_audience
+    );
+    // Offline mode is bound the same way at redemption.
+    let offline_for_a = w
+        .present_qr(
+            &account.account_id,
+            Pin::new(PIN),
+            Mode::Offline,
+            Some("Cabinet A"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .redeem(&offline_for_a.text, &no_audience.id, &no_audience.secret)
+            .await,
+        wrong_audience
+    );
+    client
+        .redeem(&offline_for_a.text, &a.id, &a.secret)
+        .await
+        .unwrap();
+    client
+        .redeem(&plain.text, &no_audience.id, &no_audience.secret)
+        .await
+        .unwrap();
 }

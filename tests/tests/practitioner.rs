@@ -171,6 +171,11 @@ async fn wrong_code_is_refused_and_the_relying_party_gets_access_denied() {
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("access_denied"))
     );
+    // The wrong pick holds new requests for the account (issue 13 item 3): the next one is
+    // refused until support clears the hold.
+    let held = rp.ciba_raw(RPPS, "Connexion").await;
+    assert_eq!(held.status(), StatusCode::TOO_MANY_REQUESTS);
+    env.server.admin().clear_login_hold(RPPS).unwrap();
     // A code that is not a candidate never leaves the phone.
     let ciba = rp.ciba(RPPS, "Connexion").await;
     let ch = w.fetch_challenges(5).await.unwrap().challenges.remove(0);

@@ -107,9 +107,12 @@ pub fn sign(
     if validity_secs == 0 || validity_secs > MAX_VALIDITY_SECS {
         return Err(QrError::BadPresentation("validity"));
     }
-    if now < 0 {
-        return Err(QrError::BadPresentation("iat"));
-    }
+    // A window that does not fit in an i64 (a clock at the end of time) is refused, never
+    // cut short.
+    let expires_at = match now.checked_add(i64::from(validity_secs)) {
+        Some(exp) if now >= 0 => exp,
+        _ => return Err(QrError::BadPresentation("iat")),
+    };
     if audience.is_some_and(|a| a.is_empty() || a.len() > MAX_AUDIENCE_LEN) {
         return Err(QrError::BadPresentation("audience"));
     }
@@ -132,10 +135,7 @@ pub fn sign(
     if let Some(aud) = audience {
         claims.push((int(LABEL_AUD), Value::Text(aud.to_owned())));
     }
-    claims.push((
-        int(LABEL_EXP),
-        int(now.saturating_add(i64::from(validity_secs))),
-    ));
+    claims.push((int(LABEL_EXP), int(expires_at)));
     claims.push((int(LABEL_IAT), int(now)));
     claims.push((int(LABEL_NONCE), Value::Bytes(nonce.to_vec())));
     let mut payload = Vec::with_capacity(carried.len() + 64);
@@ -215,7 +215,8 @@ pub fn decode(text: &str) -> Result<Presentation, QrError> {
     };
     let issued_at = iat.ok_or(QrError::BadPresentation("missing iat"))?;
     let expires_at = exp.ok_or(QrError::BadPresentation("missing exp"))?;
-    if expires_at <= issued_at || expires_at - issued_at > i64::from(MAX_VALIDITY_SECS) {
+    let window = expires_at.checked_sub(issued_at).unwrap_or(i64::MAX);
+    if window <= 0 || window > i64::from(MAX_VALIDITY_SECS) {
         return Err(QrError::BadPresentation("validity window"));
     }
     Ok(Presentation {
@@ -269,4 +270,37 @@ fn int(i: i64) -> Value {
 
 fn time(v: &Value, what: &'static str) -> Result<i64, QrError> {
     credential::time(v, what).map_err(|_| QrError::BadPresentation(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A device-signed online presentation with the given times (no check at signing).
+    fn raw(iat: i64, exp: i64) -> String {
+        let key = SigningKey::make().expect("key");
+        let claims = vec![
+            (int(LABEL_CREDENTIAL_ID), Value::Bytes(vec![1; 8])),
+            (int(LABEL_EXP), int(exp)),
+            (int(LABEL_IAT), int(iat)),
+            (int(LABEL_NONCE), Value::Bytes(vec![7; NONCE_LEN])),
+        ];
+        let mut payload = Vec::new();
+        ciborium::into_writer(&Value::Map(claims), &mut payload).expect("cbor");
+        encode_text(&cose::sign(&key, None, &payload, EXTERNAL_AAD).expect("sign"))
+    }
+
+    /// Issue 13 item 5 (audit): times from outside are refused without overflow. Negative
+    /// times never get past `credential::time`, so the window's subtraction cannot overflow.
+    #[test]
+    fn extreme_times_are_refused_without_overflow() {
+        for (iat, exp) in [(i64::MIN, i64::MAX), (i64::MIN, 0), (-1, i64::MAX)] {
+            assert!(decode(&raw(iat, exp)).is_err(), "{iat} {exp}");
+        }
+        assert_eq!(
+            decode(&raw(0, i64::MAX)).map(|p| p.issued_at),
+            Err(QrError::BadPresentation("validity window"))
+        );
+        assert!(decode(&raw(1_800_000_000, 1_800_000_120)).is_ok());
+    }
 }

@@ -352,12 +352,15 @@ pub async fn enrol_raw(
         device_name: "Pixel 9 test".to_owned(),
         attestation: None,
     };
-    let r = h
-        .http
+    read(post_enrol(h, &req).await).await
+}
+
+/// Posts an enrolment request; the raw answer.
+pub async fn post_enrol(h: &Harness, req: &EnrolRequest) -> reqwest::Response {
+    h.http
         .post(h.url(PATH_ENROL))
-        .json(&req)
+        .json(req)
         .send()
         .await
-        .expect("enrol");
-    read(r).await
+        .expect("enrol")
 }
