@@ -25,8 +25,8 @@ use super::guard::{NewAccount, PinGuard, PinGuardError};
 use super::header::{self, AccountEntry, Header, HeaderFile, MAX_ACCOUNTS};
 use super::lockout::Counter;
 use super::sections::{SecretsFile, Section};
-use super::{derive_k_pin, io_err, layout, storage, Inner, OpGuard, Unlocked, Vault, VaultError};
 use super::HEADER_FILE;
+use super::{derive_k_pin, io_err, layout, storage, Inner, OpGuard, Unlocked, Vault, VaultError};
 use crate::keys::SigningKey;
 use crate::oprf::{self, OprfPublicKey};
 use crate::secret::{Pin, VaultKey};
@@ -71,7 +71,13 @@ impl PinKeys {
         let (state, blinded) = oprf::blind(&self.k_hw)?;
         let answer = guard.evaluate(account_id, key_id, &blinded)?;
         let y = state.finalize(&answer.evaluation, server_key)?;
-        let kek = header::derive_kek(&self.k_hw, self.k_pin.as_ref(), y.as_ref(), header, account_id);
+        let kek = header::derive_kek(
+            &self.k_hw,
+            self.k_pin.as_ref(),
+            y.as_ref(),
+            header,
+            account_id,
+        );
         Ok((kek, answer.guesses_left))
     }
 }
@@ -107,7 +113,13 @@ impl Inner {
             .account(account_id)
             .ok_or(TryError::Unchecked(VaultError::NoSuchAccount))?;
         let (kek, server_left) = keys
-            .server_kek(guard, &file.header, account_id, &entry.key_id, &entry.server_key)
+            .server_kek(
+                guard,
+                &file.header,
+                account_id,
+                &entry.key_id,
+                &entry.server_key,
+            )
             .map_err(TryError::Unchecked)?;
         let Some(data_key) = entry.unwrap_key(&file.header, &kek) else {
             return Err(TryError::WrongPin { server_left });
@@ -428,7 +440,11 @@ impl Inner {
         // The old generation's file goes: the old header's data keys now seal nothing.
         layout::remove_stale_secrets(&self.dir, Some(generation)).map_err(io_err)?;
         for (entry, account) in file.accounts.iter().zip(opened) {
-            let _ = guard.confirm(&entry.account_id, &entry.key_id, &account.section.confirm_key);
+            let _ = guard.confirm(
+                &entry.account_id,
+                &entry.key_id,
+                &account.section.confirm_key,
+            );
         }
         Ok(())
     }

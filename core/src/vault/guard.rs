@@ -171,12 +171,10 @@ impl MemoryPinGuard {
 
     /// Guesses left for `account_id` (0 once blocked), `None` for an unknown account.
     pub fn guesses_left(&self, account_id: &str) -> Option<u32> {
-        self.lock()
-            .get(account_id)
-            .map(|e| match e.key {
-                Some(_) => self.limit.saturating_sub(e.used),
-                None => 0,
-            })
+        self.lock().get(account_id).map(|e| match e.key {
+            Some(_) => self.limit.saturating_sub(e.used),
+            None => 0,
+        })
     }
 
     /// Makes every call fail with [`PinGuardError::Unreachable`] (a simulated outage) or

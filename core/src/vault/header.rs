@@ -290,7 +290,10 @@ impl HeaderFile {
             return Err(VaultError::Corrupt);
         }
         for (i, a) in self.accounts.iter().enumerate() {
-            if self.accounts[..i].iter().any(|b| b.account_id == a.account_id) {
+            if self.accounts[..i]
+                .iter()
+                .any(|b| b.account_id == a.account_id)
+            {
                 return Err(VaultError::Corrupt);
             }
         }
@@ -367,7 +370,10 @@ mod tests {
         parsed.verify(&dev).expect("verify");
         let a = parsed.account("acct-1").expect("a");
         // EXPOSE: test compares the unwrapped key with the original.
-        assert_eq!(a.unwrap_key(&h, &kek).expect("unwrap").expose(), dk.expose());
+        assert_eq!(
+            a.unwrap_key(&h, &kek).expect("unwrap").expose(),
+            dk.expose()
+        );
         assert!(a.unwrap_key(&h, &dk).is_none());
         // An entry's key does not open under another generation's header.
         let mut h2 = h.clone();

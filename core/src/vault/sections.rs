@@ -20,8 +20,8 @@ use ring::aead::{Aad, Nonce, NONCE_LEN};
 use zeroize::Zeroizing;
 
 use super::envelope::{
-    aead_key, check_magic, random, sealed_prefix, Reader, ID_LEN, MAGIC_SECRETS,
-    SEALED_PREFIX_LEN, TAG_LEN,
+    aead_key, check_magic, random, sealed_prefix, Reader, ID_LEN, MAGIC_SECRETS, SEALED_PREFIX_LEN,
+    TAG_LEN,
 };
 use super::header::{MAX_ACCOUNTS, MAX_ACCOUNT_ID_LEN};
 use super::VaultError;
@@ -120,7 +120,11 @@ impl SecretsFile {
     }
 
     /// Opens `account_id`'s section with its data key; missing or altered is `Corrupt`.
-    pub(crate) fn open(&self, account_id: &str, data_key: &VaultKey) -> Result<Section, VaultError> {
+    pub(crate) fn open(
+        &self,
+        account_id: &str,
+        data_key: &VaultKey,
+    ) -> Result<Section, VaultError> {
         let (_, sealed) = self
             .sections
             .iter()
@@ -134,8 +138,7 @@ impl SecretsFile {
             .map_err(|_| VaultError::Corrupt)?;
         let mut r = Reader::new(plain);
         let len = usize::from(u16::from_be_bytes(r.array()?));
-        let confirm_key =
-            SigningKey::from_pkcs8(r.bytes(len)?).map_err(|_| VaultError::Corrupt)?;
+        let confirm_key = SigningKey::from_pkcs8(r.bytes(len)?).map_err(|_| VaultError::Corrupt)?;
         let data = Zeroizing::new(r.bytes(plain.len() - 2 - len)?.to_vec());
         Ok(Section { confirm_key, data })
     }
@@ -197,8 +200,14 @@ mod tests {
         assert_eq!(a.confirm_key.public_key(), confirm.public_key());
         assert!(back.open("a", &kb).is_err(), "b's key opens nothing of a");
         assert!(back.open("c", &ka).is_err());
-        assert!(SecretsFile::parse(&bytes, &id, 4).is_err(), "other generation");
-        assert!(SecretsFile::parse(&bytes, &[8u8; ID_LEN], 3).is_err(), "other vault");
+        assert!(
+            SecretsFile::parse(&bytes, &id, 4).is_err(),
+            "other generation"
+        );
+        assert!(
+            SecretsFile::parse(&bytes, &[8u8; ID_LEN], 3).is_err(),
+            "other vault"
+        );
         // A section renamed to another account does not open.
         let mut swapped = SecretsFile::parse(&bytes, &id, 3).expect("parse");
         swapped.sections[0].0 = "b".into();

@@ -233,8 +233,8 @@ fn check_oprf(resp: &EnrolResponse) -> Result<(String, OprfPublicKey), WalletErr
     if oprf.suite != OPRF_SUITE || oprf.mode != OPRF_MODE || oprf.key_id.is_empty() {
         return Err(WalletError::BadServerResponse);
     }
-    let key =
-        OprfPublicKey::from_base64url(&oprf.public_key).map_err(|_| WalletError::BadServerResponse)?;
+    let key = OprfPublicKey::from_base64url(&oprf.public_key)
+        .map_err(|_| WalletError::BadServerResponse)?;
     Ok((oprf.key_id.clone(), key))
 }
 

@@ -46,7 +46,10 @@ impl Wallet {
             .clone()
             .ok_or(WalletError::NoCredential)?;
         let tier = state.device_tier(account_id)?;
-        let credential = tier.credential.as_deref().ok_or(WalletError::NoCredential)?;
+        let credential = tier
+            .credential
+            .as_deref()
+            .ok_or(WalletError::NoCredential)?;
         let credential = Zeroizing::new(
             B64URL
                 .decode(credential)
