@@ -285,8 +285,8 @@ fn kill_during_pin_check_still_counts_the_try() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
     let dir = root.join("vault");
-    let (vault, guard) = vault_common::create(root, &dir, keystore(root), config(slow(), 5), PIN)
-        .expect("create");
+    let (vault, guard) =
+        vault_common::create(root, &dir, keystore(root), config(slow(), 5), PIN).expect("create");
     assert_eq!(vault.attempts_left(), Ok(5));
 
     let child = spawn_child("unlock", root);
@@ -362,9 +362,11 @@ fn kill_during_pin_changes_leaves_the_old_or_the_new_pin() {
             Err(_) => {
                 in_flight += 1;
                 let next = other(&base);
-                let u = vault.unlock(ACCT, &Pin::new(next), &guard).unwrap_or_else(|e| {
-                    panic!("round {round}: neither PIN opens (reported {base}): {e:?}")
-                });
+                let u = vault
+                    .unlock(ACCT, &Pin::new(next), &guard)
+                    .unwrap_or_else(|e| {
+                        panic!("round {round}: neither PIN opens (reported {base}): {e:?}")
+                    });
                 (next.to_owned(), u)
             }
         };
