@@ -332,14 +332,20 @@ mod tests {
         with_lang(Lang::En, || {
             assert!(error(&WalletError::Locked).contains("on this device"));
             let blocked = error(&WalletError::BlockedByServer);
-            assert!(blocked.contains("The server blocked this account"), "{blocked}");
+            assert!(
+                blocked.contains("The server blocked this account"),
+                "{blocked}"
+            );
             assert!(blocked.contains("new activation code"), "{blocked}");
             assert!(error(&WalletError::VaultOutdated).contains("older version"));
         });
         with_lang(Lang::Fr, || {
             assert!(error(&WalletError::Locked).contains("sur cet appareil"));
             let blocked = error(&WalletError::BlockedByServer);
-            assert!(blocked.contains("Le serveur a bloqué ce compte"), "{blocked}");
+            assert!(
+                blocked.contains("Le serveur a bloqué ce compte"),
+                "{blocked}"
+            );
             assert!(blocked.contains("nouveau code d'activation"), "{blocked}");
             assert!(error(&WalletError::VaultOutdated).contains("ancienne version"));
         });

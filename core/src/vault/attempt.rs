@@ -252,8 +252,9 @@ impl Vault {
     }
 
     /// Changes the PIN of every account. The old PIN counts as one try and is checked with
-    /// every account's server; the new one must meet the policy and is evaluated by every
-    /// account's server (one more counted guess each, confirmed at the end); the new header
+    /// every account's server (confirmed at once); the new one must meet the policy and is
+    /// evaluated by every account's server (one more counted guess each, confirmed at the
+    /// end); the new header
     /// uses [`super::VaultConfig::argon2`]. Every account's data key is rotated: its section
     /// is re-sealed under a new random data key in the next generation's file, and the new
     /// header (new salt, generation + 1) wraps those keys. So a saved copy of the old header
@@ -282,6 +283,15 @@ impl Vault {
                         return Err(TryError::AfterRight(e))
                     }
                 }
+            }
+            // The old PIN is proved: reset the servers' counts now, so that the new PIN's
+            // evaluations below are not counted on top of the tries made before.
+            for (entry, account) in file.accounts.iter().zip(&opened) {
+                let _ = guard.confirm(
+                    &entry.account_id,
+                    &entry.key_id,
+                    &account.section.confirm_key,
+                );
             }
             inner
                 .rewrap_all(op, file, dev, new, &opened, guard)

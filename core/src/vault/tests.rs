@@ -833,3 +833,29 @@ fn a_kill_at_any_step_of_adding_an_account_leaves_it_absent_or_whole() {
     }
     assert!(absent > 0 && whole > 0, "{absent} {whole}");
 }
+
+#[test]
+fn a_pin_change_after_nine_wrong_guesses_does_not_reach_the_servers_limit() {
+    // The old PIN's check is the 10th guess; the new PIN's evaluation must not be an 11th.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut config = fast();
+    config.max_attempts = 20;
+    let ks = Arc::new(MemoryKeystore::new());
+    let vault = Vault::create(tmp.path(), ks, config).expect("create");
+    let guard = MemoryPinGuard::new(10);
+    add_first(&vault, &guard, ACCT, PIN).expect("add");
+    for _ in 0..9 {
+        assert!(matches!(
+            vault.unlock(ACCT, &Pin::new(OTHER), &guard),
+            Err(VaultError::WrongPin { .. })
+        ));
+    }
+    assert_eq!(guard.guesses_left(ACCT), Some(1));
+    vault
+        .change_pin(&Pin::new(PIN), &Pin::new("918273"), &guard)
+        .expect("the right old PIN changes the PIN");
+    assert_eq!(guard.guesses_left(ACCT), Some(10));
+    vault
+        .unlock(ACCT, &Pin::new("918273"), &guard)
+        .expect("the new PIN opens");
+}
