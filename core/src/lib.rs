@@ -15,6 +15,7 @@ pub mod jws;
 pub mod keys;
 pub mod keystore;
 pub mod oprf;
+pub mod pin_guard;
 pub mod protocol;
 pub mod qr;
 pub mod secret;

@@ -279,9 +279,14 @@ pub struct AnswerResponse {
     pub status: String,
 }
 
-/// Body of [`PATH_PIN_GUESS`] and [`PATH_PIN_CONFIRM`].
+/// Body of [`PATH_PIN_GUESS`] and [`PATH_PIN_CONFIRM`] (checked by
+/// [`crate::pin_guard`] on the server).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PinGuardRequest {
+    /// The device, so the server knows which key to check the signature with; the signed
+    /// claims must name the same device.
+    pub device_id: String,
     /// Compact JWS of [`PinGuessClaims`] or [`PinConfirmClaims`].
     pub request: String,
 }

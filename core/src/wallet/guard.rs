@@ -96,12 +96,16 @@ fn guard_err(e: ClientError) -> PinGuardError {
 }
 
 fn signed<T: serde::Serialize>(
+    device_id: &str,
     key: &SigningKey,
     typ: &str,
     claims: &T,
 ) -> Result<PinGuardRequest, PinGuardError> {
     let request = jws::sign_json(key, typ, claims).map_err(|_| PinGuardError::BadResponse)?;
-    Ok(PinGuardRequest { request })
+    Ok(PinGuardRequest {
+        device_id: device_id.to_owned(),
+        request,
+    })
 }
 
 impl PinGuard for HttpGuard {
@@ -119,7 +123,7 @@ impl PinGuard for HttpGuard {
             jti: make_jti()?,
             iat: self.clock.now(),
         };
-        let body = signed(&t.unlock_key, TYP_PIN_GUESS, &claims)?;
+        let body = signed(&t.device_id, &t.unlock_key, TYP_PIN_GUESS, &claims)?;
         let resp = self
             .runtime
             .block_on(t.client.pin_guess(&body))
@@ -151,7 +155,7 @@ impl PinGuard for HttpGuard {
             jti: make_jti()?,
             iat: self.clock.now(),
         };
-        let body = signed(confirm_key, TYP_PIN_CONFIRM, &claims)?;
+        let body = signed(&t.device_id, confirm_key, TYP_PIN_CONFIRM, &claims)?;
         let resp = self
             .runtime
             .block_on(t.client.pin_confirm(&body))
