@@ -19,8 +19,8 @@ use vistalid_core::protocol::{
     PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
 };
 
-use crate::http::{PATH_AUTHORIZE, PATH_OPENAPI};
-use crate::Shared;
+use crate::api::{PATH_AUTHORIZE, PATH_OPENAPI};
+use crate::state::Shared;
 
 /// GET `/openapi.json`.
 pub(crate) async fn serve(State(s): State<Arc<Shared>>) -> Response {
