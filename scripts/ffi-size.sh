@@ -5,7 +5,8 @@
 # (panic = unwind, debug info stripped, symbols kept for UniFFI's library mode), prints its
 # size, its loaded sections, and the code each crate adds (function symbol sizes from `nm`,
 # grouped by crate), then a plain line `ffi-size: N passed, N failed`. Fails above the
-# budget (default 3 MiB; FFI_SIZE_BUDGET in bytes).
+# budget (default 3 MiB; FFI_SIZE_BUDGET in bytes), and when the library exports the test-only
+# `Wallet.openForTests` (cargo feature test-support, never in a shipped build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
@@ -49,7 +50,13 @@ print(f"ffi-size: code by crate (function symbols, {code / 1024:.0f} KiB; generi
       "is counted under core/alloc/std):")
 for crate, n in by_crate.most_common(20):
     print(f"  {n / 1024:8.1f} KiB  {crate}")
-ok = size <= budget
-print(f"ffi-size: {int(ok)} passed, {int(not ok)} failed")
-sys.exit(0 if ok else 1)
+# The test-only constructor (cargo feature test-support) must not be in the shipped library.
+dynamic = subprocess.run(["nm", "-D", lib], capture_output=True, text=True, check=True).stdout
+test_only = [l.split()[-1] for l in dynamic.splitlines() if "open_for_tests" in l]
+if test_only:
+    print(f"ffi-size: the release library exports test-only symbols: {test_only}")
+checks = [size <= budget, not test_only]
+passed = sum(checks)
+print(f"ffi-size: {passed} passed, {len(checks) - passed} failed")
+sys.exit(0 if passed == len(checks) else 1)
 PY

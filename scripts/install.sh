@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Installs what the build and the tests need and is not in the machine image: the Kotlin
-# build (Maven artefacts), the Swift toolchain (Debian 13 chroot), cargo-deny (from
+# build (Maven artefacts), the Swift toolchain (Debian 13 chroot), Chromium and the browser
+# tests' npm packages (playwright-core, axe-core), cargo-deny (from
 # crates.io) and the Rust toolchain of the declared rust-version (the MSRV check). Idempotent:
 # tools already present are reused (caches live outside the repository), so only a new
 # machine pays for them (cargo-deny: about 5 minutes of compiling; the MSRV toolchain: about
@@ -10,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
 scripts/install-toolchains.sh all
+scripts/install-browser.sh
 
 # cargo-deny, pinned (scripts/deny.sh relies on this version's database layout), installed
 # beside the other toolchains so a clean clone on a machine with warm caches reuses it.

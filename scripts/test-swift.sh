@@ -17,7 +17,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 CHROOT=${VISTALID_TOOLCHAINS:-/var/cache/vistalid-toolchains}/trixie
-WORK=/srv/vistalid # inside the chroot
+# Inside the chroot, one folder per checkout, so runs from two checkouts (worktrees) at once
+# never share a package or a library file.
+WORK=/srv/vistalid/$(printf %s "$ROOT" | sha256sum | cut -c1-12)
 t0=$SECONDS
 step() { echo "== [test-swift $((SECONDS - t0))s] $*"; }
 
@@ -27,9 +29,11 @@ if [ ! -f "$CHROOT/.vistalid-ready" ]; then
   exit 1
 fi
 
-step "cargo build (uniffi-bindgen first, then the library without the cli feature)"
+step "cargo build (uniffi-bindgen first, then the library with test-support, without cli)"
 cargo build -q -p vistalid-ffi --features cli --bin uniffi-bindgen
-cargo build -q -p vistalid-ffi --lib
+# test-support: the tests open wallets with Wallet.openForTests (tiny Argon2); the library
+# apps ship is built without it.
+cargo build -q -p vistalid-ffi --lib --features test-support
 LIB=$CARGO_TARGET_DIR/debug/libvistalid_ffi.so
 
 step "uniffi-bindgen generate --language swift"

@@ -3,7 +3,8 @@
 # Runs every check and test of the project: format, lints, rustdoc (warnings denied), cargo
 # deny (scripts/deny.sh), a build with the declared rust-version, Rust tests (unit, vectors,
 # end-to-end over loopback, the CLI demo and a pseudo-terminal session), then the binding
-# tests from Kotlin (JVM) and Swift (Linux), the size budget of the release FFI library,
+# tests from Kotlin (JVM) and Swift (Linux), the browser tests (Playwright driving Chromium,
+# axe-core), the size budget of the release FFI library,
 # schemathesis against a live server, and a short
 # run of every fuzz target (FUZZ_SECS seconds each, default 30). Installs what it needs first (scripts/install.sh).
 # Prints one closing line: `total: N passed, N failed`.
@@ -62,6 +63,8 @@ suite() {
 suite "cargo test (workspace)" '^test result:' cargo test --workspace
 suite "Kotlin binding tests (JVM)" '^kotlin: [0-9]+ passed, [0-9]+ failed' scripts/test-kotlin.sh
 suite "Swift binding tests (Linux)" '^swift: [0-9]+ passed, [0-9]+ failed' scripts/test-swift.sh
+suite "browser tests (Playwright + Chromium, axe-core)" '^browser: [0-9]+ passed, [0-9]+ failed' \
+  scripts/test-browser.sh
 suite "size of the release FFI library (budget 3 MiB)" '^ffi-size: [0-9]+ passed, [0-9]+ failed' \
   scripts/ffi-size.sh
 suite "API contract: schemathesis against a live server" '^schemathesis: [0-9]+ passed, [0-9]+ failed' \

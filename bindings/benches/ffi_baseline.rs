@@ -168,13 +168,12 @@ async fn main() {
         .add_practitioner("20000000002", "Camille", "Martin", "10")
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let w = Wallet::open(
+    let w = Wallet::open_for_tests(
         dir.path().to_str().unwrap().to_owned(),
         Arc::new(Mem(MemoryKeystore::new())),
         Arc::new(rust_transport::RustTransport::new()),
         WalletOptions {
             device_name: "bench".into(),
-            insecure_fast_for_tests: true,
         },
     )
     .unwrap();

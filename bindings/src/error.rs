@@ -4,8 +4,10 @@
 //! Guarantees:
 //! - Every variant names something the user or the integrating app can act on; the
 //!   Kotlin side sees `VistalidException.<Variant>`, the Swift side `VistalidError.<Variant>`.
-//! - Core errors map through exhaustive `From` impls (unit-tested below); the messages are
-//!   core's `Display` texts, which carry no secrets, PINs or key material.
+//! - Core errors map through exhaustive `From` impls, with no catch-all arm (unit-tested
+//!   below): core's enums are not `#[non_exhaustive]`, so a variant added in core fails to
+//!   compile here until it is mapped, instead of turning into `Internal` unnoticed. The
+//!   messages are core's `Display` texts, which carry no secrets, PINs or key material.
 //! - An exception thrown by a Kotlin or Swift implementation of a foreign trait that is not a
 //!   `VistalidError` comes back as [`VistalidError::Internal`], never as a panic.
 
@@ -81,6 +83,18 @@ pub enum VistalidError {
     /// the wallet cannot be opened any more; wipe it and enrol again.
     #[error("the device key was invalidated; enrol again")]
     KeyInvalidated,
+    /// The app's `PlatformKeystore.prf` answered `length` bytes instead of 32: a bug in the
+    /// app's keystore implementation. The wallet refused it before deriving anything (and,
+    /// at a first enrolment, before the activation code was spent).
+    #[error("the keystore's PRF answered {length} bytes instead of 32")]
+    InvalidKeystoreOutput {
+        /// The length the keystore answered.
+        length: u32,
+    },
+    /// The server enrolled an account this wallet already holds: the wallet kept that
+    /// account as it was and wrote nothing. The activation code is spent on the server.
+    #[error("this account is already in the wallet; nothing was changed")]
+    AccountAlreadyEnrolled,
     /// The server could not be reached or the connection broke; retry later when
     /// `retryable`, otherwise check the server address and the network settings.
     #[error("network error (retryable: {retryable})")]
@@ -132,10 +146,6 @@ impl From<KeyError> for VistalidError {
             KeyError::Random => Self::Internal {
                 reason: e.to_string(),
             },
-            // KeyError is #[non_exhaustive]: a variant added in core lands here until mapped.
-            _ => Self::Internal {
-                reason: e.to_string(),
-            },
         }
     }
 }
@@ -148,10 +158,6 @@ impl From<JwsError> for VistalidError {
             },
             JwsError::BadSignature => Self::BadSignature,
             JwsError::Key(k) => k.into(),
-            // JwsError is #[non_exhaustive]: a variant added in core lands here until mapped.
-            _ => Self::Internal {
-                reason: e.to_string(),
-            },
         }
     }
 }
@@ -161,11 +167,10 @@ impl From<KeystoreError> for VistalidError {
         match e {
             KeystoreError::Unavailable(reason) => Self::KeystoreUnavailable { reason },
             KeystoreError::KeyInvalidated => Self::KeyInvalidated,
-            KeystoreError::Failed(_) => Self::Internal {
-                reason: e.to_string(),
+            KeystoreError::BadOutputLength(len) => Self::InvalidKeystoreOutput {
+                length: u32::try_from(len).unwrap_or(u32::MAX),
             },
-            // KeystoreError is #[non_exhaustive]: a variant added in core lands here until mapped.
-            _ => Self::Internal {
+            KeystoreError::Failed(_) => Self::Internal {
                 reason: e.to_string(),
             },
         }
@@ -197,14 +202,11 @@ impl From<WalletError> for VistalidError {
             WalletError::NoCredential => Self::NoCredential,
             WalletError::KeystoreMismatch => Self::KeyInvalidated,
             WalletError::Keystore(k) => k.into(),
+            WalletError::AccountAlreadyEnrolled => Self::AccountAlreadyEnrolled,
             WalletError::NoSuchAccount
             | WalletError::BadServerResponse
             | WalletError::InsecureServerUrl => invalid(&e),
             WalletError::Storage(_) | WalletError::Internal(_) => Self::Internal {
-                reason: e.to_string(),
-            },
-            // WalletError is #[non_exhaustive]: a variant added in core lands here until mapped.
-            _ => Self::Internal {
                 reason: e.to_string(),
             },
         }
@@ -271,6 +273,14 @@ mod tests {
             (
                 WalletError::Keystore(KeystoreError::KeyInvalidated),
                 V::KeyInvalidated,
+            ),
+            (
+                WalletError::Keystore(KeystoreError::BadOutputLength(31)),
+                V::InvalidKeystoreOutput { length: 31 },
+            ),
+            (
+                WalletError::AccountAlreadyEnrolled,
+                V::AccountAlreadyEnrolled,
             ),
         ];
         for (core, ffi) in cases {

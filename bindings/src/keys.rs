@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-//! ES256 device keys and signature checks, mapped from `vistalid_core::{keys, jws}`.
+//! ES256 device keys and signature checks, mapped from `vistalid_core::{keys, jws}`, and the
+//! RFC 9380 hash-to-curve the iOS keystore needs (`vistalid_core::hash_to_curve`).
 //!
 //! Guarantees: the private key never crosses the FFI (only signatures and the public JWK do);
 //! every public key given by the app is parsed by core's strict JWK parser, so a malformed
@@ -89,9 +90,39 @@ pub fn jws_verify(
     Ok(jws::verify(&token, &key, expected_typ.as_deref())?)
 }
 
+/// RFC 9380 `hash_to_curve` on P-256 (suite `P256_XMD:SHA-256_SSWU_RO_`) of `message`, with
+/// the domain separation tag `domain_tag` (1 to 255 bytes): an uncompressed SEC1 point (65
+/// bytes, `0x04 || x || y`) whose discrete logarithm nobody knows. The iOS keystore
+/// (`SecureEnclaveKeystore`) ECDHs it with its enclave key. Throws
+/// [`VistalidError::InvalidInput`] for an empty or over-long tag.
+#[uniffi::export]
+pub fn hash_to_curve_p256(message: Vec<u8>, domain_tag: Vec<u8>) -> Result<Vec<u8>, VistalidError> {
+    Ok(vistalid_core::hash_to_curve::hash_to_curve_p256(&message, &domain_tag)?.to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_to_curve_gives_the_rfc_point_and_types_a_bad_tag() {
+        let point = hash_to_curve_p256(
+            b"abc".to_vec(),
+            b"QUUX-V01-CS02-with-P256_XMD:SHA-256_SSWU_RO_".to_vec(),
+        )
+        .expect("hash");
+        assert_eq!(point.len(), 65);
+        assert_eq!(point[0], 4);
+        assert_eq!(
+            point[1..5],
+            [0x0b, 0xb8, 0xb8, 0x74],
+            "RFC 9380 J.1.1, msg \"abc\""
+        );
+        assert!(matches!(
+            hash_to_curve_p256(b"abc".to_vec(), Vec::new()),
+            Err(VistalidError::InvalidInput { .. })
+        ));
+    }
 
     #[test]
     fn sign_verify_and_typed_errors() {

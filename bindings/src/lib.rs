@@ -18,7 +18,7 @@ mod transport;
 mod wallet;
 
 pub use error::VistalidError;
-pub use keys::{jws_verify, verify_es256, DeviceKey};
+pub use keys::{hash_to_curve_p256, jws_verify, verify_es256, DeviceKey};
 pub use keystore::{describe_keystore, KeystoreDescription, PlatformKeystore};
 pub use qr::{
     fetch_issuer_keys, redeem_qr, QrMode, QrPresentation, QrVerified, QrVerifier, RedeemedIdentity,

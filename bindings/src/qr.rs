@@ -13,15 +13,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use vistalid_core::client::ServerClient;
 use vistalid_core::clock::SystemClock;
-use vistalid_core::keys::{Jwk, PublicKey};
+use vistalid_core::keys::JwkSet;
 use vistalid_core::qr::{self, QrError, QrMatrix, Verified, Verifier};
 use vistalid_core::wallet::{QrPresentation as CoreQr, WalletError};
 
 use crate::error::VistalidError;
 use crate::transport::{HttpTransport, TransportBridge};
 
-/// Pixels per QR module in [`QrPresentation::png`].
-pub const PNG_SCALE: u32 = 8;
+/// Pixels per QR module in [`QrPresentation::png`] (core's choice, shared with the CLI).
+pub use vistalid_core::qr::PNG_SCALE;
 
 /// What a QR code carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -70,7 +70,7 @@ pub(crate) fn rendered(p: CoreQr) -> Result<QrPresentation, VistalidError> {
     let matrix = QrMatrix::encode(&p.text)?;
     Ok(QrPresentation {
         svg: matrix.to_svg(),
-        png: matrix.to_png(PNG_SCALE),
+        png: matrix.to_display_png(),
         text: p.text,
         mode: p.mode.into(),
         expires_at: p.expires_at,
@@ -121,20 +121,7 @@ impl QrVerifier {
         trusted_issuers_jwks_json: String,
         audience: Option<String>,
     ) -> Result<Arc<Self>, VistalidError> {
-        #[derive(serde::Deserialize)]
-        struct Keys {
-            keys: Vec<Jwk>,
-        }
-        let keys: Keys = serde_json::from_str(&trusted_issuers_jwks_json).map_err(|_| {
-            VistalidError::InvalidInput {
-                reason: "trusted issuers are not a JWK set".into(),
-            }
-        })?;
-        let keys = keys
-            .keys
-            .iter()
-            .map(PublicKey::from_jwk)
-            .collect::<Result<Vec<_>, _>>()?;
+        let keys = JwkSet::parse_public_keys(&trusted_issuers_jwks_json)?;
         let mut inner = Verifier::new(keys, Arc::new(SystemClock));
         if let Some(a) = audience {
             inner = inner.with_audience(a);
@@ -157,12 +144,6 @@ impl QrVerifier {
                 credential_id: B64URL.encode(&f.credential_id),
                 expires_at: f.expires_at,
             },
-            // Verified is #[non_exhaustive]: a new kind is refused until mapped.
-            _ => {
-                return Err(VistalidError::Internal {
-                    reason: "unknown verification result".into(),
-                })
-            }
         })
     }
 }
@@ -190,12 +171,7 @@ pub async fn fetch_issuer_keys(
 ) -> Result<String, VistalidError> {
     let client = client(&server_url, transport)?;
     let keys = client.issuer_keys().await.map_err(WalletError::from)?;
-    let jwks: Vec<Jwk> = keys.iter().map(PublicKey::to_jwk).collect();
-    serde_json::to_string(&serde_json::json!({ "keys": jwks })).map_err(|_| {
-        VistalidError::Internal {
-            reason: "JWK set serialisation".into(),
-        }
-    })
+    Ok(JwkSet::from_public_keys(&keys).to_json())
 }
 
 /// Redeems a QR text at `server_url`, through the app's `transport`, as the registered client
@@ -242,9 +218,21 @@ impl From<QrError> for VistalidError {
             QrError::Signing => Self::Internal {
                 reason: e.to_string(),
             },
-            // Structure, times in the future, audience and any variant added later: the QR
+            // Structure, times in the future, audience, a text too long for a QR code: the QR
             // is refused as invalid input, with core's reason.
-            _ => Self::InvalidInput {
+            QrError::BadPrefix
+            | QrError::BadBase45
+            | QrError::BadCompression
+            | QrError::TooLarge
+            | QrError::BadCbor
+            | QrError::BadCose(_)
+            | QrError::UnsupportedAlgorithm(_)
+            | QrError::BadCredential(_)
+            | QrError::BadPresentation(_)
+            | QrError::NotYetValid
+            | QrError::CredentialNotYetValid
+            | QrError::WrongAudience
+            | QrError::QrCapacity => Self::InvalidInput {
                 reason: e.to_string(),
             },
         }
@@ -254,6 +242,43 @@ impl From<QrError> for VistalidError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_qr_error_maps_to_its_class() {
+        use VistalidError as V;
+        let signature = [
+            QrError::UnknownIssuer,
+            QrError::BadIssuerSignature,
+            QrError::BadDeviceSignature,
+        ];
+        let expired = [QrError::Expired, QrError::CredentialExpired];
+        let invalid = [
+            QrError::BadPrefix,
+            QrError::BadBase45,
+            QrError::BadCompression,
+            QrError::TooLarge,
+            QrError::BadCbor,
+            QrError::BadCose("tag"),
+            QrError::UnsupportedAlgorithm(-35),
+            QrError::BadCredential("iss"),
+            QrError::BadPresentation("iat"),
+            QrError::NotYetValid,
+            QrError::CredentialNotYetValid,
+            QrError::WrongAudience,
+            QrError::QrCapacity,
+        ];
+        for e in signature {
+            assert_eq!(V::from(e), V::BadSignature);
+        }
+        for e in expired {
+            assert_eq!(V::from(e), V::QrExpired);
+        }
+        for e in invalid {
+            let reason = e.to_string();
+            assert_eq!(V::from(e), V::InvalidInput { reason });
+        }
+        assert!(matches!(V::from(QrError::Signing), V::Internal { .. }));
+    }
 
     #[test]
     fn qr_errors_map_to_actionable_variants() {

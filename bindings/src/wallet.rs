@@ -19,7 +19,7 @@ use vistalid_core::challenge::Challenge as CoreChallenge;
 use vistalid_core::clock::SystemClock;
 use vistalid_core::protocol::{AccountKind as CoreKind, CodeMode as CoreMode};
 use vistalid_core::secret::Pin;
-use vistalid_core::vault::{Argon2Params, VaultConfig};
+use vistalid_core::vault::VaultConfig;
 use vistalid_core::wallet::{
     AccountInfo as CoreAccount, AnswerOutcome as CoreOutcome, Wallet as CoreWallet, WalletConfig,
 };
@@ -34,11 +34,6 @@ use crate::transport::{HttpTransport, TransportBridge};
 pub struct WalletOptions {
     /// Human name of this device, sent at enrolment and shown in the server's device list.
     pub device_name: String,
-    /// **Tests only.** When true, the vault uses tiny Argon2 parameters
-    /// (`Argon2Params::insecure_fast_for_tests`, a PIN guess is nearly free) and no delay
-    /// after a wrong PIN (the 5-try lockout still applies). Never set it in an app.
-    #[uniffi(default = false)]
-    pub insecure_fast_for_tests: bool,
 }
 
 /// Kind of account.
@@ -140,7 +135,8 @@ pub struct Wallet {
 #[uniffi::export(async_runtime = "tokio")]
 impl Wallet {
     /// Opens the wallet stored in `dir` (created at the first enrolment), with the app's
-    /// platform `keystore` and HTTP `transport`. Nothing is sent to the network.
+    /// platform `keystore` and HTTP `transport`. Nothing is sent to the network. The vault
+    /// uses the product's Argon2 parameters and back-off (core's `VaultConfig::default`).
     #[uniffi::constructor]
     pub fn open(
         dir: String,
@@ -148,17 +144,7 @@ impl Wallet {
         transport: Arc<dyn HttpTransport>,
         options: WalletOptions,
     ) -> Result<Arc<Self>, VistalidError> {
-        let config = wallet_config(options);
-        let keystore = Arc::new(KeystoreBridge::new(keystore));
-        let transport = Arc::new(TransportBridge::new(transport));
-        let inner = CoreWallet::open_with(
-            Path::new(&dir),
-            keystore,
-            config,
-            transport,
-            Arc::new(SystemClock),
-        )?;
-        Ok(Arc::new(Self { inner }))
+        Self::open_with_vault(dir, keystore, transport, options, VaultConfig::default())
     }
 
     /// The enrolled accounts (empty before the first enrolment).
@@ -260,16 +246,60 @@ impl Wallet {
     }
 }
 
-/// Core's configuration for the given options.
-fn wallet_config(options: WalletOptions) -> WalletConfig {
-    let mut vault = VaultConfig::default();
-    if options.insecure_fast_for_tests {
-        vault.argon2 = Argon2Params::insecure_fast_for_tests();
-        vault.backoff = false;
+impl Wallet {
+    fn open_with_vault(
+        dir: String,
+        keystore: Arc<dyn PlatformKeystore>,
+        transport: Arc<dyn HttpTransport>,
+        options: WalletOptions,
+        vault: VaultConfig,
+    ) -> Result<Arc<Self>, VistalidError> {
+        let config = WalletConfig {
+            vault,
+            device_name: options.device_name,
+        };
+        let keystore = Arc::new(KeystoreBridge::new(keystore));
+        let transport = Arc::new(TransportBridge::new(transport));
+        let inner = CoreWallet::open_with(
+            Path::new(&dir),
+            keystore,
+            config,
+            transport,
+            Arc::new(SystemClock),
+        )?;
+        Ok(Arc::new(Self { inner }))
     }
-    WalletConfig {
-        vault,
-        device_name: options.device_name,
+}
+
+/// The vault configuration of [`Wallet::open_for_tests`]: tiny Argon2 parameters, no
+/// back-off, the product's lockout and PIN policy.
+#[cfg(feature = "test-support")]
+fn insecure_fast_vault() -> VaultConfig {
+    VaultConfig {
+        argon2: vistalid_core::vault::Argon2Params::insecure_fast_for_tests(),
+        backoff: false,
+        ..VaultConfig::default()
+    }
+}
+
+/// Only in builds with the `test-support` cargo feature, which the library apps ship is built
+/// without: the binding tests' constructor.
+#[cfg(feature = "test-support")]
+#[uniffi::export]
+impl Wallet {
+    /// **Test builds only** (cargo feature `test-support`; absent from the shipped library).
+    /// Like [`Wallet::open`], but the vault uses tiny Argon2 parameters (a PIN guess is nearly
+    /// free) and no delay after a wrong PIN; the 5-try lockout and the PIN policy still
+    /// apply. For the Kotlin, Swift and Rust binding tests, which would otherwise spend most
+    /// of their time in Argon2.
+    #[uniffi::constructor]
+    pub fn open_for_tests(
+        dir: String,
+        keystore: Arc<dyn PlatformKeystore>,
+        transport: Arc<dyn HttpTransport>,
+        options: WalletOptions,
+    ) -> Result<Arc<Self>, VistalidError> {
+        Self::open_with_vault(dir, keystore, transport, options, insecure_fast_vault())
     }
 }
 
@@ -322,25 +352,23 @@ impl From<CoreOutcome> for AnswerOutcome {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "test-support"))]
 mod tests {
     use super::*;
+    use vistalid_core::vault::Argon2Params;
 
     #[test]
-    fn test_switch_selects_fast_argon2_and_no_backoff_only_when_set() {
-        let product = wallet_config(WalletOptions {
-            device_name: "Pixel".into(),
-            insecure_fast_for_tests: false,
-        });
-        assert_eq!(product.vault.argon2, VaultConfig::default().argon2);
-        assert!(product.vault.backoff);
-        assert_eq!(product.device_name, "Pixel");
-        let fast = wallet_config(WalletOptions {
-            device_name: "Pixel".into(),
-            insecure_fast_for_tests: true,
-        });
-        assert_eq!(fast.vault.argon2, Argon2Params::insecure_fast_for_tests());
-        assert!(!fast.vault.backoff);
-        assert_eq!(fast.vault.max_attempts, 5);
+    fn the_test_constructor_only_changes_argon2_and_the_backoff() {
+        let product = VaultConfig::default();
+        let fast = insecure_fast_vault();
+        assert_eq!(fast.argon2, Argon2Params::insecure_fast_for_tests());
+        assert_ne!(product.argon2, fast.argon2);
+        assert!(product.backoff && !fast.backoff);
+        assert_eq!(fast.max_attempts, 5);
+        assert_eq!(fast.max_attempts, product.max_attempts);
+        assert_eq!(
+            format!("{:?}", fast.pin_policy),
+            format!("{:?}", product.pin_policy)
+        );
     }
 }

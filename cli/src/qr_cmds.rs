@@ -24,14 +24,11 @@ use crate::text::{self, qr::PngProblem};
 use crate::ui::{self, exit};
 use crate::wallet_cmds::{fail, open};
 
-/// Scale of the PNG we write, in pixels per module.
-pub(crate) const PNG_SCALE: u32 = 8;
-
 /// Writes `DIR/qr.png`, `DIR/qr.svg` and `DIR/qr.txt` for `text`, each 0600 from its
 /// creation and replaced whole (a presentation is the insured's identity).
 pub(crate) fn write_files(dir: &Path, text: &str, matrix: &QrMatrix) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    files::write_private(&dir.join("qr.png"), &matrix.to_png(PNG_SCALE))?;
+    files::write_private(&dir.join("qr.png"), &matrix.to_display_png())?;
     files::write_private(&dir.join("qr.svg"), matrix.to_svg().as_bytes())?;
     files::write_private(&dir.join("qr.txt"), text.as_bytes())
 }
@@ -264,7 +261,6 @@ pub(crate) async fn verify(req: VerifyRequest<'_>) -> u8 {
             println!("{}", text::qr::redeem_online());
         }
         Ok(Verified::RedeemOnline(_)) => {}
-        Ok(_) => println!("{}", text::qr::valid()),
         Err(e) => {
             eprintln!("{}", text::qr::refused(&e));
             return exit::INVALID_QR;

@@ -32,7 +32,6 @@ pub const MAX_CANDIDATES: usize = 9;
 
 /// Errors when checking a challenge or building an answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum ChallengeError {
     /// The JWS is malformed or not signed by the pinned server key.
     #[error("challenge is not signed by the pinned server key")]
@@ -177,8 +176,31 @@ pub fn codes_match(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-/// Builds and signs the answer to `challenge` with the device key. For
-/// [`Decision::Approve`], `code` must be well-formed and, in pick mode, one of the candidates.
+/// The code an answer to `challenge` carries, checked: for [`Decision::Approve`], `code` must
+/// be a well-formed code ([`is_code`]) and, in pick mode, one of the candidates (compared in
+/// constant time), else [`ChallengeError::InvalidCode`]; [`Decision::Deny`] and
+/// [`Decision::NotMe`] carry no code. This is the one code check: the wallet runs it before it
+/// asks for the PIN, and [`sign_answer`] before it signs.
+pub fn check_answer_code(
+    challenge: &Challenge,
+    decision: Decision,
+    code: Option<&str>,
+) -> Result<Option<String>, ChallengeError> {
+    match decision {
+        Decision::Approve => {
+            let code = code.ok_or(ChallengeError::InvalidCode)?;
+            let listed = challenge.candidates.iter().any(|c| codes_match(c, code));
+            if !is_code(code) || (challenge.mode == CodeMode::Pick && !listed) {
+                return Err(ChallengeError::InvalidCode);
+            }
+            Ok(Some(code.to_owned()))
+        }
+        Decision::Deny | Decision::NotMe => Ok(None),
+    }
+}
+
+/// Builds and signs the answer to `challenge` with the device key, after
+/// [`check_answer_code`].
 pub fn sign_answer(
     device_key: &SigningKey,
     challenge: &Challenge,
@@ -186,17 +208,7 @@ pub fn sign_answer(
     code: Option<&str>,
     now: i64,
 ) -> Result<String, ChallengeError> {
-    let code = match decision {
-        Decision::Approve => {
-            let code = code.ok_or(ChallengeError::InvalidCode)?;
-            let listed = challenge.candidates.iter().any(|c| codes_match(c, code));
-            if !is_code(code) || (challenge.mode == CodeMode::Pick && !listed) {
-                return Err(ChallengeError::InvalidCode);
-            }
-            Some(code.to_owned())
-        }
-        Decision::Deny | Decision::NotMe => None,
-    };
+    let code = check_answer_code(challenge, decision, code)?;
     let claims = AnswerClaims {
         challenge_id: challenge.id.clone(),
         device_id: challenge.device_id.clone(),

@@ -37,7 +37,6 @@ pub const MAX_RESPONSE_LEN: usize = 1024 * 1024;
 
 /// Errors of the HTTP client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum ClientError {
     /// The URL is not https (and not loopback http), or cannot be parsed.
     #[error("server URL must be https (http only on loopback)")]
@@ -180,16 +179,9 @@ impl ServerClient {
 
     /// Fetches the QR credential issuer's public keys (verifiers trust these).
     pub async fn issuer_keys(&self) -> Result<Vec<crate::keys::PublicKey>, ClientError> {
-        #[derive(serde::Deserialize)]
-        struct Keys {
-            keys: Vec<crate::keys::Jwk>,
-        }
         let req = request(Method::Get, self.url(PATH_ISSUER_KEYS), REQUEST_TIMEOUT);
-        let keys: Keys = self.send(req).await?;
-        keys.keys
-            .iter()
-            .map(|k| crate::keys::PublicKey::from_jwk(k).map_err(|_| ClientError::BadResponse))
-            .collect()
+        let set: crate::keys::JwkSet = self.send(req).await?;
+        set.public_keys().map_err(|_| ClientError::BadResponse)
     }
 
     fn url(&self, path: &str) -> Url {

@@ -17,7 +17,6 @@ pub const MAX_TOKEN_LEN: usize = 64 * 1024;
 
 /// Errors of the JWS layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum JwsError {
     /// Not three base64url parts, bad base64url, bad header JSON, or too large.
     #[error("malformed JWS")]

@@ -31,7 +31,6 @@ pub const PUBLIC_KEY_LEN: usize = 65;
 
 /// Errors of the key layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum KeyError {
     /// The bytes are not a valid P-256 public key (wrong length, encoding, or not on the curve).
     #[error("invalid P-256 public key")]
@@ -79,7 +78,8 @@ impl SigningKey {
         })
     }
 
-    /// The PKCS#8 DER bytes of the private key, to be sealed in the vault.
+    /// The PKCS#8 DER bytes of the private key, to be sealed in the vault. Every call site must
+    /// carry an `// EXPOSE: reason` comment.
     pub fn to_pkcs8(&self) -> &Zeroizing<Vec<u8>> {
         // EXPOSE: the caller seals these bytes (vault) or stores them server-side.
         &self.pkcs8
@@ -316,9 +316,72 @@ pub struct Jwk {
     pub key_use: Option<String>,
 }
 
+/// A JWK set (RFC 7517 section 5), `{"keys": [...]}`: what the server's JWKS and
+/// `/qr/issuer-keys` endpoints serve, and what a verifier is given as its trusted keys. The one
+/// place that reads and writes that shape; every key in it goes through
+/// [`PublicKey::from_jwk`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwkSet {
+    /// The keys, in the order given.
+    pub keys: Vec<Jwk>,
+}
+
+impl JwkSet {
+    /// The set of `keys`, each as [`PublicKey::to_jwk`] writes it.
+    pub fn from_public_keys(keys: &[PublicKey]) -> Self {
+        Self {
+            keys: keys.iter().map(PublicKey::to_jwk).collect(),
+        }
+    }
+
+    /// Parses a JWK set JSON text and every key in it: all of them or an error
+    /// ([`KeyError::InvalidEncoding`] when the text is not a JWK set, the key's own error when
+    /// one key is invalid). An empty set is a valid set.
+    pub fn parse_public_keys(json: &str) -> Result<Vec<PublicKey>, KeyError> {
+        let set: Self = serde_json::from_str(json)
+            .map_err(|_| KeyError::InvalidEncoding("not a JWK set ({\"keys\": [...]})"))?;
+        set.public_keys()
+    }
+
+    /// Every key of the set, validated; the first invalid one is the error.
+    pub fn public_keys(&self) -> Result<Vec<PublicKey>, KeyError> {
+        self.keys.iter().map(PublicKey::from_jwk).collect()
+    }
+
+    /// The set as compact JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a JWK set is plain strings and always serialises")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jwk_sets_round_trip_and_refuse_any_bad_key() {
+        let a = SigningKey::make().expect("key").public_key();
+        let b = SigningKey::make().expect("key").public_key();
+        let json = JwkSet::from_public_keys(&[a, b]).to_json();
+        assert!(json.starts_with(r#"{"keys":[{"kty":"EC""#), "{json}");
+        assert_eq!(JwkSet::parse_public_keys(&json), Ok(vec![a, b]));
+        assert_eq!(JwkSet::parse_public_keys(r#"{"keys":[]}"#), Ok(vec![]));
+        for bad in ["[]", "{}", "not json", r#"{"keys":{}}"#] {
+            assert!(
+                matches!(
+                    JwkSet::parse_public_keys(bad),
+                    Err(KeyError::InvalidEncoding(_))
+                ),
+                "{bad}"
+            );
+        }
+        // One key off the curve spoils the set: nothing is trusted from it.
+        let mut set = JwkSet::from_public_keys(&[a]);
+        let mut off = set.keys[0].clone();
+        off.y = off.x.clone();
+        set.keys.push(off);
+        assert!(JwkSet::parse_public_keys(&set.to_json()).is_err());
+    }
 
     #[test]
     fn sign_verify_round_trip_and_tamper() {
@@ -331,6 +394,7 @@ mod tests {
             public.verify(b"hello", &sig[..63]),
             Err(KeyError::BadSignature)
         );
+        // EXPOSE: test reloads the key from its PKCS#8 bytes.
         let reloaded = SigningKey::from_pkcs8(key.to_pkcs8()).expect("reload");
         assert_eq!(reloaded.public_key(), public);
     }
@@ -387,6 +451,7 @@ mod tests {
     fn debug_never_prints_private_key() {
         let key = SigningKey::make().expect("key");
         let dbg = format!("{key:?}");
+        // EXPOSE: test looks for the key bytes in the Debug output.
         assert!(!dbg.contains(&hex::encode(key.to_pkcs8().as_slice())));
         assert!(dbg.starts_with("SigningKey"));
     }

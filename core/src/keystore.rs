@@ -26,7 +26,6 @@ pub const PRF_LEN: usize = 32;
 
 /// Errors of a platform keystore.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum KeystoreError {
     /// No secure hardware, or the platform refused access to the key (for instance the
     /// device is locked); the text is a platform message without secrets.
@@ -39,12 +38,18 @@ pub enum KeystoreError {
     /// Any other platform failure; the text is a platform message without secrets.
     #[error("keystore failure: {0}")]
     Failed(String),
+    /// The PRF answered this many bytes instead of [`PRF_LEN`]: the keystore implementation is
+    /// broken (an empty or short answer would leave the vault's keys to Argon2 alone). The
+    /// vault refuses it before deriving anything from it.
+    #[error("keystore PRF answered {0} bytes instead of 32")]
+    BadOutputLength(usize),
 }
 
 /// What the platform provides: a keyed PRF whose key never leaves secure hardware.
 pub trait PlatformKeystore: Send + Sync {
-    /// HMAC-like keyed PRF: 32 bytes out, same input -> same output for the life of the key.
-    /// Creates the key on first use.
+    /// HMAC-like keyed PRF: exactly [`PRF_LEN`] (32) bytes out, same input -> same output for
+    /// the life of the key. Creates the key on first use. The vault refuses any other length
+    /// ([`KeystoreError::BadOutputLength`]).
     fn prf(&self, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError>;
 
     /// Deletes the key (crypto-erase). Idempotent.
@@ -207,6 +212,51 @@ impl PlatformKeystore for MemoryKeystore {
 impl fmt::Debug for MemoryKeystore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MemoryKeystore(***)")
+    }
+}
+
+/// Test-only: a broken keystore, over a [`MemoryKeystore`], whose PRF answers are cut or
+/// padded to `len` bytes while `broken` is set, for inputs of `only_for` bytes (or all).
+#[cfg(test)]
+pub(crate) struct BadLengthKeystore {
+    inner: MemoryKeystore,
+    len: usize,
+    only_for: Option<usize>,
+    /// Whether the PRF answers the wrong length now.
+    pub(crate) broken: std::sync::atomic::AtomicBool,
+}
+
+#[cfg(test)]
+impl BadLengthKeystore {
+    /// A keystore answering `len` bytes (from the start) for inputs of `only_for` bytes, or
+    /// for every input.
+    pub(crate) fn new(len: usize, only_for: Option<usize>) -> Self {
+        Self {
+            inner: MemoryKeystore::new(),
+            len,
+            only_for,
+            broken: true.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl PlatformKeystore for BadLengthKeystore {
+    fn prf(&self, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        let mut out = self.inner.prf(input)?;
+        let broken = self.broken.load(std::sync::atomic::Ordering::SeqCst);
+        if broken && self.only_for.is_none_or(|n| n == input.len()) {
+            out.resize(self.len, 0);
+        }
+        Ok(out)
+    }
+
+    fn delete(&self) -> Result<(), KeystoreError> {
+        self.inner.delete()
+    }
+
+    fn is_hardware_backed(&self) -> bool {
+        false
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod challenge;
 pub mod client;
 pub mod clock;
+pub mod hash_to_curve;
 pub mod jws;
 pub mod keys;
 pub mod keystore;

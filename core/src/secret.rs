@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Newtypes for secrets that come from the user.
+//! Newtypes for secrets: the user's PIN and the vault's symmetric keys.
 //!
-//! Guarantees: a [`Pin`] is wiped from memory when dropped (best effort: see the residual
-//! risks in [`crate::vault`]), its `Debug` prints `Pin(***)`, and it has no `Display`,
-//! `Serialize` or `Clone`, so it cannot end up in logs or be copied by accident.
+//! Guarantees: a [`Pin`] and a `VaultKey` are wiped from memory when dropped (best effort:
+//! see the residual risks in [`crate::vault`]), their `Debug` prints `Pin(***)` /
+//! `VaultKey(***)`, and they have no `Display`, `Serialize` or `Clone`, so they cannot end up
+//! in logs or be copied by accident. Their bytes come out only through `expose`, and every
+//! call site says why in an `// EXPOSE: reason` comment.
 
 use std::fmt;
 
@@ -32,6 +34,39 @@ impl fmt::Debug for Pin {
     }
 }
 
+/// Length of a [`VaultKey`], in bytes (AES-256 and HMAC-SHA256 keys).
+pub(crate) const VAULT_KEY_LEN: usize = 32;
+
+/// A 32-byte symmetric key of the vault: the data key, a KEK, the device-tier key. Held in a
+/// heap box (moves do not copy the bytes), wiped on drop; `Debug` prints `VaultKey(***)`; no
+/// `Clone`, `Display` or `Serialize`.
+pub(crate) struct VaultKey(Box<Zeroizing<[u8; VAULT_KEY_LEN]>>);
+
+impl VaultKey {
+    /// An all-zero key, to be filled through [`VaultKey::expose_mut`] (random bytes, HKDF
+    /// output, an unwrapped key).
+    pub(crate) fn zeroed() -> Self {
+        Self(Box::new(Zeroizing::new([0u8; VAULT_KEY_LEN])))
+    }
+
+    /// The key bytes. Every call site must carry an `// EXPOSE: reason` comment.
+    pub(crate) fn expose(&self) -> &[u8; VAULT_KEY_LEN] {
+        &self.0
+    }
+
+    /// The key bytes, to fill them. Every call site must carry an `// EXPOSE: reason`
+    /// comment.
+    pub(crate) fn expose_mut(&mut self) -> &mut [u8; VAULT_KEY_LEN] {
+        &mut self.0
+    }
+}
+
+impl fmt::Debug for VaultKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VaultKey(***)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +78,17 @@ mod tests {
         assert_eq!(format!("{pin:#?}"), "Pin(***)");
         // EXPOSE: test checks the value round-trips.
         assert_eq!(pin.expose(), "482915");
+    }
+
+    #[test]
+    fn vault_key_debug_is_redacted() {
+        let mut key = VaultKey::zeroed();
+        // EXPOSE: test fills the key with a recognisable pattern.
+        key.expose_mut().copy_from_slice(&[0xab; VAULT_KEY_LEN]);
+        let shown = format!("{key:?} {key:#?}");
+        assert_eq!(shown, "VaultKey(***) VaultKey(***)");
+        assert!(!shown.to_lowercase().contains("ab"));
+        // EXPOSE: test checks the bytes round-trip.
+        assert_eq!(key.expose(), &[0xab; VAULT_KEY_LEN]);
     }
 }

@@ -167,7 +167,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
     let vault = Vault::create(&path, ks, config, &Pin::new("482613")).expect("create");
     vault.set_device_state(b"device state").expect("device");
     let mut vault_seeds = Vec::new();
-    for (i, name) in ["vault.hdr", "counter.bin", "device.bin", "secrets.bin"]
+    for (i, name) in ["vault.hdr", "counter.bin", "device.bin", "secrets.1.bin"]
         .iter()
         .enumerate()
     {

@@ -8,6 +8,12 @@
 //!   last value the child reported or the one it was writing, never a torn or lost one.
 //! - `kill_during_pin_check_still_counts_the_try`: the child runs `unlock` with the right PIN
 //!   under costly Argon2 parameters; killed while hashing, the try stays used up.
+//! - `kill_during_pin_changes_leaves_the_old_or_the_new_pin`: the child changes the PIN back
+//!   and forth in a loop (each change rotates the data key and rewrites the PIN tier); after
+//!   each kill exactly one of the two PINs opens, it is the last one reported or the one being
+//!   set, the secrets are intact, and one PIN-tier file is left. (The unit test
+//!   `vault::tests::a_kill_at_any_step_of_change_pin_leaves_the_old_or_the_new_pin` kills it
+//!   at each of its file-system steps in turn.)
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,8 +27,12 @@ use vistalid_core::vault::{Argon2Params, PinPolicy, Vault, VaultConfig};
 
 const CHILD_ENV: &str = "VISTALID_VAULT_CHILD";
 const PIN: &str = "482915";
+/// The other PIN of the PIN-change loop.
+const PIN_B: &str = "730164";
 const RECORD_PAD: usize = 4096;
 const KILLS: usize = 220;
+/// Kills of the PIN-change child (each round lives longer than a writer round).
+const CHANGE_KILLS: usize = 80;
 
 fn config(argon2: Argon2Params, max_attempts: u32) -> VaultConfig {
     VaultConfig {
@@ -73,6 +83,21 @@ fn child_process() {
                 unlocked.set_secrets(&record(n)).expect("set secrets");
                 vault.set_device_state(&record(n)).expect("set device");
                 println!("wrote {n}");
+            }
+        }
+        "changer" => {
+            let vault = Vault::open(&dir, keystore(&root), config(fast(), u32::MAX)).expect("open");
+            let mut pins = [PIN, PIN_B];
+            if vault.unlock(&Pin::new(PIN)).is_err() {
+                pins.swap(0, 1);
+            }
+            println!("start {}", pins[0]);
+            loop {
+                vault
+                    .change_pin(&Pin::new(pins[0]), &Pin::new(pins[1]))
+                    .expect("change PIN");
+                println!("changed to {}", pins[1]);
+                pins.swap(0, 1);
             }
         }
         "unlock" => {
@@ -257,4 +282,79 @@ fn kill_during_pin_check_still_counts_the_try() {
     // The right PIN still works and resets the count.
     vault.unlock(&Pin::new(PIN)).expect("unlock");
     assert_eq!(vault.attempts_left(), Ok(5));
+}
+
+/// The PIN-tier files in `dir`.
+fn secrets_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("ls")
+        .filter_map(|e| e.expect("entry").file_name().into_string().ok())
+        .filter(|n| n.starts_with("secrets."))
+        .count()
+}
+
+#[test]
+fn kill_during_pin_changes_leaves_the_old_or_the_new_pin() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let dir = root.join("vault");
+    let vault = Vault::create(
+        &dir,
+        keystore(root),
+        config(fast(), u32::MAX),
+        &Pin::new(PIN),
+    )
+    .expect("create");
+    vault
+        .unlock(&Pin::new(PIN))
+        .expect("unlock")
+        .set_secrets(&record(7))
+        .expect("secrets");
+    drop(vault);
+    let other = |p: &str| if p == PIN { PIN_B } else { PIN };
+    let mut rng = Rng::new();
+    let mut current = PIN.to_owned();
+    let (mut changes, mut in_flight) = (0usize, 0usize);
+    for round in 0..CHANGE_KILLS {
+        let child = spawn_child("changer", root);
+        // Starting the child and its first unlock take tens of milliseconds; one change
+        // (five fsynced writes) a few more.
+        std::thread::sleep(Duration::from_micros(2_000 + rng.below(300_000)));
+        let lines = kill_and_collect(child);
+        // The harness prints "test child_process ... " before the child's first line.
+        let reported = lines.iter().rev().find_map(|l| {
+            l.strip_prefix("changed to ")
+                .or_else(|| l.split_once("start ").map(|(_, p)| p))
+                .map(str::to_owned)
+        });
+        let base = reported.unwrap_or(current.clone());
+        changes += lines.iter().filter(|l| l.starts_with("changed")).count();
+
+        let vault = Vault::open(&dir, keystore(root), config(fast(), u32::MAX))
+            .unwrap_or_else(|e| panic!("round {round}: vault does not open: {e:?}"));
+        // The reported PIN, or the one the child was setting when it died.
+        let (pin, unlocked) = match vault.unlock(&Pin::new(&base)) {
+            Ok(u) => (base.clone(), u),
+            Err(_) => {
+                in_flight += 1;
+                let next = other(&base);
+                let u = vault.unlock(&Pin::new(next)).unwrap_or_else(|e| {
+                    panic!("round {round}: neither PIN opens (reported {base}): {e:?}")
+                });
+                (next.to_owned(), u)
+            }
+        };
+        assert_eq!(
+            decode(&unlocked.secrets().expect("secrets")),
+            7,
+            "round {round}: the secrets survive"
+        );
+        assert_eq!(secrets_files(&dir), 1, "round {round}: one PIN-tier file");
+        current = pin;
+    }
+    println!(
+        "{CHANGE_KILLS} kills during PIN changes: {changes} changes completed, {in_flight} kills \
+         left the PIN being set"
+    );
+    assert!(changes > 0, "the child made progress");
 }

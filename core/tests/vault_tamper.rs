@@ -12,7 +12,7 @@ use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore};
 use vistalid_core::secret::Pin;
 use vistalid_core::vault::{Argon2Params, PinPolicy, Vault, VaultConfig, VaultError};
 
-const FILES: [&str; 4] = ["vault.hdr", "secrets.bin", "device.bin", "counter.bin"];
+const FILES: [&str; 4] = ["vault.hdr", "secrets.1.bin", "device.bin", "counter.bin"];
 const PIN: &str = "482915";
 
 fn config() -> VaultConfig {

@@ -13,7 +13,7 @@ use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore};
 use vistalid_core::secret::Pin;
 use vistalid_core::vault::{Argon2Params, Vault, VaultConfig};
 
-const FILES: [&str; 4] = ["vault.hdr", "counter.bin", "device.bin", "secrets.bin"];
+const FILES: [&str; 4] = ["vault.hdr", "counter.bin", "device.bin", "secrets.1.bin"];
 const PIN: &str = "482613";
 const SECRETS: &[u8] = b"fuzz secrets";
 const DEVICE: &[u8] = b"fuzz device state";

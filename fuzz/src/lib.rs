@@ -57,3 +57,38 @@ pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
 }
+
+/// The seed public key as a DER SubjectPublicKeyInfo (EC P-256), for targets that trust it.
+pub fn seed_spki_der() -> Vec<u8> {
+    // SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (0 unused bits) point }
+    let mut spki = hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200")
+        .expect("static SPKI prefix");
+    spki.extend_from_slice(&seed_public().as_sec1()[..]);
+    spki
+}
+
+/// Splits `data` into consecutive DER elements (tag, definite length, value), as a chain of
+/// certificates is sent; stops at the first element that does not fit (and keeps the rest as
+/// the last element, so malformed tails are fed too).
+pub fn split_der(mut data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while !data.is_empty() && out.len() < 12 {
+        let total = der_element_len(data).filter(|n| *n <= data.len()).unwrap_or(data.len());
+        out.push(data[..total].to_vec());
+        data = &data[total..];
+    }
+    out
+}
+
+fn der_element_len(data: &[u8]) -> Option<usize> {
+    let first = *data.get(1)?;
+    if first < 0x80 {
+        return Some(2 + usize::from(first));
+    }
+    let n = usize::from(first & 0x7f);
+    if n == 0 || n > 3 {
+        return None;
+    }
+    let len = data.get(2..2 + n)?.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+    Some(2 + n + len)
+}

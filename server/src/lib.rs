@@ -105,6 +105,7 @@
 
 mod admin;
 mod api;
+pub mod attestation;
 mod clients;
 mod config;
 mod credentials;

@@ -59,16 +59,19 @@ enum Command {
     /// within its `client_cache_secs`, default 5 s).
     RotateSecret {
         /// Client id.
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Remove a client (in a running server within its `client_cache_secs`, default 5 s).
     RemoveClient {
         /// Client id.
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// End the login holds of an account ("not me" hold, wrong-pick back-off).
     ClearHold {
         /// RPPS number, pseudonymous id or account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
     /// Create a practitioner account; prints its activation code.
@@ -95,16 +98,19 @@ enum Command {
     /// Issue a new activation code for an existing account.
     Reactivate {
         /// RPPS number, pseudonymous id or account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
     /// List the devices of an account.
     Devices {
         /// RPPS number, pseudonymous id or account id.
+        #[arg(allow_hyphen_values = true)]
         account: String,
     },
     /// Revoke a device.
     Revoke {
         /// Device id.
+        #[arg(allow_hyphen_values = true)]
         device_id: String,
     },
 }
@@ -327,6 +333,38 @@ async fn run(cli: Cli) -> Result<(), String> {
                 println!("{device_id} was already revoked");
             }
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids are base64url and may start with `-`: clap must take them as values, not options.
+    #[test]
+    fn ids_starting_with_a_dash_are_values() {
+        for (cmd, id) in [
+            ("rotate-secret", "-Uabc_123"),
+            ("remove-client", "-x"),
+            ("clear-hold", "-acct"),
+            ("reactivate", "-acct"),
+            ("devices", "--acct"),
+            ("revoke", "-dev"),
+        ] {
+            let cli = Cli::try_parse_from(["vistalid-server", cmd, id])
+                .unwrap_or_else(|e| panic!("{cmd} {id}: {e}"));
+            let got = match cli.command {
+                Command::RotateSecret { client_id } | Command::RemoveClient { client_id } => {
+                    client_id
+                }
+                Command::ClearHold { account }
+                | Command::Reactivate { account }
+                | Command::Devices { account } => account,
+                Command::Revoke { device_id } => device_id,
+                _ => panic!("{cmd} parsed as another command"),
+            };
+            assert_eq!(got, id);
         }
     }
 }

@@ -146,11 +146,6 @@ pub(crate) fn valid_offline(given: &str, family: &str, subject: &str) -> String 
     )
 }
 
-/// A valid presentation of a kind this program does not describe further.
-pub(crate) fn valid() -> String {
-    t!("Valid presentation.", "Présentation valide.")
-}
-
 /// A well-formed online presentation (to redeem).
 pub(crate) fn redeem_online() -> String {
     t!(

@@ -4,7 +4,6 @@
 /// What went wrong while encoding, decoding or verifying a QR presentation. No variant carries
 /// personal data or key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum QrError {
     /// The text does not start with the expected prefix (`VL1:`): not a Vistalid QR code, or
     /// a format version this software does not know.

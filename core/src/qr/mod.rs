@@ -34,7 +34,7 @@ pub mod zlib;
 pub use credential::{Credential, CredentialClaims};
 pub use error::QrError;
 pub use presentation::{present, Mode, PresentationSource};
-pub use render::QrMatrix;
+pub use render::{QrMatrix, PNG_SCALE};
 pub use verify::{
     credential_id, verify_with_device_key, PresentationFacts, Verified, VerifiedPresentation,
     Verifier,

@@ -107,9 +107,12 @@ pub fn sign(
     if validity_secs == 0 || validity_secs > MAX_VALIDITY_SECS {
         return Err(QrError::BadPresentation("validity"));
     }
-    if now < 0 {
-        return Err(QrError::BadPresentation("iat"));
-    }
+    // A window that does not fit in an i64 (a clock at the end of time) is refused, never
+    // cut short.
+    let expires_at = match now.checked_add(i64::from(validity_secs)) {
+        Some(exp) if now >= 0 => exp,
+        _ => return Err(QrError::BadPresentation("iat")),
+    };
     if audience.is_some_and(|a| a.is_empty() || a.len() > MAX_AUDIENCE_LEN) {
         return Err(QrError::BadPresentation("audience"));
     }
@@ -132,10 +135,7 @@ pub fn sign(
     if let Some(aud) = audience {
         claims.push((int(LABEL_AUD), Value::Text(aud.to_owned())));
     }
-    claims.push((
-        int(LABEL_EXP),
-        int(now.saturating_add(i64::from(validity_secs))),
-    ));
+    claims.push((int(LABEL_EXP), int(expires_at)));
     claims.push((int(LABEL_IAT), int(now)));
     claims.push((int(LABEL_NONCE), Value::Bytes(nonce.to_vec())));
     let mut payload = Vec::with_capacity(carried.len() + 64);
@@ -215,7 +215,8 @@ pub fn decode(text: &str) -> Result<Presentation, QrError> {
     };
     let issued_at = iat.ok_or(QrError::BadPresentation("missing iat"))?;
     let expires_at = exp.ok_or(QrError::BadPresentation("missing exp"))?;
-    if expires_at <= issued_at || expires_at - issued_at > i64::from(MAX_VALIDITY_SECS) {
+    let window = expires_at.checked_sub(issued_at).unwrap_or(i64::MAX);
+    if window <= 0 || window > i64::from(MAX_VALIDITY_SECS) {
         return Err(QrError::BadPresentation("validity window"));
     }
     Ok(Presentation {

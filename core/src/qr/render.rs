@@ -17,6 +17,10 @@ use super::{base45, QrError};
 
 /// Width of the light border every rendering includes, in modules (ISO/IEC 18004).
 pub const QUIET_ZONE: usize = 4;
+/// Pixels per module of [`QrMatrix::to_display_png`]: 8, so an online-mode code (version 7,
+/// 45 modules, 53 with the quiet zone) is 424 px wide and an offline one (version 13, 69
+/// modules) 616 px: sharp on a phone screen, and a whole number of device pixels per module.
+pub const PNG_SCALE: u32 = 8;
 
 /// Deflate level of the PNG writer. Measured on a version 13 code at 4 px per module:
 /// level 1 takes ~0.1 ms for 1357 B; levels 3–9 take ~0.25 ms for 1110–1180 B.
@@ -119,6 +123,12 @@ impl QrMatrix {
              shape-rendering=\"crispEdges\"><rect width=\"{n}\" height=\"{n}\" fill=\"#fff\"/>\
              <path fill=\"#000\" d=\"{path}\"/></svg>"
         )
+    }
+
+    /// The PNG to show or hand out: [`QrMatrix::to_png`] at [`PNG_SCALE`]. The bindings give
+    /// it to apps and the CLI writes it, so both draw the same image.
+    pub fn to_display_png(&self) -> Vec<u8> {
+        self.to_png(PNG_SCALE)
     }
 
     /// A PNG image (1-bit greyscale), `scale` pixels per module (clamped to 1..=32).

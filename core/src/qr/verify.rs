@@ -39,7 +39,6 @@ pub struct Verifier {
 
 /// What a successful [`Verifier::verify`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Verified {
     /// Offline mode: everything verified, the identity is trustworthy.
     Offline(Box<VerifiedPresentation>),

@@ -93,7 +93,6 @@ pub struct HttpResponse {
 
 /// Why a request got no response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum TransportError {
     /// The deadline passed.
     #[error("timed out")]

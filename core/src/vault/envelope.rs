@@ -19,18 +19,22 @@
 //! | 16 | key check value: proves which keystore key wrote the file |
 //! | 32 | HMAC-SHA256 of all the bytes above, under a keystore-derived key |
 //!
-//! Sealed file (`secrets.bin` magic `VLTS`, `device.bin` magic `VLTD`): magic, version,
+//! Sealed file (`secrets.<g>.bin` magic `VLTS`, `device.bin` magic `VLTD`): magic, version,
 //! vault id, generation (`u32`), 12-byte nonce, AES-256-GCM ciphertext and tag. The AAD is
 //! the 26-byte prefix followed by the file's label, so a file cannot be swapped for another
-//! vault's, another tier's or be given another generation.
+//! vault's, another tier's or be given another generation; the reader also checks that the
+//! prefix names the vault and generation it expects. Each generation of the PIN tier has its
+//! own random data key (rotated at every PIN change); the device tier is generation 0.
+//! Which file is written when is in `layout.rs`.
 //!
 //! Key schedule:
 //! - `k_pin = Argon2id(PIN, salt, m, t, p, AD = vault id)`, 32 bytes.
 //! - `k_hw = keystore.prf(k_pin)`.
 //! - `kek = HKDF-SHA256(salt = "", ikm = k_hw || k_pin, info = "vistalid/kek/v1" || vault id
 //!   || generation)`.
+//! - Every keystore PRF output must be exactly 32 bytes ([`prf`]); anything else is refused.
 //! - Device keys (no PIN): `root = keystore.prf("vistalid/vault/v1/device-root" || vault id)`
-//!   (44 bytes, so never the same input as a 32-byte `k_pin`), then HKDF-SHA256 expands it
+//!   (45 bytes, so never the same input as a 32-byte `k_pin`), then HKDF-SHA256 expands it
 //!   into the header MAC key, the counter MAC key, the key check value and the device-tier
 //!   sealing key, each under its own info label.
 
@@ -42,16 +46,19 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::{Argon2Params, VaultError};
-use crate::keystore::PlatformKeystore;
+use crate::keystore::{KeystoreError, PlatformKeystore, PRF_LEN};
+use crate::secret::{VaultKey, VAULT_KEY_LEN};
 
-/// Format version written and accepted.
-pub(crate) const VERSION: u16 = 1;
+/// Format version written and accepted. Version 2: the PIN tier lives in one file per
+/// generation (`secrets.<g>.bin`) and its data key rotates at every PIN change (version 1 had
+/// one `secrets.bin` and kept the data key); a version-1 vault is `UnsupportedVersion(1)`.
+pub(crate) const VERSION: u16 = 2;
 /// Length of the vault id.
 pub(crate) const ID_LEN: usize = 16;
 /// Length of the Argon2 salt.
 pub(crate) const SALT_LEN: usize = 16;
 /// Length of every symmetric key.
-pub(crate) const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = VAULT_KEY_LEN;
 const TAG_LEN: usize = 16;
 const KCV_LEN: usize = 16;
 const MAC_LEN: usize = 32;
@@ -80,13 +87,6 @@ pub(crate) const MAX_P: u32 = 16;
 const KEK_INFO: &[u8] = b"vistalid/kek/v1";
 const DEVICE_ROOT_LABEL: &[u8] = b"vistalid/vault/v1/device-root";
 
-/// A 32-byte key in a heap box (moves do not copy it), wiped on drop.
-pub(crate) type Key = Box<Zeroizing<[u8; KEY_LEN]>>;
-
-fn new_key() -> Key {
-    Box::new(Zeroizing::new([0u8; KEY_LEN]))
-}
-
 /// Fills `buf` from the OS CSPRNG.
 pub(crate) fn random(buf: &mut [u8]) -> Result<(), VaultError> {
     SystemRandom::new()
@@ -95,9 +95,10 @@ pub(crate) fn random(buf: &mut [u8]) -> Result<(), VaultError> {
 }
 
 /// A fresh random key.
-pub(crate) fn random_key() -> Result<Key, VaultError> {
-    let mut k = new_key();
-    random(k.as_mut_slice())?;
+pub(crate) fn random_key() -> Result<VaultKey, VaultError> {
+    let mut k = VaultKey::zeroed();
+    // EXPOSE: filled from the OS generator, in place.
+    random(k.expose_mut())?;
     Ok(k)
 }
 
@@ -167,13 +168,14 @@ impl HeaderFile {
     /// Builds a header file: wraps `data_key` under `kek` and authenticates it with `dev`.
     pub(crate) fn seal(
         header: Header,
-        kek: &Key,
-        data_key: &Key,
+        kek: &VaultKey,
+        data_key: &VaultKey,
         dev: &DeviceKeys,
     ) -> Result<Self, VaultError> {
         let mut wrap_nonce = [0u8; NONCE_LEN];
         random(&mut wrap_nonce)?;
-        let mut buf = Zeroizing::new(data_key.to_vec());
+        // EXPOSE: the data key is sealed in place under the KEK; the buffer is wiped on drop.
+        let mut buf = Zeroizing::new(data_key.expose().to_vec());
         aead_key(kek)
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(wrap_nonce),
@@ -260,14 +262,7 @@ impl HeaderFile {
             });
         }
         let a = self.header.argon2;
-        let sane = a.p >= 1
-            && a.p <= MAX_P
-            && a.t >= 1
-            && a.t <= MAX_T
-            && a.m_kib >= 8 * a.p
-            && a.m_kib <= MAX_M_KIB
-            && self.header.generation >= 1;
-        if !sane {
+        if !a.is_in_range() || self.header.generation < 1 {
             return Err(VaultError::Corrupt);
         }
         Ok(())
@@ -275,7 +270,7 @@ impl HeaderFile {
 
     /// Opens the wrapped data key with `kek`; `None` when the KEK is wrong (wrong PIN, as
     /// the file was authenticated before).
-    pub(crate) fn unwrap_key(&self, kek: &Key) -> Option<Key> {
+    pub(crate) fn unwrap_key(&self, kek: &VaultKey) -> Option<VaultKey> {
         let mut buf = Zeroizing::new(self.wrapped.to_vec());
         let plain = aead_key(kek)
             .open_in_place(
@@ -284,8 +279,9 @@ impl HeaderFile {
                 &mut buf,
             )
             .ok()?;
-        let mut key = new_key();
-        key.copy_from_slice(plain);
+        let mut key = VaultKey::zeroed();
+        // EXPOSE: the unwrapped data key is copied into its own wiped box.
+        key.expose_mut().copy_from_slice(plain);
         Some(key)
     }
 }
@@ -295,7 +291,7 @@ pub(crate) struct DeviceKeys {
     header_mac: hmac::Key,
     counter_mac: hmac::Key,
     kcv: [u8; KCV_LEN],
-    seal: Key,
+    seal: VaultKey,
 }
 
 impl DeviceKeys {
@@ -307,7 +303,7 @@ impl DeviceKeys {
         let mut input = Vec::with_capacity(DEVICE_ROOT_LABEL.len() + ID_LEN);
         input.extend_from_slice(DEVICE_ROOT_LABEL);
         input.extend_from_slice(vault_id);
-        let root = keystore.prf(&input)?;
+        let root = prf(keystore, &input)?;
         let mut mac = Zeroizing::new([0u8; KEY_LEN]);
         hkdf_expand(
             &[],
@@ -325,12 +321,13 @@ impl DeviceKeys {
         let counter_mac = hmac::Key::new(hmac::HMAC_SHA256, mac.as_ref());
         let mut kcv = [0u8; KCV_LEN];
         hkdf_expand(&[], &root, &[b"vistalid/kcv/v1", vault_id], &mut kcv);
-        let mut seal = new_key();
+        let mut seal = VaultKey::zeroed();
         hkdf_expand(
             &[],
             &root,
             &[b"vistalid/device/v1", vault_id],
-            seal.as_mut_slice(),
+            // EXPOSE: HKDF writes the device-tier key in place.
+            seal.expose_mut(),
         );
         Ok(Self {
             header_mac,
@@ -346,29 +343,47 @@ impl DeviceKeys {
     }
 
     /// The key that seals the device tier.
-    pub(crate) fn seal_key(&self) -> &Key {
+    pub(crate) fn seal_key(&self) -> &VaultKey {
         &self.seal
     }
 }
 
 /// `kek = HKDF-SHA256(ikm = k_hw || k_pin, info = "vistalid/kek/v1" || id || generation)`.
-pub(crate) fn derive_kek(k_hw: &[u8], k_pin: &[u8], header: &Header) -> Key {
+pub(crate) fn derive_kek(k_hw: &[u8], k_pin: &[u8], header: &Header) -> VaultKey {
     let mut ikm = Zeroizing::new(Vec::with_capacity(k_hw.len() + k_pin.len()));
     ikm.extend_from_slice(k_hw);
     ikm.extend_from_slice(k_pin);
-    let mut kek = new_key();
+    let mut kek = VaultKey::zeroed();
     hkdf_expand(
         &[],
         &ikm,
         &[KEK_INFO, &header.vault_id, &header.generation.to_be_bytes()],
-        kek.as_mut_slice(),
+        // EXPOSE: HKDF writes the KEK in place.
+        kek.expose_mut(),
     );
     kek
 }
 
-fn aead_key(key: &Key) -> LessSafeKey {
+/// The keystore PRF of `input`, refused unless it is exactly [`PRF_LEN`] bytes: a foreign
+/// keystore that answers short (or empty) would otherwise leave the KEK to Argon2 alone, and
+/// the device keys to nothing at all.
+pub(crate) fn prf(
+    keystore: &dyn PlatformKeystore,
+    input: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    let out = keystore.prf(input)?;
+    if out.len() != PRF_LEN {
+        return Err(VaultError::Keystore(KeystoreError::BadOutputLength(
+            out.len(),
+        )));
+    }
+    Ok(out)
+}
+
+fn aead_key(key: &VaultKey) -> LessSafeKey {
     LessSafeKey::new(
-        UnboundKey::new(&AES_256_GCM, key.as_slice()).expect("AES-256 keys are 32 bytes"),
+        // EXPOSE: ring's AEAD key schedule takes the raw key bytes.
+        UnboundKey::new(&AES_256_GCM, key.expose()).expect("AES-256 keys are 32 bytes"),
     )
 }
 
@@ -392,7 +407,7 @@ fn sealed_aad(prefix: &[u8], label: &[u8]) -> Vec<u8> {
 pub(crate) fn seal_file(
     magic: &[u8; 4],
     label: &[u8],
-    key: &Key,
+    key: &VaultKey,
     vault_id: &[u8; ID_LEN],
     generation: u32,
     plain: &[u8],
@@ -415,13 +430,14 @@ pub(crate) fn seal_file(
     Ok(out)
 }
 
-/// Opens a sealed file written by [`seal_file`] for vault `vault_id`; any mismatch or
-/// tampering is `Corrupt`.
+/// Opens a sealed file written by [`seal_file`] for vault `vault_id` and `generation`; any
+/// mismatch or tampering is `Corrupt`.
 pub(crate) fn open_file(
     magic: &[u8; 4],
     label: &[u8],
-    key: &Key,
+    key: &VaultKey,
     vault_id: &[u8; ID_LEN],
+    generation: u32,
     bytes: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
     check_magic(bytes, magic)?;
@@ -429,7 +445,7 @@ pub(crate) fn open_file(
         return Err(VaultError::Corrupt);
     }
     let (prefix, rest) = bytes.split_at(SEALED_PREFIX_LEN);
-    if &prefix[6..6 + ID_LEN] != vault_id {
+    if prefix[6..] != sealed_prefix(magic, vault_id, generation)[6..] {
         return Err(VaultError::Corrupt);
     }
     let (nonce, ct) = rest.split_at(NONCE_LEN);
@@ -515,19 +531,25 @@ mod tests {
         assert_eq!(HEADER_FILE_LEN, 54 + NONCE_LEN + 48 + 16 + 32);
         let parsed = HeaderFile::parse(&bytes).expect("parse");
         parsed.verify(&dev).expect("verify");
-        assert_eq!(**parsed.unwrap_key(&kek).expect("unwrap"), **dk);
+        // EXPOSE: test compares the unwrapped key with the original.
+        assert_eq!(
+            parsed.unwrap_key(&kek).expect("unwrap").expose(),
+            dk.expose()
+        );
         assert!(parsed.unwrap_key(&random_key().expect("k")).is_none());
         let other = DeviceKeys::derive(&MemoryKeystore::new(), &[1u8; ID_LEN]).expect("dev");
         assert!(matches!(
             parsed.verify(&other),
             Err(VaultError::KeystoreMismatch)
         ));
-        let mut v2 = bytes.clone();
-        v2[5] = 2;
-        assert!(matches!(
-            HeaderFile::parse(&v2),
-            Err(VaultError::UnsupportedVersion(2))
-        ));
+        for other in [1u8, 3] {
+            let mut v = bytes.clone();
+            v[5] = other;
+            assert_eq!(
+                HeaderFile::parse(&v).err(),
+                Some(VaultError::UnsupportedVersion(u16::from(other)))
+            );
+        }
     }
 
     #[test]
@@ -538,16 +560,18 @@ mod tests {
         let again = seal_file(MAGIC_SECRETS, b"s", &key, &id, 3, b"hello").expect("seal");
         assert_ne!(sealed, again, "fresh nonce per write");
         assert_eq!(
-            open_file(MAGIC_SECRETS, b"s", &key, &id, &sealed)
+            open_file(MAGIC_SECRETS, b"s", &key, &id, 3, &sealed)
                 .expect("open")
                 .as_slice(),
             b"hello"
         );
-        assert!(open_file(MAGIC_SECRETS, b"d", &key, &id, &sealed).is_err());
-        assert!(open_file(MAGIC_SECRETS, b"s", &key, &[8u8; ID_LEN], &sealed).is_err());
+        assert!(open_file(MAGIC_SECRETS, b"d", &key, &id, 3, &sealed).is_err());
+        assert!(open_file(MAGIC_SECRETS, b"s", &key, &[8u8; ID_LEN], 3, &sealed).is_err());
+        // Another generation than the one expected: refused even though the bytes are sound.
+        assert!(open_file(MAGIC_SECRETS, b"s", &key, &id, 4, &sealed).is_err());
         let mut gen = sealed.clone();
         gen[25] ^= 1;
-        assert!(open_file(MAGIC_SECRETS, b"s", &key, &id, &gen).is_err());
-        assert!(open_file(MAGIC_DEVICE, b"s", &key, &id, &sealed).is_err());
+        assert!(open_file(MAGIC_SECRETS, b"s", &key, &id, 3, &gen).is_err());
+        assert!(open_file(MAGIC_DEVICE, b"s", &key, &id, 3, &sealed).is_err());
     }
 }

@@ -10,13 +10,22 @@
 //!   `kek = HKDF-SHA256(k_hw || k_pin, "vistalid/kek/v1" || vault id || generation)`.
 //!   Every PIN guess therefore needs the device's keystore: a copied vault cannot be
 //!   brute-forced elsewhere, not even with the right PIN on another keystore. The exact
-//!   formats are in `envelope.rs`.
+//!   formats are in `envelope.rs`; which file is written when, in `layout.rs`.
+//! - **Generations.** The header names a generation (1 at creation, +1 per PIN change); the
+//!   PIN tier of generation `g` lives in `secrets.<g>.bin`, under a data key of its own. A PIN
+//!   change draws a new data key, re-seals the PIN tier into the next generation's file, then
+//!   writes the new header (the commit point), then removes the old file.
 //!
 //! Guarantees:
 //! - The header (Argon2 parameters, salt, generation, wrapped key) is authenticated with a
 //!   keystore-derived MAC before anything in it is used; any change to any vault file is
 //!   [`VaultError::Corrupt`] (or `KeystoreMismatch` / `UnsupportedVersion` when that is
 //!   what the bytes say), never a panic, never a silent success.
+//! - Every keystore PRF output is exactly 32 bytes, else
+//!   [`KeystoreError::BadOutputLength`](crate::keystore::KeystoreError::BadOutputLength) before
+//!   anything is derived from it ([`Vault::check_keystore`] probes a keystore without a vault).
+//! - A PIN change cannot be undone by putting the old header file back: the old header's
+//!   data key seals no file that is left ([`VaultError::Corrupt`] at unlock).
 //! - Every PIN try is counted in the persistent counter, written and fsynced **before** the
 //!   PIN is checked, so killing the app mid-check still uses up the try (the write runs
 //!   while Argon2 hashes the PIN; the keystore PRF and the key unwrap, the only steps whose
@@ -29,9 +38,13 @@
 //! - Back-off between failed tries: see [`BACKOFF_SECS`] (0, 0, 1, 5, 30 s, read from the
 //!   vault's [`Clock`]); `VaultConfig::backoff = false` turns it off (tests).
 //! - Every file is written crash-safely (temp file, fsync, rename, fsync of the directory):
-//!   after a kill at any point each file holds its old or its new content.
+//!   after a kill at any point each file holds its old or its new content, and the order of
+//!   the writes (`layout.rs`) makes a kill during create leave no vault and a kill during a
+//!   PIN change leave the old PIN or the new one working, with the secrets intact.
 //! - [`Vault::wipe`] deletes the keystore key first (crypto-erase), then the files.
-//! - Keys live in boxed [`Zeroizing`] buffers; `Debug` of [`Unlocked`] prints no secret.
+//! - Keys live in `VaultKey` newtypes (`crate::secret`: boxed, wiped on drop, `Debug`
+//!   redacted, bytes out only through `expose` at commented call sites); `Debug` of
+//!   [`Unlocked`] prints no secret.
 //!
 //! # Residual risks (read before relying on this)
 //!
@@ -44,6 +57,13 @@
 //!   about 20 bits). Rollback-proof counting needs platform support (a hardware monotonic
 //!   counter or a keystore key with use limits) that the [`PlatformKeystore`] trait does not
 //!   yet expose.
+//! - **Whole-vault rollback undoes a PIN change.** The same person, with a copy of *every*
+//!   vault file taken before a PIN change (header, `secrets.<g>.bin`, counter), can put them
+//!   all back: the old PIN then opens the old secrets again (the keystore key did not change,
+//!   so nothing on the device can tell the old state from the new). Putting back the header
+//!   alone no longer works (the data key rotates). Both rollbacks are closed only by a limit
+//!   the device does not hold: the server-counted OPRF step planned in issue 18, where every
+//!   PIN try needs an evaluation by the server, which counts them and rotates its key.
 //! - **PIN copies outside Rust.** A PIN passed from Kotlin or Swift as a `String` is copied
 //!   by the runtime (and the UniFFI lowering); Rust wipes its own [`Pin`] but cannot wipe
 //!   those copies, nor what the keyboard or the UI kept.
@@ -52,10 +72,14 @@
 //! - The Argon2 memory block (64 MiB at the default) stays allocated while the [`Vault`]
 //!   handle lives, so repeated unlocks do not allocate; it is wiped after each hash.
 
+mod config;
 mod envelope;
+mod error;
+mod layout;
 mod lockout;
 mod pin;
 pub(crate) mod storage;
+mod unlocked;
 
 use std::fmt;
 use std::io;
@@ -65,169 +89,27 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use zeroize::Zeroizing;
 
 use crate::clock::{Clock, SystemClock};
-use crate::keystore::{KeystoreError, PlatformKeystore};
-use crate::secret::Pin;
-use envelope::{DeviceKeys, Header, HeaderFile, Key, ID_LEN, KEY_LEN, SALT_LEN};
+use crate::keystore::PlatformKeystore;
+use crate::secret::{Pin, VaultKey};
+use envelope::{DeviceKeys, Header, HeaderFile, ID_LEN, KEY_LEN, SALT_LEN};
+use error::{header_err, io_err, must_exist};
+use layout::{secrets_file, COUNTER_FILE, DEVICE_FILE, HEADER_FILE, LOCK_FILE};
 use lockout::Counter;
 use storage::DirLock;
 
+pub use config::{Argon2Params, VaultConfig};
+pub use error::VaultError;
 pub use lockout::BACKOFF_SECS;
 pub use pin::{Argon2Kdf, PinPolicy};
-
-/// File names inside a vault directory.
-const HEADER_FILE: &str = "vault.hdr";
-const SECRETS_FILE: &str = "secrets.bin";
-const DEVICE_FILE: &str = "device.bin";
-const COUNTER_FILE: &str = "counter.bin";
-const LOCK_FILE: &str = "lock";
+pub use unlocked::Unlocked;
 
 /// AAD labels of the two sealed tiers.
 const SECRETS_LABEL: &[u8] = b"vistalid/secrets/v1";
 const DEVICE_LABEL: &[u8] = b"vistalid/device-state/v1";
 /// The device tier does not depend on the PIN generation; it is sealed with generation 0.
 const DEVICE_GENERATION: u32 = 0;
-
-/// Argon2id cost parameters, stored (authenticated) in each vault header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Argon2Params {
-    /// Memory, in KiB.
-    pub m_kib: u32,
-    /// Passes over the memory.
-    pub t: u32,
-    /// Lanes (degree of parallelism).
-    pub p: u32,
-}
-
-impl Argon2Params {
-    /// The default: m = 64 MiB (65 536 KiB), t = 3 passes, p = 1 lane.
-    pub const DEFAULT: Self = Self {
-        m_kib: 64 * 1024,
-        t: 3,
-        p: 1,
-    };
-
-    /// OWASP's minimum for Argon2id: m = 19 MiB (19 456 KiB), t = 2 passes, p = 1 lane.
-    pub const OWASP_MIN: Self = Self {
-        m_kib: 19 * 1024,
-        t: 2,
-        p: 1,
-    };
-
-    /// Tiny parameters (m = 64 KiB, t = 1, p = 1) for tests only: they make a PIN guess
-    /// nearly free. Nothing refuses them, so never use them in a product.
-    pub fn insecure_fast_for_tests() -> Self {
-        Self {
-            m_kib: 64,
-            t: 1,
-            p: 1,
-        }
-    }
-
-    fn is_in_range(&self) -> bool {
-        self.p >= 1
-            && self.p <= envelope::MAX_P
-            && self.t >= 1
-            && self.t <= envelope::MAX_T
-            && self.m_kib >= 8 * self.p
-            && self.m_kib <= envelope::MAX_M_KIB
-    }
-}
-
-/// How a vault is created and guarded.
-#[derive(Debug, Clone)]
-pub struct VaultConfig {
-    /// Argon2id parameters for new headers (create, PIN change). Unlock always uses the
-    /// parameters stored in the header, so raising these upgrades a vault at its next PIN
-    /// change.
-    pub argon2: Argon2Params,
-    /// Consecutive wrong PINs allowed before the vault locks for good (default 5). The
-    /// counter file stores failures, not this limit: open a vault with the configuration it
-    /// was created with.
-    pub max_attempts: u32,
-    /// Which PINs [`Vault::create`] and [`Vault::change_pin`] accept.
-    pub pin_policy: PinPolicy,
-    /// Whether failed tries impose the [`BACKOFF_SECS`] delays (default true).
-    pub backoff: bool,
-}
-
-impl Default for VaultConfig {
-    fn default() -> Self {
-        Self {
-            argon2: Argon2Params::DEFAULT,
-            max_attempts: 5,
-            pin_policy: PinPolicy::default(),
-            backoff: true,
-        }
-    }
-}
-
-/// Errors of the vault.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VaultError {
-    /// The PIN is wrong; `tries_left` more wrong PINs lock the vault (0: the next try is
-    /// refused with `Locked`).
-    #[error("wrong PIN ({tries_left} tries left)")]
-    WrongPin {
-        /// Tries left before the vault locks.
-        tries_left: u32,
-    },
-    /// Too many wrong PINs: the vault is locked for good; wipe it and enrol again.
-    #[error("vault locked after too many wrong PINs; re-enrol")]
-    Locked,
-    /// A try came too soon after a failed one; retry after the given delay.
-    #[error("too many tries, retry in {retry_after_secs} s")]
-    Backoff {
-        /// Seconds to wait before the next try.
-        retry_after_secs: u64,
-    },
-    /// The new PIN breaks the PIN policy; the text says which rule (never the PIN).
-    #[error("PIN refused: {0}")]
-    WeakPin(&'static str),
-    /// There is no vault in this directory (or it was wiped or replaced).
-    #[error("no vault found")]
-    NotFound,
-    /// A vault already exists in this directory.
-    #[error("a vault already exists here")]
-    AlreadyExists,
-    /// A vault file is damaged or was tampered with (bad MAC, truncated, missing file).
-    #[error("vault data is corrupt or was tampered with")]
-    Corrupt,
-    /// A vault file has a format version this build does not read.
-    #[error("unsupported vault format version {0}")]
-    UnsupportedVersion(u16),
-    /// The device tier does not open: the vault was written with another device's keystore
-    /// key, or the key was lost. Re-enrol.
-    #[error("vault belongs to another keystore key")]
-    KeystoreMismatch,
-    /// The platform keystore failed.
-    #[error("keystore: {0}")]
-    Keystore(#[from] KeystoreError),
-    /// A file operation failed.
-    #[error("I/O error: {0}")]
-    Io(io::ErrorKind),
-    /// The operating system's random generator failed.
-    #[error("random generator failure")]
-    Random,
-    /// The [`VaultConfig`] is unusable (Argon2 parameters out of range).
-    #[error("invalid vault configuration: {0}")]
-    InvalidConfig(&'static str),
-}
-
-fn io_err(e: io::Error) -> VaultError {
-    match e.kind() {
-        io::ErrorKind::InvalidData => VaultError::Corrupt,
-        kind => VaultError::Io(kind),
-    }
-}
-
-/// Maps the error of reading a file that must exist: missing means tampered.
-fn must_exist(e: io::Error) -> VaultError {
-    match e.kind() {
-        io::ErrorKind::NotFound => VaultError::Corrupt,
-        _ => io_err(e),
-    }
-}
+/// The generation of a new vault's header and PIN tier.
+const FIRST_GENERATION: u32 = 1;
 
 struct Inner {
     dir: PathBuf,
@@ -243,6 +125,15 @@ struct OpGuard<'a> {
     _file: DirLock,
 }
 
+/// What a correct PIN opened: the authenticated header, the device keys, the data key of the
+/// header's generation and the PIN tier it seals.
+struct Opened {
+    file: HeaderFile,
+    dev: DeviceKeys,
+    data_key: VaultKey,
+    secrets: Zeroizing<Vec<u8>>,
+}
+
 impl Inner {
     fn lock(&self) -> Result<OpGuard<'_>, VaultError> {
         let kdf = self.op.lock().unwrap_or_else(PoisonError::into_inner);
@@ -255,14 +146,17 @@ impl Inner {
 
     /// Reads, parses and authenticates the header file.
     fn read_header(&self) -> Result<(HeaderFile, DeviceKeys), VaultError> {
-        let bytes = storage::read(&self.dir, HEADER_FILE).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => VaultError::NotFound,
-            _ => io_err(e),
-        })?;
-        let file = HeaderFile::parse(&bytes)?;
+        let file = self.read_header_unverified()?;
         let dev = DeviceKeys::derive(&*self.keystore, &file.header.vault_id)?;
         file.verify(&dev)?;
         Ok((file, dev))
+    }
+
+    /// Reads and parses the header file without authenticating it (a freshness check of the
+    /// vault id and generation; nothing in it is trusted).
+    fn read_header_unverified(&self) -> Result<HeaderFile, VaultError> {
+        let bytes = storage::read(&self.dir, HEADER_FILE).map_err(header_err)?;
+        HeaderFile::parse(&bytes)
     }
 
     fn read_counter(&self, id: &[u8; ID_LEN], dev: &DeviceKeys) -> Result<Counter, VaultError> {
@@ -282,6 +176,43 @@ impl Inner {
             &counter.to_bytes(id, dev.counter_mac()),
         )
         .map_err(io_err)
+    }
+
+    /// Opens the PIN tier of `generation` with its data key.
+    fn read_secrets(
+        &self,
+        data_key: &VaultKey,
+        vault_id: &[u8; ID_LEN],
+        generation: u32,
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        let bytes = storage::read(&self.dir, &secrets_file(generation)).map_err(must_exist)?;
+        envelope::open_file(
+            envelope::MAGIC_SECRETS,
+            SECRETS_LABEL,
+            data_key,
+            vault_id,
+            generation,
+            &bytes,
+        )
+    }
+
+    /// Seals `plain` as the PIN tier of `generation` and writes it (crash-safe).
+    fn write_secrets(
+        &self,
+        data_key: &VaultKey,
+        vault_id: &[u8; ID_LEN],
+        generation: u32,
+        plain: &[u8],
+    ) -> Result<(), VaultError> {
+        let sealed = envelope::seal_file(
+            envelope::MAGIC_SECRETS,
+            SECRETS_LABEL,
+            data_key,
+            vault_id,
+            generation,
+            plain,
+        )?;
+        storage::write_atomic(&self.dir, &secrets_file(generation), &sealed).map_err(io_err)
     }
 }
 
@@ -310,9 +241,9 @@ fn derive_kek_for(
     keystore: &dyn PlatformKeystore,
     header: &Header,
     pin: &Pin,
-) -> Result<Key, VaultError> {
+) -> Result<VaultKey, VaultError> {
     let k_pin = derive_k_pin(kdf, header, pin)?;
-    let k_hw = keystore.prf(k_pin.as_ref())?;
+    let k_hw = envelope::prf(keystore, k_pin.as_ref())?;
     Ok(envelope::derive_kek(&k_hw, k_pin.as_ref(), header))
 }
 
@@ -327,6 +258,14 @@ impl Vault {
     /// True when `dir` holds a vault (its header file exists; contents not checked).
     pub fn exists(dir: &Path) -> bool {
         dir.join(HEADER_FILE).is_file()
+    }
+
+    /// Checks, with one PRF call on a fixed probe input, that `keystore` answers as the vault
+    /// needs ([`crate::keystore::PRF_LEN`] bytes), without touching any file: run it before an
+    /// irreversible step (a server spending an activation code) that a broken keystore would
+    /// make useless. Creates the keystore's key if it has none yet.
+    pub fn check_keystore(keystore: &dyn PlatformKeystore) -> Result<(), VaultError> {
+        envelope::prf(keystore, KEYSTORE_PROBE).map(drop)
     }
 
     /// Creates a new vault with empty secrets and empty device state. Checks the PIN policy.
@@ -359,7 +298,7 @@ impl Vault {
         envelope::random(&mut salt)?;
         let header = Header {
             vault_id,
-            generation: 1,
+            generation: FIRST_GENERATION,
             argon2: inner.config.argon2,
             salt,
         };
@@ -377,15 +316,9 @@ impl Vault {
             &[],
         )?;
         storage::write_atomic(dir, DEVICE_FILE, &device).map_err(io_err)?;
-        let secrets = envelope::seal_file(
-            envelope::MAGIC_SECRETS,
-            SECRETS_LABEL,
-            &data_key,
-            &vault_id,
-            1,
-            &[],
-        )?;
-        storage::write_atomic(dir, SECRETS_FILE, &secrets).map_err(io_err)?;
+        // Leftovers of an earlier create that crashed before its header, if any.
+        layout::remove_stale_secrets(dir, None).map_err(io_err)?;
+        inner.write_secrets(&data_key, &vault_id, FIRST_GENERATION, &[])?;
         storage::write_atomic(dir, HEADER_FILE, &file.to_bytes()).map_err(io_err)?;
         drop(guard);
         Ok(vault)
@@ -435,6 +368,7 @@ impl Vault {
             DEVICE_LABEL,
             dev.seal_key(),
             &file.header.vault_id,
+            DEVICE_GENERATION,
             &bytes,
         )
     }
@@ -456,15 +390,17 @@ impl Vault {
 
     /// PIN tier: counts the attempt (persisted + fsynced) BEFORE checking; `WrongPin {
     /// tries_left }`; `Locked` at the limit; `Backoff { retry_after_secs }` if tried too soon.
-    /// A correct PIN resets the count.
+    /// The PIN is right when it unwraps the data key and that key opens the PIN tier of the
+    /// header's generation (else `Corrupt`, and the try stays counted). A right PIN resets
+    /// the count.
     pub fn unlock(&self, pin: &Pin) -> Result<Unlocked, VaultError> {
-        self.attempt(pin, |_guard, file, _dev, data_key| {
-            Ok(Unlocked {
-                inner: Arc::clone(&self.inner),
-                vault_id: file.header.vault_id,
-                generation: file.header.generation,
-                data_key,
-            })
+        self.attempt(pin, |_guard, opened| {
+            Ok(Unlocked::new(
+                Arc::clone(&self.inner),
+                opened.file.header.vault_id,
+                opened.file.header.generation,
+                opened.data_key,
+            ))
         })
     }
 
@@ -479,38 +415,55 @@ impl Vault {
             .saturating_sub(counter.failures))
     }
 
-    /// Old PIN counts as a try; new salt and generation; re-wraps only the data key (the
-    /// secrets file is not rewritten). The new header uses [`VaultConfig::argon2`].
+    /// Changes the PIN. The old PIN counts as a try; the new one must meet the policy; the new
+    /// header uses [`VaultConfig::argon2`]. The data key is rotated: the PIN tier is re-sealed
+    /// under a new random data key, in the next generation's file, and the new header (new
+    /// salt, generation + 1) wraps that key. So a saved copy of the old header opens nothing
+    /// once the change is done. Crash-safe: a kill at any point leaves the old PIN or the new
+    /// one working (the file sequence is in `layout.rs`).
     pub fn change_pin(&self, old: &Pin, new: &Pin) -> Result<(), VaultError> {
         let inner = &self.inner;
         inner.config.pin_policy.check(new)?;
         if !inner.config.argon2.is_in_range() {
             return Err(VaultError::InvalidConfig("Argon2 parameters out of range"));
         }
-        self.attempt(old, |guard, file, dev, data_key| {
+        self.attempt(old, |guard, opened| {
+            let Opened {
+                file, dev, secrets, ..
+            } = opened;
+            let vault_id = file.header.vault_id;
+            let generation = file
+                .header
+                .generation
+                .checked_add(1)
+                .ok_or(VaultError::Corrupt)?;
             let mut salt = [0u8; SALT_LEN];
             envelope::random(&mut salt)?;
             let header = Header {
-                vault_id: file.header.vault_id,
-                generation: file
-                    .header
-                    .generation
-                    .checked_add(1)
-                    .ok_or(VaultError::Corrupt)?,
+                vault_id,
+                generation,
                 argon2: inner.config.argon2,
                 salt,
             };
+            let data_key = envelope::random_key()?;
             let kek = derive_kek_for(&mut guard.kdf, &*inner.keystore, &header, new)?;
-            let sealed = HeaderFile::seal(header, &kek, &data_key, dev)?;
-            storage::write_atomic(&inner.dir, HEADER_FILE, &sealed.to_bytes()).map_err(io_err)
+            let sealed = HeaderFile::seal(header, &kek, &data_key, &dev)?;
+            // The next generation's secrets first: nothing points to them until the header.
+            inner.write_secrets(&data_key, &vault_id, generation, &secrets)?;
+            // The commit point.
+            storage::write_atomic(&inner.dir, HEADER_FILE, &sealed.to_bytes()).map_err(io_err)?;
+            // The old generation's secrets go: the old header's data key now seals nothing.
+            layout::remove_stale_secrets(&inner.dir, Some(generation)).map_err(io_err)?;
+            Ok(())
         })
     }
 
-    /// One counted PIN try; on success resets the counter and runs `then` under the lock.
+    /// One counted PIN try; on success resets the counter, removes stale generations, and runs
+    /// `then` under the lock.
     fn attempt<T>(
         &self,
         pin: &Pin,
-        then: impl FnOnce(&mut OpGuard<'_>, &HeaderFile, &DeviceKeys, Key) -> Result<T, VaultError>,
+        then: impl FnOnce(&mut OpGuard<'_>, Opened) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
         let inner = &self.inner;
         let mut guard = inner.lock()?;
@@ -557,13 +510,17 @@ impl Vault {
         });
         written?;
         let k_pin = k_pin?;
-        let k_hw = inner.keystore.prf(k_pin.as_ref())?;
+        let k_hw = envelope::prf(&*inner.keystore, k_pin.as_ref())?;
         let kek = envelope::derive_kek(&k_hw, k_pin.as_ref(), &file.header);
         let Some(data_key) = file.unwrap_key(&kek) else {
             return Err(VaultError::WrongPin {
                 tries_left: max.saturating_sub(counter.failures),
             });
         };
+        // A header put back from a backup unwraps its own old data key, which seals no file
+        // left: refused here, with the try still counted.
+        let generation = file.header.generation;
+        let secrets = inner.read_secrets(&data_key, &id, generation)?;
         inner.write_counter(
             Counter {
                 failures: 0,
@@ -572,7 +529,16 @@ impl Vault {
             &id,
             &dev,
         )?;
-        then(&mut guard, &file, &dev, data_key)
+        layout::remove_stale_secrets(&inner.dir, Some(generation)).map_err(io_err)?;
+        then(
+            &mut guard,
+            Opened {
+                file,
+                dev,
+                data_key,
+                secrets,
+            },
+        )
     }
 
     /// Deletes the keystore key first (crypto-erase), then the files (also stale temporary
@@ -585,7 +551,8 @@ impl Vault {
         let dir = &inner.dir;
         storage::remove(dir, HEADER_FILE).map_err(io_err)?;
         storage::sync_dir(dir).map_err(io_err)?;
-        for name in [SECRETS_FILE, DEVICE_FILE, COUNTER_FILE] {
+        layout::remove_stale_secrets(dir, None).map_err(io_err)?;
+        for name in [DEVICE_FILE, COUNTER_FILE] {
             storage::remove(dir, name).map_err(io_err)?;
         }
         if let Ok(entries) = std::fs::read_dir(dir) {
@@ -605,6 +572,10 @@ impl Vault {
     }
 }
 
+/// The PRF input of [`Vault::check_keystore`]: 40 bytes, so never the input of a real
+/// derivation (`k_pin` is 32 bytes, the device root 45).
+const KEYSTORE_PROBE: &[u8] = b"vistalid/vault/v2/keystore-probe/prf-len";
+
 fn create_dir_private(dir: &Path) -> io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -621,61 +592,6 @@ impl fmt::Debug for Vault {
         f.debug_struct("Vault")
             .field("dir", &self.inner.dir)
             .field("hardware_backed", &self.inner.keystore.is_hardware_backed())
-            .finish_non_exhaustive()
-    }
-}
-
-/// An unlocked vault: holds the data key (boxed, zeroized on drop); `Debug` redacted. Drop it
-/// as soon as the secrets are no longer needed.
-pub struct Unlocked {
-    inner: Arc<Inner>,
-    vault_id: [u8; ID_LEN],
-    generation: u32,
-    data_key: Key,
-}
-
-impl Unlocked {
-    /// The PIN-tier secrets (empty vec at creation).
-    pub fn secrets(&self) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-        let bytes = storage::read(&self.inner.dir, SECRETS_FILE).map_err(must_exist)?;
-        envelope::open_file(
-            envelope::MAGIC_SECRETS,
-            SECRETS_LABEL,
-            &self.data_key,
-            &self.vault_id,
-            &bytes,
-        )
-    }
-
-    /// Replaces the PIN-tier secrets (crash-safe; fresh random nonce per write). Fails with
-    /// `NotFound` if the vault was wiped or replaced since it was unlocked.
-    pub fn set_secrets(&self, bytes: &[u8]) -> Result<(), VaultError> {
-        let _guard = self.inner.lock()?;
-        let header = storage::read(&self.inner.dir, HEADER_FILE).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => VaultError::NotFound,
-            _ => io_err(e),
-        })?;
-        let current = HeaderFile::parse(&header)?;
-        if current.header.vault_id != self.vault_id {
-            return Err(VaultError::NotFound);
-        }
-        let sealed = envelope::seal_file(
-            envelope::MAGIC_SECRETS,
-            SECRETS_LABEL,
-            &self.data_key,
-            &self.vault_id,
-            self.generation,
-            bytes,
-        )?;
-        storage::write_atomic(&self.inner.dir, SECRETS_FILE, &sealed).map_err(io_err)
-    }
-}
-
-impl fmt::Debug for Unlocked {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Unlocked")
-            .field("generation", &self.generation)
-            .field("data_key", &"***")
             .finish_non_exhaustive()
     }
 }

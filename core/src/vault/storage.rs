@@ -56,6 +56,7 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 /// Writes `bytes` to a new, fsynced temporary file beside `dir/name` and returns its path,
 /// so the caller can publish it (rename or link).
 fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+    crash_point(dir)?;
     let tmp = temp_path(dir, name);
     let result = (|| {
         let mut f = create_new_private(&tmp)?;
@@ -72,10 +73,12 @@ fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
 /// Replaces `dir/name` with `bytes` atomically and durably (see the module docs).
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     let tmp = write_temp(dir, name, bytes)?;
+    crash_point(dir)?;
     if let Err(e) = fs::rename(&tmp, dir.join(name)) {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
+    crash_point(dir)?;
     sync_dir(dir)
 }
 
@@ -83,6 +86,7 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<(
 /// Returns `Ok(false)` (and leaves the existing file alone) when another writer won.
 pub(crate) fn create_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<bool> {
     let tmp = write_temp(dir, name, bytes)?;
+    crash_point(dir)?;
     // A hard link fails when the target exists: a race-free "create if absent".
     let linked = fs::hard_link(&tmp, dir.join(name));
     let _ = fs::remove_file(&tmp);
@@ -113,9 +117,72 @@ pub(crate) fn read(dir: &Path, name: &str) -> io::Result<Vec<u8>> {
 
 /// Removes `dir/name`; a missing file is not an error.
 pub(crate) fn remove(dir: &Path, name: &str) -> io::Result<()> {
+    crash_point(dir)?;
     match fs::remove_file(dir.join(name)) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
+    }
+}
+
+/// A point where a kill can land between two file-system changes. In unit tests a simulated
+/// kill ([`crash`]) makes this and every later step in `dir` fail, so that the files left are
+/// exactly those a real kill at that point would leave; in every other build it does nothing.
+#[inline]
+fn crash_point(dir: &Path) -> io::Result<()> {
+    #[cfg(test)]
+    crash::step(dir)?;
+    #[cfg(not(test))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Simulated kills for the vault's unit tests: [`crash::arm`] lets a directory's next `n`
+/// file-system steps happen (temp file written, renamed into place, removed…), then stops
+/// every later one, as a `SIGKILL` between two steps would.
+#[cfg(test)]
+pub(crate) mod crash {
+    use std::io;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Mutex, PoisonError};
+
+    struct Armed {
+        dir: PathBuf,
+        steps_left: usize,
+        fired: bool,
+    }
+
+    static ARMED: Mutex<Vec<Armed>> = Mutex::new(Vec::new());
+
+    /// Lets the next `steps` file-system steps in `dir` happen, then "kills" the writer.
+    pub(crate) fn arm(dir: &Path, steps: usize) {
+        let mut armed = ARMED.lock().unwrap_or_else(PoisonError::into_inner);
+        armed.retain(|a| a.dir != dir);
+        armed.push(Armed {
+            dir: dir.to_path_buf(),
+            steps_left: steps,
+            fired: false,
+        });
+    }
+
+    /// Stops simulating for `dir`; true when the simulated kill happened.
+    pub(crate) fn disarm(dir: &Path) -> bool {
+        let mut armed = ARMED.lock().unwrap_or_else(PoisonError::into_inner);
+        let fired = armed.iter().any(|a| a.dir == dir && a.fired);
+        armed.retain(|a| a.dir != dir);
+        fired
+    }
+
+    pub(super) fn step(dir: &Path) -> io::Result<()> {
+        let mut armed = ARMED.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(a) = armed.iter_mut().find(|a| a.dir == dir) else {
+            return Ok(());
+        };
+        if a.fired || a.steps_left == 0 {
+            a.fired = true;
+            return Err(io::Error::other("simulated kill"));
+        }
+        a.steps_left -= 1;
+        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::*;
 use crate::clock::ManualClock;
-use crate::keystore::MemoryKeystore;
+use crate::keystore::{BadLengthKeystore, KeystoreError, MemoryKeystore};
 
 fn fast() -> VaultConfig {
     VaultConfig {
@@ -169,7 +169,7 @@ fn backoff_follows_the_schedule_on_the_clock() {
 }
 
 #[test]
-fn change_pin_rewraps_and_counts_the_old_pin() {
+fn change_pin_rotates_the_data_key_and_counts_the_old_pin() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (vault, _) = new_vault(tmp.path(), fast());
     vault
@@ -178,7 +178,8 @@ fn change_pin_rewraps_and_counts_the_old_pin() {
         .set_secrets(b"keep me")
         .expect("set");
     let before = storage::read(tmp.path(), HEADER_FILE).expect("header");
-    let secrets_before = storage::read(tmp.path(), SECRETS_FILE).expect("secrets");
+    let secrets_before = storage::read(tmp.path(), &secrets_file(1)).expect("secrets");
+    let stale_handle = vault.unlock(&Pin::new(PIN)).expect("unlock");
 
     // A wrong old PIN is a counted try and changes nothing.
     assert_eq!(
@@ -204,11 +205,18 @@ fn change_pin_rewraps_and_counts_the_old_pin() {
     assert_eq!(new.header.vault_id, old.header.vault_id);
     assert_eq!(new.header.generation, old.header.generation + 1);
     assert_ne!(new.header.salt, old.header.salt);
+    // The PIN tier moved to the next generation's file, under a new data key, and the old
+    // generation's file is gone.
+    assert!(!tmp.path().join(secrets_file(1)).exists());
+    let secrets_after = storage::read(tmp.path(), &secrets_file(2)).expect("secrets");
+    assert_ne!(secrets_after, secrets_before);
+    // A handle unlocked before the change can neither read nor write any more.
+    assert_eq!(stale_handle.secrets().err(), Some(VaultError::Stale));
     assert_eq!(
-        storage::read(tmp.path(), SECRETS_FILE).expect("secrets"),
-        secrets_before,
-        "only the data key is re-wrapped"
+        stale_handle.set_secrets(b"lost").err(),
+        Some(VaultError::Stale)
     );
+    assert!(!tmp.path().join(secrets_file(1)).exists());
 
     assert_eq!(
         vault.unlock(&Pin::new(PIN)).err(),
@@ -297,7 +305,7 @@ fn copied_vault_does_not_open_with_another_keystore() {
         .set_secrets(b"secret")
         .expect("set");
     std::fs::create_dir(&dst).expect("mkdir");
-    for name in [HEADER_FILE, SECRETS_FILE, DEVICE_FILE, COUNTER_FILE] {
+    for name in [HEADER_FILE, &secrets_file(1), DEVICE_FILE, COUNTER_FILE] {
         std::fs::copy(src.join(name), dst.join(name)).expect("copy");
     }
     let other: Arc<dyn PlatformKeystore> = Arc::new(MemoryKeystore::new());
@@ -338,7 +346,8 @@ fn debug_prints_no_secret() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (vault, _) = new_vault(tmp.path(), fast());
     let unlocked = vault.unlock(&Pin::new(PIN)).expect("unlock");
-    let key_hex = hex::encode(unlocked.data_key.as_slice());
+    // EXPOSE: test looks for the key bytes in the Debug output.
+    let key_hex = hex::encode(unlocked.data_key().expose());
     let dbg = format!("{unlocked:?} {unlocked:#?} {vault:?}");
     assert!(!dbg.contains(&key_hex));
     assert!(!dbg.contains(&key_hex[..8]));
@@ -359,7 +368,7 @@ fn missing_files_are_corrupt_not_reset() {
         vault.unlock(&Pin::new(PIN)).err(),
         Some(VaultError::Corrupt)
     );
-    std::fs::remove_file(tmp.path().join(SECRETS_FILE)).expect("rm");
+    std::fs::remove_file(tmp.path().join(secrets_file(1))).expect("rm");
     assert_eq!(unlocked.secrets().err(), Some(VaultError::Corrupt));
     std::fs::remove_file(tmp.path().join(DEVICE_FILE)).expect("rm");
     assert_eq!(vault.device_state().err(), Some(VaultError::Corrupt));
@@ -377,10 +386,12 @@ fn sealed_files_cannot_be_swapped_between_tiers_or_vaults() {
     // Same keystore, another vault's device file: refused.
     std::fs::copy(a.join(DEVICE_FILE), b.join(DEVICE_FILE)).expect("copy");
     assert_eq!(vb.device_state().err(), Some(VaultError::Corrupt));
-    // Another vault's secrets file: refused.
-    std::fs::copy(a.join(SECRETS_FILE), b.join(SECRETS_FILE)).expect("copy");
-    let ub = vb.unlock(&Pin::new(PIN)).expect("unlock");
-    assert_eq!(ub.secrets().err(), Some(VaultError::Corrupt));
+    // Another vault's secrets file: refused (already by the unlock, which opens it).
+    std::fs::copy(a.join(secrets_file(1)), b.join(secrets_file(1))).expect("copy");
+    assert_eq!(
+        vb.unlock(&Pin::new(PIN)).map(drop).err(),
+        Some(VaultError::Corrupt)
+    );
     // Another vault's counter file: refused (its tries cannot be reset by a swap).
     std::fs::copy(a.join(COUNTER_FILE), b.join(COUNTER_FILE)).expect("copy");
     assert_eq!(vb.attempts_left().err(), Some(VaultError::Corrupt));
@@ -397,4 +408,151 @@ fn unlocked_write_after_wipe_is_refused() {
         unlocked.set_secrets(b"late").err(),
         Some(VaultError::NotFound)
     );
+}
+
+#[test]
+fn restoring_the_old_header_after_a_pin_change_opens_nothing() {
+    // Someone who knew the old PIN and can write the app's files saves `vault.hdr`, waits for
+    // the PIN change, then puts the old header back: the old PIN must open nothing.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (vault, ks) = new_vault(tmp.path(), fast());
+    vault
+        .unlock(&Pin::new(PIN))
+        .expect("unlock")
+        .set_secrets(b"private key bytes")
+        .expect("set");
+    let saved = storage::read(tmp.path(), HEADER_FILE).expect("header");
+    vault
+        .change_pin(&Pin::new(PIN), &Pin::new(OTHER))
+        .expect("change");
+    storage::write_atomic(tmp.path(), HEADER_FILE, &saved).expect("restore");
+
+    let restored = Vault::open(tmp.path(), ks, fast()).expect("the old header still verifies");
+    let opened = restored.unlock(&Pin::new(PIN)).and_then(|u| u.secrets());
+    assert_eq!(
+        opened.map(|s| s.to_vec()).err(),
+        Some(VaultError::Corrupt),
+        "the old PIN must not open the secrets"
+    );
+}
+
+#[test]
+fn a_keystore_answering_anything_but_32_bytes_is_refused() {
+    for len in [0usize, 31, 33] {
+        // Short on every input (the device-root derivation fails first), and short only on
+        // the 32-byte `k_pin` (the KEK derivation fails): both refused, nothing created.
+        for only_for in [None, Some(envelope::KEY_LEN)] {
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let ks = Arc::new(BadLengthKeystore::new(len, only_for));
+            assert_eq!(
+                Vault::create(tmp.path(), ks.clone(), fast(), &Pin::new(PIN)).err(),
+                Some(VaultError::Keystore(KeystoreError::BadOutputLength(len))),
+                "len {len}, only for {only_for:?}"
+            );
+            assert!(!Vault::exists(tmp.path()));
+            let probed = Vault::check_keystore(&*ks).err();
+            if only_for.is_none() {
+                assert_eq!(
+                    probed,
+                    Some(VaultError::Keystore(KeystoreError::BadOutputLength(len)))
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_keystore_that_turns_short_later_is_refused_at_unlock_and_pin_change() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ks = Arc::new(BadLengthKeystore::new(31, Some(envelope::KEY_LEN)));
+    ks.broken.store(false, Ordering::SeqCst);
+    let vault = Vault::create(tmp.path(), ks.clone(), fast(), &Pin::new(PIN)).expect("create");
+    ks.broken.store(true, Ordering::SeqCst);
+    let refused = Some(VaultError::Keystore(KeystoreError::BadOutputLength(31)));
+    assert_eq!(vault.unlock(&Pin::new(PIN)).err(), refused);
+    assert_eq!(
+        vault.change_pin(&Pin::new(PIN), &Pin::new(OTHER)).err(),
+        refused
+    );
+    ks.broken.store(false, Ordering::SeqCst);
+    vault
+        .unlock(&Pin::new(PIN))
+        .expect("the right PIN still opens");
+}
+
+/// The PIN-tier files in `dir`.
+fn secrets_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("ls")
+        .filter_map(|e| e.expect("entry").file_name().into_string().ok())
+        .filter(|n| n.starts_with("secrets."))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_kill_at_any_step_of_change_pin_leaves_the_old_or_the_new_pin() {
+    let (mut old_wins, mut new_wins) = (0, 0);
+    for step in 0.. {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        let (vault, ks) = new_vault(dir, fast());
+        vault
+            .unlock(&Pin::new(PIN))
+            .expect("unlock")
+            .set_secrets(b"keep me")
+            .expect("set");
+        let saved_header = storage::read(dir, HEADER_FILE).expect("header");
+
+        storage::crash::arm(dir, step);
+        let result = vault.change_pin(&Pin::new(PIN), &Pin::new(OTHER));
+        let killed = storage::crash::disarm(dir);
+        drop(vault);
+        if !killed {
+            result.expect("no kill: the change completes");
+            assert!(step >= 6, "change_pin makes several steps, not {step}");
+            break;
+        }
+        assert!(
+            result.is_err(),
+            "step {step}: the killed call cannot succeed"
+        );
+
+        // The app starts again: a new handle on the files the kill left.
+        let vault = Vault::open(dir, ks.clone(), fast())
+            .unwrap_or_else(|e| panic!("step {step}: the vault does not open: {e:?}"));
+        let old = vault.unlock(&Pin::new(PIN));
+        let new = vault.unlock(&Pin::new(OTHER));
+        let unlocked = match (old, new) {
+            (Ok(u), Err(VaultError::WrongPin { .. })) => {
+                old_wins += 1;
+                u
+            }
+            (Err(VaultError::WrongPin { .. }), Ok(u)) => {
+                new_wins += 1;
+                u
+            }
+            (old, new) => panic!("step {step}: old PIN {old:?}, new PIN {new:?}"),
+        };
+        assert_eq!(
+            unlocked.secrets().expect("secrets").as_slice(),
+            b"keep me",
+            "step {step}"
+        );
+        // The successful unlock removed any stale generation: one PIN-tier file is left,
+        // so the header saved before the change opens nothing once the new PIN is in force.
+        assert_eq!(secrets_files(dir).len(), 1, "step {step}");
+        if unlocked.generation() == 2 {
+            storage::write_atomic(dir, HEADER_FILE, &saved_header).expect("restore");
+            let back = Vault::open(dir, ks.clone(), fast()).expect("open");
+            assert_eq!(
+                back.unlock(&Pin::new(PIN)).map(drop).err(),
+                Some(VaultError::Corrupt),
+                "step {step}: the saved header must open nothing"
+            );
+        }
+    }
+    println!("killed at each step: old PIN left working {old_wins} times, new PIN {new_wins}");
+    assert!(old_wins > 0 && new_wins > 0, "{old_wins} {new_wins}");
 }

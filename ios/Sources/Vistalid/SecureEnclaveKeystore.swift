@@ -5,22 +5,27 @@ import Foundation
 import Security
 
 /// The wallet's ``PlatformKeystore`` on iPhone: a P-256 key-agreement key in the Secure
-/// Enclave. `prf(input)` = HKDF-SHA256 of the ECDH shared secret between that key and a curve
-/// point derived from `input`.
+/// Enclave. `prf(input)` = HKDF-SHA256 of the ECDH shared secret between that key and the
+/// curve point `hash_to_curve(input)` (RFC 9380, computed in Rust by ``hashToCurveP256``).
 ///
 /// What it guarantees:
 /// - The private key is created inside the Secure Enclave and never leaves it; the keychain
 ///   holds only the enclave's encrypted handle, stored with
 ///   `kSecAttrAccessibleWhenUnlockedThisDeviceOnly` (usable only while the phone is unlocked,
 ///   never synced nor restored to another device). So every PIN guess needs this phone.
-/// - The point is derived from `input` by hashing to the curve (try-and-increment on the x
-///   coordinate), so nobody knows its discrete logarithm. Deriving a *scalar* from the input
-///   instead would be broken: anyone could compute `scalar · publicKey` without the enclave.
+/// - The point is `hash_to_curve(input)` with RFC 9380's suite `P256_XMD:SHA-256_SSWU_RO_` and
+///   the tag `VISTALID-V02-CS01-with-P256_XMD:SHA-256_SSWU_RO_`, computed by the Rust library (tested there against the RFC's
+///   vectors, and from Swift on Linux): nobody knows its discrete logarithm, and the map runs
+///   in a time that does not depend on the input. Deriving a *scalar* from the input instead
+///   would be broken: anyone could compute `scalar · publicKey` without the enclave. Swift
+///   does only the enclave ECDH and the HKDF.
 /// - Failures are typed: a locked phone gives ``VistalidError/KeystoreUnavailable(reason:)``,
 ///   an enclave handle that no longer opens gives ``VistalidError/KeyInvalidated``.
 ///
-/// Residual risk: the number of hash-to-curve tries (1 on average, 2 one time in four)
-/// depends on the input, so the time of one call leaks a little about it to a local observer.
+/// Format: this is the second construction (`v2` HKDF salt, `V02` tag). The first one found
+/// the point by try-and-increment in Swift, so its PRF outputs differ and a wallet written
+/// with it does not open here. That is acceptable because
+/// no wallet was ever deployed with the first one; on a test device, wipe and enrol again.
 ///
 /// Apple platforms only (iOS 16, macOS 13); it is not compiled on Linux, where this package's
 /// tests run, and the Secure Enclave does not exist in the iOS simulator: test it on a device.
@@ -30,8 +35,9 @@ public final class SecureEnclaveKeystore: PlatformKeystore, @unchecked Sendable 
     private let account: String
     private let lock = NSLock()
 
-    private static let prfSalt = Data("vistalid/secure-enclave-prf/v1".utf8)
-    private static let hashToCurveTag = Data("vistalid/secure-enclave-prf/h2c/v1".utf8)
+    private static let prfSalt = Data("vistalid/secure-enclave-prf/v2".utf8)
+    /// The RFC 9380 domain separation tag of the input point (section 3.1's format).
+    private static let hashToCurveTag = Data("VISTALID-V02-CS01-with-P256_XMD:SHA-256_SSWU_RO_".utf8)
 
     /// A keystore whose enclave key handle is the keychain item `service`/`account`; one per
     /// wallet.
@@ -40,11 +46,11 @@ public final class SecureEnclaveKeystore: PlatformKeystore, @unchecked Sendable 
         self.account = account
     }
 
-    /// 32 bytes: HKDF-SHA256 (salt fixed, info = `input`) of ECDH(enclave key, H(`input`)).
-    /// Creates the enclave key on first use.
+    /// 32 bytes: HKDF-SHA256 (salt fixed, info = `input`) of ECDH(enclave key,
+    /// hash_to_curve(`input`)). Creates the enclave key on first use.
     public func prf(input: Data) throws -> Data {
         let key = try privateKey()
-        let point = try Self.hashToCurve(input)
+        let point = try Self.inputPoint(input)
         let shared: SharedSecret
         do {
             shared = try key.sharedSecretFromKeyAgreement(with: point)
@@ -136,23 +142,17 @@ public final class SecureEnclaveKeystore: PlatformKeystore, @unchecked Sendable 
             : .KeystoreUnavailable(reason: "keychain status \(status)")
     }
 
-    // MARK: - Hash to curve
+    // MARK: - Input point
 
-    /// A P-256 point whose discrete logarithm nobody knows: x = SHA-256(tag ‖ counter ‖ input)
-    /// for the first counter giving a valid compressed point (about half of them do).
-    private static func hashToCurve(_ input: Data) throws -> P256.KeyAgreement.PublicKey {
-        for counter in UInt32(0)..<256 {
-            var hash = SHA256()
-            hash.update(data: hashToCurveTag)
-            withUnsafeBytes(of: counter.bigEndian) { hash.update(bufferPointer: $0) }
-            hash.update(data: input)
-            let compressed = Data([0x02]) + Data(hash.finalize())
-            if let point = try? P256.KeyAgreement.PublicKey(compressedRepresentation: compressed) {
-                return point
-            }
+    /// `hash_to_curve(input)` as a CryptoKit public key. The Rust library always returns a
+    /// valid uncompressed point (`0x04 || x || y`); a refusal here would be a bug.
+    private static func inputPoint(_ input: Data) throws -> P256.KeyAgreement.PublicKey {
+        let sec1 = try hashToCurveP256(message: input, domainTag: hashToCurveTag)
+        do {
+            return try P256.KeyAgreement.PublicKey(x963Representation: sec1)
+        } catch {
+            throw VistalidError.Internal(reason: "hash-to-curve point refused by CryptoKit")
         }
-        // 256 misses in a row happen with probability 2^-256.
-        throw VistalidError.Internal(reason: "hash to curve found no point")
     }
 }
 #endif

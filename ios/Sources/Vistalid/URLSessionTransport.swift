@@ -6,7 +6,7 @@ import FoundationNetworking
 
 /// The library's HTTP requests sent with `URLSession`: on Apple platforms the system's HTTP
 /// stack (App Transport Security, the trust store, proxies), on Linux swift-corelibs-foundation.
-/// The default transport of ``Wallet/open(at:keystore:deviceName:insecureFastForTests:transport:)``,
+/// The default transport of ``Wallet/open(at:keystore:deviceName:transport:)``,
 /// ``fetchIssuerKeys(from:transport:)`` and ``redeemQr(serverUrl:qrText:clientId:clientSecret:transport:)``.
 ///
 /// Guarantees (the contract of `HttpTransport`):

@@ -11,16 +11,15 @@ extension Wallet {
     /// wallet call is already `async` (Rust runs it on its own threads). The wallet frees its
     /// native memory when the last reference goes.
     ///
-    /// `insecureFastForTests` is for tests only: it makes a PIN guess nearly free (tiny
-    /// Argon2) and removes the delay after a wrong PIN. Never set it in an app.
+    /// The vault always uses the product's Argon2 parameters and back-off. (The binding tests
+    /// use `Wallet.openForTests`, which exists only in test builds of the library.)
     public static func open(
         at directory: URL,
         keystore: PlatformKeystore,
         deviceName: String,
-        insecureFastForTests: Bool = false,
         transport: HttpTransport = URLSessionTransport()
     ) async throws -> Wallet {
-        let options = WalletOptions(deviceName: deviceName, insecureFastForTests: insecureFastForTests)
+        let options = WalletOptions(deviceName: deviceName)
         let path = directory.path
         return try await Task.detached(priority: .userInitiated) {
             try Wallet.open(dir: path, keystore: keystore, transport: transport, options: options)

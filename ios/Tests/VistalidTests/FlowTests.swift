@@ -29,8 +29,7 @@ final class FlowTests: XCTestCase {
 
     private func enrolled(_ index: Int) async throws -> (Wallet, String) {
         let p = fixture.practitioners[index]
-        let wallet = try await Wallet.open(
-            at: tempDir(), keystore: MemoryKeystore(), deviceName: "Swift test", insecureFastForTests: true)
+        let wallet = try await openTestWallet(at: tempDir(), keystore: MemoryKeystore())
         let account = try await wallet.enrol(serverUrl: fixture.base_url, activationCode: p.activation_code, pin: pin)
         XCTAssertEqual(account.subjectNameId, p.rpps)
         XCTAssertEqual(account.kind, .practitioner)
@@ -153,8 +152,8 @@ final class FlowTests: XCTestCase {
 
     func testThrowingSwiftKeystoreGivesTypedErrorsNotACrash() async throws {
         struct SecureEnclaveGone: Error {}
-        // The keystore is first used when the vault is created, after the server accepted the
-        // activation code: each case spends one insured person's code.
+        // The keystore is probed before the first enrolment contacts the server, so these codes
+        // are not spent; each case still takes its own insured person's code.
         let cases: [(Error, (VistalidError) -> Bool)] = [
             (VistalidError.KeystoreUnavailable(reason: "device locked"), {
                 if case .KeystoreUnavailable(reason: "device locked") = $0 { return true } else { return false }
@@ -164,9 +163,7 @@ final class FlowTests: XCTestCase {
             }),
         ]
         for (i, (failure, expected)) in cases.enumerated() {
-            let w = try await Wallet.open(
-                at: tempDir(), keystore: ThrowingKeystore(failure), deviceName: "Swift test",
-                insecureFastForTests: true)
+            let w = try await openTestWallet(at: tempDir(), keystore: ThrowingKeystore(failure))
             let e = await thrown {
                 try await w.enrol(serverUrl: fixture.base_url, activationCode: fixture.insured[i].activation_code, pin: pin)
             }

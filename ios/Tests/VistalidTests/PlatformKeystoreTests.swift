@@ -81,4 +81,53 @@ final class PlatformKeystoreTests: XCTestCase {
             XCTAssertFalse(reason.isEmpty)
         }
     }
+
+    func testAPrfOutputOfTheWrongLengthIsTypedAndSpendsNoCode() async throws {
+        for length in [0, 31, 33] {
+            let requests = Counter()
+            // The production constructor: the length check is core's, for every keystore.
+            let w = try await Wallet.open(
+                at: try tempDir(), keystore: FixedLengthKeystore(length), deviceName: "Swift test",
+                transport: CountingTransport(requests))
+            do {
+                _ = try await w.enrol(serverUrl: "https://idp.example.fr", activationCode: "ABCDEFGH", pin: "482915")
+                XCTFail("expected InvalidKeystoreOutput")
+            } catch VistalidError.InvalidKeystoreOutput(let got) {
+                XCTAssertEqual(got, UInt32(length))
+            }
+            XCTAssertEqual(requests.value, 0, "no request: the activation code is not spent")
+            XCTAssertTrue(try w.accounts().isEmpty)
+        }
+    }
+}
+
+/// A keystore whose PRF answers `length` bytes (a broken implementation).
+private final class FixedLengthKeystore: PlatformKeystore, @unchecked Sendable {
+    // @unchecked: `length` is immutable after init.
+    let length: Int
+    init(_ length: Int) { self.length = length }
+    func prf(input: Data) throws -> Data { Data(repeating: 7, count: length) }
+    func delete() throws {}
+    func attestation() throws -> Data? { nil }
+    func isHardwareBacked() -> Bool { true }
+}
+
+/// A thread-safe request counter.
+private final class Counter: @unchecked Sendable {
+    // @unchecked: every access holds `lock`.
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+}
+
+/// A transport that counts requests and answers none.
+private final class CountingTransport: HttpTransport, @unchecked Sendable {
+    // @unchecked: `counter` is immutable and thread-safe.
+    let counter: Counter
+    init(_ counter: Counter) { self.counter = counter }
+    func send(request: HttpRequest) async throws -> HttpResponse {
+        counter.increment()
+        throw VistalidError.Network(retryable: false)
+    }
 }

@@ -10,8 +10,7 @@ final class QrTests: XCTestCase {
         let fixture = Fixture.shared
         let insured = fixture.insured[2]
         let pro = fixture.pick_client
-        let w = try await Wallet.open(
-            at: tempDir(), keystore: MemoryKeystore(), deviceName: "Swift test", insecureFastForTests: true)
+        let w = try await openTestWallet(at: tempDir(), keystore: MemoryKeystore())
         let account = try await w.enrol(serverUrl: fixture.base_url, activationCode: insured.activation_code, pin: "739184")
         XCTAssertEqual(account.kind, .insured)
 

@@ -89,9 +89,8 @@ final class TransportTests: XCTestCase {
             (Boom(), false),
         ]
         for (failure, retryable) in cases {
-            let w = try await Wallet.open(
-                at: try tempDir(), keystore: MemoryKeystore(), deviceName: "Swift test", insecureFastForTests: true,
-                transport: Throwing(failure))
+            let w = try await openTestWallet(
+                at: try tempDir(), keystore: MemoryKeystore(), transport: Throwing(failure))
             do {
                 _ = try await w.enrol(serverUrl: Fixture.shared.base_url, activationCode: "ABCDEFGH", pin: "204862")
                 XCTFail("the transport throws")

@@ -6,7 +6,7 @@
 //! SIGINT.
 //!
 //! ```text
-//! vistalid-testbed --fixture PATH [--count N]      (N defaults to 12)
+//! vistalid-testbed --fixture PATH [--count N] [--phone M]     (N defaults to 12, M to 0)
 //! ```
 //!
 //! The fixture file (written to `PATH.tmp`, then renamed, so a reader never sees half a file):
@@ -22,9 +22,16 @@
 //! It also starts [`hostile`], a misbehaving HTTP server for the shells' transport tests, and
 //! adds its base URL to the fixture as `"hostile_url"`.
 //!
+//! With `--phone M` it also starts [`phone`], the test-only phone of the browser tests: M more
+//! practitioners and M more insured people, each enrolled in a real wallet, answering
+//! challenges on request over a loopback control API. The fixture then also has
+//! `"phone_url"`, `"phone_pin"` and `"phone_accounts"` (`[{ "login", "kind", "account_id",
+//! "device_name" }, …]`).
+//!
 //! It holds test credentials in clear on purpose: never point it at real data.
 
 mod hostile;
+mod phone;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,27 +44,40 @@ use vistalid_server::{ServerConfig, ServerError};
 struct Options {
     fixture: PathBuf,
     count: usize,
+    phone: usize,
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut fixture = None;
     let mut count = 12;
+    let mut phone = 0;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--fixture" => fixture = args.next().map(PathBuf::from),
-            "--count" => {
-                count = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or("--count takes a number in 1..=1000")?;
-            }
+            "--count" => count = number(args.next(), "--count", 1..=1000)?,
+            "--phone" => phone = number(args.next(), "--phone", 0..=100)?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
     let fixture = fixture.ok_or("--fixture PATH is required")?;
-    Ok(Options { fixture, count })
+    Ok(Options {
+        fixture,
+        count,
+        phone,
+    })
+}
+
+/// The value of `flag` as a number in `range`.
+fn number(
+    value: Option<String>,
+    flag: &str,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, String> {
+    value
+        .and_then(|n| n.parse().ok())
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| format!("{flag} takes a number in {range:?}"))
 }
 
 #[tokio::main]
@@ -65,7 +85,7 @@ async fn main() -> ExitCode {
     let options = match parse_args() {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("vistalid-testbed: {e}\nusage: vistalid-testbed --fixture PATH [--count N]");
+            eprintln!("vistalid-testbed: {e}\nusage: vistalid-testbed --fixture PATH [--count N] [--phone M]");
             return ExitCode::from(2);
         }
     };
@@ -112,7 +132,11 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let hostile_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let hostile_url = format!("http://{}", hostile_listener.local_addr()?);
     tokio::spawn(hostile::serve(hostile_listener));
-    let fixture = json!({
+    let phone = match options.phone {
+        0 => None,
+        n => Some(phone::start(&server, n).await?),
+    };
+    let mut fixture = json!({
         "base_url": server.base_url(),
         "hostile_url": hostile_url,
         "pick_client": pick_client,
@@ -120,6 +144,9 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         "practitioners": practitioners,
         "insured": insured,
     });
+    for (key, value) in phone.iter().flat_map(phone::Phone::fixture_fields) {
+        fixture[key] = value;
+    }
     let mut tmp = options.fixture.clone().into_os_string();
     tmp.push(".tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(&fixture)?)?;

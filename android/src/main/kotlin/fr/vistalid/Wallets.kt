@@ -32,8 +32,8 @@ import kotlinx.coroutines.withContext
  * Every other wallet call is already a `suspend fun` (Rust runs it on its own threads); this
  * one reads files, so it suspends on [Dispatchers.IO].
  *
- * [insecureFastForTests] is for tests only: it makes a PIN guess nearly free (tiny Argon2)
- * and removes the delay after a wrong PIN. Never set it in an app.
+ * The vault always uses the product's Argon2 parameters and back-off. (The binding tests use
+ * `Wallet.openForTests`, which exists only in test builds of the library.)
  *
  * @throws VistalidException for example [VistalidException.KeyInvalidated] when the keystore
  *   key that protects an existing wallet is gone.
@@ -43,10 +43,9 @@ public suspend fun openWallet(
     dir: File,
     keystore: PlatformKeystore,
     deviceName: String,
-    insecureFastForTests: Boolean = false,
     transport: HttpTransport = HttpUrlConnectionTransport(),
 ): Wallet = withContext(Dispatchers.IO) {
-    Wallet.open(dir.path, keystore, transport, WalletOptions(deviceName, insecureFastForTests))
+    Wallet.open(dir.path, keystore, transport, WalletOptions(deviceName))
 }
 
 /**

@@ -70,7 +70,7 @@ class BindingsOverheadTest {
         val rp = Fixture.client("pick")
         val (rpps, code) = Fixture.practitioner(8)
         val dir = Files.createTempDirectory("vistalid-bench").toFile()
-        openWallet(dir, counting, "JVM bench", insecureFastForTests = true, transport = timedHttp).use { w ->
+        openTestWallet(dir, counting, "JVM bench", transport = timedHttp).use { w ->
             w.enrol(Fixture.baseUrl, code, "204862")
             prfCalls.set(0)
             var approvePrf = 0L

@@ -34,7 +34,7 @@ class FlowTest {
     private suspend fun enrolled(practitioner: Int, keystore: PlatformKeystore = MemoryHmacKeystore()): Pair<Wallet, String> {
         val (rpps, code) = Fixture.practitioner(practitioner)
         val dir = Files.createTempDirectory("vistalid-wallet").toFile()
-        val wallet = openWallet(dir, keystore, "JVM test", insecureFastForTests = true)
+        val wallet = openTestWallet(dir, keystore)
         val account = wallet.enrol(Fixture.baseUrl, code, PIN)
         assertEquals(rpps, account.subjectNameId)
         assertEquals(AccountKind.PRACTITIONER, account.kind)
@@ -185,7 +185,7 @@ class FlowTest {
     @Test
     fun badActivationCodeAndWeakPinAreTyped(): Unit = runBlocking {
         val dir = Files.createTempDirectory("vistalid-wallet").toFile()
-        openWallet(dir, MemoryHmacKeystore(), "JVM test", insecureFastForTests = true).use { w ->
+        openTestWallet(dir, MemoryHmacKeystore()).use { w ->
             val e = assertFailsWith<VistalidException.Server> { w.enrol(Fixture.baseUrl, "WRONGCODE", PIN) }
             assertTrue(e.status.toInt() in 400..403, "$e")
             assertFailsWith<VistalidException.WeakPin> { w.enrol(Fixture.baseUrl, "WRONGCODE", "123456") }
@@ -195,8 +195,8 @@ class FlowTest {
 
     @Test
     fun throwingKotlinKeystoreGivesTypedErrorsNotACrash(): Unit = runBlocking {
-        // The keystore is first used when the vault is created, after the server accepted
-        // the activation code: each case spends one insured person's code.
+        // The keystore is probed before the first enrolment contacts the server, so these
+        // codes are not spent; each case still takes its own insured person's code.
         val cases = listOf<Pair<Exception, (VistalidException) -> Boolean>>(
             VistalidException.KeystoreUnavailable("device locked") to
                 { e -> e is VistalidException.KeystoreUnavailable && e.reason == "device locked" },
@@ -213,7 +213,7 @@ class FlowTest {
                 override fun isHardwareBacked(): Boolean = true
             }
             val dir = Files.createTempDirectory("vistalid-wallet").toFile()
-            openWallet(dir, keystore, "JVM test", insecureFastForTests = true).use { w ->
+            openTestWallet(dir, keystore).use { w ->
                 val e = assertFailsWith<VistalidException> { w.enrol(Fixture.baseUrl, code, PIN) }
                 assertTrue(expected(e), "$e")
                 assertTrue(w.accounts().isEmpty())

@@ -7,6 +7,11 @@ import fr.vistalid.ffi.describeKeystore
 import java.security.SecureRandom
 import javax.crypto.Mac
 import javax.crypto.spec.SecretKeySpec
+import fr.vistalid.ffi.HttpRequest
+import fr.vistalid.ffi.HttpResponse
+import fr.vistalid.ffi.HttpTransport
+import java.nio.file.Files
+import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.runBlocking
 import kotlin.test.Test
 import kotlin.test.assertEquals
@@ -77,5 +82,34 @@ class PlatformKeystoreTest {
             describeKeystore(FailingKeystore(IllegalStateException("StrongBox went away")), ByteArray(1))
         }
         assertTrue(e.reason.contains("StrongBox went away"), e.reason)
+    }
+
+    @Test
+    fun aPrfOutputOfTheWrongLengthIsTypedAndSpendsNoCode() = runBlocking {
+        for (length in listOf(0, 31, 33)) {
+            val short = object : PlatformKeystore {
+                override fun prf(input: ByteArray): ByteArray = ByteArray(length) { 7 }
+                override fun delete() = Unit
+                override fun attestation(): ByteArray? = null
+                override fun isHardwareBacked(): Boolean = true
+            }
+            val requests = AtomicInteger()
+            val counting = object : HttpTransport {
+                override suspend fun send(request: HttpRequest): HttpResponse {
+                    requests.incrementAndGet()
+                    throw VistalidException.Network(false)
+                }
+            }
+            val dir = Files.createTempDirectory("vistalid-wallet").toFile()
+            // The production constructor: the check is core's, for every keystore.
+            openWallet(dir, short, "JVM test", transport = counting).use { w ->
+                val e = assertFailsWith<VistalidException.InvalidKeystoreOutput> {
+                    w.enrol("https://idp.example.fr", "ABCDEFGH", "482915")
+                }
+                assertEquals(length.toUInt(), e.length)
+                assertEquals(0, requests.get(), "no request: the activation code is not spent")
+                assertTrue(w.accounts().isEmpty())
+            }
+        }
     }
 }

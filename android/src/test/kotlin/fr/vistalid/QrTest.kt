@@ -21,7 +21,7 @@ class QrTest {
         val (insuredId, code) = Fixture.insured(2)
         val pro = Fixture.client("pick")
         val dir = Files.createTempDirectory("vistalid-wallet").toFile()
-        openWallet(dir, MemoryHmacKeystore(), "JVM test", insecureFastForTests = true).use { w ->
+        openTestWallet(dir, MemoryHmacKeystore()).use { w ->
             val account = w.enrol(Fixture.baseUrl, code, "739184")
             assertEquals(AccountKind.INSURED, account.kind)
 

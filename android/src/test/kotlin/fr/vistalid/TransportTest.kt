@@ -137,7 +137,7 @@ class TransportTest {
                 override suspend fun send(request: HttpRequest): HttpResponse = throw failure
             }
             val dir = Files.createTempDirectory("vistalid-wallet").toFile()
-            openWallet(dir, MemoryHmacKeystore(), "JVM test", insecureFastForTests = true, transport = throwing)
+            openTestWallet(dir, MemoryHmacKeystore(), transport = throwing)
                 .use { w ->
                     val e = assertFailsWith<VistalidException> { w.enrol(Fixture.baseUrl, "ABCDEFGH", "204862") }
                     assertTrue(expected(e), "$failure gave $e")

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The one error type of the vault, and how file-system errors map onto it.
+//!
+//! Guarantees: no variant carries a PIN, a key or the secrets; a damaged or tampered file is
+//! [`VaultError::Corrupt`] (a missing file that must exist included), never a panic.
+
+use std::io;
+
+use crate::keystore::KeystoreError;
+
+/// Errors of the vault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    /// The PIN is wrong; `tries_left` more wrong PINs lock the vault (0: the next try is
+    /// refused with `Locked`).
+    #[error("wrong PIN ({tries_left} tries left)")]
+    WrongPin {
+        /// Tries left before the vault locks.
+        tries_left: u32,
+    },
+    /// Too many wrong PINs: the vault is locked for good; wipe it and enrol again.
+    #[error("vault locked after too many wrong PINs; re-enrol")]
+    Locked,
+    /// A try came too soon after a failed one; retry after the given delay.
+    #[error("too many tries, retry in {retry_after_secs} s")]
+    Backoff {
+        /// Seconds to wait before the next try.
+        retry_after_secs: u64,
+    },
+    /// The new PIN breaks the PIN policy; the text says which rule (never the PIN).
+    #[error("PIN refused: {0}")]
+    WeakPin(&'static str),
+    /// There is no vault in this directory (or it was wiped or replaced).
+    #[error("no vault found")]
+    NotFound,
+    /// A vault already exists in this directory.
+    #[error("a vault already exists here")]
+    AlreadyExists,
+    /// A vault file is damaged or was tampered with (bad MAC, truncated, missing file).
+    #[error("vault data is corrupt or was tampered with")]
+    Corrupt,
+    /// A vault file has a format version this build does not read.
+    #[error("unsupported vault format version {0}")]
+    UnsupportedVersion(u16),
+    /// The device tier does not open: the vault was written with another device's keystore
+    /// key, or the key was lost. Re-enrol.
+    #[error("vault belongs to another keystore key")]
+    KeystoreMismatch,
+    /// The PIN was changed since this [`super::Unlocked`] was made, so its data key no longer
+    /// seals the current secrets: unlock again.
+    #[error("the PIN was changed since the vault was unlocked; unlock again")]
+    Stale,
+    /// The platform keystore failed (or answered a PRF output of the wrong length).
+    #[error("keystore: {0}")]
+    Keystore(#[from] KeystoreError),
+    /// A file operation failed.
+    #[error("I/O error: {0}")]
+    Io(io::ErrorKind),
+    /// The operating system's random generator failed.
+    #[error("random generator failure")]
+    Random,
+    /// The [`super::VaultConfig`] is unusable (Argon2 parameters out of range).
+    #[error("invalid vault configuration: {0}")]
+    InvalidConfig(&'static str),
+}
+
+/// Maps a file-system error: oversized (`InvalidData`) is `Corrupt`, the rest keeps its kind.
+pub(crate) fn io_err(e: io::Error) -> VaultError {
+    match e.kind() {
+        io::ErrorKind::InvalidData => VaultError::Corrupt,
+        kind => VaultError::Io(kind),
+    }
+}
+
+/// Maps the error of reading a file that must exist: missing means tampered.
+pub(crate) fn must_exist(e: io::Error) -> VaultError {
+    match e.kind() {
+        io::ErrorKind::NotFound => VaultError::Corrupt,
+        _ => io_err(e),
+    }
+}
+
+/// Maps the error of reading the header: missing means there is no vault.
+pub(crate) fn header_err(e: io::Error) -> VaultError {
+    match e.kind() {
+        io::ErrorKind::NotFound => VaultError::NotFound,
+        _ => io_err(e),
+    }
+}

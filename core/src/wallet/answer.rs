@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The answer protocol: approve, deny or report a fetched challenge.
+//!
+//! Guarantees, in the order they happen:
+//! - Only a challenge fetched and verified by [`Wallet::fetch_challenges`] can be answered,
+//!   and never one in the replay cache or expired.
+//! - An approval's code is checked (well-formed; in pick mode one of the candidates) before
+//!   the PIN: a bad code costs no PIN try and sends nothing.
+//! - The PIN is checked (a counted try) before anything is signed: a wrong PIN never sends an
+//!   answer.
+//! - Once the server has seen the answer (any reply but a network failure), the challenge id
+//!   goes into the replay cache; after a network failure the user may try again.
+
+use std::sync::Arc;
+
+use super::records::{device_key, read_state, write_state};
+use super::{blocking, AnswerOutcome, Wallet, WalletError};
+use crate::challenge::{self, Challenge};
+use crate::client::ClientError;
+use crate::protocol::{AnswerRequest, Decision};
+use crate::secret::Pin;
+use crate::vault::Vault;
+
+impl Wallet {
+    /// Approves challenge `id` with the PIN and the chosen (pick) or typed code.
+    pub async fn approve(
+        &self,
+        id: &str,
+        pin: Pin,
+        code: &str,
+    ) -> Result<AnswerOutcome, WalletError> {
+        self.answer(id, pin, Decision::Approve, Some(code)).await
+    }
+
+    /// Declines challenge `id` (signed with the device key, so the PIN is needed).
+    pub async fn deny(&self, id: &str, pin: Pin) -> Result<AnswerOutcome, WalletError> {
+        self.answer(id, pin, Decision::Deny, None).await
+    }
+
+    /// Reports challenge `id` as "this was not me": declined and flagged to the server.
+    pub async fn report_not_me(&self, id: &str, pin: Pin) -> Result<AnswerOutcome, WalletError> {
+        self.answer(id, pin, Decision::NotMe, None).await
+    }
+
+    async fn answer(
+        &self,
+        id: &str,
+        pin: Pin,
+        decision: Decision,
+        code: Option<&str>,
+    ) -> Result<AnswerOutcome, WalletError> {
+        let vault = self.vault().ok_or(WalletError::NotEnrolled)?;
+        let ch = self
+            .pending
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))?
+            .get(id)
+            .cloned()
+            .ok_or(WalletError::NoSuchChallenge)?;
+        let state = read_state(&vault)?;
+        if state.was_answered(id) {
+            return Err(WalletError::ChallengeReplayed);
+        }
+        if ch.is_expired(self.clock.now()) {
+            return Err(WalletError::ChallengeExpired);
+        }
+        // The code before the PIN: a bad code costs no try and sends nothing.
+        challenge::check_answer_code(&ch, decision, code)?;
+        let record = state
+            .account(&ch.account_id)
+            .cloned()
+            .ok_or(WalletError::NoSuchAccount)?;
+
+        let unlocked = self.unlock(&vault, pin).await?;
+        let key = device_key(&unlocked, &ch.account_id)?;
+        let token = challenge::sign_answer(&key, &ch, decision, code, self.clock.now())?;
+        drop(key);
+
+        let client = self.client(&record.info.server_url)?;
+        let result = client
+            .answer(&ch.id, &AnswerRequest { answer: token })
+            .await;
+        if !matches!(result, Err(ClientError::Network { .. })) {
+            self.remember_answered(&vault, &ch).await?;
+        }
+        match result {
+            Ok(resp) => match resp.status.as_str() {
+                "approved" => Ok(AnswerOutcome::Approved),
+                "denied" => Ok(AnswerOutcome::Denied),
+                "reported" => Ok(AnswerOutcome::Reported),
+                _ => Err(WalletError::BadServerResponse),
+            },
+            Err(ClientError::Server { code, .. }) if code == "wrong_code" => {
+                Err(WalletError::WrongCode)
+            }
+            Err(ClientError::Server { code, .. }) if code == "challenge_expired" => {
+                Err(WalletError::ChallengeExpired)
+            }
+            Err(ClientError::Server { code, .. }) if code == "challenge_already_answered" => {
+                Err(WalletError::ChallengeReplayed)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn remember_answered(
+        &self,
+        vault: &Arc<Vault>,
+        ch: &Challenge,
+    ) -> Result<(), WalletError> {
+        let vault = vault.clone();
+        let (id, exp) = (ch.id.clone(), ch.expires_at);
+        let now = self.clock.now();
+        let state_lock = self.state_lock.clone();
+        self.pending
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))?
+            .remove(&id);
+        blocking(move || {
+            let _guard = state_lock
+                .lock()
+                .map_err(|_| WalletError::Internal("lock"))?;
+            let mut state = read_state(&vault)?;
+            state.remember_answered(id, exp, now);
+            write_state(&vault, &state)
+        })
+        .await
+    }
+}

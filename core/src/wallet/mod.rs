@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The wallet facade: one PIN-protected vault holding one or more accounts (practitioner or
+//! insured), each enrolled with an identity server.
+//!
+//! Guarantees:
+//! - The PIN is checked (and counted) before anything irreversible: a wrong PIN never burns
+//!   an activation code, never sends an answer.
+//! - Account public data (server URL, pinned server key, poll token, replay cache) lives in
+//!   the vault's device tier, readable without the PIN but only with this device's keystore;
+//!   private keys and credentials live in the PIN tier.
+//! - A challenge is shown only after [`crate::challenge::verify_challenge`] accepted it; an
+//!   answered challenge id is recorded and never answered again.
+//! - Blocking work (Argon2, file I/O) runs on tokio's blocking pool, never on the async
+//!   executor; no lock is held across an `.await`.
+//!
+//! Where things are:
+//! - this file: the [`Wallet`] facade (open, accounts, fetch, QR presentation, PIN change,
+//!   wipe) and the types it returns;
+//! - `enrol.rs`: enrolment ([`Wallet::enrol`]);
+//! - `answer.rs`: the answer protocol ([`Wallet::approve`], [`Wallet::deny`],
+//!   [`Wallet::report_not_me`]) and the replay cache's updates;
+//! - `records.rs`: the persisted schema of both vault tiers;
+//! - `error.rs`: [`WalletError`] and the mappings from the layers below.
+
+mod answer;
+mod enrol;
+mod error;
+mod records;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::challenge::{self, Challenge, ChallengeError};
+use crate::client::{ClientError, ServerClient};
+use crate::clock::Clock;
+#[cfg(feature = "reqwest")]
+use crate::clock::SystemClock;
+use crate::keys::PublicKey;
+use crate::keystore::PlatformKeystore;
+use crate::protocol::{AccountKind, Identity};
+use crate::qr;
+use crate::secret::Pin;
+#[cfg(feature = "reqwest")]
+use crate::transport::ReqwestTransport;
+use crate::transport::Transport;
+use crate::vault::{Unlocked, Vault, VaultConfig};
+use records::{device_key, read_secrets, read_state};
+
+pub use error::WalletError;
+
+/// Longest long-poll wait the wallet asks for, in seconds.
+pub const MAX_WAIT_SECS: u32 = 30;
+
+/// What the wallet shows about an enrolled account (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    /// Server-side account id.
+    pub account_id: String,
+    /// Server-side device id.
+    pub device_id: String,
+    /// Practitioner or insured.
+    pub kind: AccountKind,
+    /// Identity claims.
+    pub identity: Identity,
+    /// The server the account is enrolled with.
+    pub server_url: String,
+}
+
+/// A challenge the wallet received but refused, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedChallenge {
+    /// The account it came for.
+    pub account_id: String,
+    /// Why it was refused.
+    pub reason: ChallengeError,
+}
+
+/// The result of fetching challenges: the verified ones to show, and the refused ones.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Fetched {
+    /// Verified challenges, ready to show.
+    pub challenges: Vec<Challenge>,
+    /// Challenges that failed verification (never shown).
+    pub rejected: Vec<RejectedChallenge>,
+}
+
+/// The outcome the server confirmed for an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerOutcome {
+    /// Login approved.
+    Approved,
+    /// Login denied by the user.
+    Denied,
+    /// Reported as "not me".
+    Reported,
+}
+
+/// A QR presentation ready to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrPresentation {
+    /// The `VL1:` text to encode in the QR code (alphanumeric mode).
+    pub text: String,
+    /// Offline (whole credential) or online (credential id only).
+    pub mode: qr::Mode,
+    /// When the presentation expires (seconds since the epoch).
+    pub expires_at: i64,
+}
+
+/// Options of a wallet.
+#[derive(Debug, Clone)]
+pub struct WalletConfig {
+    /// Vault parameters (Argon2, tries, PIN policy).
+    pub vault: VaultConfig,
+    /// Device name sent at enrolment.
+    pub device_name: String,
+}
+
+impl Default for WalletConfig {
+    fn default() -> Self {
+        Self {
+            vault: VaultConfig::default(),
+            device_name: "Vistalid device".to_owned(),
+        }
+    }
+}
+
+/// A Vistalid wallet stored in one directory.
+pub struct Wallet {
+    dir: PathBuf,
+    keystore: Arc<dyn PlatformKeystore>,
+    config: WalletConfig,
+    clock: Arc<dyn Clock>,
+    transport: Arc<dyn Transport>,
+    vault: Mutex<Option<Arc<Vault>>>,
+    pending: Mutex<HashMap<String, Challenge>>,
+    /// Serialises read-modify-write of the device tier.
+    state_lock: Arc<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wallet")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Wallet {
+    /// Opens the wallet in `dir` (created at first enrolment) with the platform keystore,
+    /// talking to servers through a new [`ReqwestTransport`].
+    #[cfg(feature = "reqwest")]
+    pub fn open(
+        dir: &Path,
+        keystore: Arc<dyn PlatformKeystore>,
+        config: WalletConfig,
+    ) -> Result<Self, WalletError> {
+        Self::open_with_clock(dir, keystore, config, Arc::new(SystemClock))
+    }
+
+    /// Like [`Wallet::open`] with a given clock (tests, simulations).
+    #[cfg(feature = "reqwest")]
+    pub fn open_with_clock(
+        dir: &Path,
+        keystore: Arc<dyn PlatformKeystore>,
+        config: WalletConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, WalletError> {
+        let transport = ReqwestTransport::new().map_err(ClientError::from)?;
+        Self::open_with(dir, keystore, config, Arc::new(transport), clock)
+    }
+
+    /// Opens the wallet in `dir` (created at first enrolment) with the platform keystore,
+    /// the app's HTTP `transport` and a `clock`. Nothing is sent to the network.
+    pub fn open_with(
+        dir: &Path,
+        keystore: Arc<dyn PlatformKeystore>,
+        config: WalletConfig,
+        transport: Arc<dyn Transport>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, WalletError> {
+        let vault = if Vault::exists(dir) {
+            let v =
+                Vault::open(dir, keystore.clone(), config.vault.clone())?.with_clock(clock.clone());
+            Some(Arc::new(v))
+        } else {
+            None
+        };
+        Ok(Self {
+            dir: dir.to_owned(),
+            keystore,
+            config,
+            clock,
+            transport,
+            vault: Mutex::new(vault),
+            pending: Mutex::new(HashMap::new()),
+            state_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// A client for `server_url` over the wallet's transport.
+    fn client(&self, server_url: &str) -> Result<ServerClient, ClientError> {
+        ServerClient::with_transport(server_url, Arc::clone(&self.transport))
+    }
+
+    /// The enrolled accounts.
+    pub fn accounts(&self) -> Result<Vec<AccountInfo>, WalletError> {
+        let Some(vault) = self.vault() else {
+            return Ok(Vec::new());
+        };
+        Ok(read_state(&vault)?
+            .accounts
+            .into_iter()
+            .map(|a| a.info)
+            .collect())
+    }
+
+    /// Wrong-PIN tries left before lockout.
+    pub fn attempts_left(&self) -> Result<u32, WalletError> {
+        let vault = self.vault().ok_or(WalletError::NotEnrolled)?;
+        Ok(vault.attempts_left()?)
+    }
+
+    /// Fetches pending challenges for every account, waiting up to `wait_secs` (capped at
+    /// [`MAX_WAIT_SECS`]) for one to arrive. Verified challenges are kept for
+    /// [`Wallet::approve`], [`Wallet::deny`] and [`Wallet::report_not_me`].
+    pub async fn fetch_challenges(&self, wait_secs: u32) -> Result<Fetched, WalletError> {
+        let vault = self.vault().ok_or(WalletError::NotEnrolled)?;
+        let state = read_state(&vault)?;
+        let answered: HashSet<String> = state.answered.iter().map(|(id, _)| id.clone()).collect();
+        let wait = wait_secs.min(MAX_WAIT_SECS);
+        let mut tasks = tokio::task::JoinSet::new();
+        for account in state.accounts.clone() {
+            let client = self.client(&account.info.server_url);
+            tasks.spawn(async move {
+                let client = client?;
+                let resp = client.challenges(&account.poll_token, wait).await?;
+                Ok::<_, WalletError>((account, resp.challenges))
+            });
+        }
+        let mut fetched = Fetched::default();
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            let (account, tokens) = match joined {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+                Err(_) => {
+                    first_error.get_or_insert(WalletError::Internal("fetch task failed"));
+                    continue;
+                }
+            };
+            let server_key =
+                PublicKey::from_jwk(&account.server_key).map_err(|_| WalletError::Corrupt)?;
+            let now = self.clock.now();
+            for token in tokens {
+                match challenge::verify_challenge(
+                    &token,
+                    &server_key,
+                    &account.info.account_id,
+                    &account.info.device_id,
+                    &answered,
+                    now,
+                ) {
+                    Ok(ch) => fetched.challenges.push(ch),
+                    Err(reason) => fetched.rejected.push(RejectedChallenge {
+                        account_id: account.info.account_id.clone(),
+                        reason,
+                    }),
+                }
+            }
+        }
+        if fetched.challenges.is_empty() && fetched.rejected.is_empty() {
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+        }
+        fetched.challenges.sort_by_key(|c| c.issued_at);
+        let mut pending = self
+            .pending
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))?;
+        let now = self.clock.now();
+        pending.retain(|_, ch| !ch.is_expired(now));
+        for ch in &fetched.challenges {
+            pending.insert(ch.id.clone(), ch.clone());
+        }
+        Ok(fetched)
+    }
+
+    /// Builds a QR presentation for insured account `account_id`: unlocks with the PIN, then
+    /// signs with the device key a fresh presentation valid for
+    /// [`qr::presentation::DEFAULT_VALIDITY_SECS`], carrying the whole credential
+    /// ([`qr::Mode::Offline`]) or only its id ([`qr::Mode::Online`]), optionally addressed to
+    /// `audience`. Returns the `VL1:` text to put in the QR code (see [`qr::QrMatrix`]).
+    pub async fn present_qr(
+        &self,
+        account_id: &str,
+        pin: Pin,
+        mode: qr::Mode,
+        audience: Option<&str>,
+    ) -> Result<QrPresentation, WalletError> {
+        let vault = self.vault().ok_or(WalletError::NotEnrolled)?;
+        let state = read_state(&vault)?;
+        let record = state
+            .account(account_id)
+            .ok_or(WalletError::NoSuchAccount)?;
+        let credential_id = record
+            .credential_id
+            .clone()
+            .ok_or(WalletError::NoCredential)?;
+        let unlocked = self.unlock(&vault, pin).await?;
+        let key = device_key(&unlocked, account_id)?;
+        let secrets = read_secrets(&unlocked)?;
+        let credential = secrets
+            .accounts
+            .iter()
+            .find(|a| a.account_id == account_id)
+            .and_then(|a| a.credential.as_deref())
+            .ok_or(WalletError::NoCredential)?;
+        let credential = Zeroizing::new(
+            B64URL
+                .decode(credential)
+                .map_err(|_| WalletError::Corrupt)?,
+        );
+        let credential_id = B64URL
+            .decode(credential_id)
+            .map_err(|_| WalletError::Corrupt)?;
+        let source = match mode {
+            qr::Mode::Offline => qr::PresentationSource::Offline(&credential),
+            qr::Mode::Online => qr::PresentationSource::Online(&credential_id),
+        };
+        let now = self.clock.now();
+        let validity = qr::presentation::DEFAULT_VALIDITY_SECS;
+        let failed = || WalletError::Internal("QR presentation failed");
+        let expires_at = now.checked_add(i64::from(validity)).ok_or_else(failed)?;
+        let text = qr::present(&key, source, now, validity, audience).map_err(|_| failed())?;
+        Ok(QrPresentation {
+            text,
+            mode,
+            expires_at,
+        })
+    }
+
+    /// Changes the PIN. The old PIN counts as a try; the new one must meet the policy.
+    pub async fn change_pin(&self, old: Pin, new: Pin) -> Result<(), WalletError> {
+        let vault = self.vault().ok_or(WalletError::NotEnrolled)?;
+        blocking(move || Ok(vault.change_pin(&old, &new)?)).await
+    }
+
+    /// Erases the wallet: the platform key first (crypto-erase), then the files. Pending
+    /// challenges are forgotten.
+    pub async fn wipe(&self) -> Result<(), WalletError> {
+        let taken = self
+            .vault
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))?
+            .take();
+        if let Some(vault) = taken {
+            let vault = Arc::try_unwrap(vault)
+                .map_err(|_| WalletError::Internal("vault busy: retry the wipe"))?;
+            blocking(move || Ok(vault.wipe()?)).await?;
+        }
+        self.pending
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))?
+            .clear();
+        Ok(())
+    }
+
+    fn vault(&self) -> Option<Arc<Vault>> {
+        self.vault.lock().ok().and_then(|v| v.clone())
+    }
+
+    async fn unlock(&self, vault: &Arc<Vault>, pin: Pin) -> Result<Unlocked, WalletError> {
+        let vault = vault.clone();
+        blocking(move || Ok(vault.unlock(&pin)?)).await
+    }
+
+    async fn create_vault(&self, pin: Pin) -> Result<(Arc<Vault>, Unlocked), WalletError> {
+        let dir = self.dir.clone();
+        let keystore = self.keystore.clone();
+        let config = self.config.vault.clone();
+        let clock = self.clock.clone();
+        let (vault, unlocked) = blocking(move || {
+            let vault = Vault::create(&dir, keystore, config, &pin)?.with_clock(clock);
+            let unlocked = vault.unlock(&pin)?;
+            Ok((Arc::new(vault), unlocked))
+        })
+        .await?;
+        *self
+            .vault
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))? = Some(vault.clone());
+        Ok((vault, unlocked))
+    }
+}
+
+/// Runs blocking work (Argon2, file I/O) off the async executor.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, WalletError> + Send + 'static,
+) -> Result<T, WalletError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| WalletError::Internal("blocking task failed"))?
+}
+
+#[cfg(test)]
+mod tests;

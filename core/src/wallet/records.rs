@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The wallet's persisted schema: what each vault tier holds, as JSON.
+//!
+//! - The device tier (readable without the PIN, only with this device's keystore) holds a
+//!   [`DeviceState`]: per account an [`AccountRecord`] (public data: ids, identity, server URL,
+//!   pinned server key, issuer key, poll token, credential id), and the replay cache.
+//! - The PIN tier holds [`Secrets`]: per account an [`AccountSecrets`] (the device key as
+//!   PKCS#8, the issuer credential), zeroized on drop.
+//!
+//! Guarantees: an empty tier reads as the empty state; anything that does not parse is
+//! [`WalletError::Corrupt`]; fields added later carry `#[serde(default)]`, so state written by
+//! an older build still reads. Accounts are keyed by account id in both tiers.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use super::{AccountInfo, WalletError};
+use crate::keys::{Jwk, SigningKey};
+use crate::vault::{Unlocked, Vault};
+
+/// How long an answered challenge id stays in the replay cache after its expiry, in seconds.
+const REPLAY_CACHE_GRACE_SECS: i64 = 3600;
+
+/// Non-secret account data, kept in the vault's device tier.
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct AccountRecord {
+    /// What the wallet shows about the account.
+    pub(super) info: AccountInfo,
+    /// The server's challenge-signing key, pinned at enrolment.
+    pub(super) server_key: Jwk,
+    /// The QR issuer's key (insured accounts).
+    #[serde(default)]
+    pub(super) issuer_key: Option<Jwk>,
+    /// Bearer token of the device long-poll.
+    pub(super) poll_token: String,
+    /// Id of the account's QR credential, base64url (insured accounts).
+    #[serde(default)]
+    pub(super) credential_id: Option<String>,
+}
+
+/// The device tier's content.
+#[derive(Default, Serialize, Deserialize)]
+pub(super) struct DeviceState {
+    /// The enrolled accounts, in enrolment order.
+    pub(super) accounts: Vec<AccountRecord>,
+    /// Answered challenge ids with their expiry (the replay cache).
+    pub(super) answered: Vec<(String, i64)>,
+}
+
+/// One account's secrets in the PIN tier.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub(super) struct AccountSecrets {
+    /// The account these secrets belong to.
+    pub(super) account_id: String,
+    /// PKCS#8 DER of the device key, base64url.
+    pub(super) device_key: String,
+    /// Issuer credential (insured accounts), base64url.
+    #[serde(default)]
+    pub(super) credential: Option<String>,
+}
+
+/// The PIN tier's content.
+#[derive(Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub(super) struct Secrets {
+    /// One entry per account, keyed by account id.
+    pub(super) accounts: Vec<AccountSecrets>,
+}
+
+impl DeviceState {
+    /// The record of account `account_id`.
+    pub(super) fn account(&self, account_id: &str) -> Option<&AccountRecord> {
+        self.accounts
+            .iter()
+            .find(|a| a.info.account_id == account_id)
+    }
+
+    /// Whether challenge `id` was answered (it is in the replay cache).
+    pub(super) fn was_answered(&self, id: &str) -> bool {
+        self.answered.iter().any(|(seen, _)| seen == id)
+    }
+
+    /// Records challenge `id` (expiring at `expires_at`) as answered, and forgets the ids
+    /// whose challenge expired more than [`REPLAY_CACHE_GRACE_SECS`] before `now`.
+    pub(super) fn remember_answered(&mut self, id: String, expires_at: i64, now: i64) {
+        self.answered
+            .retain(|(_, e)| e.saturating_add(REPLAY_CACHE_GRACE_SECS) >= now);
+        self.answered.push((id, expires_at));
+    }
+}
+
+pub(super) fn read_state(vault: &Vault) -> Result<DeviceState, WalletError> {
+    let bytes = vault.device_state()?;
+    if bytes.is_empty() {
+        return Ok(DeviceState::default());
+    }
+    serde_json::from_slice(&bytes).map_err(|_| WalletError::Corrupt)
+}
+
+pub(super) fn write_state(vault: &Vault, state: &DeviceState) -> Result<(), WalletError> {
+    let bytes = serde_json::to_vec(state).map_err(|_| WalletError::Internal("encode"))?;
+    Ok(vault.set_device_state(&bytes)?)
+}
+
+pub(super) fn read_secrets(unlocked: &Unlocked) -> Result<Secrets, WalletError> {
+    let bytes = unlocked.secrets()?;
+    if bytes.is_empty() {
+        return Ok(Secrets::default());
+    }
+    serde_json::from_slice(&bytes).map_err(|_| WalletError::Corrupt)
+}
+
+pub(super) fn write_secrets(unlocked: &Unlocked, secrets: &Secrets) -> Result<(), WalletError> {
+    let bytes =
+        Zeroizing::new(serde_json::to_vec(secrets).map_err(|_| WalletError::Internal("encode"))?);
+    Ok(unlocked.set_secrets(&bytes)?)
+}
+
+pub(super) fn device_key(unlocked: &Unlocked, account_id: &str) -> Result<SigningKey, WalletError> {
+    let secrets = read_secrets(unlocked)?;
+    let entry = secrets
+        .accounts
+        .iter()
+        .find(|a| a.account_id == account_id)
+        .ok_or(WalletError::NoSuchAccount)?;
+    let der = Zeroizing::new(
+        B64URL
+            .decode(&entry.device_key)
+            .map_err(|_| WalletError::Corrupt)?,
+    );
+    SigningKey::from_pkcs8(&der).map_err(|_| WalletError::Corrupt)
+}

@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Unit tests of the facade's rules, against a canned server behind the [`Transport`] trait:
+//! what is checked before the activation code is spent or an answer is sent, what the replay
+//! cache refuses, what a pick-mode code must be. (The end-to-end flows against the real server
+//! are in the `vistalid-e2e` crate.)
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::jws;
+use crate::keys::SigningKey;
+use crate::keystore::{BadLengthKeystore, KeystoreError, MemoryKeystore};
+use crate::protocol::{
+    AnswerClaims, AnswerRequest, ChallengeClaims, CodeMode, Decision, EnrolRequest, EnrolResponse,
+    RequestContext, TYP_ANSWER, TYP_CHALLENGE,
+};
+use crate::qr::CredentialClaims;
+use crate::transport::{BoxFuture, HttpRequest, HttpResponse, Method, TransportError};
+use crate::vault::{Argon2Params, PinPolicy};
+
+const BASE: &str = "https://idp.example.fr";
+const NOW: i64 = 1_800_000_000;
+const PIN: &str = "482915";
+const WRONG_PIN: &str = "730164";
+
+/// What the canned server answers to a device's answer.
+#[derive(Clone)]
+enum AnswerReply {
+    Status(&'static str),
+    Error(u16, &'static str),
+    Unreachable,
+}
+
+struct ServerState {
+    /// Method and path (with query) of every request, in order.
+    requests: Vec<(Method, String)>,
+    /// The account id (and kind) the next enrolment returns.
+    next_account: (String, AccountKind),
+    /// Challenge tokens served by every long-poll.
+    challenges: Vec<String>,
+    /// The reply to answers.
+    answer: AnswerReply,
+    /// The answer claims received.
+    answers: Vec<AnswerClaims>,
+    /// The device keys enrolled, by account id.
+    device_keys: HashMap<String, PublicKey>,
+    /// Enrolments answered so far (each gets its own family name).
+    enrolments: usize,
+    /// Whether enrolment credentials are signed by another key than the issuer key sent.
+    forge_credential: bool,
+}
+
+/// A canned identity server: real signatures (server key, issuer key), no HTTP.
+struct FakeServer {
+    server_key: SigningKey,
+    issuer_key: SigningKey,
+    state: Mutex<ServerState>,
+}
+
+impl FakeServer {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            server_key: SigningKey::make().expect("key"),
+            issuer_key: SigningKey::make().expect("key"),
+            state: Mutex::new(ServerState {
+                requests: Vec::new(),
+                next_account: ("acc-1".into(), AccountKind::Practitioner),
+                challenges: Vec::new(),
+                answer: AnswerReply::Status("approved"),
+                answers: Vec::new(),
+                device_keys: HashMap::new(),
+                enrolments: 0,
+                forge_credential: false,
+            }),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, ServerState> {
+        self.state.lock().expect("lock")
+    }
+
+    fn requests(&self) -> Vec<(Method, String)> {
+        self.state().requests.clone()
+    }
+
+    fn answers_sent(&self) -> usize {
+        self.state()
+            .requests
+            .iter()
+            .filter(|(_, p)| p.ends_with("/answer"))
+            .count()
+    }
+
+    /// A challenge for `account`, signed by the server key, issued now.
+    fn challenge(&self, account: &str, id: &str, mode: CodeMode, candidates: &[&str]) -> String {
+        let claims = ChallengeClaims {
+            id: id.into(),
+            account_id: account.into(),
+            device_id: format!("dev-{account}"),
+            service: "Dossier patient".into(),
+            binding_message: "Connexion".into(),
+            context: RequestContext::default(),
+            mode,
+            candidates: candidates.iter().map(|c| c.to_string()).collect(),
+            iat: NOW,
+            exp: NOW + 120,
+        };
+        jws::sign_json(&self.server_key, TYP_CHALLENGE, &claims).expect("sign")
+    }
+
+    fn json<T: Serialize>(status: u16, body: &T) -> Result<HttpResponse, TransportError> {
+        Ok(HttpResponse {
+            status,
+            body: serde_json::to_vec(body).expect("json"),
+        })
+    }
+
+    fn enrol(&self, body: &[u8]) -> Result<HttpResponse, TransportError> {
+        let req: EnrolRequest = serde_json::from_slice(body).expect("enrol request");
+        let device = PublicKey::from_jwk(&req.public_key).expect("device key");
+        let (account, kind) = self.state().next_account.clone();
+        let n = {
+            let mut state = self.state();
+            state.enrolments += 1;
+            state.enrolments
+        };
+        let identity = Identity {
+            subject_name_id: format!("sub-{account}"),
+            given_name: "Camille".into(),
+            family_name: format!("Martin {n}"),
+            profession: (kind == AccountKind::Practitioner).then(|| "10".into()),
+        };
+        let (issuer_key, credential) = match kind {
+            AccountKind::Practitioner => (None, None),
+            AccountKind::Insured => {
+                let claims = CredentialClaims {
+                    issuer: BASE.into(),
+                    subject: identity.subject_name_id.clone(),
+                    given_name: identity.given_name.clone(),
+                    family_name: identity.family_name.clone(),
+                    credential_id: vec![7u8; 8],
+                    issued_at: NOW,
+                    expires_at: NOW + 365 * 86_400,
+                };
+                let forger = SigningKey::make().expect("key");
+                let signer = if self.state().forge_credential {
+                    &forger
+                } else {
+                    &self.issuer_key
+                };
+                let cred = qr::credential::issue(signer, &claims, &device).expect("issue");
+                (
+                    Some(self.issuer_key.public_key().to_jwk()),
+                    Some(B64URL.encode(cred)),
+                )
+            }
+        };
+        self.state().device_keys.insert(account.clone(), device);
+        Self::json(
+            200,
+            &EnrolResponse {
+                account_id: account.clone(),
+                device_id: format!("dev-{account}"),
+                kind,
+                identity,
+                server_key: self.server_key.public_key().to_jwk(),
+                issuer_key,
+                poll_token: format!("poll-{account}"),
+                credential,
+            },
+        )
+    }
+
+    fn answer(&self, body: &[u8]) -> Result<HttpResponse, TransportError> {
+        let req: AnswerRequest = serde_json::from_slice(body).expect("answer request");
+        let mut state = self.state();
+        // Check the device signature as the real server does, with the enrolled key.
+        let claims: AnswerClaims = state
+            .device_keys
+            .values()
+            .find_map(|k| jws::verify_json(&req.answer, k, Some(TYP_ANSWER)).ok())
+            .expect("an answer signed by an enrolled device key");
+        state.answers.push(claims);
+        match state.answer.clone() {
+            AnswerReply::Status(s) => Self::json(200, &serde_json::json!({ "status": s })),
+            AnswerReply::Error(status, code) => {
+                Self::json(status, &serde_json::json!({ "error": code }))
+            }
+            AnswerReply::Unreachable => Err(TransportError::Connect),
+        }
+    }
+}
+
+impl Transport for FakeServer {
+    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, TransportError>> {
+        let path = request
+            .url
+            .strip_prefix(BASE)
+            .expect("requests go to the enrolled server")
+            .to_owned();
+        self.state().requests.push((request.method, path.clone()));
+        let reply = match (request.method, path.split('?').next().unwrap_or("")) {
+            (Method::Post, "/device/enrol/nonce") => Self::json(
+                200,
+                &serde_json::json!({ "nonce": "n-1", "expires_in": 60 }),
+            ),
+            (Method::Post, "/device/enrol") => self.enrol(&request.body),
+            (Method::Get, "/device/challenges") => {
+                let challenges = self.state().challenges.clone();
+                Self::json(200, &serde_json::json!({ "challenges": challenges }))
+            }
+            (Method::Post, p) if p.ends_with("/answer") => self.answer(&request.body),
+            _ => Self::json(404, &serde_json::json!({ "error": "not_found" })),
+        };
+        Box::pin(async move { reply })
+    }
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    server: Arc<FakeServer>,
+    clock: Arc<ManualClock>,
+    wallet: Wallet,
+}
+
+fn config() -> WalletConfig {
+    WalletConfig {
+        vault: VaultConfig {
+            argon2: Argon2Params::insecure_fast_for_tests(),
+            max_attempts: 5,
+            pin_policy: PinPolicy::default(),
+            backoff: false,
+        },
+        device_name: "unit test".into(),
+    }
+}
+
+fn fixture_with(keystore: Arc<dyn PlatformKeystore>) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = FakeServer::new();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let wallet = Wallet::open_with(
+        &dir.path().join("wallet"),
+        keystore,
+        config(),
+        server.clone(),
+        clock.clone(),
+    )
+    .expect("open");
+    Fixture {
+        dir,
+        server,
+        clock,
+        wallet,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(Arc::new(MemoryKeystore::new()))
+}
+
+/// A fixture with one practitioner account (`acc-1`) enrolled.
+async fn enrolled() -> Fixture {
+    let f = fixture();
+    f.wallet
+        .enrol(BASE, "ACTIVATION1", Pin::new(PIN))
+        .await
+        .expect("enrol");
+    f
+}
+
+/// Serves one pick-mode challenge for `acc-1` and fetches it.
+async fn fetched_pick(f: &Fixture, id: &str) -> Challenge {
+    let token = f
+        .server
+        .challenge("acc-1", id, CodeMode::Pick, &["12", "34", "56"]);
+    f.server.state().challenges = vec![token];
+    let mut fetched = f.wallet.fetch_challenges(0).await.expect("fetch");
+    assert!(fetched.rejected.is_empty(), "{:?}", fetched.rejected);
+    fetched.challenges.remove(0)
+}
+
+#[tokio::test]
+async fn a_weak_first_pin_is_refused_before_the_server_is_contacted() {
+    let f = fixture();
+    let r = f
+        .wallet
+        .enrol(BASE, "ACTIVATION1", Pin::new("123456"))
+        .await;
+    assert!(matches!(r, Err(WalletError::WeakPin(_))), "{r:?}");
+    assert!(
+        f.server.requests().is_empty(),
+        "the activation code is not spent"
+    );
+    assert_eq!(f.wallet.accounts(), Ok(Vec::new()));
+}
+
+#[tokio::test]
+async fn a_later_enrolment_checks_the_pin_before_spending_the_code() {
+    let f = enrolled().await;
+    let before = f.server.requests().len();
+    f.server.state().next_account = ("acc-2".into(), AccountKind::Practitioner);
+    assert_eq!(
+        f.wallet
+            .enrol(BASE, "ACTIVATION2", Pin::new(WRONG_PIN))
+            .await
+            .err(),
+        Some(WalletError::WrongPin { tries_left: 4 })
+    );
+    assert_eq!(f.server.requests().len(), before, "no request was sent");
+    let info = f
+        .wallet
+        .enrol(BASE, "ACTIVATION2", Pin::new(PIN))
+        .await
+        .expect("the right PIN enrols");
+    assert_eq!(info.account_id, "acc-2");
+    assert_eq!(f.wallet.accounts().expect("accounts").len(), 2);
+}
+
+#[tokio::test]
+async fn an_account_id_the_wallet_already_has_is_refused_and_nothing_changes() {
+    let f = enrolled().await;
+    let before = f.wallet.accounts().expect("accounts");
+    let first_key = f.server.state().device_keys["acc-1"];
+    // The server answers the next enrolment with the same account id (a bug, or a server
+    // that wants the wallet to drop the device key it holds for that account).
+    let r = f.wallet.enrol(BASE, "ACTIVATION2", Pin::new(PIN)).await;
+    assert_eq!(r, Err(WalletError::AccountAlreadyEnrolled));
+    assert_eq!(f.wallet.accounts().expect("accounts"), before);
+    // The device key kept is still the first one: the server verifies an approval with it.
+    f.server
+        .state()
+        .device_keys
+        .insert("acc-1".into(), first_key);
+    let ch = fetched_pick(&f, "ch-1").await;
+    f.wallet
+        .approve(&ch.id, Pin::new(PIN), "34")
+        .await
+        .expect("the first device key still signs");
+}
+
+#[tokio::test]
+async fn a_keystore_with_a_short_prf_output_is_refused_before_the_code_is_spent() {
+    let f = fixture_with(Arc::new(BadLengthKeystore::new(31, None)));
+    let r = f.wallet.enrol(BASE, "ACTIVATION1", Pin::new(PIN)).await;
+    assert_eq!(
+        r,
+        Err(WalletError::Keystore(KeystoreError::BadOutputLength(31)))
+    );
+    assert!(
+        f.server.requests().is_empty(),
+        "the activation code is not spent"
+    );
+    assert_eq!(f.wallet.accounts(), Ok(Vec::new()));
+}
+
+#[tokio::test]
+async fn a_bad_first_enrolment_answer_creates_no_vault() {
+    let f = fixture();
+    {
+        let mut state = f.server.state();
+        state.next_account = ("ins-1".into(), AccountKind::Insured);
+        state.forge_credential = true;
+    }
+    assert_eq!(
+        f.wallet
+            .enrol(BASE, "ACTIVATION1", Pin::new(PIN))
+            .await
+            .err(),
+        Some(WalletError::BadServerResponse)
+    );
+    assert!(!Vault::exists(&f.dir.path().join("wallet")));
+    assert_eq!(f.wallet.attempts_left(), Err(WalletError::NotEnrolled));
+    // The next (sound) enrolment sets the PIN afresh.
+    f.server.state().forge_credential = false;
+    f.wallet
+        .enrol(BASE, "ACTIVATION2", Pin::new(WRONG_PIN))
+        .await
+        .expect("enrol");
+}
+
+#[tokio::test]
+async fn a_pick_mode_code_must_be_one_of_the_candidates_and_costs_no_try() {
+    let f = enrolled().await;
+    let ch = fetched_pick(&f, "ch-1").await;
+    for bad in ["78", "3", "345", "a4", ""] {
+        assert_eq!(
+            f.wallet.approve(&ch.id, Pin::new(PIN), bad).await,
+            Err(WalletError::InvalidCode),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        f.wallet.attempts_left(),
+        Ok(5),
+        "a bad code costs no PIN try"
+    );
+    assert_eq!(f.server.answers_sent(), 0, "nothing was sent");
+    assert_eq!(
+        f.wallet.approve(&ch.id, Pin::new(PIN), "34").await,
+        Ok(AnswerOutcome::Approved)
+    );
+    let sent = f.server.state().answers.clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].code.as_deref(), Some("34"));
+    assert_eq!(sent[0].decision, Decision::Approve);
+}
+
+#[tokio::test]
+async fn a_type_mode_code_may_be_any_well_formed_code() {
+    let f = enrolled().await;
+    let token = f.server.challenge("acc-1", "ch-t", CodeMode::Type, &[]);
+    f.server.state().challenges = vec![token];
+    let ch = f
+        .wallet
+        .fetch_challenges(0)
+        .await
+        .expect("fetch")
+        .challenges[0]
+        .clone();
+    assert_eq!(
+        f.wallet.approve(&ch.id, Pin::new(PIN), "5").await,
+        Err(WalletError::InvalidCode)
+    );
+    assert_eq!(
+        f.wallet.approve(&ch.id, Pin::new(PIN), "77").await,
+        Ok(AnswerOutcome::Approved)
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_pin_never_sends_an_answer() {
+    let f = enrolled().await;
+    let ch = fetched_pick(&f, "ch-1").await;
+    assert_eq!(
+        f.wallet.approve(&ch.id, Pin::new(WRONG_PIN), "34").await,
+        Err(WalletError::WrongPin { tries_left: 4 })
+    );
+    assert_eq!(
+        f.wallet.deny(&ch.id, Pin::new(WRONG_PIN)).await,
+        Err(WalletError::WrongPin { tries_left: 3 })
+    );
+    assert_eq!(
+        f.wallet.report_not_me(&ch.id, Pin::new(WRONG_PIN)).await,
+        Err(WalletError::WrongPin { tries_left: 2 })
+    );
+    assert_eq!(f.server.answers_sent(), 0, "nothing was sent");
+    // The challenge is still pending: the right PIN answers it.
+    f.server.state().answer = AnswerReply::Status("reported");
+    assert_eq!(
+        f.wallet.report_not_me(&ch.id, Pin::new(PIN)).await,
+        Ok(AnswerOutcome::Reported)
+    );
+    assert_eq!(f.server.state().answers[0].decision, Decision::NotMe);
+    assert_eq!(f.server.state().answers[0].code, None);
+}
+
+#[tokio::test]
+async fn an_answered_challenge_is_refused_when_it_comes_again() {
+    let f = enrolled().await;
+    let ch = fetched_pick(&f, "ch-1").await;
+    f.server.state().answer = AnswerReply::Status("denied");
+    assert_eq!(
+        f.wallet.deny(&ch.id, Pin::new(PIN)).await,
+        Ok(AnswerOutcome::Denied)
+    );
+    // The server (or someone replaying its traffic) serves the same challenge again.
+    let again = f.wallet.fetch_challenges(0).await.expect("fetch");
+    assert!(again.challenges.is_empty());
+    assert_eq!(
+        again.rejected,
+        vec![RejectedChallenge {
+            account_id: "acc-1".into(),
+            reason: ChallengeError::Replayed,
+        }]
+    );
+    assert_eq!(
+        f.wallet.approve(&ch.id, Pin::new(PIN), "34").await,
+        Err(WalletError::NoSuchChallenge)
+    );
+    assert_eq!(f.server.answers_sent(), 1);
+}
+
+#[tokio::test]
+async fn a_network_failure_leaves_the_challenge_answerable() {
+    let f = enrolled().await;
+    let ch = fetched_pick(&f, "ch-1").await;
+    f.server.state().answer = AnswerReply::Unreachable;
+    assert_eq!(
+        f.wallet.approve(&ch.id, Pin::new(PIN), "34").await,
+        Err(WalletError::Network { retryable: true })
+    );
+    f.server.state().answer = AnswerReply::Status("approved");
+    assert_eq!(
+        f.wallet.approve(&ch.id, Pin::new(PIN), "34").await,
+        Ok(AnswerOutcome::Approved)
+    );
+}
+
+#[tokio::test]
+async fn the_servers_verdicts_map_to_typed_errors_and_burn_the_challenge() {
+    for (status, code, want) in [
+        (403, "wrong_code", WalletError::WrongCode),
+        (410, "challenge_expired", WalletError::ChallengeExpired),
+        (
+            409,
+            "challenge_already_answered",
+            WalletError::ChallengeReplayed,
+        ),
+        (
+            400,
+            "invalid_request",
+            WalletError::Server {
+                status: 400,
+                code: "invalid_request".into(),
+            },
+        ),
+    ] {
+        let f = enrolled().await;
+        let ch = fetched_pick(&f, "ch-1").await;
+        f.server.state().answer = AnswerReply::Error(status, code);
+        assert_eq!(
+            f.wallet.approve(&ch.id, Pin::new(PIN), "34").await,
+            Err(want),
+            "{code}"
+        );
+        assert_eq!(
+            f.wallet.approve(&ch.id, Pin::new(PIN), "34").await,
+            Err(WalletError::NoSuchChallenge),
+            "{code}: the server saw the answer; it is not sent again"
+        );
+    }
+    let f = enrolled().await;
+    let ch = fetched_pick(&f, "ch-1").await;
+    f.server.state().answer = AnswerReply::Status("something new");
+    assert_eq!(
+        f.wallet.approve(&ch.id, Pin::new(PIN), "34").await,
+        Err(WalletError::BadServerResponse)
+    );
+}
+
+#[tokio::test]
+async fn an_expired_challenge_is_refused_before_the_pin() {
+    let f = enrolled().await;
+    let ch = fetched_pick(&f, "ch-1").await;
+    f.clock.advance(120 + challenge::CLOCK_SKEW_SECS + 1);
+    assert_eq!(
+        f.wallet.approve(&ch.id, Pin::new(WRONG_PIN), "34").await,
+        Err(WalletError::ChallengeExpired)
+    );
+    assert_eq!(f.wallet.attempts_left(), Ok(5));
+    assert_eq!(f.server.answers_sent(), 0);
+    assert_eq!(
+        f.wallet.approve("never-fetched", Pin::new(PIN), "34").await,
+        Err(WalletError::NoSuchChallenge)
+    );
+}
+
+#[tokio::test]
+async fn a_qr_presentation_near_the_end_of_time_does_not_overflow() {
+    let f = fixture();
+    f.server.state().next_account = ("ins-1".into(), AccountKind::Insured);
+    f.wallet
+        .enrol(BASE, "ACTIVATION1", Pin::new(PIN))
+        .await
+        .expect("enrol");
+    let validity = i64::from(qr::presentation::DEFAULT_VALIDITY_SECS);
+    f.clock.set(i64::MAX - validity);
+    // The credential has long expired by then, but the device signs what it is asked to.
+    let shown = f
+        .wallet
+        .present_qr("ins-1", Pin::new(PIN), qr::Mode::Online, None)
+        .await
+        .expect("the window still fits in an i64");
+    assert_eq!(shown.expires_at, i64::MAX);
+    for now in [i64::MAX - validity + 1, i64::MAX - 1, i64::MAX] {
+        f.clock.set(now);
+        let r = f
+            .wallet
+            .present_qr("ins-1", Pin::new(PIN), qr::Mode::Online, None)
+            .await;
+        assert!(r.is_err(), "{now}: a window past the end of time: {r:?}");
+    }
+}
