@@ -23,6 +23,7 @@ use crate::api::ApiError;
 use crate::secrets;
 use crate::state::Shared;
 use crate::store::ClientRecord;
+use vistalid_core::protocol::ErrorCode;
 
 /// `WWW-Authenticate` value for client authentication failures.
 const BASIC_CHALLENGE: &str = "Basic realm=\"vistalid\"";
@@ -35,7 +36,8 @@ pub(crate) async fn authenticate(
     headers: &HeaderMap,
 ) -> Result<Arc<ClientRecord>, ApiError> {
     let invalid = |d: &str| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", d).with_challenge(BASIC_CHALLENGE)
+        ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::InvalidClient, d)
+            .with_challenge(BASIC_CHALLENGE)
     };
     let (id, secret) = basic_credentials(headers).map_err(invalid)?;
     let given = secrets::hash(secret.as_bytes());

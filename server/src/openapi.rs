@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 use vistalid_core::protocol::{
-    CIBA_GRANT_TYPE, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
+    AnswerStatus, CIBA_GRANT_TYPE, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY,
+    PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
 };
 
 use crate::api::{PATH_AUTHORIZE, PATH_OPENAPI};
@@ -452,7 +452,10 @@ fn schemas() -> Value {
         },
         "AnswerResponse": {
             "type": "object", "required": ["status"],
-            "properties": { "status": { "type": "string", "enum": ["approved", "denied", "reported"] } }
+            "properties": { "status": {
+                "type": "string",
+                "enum": AnswerStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()
+            } }
         }
     })
 }

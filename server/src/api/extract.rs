@@ -10,15 +10,20 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
+use vistalid_core::protocol::ErrorCode;
 
 fn rejection(status: StatusCode, what: &str, detail: &str) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(status, "request_too_large", "request body is too large");
+        return ApiError::new(
+            status,
+            ErrorCode::RequestTooLarge,
+            "request body is too large",
+        );
     }
     if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return ApiError::new(
             status,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("{what} body needs the right Content-Type"),
         );
     }

@@ -12,7 +12,7 @@ mod extract;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use vistalid_core::protocol::ErrorBody;
+use vistalid_core::protocol::{ErrorBody, ErrorCode};
 
 pub(crate) use extract::{FormBody, JsonBody, PathParam, QueryParams};
 
@@ -28,7 +28,7 @@ pub(crate) const PATH_OPENAPI: &str = "/openapi.json";
 #[derive(Debug)]
 pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
-    pub(crate) error: &'static str,
+    pub(crate) error: ErrorCode,
     pub(crate) description: Option<String>,
     /// Adds `WWW-Authenticate` (401 on client or bearer authentication).
     pub(crate) challenge: Option<&'static str>,
@@ -38,7 +38,7 @@ impl ApiError {
     /// An error with a description.
     pub(crate) fn new(
         status: StatusCode,
-        error: &'static str,
+        error: ErrorCode,
         description: impl Into<String>,
     ) -> Self {
         Self {
@@ -51,19 +51,27 @@ impl ApiError {
 
     /// 400 `invalid_request`.
     pub(crate) fn bad_request(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            description,
+        )
     }
 
     /// 404 `not_found` (no route).
     pub(crate) fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "no such endpoint",
+        )
     }
 
     /// 405 `method_not_allowed`.
     pub(crate) fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "this endpoint does not accept that HTTP method",
         )
     }
@@ -73,7 +81,7 @@ impl ApiError {
         tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
+            ErrorCode::ServerError,
             "internal error, try again later",
         )
     }
@@ -100,10 +108,10 @@ impl From<SecretsError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_client_error() {
-            tracing::debug!(status = %self.status, error = self.error, "request refused");
+            tracing::debug!(status = %self.status, error = %self.error, "request refused");
         }
         let body = ErrorBody {
-            error: self.error.to_owned(),
+            error: self.error.as_str().to_owned(),
             error_description: self.description,
         };
         let mut resp = (self.status, axum::Json(body)).into_response();
@@ -135,7 +143,7 @@ pub(crate) fn retry_after(error: ApiError, retry_after: u64) -> Response {
 }
 
 /// A 429 answer with `error` and a `Retry-After` of `retry_after` seconds.
-pub(crate) fn too_many(error: &'static str, wait: u64) -> Response {
+pub(crate) fn too_many(error: ErrorCode, wait: u64) -> Response {
     let e = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         error,

@@ -11,7 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use vistalid_core::jws::{self, JwsError};
 use vistalid_core::keys::PublicKey;
-use vistalid_core::protocol::{AnswerClaims, AnswerRequest, AnswerResponse, Decision, TYP_ANSWER};
+use vistalid_core::protocol::{
+    AnswerClaims, AnswerRequest, AnswerResponse, AnswerStatus, Decision, ErrorCode, TYP_ANSWER,
+};
 
 use super::SKEW_SECS;
 use crate::api::{ApiError, JsonBody, PathParam};
@@ -53,25 +55,23 @@ pub(crate) async fn answer(
         })
         .await?;
     let status = match answered {
-        Answered::Recorded(AnswerOutcome::Approved) => "approved",
-        Answered::Recorded(AnswerOutcome::Declined) => "denied",
+        Answered::Recorded(AnswerOutcome::Approved) => AnswerStatus::Approved,
+        Answered::Recorded(AnswerOutcome::Declined) => AnswerStatus::Denied,
         Answered::Recorded(AnswerOutcome::Reported) => {
             tracing::warn!(%device_id, "user reported a login request as not theirs");
-            "reported"
+            AnswerStatus::Reported
         }
         Answered::Recorded(AnswerOutcome::WrongCode) => {
             tracing::warn!(%device_id, "wrong code picked; login denied");
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "wrong_code",
+                ErrorCode::WrongCode,
                 "the code does not match the login page; the login was denied",
             ));
         }
         Answered::Refused(why) => return Err(refusal(why)),
     };
-    Ok(Json(AnswerResponse {
-        status: status.to_owned(),
-    }))
+    Ok(Json(AnswerResponse { status }))
 }
 
 /// The answer's claims, verified with the key of the device they name, and that device's
@@ -79,13 +79,16 @@ pub(crate) async fn answer(
 async fn verified(s: &Shared, answer: &str) -> Result<(AnswerClaims, String), ApiError> {
     let unsigned = peek_answer(answer)
         .ok_or_else(|| ApiError::bad_request("answer is not a compact JWS of the answer claims"))?;
-    let unauthorized = |e: &'static str, d: &str| ApiError::new(StatusCode::UNAUTHORIZED, e, d);
+    let unauthorized = |e: ErrorCode, d: &str| ApiError::new(StatusCode::UNAUTHORIZED, e, d);
     let Some(device) = s.store.accounts().device_key(&unsigned.device_id).await? else {
-        return Err(unauthorized("unknown_device", "no device has this id"));
+        return Err(unauthorized(
+            ErrorCode::UnknownDevice,
+            "no device has this id",
+        ));
     };
     if device.revoked {
         return Err(unauthorized(
-            "device_revoked",
+            ErrorCode::DeviceRevoked,
             "this device was revoked; enrol again",
         ));
     }
@@ -93,7 +96,7 @@ async fn verified(s: &Shared, answer: &str) -> Result<(AnswerClaims, String), Ap
     let claims: AnswerClaims =
         jws::verify_json(answer, &key, Some(TYP_ANSWER)).map_err(|e| match e {
             JwsError::BadSignature => unauthorized(
-                "invalid_signature",
+                ErrorCode::InvalidSignature,
                 "the answer is not signed by this device",
             ),
             JwsError::UnsupportedHeader => {
@@ -112,22 +115,22 @@ fn refusal(why: AnswerRefusal) -> ApiError {
     match why {
         AnswerRefusal::UnknownChallenge => ApiError::new(
             StatusCode::NOT_FOUND,
-            "unknown_challenge",
+            ErrorCode::UnknownChallenge,
             "no such challenge",
         ),
         AnswerRefusal::WrongDevice => ApiError::new(
             StatusCode::FORBIDDEN,
-            "wrong_device",
+            ErrorCode::WrongDevice,
             "this challenge was queued for another device",
         ),
         AnswerRefusal::AlreadyAnswered => ApiError::new(
             StatusCode::CONFLICT,
-            "challenge_already_answered",
+            ErrorCode::ChallengeAlreadyAnswered,
             "this challenge was already answered",
         ),
         AnswerRefusal::Expired => ApiError::new(
             StatusCode::GONE,
-            "challenge_expired",
+            ErrorCode::ChallengeExpired,
             "this challenge has expired",
         ),
     }

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
-use vistalid_core::protocol::ChallengesResponse;
+use vistalid_core::protocol::{ChallengesResponse, ErrorCode};
 
 use crate::api::{bearer, ApiError, QueryParams};
 use crate::secrets;
@@ -30,7 +30,7 @@ pub(crate) async fn challenges(
     let unauthorized = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "missing, unknown or revoked device poll token",
         )
         .with_challenge("Bearer realm=\"vistalid\"")

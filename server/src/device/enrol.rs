@@ -15,7 +15,8 @@ use base64::Engine as _;
 use vistalid_core::jws::{self, JwsError};
 use vistalid_core::keys::PublicKey;
 use vistalid_core::protocol::{
-    AccountKind, EnrolProofClaims, EnrolRequest, EnrolResponse, NonceResponse, TYP_ENROL_PROOF,
+    AccountKind, EnrolProofClaims, EnrolRequest, EnrolResponse, ErrorCode, NonceResponse,
+    TYP_ENROL_PROOF,
 };
 
 use super::SKEW_SECS;
@@ -42,7 +43,7 @@ pub(crate) async fn enrol_per_ip(
     let key = peer_ip(&req).map_or_else(|| "in-process".to_owned(), ip_key);
     match s.enrol_limiter.check(&key, s.clock.now()) {
         Ok(()) => next.run(req).await,
-        Err(retry) => too_many("too_many_requests", retry),
+        Err(retry) => too_many(ErrorCode::TooManyRequests, retry),
     }
 }
 
@@ -103,7 +104,8 @@ fn check(
     req: EnrolRequest,
     now: i64,
 ) -> Result<(PublicKey, Enrolment, String), ApiError> {
-    let invalid_proof = |d: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_proof", d);
+    let invalid_proof =
+        |d: &str| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidProof, d);
     let public = PublicKey::from_jwk(&req.public_key)
         .map_err(|_| ApiError::bad_request("public_key is not a valid EC P-256 JWK"))?;
     let proof: EnrolProofClaims = jws::verify_json(&req.proof, &public, Some(TYP_ENROL_PROOF))
@@ -163,7 +165,7 @@ fn check(
 fn wrong_code() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
-        "invalid_activation_code",
+        ErrorCode::InvalidActivationCode,
         "the activation code is wrong",
     )
 }
@@ -174,20 +176,20 @@ fn refusal(why: CodeRefusal) -> ApiError {
     match why {
         CodeRefusal::InvalidNonce => ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_nonce",
+            ErrorCode::InvalidNonce,
             "the nonce is unknown, used or expired; ask for a new one",
         ),
         CodeRefusal::WrongCode => wrong_code(),
         CodeRefusal::Used => forbidden(
-            "activation_code_used",
+            ErrorCode::ActivationCodeUsed,
             "this activation code was already used; ask for a new one",
         ),
         CodeRefusal::Expired => forbidden(
-            "activation_code_expired",
+            ErrorCode::ActivationCodeExpired,
             "this activation code has expired; ask for a new one",
         ),
         CodeRefusal::Locked => forbidden(
-            "activation_code_locked",
+            ErrorCode::ActivationCodeLocked,
             "too many wrong tries; this activation code is dead, ask for a new one",
         ),
     }

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use vistalid_core::protocol::{AccountKind, CibaResponse, RequestContext};
+use vistalid_core::protocol::{AccountKind, CibaResponse, ErrorCode, RequestContext};
 use vistalid_core::text;
 
 use crate::api::{no_store, retry_after, too_many, ApiError, FormBody};
@@ -48,10 +48,10 @@ pub(crate) async fn ciba(
 ) -> Result<Response, ApiError> {
     let client = clients::authenticate(&s, &headers).await?;
     if let Err(retry) = s.ciba_limiter.check(&client.client_id, s.clock.now()) {
-        return Ok(too_many("slow_down", retry));
+        return Ok(too_many(ErrorCode::SlowDown, retry));
     }
     let (login_hint, ask) = form.check()?;
-    let unknown = |d: &str| ApiError::new(StatusCode::BAD_REQUEST, "unknown_user_id", d);
+    let unknown = |d: &str| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::UnknownUserId, d);
     let target = s
         .store
         .accounts()
@@ -80,7 +80,7 @@ pub(crate) async fn ciba(
         Start::NoActiveDevice => Err(unknown("the account has no active device")),
         Start::TooManyPending => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "slow_down",
+            ErrorCode::SlowDown,
             "too many pending login requests for this account; wait for them to be answered \
              or to expire",
         )),
@@ -94,7 +94,7 @@ impl CibaForm {
         if !scope.split(' ').any(|x| x == "openid") {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_scope",
+                ErrorCode::InvalidScope,
                 "scope must contain openid",
             ));
         }
@@ -113,7 +113,7 @@ impl CibaForm {
         let binding_message =
             check_text("binding_message", self.binding_message, MAX_BINDING_MESSAGE)
                 .map_err(|e| ApiError {
-                    error: "invalid_binding_message",
+                    error: ErrorCode::InvalidBindingMessage,
                     ..e
                 })?
                 .unwrap_or_default();
@@ -154,14 +154,14 @@ fn hold_refusal(held: HoldRefusal) -> Response {
     let (status, error, why, wait) = match held {
         HoldRefusal::NotMe { wait_secs } => (
             StatusCode::FORBIDDEN,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "the user recently reported a login request as not theirs; new requests for this \
              account are held",
             wait_secs,
         ),
         HoldRefusal::WrongPick { wait_secs } => (
             StatusCode::TOO_MANY_REQUESTS,
-            "slow_down",
+            ErrorCode::SlowDown,
             "the user recently picked a wrong code; new requests for this account must wait",
             wait_secs,
         ),

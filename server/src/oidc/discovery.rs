@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
-use vistalid_core::protocol::{CIBA_GRANT_TYPE, PATH_CIBA, PATH_JWKS, PATH_TOKEN};
+use vistalid_core::protocol::{ErrorCode, CIBA_GRANT_TYPE, PATH_CIBA, PATH_JWKS, PATH_TOKEN};
 
 use crate::api::{cacheable, ApiError, PATH_AUTHORIZE};
 use crate::id_token::ACR;
@@ -52,7 +52,7 @@ pub(crate) async fn jwks(State(s): State<Arc<Shared>>) -> Response {
 pub(crate) async fn authorize() -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
-        "unsupported_response_type",
+        ErrorCode::UnsupportedResponseType,
         "this server supports only CIBA (backchannel authentication, poll mode)",
     )
 }

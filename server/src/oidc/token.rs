@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use vistalid_core::protocol::CIBA_GRANT_TYPE;
+use vistalid_core::protocol::{ErrorCode, CIBA_GRANT_TYPE};
 
 use crate::api::{no_store, ApiError, FormBody};
 use crate::clients;
@@ -44,7 +44,7 @@ pub(crate) async fn token(
         Some(_) => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
+                ErrorCode::UnsupportedGrantType,
                 "only the CIBA grant is supported",
             ))
         }
@@ -84,20 +84,23 @@ pub(crate) async fn token(
 fn poll_error(why: NotGranted) -> ApiError {
     let bad = |error, d: &str| ApiError::new(StatusCode::BAD_REQUEST, error, d);
     match why {
-        NotGranted::Unknown => bad("invalid_grant", "unknown auth_req_id"),
+        NotGranted::Unknown => bad(ErrorCode::InvalidGrant, "unknown auth_req_id"),
         NotGranted::AlreadyIssued => bad(
-            "invalid_grant",
+            ErrorCode::InvalidGrant,
             "the token for this request was already issued",
         ),
-        NotGranted::Denied(reason) => bad("access_denied", reason.description()),
+        NotGranted::Denied(reason) => bad(ErrorCode::AccessDenied, reason.description()),
         NotGranted::Expired => bad(
-            "expired_token",
+            ErrorCode::ExpiredToken,
             "the request expired before the user approved it; start a new one",
         ),
         NotGranted::SlowDown => bad(
-            "slow_down",
+            ErrorCode::SlowDown,
             "polling faster than the interval; wait longer between polls",
         ),
-        NotGranted::Pending => bad("authorization_pending", "the user has not answered yet"),
+        NotGranted::Pending => bad(
+            ErrorCode::AuthorizationPending,
+            "the user has not answered yet",
+        ),
     }
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use vistalid_core::keys::PublicKey;
-use vistalid_core::protocol::{RedeemRequest, RedeemResponse};
+use vistalid_core::protocol::{ErrorCode, RedeemRequest, RedeemResponse};
 use vistalid_core::qr::{verify, QrError};
 
 use crate::api::{ApiError, JsonBody};
@@ -39,14 +39,14 @@ pub(crate) async fn redeem(
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                "unknown_credential",
+                ErrorCode::UnknownCredential,
                 "no such credential",
             )
         })?;
     if presenter.revoked {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "device_revoked",
+            ErrorCode::DeviceRevoked,
             "the device that showed this QR code was revoked",
         ));
     }
@@ -54,7 +54,7 @@ pub(crate) async fn redeem(
     if now >= presenter.expires_at {
         return Err(ApiError::new(
             StatusCode::GONE,
-            "credential_expired",
+            ErrorCode::CredentialExpired,
             "the credential has expired; the insured must enrol again",
         ));
     }
@@ -65,7 +65,7 @@ pub(crate) async fn redeem(
     if facts.audience != client.audience {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "wrong_audience",
+            ErrorCode::WrongAudience,
             "this QR code is addressed to another audience than the one registered for this \
              client",
         ));
@@ -80,7 +80,7 @@ pub(crate) async fn redeem(
     if s.store.credentials().redeem(redemption).await? == Redemption::AlreadyRedeemed {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "already_redeemed",
+            ErrorCode::AlreadyRedeemed,
             "this QR code was already used; ask for a new one",
         ));
     }
@@ -94,22 +94,22 @@ fn qr_error(e: &QrError) -> ApiError {
     match e {
         QrError::Expired => ApiError::new(
             StatusCode::GONE,
-            "presentation_expired",
+            ErrorCode::PresentationExpired,
             "the QR code has expired; show a new one",
         ),
         QrError::NotYetValid => ApiError::new(
             StatusCode::BAD_REQUEST,
-            "presentation_not_yet_valid",
+            ErrorCode::PresentationNotYetValid,
             "the QR code is dated in the future",
         ),
         QrError::BadDeviceSignature => ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_signature",
+            ErrorCode::InvalidSignature,
             "the QR code is not signed by the enrolled device",
         ),
         _ => ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_qr",
+            ErrorCode::InvalidQr,
             "the text is not a valid Vistalid QR code",
         ),
     }

@@ -319,7 +319,7 @@ impl Device {
             .expect("answer");
         read::<vistalid_core::protocol::AnswerResponse>(r)
             .await
-            .map(|a| a.status)
+            .map(|a| a.status.as_str().to_owned())
     }
 
     pub async fn answer(
