@@ -84,6 +84,21 @@ pub struct EnrolRequest {
     /// Optional platform attestation chain (opaque, base64url), stored by the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<String>,
+    /// Where the wallet's platform keystore keeps its key (`PlatformKeystore::
+    /// is_hardware_backed`); absent (a wallet older than this field) counts as software. It
+    /// sets the ID token's `amr` (`hwk` or `swk`) until an attestation proves more (ADR 0001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_storage: Option<KeyStorage>,
+}
+
+/// Where a wallet's platform keystore keeps its key, as the wallet reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStorage {
+    /// Secure hardware (Android Keystore with TEE or StrongBox, Secure Enclave).
+    Hardware,
+    /// Software (a key file: the CLI, desktops, tests).
+    Software,
 }
 
 /// Identity claims of an account, as Pro Santé Connect names them where it has a name.

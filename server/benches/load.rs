@@ -163,6 +163,7 @@ async fn run(server: &vistalid_server::RunningServer) {
                 proof,
                 device_name: "bench".into(),
                 attestation: None,
+                key_storage: None,
             })
             .send()
             .await

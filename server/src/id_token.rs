@@ -5,9 +5,11 @@
 //! Guarantees: a token is an ES256 JWT (`typ` JWT, `kid` = the JWKS key's thumbprint) with
 //! `iss` (this server), `sub` (the account id: stable, opaque, not the RPPS number), `aud`
 //! (the client id), `iat`, `exp` (`token_ttl_secs` later), `auth_time` (the approval),
-//! `acr` ([`ACR`]), `amr` ([`AMR`]) and Pro Santé Connect's identity claims.
+//! `acr` ([`ACR`]), `amr` (what happened, see [`amr`]) and Pro Santé Connect's identity
+//! claims.
 
 use serde_json::json;
+use vistalid_core::protocol::KeyStorage;
 
 use crate::api::ApiError;
 use crate::domain::secs;
@@ -18,9 +20,34 @@ use crate::store::Grant;
 /// parties ask for (`acr_values=eidas1`). A device-bound key unlocked by a PIN, with a
 /// *code dynamique* matched by the user.
 pub const ACR: &str = "eidas1";
-/// Value of the `amr` claim of every ID token (RFC 8176): `pin` (the wallet PIN unlocks the
-/// key), `hwk` (proof of possession of the device-bound key), `mfa` (both).
-pub const AMR: [&str; 3] = ["pin", "hwk", "mfa"];
+/// How a login was authenticated, as the ID token's `amr` names it (RFC 8176 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    /// `pin`: the wallet PIN unlocked the device key (something the user knows).
+    Pin,
+    /// `hwk` or `swk`: proof of possession of the device key (something the user has),
+    /// kept where the wallet's keystore said: secure hardware, or software.
+    DeviceKey(KeyStorage),
+}
+
+/// The `amr` values of a login authenticated by `methods`, in order, with `mfa` added when
+/// both a knowledge factor (the PIN) and a possession factor (the device key) were used.
+pub(crate) fn amr(methods: &[Method]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = methods
+        .iter()
+        .map(|m| match m {
+            Method::Pin => "pin",
+            Method::DeviceKey(KeyStorage::Hardware) => "hwk",
+            Method::DeviceKey(KeyStorage::Software) => "swk",
+        })
+        .collect();
+    let knows = methods.contains(&Method::Pin);
+    let has = methods.iter().any(|m| matches!(m, Method::DeviceKey(_)));
+    if knows && has {
+        out.push("mfa");
+    }
+    out
+}
 
 /// The signed ID token of `grant` for `client_id`, issued at `now`.
 pub(crate) fn sign(
@@ -38,7 +65,8 @@ pub(crate) fn sign(
         "exp": now.saturating_add(secs(s.config.token_ttl_secs)),
         "auth_time": grant.auth_time,
         "acr": ACR,
-        "amr": AMR,
+        // An approval needs the PIN (it unlocks the key) and the device key's signature.
+        "amr": amr(&[Method::Pin, Method::DeviceKey(grant.key_storage)]),
         "SubjectNameID": who.subject_name_id,
         "preferred_username": who.subject_name_id,
         "given_name": who.given_name,
@@ -49,4 +77,30 @@ pub(crate) fn sign(
         claims["SubjectRefPro"] = json!({ "exercices": [ { "codeProfession": p } ] });
     }
     vistalid_core::jws::sign_json(&s.key, "JWT", &claims).map_err(|e| ApiError::internal(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amr_names_the_key_storage_and_mfa_needs_two_factors() {
+        use KeyStorage::{Hardware, Software};
+        let cases: [(&[Method], &[&str]); 5] = [
+            (
+                &[Method::Pin, Method::DeviceKey(Hardware)],
+                &["pin", "hwk", "mfa"],
+            ),
+            (
+                &[Method::Pin, Method::DeviceKey(Software)],
+                &["pin", "swk", "mfa"],
+            ),
+            (&[Method::DeviceKey(Hardware)], &["hwk"]),
+            (&[Method::Pin], &["pin"]),
+            (&[], &[]),
+        ];
+        for (methods, expected) in cases {
+            assert_eq!(amr(methods), expected, "{methods:?}");
+        }
+    }
 }

@@ -68,7 +68,7 @@
 //!
 //! ES256 JWT (`typ` JWT, `kid` = the JWKS key's thumbprint) with `iss`, `sub` (the account
 //! id: stable, opaque, not the RPPS number), `aud` (client id), `iat`, `exp`, `auth_time`,
-//! `acr` ([`ACR`]), `amr` ([`AMR`]), and Pro Santé Connect's identity claims:
+//! `acr` ([`ACR`]), `amr` (below), and Pro Santé Connect's identity claims:
 //! `SubjectNameID` and `preferred_username` (RPPS number), `given_name`, `family_name`,
 //! `SubjectRefPro.exercices[].codeProfession` (practitioners), and `vistalid_account_kind`
 //! (`practitioner` or `insured`: which kind of person the subject is; only practitioners
@@ -76,6 +76,21 @@
 //!
 //! `acr_values` sent to the CIBA endpoint are stored with the request but do not change the
 //! token: every login here is the same strength, so `acr` is always [`ACR`].
+//!
+//! `amr` (RFC 8176 §2) says how the approval was made, in this order:
+//! - `pin`: the wallet PIN unlocked the device key (a knowledge factor); every approval needs
+//!   it.
+//! - `hwk`: proof of possession of a hardware-secured key: the device key signed the
+//!   approval, and the wallet reported at enrolment (`EnrolRequest::key_storage`, from its
+//!   keystore's `is_hardware_backed`) that its keystore is secure hardware (Android Keystore
+//!   TEE or StrongBox, Secure Enclave). This is the wallet's own claim: no attestation is
+//!   checked yet (issue 17 will require one for `hwk`).
+//! - `swk`: proof of possession of a software-secured key: the same signature, from a wallet
+//!   that reported a software keystore (the CLI's key file, desktops, tests), or reported
+//!   nothing (a wallet older than the field, or a device enrolled before this server
+//!   version).
+//! - `mfa`: both a knowledge factor (`pin`) and a possession factor (`hwk` or `swk`) were
+//!   used. An approval today is always `["pin", "hwk", "mfa"]` or `["pin", "swk", "mfa"]`.
 //!
 //! ## Activation codes
 //!
@@ -139,7 +154,7 @@ use tokio::sync::watch;
 pub use admin::{Admin, ClientOptions, DeviceInfo};
 pub use config::{ClockSource, ServerConfig};
 pub use error::ServerError;
-pub use id_token::{ACR, AMR};
+pub use id_token::ACR;
 pub use push::{LongPollNotifier, PushSender};
 pub use secrets::SecretsError;
 pub use store::StoreError;

@@ -15,8 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 use vistalid_core::protocol::{
-    AnswerStatus, CIBA_GRANT_TYPE, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY,
-    PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
+    AnswerStatus, KeyStorage, CIBA_GRANT_TYPE, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA,
+    PATH_DISCOVERY, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM,
+    PATH_TOKEN,
 };
 
 use crate::api::{PATH_AUTHORIZE, PATH_OPENAPI};
@@ -406,7 +407,11 @@ fn schemas() -> Value {
             "properties": {
                 "activation_code": string(), "public_key": schema_ref("Jwk"),
                 "proof": { "type": "string", "description": "Compact JWS of the proof claims by the device key." },
-                "device_name": string(), "attestation": string()
+                "device_name": string(), "attestation": string(),
+                "key_storage": {
+                    "type": "string", "enum": [json!(KeyStorage::Hardware), json!(KeyStorage::Software)],
+                    "description": "Where the wallet's keystore keeps its key; absent counts as software. Sets the ID token's amr (hwk or swk)."
+                }
             }
         },
         "Identity": {

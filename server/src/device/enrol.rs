@@ -15,8 +15,8 @@ use base64::Engine as _;
 use vistalid_core::jws::{self, JwsError};
 use vistalid_core::keys::PublicKey;
 use vistalid_core::protocol::{
-    AccountKind, EnrolProofClaims, EnrolRequest, EnrolResponse, ErrorCode, NonceResponse,
-    TYP_ENROL_PROOF,
+    AccountKind, EnrolProofClaims, EnrolRequest, EnrolResponse, ErrorCode, KeyStorage,
+    NonceResponse, TYP_ENROL_PROOF,
 };
 
 use super::SKEW_SECS;
@@ -151,6 +151,8 @@ fn check(
         public_key: public.as_sec1().to_vec(),
         attestation: req.attestation,
         poll_token_hash: secrets::hash(poll_token.as_bytes()),
+        // A wallet older than the field reported nothing: software, the weaker claim.
+        key_storage: req.key_storage.unwrap_or(KeyStorage::Software),
     };
     let enrolment = Enrolment {
         nonce: proof.nonce,

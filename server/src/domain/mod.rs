@@ -14,7 +14,7 @@
 pub(crate) mod activation;
 pub(crate) mod guard;
 
-use vistalid_core::protocol::{AccountKind, CodeMode, Decision};
+use vistalid_core::protocol::{AccountKind, CodeMode, Decision, KeyStorage};
 
 /// A state kept in the database as text: one table maps each variant to its stored text and
 /// back.
@@ -123,6 +123,11 @@ stored!(CodeMode, "clients.mode", {
     CodeMode::Type => "type",
 });
 
+stored!(KeyStorage, "devices.key_storage", {
+    KeyStorage::Hardware => "hardware",
+    KeyStorage::Software => "software",
+});
+
 /// What a device's signed answer does to its login request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AnswerOutcome {
@@ -196,6 +201,7 @@ mod tests {
         round_trip(&[C::Pending, C::Answered, C::Closed]);
         round_trip(&[AccountKind::Practitioner, AccountKind::Insured]);
         round_trip(&[CodeMode::Pick, CodeMode::Type]);
+        round_trip(&[KeyStorage::Hardware, KeyStorage::Software]);
     }
 
     #[test]
@@ -207,6 +213,8 @@ mod tests {
         assert_eq!(ChallengeStatus::Closed.as_stored(), "closed");
         assert_eq!(AccountKind::Insured.as_stored(), "insured");
         assert_eq!(CodeMode::Type.as_stored(), "type");
+        // Migration 4's default for devices enrolled before the field.
+        assert_eq!(KeyStorage::Software.as_stored(), "software");
     }
 
     #[test]

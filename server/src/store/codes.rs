@@ -2,7 +2,7 @@
 //! Activation codes (one use, limited tries, an expiry) and enrolment nonces (one use, an
 //! expiry); redeeming a code enrols the device in the same transaction.
 
-use vistalid_core::protocol::{AccountKind, Identity};
+use vistalid_core::protocol::{AccountKind, Identity, KeyStorage};
 
 use super::{sqlite, Store, StoreError};
 use crate::domain::activation::CodeKey;
@@ -35,6 +35,8 @@ pub(crate) struct NewDevice {
     pub(crate) attestation: Option<String>,
     /// SHA-256 of the device's poll token.
     pub(crate) poll_token_hash: [u8; 32],
+    /// Where its keystore keeps its key, as the wallet reported it.
+    pub(crate) key_storage: KeyStorage,
 }
 
 /// An enrolment: a nonce to spend, a code to redeem, the device to record.

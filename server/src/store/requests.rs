@@ -3,7 +3,7 @@
 //! account: queueing, the device's pending list, the device's answer, and the relying
 //! party's token poll.
 
-use vistalid_core::protocol::{AccountKind, Decision, Identity};
+use vistalid_core::protocol::{AccountKind, Decision, Identity, KeyStorage};
 
 use super::{sqlite, Store, StoreError};
 use crate::domain::guard::Policy;
@@ -124,6 +124,8 @@ pub(crate) struct Grant {
     pub(crate) identity: Identity,
     /// When the user approved.
     pub(crate) auth_time: i64,
+    /// Where the approving device's keystore keeps its key.
+    pub(crate) key_storage: KeyStorage,
 }
 
 /// What a token poll found (every outcome is committed: the poll's time is recorded).

@@ -12,7 +12,7 @@ use vistalid_core::jws;
 use vistalid_core::keys::{PublicKey, SigningKey};
 use vistalid_core::protocol::{
     AnswerClaims, AnswerRequest, ChallengeClaims, ChallengesResponse, CibaResponse, CodeMode,
-    Decision, EnrolProofClaims, EnrolRequest, EnrolResponse, ErrorBody, NonceResponse,
+    Decision, EnrolProofClaims, EnrolRequest, EnrolResponse, ErrorBody, KeyStorage, NonceResponse,
     PATH_CHALLENGES, PATH_ENROL, PATH_ENROL_NONCE, TYP_ANSWER, TYP_CHALLENGE, TYP_ENROL_PROOF,
 };
 use vistalid_server::relying_party::{RelyingParty, RpError, TokenResponse};
@@ -344,12 +344,24 @@ pub fn proof(key: &SigningKey, nonce: &str, aud: &str, iat: i64) -> String {
     jws::sign_json(key, TYP_ENROL_PROOF, &claims).expect("sign")
 }
 
-/// Posts an enrolment request.
+/// Posts an enrolment request, as a phone wallet whose keystore reports hardware.
 pub async fn enrol_raw(
     h: &Harness,
     key: &SigningKey,
     code: &str,
     proof: &str,
+) -> Result<EnrolResponse, Failure> {
+    enrol_reporting(h, key, code, proof, Some(KeyStorage::Hardware)).await
+}
+
+/// Posts an enrolment request that reports `key_storage` (`None`: a wallet older than the
+/// field).
+pub async fn enrol_reporting(
+    h: &Harness,
+    key: &SigningKey,
+    code: &str,
+    proof: &str,
+    key_storage: Option<KeyStorage>,
 ) -> Result<EnrolResponse, Failure> {
     let req = EnrolRequest {
         activation_code: code.to_owned(),
@@ -357,6 +369,7 @@ pub async fn enrol_raw(
         proof: proof.to_owned(),
         device_name: "Pixel 9 test".to_owned(),
         attestation: None,
+        key_storage,
     };
     read(post_enrol(h, &req).await).await
 }

@@ -6,6 +6,7 @@ use rusqlite::OptionalExtension as _;
 use vistalid_core::protocol::Identity;
 
 use super::{accounts, state, Tx};
+use crate::domain::Stored as _;
 use crate::secrets;
 use crate::store::{CodeIssue, CodeRedeem, CodeRefusal, Enrolled, Enrolment, StoreError};
 
@@ -80,7 +81,7 @@ pub(in crate::store) fn redeem(tx: &Tx<'_>, e: &Enrolment) -> Result<CodeRedeem,
     let d = &e.device;
     tx.prepare_cached(
         "INSERT INTO devices (id, account_id, name, public_key, attestation, poll_token_hash,
-             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             created_at, key_storage) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(rusqlite::params![
         d.id,
@@ -89,7 +90,8 @@ pub(in crate::store) fn redeem(tx: &Tx<'_>, e: &Enrolment) -> Result<CodeRedeem,
         d.public_key,
         d.attestation,
         d.poll_token_hash.as_slice(),
-        now
+        now,
+        d.key_storage.as_stored()
     ])?;
     let (kind, identity) = tx
         .prepare_cached(

@@ -2,7 +2,7 @@
 //! SQL of the `auth_requests` and `challenges` tables.
 
 use rusqlite::{Connection, OptionalExtension as _};
-use vistalid_core::protocol::Identity;
+use vistalid_core::protocol::{Identity, KeyStorage};
 
 use super::accounts::{mark_answer, AnswerMark};
 use super::{opt_state, state, Tx};
@@ -204,8 +204,9 @@ fn polled(tx: &Tx<'_>, auth_req_id: &str) -> Result<Option<Polled>, StoreError> 
         .prepare_cached(
             "SELECT r.client_id, r.status, r.reason, r.expires_at, r.interval_secs,
                     r.last_poll, r.auth_time, a.id, a.subject_name_id, a.given_name,
-                    a.family_name, a.profession, a.kind
+                    a.family_name, a.profession, a.kind, d.key_storage
              FROM auth_requests r JOIN accounts a ON a.id = r.account_id
+             LEFT JOIN devices d ON d.id = r.answered_by
              WHERE r.id = ?1",
         )?
         .query_row([auth_req_id], |r| {
@@ -227,6 +228,9 @@ fn polled(tx: &Tx<'_>, auth_req_id: &str) -> Result<Option<Polled>, StoreError> 
                     },
                     kind: state(r, 12)?,
                     auth_time: 0,
+                    // No answering device (not answered yet: nothing is granted then) reads
+                    // as the weaker claim.
+                    key_storage: opt_state(r, 13)?.unwrap_or(KeyStorage::Software),
                 },
             })
         })

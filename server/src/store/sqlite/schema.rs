@@ -116,4 +116,9 @@ ALTER TABLE accounts ADD COLUMN not_me_until INTEGER;
 ALTER TABLE accounts ADD COLUMN wrong_streak INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE accounts ADD COLUMN wrong_pick_until INTEGER;
 "#,
+    // 4: where the device's keystore keeps its key, as the wallet reported it at enrolment
+    // (devices enrolled before the field count as software; see `domain::Stored`).
+    r#"
+ALTER TABLE devices ADD COLUMN key_storage TEXT NOT NULL DEFAULT 'software';
+"#,
 ];
