@@ -160,6 +160,27 @@ fn no_module_names_one_above_it_or_beside_it() {
 }
 
 #[test]
+fn only_the_sqlite_backend_names_rusqlite() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut paths = Vec::new();
+    sources(&root, &mut paths);
+    let backend = root.join("store").join("sqlite");
+    let leaks: Vec<_> = paths
+        .iter()
+        .filter(|p| !p.starts_with(&backend) && !p.ends_with("layers.rs"))
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .expect("read source")
+                .contains("rusqlite")
+        })
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "rusqlite outside store/sqlite/: {leaks:?}"
+    );
+}
+
+#[test]
 fn the_architecture_document_names_every_module() {
     let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/ARCHITECTURE.md");
     let text = std::fs::read_to_string(doc).expect("docs/ARCHITECTURE.md");

@@ -58,6 +58,46 @@ pub(crate) enum Start {
     TooManyPending,
 }
 
+/// What every device's challenge of one login shows.
+struct Shown<'a> {
+    client: &'a ClientRecord,
+    ask: &'a Ask,
+    candidates: &'a [String],
+    iat: i64,
+    exp: i64,
+}
+
+impl Shown<'_> {
+    /// The challenge for `device_id`, signed with the server's pinned key.
+    fn sign(
+        &self,
+        s: &Shared,
+        account_id: &str,
+        device_id: &str,
+    ) -> Result<NewChallenge, ApiError> {
+        let claims = ChallengeClaims {
+            id: secrets::make_token()?,
+            account_id: account_id.to_owned(),
+            device_id: device_id.to_owned(),
+            service: self.client.name.clone(),
+            binding_message: self.ask.binding_message.clone(),
+            context: self.ask.context.clone(),
+            mode: self.client.mode,
+            candidates: self.candidates.to_vec(),
+            iat: self.iat,
+            exp: self.exp,
+        };
+        let jws =
+            jws::sign_json(&s.key, TYP_CHALLENGE, &claims).map_err(|e| ApiError::internal(&e))?;
+        Ok(NewChallenge {
+            id: claims.id,
+            device_id: device_id.to_owned(),
+            jws,
+            exp: self.exp,
+        })
+    }
+}
+
 /// Starts a login for `target` on behalf of `client` (see the module guarantees).
 pub(crate) async fn start(
     s: &Shared,
@@ -80,29 +120,18 @@ pub(crate) async fn start(
         CodeMode::Type => Vec::new(),
     };
     let exp = now.saturating_add(secs(cfg.challenge_ttl_secs.min(cfg.ciba_expires_in)));
-    let mut challenges = Vec::with_capacity(target.devices.len());
-    for device_id in &target.devices {
-        let claims = ChallengeClaims {
-            id: secrets::make_token()?,
-            account_id: target.account_id.clone(),
-            device_id: device_id.clone(),
-            service: client.name.clone(),
-            binding_message: ask.binding_message.clone(),
-            context: ask.context.clone(),
-            mode: client.mode,
-            candidates: candidates.clone(),
-            iat: now,
-            exp,
-        };
-        let jws =
-            jws::sign_json(&s.key, TYP_CHALLENGE, &claims).map_err(|e| ApiError::internal(&e))?;
-        challenges.push(NewChallenge {
-            id: claims.id,
-            device_id: device_id.clone(),
-            jws,
-            exp,
-        });
-    }
+    let shown = Shown {
+        client,
+        ask: &ask,
+        candidates: &candidates,
+        iat: now,
+        exp,
+    };
+    let challenges = target
+        .devices
+        .iter()
+        .map(|device_id| shown.sign(s, &target.account_id, device_id))
+        .collect::<Result<Vec<_>, _>>()?;
     let request = NewRequest {
         id: request_id.clone(),
         client_id: client.client_id.clone(),

@@ -126,16 +126,7 @@ fn check(
             "the proof's iat is too far from the server time",
         ));
     }
-    let name = req.device_name.trim().to_owned();
-    if name.is_empty()
-        || name.chars().count() > MAX_DEVICE_NAME
-        || !vistalid_core::text::is_display_safe(&name)
-    {
-        return Err(ApiError::bad_request(
-            "device_name must be 1 to 100 characters, without control, format or \
-             line-separator characters",
-        ));
-    }
+    let name = device_name(&req.device_name)?;
     if let Some(a) = &req.attestation {
         if a.len() > MAX_ATTESTATION || B64URL.decode(a).is_err() {
             return Err(ApiError::bad_request(
@@ -161,6 +152,21 @@ fn check(
         device,
     };
     Ok((public, enrolment, poll_token))
+}
+
+/// The device name, trimmed: 1 to 100 display-safe characters.
+fn device_name(given: &str) -> Result<String, ApiError> {
+    let name = given.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_DEVICE_NAME
+        || !vistalid_core::text::is_display_safe(name)
+    {
+        return Err(ApiError::bad_request(
+            "device_name must be 1 to 100 characters, without control, format or \
+             line-separator characters",
+        ));
+    }
+    Ok(name.to_owned())
 }
 
 /// The one answer to a wrong activation code: unknown lookup, or any wrong secret.

@@ -15,7 +15,7 @@ use vistalid_core::qr::{verify, QrError};
 use crate::api::{ApiError, JsonBody};
 use crate::clients;
 use crate::state::Shared;
-use crate::store::{NewRedemption, Redemption};
+use crate::store::{NewRedemption, Presenter, Redemption};
 
 /// Longest QR text accepted for redemption.
 const MAX_QR_TEXT: usize = 4096;
@@ -31,33 +31,8 @@ pub(crate) async fn redeem(
         return Err(ApiError::bad_request("qr is too long"));
     }
     let credential_id = verify::credential_id(&req.qr).map_err(|e| qr_error(&e))?;
-    let presenter = s
-        .store
-        .credentials()
-        .presenter(&credential_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                ErrorCode::UnknownCredential,
-                "no such credential",
-            )
-        })?;
-    if presenter.revoked {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::DeviceRevoked,
-            "the device that showed this QR code was revoked",
-        ));
-    }
     let now = s.clock.now();
-    if now >= presenter.expires_at {
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            ErrorCode::CredentialExpired,
-            "the credential has expired; the insured must enrol again",
-        ));
-    }
+    let presenter = presenter(&s, &credential_id, now).await?;
     let key = PublicKey::from_sec1(&presenter.public_key).map_err(|e| ApiError::internal(&e))?;
     let facts = verify::verify_with_device_key(&req.qr, &key, now).map_err(|e| qr_error(&e))?;
     // Before the single use is spent: a presentation meant for someone else must stay
@@ -88,6 +63,33 @@ pub(crate) async fn redeem(
         identity: presenter.identity,
         credential_id: B64URL.encode(credential_id),
     }))
+}
+
+/// Who credential `id` was issued to, if it exists, its device is not revoked and it has not
+/// expired at `now`.
+async fn presenter(s: &Shared, id: &[u8], now: i64) -> Result<Presenter, ApiError> {
+    let presenter = s.store.credentials().presenter(id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownCredential,
+            "no such credential",
+        )
+    })?;
+    if presenter.revoked {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::DeviceRevoked,
+            "the device that showed this QR code was revoked",
+        ));
+    }
+    if now >= presenter.expires_at {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            ErrorCode::CredentialExpired,
+            "the credential has expired; the insured must enrol again",
+        ));
+    }
+    Ok(presenter)
 }
 
 fn qr_error(e: &QrError) -> ApiError {
