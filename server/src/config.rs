@@ -130,7 +130,7 @@ pub struct ServerConfig {
     pub wrong_pick_backoff_max_secs: u64,
     /// Seconds a client record (name, secret hash, mode, audience) read from the database is
     /// reused before it is read again (default 5). Changes made through this server's
-    /// [`Admin`] apply at once; changes by another process on the same file (the admin CLI)
+    /// `Admin` apply at once; changes by another process on the same file (the admin CLI)
     /// apply within this bound. 0 reads the record on every request.
     pub client_cache_secs: u64,
     /// Source of time (tests use a `ManualClock`: `Arc::new(ManualClock::new(t)).into()`).
