@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{enrol_reporting, proof, Device, Harness};
+use common::{enrol_reporting, proof, Device, Harness, Rp};
 use serde_json::{json, Value};
 use vistalid_core::jws;
 use vistalid_core::keys::SigningKey;
@@ -24,7 +24,11 @@ async fn amr(h: &Harness, rpps: &str, storage: Option<KeyStorage>) -> Value {
     let enrolment = enrol_reporting(h, &key, &code, &proof, storage)
         .await
         .expect("enrol");
-    let dev = Device { key, enrolment };
+    approved_amr(h, &rp, &Device { key, enrolment }, rpps).await
+}
+
+/// Approves one CIBA login of `rp` on `dev` and returns the verified token's `amr`.
+async fn approved_amr(h: &Harness, rp: &Rp, dev: &Device, rpps: &str) -> Value {
     let ciba = rp.ciba(h, rpps).await.expect("ciba");
     let c = dev.one_challenge(h).await;
     dev.answer(h, &c.id, Decision::Approve, Some(&ciba.dynamic_code))
@@ -71,17 +75,8 @@ async fn the_reported_storage_survives_a_restart() {
         .expect("enrol");
     let h = h.restart().await;
     let dev = Device { key, enrolment };
-    let ciba = rp.ciba(&h, "10101010104").await.expect("ciba");
-    let c = dev.one_challenge(&h).await;
-    dev.answer(&h, &c.id, Decision::Approve, Some(&ciba.dynamic_code))
-        .await
-        .expect("approved");
-    let tok = rp.token(&h, &ciba.auth_req_id).await.expect("token");
-    let claims: Value = jws::verify_json(
-        tok["id_token"].as_str().expect("id_token"),
-        &h.server_key().await,
-        Some("JWT"),
-    )
-    .expect("verifies");
-    assert_eq!(claims["amr"], json!(["pin", "swk", "mfa"]));
+    assert_eq!(
+        approved_amr(&h, &rp, &dev, "10101010104").await,
+        json!(["pin", "swk", "mfa"])
+    );
 }
