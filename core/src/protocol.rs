@@ -23,6 +23,9 @@ pub const PATH_REDEEM: &str = "/qr/redeem";
 pub const PATH_ISSUER_KEYS: &str = "/qr/issuer-keys";
 /// Path: CIBA backchannel authentication (Pro Santé Connect's Keycloak path shape).
 pub const PATH_CIBA: &str = "/protocol/openid-connect/ext/ciba/auth";
+/// Path: the authorization endpoint (GET and POST; CIBA only today: every request is refused
+/// with `unsupported_response_type` until the browser login, ADR 0002).
+pub const PATH_AUTHORIZE: &str = "/protocol/openid-connect/auth";
 /// Path: token endpoint.
 pub const PATH_TOKEN: &str = "/protocol/openid-connect/token";
 /// Path: JWKS.

@@ -15,12 +15,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 use vistalid_core::protocol::{
-    AnswerStatus, KeyStorage, CIBA_GRANT_TYPE, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA,
-    PATH_DISCOVERY, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM,
-    PATH_TOKEN,
+    AnswerStatus, KeyStorage, CIBA_GRANT_TYPE, PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES,
+    PATH_CIBA, PATH_DISCOVERY, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS,
+    PATH_REDEEM, PATH_TOKEN,
 };
 
-use crate::api::{PATH_AUTHORIZE, PATH_OPENAPI};
+use crate::api::PATH_OPENAPI;
 use crate::state::Shared;
 
 /// GET `/openapi.json`.

@@ -17,11 +17,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 use vistalid_core::protocol::{
-    PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL, PATH_ENROL_NONCE,
-    PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
+    PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
+    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
 };
 
-use crate::api::{ApiError, PATH_AUTHORIZE, PATH_OPENAPI};
+use crate::api::{ApiError, PATH_OPENAPI};
 use crate::state::Shared;
 use crate::{device, oidc, openapi, qr};
 

@@ -19,8 +19,6 @@ pub(crate) use extract::{FormBody, JsonBody, PathParam, QueryParams};
 use crate::secrets::SecretsError;
 use crate::store::StoreError;
 
-/// Path of the (CIBA-only) authorization endpoint named in discovery.
-pub(crate) const PATH_AUTHORIZE: &str = "/protocol/openid-connect/auth";
 /// Path of the OpenAPI document of this API.
 pub(crate) const PATH_OPENAPI: &str = "/openapi.json";
 

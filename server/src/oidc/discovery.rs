@@ -9,9 +9,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
-use vistalid_core::protocol::{ErrorCode, CIBA_GRANT_TYPE, PATH_CIBA, PATH_JWKS, PATH_TOKEN};
+use vistalid_core::protocol::{
+    ErrorCode, CIBA_GRANT_TYPE, PATH_AUTHORIZE, PATH_CIBA, PATH_JWKS, PATH_TOKEN,
+};
 
-use crate::api::{cacheable, ApiError, PATH_AUTHORIZE};
+use crate::api::{cacheable, ApiError};
 use crate::id_token::ACR;
 use crate::state::Shared;
 
