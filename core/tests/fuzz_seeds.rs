@@ -120,6 +120,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         .expect("sign"),
         device_name: "Pixel".into(),
         attestation: None,
+        key_storage: None,
     };
     let enrol_resp = EnrolResponse {
         account_id: "acc".into(),
