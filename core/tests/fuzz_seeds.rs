@@ -121,6 +121,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         .expect("sign"),
         device_name: "Pixel".into(),
         attestation: None,
+        key_storage: None,
         pin_guard: None,
     };
     let enrol_resp = EnrolResponse {

@@ -60,6 +60,7 @@ async fn wrong_secret_and_unknown_lookup_answer_identically() {
                 proof: p,
                 device_name: "Pixel 9 test".into(),
                 attestation: None,
+                key_storage: None,
                 pin_guard: None,
             };
             let r = common::post_enrol(h, &req).await;
@@ -216,6 +217,7 @@ async fn device_names_refuse_format_and_separator_characters() {
             proof: proof(&key, &nonce, h.server.base_url(), h.now()),
             device_name: bad.into(),
             attestation: None,
+            key_storage: None,
             pin_guard: None,
         };
         let r = common::post_enrol(&h, &req).await;

@@ -36,7 +36,7 @@ use crate::jws;
 use crate::keys::{Jwk, PublicKey, SigningKey};
 use crate::oprf::OprfPublicKey;
 use crate::protocol::{
-    EnrolProofClaims, EnrolRequest, EnrolResponse, PinGuardKeys, OPRF_MODE, OPRF_SUITE,
+    EnrolProofClaims, EnrolRequest, EnrolResponse, KeyStorage, PinGuardKeys, OPRF_MODE, OPRF_SUITE,
     TYP_ENROL_PROOF,
 };
 use crate::qr;
@@ -110,6 +110,11 @@ impl Wallet {
             proof,
             device_name: self.config.device_name.clone(),
             attestation,
+            key_storage: Some(if self.keystore.is_hardware_backed() {
+                KeyStorage::Hardware
+            } else {
+                KeyStorage::Software
+            }),
             pin_guard: Some(PinGuardKeys {
                 unlock_key: unlock_key.public_key().to_jwk(),
                 confirm_key: confirm_key.public_key().to_jwk(),

@@ -29,8 +29,7 @@ use crate::jws;
 use crate::keys::SigningKey;
 use crate::oprf::{BlindedElement, Evaluation};
 use crate::protocol::{
-    PinConfirmClaims, PinGuardRequest, PinGuessClaims, ERR_PIN_GUARD_BLOCKED, TYP_PIN_CONFIRM,
-    TYP_PIN_GUESS,
+    ErrorCode, PinConfirmClaims, PinGuardRequest, PinGuessClaims, TYP_PIN_CONFIRM, TYP_PIN_GUESS,
 };
 use crate::vault::{GuardAnswer, PinGuard, PinGuardError};
 
@@ -85,7 +84,11 @@ fn make_jti() -> Result<String, PinGuardError> {
 fn guard_err(e: ClientError) -> PinGuardError {
     match e {
         ClientError::Network { retryable } => PinGuardError::Unreachable { retryable },
-        ClientError::Server { code, .. } if code == ERR_PIN_GUARD_BLOCKED => PinGuardError::Blocked,
+        ClientError::Server { code, .. }
+            if ErrorCode::from_code(&code) == Some(ErrorCode::PinGuardBlocked) =>
+        {
+            PinGuardError::Blocked
+        }
         ClientError::Server { status, code } => PinGuardError::Refused { status, code },
         ClientError::BadResponse => PinGuardError::BadResponse,
         ClientError::InsecureUrl => PinGuardError::Refused {
