@@ -41,6 +41,7 @@ impl Phone {
 
     /// The owner's wallet, with the product's local limit (5 tries).
     fn wallet(&self) -> Wallet {
+        std::fs::create_dir_all(&self.root).expect("mkdir");
         Wallet::open(
             &self.wallet_dir(),
             Arc::new(SoftwareKeystore::open(self.key_file())),

@@ -3,6 +3,8 @@
 //! device that plays the wallet with core's keys, JWS and protocol types.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod guarded;
+
 use std::sync::Arc;
 
 use reqwest::StatusCode;
