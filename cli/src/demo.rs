@@ -209,8 +209,10 @@ async fn run_steps(
         (&client_id, &client_secret),
     )
     .await?;
+    // The server checks every PIN try too: it stays up for the lockout step.
+    let locked = lockout_step(&wallet, data.path(), &pin, checks).await;
     shutdown(server).await;
-    lockout_step(&wallet, data.path(), &pin, checks).await
+    locked
 }
 
 /// Wrong PINs: counted with tries left, back-off between tries, then lockout.
