@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use vistalid_core::keystore::SoftwareKeystore;
 use vistalid_core::secret::Pin;
+use vistalid_core::vault::PinRefusal;
 use vistalid_core::wallet::{Wallet, WalletError};
 use vistalid_e2e::{fast_config, Env};
 
@@ -118,7 +119,7 @@ async fn a_copied_vault_gets_exactly_ten_guesses_then_nothing() {
     let mut evaluated = 0;
     for n in 0..30 {
         match guess(&thief, &wrong(n)).await {
-            Err(WalletError::WrongPin { .. }) => evaluated += 1,
+            Err(WalletError::Pin(PinRefusal::WrongPin { .. })) => evaluated += 1,
             Err(WalletError::BlockedByServer) => break,
             other => panic!("guess {n}: {other:?}"),
         }
@@ -150,7 +151,7 @@ async fn sixteen_parallel_guessers_together_get_at_most_ten() {
             let mut evaluated = 0u32;
             for n in 0..20 {
                 match guess(&thief, &wrong(t * 100 + n)).await {
-                    Err(WalletError::WrongPin { .. }) => evaluated += 1,
+                    Err(WalletError::Pin(PinRefusal::WrongPin { .. })) => evaluated += 1,
                     Err(WalletError::BlockedByServer) => break,
                     other => panic!("guesser {t}, guess {n}: {other:?}"),
                 }
@@ -174,7 +175,7 @@ async fn a_right_pin_after_nine_wrong_ones_resets_the_count() {
     for n in 0..9 {
         assert!(matches!(
             guess(&thief, &wrong(n)).await,
-            Err(WalletError::WrongPin { .. })
+            Err(WalletError::Pin(PinRefusal::WrongPin { .. }))
         ));
     }
     assert_eq!(guesses_left(&env), Some(1));
@@ -200,7 +201,7 @@ async fn a_server_restart_keeps_the_count() {
     for n in 0..4 {
         assert!(matches!(
             guess(&thief, &wrong(n)).await,
-            Err(WalletError::WrongPin { .. })
+            Err(WalletError::Pin(PinRefusal::WrongPin { .. }))
         ));
     }
     let env = env.restart().await;
@@ -208,7 +209,7 @@ async fn a_server_restart_keeps_the_count() {
     let mut evaluated = 0;
     for n in 4..30 {
         match guess(&thief, &wrong(n)).await {
-            Err(WalletError::WrongPin { .. }) => evaluated += 1,
+            Err(WalletError::Pin(PinRefusal::WrongPin { .. })) => evaluated += 1,
             Err(WalletError::BlockedByServer) => break,
             other => panic!("guess {n}: {other:?}"),
         }
