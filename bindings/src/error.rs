@@ -26,9 +26,19 @@ pub enum VistalidError {
         /// Tries left before lockout.
         tries_left: u32,
     },
-    /// Too many wrong PINs: the wallet is locked; the user must wipe it and enrol again.
-    #[error("locked after too many wrong PINs; enrol again")]
+    /// Too many wrong PINs on this phone: the wallet is locked; the user must wipe it and
+    /// enrol again.
+    #[error("locked after too many wrong PINs on this phone; enrol again")]
     Locked,
+    /// Too many wrong PINs counted by the account's server: it erased its key for this
+    /// device, so the account can never be opened again here; the user must enrol it again
+    /// (a new activation code from the service).
+    #[error("the server blocked this account after too many wrong PINs; enrol it again")]
+    BlockedByServer,
+    /// The wallet's files were written by an older version and are not migrated: wipe the
+    /// wallet and enrol the accounts again.
+    #[error("this wallet was made by an older version; enrol again")]
+    VaultOutdated,
     /// A PIN was tried too soon after a wrong one: wait `retry_after_secs` and retry.
     #[error("wait {retry_after_secs} s before the next try")]
     Backoff {
@@ -185,6 +195,8 @@ impl From<WalletError> for VistalidError {
         match e {
             WalletError::WrongPin { tries_left } => Self::WrongPin { tries_left },
             WalletError::Locked => Self::Locked,
+            WalletError::BlockedByServer => Self::BlockedByServer,
+            WalletError::VaultOutdated => Self::VaultOutdated,
             WalletError::Backoff { retry_after_secs } => Self::Backoff { retry_after_secs },
             WalletError::WeakPin(why) => Self::WeakPin {
                 reason: why.to_owned(),
@@ -226,6 +238,8 @@ mod tests {
                 V::WrongPin { tries_left: 3 },
             ),
             (WalletError::Locked, V::Locked),
+            (WalletError::BlockedByServer, V::BlockedByServer),
+            (WalletError::VaultOutdated, V::VaultOutdated),
             (
                 WalletError::Backoff {
                     retry_after_secs: 30,

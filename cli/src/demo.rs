@@ -11,11 +11,12 @@ use std::time::Instant;
 
 use vistalid_core::client::{ClientError, ServerClient};
 use vistalid_core::clock::SystemClock;
+use vistalid_core::keys::SigningKey;
 use vistalid_core::keystore::SoftwareKeystore;
 use vistalid_core::protocol::CodeMode;
 use vistalid_core::qr::{Mode, QrMatrix, Verified, Verifier};
 use vistalid_core::secret::Pin;
-use vistalid_core::vault::{Vault, VaultConfig, VaultError};
+use vistalid_core::vault::{MemoryPinGuard, NewAccount, Vault, VaultConfig, VaultError};
 use vistalid_core::wallet::{AnswerOutcome, Wallet, WalletConfig, WalletError};
 use vistalid_server::relying_party::{CibaRequest, RelyingParty};
 use vistalid_server::{RunningServer, ServerConfig};
@@ -208,8 +209,10 @@ async fn run_steps(
         (&client_id, &client_secret),
     )
     .await?;
+    // The server checks every PIN try too: it stays up for the lockout step.
+    let locked = lockout_step(&wallet, data.path(), &pin, checks).await;
     shutdown(server).await;
-    lockout_step(&wallet, data.path(), &pin, checks).await
+    locked
 }
 
 /// Wrong PINs: counted with tries left, back-off between tries, then lockout.
@@ -258,11 +261,25 @@ async fn lockout_step(
     let dir = data.join("lockout-vault");
     let pin = pin.to_owned();
     let (seen, right) = tokio::task::spawn_blocking(move || {
-        let vault = Vault::create(&dir, keystore, config, &Pin::new(pin.clone()))?;
+        // The phone's own limit, shown with an in-process PIN guard (the server's limit is
+        // shown by the end-to-end tests).
+        let vault = Vault::create(&dir, keystore, config)?;
+        let guard = MemoryPinGuard::new(10);
+        let confirm = SigningKey::make().map_err(|_| VaultError::Random)?;
+        let (key_id, server_key) = guard
+            .enrol("demo", confirm.public_key())
+            .map_err(VaultError::from)?;
+        let new = NewAccount {
+            account_id: "demo",
+            key_id: &key_id,
+            server_key: &server_key,
+            confirm_key: &confirm,
+        };
+        vault.add_first_account(&Pin::new(pin.clone()), new, b"", &guard)?;
         let seen: Vec<Option<VaultError>> = (0..5)
-            .map(|_| vault.unlock(&Pin::new("975310")).err())
+            .map(|_| vault.unlock("demo", &Pin::new("975310"), &guard).err())
             .collect();
-        let right = vault.unlock(&Pin::new(pin)).err();
+        let right = vault.unlock("demo", &Pin::new(pin), &guard).err();
         Ok::<_, VaultError>((seen, right))
     })
     .await

@@ -23,8 +23,9 @@ use url::Url;
 
 use crate::protocol::{
     AnswerRequest, AnswerResponse, ChallengesResponse, EnrolRequest, EnrolResponse, ErrorBody,
-    NonceResponse, RedeemRequest, RedeemResponse, PATH_ANSWER, PATH_CHALLENGES, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_REDEEM,
+    NonceResponse, PinConfirmResponse, PinGuardRequest, PinGuessResponse, RedeemRequest,
+    RedeemResponse, PATH_ANSWER, PATH_CHALLENGES, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS,
+    PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM,
 };
 use crate::transport::{HttpRequest, Method, Transport, TransportError};
 
@@ -155,6 +156,27 @@ impl ServerClient {
             .push("answer");
         debug_assert!(PATH_ANSWER.ends_with("/answer"));
         let req = with_json(request(Method::Post, url, REQUEST_TIMEOUT), body)?;
+        self.send(req).await
+    }
+
+    /// Sends one signed PIN guess (the server counts it, then evaluates the blinded element).
+    pub async fn pin_guess(&self, body: &PinGuardRequest) -> Result<PinGuessResponse, ClientError> {
+        let req = with_json(
+            request(Method::Post, self.url(PATH_PIN_GUESS), REQUEST_TIMEOUT),
+            body,
+        )?;
+        self.send(req).await
+    }
+
+    /// Sends the signed proof of a successful unlock (the server resets the count).
+    pub async fn pin_confirm(
+        &self,
+        body: &PinGuardRequest,
+    ) -> Result<PinConfirmResponse, ClientError> {
+        let req = with_json(
+            request(Method::Post, self.url(PATH_PIN_CONFIRM), REQUEST_TIMEOUT),
+            body,
+        )?;
         self.send(req).await
     }
 

@@ -14,6 +14,8 @@ pub mod hash_to_curve;
 pub mod jws;
 pub mod keys;
 pub mod keystore;
+pub mod oprf;
+pub mod pin_guard;
 pub mod protocol;
 pub mod qr;
 pub mod secret;

@@ -17,6 +17,12 @@ pub const PATH_ENROL: &str = "/device/enrol";
 pub const PATH_CHALLENGES: &str = "/device/challenges";
 /// Path: answer a challenge (POST [`AnswerRequest`]); `{id}` is the challenge id.
 pub const PATH_ANSWER: &str = "/device/challenges/{id}/answer";
+/// Path: one counted PIN guess, the server's VOPRF evaluation (POST [`PinGuardRequest`] of
+/// [`PinGuessClaims`], signed by the account's device-tier key; answer [`PinGuessResponse`]).
+pub const PATH_PIN_GUESS: &str = "/device/pin-guard/evaluate";
+/// Path: the proof of a successful unlock (POST [`PinGuardRequest`] of [`PinConfirmClaims`],
+/// signed by the account's confirmation key; answer [`PinConfirmResponse`]).
+pub const PATH_PIN_CONFIRM: &str = "/device/pin-guard/confirm";
 /// Path: QR redemption by a professional's software (POST [`RedeemRequest`]).
 pub const PATH_REDEEM: &str = "/qr/redeem";
 /// Path: the QR credential issuer's public keys (GET, JWKS shape), for verifiers.
@@ -39,6 +45,18 @@ pub const TYP_ENROL_PROOF: &str = "vistalid-enrol+jwt";
 pub const TYP_CHALLENGE: &str = "vistalid-challenge+jwt";
 /// JWS `typ` of an answer signed by the device key.
 pub const TYP_ANSWER: &str = "vistalid-answer+jwt";
+
+/// JWS `typ` of a PIN guess (an OPRF evaluation request) signed by the device-tier key.
+pub const TYP_PIN_GUESS: &str = "vistalid-pin-guess+jwt";
+/// JWS `typ` of the proof of a successful unlock, signed by the confirmation key.
+pub const TYP_PIN_CONFIRM: &str = "vistalid-pin-confirm+jwt";
+
+/// The suite of [`OprfInfo::suite`] (RFC 9497).
+pub const OPRF_SUITE: &str = "P256-SHA256";
+/// The mode of [`OprfInfo::mode`].
+pub const OPRF_MODE: &str = "voprf";
+/// How far a PIN-guard request's `iat` may be from the server's clock, in seconds.
+pub const PIN_GUARD_MAX_SKEW_SECS: i64 = 120;
 
 /// The CIBA grant type (OpenID CIBA core 1.0, section 10.1).
 pub const CIBA_GRANT_TYPE: &str = "urn:openid:params:grant-type:ciba";
@@ -92,6 +110,10 @@ pub struct EnrolRequest {
     /// sets the ID token's `amr` (`hwk` or `swk`) until an attestation proves more (ADR 0001).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_storage: Option<KeyStorage>,
+    /// The keys of the server-counted PIN guesses (ADR 0001, issue 18): with them the server
+    /// creates an OPRF key for the device and answers [`EnrolResponse::oprf`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_guard: Option<PinGuardKeys>,
 }
 
 /// Where a wallet's platform keystore keeps its key, as the wallet reports it.
@@ -102,6 +124,32 @@ pub enum KeyStorage {
     Hardware,
     /// Software (a key file: the CLI, desktops, tests).
     Software,
+}
+
+/// The device's keys for the server-counted PIN guesses, sent at enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinGuardKeys {
+    /// The device-tier key (usable without the PIN): signs every PIN guess and, for insured
+    /// accounts, the QR presentations (the credential binds it).
+    pub unlock_key: Jwk,
+    /// The confirmation key, sealed in the account's PIN tier: only a right PIN reaches it,
+    /// and its signature proves a successful unlock.
+    pub confirm_key: Jwk,
+}
+
+/// The server's OPRF key for this device ([`EnrolResponse::oprf`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OprfInfo {
+    /// [`OPRF_SUITE`].
+    pub suite: String,
+    /// [`OPRF_MODE`].
+    pub mode: String,
+    /// The server's id of the key, sent back with every guess.
+    pub key_id: String,
+    /// The public key, base64url of the compressed SEC1 point, pinned by the wallet.
+    pub public_key: String,
+    /// Guesses allowed between two successful unlocks.
+    pub guess_limit: u32,
 }
 
 /// Identity claims of an account, as Pro Santé Connect names them where it has a name.
@@ -137,10 +185,13 @@ pub struct EnrolResponse {
     pub issuer_key: Option<Jwk>,
     /// Bearer token for the device long-poll (not a signing secret; see DESIGN.md).
     pub poll_token: String,
-    /// Issuer-signed credential (COSE_Sign1, base64url) binding identity to the device key;
-    /// insured accounts only.
+    /// Issuer-signed credential (COSE_Sign1, base64url) binding identity to the device key
+    /// (to [`PinGuardKeys::unlock_key`] when the request had one); insured accounts only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+    /// The device's OPRF key, when the server counts PIN guesses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oprf: Option<OprfInfo>,
 }
 
 /// How the user proves they see the login page.
@@ -266,6 +317,65 @@ impl AnswerStatus {
 pub struct AnswerResponse {
     /// What was recorded.
     pub status: AnswerStatus,
+}
+
+/// Body of [`PATH_PIN_GUESS`] and [`PATH_PIN_CONFIRM`] (checked by
+/// [`crate::pin_guard`] on the server).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinGuardRequest {
+    /// The device, so the server knows which key to check the signature with; the signed
+    /// claims must name the same device.
+    pub device_id: String,
+    /// Compact JWS of [`PinGuessClaims`] or [`PinConfirmClaims`].
+    pub request: String,
+}
+
+/// Claims of a PIN guess, signed by the device-tier key ([`TYP_PIN_GUESS`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinGuessClaims {
+    /// The guessing device.
+    pub device_id: String,
+    /// The OPRF key the wallet pinned ([`OprfInfo::key_id`]).
+    pub key_id: String,
+    /// The blinded element, base64url of the compressed SEC1 point.
+    pub blinded_element: String,
+    /// Single-use request id (16+ random bytes, base64url).
+    pub jti: String,
+    /// Seconds since the epoch at signing time.
+    pub iat: i64,
+}
+
+/// Answer to [`PATH_PIN_GUESS`]: the evaluation and its DLEQ proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinGuessResponse {
+    /// The evaluated element, base64url of the compressed SEC1 point.
+    pub evaluated_element: String,
+    /// The proof (`c || s`, 64 bytes), base64url.
+    pub proof: String,
+    /// Guesses left after this one.
+    pub guesses_left: u32,
+}
+
+/// Claims of the proof of a successful unlock, signed by the confirmation key
+/// ([`TYP_PIN_CONFIRM`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinConfirmClaims {
+    /// The device.
+    pub device_id: String,
+    /// The OPRF key the unlock used.
+    pub key_id: String,
+    /// Single-use request id (16+ random bytes, base64url).
+    pub jti: String,
+    /// Seconds since the epoch at signing time.
+    pub iat: i64,
+}
+
+/// Answer to [`PATH_PIN_CONFIRM`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinConfirmResponse {
+    /// Guesses allowed from now on (the limit).
+    pub guesses_left: u32,
 }
 
 /// Body of [`PATH_REDEEM`]; the professional's software authenticates as a registered client
@@ -430,6 +540,17 @@ error_codes! {
     CredentialExpired => "credential_expired",
     /// The QR presentation was redeemed before.
     AlreadyRedeemed => "already_redeemed",
+    /// The device's PIN-guess limit was reached and its OPRF key erased: the vault can never
+    /// be opened again; enrol again.
+    PinGuardBlocked => "pin_guard_blocked",
+    /// A PIN-guard request reused its `jti`.
+    ReplayedRequest => "replayed_request",
+    /// A PIN-guard request's `iat` is too far from the server's clock.
+    StaleRequest => "stale_request",
+    /// A PIN-guard request names an OPRF key the device does not have.
+    UnknownOprfKey => "unknown_oprf_key",
+    /// A PIN guess's blinded element is not a valid P-256 point other than the identity.
+    InvalidElement => "invalid_element",
 }
 
 impl std::fmt::Display for ErrorCode {

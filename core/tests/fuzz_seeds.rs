@@ -10,6 +10,8 @@
 //!
 //! Each seed's first byte is the target's selector (see each target's docs).
 
+mod vault_common;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,8 +22,7 @@ use vistalid_core::keys::SigningKey;
 use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore};
 use vistalid_core::protocol::*;
 use vistalid_core::qr::{self, CredentialClaims, PresentationSource};
-use vistalid_core::secret::Pin;
-use vistalid_core::vault::{Argon2Params, Vault, VaultConfig};
+use vistalid_core::vault::{Argon2Params, VaultConfig};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -121,6 +122,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         device_name: "Pixel".into(),
         attestation: None,
         key_storage: None,
+        pin_guard: None,
     };
     let enrol_resp = EnrolResponse {
         account_id: "acc".into(),
@@ -131,6 +133,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         issuer_key: Some(jwk.clone()),
         poll_token: "cG9sbA".into(),
         credential: None,
+        oprf: None,
     };
     let protocol = vec![
         with_sel(0, br#"{"nonce":"bm9uY2U","expires_in":120}"#),
@@ -165,7 +168,8 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         backoff: false,
         ..VaultConfig::default()
     };
-    let vault = Vault::create(&path, ks, config, &Pin::new("482613")).expect("create");
+    let (vault, _guard) =
+        vault_common::create(dir.path(), &path, ks, config, "482613").expect("create");
     vault.set_device_state(b"device state").expect("device");
     let mut vault_seeds = Vec::new();
     for (i, name) in ["vault.hdr", "counter.bin", "device.bin", "secrets.1.bin"]

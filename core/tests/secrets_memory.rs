@@ -27,12 +27,15 @@
 
 #![cfg(target_os = "linux")]
 
+mod vault_common;
+
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
+use vault_common::ACCT;
 use vistalid_core::keys::SigningKey;
 use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore};
 use vistalid_core::secret::Pin;
@@ -148,8 +151,15 @@ fn run_flow(dir: std::path::PathBuf) -> (Needles, usize) {
         argon2: Argon2Params::insecure_fast_for_tests(),
         ..VaultConfig::default()
     };
-    let vault =
-        Vault::create(&dir, Arc::clone(&keystore), config.clone(), &pin_of(&pin)).expect("create");
+    let root = dir.parent().expect("parent").to_path_buf();
+    let (vault, guard) = vault_common::create(
+        &root,
+        &dir,
+        Arc::clone(&keystore),
+        config.clone(),
+        pin_of(&pin).expose(),
+    )
+    .expect("create");
     let key = Box::new(SigningKey::make().expect("key"));
     let needles = {
         let der = key.to_pkcs8();
@@ -174,7 +184,9 @@ fn run_flow(dir: std::path::PathBuf) -> (Needles, usize) {
             )
             .into_bytes(),
         );
-        let unlocked = vault.unlock(&pin_of(&needles.pin)).expect("unlock");
+        let unlocked = vault
+            .unlock(ACCT, &pin_of(&needles.pin), &guard)
+            .expect("unlock");
         unlocked.set_secrets(&json).expect("seal");
         needles
     };
@@ -182,7 +194,9 @@ fn run_flow(dir: std::path::PathBuf) -> (Needles, usize) {
     drop(vault);
 
     let vault = Vault::open(&dir, keystore, config).expect("open");
-    let unlocked = vault.unlock(&pin_of(&needles.pin)).expect("unlock again");
+    let unlocked = vault
+        .unlock(ACCT, &pin_of(&needles.pin), &guard)
+        .expect("unlock again");
     let secrets = unlocked.secrets().expect("secrets");
     // Read the field without serde_json::Value (whose strings are not zeroized), so any
     // copy found comes from the code under test, not from the test.

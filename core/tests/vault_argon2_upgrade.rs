@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Argon2 parameter upgrade: a vault keeps the parameters in its header (unlock always uses
 //! those), and takes [`VaultConfig::argon2`] at its next PIN change. Checked through the
-//! public `Vault` API and the documented header layout (`core/src/vault/envelope.rs`: magic 4,
-//! version 2, vault id 16, generation 4, then `m`, `t`, `p` as big-endian `u32`s).
+//! public `Vault` API and the documented header layout (`core/src/vault/header.rs`: magic 4,
+//! version 2 bytes, vault id 16, generation 4, then `m`, `t`, `p` as big-endian `u32`s).
 
 use std::path::Path;
 use std::sync::Arc;
 
+mod vault_common;
+
+use vault_common::ACCT;
 use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore};
 use vistalid_core::secret::Pin;
 use vistalid_core::vault::{Argon2Params, Vault, VaultConfig, VaultError};
@@ -44,41 +47,38 @@ fn an_old_parameter_vault_unlocks_and_takes_the_new_parameters_at_pin_change() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let keystore: Arc<dyn PlatformKeystore> = Arc::new(MemoryKeystore::new());
     // A vault made by the previous release.
-    let before = Vault::create(
-        tmp.path(),
-        keystore.clone(),
-        config(old),
-        &Pin::new(OLD_PIN),
-    )
-    .expect("create");
+    let dir = tmp.path().join("vault");
+    let (before, guard) =
+        vault_common::create(tmp.path(), &dir, keystore.clone(), config(old), OLD_PIN)
+            .expect("create");
     before
-        .unlock(&Pin::new(OLD_PIN))
+        .unlock(ACCT, &Pin::new(OLD_PIN), &guard)
         .expect("unlock")
         .set_secrets(b"account keys")
         .expect("secrets");
     drop(before);
-    assert_eq!(header_of(tmp.path()), (1, old));
+    assert_eq!(header_of(&dir), (1, old));
 
     // This release opens it with the new defaults: it still unlocks, and unlocking does not
     // rewrite the header.
-    let vault = Vault::open(tmp.path(), keystore, config(new)).expect("open");
+    let vault = Vault::open(&dir, keystore, config(new)).expect("open");
     let unlocked = vault
-        .unlock(&Pin::new(OLD_PIN))
+        .unlock(ACCT, &Pin::new(OLD_PIN), &guard)
         .expect("unlock with old parameters");
     assert_eq!(&unlocked.secrets().expect("secrets")[..], b"account keys");
-    assert_eq!(header_of(tmp.path()), (1, old));
+    assert_eq!(header_of(&dir), (1, old));
 
     // The next PIN change writes the new parameters (and a new generation).
     vault
-        .change_pin(&Pin::new(OLD_PIN), &Pin::new(NEW_PIN))
+        .change_pin(&Pin::new(OLD_PIN), &Pin::new(NEW_PIN), &guard)
         .expect("change PIN");
-    assert_eq!(header_of(tmp.path()), (2, new));
+    assert_eq!(header_of(&dir), (2, new));
     let unlocked = vault
-        .unlock(&Pin::new(NEW_PIN))
+        .unlock(ACCT, &Pin::new(NEW_PIN), &guard)
         .expect("unlock with new parameters");
     assert_eq!(&unlocked.secrets().expect("secrets")[..], b"account keys");
     assert!(matches!(
-        vault.unlock(&Pin::new(OLD_PIN)),
+        vault.unlock(ACCT, &Pin::new(OLD_PIN), &guard),
         Err(VaultError::WrongPin { .. })
     ));
 }

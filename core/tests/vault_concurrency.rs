@@ -7,6 +7,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Barrier};
 
+mod vault_common;
+
+use vault_common::ACCT;
 use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore};
 use vistalid_core::secret::Pin;
 use vistalid_core::vault::{Argon2Params, PinPolicy, Vault, VaultConfig, VaultError};
@@ -26,6 +29,7 @@ fn config(max_attempts: u32) -> VaultConfig {
 
 /// Runs `tries` wrong PINs on each of 16 threads started together; returns every result.
 fn hammer(dir: &Path, ks: &Arc<dyn PlatformKeystore>, max: u32, tries: usize) -> Vec<VaultError> {
+    let guard = Arc::new(vault_common::guard(dir, u32::MAX));
     let shared = Arc::new(Vault::open(dir, ks.clone(), config(max)).expect("open"));
     let barrier = Arc::new(Barrier::new(THREADS));
     let handles: Vec<_> = (0..THREADS)
@@ -36,10 +40,15 @@ fn hammer(dir: &Path, ks: &Arc<dyn PlatformKeystore>, max: u32, tries: usize) ->
                 Arc::new(Vault::open(dir, ks.clone(), config(max)).expect("open"))
             };
             let barrier = barrier.clone();
+            let guard = guard.clone();
             std::thread::spawn(move || {
                 barrier.wait();
                 (0..tries)
-                    .map(|_| vault.unlock(&Pin::new(WRONG)).expect_err("wrong PIN"))
+                    .map(|_| {
+                        vault
+                            .unlock(ACCT, &Pin::new(WRONG), &*guard)
+                            .expect_err("wrong PIN")
+                    })
                     .collect::<Vec<_>>()
             })
         })
@@ -54,7 +63,7 @@ fn hammer(dir: &Path, ks: &Arc<dyn PlatformKeystore>, max: u32, tries: usize) ->
 fn sixteen_threads_each_try_counted_once() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let ks: Arc<dyn PlatformKeystore> = Arc::new(MemoryKeystore::new());
-    Vault::create(tmp.path(), ks.clone(), config(100), &Pin::new(PIN)).expect("create");
+    vault_common::create(tmp.path(), tmp.path(), ks.clone(), config(100), PIN).expect("create");
     let results = hammer(tmp.path(), &ks, 100, 5);
     assert_eq!(results.len(), THREADS * 5);
     // Each try saw its own count: the tries_left values are exactly 99, 98, ..., 20.
@@ -76,7 +85,7 @@ fn sixteen_threads_lock_at_the_default_limit() {
     let ks: Arc<dyn PlatformKeystore> = Arc::new(MemoryKeystore::new());
     let max = VaultConfig::default().max_attempts;
     assert_eq!(max, 5);
-    Vault::create(tmp.path(), ks.clone(), config(max), &Pin::new(PIN)).expect("create");
+    vault_common::create(tmp.path(), tmp.path(), ks.clone(), config(max), PIN).expect("create");
     let results = hammer(tmp.path(), &ks, max, 2);
     let wrong: BTreeSet<u32> = results
         .iter()
@@ -94,5 +103,9 @@ fn sixteen_threads_lock_at_the_default_limit() {
     assert_eq!(locked, THREADS * 2 - 5);
     let vault = Vault::open(tmp.path(), ks, config(max)).expect("open");
     assert_eq!(vault.attempts_left(), Ok(0));
-    assert_eq!(vault.unlock(&Pin::new(PIN)).err(), Some(VaultError::Locked));
+    let guard = vault_common::guard(tmp.path(), u32::MAX);
+    assert_eq!(
+        vault.unlock(ACCT, &Pin::new(PIN), &guard).err(),
+        Some(VaultError::Locked)
+    );
 }

@@ -14,13 +14,23 @@
 //!   set, the secrets are intact, and one PIN-tier file is left. (The unit test
 //!   `vault::tests::a_kill_at_any_step_of_change_pin_leaves_the_old_or_the_new_pin` kills it
 //!   at each of its file-system steps in turn.)
+//! - `kill_during_account_additions_leaves_each_absent_or_whole`: the child adds accounts in
+//!   a loop (each one's section, then the header that lists it); after each kill every
+//!   account the header lists opens with its own secrets, every reported one is listed, and
+//!   the first account is untouched.
+//!
+//! Every process rebuilds the same in-process PIN guard (`vault_common`): these tests are
+//! about the vault's files; the server's count is tested in the end-to-end tests.
 
-use std::io::Read;
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod vault_common;
+
+use vault_common::ACCT;
 use vistalid_core::keystore::{PlatformKeystore, SoftwareKeystore};
 use vistalid_core::secret::Pin;
 use vistalid_core::vault::{Argon2Params, PinPolicy, Vault, VaultConfig};
@@ -76,7 +86,8 @@ fn child_process() {
     match mode {
         "writer" => {
             let vault = Vault::open(&dir, keystore(&root), config(fast(), u32::MAX)).expect("open");
-            let unlocked = vault.unlock(&Pin::new(PIN)).expect("unlock");
+            let guard = vault_common::guard(&root, u32::MAX);
+            let unlocked = vault.unlock(ACCT, &Pin::new(PIN), &guard).expect("unlock");
             let start = decode(&unlocked.secrets().expect("secrets"));
             println!("start {start}");
             for n in start + 1.. {
@@ -87,14 +98,15 @@ fn child_process() {
         }
         "changer" => {
             let vault = Vault::open(&dir, keystore(&root), config(fast(), u32::MAX)).expect("open");
+            let guard = vault_common::guard(&root, u32::MAX);
             let mut pins = [PIN, PIN_B];
-            if vault.unlock(&Pin::new(PIN)).is_err() {
+            if vault.unlock(ACCT, &Pin::new(PIN), &guard).is_err() {
                 pins.swap(0, 1);
             }
             println!("start {}", pins[0]);
             loop {
                 vault
-                    .change_pin(&Pin::new(pins[0]), &Pin::new(pins[1]))
+                    .change_pin(&Pin::new(pins[0]), &Pin::new(pins[1]), &guard)
                     .expect("change PIN");
                 println!("changed to {}", pins[1]);
                 pins.swap(0, 1);
@@ -102,8 +114,28 @@ fn child_process() {
         }
         "unlock" => {
             let vault = Vault::open(&dir, keystore(&root), config(slow(), 5)).expect("open");
-            let result = vault.unlock(&Pin::new(PIN));
+            let guard = vault_common::guard(&root, u32::MAX);
+            let result = vault.unlock(ACCT, &Pin::new(PIN), &guard);
             println!("unlock finished: {}", result.is_ok());
+        }
+        "adder" => {
+            let vault = Vault::open(&dir, keystore(&root), config(fast(), u32::MAX)).expect("open");
+            let held = vault.account_ids().expect("accounts");
+            let ids: Vec<&str> = held.iter().map(String::as_str).collect();
+            let guard = vault_common::guard_of(&root, &ids, u32::MAX);
+            let first = vault.unlock(ACCT, &Pin::new(PIN), &guard).expect("unlock");
+            println!("start {}", held.len());
+            for n in held.len() + 1..=32 {
+                let id = format!("acct-{n}");
+                vault_common::add(&first, &guard, &root, &id, &record(n as u64))
+                    .expect("add account");
+                println!("added {n}");
+            }
+            println!("full");
+            // Wait for the kill, as the other children do.
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+            }
         }
         other => panic!("unknown child mode {other}"),
     }
@@ -122,8 +154,15 @@ fn slow() -> Argon2Params {
     }
 }
 
-fn spawn_child(mode: &str, root: &Path) -> Child {
-    Command::new(std::env::current_exe().expect("test binary"))
+/// A child process and the lines of its standard output, read on a thread of their own.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+fn spawn_child(mode: &str, root: &Path) -> Running {
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "child_process",
             "--exact",
@@ -135,26 +174,57 @@ fn spawn_child(mode: &str, root: &Path) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn child")
+        .expect("spawn child");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        // Only whole lines count: a line cut by the kill (no newline) is dropped.
+        while matches!(stdout.read_line(&mut line), Ok(n) if n > 0) {
+            if line.ends_with('\n') && send.send(line.trim_end().to_owned()).is_err() {
+                break;
+            }
+            line.clear();
+        }
+    });
+    Running {
+        child,
+        lines,
+        seen: Vec::new(),
+    }
+}
+
+impl Running {
+    /// Waits until the child has printed its `start` line (it opened the vault and checked
+    /// the PIN), so that the kill moments the tests draw fall in the work they test and not
+    /// in the process start-up, whose length depends on the machine's load.
+    fn started(mut self) -> Self {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            // The harness prints "test child_process ... " before the child's first line.
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    let start = l.contains("start ");
+                    self.seen.push(l);
+                    if start {
+                        return self;
+                    }
+                }
+                Err(e) => panic!("the child never started ({e:?}): {:?}", self.seen),
+            }
+        }
+    }
 }
 
 /// Kills the child (SIGKILL) and returns its complete output lines.
-fn kill_and_collect(mut child: Child) -> Vec<String> {
-    child.kill().expect("kill");
-    let status = child.wait().expect("wait");
+fn kill_and_collect(mut running: Running) -> Vec<String> {
+    running.child.kill().expect("kill");
+    let status = running.child.wait().expect("wait");
     assert!(!status.success(), "the child must have been killed");
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .expect("piped")
-        .read_to_string(&mut out)
-        .expect("read");
-    // Only whole lines count: a line cut by the kill is ignored.
-    out.split_inclusive('\n')
-        .filter(|l| l.ends_with('\n'))
-        .map(|l| l.trim_end().to_owned())
-        .collect()
+    // The reader thread ends at the end of the pipe, which the kill closed.
+    running.seen.extend(running.lines.iter());
+    running.seen
 }
 
 /// A small xorshift generator seeded from the clock: random kill moments, no dependency.
@@ -183,20 +253,16 @@ fn kill_during_writes_leaves_old_or_new() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
     let dir = root.join("vault");
-    Vault::create(
-        &dir,
-        keystore(root),
-        config(fast(), u32::MAX),
-        &Pin::new(PIN),
-    )
-    .expect("create");
+    let (_, guard) =
+        vault_common::create(root, &dir, keystore(root), config(fast(), u32::MAX), PIN)
+            .expect("create");
     let mut rng = Rng::new();
     let started = Instant::now();
     let (mut secrets_prev, mut device_prev) = (0u64, 0u64);
     let (mut mid_write, mut no_progress) = (0usize, 0usize);
     for round in 0..KILLS {
-        let child = spawn_child("writer", root);
-        std::thread::sleep(Duration::from_micros(2_000 + rng.below(40_000)));
+        let child = spawn_child("writer", root).started();
+        std::thread::sleep(Duration::from_micros(rng.below(40_000)));
         let lines = kill_and_collect(child);
         let reported = lines.iter().rev().find_map(|l| {
             l.strip_prefix("wrote ")
@@ -210,7 +276,7 @@ fn kill_during_writes_leaves_old_or_new() {
         let device = decode(&vault.device_state().expect("device tier"));
         let secrets = decode(
             &vault
-                .unlock(&Pin::new(PIN))
+                .unlock(ACCT, &Pin::new(PIN), &guard)
                 .expect("unlock")
                 .secrets()
                 .expect("secrets"),
@@ -257,8 +323,8 @@ fn kill_during_pin_check_still_counts_the_try() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
     let dir = root.join("vault");
-    let vault =
-        Vault::create(&dir, keystore(root), config(slow(), 5), &Pin::new(PIN)).expect("create");
+    let (vault, guard) =
+        vault_common::create(root, &dir, keystore(root), config(slow(), 5), PIN).expect("create");
     assert_eq!(vault.attempts_left(), Ok(5));
 
     let child = spawn_child("unlock", root);
@@ -280,7 +346,7 @@ fn kill_during_pin_check_still_counts_the_try() {
         "the interrupted try stays counted"
     );
     // The right PIN still works and resets the count.
-    vault.unlock(&Pin::new(PIN)).expect("unlock");
+    vault.unlock(ACCT, &Pin::new(PIN), &guard).expect("unlock");
     assert_eq!(vault.attempts_left(), Ok(5));
 }
 
@@ -298,15 +364,11 @@ fn kill_during_pin_changes_leaves_the_old_or_the_new_pin() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path();
     let dir = root.join("vault");
-    let vault = Vault::create(
-        &dir,
-        keystore(root),
-        config(fast(), u32::MAX),
-        &Pin::new(PIN),
-    )
-    .expect("create");
+    let (vault, guard) =
+        vault_common::create(root, &dir, keystore(root), config(fast(), u32::MAX), PIN)
+            .expect("create");
     vault
-        .unlock(&Pin::new(PIN))
+        .unlock(ACCT, &Pin::new(PIN), &guard)
         .expect("unlock")
         .set_secrets(&record(7))
         .expect("secrets");
@@ -316,10 +378,9 @@ fn kill_during_pin_changes_leaves_the_old_or_the_new_pin() {
     let mut current = PIN.to_owned();
     let (mut changes, mut in_flight) = (0usize, 0usize);
     for round in 0..CHANGE_KILLS {
-        let child = spawn_child("changer", root);
-        // Starting the child and its first unlock take tens of milliseconds; one change
-        // (five fsynced writes) a few more.
-        std::thread::sleep(Duration::from_micros(2_000 + rng.below(300_000)));
+        let child = spawn_child("changer", root).started();
+        // One change (an unlock, Argon2 twice, five fsynced writes) takes tens of milliseconds.
+        std::thread::sleep(Duration::from_micros(rng.below(300_000)));
         let lines = kill_and_collect(child);
         // The harness prints "test child_process ... " before the child's first line.
         let reported = lines.iter().rev().find_map(|l| {
@@ -333,14 +394,16 @@ fn kill_during_pin_changes_leaves_the_old_or_the_new_pin() {
         let vault = Vault::open(&dir, keystore(root), config(fast(), u32::MAX))
             .unwrap_or_else(|e| panic!("round {round}: vault does not open: {e:?}"));
         // The reported PIN, or the one the child was setting when it died.
-        let (pin, unlocked) = match vault.unlock(&Pin::new(&base)) {
+        let (pin, unlocked) = match vault.unlock(ACCT, &Pin::new(&base), &guard) {
             Ok(u) => (base.clone(), u),
             Err(_) => {
                 in_flight += 1;
                 let next = other(&base);
-                let u = vault.unlock(&Pin::new(next)).unwrap_or_else(|e| {
-                    panic!("round {round}: neither PIN opens (reported {base}): {e:?}")
-                });
+                let u = vault
+                    .unlock(ACCT, &Pin::new(next), &guard)
+                    .unwrap_or_else(|e| {
+                        panic!("round {round}: neither PIN opens (reported {base}): {e:?}")
+                    });
                 (next.to_owned(), u)
             }
         };
@@ -357,4 +420,57 @@ fn kill_during_pin_changes_leaves_the_old_or_the_new_pin() {
          left the PIN being set"
     );
     assert!(changes > 0, "the child made progress");
+}
+
+#[test]
+fn kill_during_account_additions_leaves_each_absent_or_whole() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let dir = root.join("vault");
+    let (vault, _) =
+        vault_common::create(root, &dir, keystore(root), config(fast(), u32::MAX), PIN)
+            .expect("create");
+    drop(vault);
+    let mut rng = Rng::new();
+    let (mut reported_max, mut rounds) = (1usize, 0usize);
+    while rounds < CHANGE_KILLS {
+        let child = spawn_child("adder", root).started();
+        std::thread::sleep(Duration::from_micros(rng.below(120_000)));
+        let lines = kill_and_collect(child);
+        rounds += 1;
+        if let Some(n) = lines.iter().rev().find_map(|l| {
+            l.strip_prefix("added ")
+                .map(|n| n.parse::<usize>().expect("number"))
+        }) {
+            reported_max = n;
+        }
+        let vault = Vault::open(&dir, keystore(root), config(fast(), u32::MAX))
+            .unwrap_or_else(|e| panic!("round {rounds}: vault does not open: {e:?}"));
+        let held = vault.account_ids().expect("accounts");
+        assert!(
+            held.len() >= reported_max,
+            "round {rounds}: {} accounts listed, {reported_max} reported",
+            held.len()
+        );
+        let ids: Vec<&str> = held.iter().map(String::as_str).collect();
+        let guard = vault_common::guard_of(root, &ids, u32::MAX);
+        for (i, id) in held.iter().enumerate().skip(1) {
+            let opened = vault
+                .unlock(id, &Pin::new(PIN), &guard)
+                .unwrap_or_else(|e| panic!("round {rounds}: {id} listed but does not open: {e:?}"));
+            assert_eq!(
+                decode(&opened.secrets().expect("secrets")),
+                (i + 1) as u64,
+                "round {rounds}: {id}"
+            );
+        }
+        vault
+            .unlock(ACCT, &Pin::new(PIN), &guard)
+            .expect("the first account is untouched");
+        if held.len() == 32 {
+            break;
+        }
+    }
+    println!("{rounds} kills during account additions: {reported_max} accounts reported");
+    assert!(reported_max > 1, "the child made progress");
 }

@@ -4,12 +4,15 @@
 //! hardware (StrongBox, Secure Enclave), so only the PIN's own PRF (`k_hw`) should reach
 //! the keystore once a vault handle has derived its device keys.
 
+mod vault_common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use vault_common::ACCT;
 use vistalid_core::keystore::{KeystoreError, MemoryKeystore, PlatformKeystore};
 use vistalid_core::secret::Pin;
-use vistalid_core::vault::{Argon2Params, Vault, VaultConfig, VaultError};
+use vistalid_core::vault::{Argon2Params, MemoryPinGuard, Vault, VaultConfig, VaultError};
 use zeroize::Zeroizing;
 
 const PIN: &str = "482915";
@@ -42,10 +45,10 @@ fn config() -> VaultConfig {
 }
 
 /// What the wallet does for one approval, and the PRF calls it made.
-fn approval(vault: &Vault, ks: &Counting) -> usize {
+fn approval(vault: &Vault, ks: &Counting, guard: &MemoryPinGuard) -> usize {
     let before = ks.prf_calls.load(Ordering::SeqCst);
     let state = vault.device_state().expect("read");
-    let unlocked = vault.unlock(&Pin::new(PIN)).expect("unlock");
+    let unlocked = vault.unlock(ACCT, &Pin::new(PIN), guard).expect("unlock");
     drop(unlocked);
     vault.set_device_state(&state).expect("write");
     ks.prf_calls.load(Ordering::SeqCst) - before
@@ -58,11 +61,13 @@ fn an_approval_calls_the_keystore_prf_once() {
         inner: MemoryKeystore::new(),
         prf_calls: AtomicUsize::new(0),
     });
-    Vault::create(tmp.path(), ks.clone(), config(), &Pin::new(PIN)).expect("create");
-    let vault = Vault::open(tmp.path(), ks.clone(), config()).expect("open");
+    let dir = tmp.path().join("vault");
+    let (_, guard) =
+        vault_common::create(tmp.path(), &dir, ks.clone(), config(), PIN).expect("create");
+    let vault = Vault::open(&dir, ks.clone(), config()).expect("open");
     // Opening derived the device keys; every approval now needs only the PIN's PRF.
     for round in 0..3 {
-        assert_eq!(approval(&vault, &ks), 1, "round {round}");
+        assert_eq!(approval(&vault, &ks, &guard), 1, "round {round}");
     }
 }
 
@@ -74,21 +79,23 @@ fn cached_device_keys_still_refuse_another_keystore() {
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
     let ks: Arc<dyn PlatformKeystore> = Arc::new(MemoryKeystore::new());
-    let vault = Vault::create(&a, ks.clone(), config(), &Pin::new(PIN)).expect("create");
+    let (vault, guard) =
+        vault_common::create(tmp.path(), &a, ks.clone(), config(), PIN).expect("create");
     vault.device_state().expect("read");
-    Vault::create(
+    vault_common::create(
+        tmp.path(),
         &b,
         Arc::new(MemoryKeystore::new()),
         config(),
-        &Pin::new(PIN),
+        PIN,
     )
     .expect("create");
-    for name in ["vault.hdr", "device.bin", "counter.bin"] {
+    for name in ["vault.hdr", "device.bin", "counter.bin", "secrets.1.bin"] {
         std::fs::copy(b.join(name), a.join(name)).expect("copy");
     }
     assert_eq!(
         vault.device_state().err(),
         Some(VaultError::KeystoreMismatch)
     );
-    assert!(vault.unlock(&Pin::new(PIN)).is_err());
+    assert!(vault.unlock(ACCT, &Pin::new(PIN), &guard).is_err());
 }

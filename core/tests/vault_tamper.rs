@@ -7,10 +7,15 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+mod vault_common;
+
 use proptest::prelude::*;
+use vault_common::ACCT;
 use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore};
 use vistalid_core::secret::Pin;
-use vistalid_core::vault::{Argon2Params, PinPolicy, Vault, VaultConfig, VaultError};
+use vistalid_core::vault::{
+    Argon2Params, MemoryPinGuard, PinPolicy, Vault, VaultConfig, VaultError,
+};
 
 const FILES: [&str; 4] = ["vault.hdr", "secrets.1.bin", "device.bin", "counter.bin"];
 const PIN: &str = "482915";
@@ -27,6 +32,7 @@ fn config() -> VaultConfig {
 struct Template {
     dir: tempfile::TempDir,
     keystore: Arc<dyn PlatformKeystore>,
+    guard: MemoryPinGuard,
 }
 
 fn template() -> &'static Template {
@@ -34,15 +40,21 @@ fn template() -> &'static Template {
     T.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let keystore: Arc<dyn PlatformKeystore> = Arc::new(MemoryKeystore::new());
-        let vault =
-            Vault::create(dir.path(), keystore.clone(), config(), &Pin::new(PIN)).expect("create");
+        let vault_dir = dir.path().join("vault");
+        let (vault, guard) =
+            vault_common::create(dir.path(), &vault_dir, keystore.clone(), config(), PIN)
+                .expect("create");
         vault.set_device_state(b"device state").expect("device");
         vault
-            .unlock(&Pin::new(PIN))
+            .unlock(ACCT, &Pin::new(PIN), &guard)
             .expect("unlock")
             .set_secrets(b"the secrets")
             .expect("secrets");
-        Template { dir, keystore }
+        Template {
+            dir,
+            keystore,
+            guard,
+        }
     })
 }
 
@@ -51,7 +63,9 @@ fn use_vault(dir: &Path, keystore: Arc<dyn PlatformKeystore>) -> Result<(), Vaul
     let vault = Vault::open(dir, keystore, config())?;
     vault.attempts_left()?;
     let device = vault.device_state()?;
-    let secrets = vault.unlock(&Pin::new(PIN))?.secrets()?;
+    let secrets = vault
+        .unlock(ACCT, &Pin::new(PIN), &template().guard)?
+        .secrets()?;
     assert_eq!(
         device.as_slice(),
         b"device state",
@@ -69,7 +83,7 @@ fn copy_template() -> tempfile::TempDir {
     let t = template();
     let dst = tempfile::tempdir().expect("tempdir");
     for name in FILES {
-        std::fs::copy(t.dir.path().join(name), dst.path().join(name)).expect("copy");
+        std::fs::copy(t.dir.path().join("vault").join(name), dst.path().join(name)).expect("copy");
     }
     dst
 }

@@ -1,26 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Vault files as hostile input: one file of a real vault (header, counter, device tier or
 //! secrets) is replaced by the fuzz input, then `Vault::open`, `device_state`,
-//! `attempts_left` and `unlock` run. None may panic; a corrupted vault must never unlock to
-//! secrets other than the ones sealed in it.
+//! `attempts_left`, `account_ids` and `unlock` (with an in-process PIN guard) run. None may
+//! panic; a corrupted vault must never unlock to secrets other than the ones sealed in it.
 #![no_main]
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
+use vistalid_core::keys::SigningKey;
 use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore};
 use vistalid_core::secret::Pin;
-use vistalid_core::vault::{Argon2Params, Vault, VaultConfig};
+use vistalid_core::vault::{Argon2Params, MemoryPinGuard, NewAccount, Vault, VaultConfig};
 
 const FILES: [&str; 4] = ["vault.hdr", "counter.bin", "device.bin", "secrets.1.bin"];
 const PIN: &str = "482613";
+const ACCT: &str = "fuzz-account";
 const SECRETS: &[u8] = b"fuzz secrets";
 const DEVICE: &[u8] = b"fuzz device state";
 
 struct Fixture {
     path: PathBuf,
     keystore: Arc<dyn PlatformKeystore>,
+    guard: MemoryPinGuard,
     originals: Vec<Vec<u8>>,
 }
 
@@ -39,14 +42,21 @@ fn fixture() -> &'static Fixture {
         let dir = vistalid_fuzz::scratch_dir("vault");
         let path = dir.join("vault");
         let keystore: Arc<dyn PlatformKeystore> = Arc::new(MemoryKeystore::new());
-        let vault = Vault::create(&path, Arc::clone(&keystore), config(), &Pin::new(PIN))
-            .expect("create vault");
-        vault.set_device_state(DEVICE).expect("device state");
+        let vault =
+            Vault::create(&path, Arc::clone(&keystore), config()).expect("create vault");
+        let guard = MemoryPinGuard::new(u32::MAX);
+        let confirm = SigningKey::make().expect("key");
+        let (key_id, server_key) = guard.enrol(ACCT, confirm.public_key()).expect("enrol");
+        let new = NewAccount {
+            account_id: ACCT,
+            key_id: &key_id,
+            server_key: &server_key,
+            confirm_key: &confirm,
+        };
         vault
-            .unlock(&Pin::new(PIN))
-            .expect("unlock")
-            .set_secrets(SECRETS)
-            .expect("secrets");
+            .add_first_account(&Pin::new(PIN), new, SECRETS, &guard)
+            .expect("account");
+        vault.set_device_state(DEVICE).expect("device state");
         let originals = FILES
             .iter()
             .map(|f| std::fs::read(path.join(f)).expect("vault file exists"))
@@ -54,6 +64,7 @@ fn fixture() -> &'static Fixture {
         Fixture {
             path,
             keystore,
+            guard,
             originals,
         }
     })
@@ -78,8 +89,9 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     let _ = vault.attempts_left();
+    let _ = vault.account_ids();
     let pin = if sel & 0x80 != 0 { PIN } else { "000000" };
-    if let Ok(unlocked) = vault.unlock(&Pin::new(pin)) {
+    if let Ok(unlocked) = vault.unlock(ACCT, &Pin::new(pin), &f.guard) {
         assert_eq!(pin, PIN, "only the right PIN unlocks");
         if let Ok(s) = unlocked.secrets() {
             assert_eq!(

@@ -164,6 +164,7 @@ async fn run(server: &vistalid_server::RunningServer) {
                 device_name: "bench".into(),
                 attestation: None,
                 key_storage: None,
+                pin_guard: None,
             })
             .send()
             .await

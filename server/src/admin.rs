@@ -52,6 +52,9 @@ pub struct DeviceInfo {
     pub revoked_at: Option<i64>,
     /// Whether the wallet sent a platform attestation.
     pub has_attestation: bool,
+    /// PIN guesses the device's guard still allows before it erases its key (0: erased, the
+    /// device's vault is gone); `None` for a device enrolled without a guard.
+    pub guesses_left: Option<u32>,
 }
 
 /// Administration handle (cheap to clone).
@@ -339,5 +342,6 @@ fn device_info(d: DeviceRecord) -> Result<DeviceInfo, ServerError> {
         created_at: d.created_at,
         revoked_at: d.revoked_at,
         has_attestation: d.has_attestation,
+        guesses_left: d.guesses_left,
     })
 }

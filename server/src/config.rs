@@ -133,6 +133,16 @@ pub struct ServerConfig {
     /// `Admin` apply at once; changes by another process on the same file (the admin CLI)
     /// apply within this bound. 0 reads the record on every request.
     pub client_cache_secs: u64,
+    /// PIN guesses a device may make between two successful unlocks (default 10, as Signal's
+    /// Secure Value Recovery and Apple's keychain escrow). At the limit the device's OPRF key
+    /// is erased: its vault can never be opened again and the account must be enrolled again
+    /// (docs/pin-guard.md). Applies to devices enrolled from then on.
+    pub pin_guess_limit: u32,
+    /// **Test only**: milliseconds the PIN-guess endpoint waits after the guess is counted
+    /// (committed) and before it evaluates and answers (default 0, no wait). The kill test
+    /// sets it (`VISTALID_TEST_HOLD_AFTER_GUESS_MS` in the binary) to kill the server in that
+    /// window; a production server leaves it at 0.
+    pub test_hold_after_guess_ms: u64,
     /// Source of time (tests use a `ManualClock`: `Arc::new(ManualClock::new(t)).into()`).
     pub clock: ClockSource,
     /// Extra push channel told about each queued challenge, beside the long-poll.
@@ -169,6 +179,8 @@ impl ServerConfig {
             wrong_pick_backoff_secs: 30,
             wrong_pick_backoff_max_secs: 900,
             client_cache_secs: 5,
+            pin_guess_limit: 10,
+            test_hold_after_guess_ms: 0,
             clock: ClockSource::system(),
             push: None,
         }
@@ -235,6 +247,9 @@ impl ServerConfig {
         }
         if self.activation_tries == 0 || self.activation_ttl_secs == 0 {
             return bad("activation_tries and activation_ttl_secs must be positive");
+        }
+        if !(1..=100).contains(&self.pin_guess_limit) {
+            return bad("pin_guess_limit must be in 1..=100");
         }
         if let Some(issuer) = &self.issuer {
             let url = url::Url::parse(issuer)

@@ -150,7 +150,13 @@ struct FileConfig {
     wrong_pick_backoff_secs: Option<u64>,
     wrong_pick_backoff_max_secs: Option<u64>,
     client_cache_secs: Option<u64>,
+    pin_guess_limit: Option<u32>,
 }
+
+/// **Test only**: the environment variable that sets
+/// [`ServerConfig::test_hold_after_guess_ms`] (the kill test's window between a counted PIN
+/// guess and its answer). Never set it in production.
+const TEST_HOLD_ENV: &str = "VISTALID_TEST_HOLD_AFTER_GUESS_MS";
 
 fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
     let file: FileConfig = match &cli.config {
@@ -195,8 +201,14 @@ fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
         not_me_hold_secs,
         wrong_pick_backoff_secs,
         wrong_pick_backoff_max_secs,
-        client_cache_secs
+        client_cache_secs,
+        pin_guess_limit
     );
+    if let Ok(ms) = std::env::var(TEST_HOLD_ENV) {
+        c.test_hold_after_guess_ms = ms
+            .parse()
+            .map_err(|_| format!("{TEST_HOLD_ENV} must be a number of milliseconds"))?;
+    }
     Ok(c)
 }
 
@@ -318,9 +330,20 @@ async fn run(cli: Cli) -> Result<(), String> {
                     Some(t) => format!("revoked at {t}"),
                     None => "active".to_owned(),
                 };
+                let guesses = match d.guesses_left {
+                    Some(0) => "PIN guesses left 0 (blocked: enrol again)".to_owned(),
+                    Some(n) => format!("PIN guesses left {n}"),
+                    None => "no PIN guard".to_owned(),
+                };
                 println!(
-                    "{}\t{}\t{}\tkey {}\tenrolled {}\t{}",
-                    d.device_id, d.subject_name_id, d.name, d.key_thumbprint, d.created_at, state
+                    "{}\t{}\t{}\tkey {}\tenrolled {}\t{}\t{}",
+                    d.device_id,
+                    d.subject_name_id,
+                    d.name,
+                    d.key_thumbprint,
+                    d.created_at,
+                    state,
+                    guesses
                 );
             }
             Ok(())

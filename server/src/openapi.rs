@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 use vistalid_core::protocol::{
-    AnswerStatus, KeyStorage, CIBA_GRANT_TYPE, PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES,
-    PATH_CIBA, PATH_DISCOVERY, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS,
-    PATH_REDEEM, PATH_TOKEN,
+    AnswerStatus, KeyStorage, CIBA_GRANT_TYPE, OPRF_MODE, OPRF_SUITE, PATH_ANSWER, PATH_AUTHORIZE,
+    PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS,
+    PATH_JWKS, PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM, PATH_TOKEN,
 };
 
 use crate::api::PATH_OPENAPI;
@@ -252,6 +252,39 @@ fn paths() -> Value {
     );
     answer.insert("requestBody".into(), json_body("AnswerRequest"));
 
+    let guard_errors = |ok_schema: &str, what: &str| {
+        vec![
+            ("200", ok(what, ok_schema)),
+            (
+                "400",
+                error("`invalid_request` (malformed body or JWS, wrong typ, another device_id, bad jti), `stale_request` (iat more than 120 s from the server time), `invalid_element` (not a compressed P-256 point, the identity, off the curve)"),
+            ),
+            ("401", error("`invalid_signature`: not signed by the device's registered key")),
+            (
+                "403",
+                error("`device_revoked`; `pin_guard_blocked`: the guess limit was reached and the device's OPRF key erased (enrol again)"),
+            ),
+            ("404", error("`unknown_device`: no device with a PIN guard has this id")),
+            ("409", error("`replayed_request` (jti used before), `unknown_oprf_key`")),
+        ]
+    };
+    let mut pin_guess = operation(
+        "pinGuess",
+        "One counted PIN guess: the RFC 9497 VOPRF (P256-SHA256) evaluation of the blinded element, with its DLEQ proof. Signed by the device-tier key; counted and committed before the evaluation; refused at the limit",
+        "device",
+        guard_errors("PinGuessResponse", "the evaluation and its proof"),
+        true,
+    );
+    pin_guess.insert("requestBody".into(), json_body("PinGuardRequest"));
+    let mut pin_confirm = operation(
+        "pinConfirm",
+        "Proof of a successful unlock, signed by the confirmation key from the account's PIN tier: resets the guess count",
+        "device",
+        guard_errors("PinConfirmResponse", "the count is reset"),
+        true,
+    );
+    pin_confirm.insert("requestBody".into(), json_body("PinGuardRequest"));
+
     let issuer_keys = operation(
         "issuerKeys",
         "The QR credential issuer's public keys (JWK Set): what offline verifiers trust",
@@ -311,6 +344,8 @@ fn paths() -> Value {
     p.insert(PATH_ENROL.into(), json!({ "post": enrol }));
     p.insert(PATH_CHALLENGES.into(), json!({ "get": challenges }));
     p.insert(PATH_ANSWER.into(), json!({ "post": answer }));
+    p.insert(PATH_PIN_GUESS.into(), json!({ "post": pin_guess }));
+    p.insert(PATH_PIN_CONFIRM.into(), json!({ "post": pin_confirm }));
     p.insert(PATH_ISSUER_KEYS.into(), json!({ "get": issuer_keys }));
     p.insert(PATH_REDEEM.into(), json!({ "post": redeem }));
     p.insert(PATH_OPENAPI.into(), json!({ "get": openapi }));
@@ -411,8 +446,46 @@ fn schemas() -> Value {
                 "key_storage": {
                     "type": "string", "enum": [json!(KeyStorage::Hardware), json!(KeyStorage::Software)],
                     "description": "Where the wallet's keystore keeps its key; absent counts as software. Sets the ID token's amr (hwk or swk)."
-                }
+                },
+                "pin_guard": schema_ref("PinGuardKeys")
             }
+        },
+        "PinGuardKeys": {
+            "type": "object", "required": ["unlock_key", "confirm_key"],
+            "description": "The keys of the server-counted PIN guesses: with them the server creates an OPRF key for the device and answers `oprf`; an insured credential then binds `unlock_key`.",
+            "properties": {
+                "unlock_key": schema_ref("Jwk"), "confirm_key": schema_ref("Jwk")
+            }
+        },
+        "OprfInfo": {
+            "type": "object",
+            "required": ["suite", "mode", "key_id", "public_key", "guess_limit"],
+            "properties": {
+                "suite": { "type": "string", "enum": [OPRF_SUITE] },
+                "mode": { "type": "string", "enum": [OPRF_MODE] },
+                "key_id": string(),
+                "public_key": { "type": "string", "description": "base64url of the compressed SEC1 point; the wallet pins it." },
+                "guess_limit": uint
+            }
+        },
+        "PinGuardRequest": {
+            "type": "object", "required": ["device_id", "request"], "additionalProperties": false,
+            "properties": {
+                "device_id": string(),
+                "request": { "type": "string", "description": "Compact JWS of the PIN-guess claims (typ vistalid-pin-guess+jwt: device_id, key_id, blinded_element, jti, iat) or of the confirmation claims (typ vistalid-pin-confirm+jwt: device_id, key_id, jti, iat)." }
+            }
+        },
+        "PinGuessResponse": {
+            "type": "object", "required": ["evaluated_element", "proof", "guesses_left"],
+            "properties": {
+                "evaluated_element": { "type": "string", "description": "base64url of the compressed SEC1 point" },
+                "proof": { "type": "string", "description": "base64url of the DLEQ proof (c || s, 64 bytes)" },
+                "guesses_left": uint
+            }
+        },
+        "PinConfirmResponse": {
+            "type": "object", "required": ["guesses_left"],
+            "properties": { "guesses_left": uint }
         },
         "Identity": {
             "type": "object", "required": ["SubjectNameID", "given_name", "family_name"],
@@ -428,7 +501,8 @@ fn schemas() -> Value {
                 "account_id": string(), "device_id": string(),
                 "kind": { "type": "string", "enum": ["practitioner", "insured"] },
                 "identity": schema_ref("Identity"), "server_key": schema_ref("Jwk"),
-                "issuer_key": schema_ref("Jwk"), "poll_token": string(), "credential": string()
+                "issuer_key": schema_ref("Jwk"), "poll_token": string(), "credential": string(),
+                "oprf": schema_ref("OprfInfo")
             }
         },
         "ChallengesResponse": {

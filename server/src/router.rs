@@ -18,7 +18,8 @@ use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 use vistalid_core::protocol::{
     PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
+    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM,
+    PATH_TOKEN,
 };
 
 use crate::api::{ApiError, PATH_OPENAPI};
@@ -40,6 +41,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(PATH_ENROL, post(device::enrol).layer(per_ip()))
         .route(PATH_OPENAPI, get(openapi::serve))
         .route(PATH_ANSWER, post(device::answer))
+        .route(PATH_PIN_GUESS, post(device::pin_guess))
+        .route(PATH_PIN_CONFIRM, post(device::pin_confirm))
         .route(PATH_REDEEM, post(qr::redeem))
         .route(PATH_ISSUER_KEYS, get(qr::issuer_keys))
         .layer(TimeoutLayer::with_status_code(

@@ -24,9 +24,20 @@ pub(crate) fn error(e: &WalletError) -> String {
             )
         }
         W::Locked => t!(
-            "The wallet is locked after too many wrong PINs. Wipe it (`vistalid wipe`) and enrol again.",
-            "Le portefeuille est verrouillé après trop de codes PIN erronés. Effacez-le \
-             (`vistalid wipe`) et activez à nouveau votre compte."
+            "The wallet is locked on this device after too many wrong PINs. Wipe it (`vistalid wipe`) and enrol again.",
+            "Le portefeuille est verrouillé sur cet appareil après trop de codes PIN erronés. \
+             Effacez-le (`vistalid wipe`) et activez à nouveau votre compte."
+        ),
+        W::BlockedByServer => t!(
+            "The server blocked this account after too many wrong PINs: it can no longer be opened on this device. Ask the service for a new activation code, wipe the wallet (`vistalid wipe`) and enrol again.",
+            "Le serveur a bloqué ce compte après trop de codes PIN erronés : il ne peut plus être \
+             ouvert sur cet appareil. Demandez un nouveau code d'activation au service, effacez le \
+             portefeuille (`vistalid wipe`) et activez à nouveau votre compte."
+        ),
+        W::VaultOutdated => t!(
+            "This wallet was made by an older version of Vistalid and cannot be upgraded. Wipe it (`vistalid wipe`) and enrol your accounts again.",
+            "Ce portefeuille a été créé par une ancienne version de Vistalid et ne peut pas être \
+             mis à jour. Effacez-le (`vistalid wipe`) et activez à nouveau vos comptes."
         ),
         W::Backoff { retry_after_secs: s } => t!(
             "Too many tries: wait {s} s before trying again.",
@@ -54,8 +65,9 @@ pub(crate) fn error(e: &WalletError) -> String {
             "Ce code ne fait pas partie des choix."
         ),
         W::Network { retryable: true } => t!(
-            "The server cannot be reached. Check the URL and your connection, then retry.",
-            "Le serveur est injoignable. Vérifiez l'adresse et votre connexion, puis réessayez."
+            "The server cannot be reached (it also checks the PIN). Check the URL and your connection, then retry.",
+            "Le serveur est injoignable (c'est aussi lui qui vérifie le code PIN). Vérifiez \
+             l'adresse et votre connexion, puis réessayez."
         ),
         W::Network { retryable: false } => t!(
             "The connection to the server failed.",
@@ -312,6 +324,30 @@ mod tests {
                 "Code PIN erroné. Encore 1 essai avant le verrouillage du portefeuille."
             );
             assert!(msg(0).contains("Plus aucun essai"), "{}", msg(0));
+        });
+    }
+
+    #[test]
+    fn each_limit_says_which_it_is_and_what_to_do() {
+        with_lang(Lang::En, || {
+            assert!(error(&WalletError::Locked).contains("on this device"));
+            let blocked = error(&WalletError::BlockedByServer);
+            assert!(
+                blocked.contains("The server blocked this account"),
+                "{blocked}"
+            );
+            assert!(blocked.contains("new activation code"), "{blocked}");
+            assert!(error(&WalletError::VaultOutdated).contains("older version"));
+        });
+        with_lang(Lang::Fr, || {
+            assert!(error(&WalletError::Locked).contains("sur cet appareil"));
+            let blocked = error(&WalletError::BlockedByServer);
+            assert!(
+                blocked.contains("Le serveur a bloqué ce compte"),
+                "{blocked}"
+            );
+            assert!(blocked.contains("nouveau code d'activation"), "{blocked}");
+            assert!(error(&WalletError::VaultOutdated).contains("ancienne version"));
         });
     }
 

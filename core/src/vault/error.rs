@@ -6,7 +6,9 @@
 
 use std::io;
 
+use super::guard::PinGuardError;
 use crate::keystore::KeystoreError;
+use crate::oprf::OprfError;
 
 /// Errors of the vault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +52,17 @@ pub enum VaultError {
     /// seals the current secrets: unlock again.
     #[error("the PIN was changed since the vault was unlocked; unlock again")]
     Stale,
+    /// The vault holds no PIN tier for this account.
+    #[error("no such account in the vault")]
+    NoSuchAccount,
+    /// The account's server could not check the PIN (unreachable, refusing, or its guess
+    /// limit reached and its key erased: [`PinGuardError::Blocked`]).
+    #[error("PIN check by the server: {0}")]
+    Guard(#[from] PinGuardError),
+    /// The server's OPRF answer was refused (its proof does not verify under the pinned key),
+    /// or the OPRF step failed.
+    #[error("OPRF: {0}")]
+    Oprf(#[from] OprfError),
     /// The platform keystore failed (or answered a PRF output of the wrong length).
     #[error("keystore: {0}")]
     Keystore(#[from] KeystoreError),

@@ -3,8 +3,8 @@
 //!
 //! | file | content | written by |
 //! |---|---|---|
-//! | `vault.hdr` | header: vault id, generation, Argon2 parameters, salt, wrapped data key, MAC | create, PIN change (the commit point of both) |
-//! | `secrets.<g>.bin` | PIN tier of generation `g` (decimal), sealed under that generation's data key | create, PIN change, `set_secrets` |
+//! | `vault.hdr` | header: vault id, generation, Argon2 parameters, salt, per account its pinned OPRF key and wrapped data key, MAC | create, adding an account, PIN change (the commit point of each) |
+//! | `secrets.<g>.bin` | PIN tiers of generation `g` (decimal), one section per account under that account's data key | create, adding an account, PIN change, `set_secrets` |
 //! | `device.bin` | device tier, sealed under a keystore-derived key | create, `set_device_state` |
 //! | `counter.bin` | wrong-PIN counter, MACed with a keystore-derived key | create, every PIN try |
 //! | `lock` | empty; its `flock` serialises processes | every operation |
@@ -12,12 +12,17 @@
 //! Every write is [`storage::write_atomic`] (temp file, fsync, rename, fsync of the directory),
 //! so each file holds its old or its new content after a kill. On top of that:
 //!
-//! - **Create**: `counter.bin`, `device.bin`, `secrets.1.bin`, then `vault.hdr` last. Until
-//!   the header exists there is no vault ([`super::Vault::exists`] is false) and create can
-//!   run again.
-//! - **PIN change** (generation `g` to `g + 1`, new random data key): (1) the counted try of
-//!   the old PIN writes `counter.bin`; (2) `secrets.<g+1>.bin` is written, sealed under the new
-//!   data key: nothing points to it yet; (3) `vault.hdr` is replaced by the header of `g + 1`,
+//! - **Create**: `counter.bin`, `device.bin`, `secrets.1.bin` (no section), then `vault.hdr`
+//!   last (no account). Until the header exists there is no vault ([`super::Vault::exists`]
+//!   is false) and create can run again.
+//! - **Adding an account** (generation `g`): after the server's evaluation, (1)
+//!   `secrets.<g>.bin` is rewritten with the new account's section (the other sections copied
+//!   as they are, sections no header entry names dropped); (2) `vault.hdr` is replaced by the
+//!   header that lists the account: **the commit point**. A kill before (2) leaves the
+//!   account absent (its section an orphan that the old header ignores); after it, present.
+//! - **PIN change** (generation `g` to `g + 1`, new random data keys): (1) the counted try of
+//!   the old PIN writes `counter.bin`; (2) `secrets.<g+1>.bin` is written, every section sealed
+//!   under its account's new data key: nothing points to it yet; (3) `vault.hdr` is replaced by the header of `g + 1`,
 //!   which wraps the new data key under the new PIN's KEK: **the commit point**; (4)
 //!   `secrets.<g>.bin` is removed. A kill before (3) leaves the old PIN working (and perhaps
 //!   an orphan `secrets.<g+1>.bin` whose key was never written anywhere); a kill after (3)
@@ -28,9 +33,10 @@
 //! - **Wipe**: the keystore key, then `vault.hdr` (the vault is gone from then on), then the
 //!   other files, every `secrets.*.bin` and leftover temp file, and `lock`.
 //!
-//! A step added to the key schedule later (an OPRF evaluated by the server, say) changes what
-//! the header wraps, not this order: whatever a generation needs is written before the header
-//! that names it, and the header stays the one commit point.
+//! The server's OPRF step (format 3) changed what the header wraps, not this order: whatever a
+//! generation or an account needs is written (and evaluated by the server) before the header
+//! that names it, and the header stays the one commit point. The server's counter is reset
+//! (the confirmation) only after the header is written.
 
 use std::io;
 use std::path::Path;

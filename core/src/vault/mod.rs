@@ -1,46 +1,55 @@
 // SPDX-License-Identifier: Apache-2.0
-//! The PIN vault (DESIGN.md section 2): two sealed tiers in one directory.
+//! The PIN vault (DESIGN.md section 2), format 3: a device tier and one PIN tier per account.
 //!
 //! - **Device tier** ([`Vault::device_state`]): sealed under a key derived from the platform
-//!   keystore only. Readable before unlock, but only with this device's keystore key. Holds
-//!   non-PIN state (accounts' public data, pinned server keys, poll tokens, replay cache).
-//! - **PIN tier** ([`Unlocked::secrets`]): sealed under a random data key, itself wrapped
-//!   under a key that needs both the PIN and the keystore:
-//!   `k_pin = Argon2id(PIN, salt)`, `k_hw = keystore.prf(k_pin)`,
-//!   `kek = HKDF-SHA256(k_hw || k_pin, "vistalid/kek/v1" || vault id || generation)`.
-//!   Every PIN guess therefore needs the device's keystore: a copied vault cannot be
-//!   brute-forced elsewhere, not even with the right PIN on another keystore. The exact
-//!   formats are in `envelope.rs`; which file is written when, in `layout.rs`.
+//!   keystore only. Readable before unlock, but only with this device's keystore. Holds
+//!   non-PIN state (accounts' public data, pinned server keys, poll tokens, replay cache) and
+//!   the keys that must work without the PIN (the wallet's device-tier keys: they sign the
+//!   PIN-guard requests and the offline QR).
+//! - **PIN tier, per account** ([`Unlocked::secrets`]): each account's secrets are sealed under
+//!   a random data key of that account, wrapped under a KEK that needs the PIN, the keystore
+//!   **and one evaluation by the account's server** of an RFC 9497 VOPRF
+//!   ([`PinGuard`]): `k_pin = Argon2id(PIN, salt)`, `k_hw = keystore.prf(k_pin)`,
+//!   `y_a = VOPRF_a(k_hw)` (blinded: the server sees neither the PIN nor `k_hw`),
+//!   `kek_a = HKDF-SHA256(k_hw || k_pin || y_a, "vistalid/kek/v3" || vault id || generation ||
+//!   account id)`. Every PIN guess therefore needs the device's keystore *and* a guess counted
+//!   by the server, which refuses and erases its key at its limit: a copied vault with its
+//!   keystore gets at most that many guesses, whatever it does to the files. The exact
+//!   formats are in `header.rs` and `sections.rs`; which file is written when, in `layout.rs`.
 //! - **Generations.** The header names a generation (1 at creation, +1 per PIN change); the
-//!   PIN tier of generation `g` lives in `secrets.<g>.bin`, under a data key of its own. A PIN
-//!   change draws a new data key, re-seals the PIN tier into the next generation's file, then
-//!   writes the new header (the commit point), then removes the old file.
+//!   PIN tiers of generation `g` live in `secrets.<g>.bin`, one section per account under its
+//!   own data key. A PIN change draws new data keys, re-seals every section into the next
+//!   generation's file, then writes the new header (the commit point), then removes the old
+//!   file.
 //!
 //! Guarantees:
-//! - The header (Argon2 parameters, salt, generation, wrapped key) is authenticated with a
-//!   keystore-derived MAC before anything in it is used; any change to any vault file is
-//!   [`VaultError::Corrupt`] (or `KeystoreMismatch` / `UnsupportedVersion` when that is
-//!   what the bytes say), never a panic, never a silent success.
+//! - The header (Argon2 parameters, salt, generation, accounts with their pinned server keys
+//!   and wrapped keys) is authenticated with a keystore-derived MAC before anything in it is
+//!   used; any change to any vault file is [`VaultError::Corrupt`] (or `KeystoreMismatch` /
+//!   `UnsupportedVersion` when that is what the bytes say), never a panic, never a silent
+//!   success.
 //! - Every keystore PRF output is exactly 32 bytes, else
 //!   [`KeystoreError::BadOutputLength`](crate::keystore::KeystoreError::BadOutputLength) before
 //!   anything is derived from it ([`Vault::check_keystore`] probes a keystore without a vault).
+//! - The server's answer is used only once its proof verifies under the key pinned in the
+//!   header (else [`VaultError::Oprf`]).
 //! - A PIN change cannot be undone by putting the old header file back: the old header's
-//!   data key seals no file that is left ([`VaultError::Corrupt`] at unlock).
-//! - Every PIN try is counted in the persistent counter, written and fsynced **before** the
-//!   PIN is checked, so killing the app mid-check still uses up the try (the write runs
-//!   while Argon2 hashes the PIN; the keystore PRF and the key unwrap, the only steps whose
-//!   outcome depends on the PIN being right, wait for it). After
-//!   [`VaultConfig::max_attempts`] consecutive failures (default 5) the vault is
-//!   [`VaultError::Locked`] for good: the only way out is [`Vault::wipe`] and re-enrolment.
-//!   A correct PIN resets the count.
+//!   data keys seal no file that is left ([`VaultError::Corrupt`] at unlock).
+//! - Every PIN try is counted in the local counter, written and fsynced **before** the PIN is
+//!   checked (the write runs while Argon2 hashes the PIN; the keystore PRF, the server's
+//!   evaluation and the key unwrap wait for it). A try whose PIN could not be checked (the
+//!   server unreachable or refusing) is given back. After [`VaultConfig::max_attempts`]
+//!   consecutive failures (default 5) the vault is [`VaultError::Locked`] for good. A correct
+//!   PIN resets the local count and, through the account's confirmation key, the server's.
 //! - Tries are serialised across threads (a mutex) and processes (an exclusive `flock` on
 //!   the `lock` file), so concurrent wrong PINs are each counted exactly once.
 //! - Back-off between failed tries: see [`BACKOFF_SECS`] (0, 0, 1, 5, 30 s, read from the
 //!   vault's [`Clock`]); `VaultConfig::backoff = false` turns it off (tests).
 //! - Every file is written crash-safely (temp file, fsync, rename, fsync of the directory):
 //!   after a kill at any point each file holds its old or its new content, and the order of
-//!   the writes (`layout.rs`) makes a kill during create leave no vault and a kill during a
-//!   PIN change leave the old PIN or the new one working, with the secrets intact.
+//!   the writes (`layout.rs`) makes a kill during an account's addition leave it absent or
+//!   complete, and a kill during a PIN change leave the old PIN or the new one working, with
+//!   the secrets intact.
 //! - [`Vault::wipe`] deletes the keystore key first (crypto-erase), then the files.
 //! - Keys live in `VaultKey` newtypes (`crate::secret`: boxed, wiped on drop, `Debug`
 //!   redacted, bytes out only through `expose` at commented call sites); `Debug` of
@@ -48,22 +57,16 @@
 //!
 //! # Residual risks (read before relying on this)
 //!
-//! - **Counter rollback.** The counter file is MACed with a keystore-derived key, so it
-//!   cannot be forged or edited; but someone who can write the app's files (root, a backup
-//!   restore, a forensic tool) can put back an older genuine copy and get fresh tries. With
-//!   a hardware keystore every guess still needs the unlocked device and runs at Argon2
-//!   speed; with [`crate::keystore::SoftwareKeystore`] the keystore key is a file too, and a
-//!   copy of the directory plus that key file can be brute-forced offline (a 6-digit PIN is
-//!   about 20 bits). Rollback-proof counting needs platform support (a hardware monotonic
-//!   counter or a keystore key with use limits) that the [`PlatformKeystore`] trait does not
-//!   yet expose.
-//! - **Whole-vault rollback undoes a PIN change.** The same person, with a copy of *every*
-//!   vault file taken before a PIN change (header, `secrets.<g>.bin`, counter), can put them
-//!   all back: the old PIN then opens the old secrets again (the keystore key did not change,
-//!   so nothing on the device can tell the old state from the new). Putting back the header
-//!   alone no longer works (the data key rotates). Both rollbacks are closed only by a limit
-//!   the device does not hold: the server-counted OPRF step planned in issue 18, where every
-//!   PIN try needs an evaluation by the server, which counts them and rotates its key.
+//! - **Local counter rollback** no longer gives an attacker who holds the files and the
+//!   keystore more guesses than the server allows: the local counter is the first layer (it
+//!   works offline and tells the user how many tries are left); the server's is the limit.
+//!   What a server compromise or a rollback of the server's database gives is in
+//!   `docs/pin-guard.md`.
+//! - **Whole-vault rollback undoes a PIN change.** With a copy of *every* vault file taken
+//!   before a PIN change, the old PIN opens the old secrets again (the server's key did not
+//!   change); each try still costs a server-counted guess, and the old PIN must be known.
+//!   Rotating the server's key at every PIN change (as Signal's SVR3 does at every restore)
+//!   would close it; it is not built.
 //! - **PIN copies outside Rust.** A PIN passed from Kotlin or Swift as a `String` is copied
 //!   by the runtime (and the UniFFI lowering); Rust wipes its own [`Pin`] but cannot wipe
 //!   those copies, nor what the keyboard or the UI kept.
@@ -78,12 +81,16 @@
 //!   open nothing of the PIN tier. A header they do not verify is checked again with freshly
 //!   derived keys, so a changed keystore key is still refused.
 
+mod attempt;
 mod config;
 mod envelope;
 mod error;
+pub mod guard;
+mod header;
 mod layout;
 mod lockout;
 mod pin;
+mod sections;
 pub(crate) mod storage;
 mod unlocked;
 
@@ -96,21 +103,23 @@ use zeroize::Zeroizing;
 
 use crate::clock::{Clock, SystemClock};
 use crate::keystore::PlatformKeystore;
-use crate::secret::{Pin, VaultKey};
-use envelope::{DeviceKeys, Header, HeaderFile, ID_LEN, KEY_LEN, SALT_LEN};
+use crate::secret::Pin;
+use envelope::{DeviceKeys, ID_LEN, KEY_LEN, SALT_LEN};
 use error::{header_err, io_err, must_exist};
+use header::{Header, HeaderFile};
 use layout::{secrets_file, COUNTER_FILE, DEVICE_FILE, HEADER_FILE, LOCK_FILE};
 use lockout::Counter;
+use sections::SecretsFile;
 use storage::DirLock;
 
 pub use config::{Argon2Params, VaultConfig};
 pub use error::VaultError;
+pub use guard::{GuardAnswer, MemoryPinGuard, NewAccount, PinGuard, PinGuardError};
 pub use lockout::BACKOFF_SECS;
 pub use pin::{Argon2Kdf, PinPolicy};
 pub use unlocked::Unlocked;
 
-/// AAD labels of the two sealed tiers.
-const SECRETS_LABEL: &[u8] = b"vistalid/secrets/v1";
+/// AAD label of the device tier.
 const DEVICE_LABEL: &[u8] = b"vistalid/device-state/v1";
 /// The device tier does not depend on the PIN generation; it is sealed with generation 0.
 const DEVICE_GENERATION: u32 = 0;
@@ -133,15 +142,6 @@ struct Inner {
 struct OpGuard<'a> {
     kdf: MutexGuard<'a, Argon2Kdf>,
     _file: DirLock,
-}
-
-/// What a correct PIN opened: the authenticated header, the device keys, the data key of the
-/// header's generation and the PIN tier it seals.
-struct Opened {
-    file: HeaderFile,
-    dev: Arc<DeviceKeys>,
-    data_key: VaultKey,
-    secrets: Zeroizing<Vec<u8>>,
 }
 
 impl Inner {
@@ -215,41 +215,20 @@ impl Inner {
         .map_err(io_err)
     }
 
-    /// Opens the PIN tier of `generation` with its data key.
+    /// Reads the PIN-tier file of `generation`.
     fn read_secrets(
         &self,
-        data_key: &VaultKey,
         vault_id: &[u8; ID_LEN],
         generation: u32,
-    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    ) -> Result<SecretsFile, VaultError> {
         let bytes = storage::read(&self.dir, &secrets_file(generation)).map_err(must_exist)?;
-        envelope::open_file(
-            envelope::MAGIC_SECRETS,
-            SECRETS_LABEL,
-            data_key,
-            vault_id,
-            generation,
-            &bytes,
-        )
+        SecretsFile::parse(&bytes, vault_id, generation)
     }
 
-    /// Seals `plain` as the PIN tier of `generation` and writes it (crash-safe).
-    fn write_secrets(
-        &self,
-        data_key: &VaultKey,
-        vault_id: &[u8; ID_LEN],
-        generation: u32,
-        plain: &[u8],
-    ) -> Result<(), VaultError> {
-        let sealed = envelope::seal_file(
-            envelope::MAGIC_SECRETS,
-            SECRETS_LABEL,
-            data_key,
-            vault_id,
-            generation,
-            plain,
-        )?;
-        storage::write_atomic(&self.dir, &secrets_file(generation), &sealed).map_err(io_err)
+    /// Writes the PIN-tier file of `generation` (crash-safe).
+    fn write_secrets(&self, generation: u32, file: &SecretsFile) -> Result<(), VaultError> {
+        storage::write_atomic(&self.dir, &secrets_file(generation), &file.to_bytes())
+            .map_err(io_err)
     }
 }
 
@@ -270,18 +249,6 @@ fn derive_k_pin(
         k_pin.as_mut(),
     )?;
     Ok(k_pin)
-}
-
-/// The KEK of `header` for `pin`: Argon2id, then the keystore PRF, then HKDF.
-fn derive_kek_for(
-    kdf: &mut Argon2Kdf,
-    keystore: &dyn PlatformKeystore,
-    header: &Header,
-    pin: &Pin,
-) -> Result<VaultKey, VaultError> {
-    let k_pin = derive_k_pin(kdf, header, pin)?;
-    let k_hw = envelope::prf(keystore, k_pin.as_ref())?;
-    Ok(envelope::derive_kek(&k_hw, k_pin.as_ref(), header))
 }
 
 /// A handle on a vault directory. Cheap to keep; `Send + Sync`. Operations on one vault are
@@ -305,27 +272,25 @@ impl Vault {
         envelope::prf(keystore, KEYSTORE_PROBE).map(drop)
     }
 
-    /// Creates a new vault with empty secrets and empty device state. Checks the PIN policy.
-    /// The directory is created if needed (`0700` on Unix). The header is written last, so
-    /// a crash mid-create leaves no vault ([`Vault::exists`] is false) and create can run
-    /// again.
+    /// Creates a new vault with no account and an empty device tier (the PIN comes with the
+    /// first account: [`Vault::add_first_account`]). The directory is created if needed
+    /// (`0700` on Unix). The header is written last, so a crash mid-create leaves no vault
+    /// ([`Vault::exists`] is false) and create can run again.
     pub fn create(
         dir: &Path,
         keystore: Arc<dyn PlatformKeystore>,
         config: VaultConfig,
-        pin: &Pin,
     ) -> Result<Vault, VaultError> {
         if Self::exists(dir) {
             return Err(VaultError::AlreadyExists);
         }
-        config.pin_policy.check(pin)?;
         if !config.argon2.is_in_range() {
             return Err(VaultError::InvalidConfig("Argon2 parameters out of range"));
         }
         create_dir_private(dir).map_err(io_err)?;
         let vault = Self::handle(dir, keystore, config);
         let inner = &vault.inner;
-        let mut guard = inner.lock()?;
+        let guard = inner.lock()?;
         if Self::exists(dir) {
             return Err(VaultError::AlreadyExists);
         }
@@ -339,11 +304,9 @@ impl Vault {
             argon2: inner.config.argon2,
             salt,
         };
-        let data_key = envelope::random_key()?;
         let dev = Arc::new(DeviceKeys::derive(&*inner.keystore, &vault_id)?);
         inner.remember_device_keys(vault_id, Arc::clone(&dev));
-        let kek = derive_kek_for(&mut guard.kdf, &*inner.keystore, &header, pin)?;
-        let file = HeaderFile::seal(header, &kek, &data_key, &dev)?;
+        let file = HeaderFile::seal(header, Vec::new(), &dev)?;
         inner.write_counter(Counter::FRESH, &vault_id, &dev)?;
         let device = envelope::seal_file(
             envelope::MAGIC_DEVICE,
@@ -356,7 +319,10 @@ impl Vault {
         storage::write_atomic(dir, DEVICE_FILE, &device).map_err(io_err)?;
         // Leftovers of an earlier create that crashed before its header, if any.
         layout::remove_stale_secrets(dir, None).map_err(io_err)?;
-        inner.write_secrets(&data_key, &vault_id, FIRST_GENERATION, &[])?;
+        inner.write_secrets(
+            FIRST_GENERATION,
+            &SecretsFile::empty(vault_id, FIRST_GENERATION),
+        )?;
         storage::write_atomic(dir, HEADER_FILE, &file.to_bytes()).map_err(io_err)?;
         drop(guard);
         Ok(vault)
@@ -396,9 +362,15 @@ impl Vault {
         self
     }
 
+    /// The accounts whose PIN tier the vault holds, in the order they were added (read from
+    /// the authenticated header; no PIN needed).
+    pub fn account_ids(&self) -> Result<Vec<String>, VaultError> {
+        let (file, _) = self.inner.read_header()?;
+        Ok(file.accounts.into_iter().map(|a| a.account_id).collect())
+    }
+
     /// Device tier: sealed under a key from keystore.prf(label) only (no PIN): readable before
-    /// unlock, but only on this device's keystore. Holds non-PIN state (accounts' public data,
-    /// pinned server keys, poll tokens, replay cache). Empty vec when never set.
+    /// unlock, but only on this device's keystore. Empty vec when never set.
     pub fn device_state(&self) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         let (file, dev) = self.inner.read_header()?;
         let bytes = storage::read(&self.inner.dir, DEVICE_FILE).map_err(must_exist)?;
@@ -427,23 +399,8 @@ impl Vault {
         storage::write_atomic(&self.inner.dir, DEVICE_FILE, &sealed).map_err(io_err)
     }
 
-    /// PIN tier: counts the attempt (persisted + fsynced) BEFORE checking; `WrongPin {
-    /// tries_left }`; `Locked` at the limit; `Backoff { retry_after_secs }` if tried too soon.
-    /// The PIN is right when it unwraps the data key and that key opens the PIN tier of the
-    /// header's generation (else `Corrupt`, and the try stays counted). A right PIN resets
-    /// the count.
-    pub fn unlock(&self, pin: &Pin) -> Result<Unlocked, VaultError> {
-        self.attempt(pin, |_guard, opened| {
-            Ok(Unlocked::new(
-                Arc::clone(&self.inner),
-                opened.file.header.vault_id,
-                opened.file.header.generation,
-                opened.data_key,
-            ))
-        })
-    }
-
-    /// Tries left before the vault locks (0 when locked). Does not count as a try.
+    /// Tries left before the vault locks (0 when locked), by the local counter. Does not count
+    /// as a try. The server's own limit is reported with each wrong PIN.
     pub fn attempts_left(&self) -> Result<u32, VaultError> {
         let (file, dev) = self.inner.read_header()?;
         let counter = self.inner.read_counter(&file.header.vault_id, &dev)?;
@@ -452,132 +409,6 @@ impl Vault {
             .config
             .max_attempts
             .saturating_sub(counter.failures))
-    }
-
-    /// Changes the PIN. The old PIN counts as a try; the new one must meet the policy; the new
-    /// header uses [`VaultConfig::argon2`]. The data key is rotated: the PIN tier is re-sealed
-    /// under a new random data key, in the next generation's file, and the new header (new
-    /// salt, generation + 1) wraps that key. So a saved copy of the old header opens nothing
-    /// once the change is done. Crash-safe: a kill at any point leaves the old PIN or the new
-    /// one working (the file sequence is in `layout.rs`).
-    pub fn change_pin(&self, old: &Pin, new: &Pin) -> Result<(), VaultError> {
-        let inner = &self.inner;
-        inner.config.pin_policy.check(new)?;
-        if !inner.config.argon2.is_in_range() {
-            return Err(VaultError::InvalidConfig("Argon2 parameters out of range"));
-        }
-        self.attempt(old, |guard, opened| {
-            let Opened {
-                file, dev, secrets, ..
-            } = opened;
-            let vault_id = file.header.vault_id;
-            let generation = file
-                .header
-                .generation
-                .checked_add(1)
-                .ok_or(VaultError::Corrupt)?;
-            let mut salt = [0u8; SALT_LEN];
-            envelope::random(&mut salt)?;
-            let header = Header {
-                vault_id,
-                generation,
-                argon2: inner.config.argon2,
-                salt,
-            };
-            let data_key = envelope::random_key()?;
-            let kek = derive_kek_for(&mut guard.kdf, &*inner.keystore, &header, new)?;
-            let sealed = HeaderFile::seal(header, &kek, &data_key, &dev)?;
-            // The next generation's secrets first: nothing points to them until the header.
-            inner.write_secrets(&data_key, &vault_id, generation, &secrets)?;
-            // The commit point.
-            storage::write_atomic(&inner.dir, HEADER_FILE, &sealed.to_bytes()).map_err(io_err)?;
-            // The old generation's secrets go: the old header's data key now seals nothing.
-            layout::remove_stale_secrets(&inner.dir, Some(generation)).map_err(io_err)?;
-            Ok(())
-        })
-    }
-
-    /// One counted PIN try; on success resets the counter, removes stale generations, and runs
-    /// `then` under the lock.
-    fn attempt<T>(
-        &self,
-        pin: &Pin,
-        then: impl FnOnce(&mut OpGuard<'_>, Opened) -> Result<T, VaultError>,
-    ) -> Result<T, VaultError> {
-        let inner = &self.inner;
-        let mut guard = inner.lock()?;
-        let (file, dev) = inner.read_header()?;
-        let id = file.header.vault_id;
-        let mut counter = inner.read_counter(&id, &dev)?;
-        let max = inner.config.max_attempts;
-        if counter.failures >= max {
-            return Err(VaultError::Locked);
-        }
-        let now = self.clock.now();
-        if inner.config.backoff {
-            let wait = counter.wait_secs(now);
-            if wait > 0 {
-                return Err(VaultError::Backoff {
-                    retry_after_secs: wait,
-                });
-            }
-        }
-        // Count first, durably: once the counter is written a kill has used up the try. The
-        // write (two fsyncs) runs on a helper thread while Argon2 hashes the PIN, so it costs
-        // no wall time; nothing that depends on whether the PIN is right (keystore PRF, key
-        // unwrap) happens before the write has completed.
-        counter.failures += 1;
-        counter.last_try = now;
-        let (written, k_pin) = std::thread::scope(|s| {
-            let writer = std::thread::Builder::new()
-                .name("vault-counter".into())
-                .spawn_scoped(s, || inner.write_counter(counter, &id, &dev));
-            match writer {
-                Ok(writer) => {
-                    let k_pin = derive_k_pin(&mut guard.kdf, &file.header, pin);
-                    let written = writer
-                        .join()
-                        .unwrap_or(Err(VaultError::Io(io::ErrorKind::Other)));
-                    (written, k_pin)
-                }
-                // No thread to be had: write first, then hash.
-                Err(_) => match inner.write_counter(counter, &id, &dev) {
-                    Ok(()) => (Ok(()), derive_k_pin(&mut guard.kdf, &file.header, pin)),
-                    Err(e) => (Err(e), Err(VaultError::Io(io::ErrorKind::Other))),
-                },
-            }
-        });
-        written?;
-        let k_pin = k_pin?;
-        let k_hw = envelope::prf(&*inner.keystore, k_pin.as_ref())?;
-        let kek = envelope::derive_kek(&k_hw, k_pin.as_ref(), &file.header);
-        let Some(data_key) = file.unwrap_key(&kek) else {
-            return Err(VaultError::WrongPin {
-                tries_left: max.saturating_sub(counter.failures),
-            });
-        };
-        // A header put back from a backup unwraps its own old data key, which seals no file
-        // left: refused here, with the try still counted.
-        let generation = file.header.generation;
-        let secrets = inner.read_secrets(&data_key, &id, generation)?;
-        inner.write_counter(
-            Counter {
-                failures: 0,
-                last_try: now,
-            },
-            &id,
-            &dev,
-        )?;
-        layout::remove_stale_secrets(&inner.dir, Some(generation)).map_err(io_err)?;
-        then(
-            &mut guard,
-            Opened {
-                file,
-                dev,
-                data_key,
-                secrets,
-            },
-        )
     }
 
     /// Deletes the keystore key first (crypto-erase), then the files (also stale temporary

@@ -71,8 +71,8 @@ impl Wallet {
             .cloned()
             .ok_or(WalletError::NoSuchAccount)?;
 
-        let unlocked = self.unlock(&vault, pin).await?;
-        let key = device_key(&unlocked, &ch.account_id)?;
+        let unlocked = self.unlock(&vault, &ch.account_id, pin).await?;
+        let key = device_key(&unlocked)?;
         let token = challenge::sign_answer(&key, &ch, decision, code, self.clock.now())?;
         drop(key);
 

@@ -3,39 +3,55 @@
 //!
 //! Guarantees, in the order they happen:
 //! - The PIN is checked before the activation code is spent: the wallet's PIN unlocks the
-//!   vault (a counted try) for a later account; for the first account the PIN policy is
-//!   checked, and the vault is created only once the server has accepted, so a failed first
-//!   enrolment leaves nothing behind.
+//!   first account (a counted try, checked with its server) for a later account; for the
+//!   first account the PIN policy is checked, and the vault is created only once the server
+//!   has accepted, so a failed first enrolment leaves nothing behind.
+//! - Three keys are made per account: the account key (PIN tier; signs the enrolment proof
+//!   and the answers), the device-tier key (signs the PIN guesses and the QR presentations;
+//!   the credential binds it) and the confirmation key (PIN tier; proves successful unlocks).
+//!   The server registers the public halves of the last two.
 //! - The keystore is probed before the first enrolment spends the code (a keystore whose PRF
 //!   answers the wrong length could not create the vault afterwards).
 //! - The server's answer is checked before anything is stored (and before the first vault is
-//!   created): the pinned server key must be a valid key, an insured account's credential
-//!   must verify under the issuer key and bind this enrolment's device key, and the account
-//!   id must be new to this wallet ([`WalletError::AccountAlreadyEnrolled`]; an existing
-//!   account is never replaced).
-//! - The PIN tier is written before the device tier: a kill in between leaves an orphan key,
-//!   never an account without its key.
+//!   created): the pinned server key must be a valid key, the server must answer an OPRF key
+//!   of the suite this build speaks, an insured account's credential must verify under the
+//!   issuer key and bind this enrolment's device-tier key, and the account id must be new to
+//!   this wallet's vault ([`WalletError::AccountAlreadyEnrolled`]; an existing account is
+//!   never replaced).
+//! - The device tier is written before the PIN tier: a kill in between leaves a record
+//!   without a PIN tier, which the wallet does not list and the next enrolment of that
+//!   account replaces; never a PIN tier without its device-tier key.
 
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 
-use super::records::{read_secrets, read_state, write_secrets, write_state};
-use super::records::{AccountRecord, AccountSecrets, DeviceState};
+use super::guard::{HttpGuard, Target};
+use super::records::{encode_key, encode_secrets, read_state, write_state};
+use super::records::{AccountRecord, AccountSecrets, DeviceTierKey};
 use super::{blocking, AccountInfo, Wallet, WalletError};
 use crate::challenge;
 use crate::jws;
 use crate::keys::{Jwk, PublicKey, SigningKey};
-use crate::protocol::{EnrolProofClaims, EnrolRequest, KeyStorage, TYP_ENROL_PROOF};
+use crate::oprf::OprfPublicKey;
+use crate::protocol::{
+    EnrolProofClaims, EnrolRequest, EnrolResponse, KeyStorage, PinGuardKeys, OPRF_MODE, OPRF_SUITE,
+    TYP_ENROL_PROOF,
+};
 use crate::qr;
 use crate::secret::Pin;
-use crate::vault::Vault;
+use crate::vault::{NewAccount, Vault};
 
 impl Wallet {
     /// Enrols a new account with `server_url` using the one-time `activation_code`. The first
     /// enrolment creates the vault with `pin` (checked against the PIN policy); later ones
-    /// must give the wallet's PIN, which is checked before the server is contacted.
+    /// must give the wallet's PIN, which is checked (with the first account's server) before
+    /// the server is contacted.
+    ///
+    /// The server must count PIN guesses (answer an `oprf` key, ADR 0001): the account's PIN
+    /// tier is sealed under a key that needs one evaluation by it per PIN try. Enrolment costs
+    /// one such guess, confirmed at once.
     ///
     /// Refused with [`WalletError::AccountAlreadyEnrolled`] when the server answers with the
     /// id of an account this wallet already holds: the wallet keeps that account (its device
@@ -51,12 +67,17 @@ impl Wallet {
         // The PIN is checked before the activation code is spent: unlocked for a later
         // account, checked against the policy for the first (the vault is created only once
         // the server has accepted, so a failed first enrolment leaves nothing behind).
-        let existing = match self.vault() {
-            Some(vault) => {
-                let unlocked = self.unlock(&vault, pin).await?;
-                Ok((vault, unlocked))
+        let vault = self.vault();
+        let first_account = match &vault {
+            Some(v) => v.account_ids()?.into_iter().next(),
+            None => None,
+        };
+        let existing = match (&vault, first_account) {
+            (Some(vault), Some(first)) => {
+                let unlocked = self.unlock(vault, &first, pin).await?;
+                Ok(unlocked)
             }
-            None => {
+            _ => {
                 self.config.vault.pin_policy.check(&pin)?;
                 // A keystore that answers the wrong length would make the new vault fail
                 // after the server spent the code: probe it first.
@@ -66,7 +87,10 @@ impl Wallet {
             }
         };
 
-        let device_key = SigningKey::make().map_err(|_| WalletError::Internal("keygen"))?;
+        let keygen = |_| WalletError::Internal("keygen");
+        let device_key = SigningKey::make().map_err(keygen)?;
+        let unlock_key = SigningKey::make().map_err(keygen)?;
+        let confirm_key = SigningKey::make().map_err(keygen)?;
         let nonce = client.enrol_nonce().await?;
         let proof_claims = EnrolProofClaims {
             nonce: nonce.nonce,
@@ -91,24 +115,29 @@ impl Wallet {
             } else {
                 KeyStorage::Software
             }),
+            pin_guard: Some(PinGuardKeys {
+                unlock_key: unlock_key.public_key().to_jwk(),
+                confirm_key: confirm_key.public_key().to_jwk(),
+            }),
         };
         let resp = client.enrol(&request).await?;
 
         // Check the answer before anything is stored (or the first vault created).
         PublicKey::from_jwk(&resp.server_key).map_err(|_| WalletError::BadServerResponse)?;
+        let (key_id, oprf_key) = check_oprf(&resp)?;
         let credential_id = match (&resp.issuer_key, &resp.credential) {
             (Some(issuer), Some(cred)) => {
-                Some(self.check_credential(issuer, cred, &device_key.public_key())?)
+                Some(self.check_credential(issuer, cred, &unlock_key.public_key())?)
             }
             (None, None) => None,
             _ => return Err(WalletError::BadServerResponse),
         };
-        if let Ok((vault, _)) = &existing {
-            refuse_known_account(&read_state(vault)?, &resp.account_id)?;
+        if let Some(vault) = &vault {
+            refuse_known_account(&vault.account_ids()?, &resp.account_id)?;
         }
-        let (vault, unlocked) = match existing {
-            Ok(pair) => pair,
-            Err(pin) => self.create_vault(pin).await?,
+        let vault = match vault {
+            Some(v) => v,
+            None => self.create_vault().await?,
         };
         let info = AccountInfo {
             account_id: resp.account_id.clone(),
@@ -124,9 +153,24 @@ impl Wallet {
             poll_token: resp.poll_token.clone(),
             credential_id,
         };
-        // EXPOSE: the private key goes into the PIN tier (its entry is zeroized on drop).
-        let pkcs8 = B64URL.encode(device_key.to_pkcs8().as_slice());
-        let credential = resp.credential.clone();
+        let tier_key = DeviceTierKey {
+            account_id: resp.account_id.clone(),
+            unlock_key: encode_key(&unlock_key),
+            credential: resp.credential.clone(),
+        };
+        let secrets = encode_secrets(&AccountSecrets {
+            account_id: resp.account_id.clone(),
+            device_key: encode_key(&device_key),
+        })?;
+        let guard = HttpGuard::new(
+            self.clock.clone(),
+            vec![Target {
+                account_id: resp.account_id.clone(),
+                device_id: resp.device_id.clone(),
+                client,
+                unlock_key,
+            }],
+        )?;
         let account_id = resp.account_id.clone();
         let state_lock = self.state_lock.clone();
         blocking(move || {
@@ -135,24 +179,38 @@ impl Wallet {
                 .map_err(|_| WalletError::Internal("lock"))?;
             // Again under the lock: a concurrent enrolment may have added the same id.
             let mut state = read_state(&vault)?;
-            refuse_known_account(&state, &account_id)?;
-            // Secrets first: a crash in between leaves an orphan key (replaced by the next
-            // enrolment of that id), never an account without its key.
-            let mut secrets = read_secrets(&unlocked)?;
-            secrets.accounts.retain(|a| a.account_id != account_id);
-            secrets.accounts.push(AccountSecrets {
-                account_id,
-                device_key: pkcs8,
-                credential,
-            });
-            write_secrets(&unlocked, &secrets)?;
+            refuse_known_account(&vault.account_ids()?, &account_id)?;
+            // The device tier first (the keys the PIN guard needs, without the PIN), then
+            // the PIN tier: a crash in between leaves an account whose PIN tier is missing
+            // (`NoSuchAccount` at unlock: enrol it again), never a PIN tier without its
+            // device-tier key.
+            state.device_keys.retain(|k| k.account_id != account_id);
+            state.device_keys.push(tier_key);
+            state.accounts.retain(|a| a.info.account_id != account_id);
             state.accounts.push(record);
-            write_state(&vault, &state)
+            write_state(&vault, &state)?;
+            let new = NewAccount {
+                account_id: &account_id,
+                key_id: &key_id,
+                server_key: &oprf_key,
+                confirm_key: &confirm_key,
+            };
+            let added = match existing {
+                Ok(unlocked) => unlocked.add_account(new, &secrets, &guard),
+                Err(pin) => vault.add_first_account(&pin, new, &secrets, &guard),
+            };
+            if let Err(e) = added {
+                // Nothing of the account was committed to the PIN tier: forget it.
+                state.accounts.retain(|a| a.info.account_id != account_id);
+                state.device_keys.retain(|k| k.account_id != account_id);
+                write_state(&vault, &state)?;
+                return Err(e.into());
+            }
+            Ok(())
         })
         .await?;
         Ok(info)
     }
-
     fn check_credential(
         &self,
         issuer: &Jwk,
@@ -174,10 +232,21 @@ impl Wallet {
     }
 }
 
-/// Refuses an enrolment answer that names an account the wallet already holds.
-fn refuse_known_account(state: &DeviceState, account_id: &str) -> Result<(), WalletError> {
-    match state.account(account_id) {
-        Some(_) => Err(WalletError::AccountAlreadyEnrolled),
-        None => Ok(()),
+/// The server's OPRF key for the device: required, of the suite and mode this build speaks.
+fn check_oprf(resp: &EnrolResponse) -> Result<(String, OprfPublicKey), WalletError> {
+    let oprf = resp.oprf.as_ref().ok_or(WalletError::BadServerResponse)?;
+    if oprf.suite != OPRF_SUITE || oprf.mode != OPRF_MODE || oprf.key_id.is_empty() {
+        return Err(WalletError::BadServerResponse);
+    }
+    let key = OprfPublicKey::from_base64url(&oprf.public_key)
+        .map_err(|_| WalletError::BadServerResponse)?;
+    Ok((oprf.key_id.clone(), key))
+}
+
+/// Refuses an enrolment answer that names an account the vault already holds.
+fn refuse_known_account(held: &[String], account_id: &str) -> Result<(), WalletError> {
+    match held.iter().any(|a| a == account_id) {
+        true => Err(WalletError::AccountAlreadyEnrolled),
+        false => Ok(()),
     }
 }

@@ -8,20 +8,31 @@
 use crate::challenge::ChallengeError;
 use crate::client::ClientError;
 use crate::keystore::KeystoreError;
-use crate::vault::VaultError;
+use crate::oprf::OprfError;
+use crate::vault::{PinGuardError, VaultError};
 
 /// Errors of the wallet, each naming what the user or integrator can do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WalletError {
-    /// Wrong PIN; `tries_left` more tries before the vault locks.
+    /// Wrong PIN; `tries_left` more tries before a limit is reached (the fewer of the
+    /// phone's and the server's).
     #[error("wrong PIN ({tries_left} tries left)")]
     WrongPin {
         /// Tries left before lockout.
         tries_left: u32,
     },
-    /// Too many wrong PINs: the vault is locked; wipe and enrol again.
-    #[error("locked after too many wrong PINs; enrol again")]
+    /// Too many wrong PINs on this phone: the vault is locked; wipe and enrol again.
+    #[error("locked after too many wrong PINs on this phone; enrol again")]
     Locked,
+    /// Too many wrong PINs counted by the account's server: it erased its key for this device,
+    /// so the account's secrets can never be opened again; enrol the account again (a new
+    /// activation code from the service).
+    #[error("the server blocked this account after too many wrong PINs; enrol it again")]
+    BlockedByServer,
+    /// The vault was written by an older version (format 1 or 2, before the server-counted
+    /// PIN guesses) and is not migrated: wipe it and enrol the accounts again.
+    #[error("this wallet was made by an older version; enrol again")]
+    VaultOutdated,
     /// A PIN was tried too soon after a wrong one; wait and retry.
     #[error("wait {retry_after_secs} s before the next try")]
     Backoff {
@@ -111,12 +122,35 @@ impl From<VaultError> for WalletError {
             VaultError::KeystoreMismatch => Self::KeystoreMismatch,
             VaultError::Keystore(k) => Self::Keystore(k),
             VaultError::Io(kind) => Self::Storage(kind),
+            VaultError::UnsupportedVersion(v) if v < 3 => Self::VaultOutdated,
             VaultError::Corrupt | VaultError::UnsupportedVersion(_) => Self::Corrupt,
+            VaultError::NoSuchAccount => Self::NoSuchAccount,
+            VaultError::Guard(g) => g.into(),
+            VaultError::Oprf(OprfError::ProofMismatch) => Self::BadServerSignature,
+            VaultError::Oprf(OprfError::Random) => Self::Internal("random generator failure"),
+            VaultError::Oprf(
+                OprfError::InvalidElement
+                | OprfError::InvalidProof
+                | OprfError::InvalidKey
+                | OprfError::InvalidInput,
+            ) => Self::BadServerResponse,
             VaultError::AlreadyExists => Self::Internal("vault already exists"),
             VaultError::Random => Self::Internal("random generator failure"),
             VaultError::InvalidConfig(why) => Self::Internal(why),
             // Only when the app changes the PIN while another call holds the vault unlocked.
             VaultError::Stale => Self::Internal("the PIN was changed during the operation; retry"),
+        }
+    }
+}
+
+impl From<PinGuardError> for WalletError {
+    fn from(e: PinGuardError) -> Self {
+        match e {
+            PinGuardError::Blocked => Self::BlockedByServer,
+            PinGuardError::Unreachable { retryable } => Self::Network { retryable },
+            PinGuardError::Refused { status, code } => Self::Server { status, code },
+            PinGuardError::BadResponse => Self::BadServerResponse,
+            PinGuardError::UnknownAccount => Self::NoSuchAccount,
         }
     }
 }
@@ -173,7 +207,27 @@ mod tests {
             ),
             (V::NotFound, W::NotEnrolled),
             (V::Corrupt, W::Corrupt),
-            (V::UnsupportedVersion(1), W::Corrupt),
+            (V::UnsupportedVersion(2), W::VaultOutdated),
+            (V::UnsupportedVersion(4), W::Corrupt),
+            (V::NoSuchAccount, W::NoSuchAccount),
+            (V::Guard(PinGuardError::Blocked), W::BlockedByServer),
+            (
+                V::Guard(PinGuardError::Unreachable { retryable: true }),
+                W::Network { retryable: true },
+            ),
+            (
+                V::Guard(PinGuardError::Refused {
+                    status: 409,
+                    code: "replayed_request".into(),
+                }),
+                W::Server {
+                    status: 409,
+                    code: "replayed_request".into(),
+                },
+            ),
+            (V::Guard(PinGuardError::BadResponse), W::BadServerResponse),
+            (V::Oprf(OprfError::ProofMismatch), W::BadServerSignature),
+            (V::Oprf(OprfError::InvalidElement), W::BadServerResponse),
             (V::KeystoreMismatch, W::KeystoreMismatch),
             (
                 V::Keystore(KeystoreError::BadOutputLength(0)),

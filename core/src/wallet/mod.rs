@@ -19,22 +19,23 @@
 //! - `enrol.rs`: enrolment ([`Wallet::enrol`]);
 //! - `answer.rs`: the answer protocol ([`Wallet::approve`], [`Wallet::deny`],
 //!   [`Wallet::report_not_me`]) and the replay cache's updates;
+//! - `present.rs`: the QR presentation ([`Wallet::present_qr`]) and its offline rule;
+//! - `guard.rs`: the vault's PIN guard over HTTP (the server-counted guesses);
 //! - `records.rs`: the persisted schema of both vault tiers;
 //! - `error.rs`: [`WalletError`] and the mappings from the layers below.
 
 mod answer;
 mod enrol;
 mod error;
+mod guard;
+mod present;
 mod records;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::challenge::{self, Challenge, ChallengeError};
 use crate::client::{ClientError, ServerClient};
@@ -50,7 +51,8 @@ use crate::secret::Pin;
 use crate::transport::ReqwestTransport;
 use crate::transport::Transport;
 use crate::vault::{Unlocked, Vault, VaultConfig};
-use records::{device_key, read_secrets, read_state};
+use guard::{HttpGuard, Target};
+use records::{read_state, DeviceState};
 
 pub use error::WalletError;
 
@@ -213,9 +215,13 @@ impl Wallet {
         let Some(vault) = self.vault() else {
             return Ok(Vec::new());
         };
+        // Only the accounts whose PIN tier the vault holds (a record left by a kill in the
+        // middle of an enrolment is not an account).
+        let held = vault.account_ids()?;
         Ok(read_state(&vault)?
             .accounts
             .into_iter()
+            .filter(|a| held.contains(&a.info.account_id))
             .map(|a| a.info)
             .collect())
     }
@@ -295,64 +301,16 @@ impl Wallet {
         Ok(fetched)
     }
 
-    /// Builds a QR presentation for insured account `account_id`: unlocks with the PIN, then
-    /// signs with the device key a fresh presentation valid for
-    /// [`qr::presentation::DEFAULT_VALIDITY_SECS`], carrying the whole credential
-    /// ([`qr::Mode::Offline`]) or only its id ([`qr::Mode::Online`]), optionally addressed to
-    /// `audience`. Returns the `VL1:` text to put in the QR code (see [`qr::QrMatrix`]).
-    pub async fn present_qr(
-        &self,
-        account_id: &str,
-        pin: Pin,
-        mode: qr::Mode,
-        audience: Option<&str>,
-    ) -> Result<QrPresentation, WalletError> {
-        let vault = self.vault().ok_or(WalletError::NotEnrolled)?;
-        let state = read_state(&vault)?;
-        let record = state
-            .account(account_id)
-            .ok_or(WalletError::NoSuchAccount)?;
-        let credential_id = record
-            .credential_id
-            .clone()
-            .ok_or(WalletError::NoCredential)?;
-        let unlocked = self.unlock(&vault, pin).await?;
-        let key = device_key(&unlocked, account_id)?;
-        let secrets = read_secrets(&unlocked)?;
-        let credential = secrets
-            .accounts
-            .iter()
-            .find(|a| a.account_id == account_id)
-            .and_then(|a| a.credential.as_deref())
-            .ok_or(WalletError::NoCredential)?;
-        let credential = Zeroizing::new(
-            B64URL
-                .decode(credential)
-                .map_err(|_| WalletError::Corrupt)?,
-        );
-        let credential_id = B64URL
-            .decode(credential_id)
-            .map_err(|_| WalletError::Corrupt)?;
-        let source = match mode {
-            qr::Mode::Offline => qr::PresentationSource::Offline(&credential),
-            qr::Mode::Online => qr::PresentationSource::Online(&credential_id),
-        };
-        let now = self.clock.now();
-        let validity = qr::presentation::DEFAULT_VALIDITY_SECS;
-        let failed = || WalletError::Internal("QR presentation failed");
-        let expires_at = now.checked_add(i64::from(validity)).ok_or_else(failed)?;
-        let text = qr::present(&key, source, now, validity, audience).map_err(|_| failed())?;
-        Ok(QrPresentation {
-            text,
-            mode,
-            expires_at,
-        })
-    }
-
-    /// Changes the PIN. The old PIN counts as a try; the new one must meet the policy.
+    /// Changes the PIN. The old PIN counts as a try; the new one must meet the policy. Every
+    /// account's server takes part (it evaluates the old and the new PIN's guesses), so the
+    /// change needs them all reachable; otherwise nothing changes.
     pub async fn change_pin(&self, old: Pin, new: Pin) -> Result<(), WalletError> {
         let vault = self.vault().ok_or(WalletError::NotEnrolled)?;
-        blocking(move || Ok(vault.change_pin(&old, &new)?)).await
+        let state = read_state(&vault)?;
+        let ids = vault.account_ids()?;
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let guard = self.guard(&state, &ids)?;
+        blocking(move || Ok(vault.change_pin(&old, &new, &guard)?)).await
     }
 
     /// Erases the wallet: the platform key first (crypto-erase), then the files. Pending
@@ -379,27 +337,52 @@ impl Wallet {
         self.vault.lock().ok().and_then(|v| v.clone())
     }
 
-    async fn unlock(&self, vault: &Arc<Vault>, pin: Pin) -> Result<Unlocked, WalletError> {
+    /// Opens account `account_id`'s PIN tier: a counted try, checked with its server.
+    async fn unlock(
+        &self,
+        vault: &Arc<Vault>,
+        account_id: &str,
+        pin: Pin,
+    ) -> Result<Unlocked, WalletError> {
+        let state = read_state(vault)?;
+        let guard = self.guard(&state, &[account_id])?;
         let vault = vault.clone();
-        blocking(move || Ok(vault.unlock(&pin)?)).await
+        let id = account_id.to_owned();
+        blocking(move || Ok(vault.unlock(&id, &pin, &guard)?)).await
     }
 
-    async fn create_vault(&self, pin: Pin) -> Result<(Arc<Vault>, Unlocked), WalletError> {
+    /// The PIN guard of `accounts`, each over its server with its device-tier key.
+    fn guard(&self, state: &DeviceState, accounts: &[&str]) -> Result<HttpGuard, WalletError> {
+        let mut targets = Vec::with_capacity(accounts.len());
+        for id in accounts {
+            let record = state.account(id).ok_or(WalletError::NoSuchAccount)?;
+            targets.push(Target {
+                account_id: (*id).to_owned(),
+                device_id: record.info.device_id.clone(),
+                client: self.client(&record.info.server_url)?,
+                unlock_key: state.unlock_key(id)?,
+            });
+        }
+        HttpGuard::new(self.clock.clone(), targets)
+    }
+
+    /// Creates the vault (no account yet) and keeps its handle.
+    async fn create_vault(&self) -> Result<Arc<Vault>, WalletError> {
         let dir = self.dir.clone();
         let keystore = self.keystore.clone();
         let config = self.config.vault.clone();
         let clock = self.clock.clone();
-        let (vault, unlocked) = blocking(move || {
-            let vault = Vault::create(&dir, keystore, config, &pin)?.with_clock(clock);
-            let unlocked = vault.unlock(&pin)?;
-            Ok((Arc::new(vault), unlocked))
+        let vault = blocking(move || {
+            Ok(Arc::new(
+                Vault::create(&dir, keystore, config)?.with_clock(clock),
+            ))
         })
         .await?;
         *self
             .vault
             .lock()
             .map_err(|_| WalletError::Internal("lock"))? = Some(vault.clone());
-        Ok((vault, unlocked))
+        Ok(vault)
     }
 }
 

@@ -3,9 +3,13 @@
 //!
 //! - The device tier (readable without the PIN, only with this device's keystore) holds a
 //!   [`DeviceState`]: per account an [`AccountRecord`] (public data: ids, identity, server URL,
-//!   pinned server key, issuer key, poll token, credential id), and the replay cache.
-//! - The PIN tier holds [`Secrets`]: per account an [`AccountSecrets`] (the device key as
-//!   PKCS#8, the issuer credential), zeroized on drop.
+//!   pinned server key, issuer key, poll token, credential id), the replay cache, and per
+//!   account a [`DeviceTierKey`]: the key that signs the PIN-guard requests and the QR
+//!   presentations, and the insured's credential, which the offline QR carries whole (both
+//!   zeroized on drop; what this tier gives a holder of the files and the keystore is in
+//!   `docs/pin-guard.md`).
+//! - Each account's PIN tier holds its [`AccountSecrets`] (the account key as PKCS#8, the one
+//!   that signs answers), zeroized on drop.
 //!
 //! Guarantees: an empty tier reads as the empty state; anything that does not parse is
 //! [`WalletError::Corrupt`]; fields added later carry `#[serde(default)]`, so state written by
@@ -47,25 +51,30 @@ pub(super) struct DeviceState {
     pub(super) accounts: Vec<AccountRecord>,
     /// Answered challenge ids with their expiry (the replay cache).
     pub(super) answered: Vec<(String, i64)>,
+    /// The device-tier keys, one per account.
+    #[serde(default)]
+    pub(super) device_keys: Vec<DeviceTierKey>,
 }
 
-/// One account's secrets in the PIN tier.
+/// One account's device-tier key (usable without the PIN) and its credential.
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub(super) struct AccountSecrets {
-    /// The account these secrets belong to.
+pub(super) struct DeviceTierKey {
+    /// The account.
     pub(super) account_id: String,
-    /// PKCS#8 DER of the device key, base64url.
-    pub(super) device_key: String,
-    /// Issuer credential (insured accounts), base64url.
+    /// PKCS#8 DER of the key that signs PIN-guard requests and QR presentations, base64url.
+    pub(super) unlock_key: String,
+    /// Issuer credential (insured accounts), base64url: it binds `unlock_key`.
     #[serde(default)]
     pub(super) credential: Option<String>,
 }
 
-/// The PIN tier's content.
-#[derive(Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub(super) struct Secrets {
-    /// One entry per account, keyed by account id.
-    pub(super) accounts: Vec<AccountSecrets>,
+/// One account's secrets: the content of its PIN tier.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub(super) struct AccountSecrets {
+    /// The account these secrets belong to.
+    pub(super) account_id: String,
+    /// PKCS#8 DER of the account key (it signs answers), base64url.
+    pub(super) device_key: String,
 }
 
 impl DeviceState {
@@ -74,6 +83,21 @@ impl DeviceState {
         self.accounts
             .iter()
             .find(|a| a.info.account_id == account_id)
+    }
+
+    /// The device-tier key of account `account_id`.
+    pub(super) fn unlock_key(&self, account_id: &str) -> Result<SigningKey, WalletError> {
+        let entry = self.device_tier(account_id)?;
+        decode_key(&entry.unlock_key)
+    }
+
+    /// The device-tier entry of account `account_id` (`Corrupt` when missing: every account
+    /// has one).
+    pub(super) fn device_tier(&self, account_id: &str) -> Result<&DeviceTierKey, WalletError> {
+        self.device_keys
+            .iter()
+            .find(|k| k.account_id == account_id)
+            .ok_or(WalletError::Corrupt)
     }
 
     /// Whether challenge `id` was answered (it is in the replay cache).
@@ -103,31 +127,37 @@ pub(super) fn write_state(vault: &Vault, state: &DeviceState) -> Result<(), Wall
     Ok(vault.set_device_state(&bytes)?)
 }
 
-pub(super) fn read_secrets(unlocked: &Unlocked) -> Result<Secrets, WalletError> {
+/// The secrets of the account `unlocked` opened.
+pub(super) fn read_secrets(unlocked: &Unlocked) -> Result<AccountSecrets, WalletError> {
     let bytes = unlocked.secrets()?;
-    if bytes.is_empty() {
-        return Ok(Secrets::default());
+    let secrets: AccountSecrets =
+        serde_json::from_slice(&bytes).map_err(|_| WalletError::Corrupt)?;
+    if secrets.account_id != unlocked.account_id() {
+        return Err(WalletError::Corrupt);
     }
-    serde_json::from_slice(&bytes).map_err(|_| WalletError::Corrupt)
+    Ok(secrets)
 }
 
-pub(super) fn write_secrets(unlocked: &Unlocked, secrets: &Secrets) -> Result<(), WalletError> {
-    let bytes =
-        Zeroizing::new(serde_json::to_vec(secrets).map_err(|_| WalletError::Internal("encode"))?);
-    Ok(unlocked.set_secrets(&bytes)?)
+/// The JSON of an account's secrets, as its PIN tier holds them.
+pub(super) fn encode_secrets(secrets: &AccountSecrets) -> Result<Zeroizing<Vec<u8>>, WalletError> {
+    Ok(Zeroizing::new(
+        serde_json::to_vec(secrets).map_err(|_| WalletError::Internal("encode"))?,
+    ))
 }
 
-pub(super) fn device_key(unlocked: &Unlocked, account_id: &str) -> Result<SigningKey, WalletError> {
-    let secrets = read_secrets(unlocked)?;
-    let entry = secrets
-        .accounts
-        .iter()
-        .find(|a| a.account_id == account_id)
-        .ok_or(WalletError::NoSuchAccount)?;
-    let der = Zeroizing::new(
-        B64URL
-            .decode(&entry.device_key)
-            .map_err(|_| WalletError::Corrupt)?,
-    );
+/// The account key of the account `unlocked` opened.
+pub(super) fn device_key(unlocked: &Unlocked) -> Result<SigningKey, WalletError> {
+    decode_key(&read_secrets(unlocked)?.device_key)
+}
+
+/// A key from its base64url PKCS#8 text.
+pub(super) fn decode_key(b64: &str) -> Result<SigningKey, WalletError> {
+    let der = Zeroizing::new(B64URL.decode(b64).map_err(|_| WalletError::Corrupt)?);
     SigningKey::from_pkcs8(&der).map_err(|_| WalletError::Corrupt)
+}
+
+/// A key's base64url PKCS#8 text.
+pub(super) fn encode_key(key: &SigningKey) -> String {
+    // EXPOSE: the private key goes into a vault tier (its entry is zeroized on drop).
+    B64URL.encode(key.to_pkcs8().as_slice())
 }

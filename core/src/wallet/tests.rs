@@ -4,18 +4,24 @@
 //! cache refuses, what a pick-mode code must be. (The end-to-end flows against the real server
 //! are in the `vistalid-e2e` crate.)
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine as _;
+
 use super::*;
 use crate::clock::ManualClock;
 use crate::jws;
 use crate::keys::SigningKey;
 use crate::keystore::{BadLengthKeystore, KeystoreError, MemoryKeystore};
+use crate::oprf::{BlindedElement, OprfServerKey};
 use crate::protocol::{
     AnswerClaims, AnswerRequest, ChallengeClaims, CodeMode, Decision, EnrolRequest, EnrolResponse,
-    RequestContext, TYP_ANSWER, TYP_CHALLENGE,
+    OprfInfo, PinConfirmClaims, PinGuardRequest, PinGuessClaims, RequestContext, TYP_ANSWER,
+    TYP_CHALLENGE, TYP_PIN_CONFIRM, TYP_PIN_GUESS,
 };
 use crate::qr::CredentialClaims;
 use crate::transport::{BoxFuture, HttpRequest, HttpResponse, Method, TransportError};
 use crate::vault::{Argon2Params, PinPolicy};
+use std::collections::HashSet;
 
 const BASE: &str = "https://idp.example.fr";
 const NOW: i64 = 1_800_000_000;
@@ -47,6 +53,26 @@ struct ServerState {
     enrolments: usize,
     /// Whether enrolment credentials are signed by another key than the issuer key sent.
     forge_credential: bool,
+    /// The PIN guard of every enrolled device, by device id.
+    guards: HashMap<String, FakeGuard>,
+    /// Guesses allowed between successful unlocks.
+    guess_limit: u32,
+    /// Whether the PIN-guard endpoints are unreachable.
+    guard_down: bool,
+    /// Whether enrolment answers leave out the OPRF key (a server that counts no guesses).
+    no_oprf: bool,
+    /// Every `jti` seen.
+    jtis: HashSet<String>,
+    /// Guards replaced by an enrolment under a device id already known.
+    replaced: Vec<FakeGuard>,
+}
+
+/// One device's server-side PIN guard.
+struct FakeGuard {
+    key: Option<OprfServerKey>,
+    used: u32,
+    unlock: PublicKey,
+    confirm: PublicKey,
 }
 
 /// A canned identity server: real signatures (server key, issuer key), no HTTP.
@@ -70,6 +96,12 @@ impl FakeServer {
                 device_keys: HashMap::new(),
                 enrolments: 0,
                 forge_credential: false,
+                guards: HashMap::new(),
+                guess_limit: 10,
+                guard_down: false,
+                no_oprf: false,
+                jtis: HashSet::new(),
+                replaced: Vec::new(),
             }),
         })
     }
@@ -117,6 +149,9 @@ impl FakeServer {
     fn enrol(&self, body: &[u8]) -> Result<HttpResponse, TransportError> {
         let req: EnrolRequest = serde_json::from_slice(body).expect("enrol request");
         let device = PublicKey::from_jwk(&req.public_key).expect("device key");
+        let keys = req.pin_guard.expect("the wallet sends its PIN-guard keys");
+        let unlock = PublicKey::from_jwk(&keys.unlock_key).expect("unlock key");
+        let confirm = PublicKey::from_jwk(&keys.confirm_key).expect("confirm key");
         let (account, kind) = self.state().next_account.clone();
         let n = {
             let mut state = self.state();
@@ -147,7 +182,8 @@ impl FakeServer {
                 } else {
                     &self.issuer_key
                 };
-                let cred = qr::credential::issue(signer, &claims, &device).expect("issue");
+                // The credential binds the device-tier key, which signs the presentations.
+                let cred = qr::credential::issue(signer, &claims, &unlock).expect("issue");
                 (
                     Some(self.issuer_key.public_key().to_jwk()),
                     Some(B64URL.encode(cred)),
@@ -155,6 +191,27 @@ impl FakeServer {
             }
         };
         self.state().device_keys.insert(account.clone(), device);
+        let oprf_key = OprfServerKey::make().expect("key");
+        let oprf = OprfInfo {
+            suite: "P256-SHA256".into(),
+            mode: "voprf".into(),
+            key_id: "k-1".into(),
+            public_key: oprf_key.public_key().to_base64url(),
+            guess_limit: self.state().guess_limit,
+        };
+        let mut state = self.state();
+        let replaced = state.guards.insert(
+            format!("dev-{account}"),
+            FakeGuard {
+                key: Some(oprf_key),
+                used: 0,
+                unlock,
+                confirm,
+            },
+        );
+        state.replaced.extend(replaced);
+        drop(state);
+        let oprf = (!self.state().no_oprf).then_some(oprf);
         Self::json(
             200,
             &EnrolResponse {
@@ -166,8 +223,97 @@ impl FakeServer {
                 issuer_key,
                 poll_token: format!("poll-{account}"),
                 credential,
+                oprf,
             },
         )
+    }
+
+    /// The claims of a PIN-guard request, its signature checked with `key_of`'s key and its
+    /// `jti` single-use (as the real server does).
+    fn guard_claims<T: serde::de::DeserializeOwned>(
+        &self,
+        body: &[u8],
+        typ: &str,
+        key_of: impl Fn(&FakeGuard) -> PublicKey,
+    ) -> (T, String) {
+        let req: PinGuardRequest = serde_json::from_slice(body).expect("guard request");
+        let state = self.state();
+        let (claims, device): (serde_json::Value, String) = state
+            .guards
+            .iter()
+            .find_map(|(d, g)| {
+                jws::verify_json(&req.request, &key_of(g), Some(typ))
+                    .ok()
+                    .map(|c| (c, d.clone()))
+            })
+            .expect("signed by an enrolled device's key");
+        assert_eq!(claims["device_id"], device.as_str());
+        drop(state);
+        let jti = claims["jti"].as_str().expect("jti").to_owned();
+        assert!(self.state().jtis.insert(jti), "a jti is never sent twice");
+        (serde_json::from_value(claims).expect("claims"), device)
+    }
+
+    fn pin_guess(&self, body: &[u8]) -> Result<HttpResponse, TransportError> {
+        if self.state().guard_down {
+            return Err(TransportError::Connect);
+        }
+        let (claims, device): (PinGuessClaims, _) =
+            self.guard_claims(body, TYP_PIN_GUESS, |g| g.unlock);
+        let mut state = self.state();
+        let limit = state.guess_limit;
+        let guard = state.guards.get_mut(&device).expect("guard");
+        if guard.used >= limit {
+            guard.key = None;
+        }
+        let Some(key) = &guard.key else {
+            return Self::json(403, &serde_json::json!({ "error": "pin_guard_blocked" }));
+        };
+        guard.used += 1;
+        let blinded =
+            BlindedElement::from_bytes(&B64URL.decode(&claims.blinded_element).expect("b64"))
+                .expect("point");
+        let eval = key.evaluate(&blinded).expect("eval");
+        let left = limit - guard.used;
+        Self::json(
+            200,
+            &serde_json::json!({
+                "evaluated_element": B64URL.encode(eval.element_bytes()),
+                "proof": B64URL.encode(eval.proof_bytes()),
+                "guesses_left": left,
+            }),
+        )
+    }
+
+    fn pin_confirm(&self, body: &[u8]) -> Result<HttpResponse, TransportError> {
+        if self.state().guard_down {
+            return Err(TransportError::Connect);
+        }
+        let (_claims, device): (PinConfirmClaims, _) =
+            self.guard_claims(body, TYP_PIN_CONFIRM, |g| g.confirm);
+        let mut state = self.state();
+        let limit = state.guess_limit;
+        state.guards.get_mut(&device).expect("guard").used = 0;
+        Self::json(200, &serde_json::json!({ "guesses_left": limit }))
+    }
+
+    /// Guesses the server still allows for `account`'s device.
+    fn guesses_left(&self, account: &str) -> u32 {
+        let state = self.state();
+        let g = &state.guards[&format!("dev-{account}")];
+        match g.key {
+            Some(_) => state.guess_limit - g.used,
+            None => 0,
+        }
+    }
+
+    /// The requests that spend or use an activation code.
+    fn enrol_requests(&self) -> usize {
+        self.state()
+            .requests
+            .iter()
+            .filter(|(_, p)| p.starts_with("/device/enrol"))
+            .count()
     }
 
     fn answer(&self, body: &[u8]) -> Result<HttpResponse, TransportError> {
@@ -209,6 +355,8 @@ impl Transport for FakeServer {
                 Self::json(200, &serde_json::json!({ "challenges": challenges }))
             }
             (Method::Post, p) if p.ends_with("/answer") => self.answer(&request.body),
+            (Method::Post, "/device/pin-guard/evaluate") => self.pin_guess(&request.body),
+            (Method::Post, "/device/pin-guard/confirm") => self.pin_confirm(&request.body),
             _ => Self::json(404, &serde_json::json!({ "error": "not_found" })),
         };
         Box::pin(async move { reply })
@@ -297,7 +445,7 @@ async fn a_weak_first_pin_is_refused_before_the_server_is_contacted() {
 #[tokio::test]
 async fn a_later_enrolment_checks_the_pin_before_spending_the_code() {
     let f = enrolled().await;
-    let before = f.server.requests().len();
+    let before = f.server.enrol_requests();
     f.server.state().next_account = ("acc-2".into(), AccountKind::Practitioner);
     assert_eq!(
         f.wallet
@@ -306,7 +454,7 @@ async fn a_later_enrolment_checks_the_pin_before_spending_the_code() {
             .err(),
         Some(WalletError::WrongPin { tries_left: 4 })
     );
-    assert_eq!(f.server.requests().len(), before, "no request was sent");
+    assert_eq!(f.server.enrol_requests(), before, "the code was not spent");
     let info = f
         .wallet
         .enrol(BASE, "ACTIVATION2", Pin::new(PIN))
@@ -331,6 +479,11 @@ async fn an_account_id_the_wallet_already_has_is_refused_and_nothing_changes() {
         .state()
         .device_keys
         .insert("acc-1".into(), first_key);
+    let first_guard = f.server.state().replaced.pop().expect("the first guard");
+    f.server
+        .state()
+        .guards
+        .insert("dev-acc-1".into(), first_guard);
     let ch = fetched_pick(&f, "ch-1").await;
     f.wallet
         .approve(&ch.id, Pin::new(PIN), "34")
@@ -580,4 +733,162 @@ async fn a_qr_presentation_near_the_end_of_time_does_not_overflow() {
             .await;
         assert!(r.is_err(), "{now}: a window past the end of time: {r:?}");
     }
+}
+
+#[tokio::test]
+async fn every_pin_try_is_a_guess_counted_by_the_server_and_a_right_pin_resets_it() {
+    let f = enrolled().await;
+    assert_eq!(
+        f.server.guesses_left("acc-1"),
+        10,
+        "enrolment's guess confirmed"
+    );
+    let ch = fetched_pick(&f, "ch-1").await;
+    assert_eq!(
+        f.wallet.approve(&ch.id, Pin::new(WRONG_PIN), "34").await,
+        Err(WalletError::WrongPin { tries_left: 4 })
+    );
+    assert_eq!(f.server.guesses_left("acc-1"), 9);
+    f.wallet
+        .approve(&ch.id, Pin::new(PIN), "34")
+        .await
+        .expect("approve");
+    assert_eq!(f.server.guesses_left("acc-1"), 10);
+}
+
+#[tokio::test]
+async fn the_servers_limit_is_a_typed_error_that_no_right_pin_lifts() {
+    let f = fixture();
+    f.server.state().guess_limit = 3;
+    f.wallet
+        .enrol(BASE, "ACTIVATION1", Pin::new(PIN))
+        .await
+        .expect("enrol");
+    let ch = fetched_pick(&f, "ch-1").await;
+    // The fewer tries left of the phone's (5) and the server's (3).
+    for left in [2, 1, 0] {
+        assert_eq!(
+            f.wallet.deny(&ch.id, Pin::new(WRONG_PIN)).await,
+            Err(WalletError::WrongPin { tries_left: left })
+        );
+    }
+    for pin in [WRONG_PIN, PIN] {
+        assert_eq!(
+            f.wallet.deny(&ch.id, Pin::new(pin)).await,
+            Err(WalletError::BlockedByServer)
+        );
+    }
+    assert_eq!(f.server.answers_sent(), 0);
+}
+
+#[tokio::test]
+async fn an_unreachable_pin_guard_is_a_network_error_that_costs_no_try() {
+    let f = enrolled().await;
+    let ch = fetched_pick(&f, "ch-1").await;
+    f.server.state().guard_down = true;
+    assert_eq!(
+        f.wallet.approve(&ch.id, Pin::new(WRONG_PIN), "34").await,
+        Err(WalletError::Network { retryable: true })
+    );
+    assert_eq!(f.wallet.attempts_left(), Ok(5));
+    assert_eq!(
+        f.wallet.change_pin(Pin::new(PIN), Pin::new("918273")).await,
+        Err(WalletError::Network { retryable: true })
+    );
+    f.server.state().guard_down = false;
+    f.wallet
+        .change_pin(Pin::new(PIN), Pin::new("918273"))
+        .await
+        .expect("change");
+    f.wallet
+        .approve(&ch.id, Pin::new("918273"), "34")
+        .await
+        .expect("the new PIN approves");
+}
+
+#[tokio::test]
+async fn an_offline_qr_works_without_the_server_but_an_online_one_does_not() {
+    let f = fixture();
+    f.server.state().next_account = ("ins-1".into(), AccountKind::Insured);
+    f.wallet
+        .enrol(BASE, "ACTIVATION1", Pin::new(PIN))
+        .await
+        .expect("enrol");
+    let issuer = f.server.issuer_key.public_key();
+    // Reachable: the PIN is checked with the server, a wrong one makes no QR.
+    assert_eq!(
+        f.wallet
+            .present_qr("ins-1", Pin::new(WRONG_PIN), qr::Mode::Offline, None)
+            .await
+            .err(),
+        Some(WalletError::WrongPin { tries_left: 4 })
+    );
+    f.server.state().guard_down = true;
+    let shown = f
+        .wallet
+        .present_qr("ins-1", Pin::new(PIN), qr::Mode::Offline, None)
+        .await
+        .expect("offline QR without the server");
+    let verified = qr::Verifier::new(vec![issuer], f.clock.clone())
+        .verify(&shown.text)
+        .expect("the professional's software accepts it");
+    let qr::Verified::Offline(p) = verified else {
+        panic!("a presentation, not a bare credential")
+    };
+    assert_eq!(p.credential.claims.subject, "sub-ins-1");
+    assert_eq!(
+        f.wallet
+            .present_qr("ins-1", Pin::new(PIN), qr::Mode::Online, None)
+            .await
+            .err(),
+        Some(WalletError::Network { retryable: true })
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_counts_no_pin_guesses_is_refused() {
+    let f = fixture();
+    f.server.state().no_oprf = true;
+    assert_eq!(
+        f.wallet
+            .enrol(BASE, "ACTIVATION1", Pin::new(PIN))
+            .await
+            .err(),
+        Some(WalletError::BadServerResponse)
+    );
+    assert_eq!(f.wallet.accounts(), Ok(Vec::new()));
+}
+
+#[tokio::test]
+async fn a_format_2_vault_is_reported_as_outdated_not_as_corrupt() {
+    // A vault written before the server-counted PIN guesses: the format-2 header's layout
+    // (magic, version 2, vault id, generation, Argon2 parameters, salt, wrapped data key, key
+    // check value, MAC: 162 bytes). The wallet tells the user to enrol again (no migration,
+    // docs/pin-guard.md) instead of calling the files damaged.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wallet_dir = dir.path().join("wallet");
+    std::fs::create_dir_all(&wallet_dir).expect("mkdir");
+    let mut v2 = b"VLTH".to_vec();
+    v2.extend_from_slice(&2u16.to_be_bytes());
+    v2.resize(162, 7);
+    std::fs::write(wallet_dir.join("vault.hdr"), &v2).expect("write");
+    let open = Wallet::open_with(
+        &wallet_dir,
+        Arc::new(MemoryKeystore::new()),
+        config(),
+        FakeServer::new(),
+        Arc::new(ManualClock::new(NOW)),
+    );
+    assert_eq!(open.err(), Some(WalletError::VaultOutdated));
+    // A version this build does not know yet stays `Corrupt` (nothing to tell the user to do).
+    v2[5] = 9;
+    std::fs::write(wallet_dir.join("vault.hdr"), &v2).expect("write");
+    let open = Wallet::open_with(
+        &wallet_dir,
+        Arc::new(MemoryKeystore::new()),
+        config(),
+        FakeServer::new(),
+        Arc::new(ManualClock::new(NOW)),
+    );
+    assert_eq!(open.err(), Some(WalletError::Corrupt));
 }

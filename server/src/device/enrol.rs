@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Enrolment: single-use nonces, the enrolment itself (proof of possession, activation code,
-//! device record, and the QR credential of insured accounts), and the per-IP budget both
-//! share.
+//! device record with its PIN guard, and the QR credential of insured accounts), and the
+//! per-IP budget both share.
+//!
+//! A request with `pin_guard` gets a new OPRF key for the device, created in the same
+//! transaction as the device, and answered in `oprf`; the insured credential then binds the
+//! device-tier key (`pin_guard.unlock_key`), which signs the presentations (docs/pin-guard.md).
 
 use std::sync::Arc;
 
@@ -14,10 +18,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use vistalid_core::jws::{self, JwsError};
 use vistalid_core::keys::PublicKey;
+use vistalid_core::oprf::OprfServerKey;
 use vistalid_core::protocol::{
     AccountKind, EnrolProofClaims, EnrolRequest, EnrolResponse, ErrorCode, KeyStorage,
-    NonceResponse, TYP_ENROL_PROOF,
+    NonceResponse, OprfInfo, OPRF_MODE, OPRF_SUITE, TYP_ENROL_PROOF,
 };
+use zeroize::Zeroizing;
 
 use super::SKEW_SECS;
 use crate::api::{too_many, ApiError, JsonBody};
@@ -27,7 +33,7 @@ use crate::domain::secs;
 use crate::limits::{ip_key, peer_ip};
 use crate::secrets;
 use crate::state::Shared;
-use crate::store::{CodeRedeem, CodeRefusal, Enrolled, Enrolment, NewDevice};
+use crate::store::{CodeRedeem, CodeRefusal, Enrolled, Enrolment, NewDevice, NewPinGuard};
 
 /// Longest device name accepted (characters).
 const MAX_DEVICE_NAME: usize = 100;
@@ -67,7 +73,12 @@ pub(crate) async fn enrol(
     JsonBody(req): JsonBody<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
     let now = s.clock.now();
-    let (public, enrolment, poll_token) = check(&s, req, now)?;
+    let Checked {
+        presentation_key,
+        enrolment,
+        poll_token,
+        oprf,
+    } = check(&s, req, now)?;
     let device_id = enrolment.device.id.clone();
     let Enrolled {
         account_id,
@@ -79,7 +90,9 @@ pub(crate) async fn enrol(
     };
     let (issuer_key, credential) = match kind {
         AccountKind::Insured => {
-            let bytes = credentials::issue(&s, &account_id, &device_id, &identity, &public).await?;
+            let bytes =
+                credentials::issue(&s, &account_id, &device_id, &identity, &presentation_key)
+                    .await?;
             (Some(s.issuer_jwk.clone()), Some(B64URL.encode(bytes)))
         }
         AccountKind::Practitioner => (None, None),
@@ -94,16 +107,26 @@ pub(crate) async fn enrol(
         issuer_key,
         poll_token,
         credential,
+        oprf,
     }))
 }
 
-/// Checks an enrolment request (key, proof, name, attestation, code shape) and prepares the
-/// device record; returns the device key, the enrolment and the new poll token.
-fn check(
-    s: &Shared,
-    req: EnrolRequest,
-    now: i64,
-) -> Result<(PublicKey, Enrolment, String), ApiError> {
+/// A checked enrolment request, ready to redeem.
+struct Checked {
+    /// The key the insured credential binds: the device-tier key with a PIN guard, else the
+    /// device key.
+    presentation_key: PublicKey,
+    /// The enrolment to redeem.
+    enrolment: Enrolment,
+    /// The new poll token.
+    poll_token: String,
+    /// The answer's `oprf`, with a PIN guard.
+    oprf: Option<OprfInfo>,
+}
+
+/// Checks an enrolment request (key, proof, name, attestation, PIN-guard keys, code shape)
+/// and prepares the device record with its PIN guard.
+fn check(s: &Shared, req: EnrolRequest, now: i64) -> Result<Checked, ApiError> {
     let invalid_proof =
         |d: &str| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidProof, d);
     let public = PublicKey::from_jwk(&req.public_key)
@@ -135,6 +158,36 @@ fn check(
         }
     }
     let code = CodeKey::parse(&req.activation_code).ok_or_else(wrong_code)?;
+    let (presentation_key, pin_guard, oprf) = match &req.pin_guard {
+        Some(keys) => {
+            let jwk = |j, field: &str| {
+                PublicKey::from_jwk(j).map_err(|_| {
+                    ApiError::bad_request(format!("pin_guard.{field} is not a valid EC P-256 JWK"))
+                })
+            };
+            let unlock = jwk(&keys.unlock_key, "unlock_key")?;
+            let confirm = jwk(&keys.confirm_key, "confirm_key")?;
+            let oprf_key = OprfServerKey::make().map_err(|e| ApiError::internal(&e))?;
+            let key_id = secrets::make_id()?;
+            let info = OprfInfo {
+                suite: OPRF_SUITE.into(),
+                mode: OPRF_MODE.into(),
+                key_id: key_id.clone(),
+                public_key: oprf_key.public_key().to_base64url(),
+                guess_limit: s.config.pin_guess_limit,
+            };
+            let guard = NewPinGuard {
+                key_id,
+                // EXPOSE: the OPRF key goes into the store, which keeps it per device.
+                secret_key: Zeroizing::new(oprf_key.to_bytes().to_vec()),
+                unlock_key: unlock.as_sec1().to_vec(),
+                confirm_key: confirm.as_sec1().to_vec(),
+                guess_limit: s.config.pin_guess_limit,
+            };
+            (unlock, Some(guard), Some(info))
+        }
+        None => (public, None, None),
+    };
     let poll_token = secrets::make_token()?;
     let device = NewDevice {
         id: secrets::make_id()?,
@@ -144,6 +197,7 @@ fn check(
         poll_token_hash: secrets::hash(poll_token.as_bytes()),
         // A wallet older than the field reported nothing: software, the weaker claim.
         key_storage: req.key_storage.unwrap_or(KeyStorage::Software),
+        pin_guard,
     };
     let enrolment = Enrolment {
         nonce: proof.nonce,
@@ -151,7 +205,12 @@ fn check(
         now,
         device,
     };
-    Ok((public, enrolment, poll_token))
+    Ok(Checked {
+        presentation_key,
+        enrolment,
+        poll_token,
+        oprf,
+    })
 }
 
 /// The device name, trimmed: 1 to 100 display-safe characters.

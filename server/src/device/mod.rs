@@ -16,14 +16,23 @@
 //!   wrong secret costs a try of a live code. Only the right secret learns that a code is
 //!   used, expired or locked.
 //! - Device-signed times are compared without overflow, whatever value they hold.
+//! - A PIN guess (issue 18) is counted and committed before the server evaluates it, and
+//!   refused at the device's limit, whose key is then erased; only a confirmation signed by
+//!   the key sealed in the account's PIN tier resets the count. Both requests are signed,
+//!   fresh and single-use.
 
 mod answer;
 mod challenges;
 mod enrol;
+mod pin_confirm;
+mod pin_guard;
+mod pin_guess;
 
 pub(crate) use answer::answer;
 pub(crate) use challenges::challenges;
 pub(crate) use enrol::{enrol, enrol_nonce, enrol_per_ip};
+pub(crate) use pin_confirm::pin_confirm;
+pub(crate) use pin_guess::pin_guess;
 
 /// Clock skew tolerated on device-signed `iat` values, in seconds.
 const SKEW_SECS: i64 = 300;

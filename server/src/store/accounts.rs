@@ -79,6 +79,8 @@ pub(crate) struct DeviceRecord {
     pub(crate) revoked_at: Option<i64>,
     /// Whether the wallet sent a platform attestation.
     pub(crate) has_attestation: bool,
+    /// PIN guesses its guard still allows (0 once its key is erased); `None` without a guard.
+    pub(crate) guesses_left: Option<u32>,
 }
 
 /// What revoking a device did.

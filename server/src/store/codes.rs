@@ -4,7 +4,7 @@
 
 use vistalid_core::protocol::{AccountKind, Identity, KeyStorage};
 
-use super::{sqlite, Store, StoreError};
+use super::{sqlite, NewPinGuard, Store, StoreError};
 use crate::domain::activation::CodeKey;
 
 /// Codes to store for an account: the first candidate whose lookup is free is stored
@@ -37,6 +37,8 @@ pub(crate) struct NewDevice {
     pub(crate) poll_token_hash: [u8; 32],
     /// Where its keystore keeps its key, as the wallet reported it.
     pub(crate) key_storage: KeyStorage,
+    /// Its PIN guard, when the wallet asked for one.
+    pub(crate) pin_guard: Option<NewPinGuard>,
 }
 
 /// An enrolment: a nonce to spend, a code to redeem, the device to record.

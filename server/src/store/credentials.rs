@@ -24,7 +24,8 @@ pub(crate) struct NewCredential {
 /// Who a credential was issued to, as a redemption needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Presenter {
-    /// The bound device key, SEC1 uncompressed.
+    /// The key the credential binds, SEC1 uncompressed: the device-tier key of a device
+    /// enrolled with a PIN guard (it signs the presentations), else the device key.
     pub(crate) public_key: Vec<u8>,
     /// Whether that device was revoked.
     pub(crate) revoked: bool,

@@ -18,6 +18,7 @@ mod clients;
 mod codes;
 mod credentials;
 mod meta;
+mod pin_guards;
 mod requests;
 mod sqlite;
 
@@ -30,6 +31,9 @@ pub(crate) use clients::{ClientRecord, Clients, NewClient};
 pub(crate) use codes::{CodeIssue, CodeRedeem, CodeRefusal, Codes, Enrolled, Enrolment, NewDevice};
 pub(crate) use credentials::{Credentials, NewCredential, NewRedemption, Presenter, Redemption};
 pub(crate) use meta::Meta;
+pub(crate) use pin_guards::{
+    GuardKeys, GuardRefusal, GuardRequest, GuessOutcome, NewPinGuard, PinGuards,
+};
 pub(crate) use requests::{
     AnswerRefusal, AnswerTry, Answered, Grant, NewChallenge, NewRequest, NotGranted, Poll, Queued,
     Requests, TokenPoll,
@@ -118,16 +122,24 @@ impl Store {
         Meta { store: self }
     }
 
+    /// The devices' PIN guards (OPRF keys and guess counters).
+    pub(crate) fn pin_guards(&self) -> PinGuards<'_> {
+        PinGuards { store: self }
+    }
+
     /// Login requests and their per-device challenges.
     pub(crate) fn requests(&self) -> Requests<'_> {
         Requests { store: self }
     }
 
-    /// Deletes spent nonces and login requests (with their challenges) expired more than a
-    /// day before `now`; returns the rows removed. Fraud reports are kept.
+    /// Deletes spent nonces, stale PIN-guard request ids, and login requests (with their
+    /// challenges) expired more than a day before `now`; returns the rows removed. Fraud
+    /// reports are kept.
     pub(crate) async fn prune(&self, now: i64) -> Result<usize, StoreError> {
         self.db
-            .write(move |tx| sqlite::requests::prune(tx, now))
+            .write(move |tx| {
+                Ok(sqlite::requests::prune(tx, now)? + sqlite::pin_guards::prune(tx, now)?)
+            })
             .await
     }
 }

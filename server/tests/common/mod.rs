@@ -3,6 +3,8 @@
 //! device that plays the wallet with core's keys, JWS and protocol types.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod guarded;
+
 use std::sync::Arc;
 
 use reqwest::StatusCode;
@@ -370,6 +372,7 @@ pub async fn enrol_reporting(
         device_name: "Pixel 9 test".to_owned(),
         attestation: None,
         key_storage,
+        pin_guard: None,
     };
     read(post_enrol(h, &req).await).await
 }

@@ -85,8 +85,12 @@ pub(in crate::store) fn devices(
     let rows = c
         .prepare_cached(
             "SELECT d.id, d.account_id, a.subject_name_id, d.name, d.public_key,
-                    d.created_at, d.revoked_at, d.attestation IS NOT NULL
+                    d.created_at, d.revoked_at, d.attestation IS NOT NULL,
+                    CASE WHEN g.device_id IS NULL THEN NULL
+                         WHEN g.secret_key IS NULL THEN 0
+                         ELSE max(g.guess_limit - g.guesses_used, 0) END
              FROM devices d JOIN accounts a ON a.id = d.account_id
+                  LEFT JOIN pin_guards g ON g.device_id = d.id
              WHERE a.id = ?1 OR a.subject_name_id = ?1 ORDER BY d.created_at, d.rowid",
         )?
         .query_map([account], |r| {
@@ -99,6 +103,7 @@ pub(in crate::store) fn devices(
                 created_at: r.get(5)?,
                 revoked_at: r.get(6)?,
                 has_attestation: r.get(7)?,
+                guesses_left: r.get(8)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -93,6 +93,9 @@ pub(in crate::store) fn redeem(tx: &Tx<'_>, e: &Enrolment) -> Result<CodeRedeem,
         now,
         d.key_storage.as_stored()
     ])?;
+    if let Some(g) = &d.pin_guard {
+        super::pin_guards::insert(tx, &d.id, g, now)?;
+    }
     let (kind, identity) = tx
         .prepare_cached(
             "SELECT kind, subject_name_id, given_name, family_name, profession

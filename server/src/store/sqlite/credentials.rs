@@ -30,10 +30,11 @@ pub(in crate::store) fn presenter(
     id: &[u8],
 ) -> Result<Option<Presenter>, StoreError> {
     Ok(c.prepare_cached(
-        "SELECT d.public_key, d.revoked_at, c.expires_at, a.subject_name_id,
-                    a.given_name, a.family_name
+        "SELECT COALESCE(g.unlock_key, d.public_key), d.revoked_at, c.expires_at,
+                    a.subject_name_id, a.given_name, a.family_name
              FROM credentials c JOIN devices d ON d.id = c.device_id
-             JOIN accounts a ON a.id = c.account_id WHERE c.id = ?1",
+             JOIN accounts a ON a.id = c.account_id
+             LEFT JOIN pin_guards g ON g.device_id = d.id WHERE c.id = ?1",
     )?
     .query_row([id], |r| {
         Ok(Presenter {

@@ -21,6 +21,7 @@ pub(super) mod clients;
 pub(super) mod codes;
 pub(super) mod credentials;
 pub(super) mod meta;
+pub(super) mod pin_guards;
 pub(super) mod requests;
 mod schema;
 

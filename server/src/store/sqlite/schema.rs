@@ -121,4 +121,26 @@ ALTER TABLE accounts ADD COLUMN wrong_pick_until INTEGER;
     r#"
 ALTER TABLE devices ADD COLUMN key_storage TEXT NOT NULL DEFAULT 'software';
 "#,
+    // 5: the server-counted PIN guesses (issue 18): one OPRF key per device, its guess
+    // counter, the keys that sign its requests, and the request ids already used.
+    r#"
+CREATE TABLE pin_guards (
+    device_id    TEXT PRIMARY KEY REFERENCES devices(id),
+    key_id       TEXT NOT NULL,
+    secret_key   BLOB,
+    unlock_key   BLOB NOT NULL,
+    confirm_key  BLOB NOT NULL,
+    guesses_used INTEGER NOT NULL DEFAULT 0,
+    guess_limit  INTEGER NOT NULL,
+    erased_at    INTEGER,
+    created_at   INTEGER NOT NULL
+) STRICT;
+CREATE TABLE pin_guard_requests (
+    device_id  TEXT NOT NULL,
+    jti        TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, jti)
+) STRICT;
+CREATE INDEX pin_guard_requests_expiry ON pin_guard_requests(expires_at);
+"#,
 ];
