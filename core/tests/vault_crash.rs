@@ -22,10 +22,10 @@
 //! Every process rebuilds the same in-process PIN guard (`vault_common`): these tests are
 //! about the vault's files; the server's count is tested in the end-to-end tests.
 
-use std::io::Read;
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod vault_common;
@@ -154,8 +154,15 @@ fn slow() -> Argon2Params {
     }
 }
 
-fn spawn_child(mode: &str, root: &Path) -> Child {
-    Command::new(std::env::current_exe().expect("test binary"))
+/// A child process and the lines of its standard output, read on a thread of their own.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+fn spawn_child(mode: &str, root: &Path) -> Running {
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "child_process",
             "--exact",
@@ -167,26 +174,57 @@ fn spawn_child(mode: &str, root: &Path) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn child")
+        .expect("spawn child");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        // Only whole lines count: a line cut by the kill (no newline) is dropped.
+        while matches!(stdout.read_line(&mut line), Ok(n) if n > 0) {
+            if line.ends_with('\n') && send.send(line.trim_end().to_owned()).is_err() {
+                break;
+            }
+            line.clear();
+        }
+    });
+    Running {
+        child,
+        lines,
+        seen: Vec::new(),
+    }
+}
+
+impl Running {
+    /// Waits until the child has printed its `start` line (it opened the vault and checked
+    /// the PIN), so that the kill moments the tests draw fall in the work they test and not
+    /// in the process start-up, whose length depends on the machine's load.
+    fn started(mut self) -> Self {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            // The harness prints "test child_process ... " before the child's first line.
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    let start = l.contains("start ");
+                    self.seen.push(l);
+                    if start {
+                        return self;
+                    }
+                }
+                Err(e) => panic!("the child never started ({e:?}): {:?}", self.seen),
+            }
+        }
+    }
 }
 
 /// Kills the child (SIGKILL) and returns its complete output lines.
-fn kill_and_collect(mut child: Child) -> Vec<String> {
-    child.kill().expect("kill");
-    let status = child.wait().expect("wait");
+fn kill_and_collect(mut running: Running) -> Vec<String> {
+    running.child.kill().expect("kill");
+    let status = running.child.wait().expect("wait");
     assert!(!status.success(), "the child must have been killed");
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .expect("piped")
-        .read_to_string(&mut out)
-        .expect("read");
-    // Only whole lines count: a line cut by the kill is ignored.
-    out.split_inclusive('\n')
-        .filter(|l| l.ends_with('\n'))
-        .map(|l| l.trim_end().to_owned())
-        .collect()
+    // The reader thread ends at the end of the pipe, which the kill closed.
+    running.seen.extend(running.lines.iter());
+    running.seen
 }
 
 /// A small xorshift generator seeded from the clock: random kill moments, no dependency.
@@ -223,8 +261,8 @@ fn kill_during_writes_leaves_old_or_new() {
     let (mut secrets_prev, mut device_prev) = (0u64, 0u64);
     let (mut mid_write, mut no_progress) = (0usize, 0usize);
     for round in 0..KILLS {
-        let child = spawn_child("writer", root);
-        std::thread::sleep(Duration::from_micros(2_000 + rng.below(40_000)));
+        let child = spawn_child("writer", root).started();
+        std::thread::sleep(Duration::from_micros(rng.below(40_000)));
         let lines = kill_and_collect(child);
         let reported = lines.iter().rev().find_map(|l| {
             l.strip_prefix("wrote ")
@@ -340,10 +378,9 @@ fn kill_during_pin_changes_leaves_the_old_or_the_new_pin() {
     let mut current = PIN.to_owned();
     let (mut changes, mut in_flight) = (0usize, 0usize);
     for round in 0..CHANGE_KILLS {
-        let child = spawn_child("changer", root);
-        // Starting the child and its first unlock take tens of milliseconds; one change
-        // (five fsynced writes) a few more.
-        std::thread::sleep(Duration::from_micros(2_000 + rng.below(300_000)));
+        let child = spawn_child("changer", root).started();
+        // One change (an unlock, Argon2 twice, five fsynced writes) takes tens of milliseconds.
+        std::thread::sleep(Duration::from_micros(rng.below(300_000)));
         let lines = kill_and_collect(child);
         // The harness prints "test child_process ... " before the child's first line.
         let reported = lines.iter().rev().find_map(|l| {
@@ -397,8 +434,8 @@ fn kill_during_account_additions_leaves_each_absent_or_whole() {
     let mut rng = Rng::new();
     let (mut reported_max, mut rounds) = (1usize, 0usize);
     while rounds < CHANGE_KILLS {
-        let child = spawn_child("adder", root);
-        std::thread::sleep(Duration::from_micros(20_000 + rng.below(120_000)));
+        let child = spawn_child("adder", root).started();
+        std::thread::sleep(Duration::from_micros(rng.below(120_000)));
         let lines = kill_and_collect(child);
         rounds += 1;
         if let Some(n) = lines.iter().rev().find_map(|l| {

@@ -160,3 +160,51 @@ async fn client_commands_register_an_audience_rotate_and_remove() {
     let (ok, _, err) = run(&["clear-hold", "404"], &db);
     assert!(!ok && err.contains("not found"), "{err}");
 }
+
+#[tokio::test]
+async fn devices_shows_each_devices_pin_guesses_left() {
+    use common::guarded::{element, enrol_guarded, jti};
+    use vistalid_core::protocol::{PinGuessResponse, PATH_PIN_GUESS};
+
+    let h = Harness::start().await;
+    let db = h.dir.path().join("server.sqlite");
+    let code = h
+        .admin()
+        .add_practitioner("30303030304", "Ana", "Lopez", "60")
+        .expect("account");
+    let g = enrol_guarded(&h.http, h.server.base_url(), &code, h.now()).await;
+    let (ok, out, err) = run(&["devices", "30303030304"], &db);
+    assert!(ok, "{err}");
+    assert!(out.contains("PIN guesses left 10"), "{out}");
+    for n in 0..10u8 {
+        let (_, e) = element();
+        let r: PinGuessResponse = common::read(
+            h.http
+                .post(h.url(PATH_PIN_GUESS))
+                .json(&g.guess_body(&g.claims(&e, jti(n), h.now())))
+                .send()
+                .await
+                .expect("post"),
+        )
+        .await
+        .expect("guess");
+        assert_eq!(r.guesses_left, u32::from(9 - n));
+    }
+    let (ok, out, _) = run(&["devices", "30303030304"], &db);
+    assert!(ok);
+    assert!(
+        out.contains(&g.device_id) && out.contains("PIN guesses left 0 (blocked: enrol again)"),
+        "{out}"
+    );
+    // A device enrolled by a wallet without the PIN guard (an older one) says so.
+    let code = h
+        .admin()
+        .new_activation_code("30303030304")
+        .expect("code")
+        .to_string();
+    let old = common::Device::enrol(&h, &code).await.expect("enrol");
+    let (ok, out, _) = run(&["devices", "30303030304"], &db);
+    assert!(ok);
+    let line = out.lines().find(|l| l.contains(old.id())).expect("line");
+    assert!(line.contains("no PIN guard"), "{line}");
+}

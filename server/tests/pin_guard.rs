@@ -17,7 +17,7 @@ mod common;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use common::guarded::{element, enrol_guarded, jti, Guarded};
-use common::{expect_err, read, Harness};
+use common::{expect_err, read, Failure, Harness};
 use serde_json::{json, Value};
 use vistalid_core::jws;
 use vistalid_core::keys::SigningKey;
@@ -42,6 +42,20 @@ fn guesses_left(h: &Harness, g: &Guarded) -> Option<u32> {
         .find(|d| d.device_id == g.device_id)
         .expect("device")
         .guesses_left
+}
+
+/// One well-formed guess by `g` with request id `jti(n)`: the server's answer or refusal.
+async fn guess(h: &Harness, g: &Guarded, n: u8) -> Result<PinGuessResponse, Failure> {
+    let (_, e) = element();
+    read(
+        post(
+            h,
+            PATH_PIN_GUESS,
+            &g.guess_body(&g.claims(&e, jti(n), h.now())),
+        )
+        .await,
+    )
+    .await
 }
 
 async fn post(h: &Harness, path: &str, body: &Value) -> reqwest::Response {
@@ -335,33 +349,10 @@ async fn the_limit_refuses_and_erases_and_no_confirmation_revives_it() {
     let h = Harness::start_with(|c| c.pin_guess_limit = 3).await;
     let g = practitioner(&h).await;
     for n in 0..3u8 {
-        let (_, e) = element();
-        let r: PinGuessResponse = read(
-            post(
-                &h,
-                PATH_PIN_GUESS,
-                &g.guess_body(&g.claims(&e, jti(n), h.now())),
-            )
-            .await,
-        )
-        .await
-        .expect("guess");
+        let r = guess(&h, &g, n).await.expect("guess");
         assert_eq!(r.guesses_left, u32::from(2 - n));
     }
-    let (_, e) = element();
-    expect_err(
-        read::<Value>(
-            post(
-                &h,
-                PATH_PIN_GUESS,
-                &g.guess_body(&g.claims(&e, jti(9), h.now())),
-            )
-            .await,
-        )
-        .await,
-        403,
-        "pin_guard_blocked",
-    );
+    expect_err(guess(&h, &g, 9).await, 403, "pin_guard_blocked");
     assert_eq!(guesses_left(&h, &g), Some(0));
     // Erased: the confirmation key cannot bring it back.
     let confirm = g.confirm_body(&g.confirm, jti(10), h.now());
@@ -371,20 +362,7 @@ async fn the_limit_refuses_and_erases_and_no_confirmation_revives_it() {
         "pin_guard_blocked",
     );
     let h = h.restart().await;
-    let (_, e) = element();
-    expect_err(
-        read::<Value>(
-            post(
-                &h,
-                PATH_PIN_GUESS,
-                &g.guess_body(&g.claims(&e, jti(11), h.now())),
-            )
-            .await,
-        )
-        .await,
-        403,
-        "pin_guard_blocked",
-    );
+    expect_err(guess(&h, &g, 11).await, 403, "pin_guard_blocked");
 }
 
 #[tokio::test]
@@ -392,17 +370,7 @@ async fn a_confirmation_needs_the_confirmation_key() {
     let h = Harness::start().await;
     let g = practitioner(&h).await;
     for n in 0..4u8 {
-        let (_, e) = element();
-        read::<PinGuessResponse>(
-            post(
-                &h,
-                PATH_PIN_GUESS,
-                &g.guess_body(&g.claims(&e, jti(n), h.now())),
-            )
-            .await,
-        )
-        .await
-        .expect("guess");
+        guess(&h, &g, n).await.expect("guess");
     }
     assert_eq!(guesses_left(&h, &g), Some(6));
     // The device-tier key (which a holder of the files and keystore has) does not reset it.

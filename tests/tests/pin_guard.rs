@@ -103,6 +103,20 @@ fn wrong(n: u32) -> String {
     format!("{:06}", 100_003 + n * 7_919)
 }
 
+/// Guesses wrong PINs `wrong(first)`, `wrong(first + 1)`, ... until the server blocks (at
+/// most `most` guesses); returns how many the server evaluated. Any other outcome fails.
+async fn guess_until_blocked(thief: &Wallet, first: u32, most: u32) -> u32 {
+    let mut evaluated = 0;
+    for n in first..first + most {
+        match guess(thief, &wrong(n)).await {
+            Err(WalletError::Pin(PinRefusal::WrongPin { .. })) => evaluated += 1,
+            Err(WalletError::BlockedByServer) => return evaluated,
+            other => panic!("guess {n}: {other:?}"),
+        }
+    }
+    panic!("never blocked after {most} guesses ({evaluated} evaluated)")
+}
+
 /// Guesses the server still allows the phone's device.
 fn guesses_left(env: &Env) -> Option<u32> {
     let devices = env.server.admin().list_devices(RPPS).expect("devices");
@@ -116,14 +130,7 @@ async fn a_copied_vault_gets_exactly_ten_guesses_then_nothing() {
     assert_eq!(guesses_left(&env), Some(10));
     let copy = phone.copy_to(&tmp.path().join("thief"));
     let thief = copy.thief();
-    let mut evaluated = 0;
-    for n in 0..30 {
-        match guess(&thief, &wrong(n)).await {
-            Err(WalletError::Pin(PinRefusal::WrongPin { .. })) => evaluated += 1,
-            Err(WalletError::BlockedByServer) => break,
-            other => panic!("guess {n}: {other:?}"),
-        }
-    }
+    let evaluated = guess_until_blocked(&thief, 0, 30).await;
     assert_eq!(evaluated, 10, "exactly the server's limit");
     assert_eq!(guesses_left(&env), Some(0));
     assert_eq!(
@@ -147,17 +154,7 @@ async fn sixteen_parallel_guessers_together_get_at_most_ten() {
         let thief = phone
             .copy_to(&tmp.path().join(format!("thief-{t}")))
             .thief();
-        tasks.spawn(async move {
-            let mut evaluated = 0u32;
-            for n in 0..20 {
-                match guess(&thief, &wrong(t * 100 + n)).await {
-                    Err(WalletError::Pin(PinRefusal::WrongPin { .. })) => evaluated += 1,
-                    Err(WalletError::BlockedByServer) => break,
-                    other => panic!("guesser {t}, guess {n}: {other:?}"),
-                }
-            }
-            evaluated
-        });
+        tasks.spawn(async move { guess_until_blocked(&thief, t * 100, 20).await });
     }
     let mut total = 0;
     while let Some(n) = tasks.join_next().await {
@@ -206,15 +203,7 @@ async fn a_server_restart_keeps_the_count() {
     }
     let env = env.restart().await;
     assert_eq!(guesses_left(&env), Some(6));
-    let mut evaluated = 0;
-    for n in 4..30 {
-        match guess(&thief, &wrong(n)).await {
-            Err(WalletError::Pin(PinRefusal::WrongPin { .. })) => evaluated += 1,
-            Err(WalletError::BlockedByServer) => break,
-            other => panic!("guess {n}: {other:?}"),
-        }
-    }
-    assert_eq!(evaluated, 6);
+    assert_eq!(guess_until_blocked(&thief, 4, 26).await, 6);
 }
 
 #[tokio::test]

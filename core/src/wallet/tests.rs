@@ -871,3 +871,37 @@ async fn a_server_that_counts_no_pin_guesses_is_refused() {
     );
     assert_eq!(f.wallet.accounts(), Ok(Vec::new()));
 }
+
+#[tokio::test]
+async fn a_format_2_vault_is_reported_as_outdated_not_as_corrupt() {
+    // A vault written before the server-counted PIN guesses: the format-2 header's layout
+    // (magic, version 2, vault id, generation, Argon2 parameters, salt, wrapped data key, key
+    // check value, MAC: 162 bytes). The wallet tells the user to enrol again (no migration,
+    // docs/pin-guard.md) instead of calling the files damaged.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wallet_dir = dir.path().join("wallet");
+    std::fs::create_dir_all(&wallet_dir).expect("mkdir");
+    let mut v2 = b"VLTH".to_vec();
+    v2.extend_from_slice(&2u16.to_be_bytes());
+    v2.resize(162, 7);
+    std::fs::write(wallet_dir.join("vault.hdr"), &v2).expect("write");
+    let open = Wallet::open_with(
+        &wallet_dir,
+        Arc::new(MemoryKeystore::new()),
+        config(),
+        FakeServer::new(),
+        Arc::new(ManualClock::new(NOW)),
+    );
+    assert_eq!(open.err(), Some(WalletError::VaultOutdated));
+    // A version this build does not know yet stays `Corrupt` (nothing to tell the user to do).
+    v2[5] = 9;
+    std::fs::write(wallet_dir.join("vault.hdr"), &v2).expect("write");
+    let open = Wallet::open_with(
+        &wallet_dir,
+        Arc::new(MemoryKeystore::new()),
+        config(),
+        FakeServer::new(),
+        Arc::new(ManualClock::new(NOW)),
+    );
+    assert_eq!(open.err(), Some(WalletError::Corrupt));
+}

@@ -186,7 +186,7 @@ fn check(s: &Shared, req: EnrolRequest, now: i64) -> Result<Checked, ApiError> {
             };
             (unlock, Some(guard), Some(info))
         }
-        None => (public.clone(), None, None),
+        None => (public, None, None),
     };
     let poll_token = secrets::make_token()?;
     let device = NewDevice {
