@@ -11,9 +11,11 @@
 //! - An exception thrown by a Kotlin or Swift implementation of a foreign trait that is not a
 //!   `VistalidError` comes back as [`VistalidError::Internal`], never as a panic.
 
+use vistalid_core::client::ClientError;
 use vistalid_core::jws::JwsError;
 use vistalid_core::keys::KeyError;
 use vistalid_core::keystore::KeystoreError;
+use vistalid_core::vault::PinRefusal;
 use vistalid_core::wallet::WalletError;
 
 /// What went wrong, in terms the app can act on.
@@ -21,14 +23,14 @@ use vistalid_core::wallet::WalletError;
 #[non_exhaustive]
 pub enum VistalidError {
     /// Wrong PIN: tell the user how many tries are left before the wallet locks.
-    #[error("wrong PIN ({tries_left} tries left)")]
+    #[error("{}", PinRefusal::WrongPin { tries_left: *tries_left })]
     WrongPin {
         /// Tries left before lockout.
         tries_left: u32,
     },
     /// Too many wrong PINs on this phone: the wallet is locked; the user must wipe it and
     /// enrol again.
-    #[error("locked after too many wrong PINs on this phone; enrol again")]
+    #[error("{}", PinRefusal::Locked)]
     Locked,
     /// Too many wrong PINs counted by the account's server: it erased its key for this
     /// device, so the account can never be opened again here; the user must enrol it again
@@ -40,7 +42,7 @@ pub enum VistalidError {
     #[error("this wallet was made by an older version; enrol again")]
     VaultOutdated,
     /// A PIN was tried too soon after a wrong one: wait `retry_after_secs` and retry.
-    #[error("wait {retry_after_secs} s before the next try")]
+    #[error("{}", PinRefusal::Backoff { retry_after_secs: *retry_after_secs })]
     Backoff {
         /// Seconds to wait.
         retry_after_secs: u64,
@@ -107,13 +109,13 @@ pub enum VistalidError {
     AccountAlreadyEnrolled,
     /// The server could not be reached or the connection broke; retry later when
     /// `retryable`, otherwise check the server address and the network settings.
-    #[error("network error (retryable: {retryable})")]
+    #[error("{}", ClientError::Network { retryable: *retryable })]
     Network {
         /// Whether the same call may succeed if retried.
         retryable: bool,
     },
     /// The server answered with an error: HTTP `status` and the server's error `code`.
-    #[error("server error {status}: {code}")]
+    #[error("{}", ClientError::Server { status: *status, code: code.clone() })]
     Server {
         /// HTTP status.
         status: u16,
@@ -187,20 +189,41 @@ impl From<KeystoreError> for VistalidError {
     }
 }
 
+impl From<PinRefusal> for VistalidError {
+    fn from(e: PinRefusal) -> Self {
+        match e {
+            PinRefusal::WrongPin { tries_left } => Self::WrongPin { tries_left },
+            PinRefusal::Locked => Self::Locked,
+            PinRefusal::Backoff { retry_after_secs } => Self::Backoff { retry_after_secs },
+            PinRefusal::WeakPin(why) => Self::WeakPin {
+                reason: why.to_owned(),
+            },
+        }
+    }
+}
+
+impl From<ClientError> for VistalidError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Network { retryable } => Self::Network { retryable },
+            ClientError::Server { status, code } => Self::Server { status, code },
+            ClientError::InsecureUrl | ClientError::BadResponse => Self::InvalidInput {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
 impl From<WalletError> for VistalidError {
     fn from(e: WalletError) -> Self {
         let invalid = |e: &WalletError| Self::InvalidInput {
             reason: e.to_string(),
         };
         match e {
-            WalletError::WrongPin { tries_left } => Self::WrongPin { tries_left },
-            WalletError::Locked => Self::Locked,
+            WalletError::Pin(refusal) => refusal.into(),
+            WalletError::Client(e) => e.into(),
             WalletError::BlockedByServer => Self::BlockedByServer,
             WalletError::VaultOutdated => Self::VaultOutdated,
-            WalletError::Backoff { retry_after_secs } => Self::Backoff { retry_after_secs },
-            WalletError::WeakPin(why) => Self::WeakPin {
-                reason: why.to_owned(),
-            },
             WalletError::NotEnrolled => Self::NotEnrolled,
             WalletError::NoSuchChallenge => Self::NoSuchChallenge,
             WalletError::ChallengeExpired => Self::ChallengeExpired,
@@ -208,16 +231,12 @@ impl From<WalletError> for VistalidError {
             WalletError::InvalidCode => Self::InvalidCode,
             WalletError::WrongCode => Self::WrongCode,
             WalletError::BadServerSignature => Self::BadSignature,
-            WalletError::Network { retryable } => Self::Network { retryable },
-            WalletError::Server { status, code } => Self::Server { status, code },
             WalletError::Corrupt => Self::Corrupt,
             WalletError::NoCredential => Self::NoCredential,
             WalletError::KeystoreMismatch => Self::KeyInvalidated,
             WalletError::Keystore(k) => k.into(),
             WalletError::AccountAlreadyEnrolled => Self::AccountAlreadyEnrolled,
-            WalletError::NoSuchAccount
-            | WalletError::BadServerResponse
-            | WalletError::InsecureServerUrl => invalid(&e),
+            WalletError::NoSuchAccount => invalid(&e),
             WalletError::Storage(_) | WalletError::Internal(_) => Self::Internal {
                 reason: e.to_string(),
             },
@@ -234,22 +253,22 @@ mod tests {
         use VistalidError as V;
         let cases = [
             (
-                WalletError::WrongPin { tries_left: 3 },
+                WalletError::Pin(PinRefusal::WrongPin { tries_left: 3 }),
                 V::WrongPin { tries_left: 3 },
             ),
-            (WalletError::Locked, V::Locked),
+            (WalletError::Pin(PinRefusal::Locked), V::Locked),
             (WalletError::BlockedByServer, V::BlockedByServer),
             (WalletError::VaultOutdated, V::VaultOutdated),
             (
-                WalletError::Backoff {
+                WalletError::Pin(PinRefusal::Backoff {
                     retry_after_secs: 30,
-                },
+                }),
                 V::Backoff {
                     retry_after_secs: 30,
                 },
             ),
             (
-                WalletError::WeakPin("too simple"),
+                WalletError::Pin(PinRefusal::WeakPin("too simple")),
                 V::WeakPin {
                     reason: "too simple".into(),
                 },
@@ -262,14 +281,14 @@ mod tests {
             (WalletError::WrongCode, V::WrongCode),
             (WalletError::BadServerSignature, V::BadSignature),
             (
-                WalletError::Network { retryable: true },
+                WalletError::Client(ClientError::Network { retryable: true }),
                 V::Network { retryable: true },
             ),
             (
-                WalletError::Server {
+                WalletError::Client(ClientError::Server {
                     status: 403,
                     code: "access_denied".into(),
-                },
+                }),
                 V::Server {
                     status: 403,
                     code: "access_denied".into(),
@@ -302,8 +321,8 @@ mod tests {
         }
         for core in [
             WalletError::NoSuchAccount,
-            WalletError::BadServerResponse,
-            WalletError::InsecureServerUrl,
+            WalletError::Client(ClientError::BadResponse),
+            WalletError::Client(ClientError::InsecureUrl),
         ] {
             assert!(matches!(VistalidError::from(core), V::InvalidInput { .. }));
         }

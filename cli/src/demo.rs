@@ -25,6 +25,7 @@ use crate::qr_cmds;
 use crate::text::demo::{self as says, Check};
 use crate::text::{self, qr::sizes};
 use crate::ui::{self, exit};
+use vistalid_core::vault::PinRefusal;
 
 /// The demo's PIN in non-interactive mode (not trivial, so the policy accepts it).
 const DEMO_PIN: &str = "204862";
@@ -232,7 +233,7 @@ async fn lockout_step(
             .change_pin(Pin::new("975310"), Pin::new("385926"))
             .await;
         println!("  {}", says::wrong_pin_try(&ui::explain_short(&r)));
-        let stop = matches!(r, Err(WalletError::Backoff { .. }));
+        let stop = matches!(r, Err(WalletError::Pin(PinRefusal::Backoff { .. })));
         results.push(r);
         if stop {
             break;
@@ -241,7 +242,7 @@ async fn lockout_step(
     let counted: Vec<u32> = results
         .iter()
         .filter_map(|r| match r {
-            Err(WalletError::WrongPin { tries_left }) => Some(*tries_left),
+            Err(WalletError::Pin(PinRefusal::WrongPin { tries_left })) => Some(*tries_left),
             _ => None,
         })
         .collect();
@@ -250,7 +251,10 @@ async fn lockout_step(
         counted.len() >= 2
             && counted.iter().zip(4u32..=4).all(|(a, b)| *a == b)
             && counted.windows(2).all(|w| w[1] + 1 == w[0])
-            && matches!(results.last(), Some(Err(WalletError::Backoff { .. }))),
+            && matches!(
+                results.last(),
+                Some(Err(WalletError::Pin(PinRefusal::Backoff { .. })))
+            ),
     );
     // A fresh vault with the back-off off (to keep the demo short) shows the lockout itself.
     let keystore = Arc::new(SoftwareKeystore::open(data.join("lockout-keystore.key")));
@@ -295,8 +299,11 @@ async fn lockout_step(
     println!("  {}", says::right_pin_after(&shown(&right)));
     checks.check(
         Check::LockedAfterFive,
-        seen.last() == Some(&Some(VaultError::WrongPin { tries_left: 0 }))
-            && right == Some(VaultError::Locked),
+        seen.last()
+            == Some(&Some(VaultError::Pin(PinRefusal::WrongPin {
+                tries_left: 0,
+            })))
+            && right == Some(VaultError::Pin(PinRefusal::Locked)),
     );
     Ok(())
 }

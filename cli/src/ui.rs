@@ -5,8 +5,10 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use vistalid_core::challenge::Challenge;
+use vistalid_core::client::ClientError;
 use vistalid_core::protocol::CodeMode;
 use vistalid_core::secret::Pin;
+use vistalid_core::vault::PinRefusal;
 use vistalid_core::wallet::WalletError;
 
 use crate::text;
@@ -43,15 +45,17 @@ pub(crate) const EXIT_CODES_HELP: &str = "Exit codes: 0 ok, 1 failure, 2 usage, 
 /// A user-facing message (from the catalogue) and exit code for a wallet error (no secrets
 /// in either).
 pub(crate) fn explain(e: &WalletError) -> (String, u8) {
+    use ClientError as C;
+    use PinRefusal as P;
     use WalletError as W;
     let code = match e {
-        W::WrongPin { .. } => exit::WRONG_PIN,
-        W::Locked | W::Backoff { .. } => exit::LOCKED,
+        W::Pin(P::WrongPin { .. }) => exit::WRONG_PIN,
+        W::Pin(P::Locked) | W::Pin(P::Backoff { .. }) => exit::LOCKED,
         W::ChallengeExpired | W::ChallengeReplayed | W::WrongCode | W::InvalidCode => {
             exit::CHALLENGE
         }
-        W::Network { .. } => exit::UNREACHABLE,
-        W::Server { .. } => exit::SERVER,
+        W::Client(C::Network { .. }) => exit::UNREACHABLE,
+        W::Client(C::Server { .. }) => exit::SERVER,
         _ => exit::FAILURE,
     };
     (text::wallet::error(e), code)

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use vistalid_core::vault::PinRefusal;
 
 mod vault_common;
 
@@ -79,6 +80,6 @@ fn an_old_parameter_vault_unlocks_and_takes_the_new_parameters_at_pin_change() {
     assert_eq!(&unlocked.secrets().expect("secrets")[..], b"account keys");
     assert!(matches!(
         vault.unlock(ACCT, &Pin::new(OLD_PIN), &guard),
-        Err(VaultError::WrongPin { .. })
+        Err(VaultError::Pin(PinRefusal::WrongPin { .. }))
     ));
 }

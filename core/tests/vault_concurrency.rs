@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Barrier};
+use vistalid_core::vault::PinRefusal;
 
 mod vault_common;
 
@@ -70,7 +71,7 @@ fn sixteen_threads_each_try_counted_once() {
     let left: BTreeSet<u32> = results
         .iter()
         .map(|e| match e {
-            VaultError::WrongPin { tries_left } => *tries_left,
+            VaultError::Pin(PinRefusal::WrongPin { tries_left }) => *tries_left,
             other => panic!("unexpected {other:?}"),
         })
         .collect();
@@ -90,11 +91,14 @@ fn sixteen_threads_lock_at_the_default_limit() {
     let wrong: BTreeSet<u32> = results
         .iter()
         .filter_map(|e| match e {
-            VaultError::WrongPin { tries_left } => Some(*tries_left),
+            VaultError::Pin(PinRefusal::WrongPin { tries_left }) => Some(*tries_left),
             _ => None,
         })
         .collect();
-    let locked = results.iter().filter(|e| **e == VaultError::Locked).count();
+    let locked = results
+        .iter()
+        .filter(|e| **e == VaultError::Pin(PinRefusal::Locked))
+        .count();
     assert_eq!(
         wrong,
         (0..5).collect::<BTreeSet<u32>>(),
@@ -106,6 +110,6 @@ fn sixteen_threads_lock_at_the_default_limit() {
     let guard = vault_common::guard(tmp.path(), u32::MAX);
     assert_eq!(
         vault.unlock(ACCT, &Pin::new(PIN), &guard).err(),
-        Some(VaultError::Locked)
+        Some(VaultError::Pin(PinRefusal::Locked))
     );
 }

@@ -11,6 +11,7 @@ use vistalid_core::keys::SigningKey;
 use vistalid_core::protocol::CodeMode;
 use vistalid_core::qr::{self, Mode, QrError, QrMatrix, Verified, Verifier};
 use vistalid_core::secret::Pin;
+use vistalid_core::vault::PinRefusal;
 use vistalid_core::wallet::WalletError;
 use vistalid_e2e::{wallet, Env};
 
@@ -230,7 +231,7 @@ async fn a_practitioner_account_has_no_qr_and_a_wrong_pin_shows_nothing() {
     assert_eq!(
         w.present_qr(&me.account_id, Pin::new("975310"), Mode::Online, None)
             .await,
-        Err(WalletError::WrongPin { tries_left: 4 })
+        Err(WalletError::Pin(PinRefusal::WrongPin { tries_left: 4 }))
     );
 }
 

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use vistalid_core::keystore::SoftwareKeystore;
 use vistalid_core::secret::Pin;
+use vistalid_core::vault::PinRefusal;
 use vistalid_core::wallet::{Wallet, WalletError};
 use vistalid_e2e::{fast_config, Env};
 
@@ -108,7 +109,7 @@ async fn guess_until_blocked(thief: &Wallet, first: u32, most: u32) -> u32 {
     let mut evaluated = 0;
     for n in first..first + most {
         match guess(thief, &wrong(n)).await {
-            Err(WalletError::WrongPin { .. }) => evaluated += 1,
+            Err(WalletError::Pin(PinRefusal::WrongPin { .. })) => evaluated += 1,
             Err(WalletError::BlockedByServer) => return evaluated,
             other => panic!("guess {n}: {other:?}"),
         }
@@ -171,7 +172,7 @@ async fn a_right_pin_after_nine_wrong_ones_resets_the_count() {
     for n in 0..9 {
         assert!(matches!(
             guess(&thief, &wrong(n)).await,
-            Err(WalletError::WrongPin { .. })
+            Err(WalletError::Pin(PinRefusal::WrongPin { .. }))
         ));
     }
     assert_eq!(guesses_left(&env), Some(1));
@@ -197,7 +198,7 @@ async fn a_server_restart_keeps_the_count() {
     for n in 0..4 {
         assert!(matches!(
             guess(&thief, &wrong(n)).await,
-            Err(WalletError::WrongPin { .. })
+            Err(WalletError::Pin(PinRefusal::WrongPin { .. }))
         ));
     }
     let env = env.restart().await;

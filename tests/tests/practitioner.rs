@@ -5,10 +5,12 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use reqwest::StatusCode;
+use vistalid_core::client::ClientError;
 use vistalid_core::jws;
 use vistalid_core::keys::{Jwk, PublicKey};
 use vistalid_core::protocol::{CodeMode, PATH_DISCOVERY, PATH_JWKS};
 use vistalid_core::secret::Pin;
+use vistalid_core::vault::PinRefusal;
 use vistalid_core::wallet::{AnswerOutcome, WalletError};
 use vistalid_e2e::{wallet, Env};
 
@@ -244,12 +246,16 @@ async fn wrong_pin_counts_down_then_locks_and_sends_nothing() {
             .approve(&ch.id, Pin::new("975310"), &ciba.dynamic_code)
             .await;
         if left > 0 {
-            assert_eq!(r, Err(WalletError::WrongPin { tries_left: left }));
+            assert_eq!(
+                r,
+                Err(WalletError::Pin(PinRefusal::WrongPin { tries_left: left }))
+            );
         } else {
             assert!(
                 matches!(
                     r,
-                    Err(WalletError::WrongPin { tries_left: 0 } | WalletError::Locked)
+                    Err(WalletError::Pin(PinRefusal::WrongPin { tries_left: 0 })
+                        | WalletError::Pin(PinRefusal::Locked))
                 ),
                 "{r:?}"
             );
@@ -257,7 +263,7 @@ async fn wrong_pin_counts_down_then_locks_and_sends_nothing() {
     }
     assert_eq!(
         w.approve(&ch.id, Pin::new(PIN), &ciba.dynamic_code).await,
-        Err(WalletError::Locked)
+        Err(WalletError::Pin(PinRefusal::Locked))
     );
     // Nothing was answered: the relying party is still pending.
     let (_, body) = rp.token(&ciba.auth_req_id).await;
@@ -288,20 +294,23 @@ async fn enrolment_refuses_plain_http_off_loopback_and_a_bad_code() {
     let r = w
         .enrol("http://idp.example.fr", "ABCDEFGH", Pin::new(PIN))
         .await;
-    assert_eq!(r, Err(WalletError::InsecureServerUrl));
+    assert_eq!(r, Err(WalletError::Client(ClientError::InsecureUrl)));
     let r = w.enrol(&env.url(), "WRONGCODE", Pin::new(PIN)).await;
     assert!(
         matches!(
             r,
-            Err(WalletError::Server {
+            Err(WalletError::Client(ClientError::Server {
                 status: 400 | 401 | 403,
                 ..
-            })
+            }))
         ),
         "{r:?}"
     );
     let r = w.enrol(&env.url(), "ABCDEFGH", Pin::new("123456")).await;
-    assert!(matches!(r, Err(WalletError::WeakPin(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(WalletError::Pin(PinRefusal::WeakPin(_)))),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]

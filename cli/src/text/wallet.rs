@@ -2,28 +2,32 @@
 //! Texts of the wallet commands: prompts, the "phone screen" of a login request, results,
 //! and one message per wallet error (the same wording wherever the error shows).
 
+use vistalid_core::client::ClientError;
 use vistalid_core::protocol::AccountKind;
+use vistalid_core::vault::PinRefusal;
 use vistalid_core::wallet::WalletError;
 
 use super::{plural, t};
 
 /// The message for a wallet error (no secrets in it).
 pub(crate) fn error(e: &WalletError) -> String {
+    use ClientError as C;
+    use PinRefusal as P;
     use WalletError as W;
     match e {
-        W::WrongPin { tries_left: 0 } => t!(
+        W::Pin(P::WrongPin { tries_left: 0 }) => t!(
             "Wrong PIN. No tries left: the wallet is locked. Wipe it (`vistalid wipe`) and enrol again.",
             "Code PIN erroné. Plus aucun essai : le portefeuille est verrouillé. Effacez-le \
              (`vistalid wipe`) et activez à nouveau votre compte."
         ),
-        W::WrongPin { tries_left } => {
+        W::Pin(P::WrongPin { tries_left }) => {
             let left = plural(u64::from(*tries_left), ("try", "tries"), ("essai", "essais"));
             t!(
                 "Wrong PIN. {left} left before the wallet locks.",
                 "Code PIN erroné. Encore {left} avant le verrouillage du portefeuille."
             )
         }
-        W::Locked => t!(
+        W::Pin(P::Locked) => t!(
             "The wallet is locked on this device after too many wrong PINs. Wipe it (`vistalid wipe`) and enrol again.",
             "Le portefeuille est verrouillé sur cet appareil après trop de codes PIN erronés. \
              Effacez-le (`vistalid wipe`) et activez à nouveau votre compte."
@@ -39,11 +43,11 @@ pub(crate) fn error(e: &WalletError) -> String {
             "Ce portefeuille a été créé par une ancienne version de Vistalid et ne peut pas être \
              mis à jour. Effacez-le (`vistalid wipe`) et activez à nouveau vos comptes."
         ),
-        W::Backoff { retry_after_secs: s } => t!(
+        W::Pin(P::Backoff { retry_after_secs: s }) => t!(
             "Too many tries: wait {s} s before trying again.",
             "Trop d'essais : attendez {s} s avant de réessayer."
         ),
-        W::WeakPin(why) => {
+        W::Pin(P::WeakPin(why)) => {
             let why = pin_rule(why);
             t!("PIN refused: {why}.", "Code PIN refusé : {why}.")
         }
@@ -64,20 +68,20 @@ pub(crate) fn error(e: &WalletError) -> String {
             "That code is not one of the choices.",
             "Ce code ne fait pas partie des choix."
         ),
-        W::Network { retryable: true } => t!(
+        W::Client(C::Network { retryable: true }) => t!(
             "The server cannot be reached (it also checks the PIN). Check the URL and your connection, then retry.",
             "Le serveur est injoignable (c'est aussi lui qui vérifie le code PIN). Vérifiez \
              l'adresse et votre connexion, puis réessayez."
         ),
-        W::Network { retryable: false } => t!(
+        W::Client(C::Network { retryable: false }) => t!(
             "The connection to the server failed.",
             "La connexion au serveur a échoué."
         ),
-        W::Server { status, code } => t!(
+        W::Client(C::Server { status, code }) => t!(
             "The server refused the request ({status}, {code}).",
             "Le serveur a refusé la demande ({status}, {code})."
         ),
-        W::InsecureServerUrl => t!(
+        W::Client(C::InsecureUrl) => t!(
             "The server URL must start with https:// (http:// only on this machine's loopback).",
             "L'adresse du serveur doit commencer par https:// (http:// seulement sur la boucle \
              locale de cette machine)."
@@ -308,7 +312,7 @@ mod tests {
 
     #[test]
     fn wrong_pin_has_plural_forms_and_says_when_it_locks() {
-        let msg = |n| error(&WalletError::WrongPin { tries_left: n });
+        let msg = |n| error(&WalletError::Pin(PinRefusal::WrongPin { tries_left: n }));
         with_lang(Lang::En, || {
             assert_eq!(msg(4), "Wrong PIN. 4 tries left before the wallet locks.");
             assert_eq!(msg(1), "Wrong PIN. 1 try left before the wallet locks.");
@@ -330,7 +334,7 @@ mod tests {
     #[test]
     fn each_limit_says_which_it_is_and_what_to_do() {
         with_lang(Lang::En, || {
-            assert!(error(&WalletError::Locked).contains("on this device"));
+            assert!(error(&WalletError::Pin(PinRefusal::Locked)).contains("on this device"));
             let blocked = error(&WalletError::BlockedByServer);
             assert!(
                 blocked.contains("The server blocked this account"),
@@ -340,7 +344,7 @@ mod tests {
             assert!(error(&WalletError::VaultOutdated).contains("older version"));
         });
         with_lang(Lang::Fr, || {
-            assert!(error(&WalletError::Locked).contains("sur cet appareil"));
+            assert!(error(&WalletError::Pin(PinRefusal::Locked)).contains("sur cet appareil"));
             let blocked = error(&WalletError::BlockedByServer);
             assert!(
                 blocked.contains("Le serveur a bloqué ce compte"),
@@ -353,7 +357,7 @@ mod tests {
 
     #[test]
     fn pin_rules_are_translated_with_a_fallback() {
-        let weak = |why| error(&WalletError::WeakPin(why));
+        let weak = |why| error(&WalletError::Pin(PinRefusal::WeakPin(why)));
         with_lang(Lang::Fr, || {
             assert_eq!(
                 weak("the PIN repeats one digit"),

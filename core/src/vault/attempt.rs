@@ -25,6 +25,7 @@ use super::guard::{NewAccount, PinGuard, PinGuardError};
 use super::header::{self, AccountEntry, Header, HeaderFile, MAX_ACCOUNTS};
 use super::lockout::Counter;
 use super::sections::{SecretsFile, Section};
+use super::PinRefusal;
 use super::HEADER_FILE;
 use super::{derive_k_pin, io_err, layout, storage, Inner, OpGuard, Unlocked, Vault, VaultError};
 use crate::keys::SigningKey;
@@ -321,15 +322,15 @@ impl Vault {
         let before = inner.read_counter(&id, &dev)?;
         let max = inner.config.max_attempts;
         if before.failures >= max {
-            return Err(VaultError::Locked);
+            return Err(VaultError::Pin(PinRefusal::Locked));
         }
         let now = self.clock.now();
         if inner.config.backoff {
             let wait = before.wait_secs(now);
             if wait > 0 {
-                return Err(VaultError::Backoff {
+                return Err(VaultError::Pin(PinRefusal::Backoff {
                     retry_after_secs: wait,
-                });
+                }));
             }
         }
         // Count first, durably: once the counter is written a kill has used up the try. The
@@ -372,9 +373,9 @@ impl Vault {
                 inner.write_counter(reset, &id, &dev)?;
                 Ok((value, keys))
             }
-            Err(TryError::WrongPin { server_left }) => Err(VaultError::WrongPin {
+            Err(TryError::WrongPin { server_left }) => Err(VaultError::Pin(PinRefusal::WrongPin {
                 tries_left: max.saturating_sub(counted.failures).min(server_left),
-            }),
+            })),
             Err(TryError::Unchecked(e)) => {
                 inner.write_counter(before, &id, &dev)?;
                 Err(e)

@@ -10,21 +10,23 @@ use super::guard::PinGuardError;
 use crate::keystore::KeystoreError;
 use crate::oprf::OprfError;
 
-/// Errors of the vault.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum VaultError {
-    /// The PIN is wrong; `tries_left` more wrong PINs lock the vault (0: the next try is
-    /// refused with `Locked`).
+/// Why a PIN was refused. Stated once here and carried unchanged by [`VaultError::Pin`],
+/// the wallet's error and the FFI's, so every layer says the same thing the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PinRefusal {
+    /// The PIN is wrong; `tries_left` more wrong PINs lock the vault (the fewer of the
+    /// phone's and the server's count; 0: the next try is refused).
     #[error("wrong PIN ({tries_left} tries left)")]
     WrongPin {
-        /// Tries left before the vault locks.
+        /// Tries left before a limit is reached.
         tries_left: u32,
     },
-    /// Too many wrong PINs: the vault is locked for good; wipe it and enrol again.
-    #[error("vault locked after too many wrong PINs; re-enrol")]
+    /// Too many wrong PINs on this phone: the vault is locked for good; wipe it and enrol
+    /// again.
+    #[error("locked after too many wrong PINs on this phone; enrol again")]
     Locked,
     /// A try came too soon after a failed one; retry after the given delay.
-    #[error("too many tries, retry in {retry_after_secs} s")]
+    #[error("wait {retry_after_secs} s before the next try")]
     Backoff {
         /// Seconds to wait before the next try.
         retry_after_secs: u64,
@@ -32,6 +34,14 @@ pub enum VaultError {
     /// The new PIN breaks the PIN policy; the text says which rule (never the PIN).
     #[error("PIN refused: {0}")]
     WeakPin(&'static str),
+}
+
+/// Errors of the vault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    /// The PIN was refused (wrong, locked, too soon, too weak).
+    #[error(transparent)]
+    Pin(#[from] PinRefusal),
     /// There is no vault in this directory (or it was wiped or replaced).
     #[error("no vault found")]
     NotFound,

@@ -12,7 +12,7 @@
 //!   signing key sealed inside the account's PIN tier (so only a right PIN reaches it); the
 //!   server holds its public half only, so it can check the proof but not make one. A valid
 //!   proof resets the count.
-//! - Errors say whether the server was reached: [`PinGuardError::Unreachable`] means no guess
+//! - Errors say whether the server was reached: [`ClientError::Network`] means no guess
 //!   was evaluated that the wallet knows of (the vault then gives the local try back), every
 //!   other error means the server answered.
 
@@ -21,6 +21,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use crate::client::ClientError;
 use crate::keys::{PublicKey, SigningKey};
 use crate::oprf::{BlindedElement, Evaluation, OprfError, OprfPublicKey, OprfServerKey};
 
@@ -40,24 +41,11 @@ pub enum PinGuardError {
     /// the account's PIN tier can never be opened again; the account must be enrolled again.
     #[error("the server blocked this device after too many wrong PINs")]
     Blocked,
-    /// The server could not be reached (no guess was evaluated as far as the wallet knows);
-    /// `retryable` when trying again later may help.
-    #[error("the server that checks the PIN cannot be reached (retryable: {retryable})")]
-    Unreachable {
-        /// Whether a retry may succeed.
-        retryable: bool,
-    },
-    /// The server refused the request for another reason (HTTP status and error code).
-    #[error("the server refused the PIN check: {status} {code}")]
-    Refused {
-        /// HTTP status.
-        status: u16,
-        /// The server's error code.
-        code: String,
-    },
-    /// The server's answer could not be decoded.
-    #[error("unexpected answer from the server that checks the PIN")]
-    BadResponse,
+    /// The request to the server failed: unreachable (`Network`: no guess was evaluated as
+    /// far as the wallet knows), refused for another reason (`Server`), or answered with
+    /// something that does not decode (`BadResponse`).
+    #[error("PIN check by the server: {0}")]
+    Server(#[from] ClientError),
     /// The guard knows no such account (a bug in the caller).
     #[error("no PIN guard for this account")]
     UnknownAccount,
@@ -177,7 +165,7 @@ impl MemoryPinGuard {
         })
     }
 
-    /// Makes every call fail with [`PinGuardError::Unreachable`] (a simulated outage) or
+    /// Makes every call fail with [`ClientError::Network`] (a simulated outage) or
     /// answer again.
     pub fn set_unreachable(&self, unreachable: bool) {
         self.unreachable.store(unreachable, Ordering::SeqCst);
@@ -189,7 +177,7 @@ impl MemoryPinGuard {
 
     fn reachable(&self) -> Result<(), PinGuardError> {
         if self.unreachable.load(Ordering::SeqCst) {
-            return Err(PinGuardError::Unreachable { retryable: true });
+            return Err(ClientError::Network { retryable: true }.into());
         }
         Ok(())
     }
@@ -208,10 +196,10 @@ impl PinGuard for MemoryPinGuard {
             .get_mut(account_id)
             .ok_or(PinGuardError::UnknownAccount)?;
         if entry.key_id != key_id {
-            return Err(PinGuardError::Refused {
+            return Err(PinGuardError::Server(ClientError::Server {
                 status: 409,
                 code: "unknown_key".into(),
-            });
+            }));
         }
         if entry.used >= self.limit {
             entry.key = None;
@@ -220,9 +208,11 @@ impl PinGuard for MemoryPinGuard {
             return Err(PinGuardError::Blocked);
         };
         entry.used += 1;
-        let evaluation = key.evaluate(blinded).map_err(|_| PinGuardError::Refused {
-            status: 500,
-            code: "random".into(),
+        let evaluation = key.evaluate(blinded).map_err(|_| {
+            PinGuardError::Server(ClientError::Server {
+                status: 500,
+                code: "random".into(),
+            })
         })?;
         Ok(GuardAnswer {
             evaluation,
@@ -238,18 +228,21 @@ impl PinGuard for MemoryPinGuard {
     ) -> Result<u32, PinGuardError> {
         self.reachable()?;
         let mut nonce = [0u8; 16];
-        super::envelope::random(&mut nonce).map_err(|_| PinGuardError::BadResponse)?;
+        super::envelope::random(&mut nonce)
+            .map_err(|_| PinGuardError::Server(ClientError::BadResponse))?;
         let msg = [MEMORY_CONFIRM_LABEL, key_id.as_bytes(), &nonce].concat();
         let signature = confirm_key
             .sign(&msg)
-            .map_err(|_| PinGuardError::BadResponse)?;
+            .map_err(|_| PinGuardError::Server(ClientError::BadResponse))?;
         let mut accounts = self.lock();
         let entry = accounts
             .get_mut(account_id)
             .ok_or(PinGuardError::UnknownAccount)?;
-        let refused = |code: &str| PinGuardError::Refused {
-            status: 403,
-            code: code.into(),
+        let refused = |code: &str| {
+            PinGuardError::Server(ClientError::Server {
+                status: 403,
+                code: code.into(),
+            })
         };
         if entry.key.is_none() {
             return Err(PinGuardError::Blocked);

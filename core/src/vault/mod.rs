@@ -39,7 +39,7 @@
 //!   checked (the write runs while Argon2 hashes the PIN; the keystore PRF, the server's
 //!   evaluation and the key unwrap wait for it). A try whose PIN could not be checked (the
 //!   server unreachable or refusing) is given back. After [`VaultConfig::max_attempts`]
-//!   consecutive failures (default 5) the vault is [`VaultError::Locked`] for good. A correct
+//!   consecutive failures (default 5) the vault is [`PinRefusal::Locked`] for good. A correct
 //!   PIN resets the local count and, through the account's confirmation key, the server's.
 //! - Tries are serialised across threads (a mutex) and processes (an exclusive `flock` on
 //!   the `lock` file), so concurrent wrong PINs are each counted exactly once.
@@ -113,7 +113,7 @@ use sections::SecretsFile;
 use storage::DirLock;
 
 pub use config::{Argon2Params, VaultConfig};
-pub use error::VaultError;
+pub use error::{PinRefusal, VaultError};
 pub use guard::{GuardAnswer, MemoryPinGuard, NewAccount, PinGuard, PinGuardError};
 pub use lockout::BACKOFF_SECS;
 pub use pin::{Argon2Kdf, PinPolicy};

@@ -16,6 +16,7 @@ use argon2::{Algorithm, Argon2, AssociatedData, Block, ParamsBuilder, Version};
 use rayon::prelude::*;
 use zeroize::Zeroize;
 
+use super::PinRefusal;
 use super::{Argon2Params, VaultError};
 use crate::secret::Pin;
 
@@ -34,27 +35,29 @@ impl PinPolicy {
     /// The longest length any policy may allow.
     pub const ALLOWED_MAX: u8 = 8;
 
-    /// Checks `pin` against the policy. `Err(VaultError::WeakPin(why))` names the rule broken
+    /// Checks `pin` against the policy. `Err(VaultError::Pin(PinRefusal::WeakPin(why)))` names the rule broken
     /// (never the PIN); a policy outside 4..=8 digits refuses every PIN.
     pub fn check(&self, pin: &Pin) -> Result<(), VaultError> {
         if self.min_len < Self::ALLOWED_MIN
             || self.max_len > Self::ALLOWED_MAX
             || self.min_len > self.max_len
         {
-            return Err(VaultError::WeakPin(
+            return Err(VaultError::Pin(PinRefusal::WeakPin(
                 "the PIN policy is outside 4..=8 digits",
-            ));
+            )));
         }
         // EXPOSE: the policy reads the digits to judge them; nothing is copied or kept.
         let digits = pin.expose().as_bytes();
         if !digits.iter().all(u8::is_ascii_digit) {
-            return Err(VaultError::WeakPin("the PIN must contain digits only"));
+            return Err(VaultError::Pin(PinRefusal::WeakPin(
+                "the PIN must contain digits only",
+            )));
         }
         let len = digits.len();
         if len < usize::from(self.min_len) || len > usize::from(self.max_len) {
-            return Err(VaultError::WeakPin(
+            return Err(VaultError::Pin(PinRefusal::WeakPin(
                 "the PIN does not have an allowed length",
-            ));
+            )));
         }
         let step_is = |d: u8| {
             digits
@@ -62,12 +65,14 @@ impl PinPolicy {
                 .all(|w| (w[0] + d - b'0') % 10 == w[1] - b'0')
         };
         if step_is(0) {
-            return Err(VaultError::WeakPin("the PIN repeats one digit"));
+            return Err(VaultError::Pin(PinRefusal::WeakPin(
+                "the PIN repeats one digit",
+            )));
         }
         if step_is(1) || step_is(9) {
-            return Err(VaultError::WeakPin(
+            return Err(VaultError::Pin(PinRefusal::WeakPin(
                 "the PIN is a run of consecutive digits",
-            ));
+            )));
         }
         Ok(())
     }
@@ -283,7 +288,7 @@ mod tests {
             let got = policy.check(&Pin::new(*pin));
             assert_eq!(got.is_ok(), *ok, "{policy:?} {pin:?} -> {got:?}");
             if let Err(e) = got {
-                assert!(matches!(e, VaultError::WeakPin(_)));
+                assert!(matches!(e, VaultError::Pin(PinRefusal::WeakPin(_))));
                 assert!(pin.is_empty() || !e.to_string().contains(pin));
             }
         }

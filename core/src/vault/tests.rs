@@ -3,7 +3,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::PinRefusal;
 use super::*;
+use crate::client::ClientError;
 use crate::clock::ManualClock;
 use crate::keys::SigningKey;
 use crate::keystore::{BadLengthKeystore, KeystoreError, MemoryKeystore};
@@ -143,7 +145,7 @@ fn create_and_first_account_check_policy_and_params() {
     let guard = MemoryPinGuard::new(10);
     assert!(matches!(
         add_first(&vault, &guard, ACCT, "123456"),
-        Err(VaultError::WeakPin(_))
+        Err(VaultError::Pin(PinRefusal::WeakPin(_)))
     ));
     assert!(matches!(
         add_first(&vault, &guard, &"a".repeat(129), PIN),
@@ -159,13 +161,19 @@ fn wrong_pin_counts_down_then_locks() {
     for left in (0..5).rev() {
         assert_eq!(
             fix.unlock(OTHER).err(),
-            Some(VaultError::WrongPin { tries_left: left })
+            Some(VaultError::Pin(PinRefusal::WrongPin { tries_left: left }))
         );
         assert_eq!(fix.vault.attempts_left(), Ok(left));
     }
     // Locked for good: even the right PIN is refused, and nothing is counted any more.
-    assert_eq!(fix.unlock(PIN).err(), Some(VaultError::Locked));
-    assert_eq!(fix.change_pin(PIN, OTHER).err(), Some(VaultError::Locked));
+    assert_eq!(
+        fix.unlock(PIN).err(),
+        Some(VaultError::Pin(PinRefusal::Locked))
+    );
+    assert_eq!(
+        fix.change_pin(PIN, OTHER).err(),
+        Some(VaultError::Pin(PinRefusal::Locked))
+    );
     assert_eq!(fix.vault.attempts_left(), Ok(0));
     assert_eq!(
         fix.guard.guesses_left(ACCT),
@@ -198,9 +206,18 @@ fn wrong_pin_reports_the_fewer_tries_left_of_phone_and_server() {
     let guard = MemoryPinGuard::new(3);
     add_first(&vault, &guard, ACCT, PIN).expect("add");
     let wrong = || vault.unlock(ACCT, &Pin::new(OTHER), &guard).err();
-    assert_eq!(wrong(), Some(VaultError::WrongPin { tries_left: 2 }));
-    assert_eq!(wrong(), Some(VaultError::WrongPin { tries_left: 1 }));
-    assert_eq!(wrong(), Some(VaultError::WrongPin { tries_left: 0 }));
+    assert_eq!(
+        wrong(),
+        Some(VaultError::Pin(PinRefusal::WrongPin { tries_left: 2 }))
+    );
+    assert_eq!(
+        wrong(),
+        Some(VaultError::Pin(PinRefusal::WrongPin { tries_left: 1 }))
+    );
+    assert_eq!(
+        wrong(),
+        Some(VaultError::Pin(PinRefusal::WrongPin { tries_left: 0 }))
+    );
     // The server's limit: refused, its key erased; the right PIN opens nothing any more, and
     // the refused tries are given back on the phone (no PIN was checked).
     for pin in [OTHER, PIN] {
@@ -224,7 +241,7 @@ fn rolling_the_local_counter_back_gets_no_more_guesses_than_the_server_allows() 
     for guess in 0..50 {
         let pin = format!("{:06}", 100_000 + guess * 7919);
         match fix.unlock(&pin) {
-            Err(VaultError::WrongPin { .. }) => evaluated += 1,
+            Err(VaultError::Pin(PinRefusal::WrongPin { .. })) => evaluated += 1,
             Err(VaultError::Guard(PinGuardError::Blocked)) => {}
             other => panic!("guess {guess}: {other:?}"),
         }
@@ -246,17 +263,17 @@ fn an_unreachable_server_checks_no_pin_and_costs_no_try() {
     for pin in [OTHER, PIN] {
         assert_eq!(
             fix.unlock(pin).err(),
-            Some(VaultError::Guard(PinGuardError::Unreachable {
-                retryable: true
-            }))
+            Some(VaultError::Guard(PinGuardError::Server(
+                ClientError::Network { retryable: true }
+            )))
         );
     }
     assert_eq!(fix.vault.attempts_left(), Ok(5));
     assert_eq!(
         fix.change_pin(PIN, OTHER).err(),
-        Some(VaultError::Guard(PinGuardError::Unreachable {
-            retryable: true
-        }))
+        Some(VaultError::Guard(PinGuardError::Server(
+            ClientError::Network { retryable: true }
+        )))
     );
     fix.guard.set_unreachable(false);
     fix.unlock(PIN).expect("unlock");
@@ -381,43 +398,58 @@ fn backoff_follows_the_schedule_on_the_clock() {
     let vault = vault.with_clock(clock.clone());
     let wrong = || vault.unlock(ACCT, &Pin::new(OTHER), &guard).err();
     let right = || vault.unlock(ACCT, &Pin::new(PIN), &guard);
-    assert_eq!(wrong(), Some(VaultError::WrongPin { tries_left: 4 }));
-    assert_eq!(wrong(), Some(VaultError::WrongPin { tries_left: 3 }));
     assert_eq!(
         wrong(),
-        Some(VaultError::Backoff {
+        Some(VaultError::Pin(PinRefusal::WrongPin { tries_left: 4 }))
+    );
+    assert_eq!(
+        wrong(),
+        Some(VaultError::Pin(PinRefusal::WrongPin { tries_left: 3 }))
+    );
+    assert_eq!(
+        wrong(),
+        Some(VaultError::Pin(PinRefusal::Backoff {
             retry_after_secs: 1
-        })
+        }))
     );
     // A refused-for-back-off try is not counted.
     assert_eq!(vault.attempts_left(), Ok(3));
     clock.advance(1);
-    assert_eq!(wrong(), Some(VaultError::WrongPin { tries_left: 2 }));
     assert_eq!(
         wrong(),
-        Some(VaultError::Backoff {
+        Some(VaultError::Pin(PinRefusal::WrongPin { tries_left: 2 }))
+    );
+    assert_eq!(
+        wrong(),
+        Some(VaultError::Pin(PinRefusal::Backoff {
             retry_after_secs: 5
-        })
+        }))
     );
     clock.advance(4);
     assert_eq!(
         right().err(),
-        Some(VaultError::Backoff {
+        Some(VaultError::Pin(PinRefusal::Backoff {
             retry_after_secs: 1
-        })
+        }))
     );
     clock.advance(1);
-    assert_eq!(wrong(), Some(VaultError::WrongPin { tries_left: 1 }));
     assert_eq!(
         wrong(),
-        Some(VaultError::Backoff {
+        Some(VaultError::Pin(PinRefusal::WrongPin { tries_left: 1 }))
+    );
+    assert_eq!(
+        wrong(),
+        Some(VaultError::Pin(PinRefusal::Backoff {
             retry_after_secs: 30
-        })
+        }))
     );
     clock.advance(30);
     right().expect("right PIN after the wait");
     assert_eq!(vault.attempts_left(), Ok(5));
-    assert_eq!(wrong(), Some(VaultError::WrongPin { tries_left: 4 }));
+    assert_eq!(
+        wrong(),
+        Some(VaultError::Pin(PinRefusal::WrongPin { tries_left: 4 }))
+    );
 }
 
 #[test]
@@ -435,12 +467,12 @@ fn change_pin_rotates_the_data_key_and_counts_the_old_pin() {
     // A wrong old PIN is a counted try and changes nothing.
     assert_eq!(
         fix.change_pin(OTHER, "918273").err(),
-        Some(VaultError::WrongPin { tries_left: 4 })
+        Some(VaultError::Pin(PinRefusal::WrongPin { tries_left: 4 }))
     );
     // A weak new PIN is refused before counting anything.
     assert!(matches!(
         fix.change_pin(PIN, "000000"),
-        Err(VaultError::WeakPin(_))
+        Err(VaultError::Pin(PinRefusal::WeakPin(_)))
     ));
     assert_eq!(fix.vault.attempts_left(), Ok(4));
 
@@ -468,7 +500,7 @@ fn change_pin_rotates_the_data_key_and_counts_the_old_pin() {
 
     assert_eq!(
         fix.unlock(PIN).err(),
-        Some(VaultError::WrongPin { tries_left: 4 })
+        Some(VaultError::Pin(PinRefusal::WrongPin { tries_left: 4 }))
     );
     let unlocked = fix.unlock(OTHER).expect("new PIN");
     assert_eq!(unlocked.secrets().expect("secrets").as_slice(), b"keep me");
@@ -585,7 +617,7 @@ fn debug_prints_no_secret() {
     assert!(dbg.contains("***"));
     let pin = Pin::new(PIN);
     assert!(!format!("{pin:?}").contains(PIN));
-    let err = VaultError::WeakPin("x");
+    let err = VaultError::Pin(PinRefusal::WeakPin("x"));
     assert!(!format!("{err:?} {err}").contains(PIN));
 }
 
@@ -758,11 +790,11 @@ fn a_kill_at_any_step_of_change_pin_leaves_the_old_or_the_new_pin() {
         let old = vault.unlock(ACCT, &Pin::new(PIN), &guard);
         let new = vault.unlock(ACCT, &Pin::new(OTHER), &guard);
         let unlocked = match (old, new) {
-            (Ok(u), Err(VaultError::WrongPin { .. })) => {
+            (Ok(u), Err(VaultError::Pin(PinRefusal::WrongPin { .. }))) => {
                 old_wins += 1;
                 u
             }
-            (Err(VaultError::WrongPin { .. }), Ok(u)) => {
+            (Err(VaultError::Pin(PinRefusal::WrongPin { .. })), Ok(u)) => {
                 new_wins += 1;
                 u
             }
@@ -847,7 +879,7 @@ fn a_pin_change_after_nine_wrong_guesses_does_not_reach_the_servers_limit() {
     for _ in 0..9 {
         assert!(matches!(
             vault.unlock(ACCT, &Pin::new(OTHER), &guard),
-            Err(VaultError::WrongPin { .. })
+            Err(VaultError::Pin(PinRefusal::WrongPin { .. }))
         ));
     }
     assert_eq!(guard.guesses_left(ACCT), Some(1));

@@ -32,6 +32,7 @@ use super::records::{encode_key, encode_secrets, read_state, write_state};
 use super::records::{AccountRecord, AccountSecrets, DeviceTierKey};
 use super::{blocking, AccountInfo, Wallet, WalletError};
 use crate::challenge;
+use crate::client::ClientError;
 use crate::jws;
 use crate::keys::{Jwk, PublicKey, SigningKey};
 use crate::oprf::OprfPublicKey;
@@ -123,14 +124,15 @@ impl Wallet {
         let resp = client.enrol(&request).await?;
 
         // Check the answer before anything is stored (or the first vault created).
-        PublicKey::from_jwk(&resp.server_key).map_err(|_| WalletError::BadServerResponse)?;
+        PublicKey::from_jwk(&resp.server_key)
+            .map_err(|_| WalletError::Client(ClientError::BadResponse))?;
         let (key_id, oprf_key) = check_oprf(&resp)?;
         let credential_id = match (&resp.issuer_key, &resp.credential) {
             (Some(issuer), Some(cred)) => {
                 Some(self.check_credential(issuer, cred, &unlock_key.public_key())?)
             }
             (None, None) => None,
-            _ => return Err(WalletError::BadServerResponse),
+            _ => return Err(WalletError::Client(ClientError::BadResponse)),
         };
         if let Some(vault) = &vault {
             refuse_known_account(&vault.account_ids()?, &resp.account_id)?;
@@ -217,16 +219,17 @@ impl Wallet {
         credential_b64: &str,
         device_key: &PublicKey,
     ) -> Result<String, WalletError> {
-        let bad = |_| WalletError::BadServerResponse;
-        let issuer = PublicKey::from_jwk(issuer).map_err(|_| WalletError::BadServerResponse)?;
+        let bad = |_| WalletError::Client(ClientError::BadResponse);
+        let issuer = PublicKey::from_jwk(issuer)
+            .map_err(|_| WalletError::Client(ClientError::BadResponse))?;
         let bytes = B64URL
             .decode(credential_b64)
-            .map_err(|_| WalletError::BadServerResponse)?;
+            .map_err(|_| WalletError::Client(ClientError::BadResponse))?;
         let skew = u32::try_from(challenge::CLOCK_SKEW_SECS).unwrap_or(30);
         let cred =
             qr::credential::verify(&bytes, &[issuer], self.clock.now(), skew).map_err(bad)?;
         if cred.device_key != *device_key {
-            return Err(WalletError::BadServerResponse);
+            return Err(WalletError::Client(ClientError::BadResponse));
         }
         Ok(B64URL.encode(&cred.claims.credential_id))
     }
@@ -234,12 +237,15 @@ impl Wallet {
 
 /// The server's OPRF key for the device: required, of the suite and mode this build speaks.
 fn check_oprf(resp: &EnrolResponse) -> Result<(String, OprfPublicKey), WalletError> {
-    let oprf = resp.oprf.as_ref().ok_or(WalletError::BadServerResponse)?;
+    let oprf = resp
+        .oprf
+        .as_ref()
+        .ok_or(WalletError::Client(ClientError::BadResponse))?;
     if oprf.suite != OPRF_SUITE || oprf.mode != OPRF_MODE || oprf.key_id.is_empty() {
-        return Err(WalletError::BadServerResponse);
+        return Err(WalletError::Client(ClientError::BadResponse));
     }
     let key = OprfPublicKey::from_base64url(&oprf.public_key)
-        .map_err(|_| WalletError::BadServerResponse)?;
+        .map_err(|_| WalletError::Client(ClientError::BadResponse))?;
     Ok((oprf.key_id.clone(), key))
 }
 

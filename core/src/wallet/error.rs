@@ -1,29 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The one error type of the wallet, and how the errors of the layers below map onto it.
 //!
-//! Guarantees: every variant names what the user or the integrator can do; the mappings from
-//! [`VaultError`], [`ClientError`] and [`ChallengeError`] are exhaustive (a new variant below
+//! Guarantees: every variant names what the user or the integrator can do; the PIN refusals and the
+//! client's errors are carried as they are ([`PinRefusal`], [`ClientError`]: stated once, in
+//! the layer that finds them); the mappings from [`VaultError`], [`PinGuardError`] and
+//! [`ChallengeError`] are exhaustive (a new variant below
 //! fails to compile here), and no variant carries a PIN, a key or a secret.
 
 use crate::challenge::ChallengeError;
 use crate::client::ClientError;
 use crate::keystore::KeystoreError;
 use crate::oprf::OprfError;
-use crate::vault::{PinGuardError, VaultError};
+use crate::vault::{PinGuardError, PinRefusal, VaultError};
 
 /// Errors of the wallet, each naming what the user or integrator can do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WalletError {
-    /// Wrong PIN; `tries_left` more tries before a limit is reached (the fewer of the
-    /// phone's and the server's).
-    #[error("wrong PIN ({tries_left} tries left)")]
-    WrongPin {
-        /// Tries left before lockout.
-        tries_left: u32,
-    },
-    /// Too many wrong PINs on this phone: the vault is locked; wipe and enrol again.
-    #[error("locked after too many wrong PINs on this phone; enrol again")]
-    Locked,
+    /// The PIN was refused: wrong (with the tries left, the fewer of the phone's and the
+    /// server's count), locked on this phone, too soon after a wrong one, or too weak.
+    #[error(transparent)]
+    Pin(#[from] PinRefusal),
+    /// The request to a server failed: not https, unreachable (`retryable` says whether a
+    /// retry may help), refused with a status and an error code, or answered with something
+    /// malformed (including a server message whose content breaks the protocol).
+    #[error(transparent)]
+    Client(#[from] ClientError),
     /// Too many wrong PINs counted by the account's server: it erased its key for this device,
     /// so the account's secrets can never be opened again; enrol the account again (a new
     /// activation code from the service).
@@ -33,15 +34,6 @@ pub enum WalletError {
     /// PIN guesses) and is not migrated: wipe it and enrol the accounts again.
     #[error("this wallet was made by an older version; enrol again")]
     VaultOutdated,
-    /// A PIN was tried too soon after a wrong one; wait and retry.
-    #[error("wait {retry_after_secs} s before the next try")]
-    Backoff {
-        /// Seconds to wait.
-        retry_after_secs: u64,
-    },
-    /// The new PIN does not meet the policy (the reason names the rule, not the digits).
-    #[error("PIN refused: {0}")]
-    WeakPin(&'static str),
     /// No vault yet: enrol an account first.
     #[error("no account enrolled yet")]
     NotEnrolled,
@@ -71,26 +63,6 @@ pub enum WalletError {
     /// A server message was not signed by the pinned server key.
     #[error("server signature invalid")]
     BadServerSignature,
-    /// The server's answer is malformed (e.g. an invalid key).
-    #[error("unexpected answer from the server")]
-    BadServerResponse,
-    /// The server URL is not https (http is allowed on loopback only).
-    #[error("server URL must be https")]
-    InsecureServerUrl,
-    /// The server could not be reached; `retryable` when trying again later may help.
-    #[error("network error (retryable: {retryable})")]
-    Network {
-        /// Whether a retry may succeed.
-        retryable: bool,
-    },
-    /// The server refused the request.
-    #[error("server error {status}: {code}")]
-    Server {
-        /// HTTP status.
-        status: u16,
-        /// The server's error code.
-        code: String,
-    },
     /// The account has no QR credential (a practitioner account, or enrolment without one).
     #[error("this account has no QR credential")]
     NoCredential,
@@ -114,10 +86,7 @@ pub enum WalletError {
 impl From<VaultError> for WalletError {
     fn from(e: VaultError) -> Self {
         match e {
-            VaultError::WrongPin { tries_left } => Self::WrongPin { tries_left },
-            VaultError::Locked => Self::Locked,
-            VaultError::Backoff { retry_after_secs } => Self::Backoff { retry_after_secs },
-            VaultError::WeakPin(why) => Self::WeakPin(why),
+            VaultError::Pin(refusal) => Self::Pin(refusal),
             VaultError::NotFound => Self::NotEnrolled,
             VaultError::KeystoreMismatch => Self::KeystoreMismatch,
             VaultError::Keystore(k) => Self::Keystore(k),
@@ -133,7 +102,7 @@ impl From<VaultError> for WalletError {
                 | OprfError::InvalidProof
                 | OprfError::InvalidKey
                 | OprfError::InvalidInput,
-            ) => Self::BadServerResponse,
+            ) => Self::Client(ClientError::BadResponse),
             VaultError::AlreadyExists => Self::Internal("vault already exists"),
             VaultError::Random => Self::Internal("random generator failure"),
             VaultError::InvalidConfig(why) => Self::Internal(why),
@@ -147,21 +116,8 @@ impl From<PinGuardError> for WalletError {
     fn from(e: PinGuardError) -> Self {
         match e {
             PinGuardError::Blocked => Self::BlockedByServer,
-            PinGuardError::Unreachable { retryable } => Self::Network { retryable },
-            PinGuardError::Refused { status, code } => Self::Server { status, code },
-            PinGuardError::BadResponse => Self::BadServerResponse,
+            PinGuardError::Server(e) => Self::Client(e),
             PinGuardError::UnknownAccount => Self::NoSuchAccount,
-        }
-    }
-}
-
-impl From<ClientError> for WalletError {
-    fn from(e: ClientError) -> Self {
-        match e {
-            ClientError::InsecureUrl => Self::InsecureServerUrl,
-            ClientError::Network { retryable } => Self::Network { retryable },
-            ClientError::Server { status, code } => Self::Server { status, code },
-            ClientError::BadResponse => Self::BadServerResponse,
         }
     }
 }
@@ -174,10 +130,10 @@ impl From<ChallengeError> for WalletError {
             }
             ChallengeError::Expired | ChallengeError::BadTime => Self::ChallengeExpired,
             ChallengeError::Replayed => Self::ChallengeReplayed,
-            ChallengeError::BadCandidates => Self::BadServerResponse,
+            ChallengeError::BadCandidates => Self::Client(ClientError::BadResponse),
             ChallengeError::InvalidCode => Self::InvalidCode,
             ChallengeError::Signing => Self::Internal("signing failed"),
-            ChallengeError::UnsafeText => Self::BadServerResponse,
+            ChallengeError::UnsafeText => Self::Client(ClientError::BadResponse),
         }
     }
 }
@@ -191,20 +147,11 @@ mod tests {
         use VaultError as V;
         use WalletError as W;
         let cases = [
-            (V::WrongPin { tries_left: 2 }, W::WrongPin { tries_left: 2 }),
-            (V::Locked, W::Locked),
             (
-                V::Backoff {
-                    retry_after_secs: 5,
-                },
-                W::Backoff {
-                    retry_after_secs: 5,
-                },
+                V::Pin(PinRefusal::WrongPin { tries_left: 2 }),
+                W::Pin(PinRefusal::WrongPin { tries_left: 2 }),
             ),
-            (
-                V::WeakPin("all the same digit"),
-                W::WeakPin("all the same digit"),
-            ),
+            (V::Pin(PinRefusal::Locked), W::Pin(PinRefusal::Locked)),
             (V::NotFound, W::NotEnrolled),
             (V::Corrupt, W::Corrupt),
             (V::UnsupportedVersion(2), W::VaultOutdated),
@@ -212,22 +159,20 @@ mod tests {
             (V::NoSuchAccount, W::NoSuchAccount),
             (V::Guard(PinGuardError::Blocked), W::BlockedByServer),
             (
-                V::Guard(PinGuardError::Unreachable { retryable: true }),
-                W::Network { retryable: true },
+                V::Guard(PinGuardError::Server(ClientError::Network {
+                    retryable: true,
+                })),
+                W::Client(ClientError::Network { retryable: true }),
             ),
             (
-                V::Guard(PinGuardError::Refused {
-                    status: 409,
-                    code: "replayed_request".into(),
-                }),
-                W::Server {
-                    status: 409,
-                    code: "replayed_request".into(),
-                },
+                V::Guard(PinGuardError::Server(ClientError::BadResponse)),
+                W::Client(ClientError::BadResponse),
             ),
-            (V::Guard(PinGuardError::BadResponse), W::BadServerResponse),
             (V::Oprf(OprfError::ProofMismatch), W::BadServerSignature),
-            (V::Oprf(OprfError::InvalidElement), W::BadServerResponse),
+            (
+                V::Oprf(OprfError::InvalidElement),
+                W::Client(ClientError::BadResponse),
+            ),
             (V::KeystoreMismatch, W::KeystoreMismatch),
             (
                 V::Keystore(KeystoreError::BadOutputLength(0)),

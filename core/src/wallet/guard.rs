@@ -77,24 +77,18 @@ fn make_jti() -> Result<String, PinGuardError> {
     let mut jti = [0u8; 16];
     SystemRandom::new()
         .fill(&mut jti)
-        .map_err(|_| PinGuardError::BadResponse)?;
+        .map_err(|_| PinGuardError::Server(ClientError::BadResponse))?;
     Ok(B64URL.encode(jti))
 }
 
 fn guard_err(e: ClientError) -> PinGuardError {
     match e {
-        ClientError::Network { retryable } => PinGuardError::Unreachable { retryable },
         ClientError::Server { code, .. }
             if ErrorCode::from_code(&code) == Some(ErrorCode::PinGuardBlocked) =>
         {
             PinGuardError::Blocked
         }
-        ClientError::Server { status, code } => PinGuardError::Refused { status, code },
-        ClientError::BadResponse => PinGuardError::BadResponse,
-        ClientError::InsecureUrl => PinGuardError::Refused {
-            status: 0,
-            code: "insecure_url".into(),
-        },
+        other => PinGuardError::Server(other),
     }
 }
 
@@ -104,7 +98,8 @@ fn signed<T: serde::Serialize>(
     typ: &str,
     claims: &T,
 ) -> Result<PinGuardRequest, PinGuardError> {
-    let request = jws::sign_json(key, typ, claims).map_err(|_| PinGuardError::BadResponse)?;
+    let request = jws::sign_json(key, typ, claims)
+        .map_err(|_| PinGuardError::Server(ClientError::BadResponse))?;
     Ok(PinGuardRequest {
         device_id: device_id.to_owned(),
         request,
@@ -133,12 +128,12 @@ impl PinGuard for HttpGuard {
             .map_err(guard_err)?;
         let element = B64URL
             .decode(&resp.evaluated_element)
-            .map_err(|_| PinGuardError::BadResponse)?;
+            .map_err(|_| PinGuardError::Server(ClientError::BadResponse))?;
         let proof = B64URL
             .decode(&resp.proof)
-            .map_err(|_| PinGuardError::BadResponse)?;
-        let evaluation =
-            Evaluation::from_bytes(&element, &proof).map_err(|_| PinGuardError::BadResponse)?;
+            .map_err(|_| PinGuardError::Server(ClientError::BadResponse))?;
+        let evaluation = Evaluation::from_bytes(&element, &proof)
+            .map_err(|_| PinGuardError::Server(ClientError::BadResponse))?;
         Ok(GuardAnswer {
             evaluation,
             guesses_left: resp.guesses_left,

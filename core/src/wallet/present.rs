@@ -6,7 +6,7 @@
 //!   binds; the credential (shown whole in every offline QR) lives in the device tier too.
 //! - The PIN is checked with the account's server before every presentation (a counted try,
 //!   as any unlock): a wrong PIN is refused and no QR is made.
-//! - Offline mode only: when the server cannot be reached ([`WalletError::Network`]), the
+//! - Offline mode only: when the server cannot be reached ([`ClientError::Network`](crate::client::ClientError::Network)), the
 //!   presentation is made all the same, without a PIN check, so the insured can show the QR
 //!   where there is no network (the professional's software checks it offline). It cannot
 //!   check the PIN there: any check the phone could run alone would let whoever holds the
@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 
 use super::records::read_state;
 use super::{QrPresentation, Wallet, WalletError};
+use crate::client::ClientError;
 use crate::qr;
 use crate::secret::Pin;
 
@@ -58,7 +59,7 @@ impl Wallet {
         let key = state.unlock_key(account_id)?;
         match self.unlock(&vault, account_id, pin).await {
             Ok(unlocked) => drop(unlocked),
-            Err(WalletError::Network { .. }) if mode == qr::Mode::Offline => {}
+            Err(WalletError::Client(ClientError::Network { .. })) if mode == qr::Mode::Offline => {}
             Err(e) => return Err(e),
         }
         let credential_id = B64URL

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 
 use super::*;
+use crate::client::ClientError;
 use crate::clock::ManualClock;
 use crate::jws;
 use crate::keys::SigningKey;
@@ -20,6 +21,7 @@ use crate::protocol::{
 };
 use crate::qr::CredentialClaims;
 use crate::transport::{BoxFuture, HttpRequest, HttpResponse, Method, TransportError};
+use crate::vault::PinRefusal;
 use crate::vault::{Argon2Params, PinPolicy};
 use std::collections::HashSet;
 
@@ -434,7 +436,10 @@ async fn a_weak_first_pin_is_refused_before_the_server_is_contacted() {
         .wallet
         .enrol(BASE, "ACTIVATION1", Pin::new("123456"))
         .await;
-    assert!(matches!(r, Err(WalletError::WeakPin(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(WalletError::Pin(PinRefusal::WeakPin(_)))),
+        "{r:?}"
+    );
     assert!(
         f.server.requests().is_empty(),
         "the activation code is not spent"
@@ -452,7 +457,7 @@ async fn a_later_enrolment_checks_the_pin_before_spending_the_code() {
             .enrol(BASE, "ACTIVATION2", Pin::new(WRONG_PIN))
             .await
             .err(),
-        Some(WalletError::WrongPin { tries_left: 4 })
+        Some(WalletError::Pin(PinRefusal::WrongPin { tries_left: 4 }))
     );
     assert_eq!(f.server.enrol_requests(), before, "the code was not spent");
     let info = f
@@ -519,7 +524,7 @@ async fn a_bad_first_enrolment_answer_creates_no_vault() {
             .enrol(BASE, "ACTIVATION1", Pin::new(PIN))
             .await
             .err(),
-        Some(WalletError::BadServerResponse)
+        Some(WalletError::Client(ClientError::BadResponse))
     );
     assert!(!Vault::exists(&f.dir.path().join("wallet")));
     assert_eq!(f.wallet.attempts_left(), Err(WalletError::NotEnrolled));
@@ -586,15 +591,15 @@ async fn a_wrong_pin_never_sends_an_answer() {
     let ch = fetched_pick(&f, "ch-1").await;
     assert_eq!(
         f.wallet.approve(&ch.id, Pin::new(WRONG_PIN), "34").await,
-        Err(WalletError::WrongPin { tries_left: 4 })
+        Err(WalletError::Pin(PinRefusal::WrongPin { tries_left: 4 }))
     );
     assert_eq!(
         f.wallet.deny(&ch.id, Pin::new(WRONG_PIN)).await,
-        Err(WalletError::WrongPin { tries_left: 3 })
+        Err(WalletError::Pin(PinRefusal::WrongPin { tries_left: 3 }))
     );
     assert_eq!(
         f.wallet.report_not_me(&ch.id, Pin::new(WRONG_PIN)).await,
-        Err(WalletError::WrongPin { tries_left: 2 })
+        Err(WalletError::Pin(PinRefusal::WrongPin { tries_left: 2 }))
     );
     assert_eq!(f.server.answers_sent(), 0, "nothing was sent");
     // The challenge is still pending: the right PIN answers it.
@@ -640,7 +645,9 @@ async fn a_network_failure_leaves_the_challenge_answerable() {
     f.server.state().answer = AnswerReply::Unreachable;
     assert_eq!(
         f.wallet.approve(&ch.id, Pin::new(PIN), "34").await,
-        Err(WalletError::Network { retryable: true })
+        Err(WalletError::Client(ClientError::Network {
+            retryable: true
+        }))
     );
     f.server.state().answer = AnswerReply::Status("approved");
     assert_eq!(
@@ -662,10 +669,10 @@ async fn the_servers_verdicts_map_to_typed_errors_and_burn_the_challenge() {
         (
             400,
             "invalid_request",
-            WalletError::Server {
+            WalletError::Client(ClientError::Server {
                 status: 400,
                 code: "invalid_request".into(),
-            },
+            }),
         ),
     ] {
         let f = enrolled().await;
@@ -687,7 +694,7 @@ async fn the_servers_verdicts_map_to_typed_errors_and_burn_the_challenge() {
     f.server.state().answer = AnswerReply::Status("something new");
     assert_eq!(
         f.wallet.approve(&ch.id, Pin::new(PIN), "34").await,
-        Err(WalletError::BadServerResponse)
+        Err(WalletError::Client(ClientError::BadResponse))
     );
 }
 
@@ -746,7 +753,7 @@ async fn every_pin_try_is_a_guess_counted_by_the_server_and_a_right_pin_resets_i
     let ch = fetched_pick(&f, "ch-1").await;
     assert_eq!(
         f.wallet.approve(&ch.id, Pin::new(WRONG_PIN), "34").await,
-        Err(WalletError::WrongPin { tries_left: 4 })
+        Err(WalletError::Pin(PinRefusal::WrongPin { tries_left: 4 }))
     );
     assert_eq!(f.server.guesses_left("acc-1"), 9);
     f.wallet
@@ -769,7 +776,7 @@ async fn the_servers_limit_is_a_typed_error_that_no_right_pin_lifts() {
     for left in [2, 1, 0] {
         assert_eq!(
             f.wallet.deny(&ch.id, Pin::new(WRONG_PIN)).await,
-            Err(WalletError::WrongPin { tries_left: left })
+            Err(WalletError::Pin(PinRefusal::WrongPin { tries_left: left }))
         );
     }
     for pin in [WRONG_PIN, PIN] {
@@ -788,12 +795,16 @@ async fn an_unreachable_pin_guard_is_a_network_error_that_costs_no_try() {
     f.server.state().guard_down = true;
     assert_eq!(
         f.wallet.approve(&ch.id, Pin::new(WRONG_PIN), "34").await,
-        Err(WalletError::Network { retryable: true })
+        Err(WalletError::Client(ClientError::Network {
+            retryable: true
+        }))
     );
     assert_eq!(f.wallet.attempts_left(), Ok(5));
     assert_eq!(
         f.wallet.change_pin(Pin::new(PIN), Pin::new("918273")).await,
-        Err(WalletError::Network { retryable: true })
+        Err(WalletError::Client(ClientError::Network {
+            retryable: true
+        }))
     );
     f.server.state().guard_down = false;
     f.wallet
@@ -821,7 +832,7 @@ async fn an_offline_qr_works_without_the_server_but_an_online_one_does_not() {
             .present_qr("ins-1", Pin::new(WRONG_PIN), qr::Mode::Offline, None)
             .await
             .err(),
-        Some(WalletError::WrongPin { tries_left: 4 })
+        Some(WalletError::Pin(PinRefusal::WrongPin { tries_left: 4 }))
     );
     f.server.state().guard_down = true;
     let shown = f
@@ -841,7 +852,9 @@ async fn an_offline_qr_works_without_the_server_but_an_online_one_does_not() {
             .present_qr("ins-1", Pin::new(PIN), qr::Mode::Online, None)
             .await
             .err(),
-        Some(WalletError::Network { retryable: true })
+        Some(WalletError::Client(ClientError::Network {
+            retryable: true
+        }))
     );
 }
 
@@ -854,7 +867,7 @@ async fn a_server_that_counts_no_pin_guesses_is_refused() {
             .enrol(BASE, "ACTIVATION1", Pin::new(PIN))
             .await
             .err(),
-        Some(WalletError::BadServerResponse)
+        Some(WalletError::Client(ClientError::BadResponse))
     );
     assert_eq!(f.wallet.accounts(), Ok(Vec::new()));
 }

@@ -42,10 +42,12 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vistalid_core::challenge::{codes_match, Challenge};
+use vistalid_core::client::ClientError;
 use vistalid_core::keystore::SoftwareKeystore;
 use vistalid_core::protocol::{AccountKind, CodeMode};
 use vistalid_core::qr::{self, QrMatrix};
 use vistalid_core::secret::Pin;
+use vistalid_core::vault::PinRefusal;
 use vistalid_core::wallet::{AnswerOutcome, Wallet, WalletConfig, WalletError};
 use vistalid_server::RunningServer;
 
@@ -171,8 +173,10 @@ fn refused(status: StatusCode, error: &str, message: impl Into<String>) -> Reply
 fn wallet_error(e: &WalletError) -> Reply {
     let mut body = json!({ "error": wallet_error_code(e), "message": e.to_string() });
     match e {
-        WalletError::WrongPin { tries_left } => body["tries_left"] = json!(tries_left),
-        WalletError::Server { status, code } => {
+        WalletError::Pin(PinRefusal::WrongPin { tries_left }) => {
+            body["tries_left"] = json!(tries_left)
+        }
+        WalletError::Client(ClientError::Server { status, code }) => {
             body["server_status"] = json!(status);
             body["server_code"] = json!(code);
         }
@@ -184,10 +188,10 @@ fn wallet_error(e: &WalletError) -> Reply {
 /// A stable name for each wallet error, for the tests to match on.
 fn wallet_error_code(e: &WalletError) -> &'static str {
     match e {
-        WalletError::WrongPin { .. } => "wrong_pin",
-        WalletError::Locked => "locked",
-        WalletError::Backoff { .. } => "backoff",
-        WalletError::WeakPin(_) => "weak_pin",
+        WalletError::Pin(PinRefusal::WrongPin { .. }) => "wrong_pin",
+        WalletError::Pin(PinRefusal::Locked) => "locked",
+        WalletError::Pin(PinRefusal::Backoff { .. }) => "backoff",
+        WalletError::Pin(PinRefusal::WeakPin(_)) => "weak_pin",
         WalletError::NotEnrolled => "not_enrolled",
         WalletError::NoSuchAccount => "no_such_account",
         WalletError::NoSuchChallenge => "no_such_challenge",
@@ -196,10 +200,10 @@ fn wallet_error_code(e: &WalletError) -> &'static str {
         WalletError::InvalidCode => "invalid_code",
         WalletError::WrongCode => "wrong_code",
         WalletError::BadServerSignature => "bad_server_signature",
-        WalletError::BadServerResponse => "bad_server_response",
-        WalletError::InsecureServerUrl => "insecure_server_url",
-        WalletError::Network { .. } => "network",
-        WalletError::Server { .. } => "server",
+        WalletError::Client(ClientError::BadResponse) => "bad_server_response",
+        WalletError::Client(ClientError::InsecureUrl) => "insecure_server_url",
+        WalletError::Client(ClientError::Network { .. }) => "network",
+        WalletError::Client(ClientError::Server { .. }) => "server",
         WalletError::NoCredential => "no_credential",
         WalletError::Corrupt => "corrupt",
         WalletError::KeystoreMismatch => "keystore_mismatch",
@@ -519,14 +523,15 @@ mod tests {
 
     #[test]
     fn wallet_errors_have_stable_names_and_details() {
-        let (status, Json(body)) = wallet_error(&WalletError::WrongPin { tries_left: 3 });
+        let (status, Json(body)) =
+            wallet_error(&WalletError::Pin(PinRefusal::WrongPin { tries_left: 3 }));
         assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(body["error"], "wrong_pin");
         assert_eq!(body["tries_left"], 3);
-        let (_, Json(body)) = wallet_error(&WalletError::Server {
+        let (_, Json(body)) = wallet_error(&WalletError::Client(ClientError::Server {
             status: 403,
             code: "access_denied".into(),
-        });
+        }));
         assert_eq!(
             (&body["server_status"], &body["server_code"]),
             (&json!(403), &json!("access_denied"))
