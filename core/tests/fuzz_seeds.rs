@@ -131,6 +131,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         issuer_key: Some(jwk.clone()),
         poll_token: "cG9sbA".into(),
         credential: None,
+        login_id: None,
     };
     let protocol = vec![
         with_sel(0, br#"{"nonce":"bm9uY2U","expires_in":120}"#),

@@ -166,6 +166,7 @@ impl FakeServer {
                 issuer_key,
                 poll_token: format!("poll-{account}"),
                 credential,
+                login_id: None,
             },
         )
     }

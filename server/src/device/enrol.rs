@@ -94,6 +94,7 @@ pub(crate) async fn enrol(
         issuer_key,
         poll_token,
         credential,
+        login_id: None,
     }))
 }
 
