@@ -20,16 +20,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
 use ring::rand::SecureRandom as _;
 use serde_json::Value;
-use vistalid_core::protocol::{PATH_AUTHORIZE, PATH_TOKEN};
+use vistalid_core::protocol::{
+    AUTHORIZATION_CODE_GRANT_TYPE, PATH_AUTHORIZE, PATH_END_SESSION, PATH_TOKEN, PATH_USERINFO,
+    REFRESH_TOKEN_GRANT_TYPE,
+};
 use zeroize::Zeroizing;
 
 use super::id_token::Expect;
 use super::{read, transport, RelyingParty, RpError, TokenResponse};
-
-/// The userinfo endpoint (ADR 0002).
-pub const PATH_USERINFO: &str = "/protocol/openid-connect/userinfo";
-/// The end-session endpoint (ADR 0002).
-pub const PATH_END_SESSION: &str = "/protocol/openid-connect/logout";
 
 /// The optional parameters of an authorization request; `None` leaves a parameter out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -209,7 +207,7 @@ impl RelyingParty {
         code: &str,
     ) -> Result<Login, RpError> {
         let form = [
-            ("grant_type", "authorization_code"),
+            ("grant_type", AUTHORIZATION_CODE_GRANT_TYPE),
             ("code", code),
             ("redirect_uri", request.redirect_uri.as_str()),
             ("code_verifier", request.verifier()),
@@ -246,7 +244,7 @@ impl RelyingParty {
     /// One refresh-token grant, its answer unchecked (for tests of replays).
     pub async fn refresh_raw(&self, refresh_token: &str) -> Result<TokenResponse, RpError> {
         let form = [
-            ("grant_type", "refresh_token"),
+            ("grant_type", REFRESH_TOKEN_GRANT_TYPE),
             ("refresh_token", refresh_token),
         ];
         self.post_form(PATH_TOKEN, &form).await

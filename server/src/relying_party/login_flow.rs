@@ -20,6 +20,7 @@
 
 use serde::Deserialize;
 use url::Url;
+use vistalid_core::protocol::{PATH_LOGIN, PATH_LOGIN_STATUS};
 
 use super::code_flow::{AuthorizationRequest, AuthorizeOptions};
 use super::html::Html;
@@ -139,7 +140,10 @@ impl BrowserLogin {
         }
         let base = Url::parse(rp.base_url()).map_err(|_| RpError::Malformed("base URL"))?;
         let attempt = (next.origin() == base.origin())
-            .then(|| next.path().strip_prefix("/login/"))
+            .then(|| {
+                next.path()
+                    .strip_prefix(PATH_LOGIN.trim_end_matches("{attempt}"))
+            })
             .flatten()
             .filter(|a| !a.is_empty() && !a.contains('/'))
             .map(str::to_owned);
@@ -273,7 +277,7 @@ impl BrowserLogin {
     pub async fn status(&self, wait: u32) -> Result<Status, RpError> {
         const STEP: &str = "status";
         let mut url = self.page_url.clone();
-        url.set_path(&format!("{}/status", self.page_url.path()));
+        url.set_path(&PATH_LOGIN_STATUS.replace("{attempt}", &self.attempt));
         url.set_query(Some(&format!("wait={wait}")));
         let resp = self.ua.get(&url).await?;
         if resp.status != 200 {
