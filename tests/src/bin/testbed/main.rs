@@ -26,6 +26,9 @@
 //! - a second server, `strict`: the login guard's default holds (the main server lifts them)
 //!   and challenges that live [`STRICT_EXPIRES_IN`] seconds, for the held and expiry pages; the
 //!   fixture's `"strict"` has its `base_url` and `ciba_expires_in`;
+//! - browser clients on both servers (`"browser_clients": { "pick": { "id", "secret",
+//!   "redirect_uri", "post_logout_redirect_uri", "mode" }, "type": … }`, at the top level for
+//!   the main server and in `"strict"`);
 //! - [`phone`], the test-only phone: M more practitioners and M more insured people on the main
 //!   server and [`STRICT_PHONE_ACCOUNTS`] of each on the strict one, each enrolled in a real
 //!   wallet, answering challenges on request over a loopback control API. The fixture then also
@@ -42,7 +45,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 use vistalid_core::protocol::CodeMode;
-use vistalid_server::{ServerConfig, ServerError};
+use vistalid_server::{ClientOptions, ServerConfig, ServerError};
 
 /// Command-line options.
 struct Options {
@@ -185,9 +188,11 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
                     first_rpps: 10_000_200_000,
                 },
             ];
+            fixture["browser_clients"] = browser_clients(&server, "main")?;
             fixture["strict"] = json!({
                 "base_url": strict.base_url(),
                 "ciba_expires_in": STRICT_EXPIRES_IN,
+                "browser_clients": browser_clients(strict, "strict")?,
             });
             Some(phone::start(&targets).await?)
         }
@@ -214,6 +219,36 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     }
     server.shutdown().await;
     Ok(())
+}
+
+/// The browser tests' clients of `server` (one per code mode), registered with a loopback
+/// `redirect_uri` and `post_logout_redirect_uri` that nothing listens on: the tests catch the
+/// browser's navigation there (tests/browser/lib/harness.mjs, `waitForRedirect`).
+fn browser_clients(
+    server: &vistalid_server::RunningServer,
+    name: &str,
+) -> Result<serde_json::Value, ServerError> {
+    let admin = server.admin();
+    let mut out = serde_json::Map::new();
+    for (mode, label) in [(CodeMode::Pick, "pick"), (CodeMode::Type, "type")] {
+        let redirect_uri = format!("http://127.0.0.1:9/{name}/{label}/callback");
+        let post_logout = format!("http://127.0.0.1:9/{name}/{label}/logged-out");
+        let options = ClientOptions::new(mode)
+            .redirect_uri(&redirect_uri)
+            .post_logout_redirect_uri(&post_logout);
+        let (id, secret) = admin.add_client_with(CLIENT_NAME, &options)?;
+        out.insert(
+            label.to_owned(),
+            json!({
+                "id": id,
+                "secret": secret.as_str(),
+                "redirect_uri": redirect_uri,
+                "post_logout_redirect_uri": post_logout,
+                "mode": label,
+            }),
+        );
+    }
+    Ok(serde_json::Value::Object(out))
 }
 
 /// Returns when stdin reaches end of file, or on SIGTERM / SIGINT.
