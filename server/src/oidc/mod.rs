@@ -20,5 +20,5 @@ mod discovery;
 mod token;
 
 pub(crate) use ciba::ciba;
-pub(crate) use discovery::{authorize, discovery, jwks};
+pub(crate) use discovery::{discovery, jwks};
 pub(crate) use token::token;

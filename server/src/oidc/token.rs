@@ -61,6 +61,8 @@ pub(crate) async fn token(
         client_id: client.client_id.clone(),
         now,
         access_token_hash: secrets::hash(access_token.as_bytes()),
+        access_token_exp: now
+            .saturating_add(i64::try_from(s.config.token_ttl_secs).unwrap_or(i64::MAX)),
         grace_secs: REDEEM_GRACE_SECS,
     };
     let grant = match s.store.requests().poll(poll).await? {
