@@ -277,9 +277,8 @@ impl Admin {
         family_name: &str,
         profession: &str,
     ) -> Result<Zeroizing<String>, ServerError> {
-        let national = crate::domain::identifier::national_id(rpps).ok_or_else(|| {
-            ServerError::InvalidInput("the RPPS number must be 11 digits".into())
-        })?;
+        let national = crate::domain::identifier::national_id(rpps)
+            .ok_or_else(|| ServerError::InvalidInput("the RPPS number must be 11 digits".into()))?;
         check_field("profession", profession, 10)?;
         self.add_account(
             AccountKind::Practitioner,
@@ -354,7 +353,12 @@ impl Admin {
     /// id or account id), e.g. after a revocation or a dead code; earlier unused codes die.
     pub fn new_activation_code(&self, account: &str) -> Result<Zeroizing<String>, ServerError> {
         let (mut codes, issue) = self.draw_codes()?;
-        match self.shared.store.codes().issue(&account_name(account), issue)? {
+        match self
+            .shared
+            .store
+            .codes()
+            .issue(&account_name(account), issue)?
+        {
             Some(code) => Ok(codes.swap_remove(code).text),
             None => Err(ServerError::NotFound("account")),
         }

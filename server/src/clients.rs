@@ -48,6 +48,7 @@ pub(crate) async fn authenticate(
 }
 
 /// `client_id` and `client_secret` as a form carried them (`client_secret_post`).
+#[allow(dead_code)] // The token endpoint's (branch tokens15).
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Posted<'a> {
     /// The form's `client_id`.
@@ -60,6 +61,7 @@ pub(crate) struct Posted<'a> {
 /// Basic header, the form's `client_id` and `client_secret`. Both at once is 400
 /// `invalid_request` (RFC 6749 §2.3); a form `client_id` that is not the authenticated one is
 /// 401 `invalid_client`.
+#[allow(dead_code)] // The token endpoint's (branch tokens15).
 pub(crate) async fn authenticate_either(
     s: &Shared,
     headers: &HeaderMap,

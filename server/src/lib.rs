@@ -121,6 +121,7 @@
 mod admin;
 mod api;
 pub mod attestation;
+mod browser;
 mod clients;
 mod config;
 mod credentials;
@@ -132,6 +133,7 @@ mod limits;
 mod login;
 mod oidc;
 mod openapi;
+mod pages;
 mod push;
 mod qr;
 pub mod relying_party;

@@ -54,6 +54,16 @@ enum Command {
         /// practice's name). Without it the client redeems only QR codes that name none.
         #[arg(long)]
         audience: Option<String>,
+        /// A redirect URI of the browser login (repeatable; matched exactly): https, or
+        /// http on a loopback host.
+        #[arg(long = "redirect-uri")]
+        redirect_uri: Vec<String>,
+        /// A post-logout redirect URI (repeatable; matched exactly).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uri: Vec<String>,
+        /// Userinfo answers this client with an ES256-signed JWT.
+        #[arg(long)]
+        userinfo_signed: bool,
     },
     /// Give a client a new secret; prints it. The old one stops working (in a running server
     /// within its `client_cache_secs`, default 5 s).
@@ -256,6 +266,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             name,
             mode,
             audience,
+            redirect_uri,
+            post_logout_redirect_uri,
+            userinfo_signed,
         } => {
             let admin = open_admin(config).map_err(err)?;
             let mode = match mode {
@@ -266,6 +279,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             if let Some(a) = audience {
                 options = options.audience(a);
             }
+            for uri in redirect_uri {
+                options = options.redirect_uri(uri);
+            }
+            for uri in post_logout_redirect_uri {
+                options = options.post_logout_redirect_uri(uri);
+            }
+            let options = options.userinfo_signed(userinfo_signed);
             let (id, secret) = admin.add_client_with(&name, &options).map_err(err)?;
             println!("client_id={id}");
             println!("client_secret={}", secret.as_str());
@@ -301,6 +321,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .add_practitioner(&rpps, &given_name, &family_name, &profession)
                 .map_err(err)?;
             println!("activation_code={}", code.as_str());
+            println!("login_id={}", admin.login_id(&rpps).map_err(err)?);
             Ok(())
         }
         Command::AddInsured {
@@ -313,6 +334,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .add_insured(&id, &given_name, &family_name)
                 .map_err(err)?;
             println!("activation_code={}", code.as_str());
+            println!("login_id={}", admin.login_id(&id).map_err(err)?);
             Ok(())
         }
         Command::Reactivate { account } => {

@@ -17,8 +17,8 @@ use serde_json::{json, Map, Value};
 use vistalid_core::protocol::{
     AnswerStatus, KeyStorage, AUTHORIZATION_CODE_GRANT_TYPE, CIBA_GRANT_TYPE, PATH_ANSWER,
     PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_END_SESSION, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
-    REFRESH_TOKEN_GRANT_TYPE,
+    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_LOGIN_STATUS, PATH_REDEEM, PATH_TOKEN,
+    PATH_USERINFO, REFRESH_TOKEN_GRANT_TYPE,
 };
 
 use crate::api::PATH_OPENAPI;
@@ -116,12 +116,47 @@ fn paths() -> Value {
     let authorize = |id: &str| {
         operation(
             id,
-            "Front-channel authorization: not supported (CIBA only)",
+            "Authorization endpoint (code + PKCE S256, ADR 0002): a 303 to the login page, or back to the registered redirect_uri with `code` (SSO session) or `error`",
             "oidc",
-            vec![("400", error("`unsupported_response_type`"))],
+            vec![
+                ("303", json!({ "description": "to the login page, or to the registered redirect_uri with `code` or `error` (`invalid_request`, `unsupported_response_type`, `invalid_scope`, `login_required`, `unmet_authentication_requirements`, `request_not_supported`, `request_uri_not_supported`), `state` and `iss`" })),
+                ("400", json!({ "description": "HTML error page: unknown client_id or unregistered redirect_uri (never redirected)", "content": { "text/html": { "schema": string() } } })),
+            ],
             false,
         )
     };
+    let mut login_status = operation(
+        "loginStatus",
+        "The login page's state for its script (long-poll); needs the attempt's browser cookie",
+        "browser",
+        vec![
+            ("200", ok("the attempt's state", "LoginStatus")),
+            (
+                "400",
+                error("`invalid_request`: malformed query (wait over 25)"),
+            ),
+            (
+                "404",
+                error("`not_found`: unknown attempt, or not this browser's"),
+            ),
+        ],
+        false,
+    );
+    login_status.insert(
+        "parameters".into(),
+        json!([
+            {
+                "name": "attempt", "in": "path", "required": true,
+                "description": "The login attempt id.",
+                "schema": { "type": "string" }
+            },
+            {
+                "name": "wait", "in": "query", "required": false,
+                "description": "Seconds to wait for a change while waiting (default 0).",
+                "schema": { "type": "integer", "minimum": 0, "maximum": 25 }
+            }
+        ]),
+    );
 
     let mut ciba = operation(
         "ciba",
@@ -396,6 +431,7 @@ fn paths() -> Value {
         PATH_AUTHORIZE.into(),
         json!({ "get": authorize("authorizeGet"), "post": authorize("authorizePost") }),
     );
+    p.insert(PATH_LOGIN_STATUS.into(), json!({ "get": login_status }));
     p.insert(PATH_CIBA.into(), json!({ "post": ciba }));
     p.insert(PATH_TOKEN.into(), json!({ "post": token }));
     p.insert(
@@ -576,6 +612,18 @@ fn schemas() -> Value {
                     "type": "array",
                     "items": { "type": "string", "description": "Compact JWS of challenge claims." }
                 }
+            }
+        },
+        "LoginStatus": {
+            "type": "object", "required": ["state", "expires_in"],
+            "description": "Never carries the code dynamique or the identifier (ADR 0002).",
+            "properties": {
+                "state": { "type": "string", "enum": [
+                    "identifier", "waiting", "approved", "declined", "not_me", "wrong_code",
+                    "expired", "held", "no_device", "locked", "error"
+                ] },
+                "expires_in": { "type": "integer", "minimum": 0, "description": "Seconds left: of the phone challenge while waiting, else of the attempt." },
+                "continue": { "type": "string", "description": "Where the page goes next (approved only)." }
             }
         },
         "AnswerRequest": {

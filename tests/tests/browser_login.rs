@@ -542,7 +542,10 @@ async fn discovery_and_jwks_read_by_the_library_name_every_endpoint_and_key() {
     .json()
     .await
     .unwrap();
-    assert_eq!(raw["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(
+        raw["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
     let jwks: CoreJsonWebKeySet = reqwest::get(m.jwks_uri().as_str())
         .await
         .unwrap()

@@ -73,6 +73,7 @@ pub(crate) async fn enrol(
         account_id,
         kind,
         identity,
+        login_id,
     } = match s.store.codes().redeem(enrolment).await? {
         CodeRedeem::Enrolled(enrolled) => enrolled,
         CodeRedeem::Refused(why) => return Err(refusal(why)),
@@ -94,7 +95,7 @@ pub(crate) async fn enrol(
         issuer_key,
         poll_token,
         credential,
-        login_id: None,
+        login_id,
     }))
 }
 

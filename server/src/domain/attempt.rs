@@ -164,11 +164,6 @@ impl AttemptFacts {
         (MAX_RETRIES + 1).saturating_sub(self.starts.max(1))
     }
 
-    /// Whether one more phone challenge may start (the first, or a retry).
-    pub(crate) fn may_start(&self) -> bool {
-        self.starts < MAX_RETRIES + 1
-    }
-
     /// The page's state at `now`.
     pub(crate) fn state(&self, now: i64) -> LoginState {
         if self.done || now >= self.expires_at {
@@ -275,7 +270,10 @@ mod tests {
 
     #[test]
     fn stops_come_before_the_request() {
-        let mut f = facts(1, Some((RequestStatus::Denied, Some(DenialReason::WrongCode))));
+        let mut f = facts(
+            1,
+            Some((RequestStatus::Denied, Some(DenialReason::WrongCode))),
+        );
         f.stop = Some(AttemptStop::Held);
         f.held = Some((HoldReason::WrongPick, NOW + 30));
         assert_eq!(
@@ -293,9 +291,6 @@ mod tests {
 
     #[test]
     fn an_attempt_starts_at_most_four_challenges() {
-        assert!(facts(0, None).may_start());
-        assert!(facts(3, None).may_start());
-        assert!(!facts(4, None).may_start());
         assert_eq!(facts(0, None).retries_left(), 3);
         assert_eq!(facts(1, None).retries_left(), 3);
         assert_eq!(facts(4, None).retries_left(), 0);

@@ -64,11 +64,23 @@ mod tests {
 
     #[test]
     fn a_national_id_is_read_with_or_without_its_eight_and_spaces() {
-        for typed in ["10003456789", "810003456789", "8 1000 345 6789", " 10003456789 "] {
+        for typed in [
+            "10003456789",
+            "810003456789",
+            "8 1000 345 6789",
+            " 10003456789 ",
+        ] {
             assert_eq!(read(typed).as_deref(), Some("810003456789"), "{typed}");
         }
         assert_eq!(national_id("10003456789").as_deref(), Some("810003456789"));
-        for bad in ["1000345678", "910003456789", "8100034567890", "", "ps-4f2a9c", "1"] {
+        for bad in [
+            "1000345678",
+            "910003456789",
+            "8100034567890",
+            "",
+            "ps-4f2a9c",
+            "1",
+        ] {
             assert_eq!(read(bad), None, "{bad}");
         }
         assert_eq!(national_id("1000345678"), None);

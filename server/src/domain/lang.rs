@@ -99,7 +99,10 @@ mod tests {
         assert_eq!(Lang::negotiate(Some("de"), Some("en")), Lang::En);
         assert_eq!(Lang::negotiate(Some("fr"), Some("en")), Lang::Fr);
         assert_eq!(Lang::negotiate(None, Some("en-GB,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::negotiate(None, Some("de-DE, en;q=0.5, fr;q=0.7")), Lang::Fr);
+        assert_eq!(
+            Lang::negotiate(None, Some("de-DE, en;q=0.5, fr;q=0.7")),
+            Lang::Fr
+        );
         assert_eq!(Lang::negotiate(None, Some("fr;q=0, en;q=0.1")), Lang::En);
         assert_eq!(Lang::negotiate(None, Some("de")), Lang::Fr);
         assert_eq!(Lang::negotiate(None, Some("en;q=2, ;;;, q=")), Lang::Fr);

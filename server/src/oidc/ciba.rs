@@ -105,7 +105,9 @@ impl CibaForm {
             .login_hint
             .filter(|h| !h.is_empty() && h.len() <= MAX_LOGIN_HINT)
             .ok_or_else(|| {
-                ApiError::bad_request("login_hint (the national id or login identifier) is required")
+                ApiError::bad_request(
+                    "login_hint (the national id or login identifier) is required",
+                )
             })?;
         let binding_message =
             check_text("binding_message", self.binding_message, MAX_BINDING_MESSAGE)

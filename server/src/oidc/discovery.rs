@@ -1,20 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-//! OIDC discovery (what this server supports, exactly), its JWKS, and the authorization
-//! endpoint, which refuses every request (CIBA only, until the browser login).
+//! OIDC discovery (what this server supports, exactly) and its JWKS.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use vistalid_core::protocol::{
-    ErrorCode, AUTHORIZATION_CODE_GRANT_TYPE, CIBA_GRANT_TYPE, PATH_AUTHORIZE, PATH_CIBA,
-    PATH_END_SESSION, PATH_JWKS, PATH_TOKEN, PATH_USERINFO, REFRESH_TOKEN_GRANT_TYPE,
+    AUTHORIZATION_CODE_GRANT_TYPE, CIBA_GRANT_TYPE, PATH_AUTHORIZE, PATH_CIBA, PATH_END_SESSION,
+    PATH_JWKS, PATH_TOKEN, PATH_USERINFO, REFRESH_TOKEN_GRANT_TYPE,
 };
 
-use crate::api::{cacheable, ApiError};
+use crate::api::cacheable;
 use crate::domain::lang::Lang;
 use crate::id_token::ACR;
 use crate::state::Shared;
@@ -63,13 +61,4 @@ pub(crate) async fn discovery(State(s): State<Arc<Shared>>) -> Response {
 /// GET JWKS: the server's ES256 public key.
 pub(crate) async fn jwks(State(s): State<Arc<Shared>>) -> Response {
     cacheable(Json(json!({ "keys": [s.jwk] })).into_response())
-}
-
-/// The authorization endpoint: this server supports CIBA only.
-pub(crate) async fn authorize() -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        ErrorCode::UnsupportedResponseType,
-        "this server supports only CIBA (backchannel authentication, poll mode)",
-    )
 }

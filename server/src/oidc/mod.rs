@@ -29,7 +29,7 @@ mod token_request;
 mod userinfo;
 
 pub(crate) use ciba::ciba;
-pub(crate) use discovery::{authorize, discovery, jwks};
+pub(crate) use discovery::{discovery, jwks};
 pub(crate) use logout::{logout_get, logout_post};
 pub(crate) use token::token;
 pub(crate) use userinfo::{userinfo_get, userinfo_post};

@@ -162,7 +162,23 @@ impl Accounts<'_> {
         let hint = login_id.to_owned();
         self.store
             .db
-            .read(move |c| sqlite::accounts::login_target(c, &hint))
+            .read(move |c| {
+                sqlite::accounts::login_target(c, &hint, sqlite::accounts::TargetBy::LoginId)
+            })
+            .await
+    }
+
+    /// The account `account_id`, with its active devices (a browser attempt's retry).
+    pub(crate) async fn login_target_of(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<LoginTarget>, StoreError> {
+        let id = account_id.to_owned();
+        self.store
+            .db
+            .read(move |c| {
+                sqlite::accounts::login_target(c, &id, sqlite::accounts::TargetBy::AccountId)
+            })
             .await
     }
 

@@ -72,6 +72,14 @@ pub(crate) struct Attempt {
     pub(crate) redirect_uri: String,
     /// The client's `state`.
     pub(crate) state: Option<String>,
+    /// The client's `nonce`.
+    pub(crate) nonce: Option<String>,
+    /// The PKCE S256 `code_challenge`.
+    pub(crate) code_challenge: String,
+    /// The granted scope.
+    pub(crate) scope: String,
+    /// The `acr_values` asked.
+    pub(crate) acr_values: Option<String>,
     /// The page's language.
     pub(crate) lang: Lang,
     /// The `login_hint` that pre-fills the identifier.
@@ -175,10 +183,7 @@ impl Attempts<'_> {
     }
 
     /// After an approval: stores the code, opens the session, marks the attempt done.
-    pub(crate) async fn issue_code(
-        &self,
-        step: CodeFromAttempt,
-    ) -> Result<Continued, StoreError> {
+    pub(crate) async fn issue_code(&self, step: CodeFromAttempt) -> Result<Continued, StoreError> {
         self.store
             .db
             .write(move |tx| sqlite::attempts::issue_code(tx, &step))

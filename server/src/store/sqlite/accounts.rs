@@ -137,15 +137,30 @@ pub(in crate::store) fn revoke_device(
     }
 }
 
+/// Which column names the account of a login target.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::store) enum TargetBy {
+    /// The login identifier (what the user or the relying party typed).
+    LoginId,
+    /// The account id (a retry of a browser attempt that already found the account).
+    AccountId,
+}
+
 pub(in crate::store) fn login_target(
     c: &Connection,
     hint: &str,
+    by: TargetBy,
 ) -> Result<Option<LoginTarget>, StoreError> {
+    let sql = match by {
+        TargetBy::LoginId => {
+            "SELECT id, kind, not_me_until, wrong_pick_until FROM accounts WHERE login_id = ?1"
+        }
+        TargetBy::AccountId => {
+            "SELECT id, kind, not_me_until, wrong_pick_until FROM accounts WHERE id = ?1"
+        }
+    };
     let row = c
-        .prepare_cached(
-            "SELECT id, kind, not_me_until, wrong_pick_until FROM accounts
-             WHERE login_id = ?1",
-        )?
+        .prepare_cached(sql)?
         .query_row([hint], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -179,13 +194,12 @@ pub(in crate::store) fn login_id(
     c: &Connection,
     account: &str,
 ) -> Result<Option<String>, StoreError> {
-    Ok(c
-        .prepare_cached(
-            "SELECT login_id FROM accounts WHERE id = ?1 OR subject_name_id = ?1 OR login_id = ?1",
-        )?
-        .query_row([account], |r| r.get::<_, Option<String>>(0))
-        .optional()?
-        .flatten())
+    Ok(c.prepare_cached(
+        "SELECT login_id FROM accounts WHERE id = ?1 OR subject_name_id = ?1 OR login_id = ?1",
+    )?
+    .query_row([account], |r| r.get::<_, Option<String>>(0))
+    .optional()?
+    .flatten())
 }
 
 pub(in crate::store) fn device_key(

@@ -8,8 +8,7 @@ use super::{opt_state, sessions, state, tokens, Tx};
 use crate::domain::attempt::{AttemptFacts, AttemptStop, RequestFacts, MAX_RETRIES};
 use crate::domain::{RequestStatus, Stored as _};
 use crate::store::{
-    Attempt, AttemptRequest, CodeFromAttempt, Continued, NewAttempt, StopTry, Stopped,
-    StoreError,
+    Attempt, AttemptRequest, CodeFromAttempt, Continued, NewAttempt, StopTry, Stopped, StoreError,
 };
 
 pub(in crate::store) fn create(tx: &Tx<'_>, a: &NewAttempt) -> Result<(), StoreError> {
@@ -44,7 +43,8 @@ pub(in crate::store) fn find(c: &Connection, id: &str) -> Result<Option<Attempt>
             "SELECT a.id, a.cookie_hash, a.csrf, a.client_id, c.name, c.mode, a.redirect_uri,
                     a.state, a.locale, a.login_hint, a.account_id, a.expires_at,
                     a.done_at IS NOT NULL, a.starts, a.stop, a.held_reason, a.held_until,
-                    r.id, r.code, r.status, r.reason, r.expires_at
+                    r.id, r.code, r.status, r.reason, r.expires_at,
+                    a.nonce, a.code_challenge, a.scope, a.acr_values
              FROM login_attempts a JOIN clients c ON c.client_id = a.client_id
              LEFT JOIN auth_requests r ON r.id = a.request_id
              WHERE a.id = ?1",
@@ -52,7 +52,10 @@ pub(in crate::store) fn find(c: &Connection, id: &str) -> Result<Option<Attempt>
         .query_row([id], |r| {
             let request = match r.get::<_, Option<String>>(17)? {
                 Some(id) => Some((
-                    AttemptRequest { id, code: r.get(18)? },
+                    AttemptRequest {
+                        id,
+                        code: r.get(18)?,
+                    },
                     RequestFacts {
                         status: state(r, 19)?,
                         reason: opt_state(r, 20)?,
@@ -75,6 +78,10 @@ pub(in crate::store) fn find(c: &Connection, id: &str) -> Result<Option<Attempt>
                     mode: state(r, 5)?,
                     redirect_uri: r.get(6)?,
                     state: r.get(7)?,
+                    nonce: r.get(22)?,
+                    code_challenge: r.get(23)?,
+                    scope: r.get(24)?,
+                    acr_values: r.get(25)?,
                     lang: state(r, 8)?,
                     login_hint: r.get(9)?,
                     account_id: r.get(10)?,
@@ -260,9 +267,7 @@ pub(in crate::store) fn issue_code(
 
 pub(in crate::store) fn finish(tx: &Tx<'_>, id: &str, now: i64) -> Result<bool, StoreError> {
     let n = tx
-        .prepare_cached(
-            "UPDATE login_attempts SET done_at = ?2 WHERE id = ?1 AND done_at IS NULL",
-        )?
+        .prepare_cached("UPDATE login_attempts SET done_at = ?2 WHERE id = ?1 AND done_at IS NULL")?
         .execute(rusqlite::params![id, now])?;
     Ok(n > 0)
 }

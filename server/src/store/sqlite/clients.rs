@@ -79,9 +79,8 @@ pub(in crate::store) fn find(
     };
     let mut redirect_uris = Vec::new();
     let mut post_logout_redirect_uris = Vec::new();
-    let mut rows = c.prepare_cached(
-        "SELECT kind, uri FROM client_uris WHERE client_id = ?1 ORDER BY rowid",
-    )?;
+    let mut rows =
+        c.prepare_cached("SELECT kind, uri FROM client_uris WHERE client_id = ?1 ORDER BY rowid")?;
     for row in rows.query_map([&client_id], |r| Ok((state(r, 0)?, r.get::<_, String>(1)?)))? {
         match row? {
             (UriKind::Redirect, u) => redirect_uris.push(u),

@@ -93,9 +93,9 @@ pub(in crate::store) fn redeem(tx: &Tx<'_>, e: &Enrolment) -> Result<CodeRedeem,
         now,
         d.key_storage.as_stored()
     ])?;
-    let (kind, identity) = tx
+    let (kind, identity, login_id) = tx
         .prepare_cached(
-            "SELECT kind, subject_name_id, given_name, family_name, profession
+            "SELECT kind, subject_name_id, given_name, family_name, profession, login_id
              FROM accounts WHERE id = ?1",
         )?
         .query_row([&account_id], |r| {
@@ -107,12 +107,14 @@ pub(in crate::store) fn redeem(tx: &Tx<'_>, e: &Enrolment) -> Result<CodeRedeem,
                     family_name: r.get(3)?,
                     profession: r.get(4)?,
                 },
+                r.get(5)?,
             ))
         })?;
     Ok(CodeRedeem::Enrolled(Enrolled {
         account_id,
         kind,
         identity,
+        login_id,
     }))
 }
 

@@ -25,6 +25,8 @@ pub(super) mod meta;
 pub(super) mod requests;
 mod schema;
 pub(super) mod sessions;
+// Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
+#[allow(dead_code)]
 pub(super) mod tokens;
 
 use std::path::{Path, PathBuf};

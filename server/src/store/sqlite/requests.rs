@@ -218,31 +218,34 @@ fn polled(tx: &Tx<'_>, auth_req_id: &str) -> Result<Option<Polled>, StoreError> 
              LEFT JOIN devices d ON d.id = r.answered_by
              WHERE r.id = ?1 AND r.flow = ?2",
         )?
-        .query_row(rusqlite::params![auth_req_id, Flow::Ciba.as_stored()], |r| {
-            Ok(Polled {
-                client_id: r.get(0)?,
-                status: state(r, 1)?,
-                reason: opt_state(r, 2)?,
-                expires_at: r.get(3)?,
-                interval: r.get(4)?,
-                last_poll: r.get(5)?,
-                auth_time: r.get(6)?,
-                grant: Grant {
-                    account_id: r.get(7)?,
-                    identity: Identity {
-                        subject_name_id: r.get(8)?,
-                        given_name: r.get(9)?,
-                        family_name: r.get(10)?,
-                        profession: r.get(11)?,
+        .query_row(
+            rusqlite::params![auth_req_id, Flow::Ciba.as_stored()],
+            |r| {
+                Ok(Polled {
+                    client_id: r.get(0)?,
+                    status: state(r, 1)?,
+                    reason: opt_state(r, 2)?,
+                    expires_at: r.get(3)?,
+                    interval: r.get(4)?,
+                    last_poll: r.get(5)?,
+                    auth_time: r.get(6)?,
+                    grant: Grant {
+                        account_id: r.get(7)?,
+                        identity: Identity {
+                            subject_name_id: r.get(8)?,
+                            given_name: r.get(9)?,
+                            family_name: r.get(10)?,
+                            profession: r.get(11)?,
+                        },
+                        kind: state(r, 12)?,
+                        auth_time: 0,
+                        // No answering device (not answered yet: nothing is granted then) reads
+                        // as the weaker claim.
+                        key_storage: opt_state(r, 13)?.unwrap_or(KeyStorage::Software),
                     },
-                    kind: state(r, 12)?,
-                    auth_time: 0,
-                    // No answering device (not answered yet: nothing is granted then) reads
-                    // as the weaker claim.
-                    key_storage: opt_state(r, 13)?.unwrap_or(KeyStorage::Software),
-                },
-            })
-        })
+                })
+            },
+        )
         .optional()?)
 }
 

@@ -76,7 +76,12 @@ fn add_refresh(
         "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(rusqlite::params![hash.as_slice(), family_id, now, expires_at])?;
+    .execute(rusqlite::params![
+        hash.as_slice(),
+        family_id,
+        now,
+        expires_at
+    ])?;
     Ok(())
 }
 
@@ -314,29 +319,28 @@ pub(in crate::store) fn access(
     hash: &[u8; 32],
     now: i64,
 ) -> Result<Option<AccessGrant>, StoreError> {
-    Ok(c
-        .prepare_cached(
-            "SELECT t.client_id, t.account_id, a.kind, a.subject_name_id, a.given_name,
+    Ok(c.prepare_cached(
+        "SELECT t.client_id, t.account_id, a.kind, a.subject_name_id, a.given_name,
                     a.family_name, a.profession
              FROM access_tokens t JOIN accounts a ON a.id = t.account_id
              LEFT JOIN token_families f ON f.id = t.family_id
              WHERE t.hash = ?1 AND t.expires_at > ?2
                AND (t.family_id IS NULL OR f.revoked_at IS NULL)",
-        )?
-        .query_row(rusqlite::params![hash.as_slice(), now], |r| {
-            Ok(AccessGrant {
-                client_id: r.get(0)?,
-                account_id: r.get(1)?,
-                kind: state(r, 2)?,
-                identity: Identity {
-                    subject_name_id: r.get(3)?,
-                    given_name: r.get(4)?,
-                    family_name: r.get(5)?,
-                    profession: r.get(6)?,
-                },
-            })
+    )?
+    .query_row(rusqlite::params![hash.as_slice(), now], |r| {
+        Ok(AccessGrant {
+            client_id: r.get(0)?,
+            account_id: r.get(1)?,
+            kind: state(r, 2)?,
+            identity: Identity {
+                subject_name_id: r.get(3)?,
+                given_name: r.get(4)?,
+                family_name: r.get(5)?,
+                profession: r.get(6)?,
+            },
         })
-        .optional()?)
+    })
+    .optional()?)
 }
 
 /// Deletes codes, tokens and families that expired before `horizon`.
