@@ -17,9 +17,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 use vistalid_core::protocol::{
-    PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_LOGIN, PATH_LOGIN_CONTINUE,
-    PATH_LOGIN_RETRY, PATH_LOGIN_STATIC, PATH_LOGIN_STATUS, PATH_REDEEM, PATH_TOKEN,
+    PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_END_SESSION,
+    PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_LOGIN, PATH_LOGIN_CONTINUE,
+    PATH_LOGIN_RETRY, PATH_LOGIN_STATIC, PATH_LOGIN_STATUS, PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
 };
 
 use crate::api::{ApiError, PATH_OPENAPI};
@@ -44,6 +44,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(PATH_LOGIN_STATIC, get(browser::static_file))
         .route(PATH_CIBA, post(oidc::ciba))
         .route(PATH_TOKEN, post(oidc::token))
+        .route(
+            PATH_USERINFO,
+            get(oidc::userinfo_get).post(oidc::userinfo_post),
+        )
+        .route(
+            PATH_END_SESSION,
+            get(oidc::logout_get).post(oidc::logout_post),
+        )
         .route(PATH_ENROL_NONCE, post(device::enrol_nonce).layer(per_ip()))
         .route(PATH_ENROL, post(device::enrol).layer(per_ip()))
         .route(PATH_OPENAPI, get(openapi::serve))

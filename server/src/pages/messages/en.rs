@@ -85,4 +85,10 @@ pub(super) const MESSAGES: Messages = Messages {
     logged_out_text: "You are signed out. You can close this window.",
     logout_bad_redirect: "The return address asked after sign-out is not registered for this \
                           service: you are not sent to it.",
+    logout_failed_title: "Sign-out failed",
+    logout_bad_hint: "The service sent a sign-in proof this server did not issue.",
+    logout_client_mismatch: "The service named does not match the sign-in proof sent.",
+    logout_unknown_client: "The service asking for the sign-out is not known.",
+    logout_not_ended: "Your session was not closed. Go back to the service and try again, or \
+                       close your browser.",
 };

@@ -89,4 +89,11 @@ pub(super) const MESSAGES: Messages = Messages {
     logged_out_text: "Vous êtes déconnecté. Vous pouvez fermer cette fenêtre.",
     logout_bad_redirect: "L'adresse de retour demandée après la déconnexion n'est pas \
                           enregistrée pour ce service : vous n'y êtes pas renvoyé.",
+    logout_failed_title: "Déconnexion impossible",
+    logout_bad_hint: "Le service a envoyé une preuve de connexion que ce serveur n'a pas émise.",
+    logout_client_mismatch: "Le service nommé ne correspond pas à la preuve de connexion \
+                             envoyée.",
+    logout_unknown_client: "Le service qui demande la déconnexion n'est pas connu.",
+    logout_not_ended: "Votre session n'a pas été fermée. Retournez sur le service et \
+                       réessayez, ou fermez votre navigateur.",
 };

@@ -124,15 +124,22 @@ pub(crate) struct Messages {
     /// Bad request detail: a parameter given twice, or too long.
     pub(crate) fault_malformed: &'static str,
 
-    /// Logout page: heading (the logout endpoint's, branch tokens15).
-    #[allow(dead_code)]
+    /// Logout page: heading.
     pub(crate) logged_out_title: &'static str,
     /// Logout page: text.
-    #[allow(dead_code)]
     pub(crate) logged_out_text: &'static str,
     /// Logout with an unregistered `post_logout_redirect_uri`: text.
-    #[allow(dead_code)]
     pub(crate) logout_bad_redirect: &'static str,
+    /// A refused logout: heading.
+    pub(crate) logout_failed_title: &'static str,
+    /// Logout with an `id_token_hint` this server did not sign: text.
+    pub(crate) logout_bad_hint: &'static str,
+    /// Logout whose `client_id` is not the hint's audience: text.
+    pub(crate) logout_client_mismatch: &'static str,
+    /// Logout with a return address but no known client to check it: text.
+    pub(crate) logout_unknown_client: &'static str,
+    /// A refused logout: what it means and what to do.
+    pub(crate) logout_not_ended: &'static str,
 }
 
 /// The catalogue of `lang`.
