@@ -26,7 +26,7 @@
 //! - a second server, `strict`: the login guard's default holds (the main server lifts them)
 //!   and challenges that live [`STRICT_EXPIRES_IN`] seconds, for the held and expiry pages; the
 //!   fixture's `"strict"` has its `base_url` and `ciba_expires_in`;
-//! - browser clients on both servers (`"browser_clients": { "pick": { "id", "secret",
+//! - browser clients on both servers (`"browser_clients": { "pick": { "id", "name", "secret",
 //!   "redirect_uri", "post_logout_redirect_uri", "mode" }, "type": … }`, at the top level for
 //!   the main server and in `"strict"`);
 //! - [`phone`], the test-only phone: M more practitioners and M more insured people on the main
@@ -241,6 +241,7 @@ fn browser_clients(
             label.to_owned(),
             json!({
                 "id": id,
+                "name": CLIENT_NAME,
                 "secret": secret.as_str(),
                 "redirect_uri": redirect_uri,
                 "post_logout_redirect_uri": post_logout,
