@@ -221,6 +221,10 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The port of the browser clients' URIs: unassigned, and not on Chromium's list of unsafe
+/// ports (9, discard, is: a navigation there fails before a test can catch it).
+const RP_PORT: u16 = 8;
+
 /// The browser tests' clients of `server` (one per code mode), registered with a loopback
 /// `redirect_uri` and `post_logout_redirect_uri` that nothing listens on: the tests catch the
 /// browser's navigation there (tests/browser/lib/harness.mjs, `waitForRedirect`).
@@ -231,8 +235,8 @@ fn browser_clients(
     let admin = server.admin();
     let mut out = serde_json::Map::new();
     for (mode, label) in [(CodeMode::Pick, "pick"), (CodeMode::Type, "type")] {
-        let redirect_uri = format!("http://127.0.0.1:9/{name}/{label}/callback");
-        let post_logout = format!("http://127.0.0.1:9/{name}/{label}/logged-out");
+        let redirect_uri = format!("http://127.0.0.1:{RP_PORT}/{name}/{label}/callback");
+        let post_logout = format!("http://127.0.0.1:{RP_PORT}/{name}/{label}/logged-out");
         let options = ClientOptions::new(mode)
             .redirect_uri(&redirect_uri)
             .post_logout_redirect_uri(&post_logout);
