@@ -82,6 +82,7 @@ fn main() {
     config.max_connections_per_ip = config.max_connections;
     config.enrol_per_ip_per_min = u32::MAX;
     config.ciba_per_client_per_min = u32::MAX;
+    config.browser_login_per_ip_per_min = u32::MAX;
     let server = server_rt.block_on(start(config)).expect("server");
     client_rt.block_on(run(&server));
     server_rt.block_on(server.shutdown());

@@ -122,6 +122,7 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     // and per-client rate limits, which the server's own tests cover.
     config.enrol_per_ip_per_min = 10_000;
     config.ciba_per_client_per_min = 10_000;
+    config.browser_login_per_ip_per_min = 10_000;
     // The binding tests log in again right after a wrong pick or a "not me" on one account:
     // lift the login guard's holds too (the server's own tests cover them).
     config.wrong_pick_backoff_secs = 0;
