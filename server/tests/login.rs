@@ -416,11 +416,26 @@ async fn client_authentication_and_grant_ownership() {
         .http
         .post(h.url(PATH_TOKEN))
         .basic_auth(&rp.id, Some(&rp.secret))
-        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .form(&[("grant_type", "password"), ("code", "x")])
         .send()
         .await
         .expect("send");
     expect_err(read::<Value>(r).await, 400, "unsupported_grant_type");
+    // The authorization-code grant exists (the browser login) and names what is missing.
+    let r = h
+        .http
+        .post(h.url(PATH_TOKEN))
+        .basic_auth(&rp.id, Some(&rp.secret))
+        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .send()
+        .await
+        .expect("send");
+    let e = expect_err(read::<Value>(r).await, 400, "invalid_request");
+    assert!(e
+        .body
+        .error_description
+        .unwrap_or_default()
+        .contains("redirect_uri"));
     let r = h
         .http
         .post(h.url(PATH_TOKEN))
