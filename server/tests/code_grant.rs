@@ -709,3 +709,73 @@ async fn discovery_advertises_exactly_the_browser_login() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_insured_login_gets_the_insured_claims_and_no_practitioner_ones() {
+    let h = Harness::start().await;
+    let rp = client(&h, false);
+    let code = h
+        .admin()
+        .add_insured("ps-4711", "Léa", "Bernard")
+        .expect("insured");
+    let device = Device::enrol(&h, &code).await.expect("enrol");
+    let login_id = h.admin().login_id("ps-4711").expect("login id");
+    assert!(login_id.starts_with('V'), "{login_id}");
+    let (_b, ask, cb) = login(&h, &rp, &device, &login_id).await;
+    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
+        .await
+        .expect("exchange");
+    let c: Value =
+        jws::verify_json(&s(&t, "id_token"), &h.server_key().await, Some("JWT")).expect("id token");
+    let r = userinfo(&h, &s(&t, "access_token")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let u: Value = r.json().await.expect("json");
+    for claims in [&c, &u] {
+        assert_eq!(claims["sub"], device.enrolment.account_id.as_str());
+        assert_eq!(claims["vistalid_account_kind"], "insured");
+        assert_eq!(claims["given_name"], "Léa");
+        assert_eq!(claims["family_name"], "Bernard");
+        assert!(
+            claims.get("SubjectRefPro").is_none(),
+            "no practice: {claims}"
+        );
+        // The login identifier is typed by its user, never handed to services.
+        assert!(!claims.to_string().contains(&login_id), "{claims}");
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_cannot_ask_for_a_scope_never_granted_and_keeps_its_token() {
+    let (h, rp, device, login_id) = setup().await;
+    let (_b, ask, cb) = login(&h, &rp, &device, &login_id).await;
+    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
+        .await
+        .expect("exchange");
+    assert_eq!(t["scope"], "openid");
+    let wider = token(
+        &h,
+        &rp,
+        Auth::Basic,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &s(&t, "refresh_token")),
+            ("scope", "openid admin"),
+        ],
+    )
+    .await;
+    expect_err(wider, 400, "invalid_scope");
+    // The refused request did not spend the token.
+    let ok = token(
+        &h,
+        &rp,
+        Auth::Post,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &s(&t, "refresh_token")),
+            ("scope", "openid"),
+        ],
+    )
+    .await
+    .expect("refresh with the granted scope, client_secret_post");
+    assert_eq!(ok["scope"], "openid");
+}
