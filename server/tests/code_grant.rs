@@ -779,3 +779,31 @@ async fn a_refresh_cannot_ask_for_a_scope_never_granted_and_keeps_its_token() {
     .expect("refresh with the granted scope, client_secret_post");
     assert_eq!(ok["scope"], "openid");
 }
+
+#[tokio::test]
+async fn a_refresh_is_a_use_of_the_session_and_keeps_it_from_going_idle() {
+    let (h, rp, device, login_id) = setup().await;
+    let other = client(&h, false);
+    let (mut b, ask, cb) = login(&h, &rp, &device, &login_id).await;
+    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
+        .await
+        .expect("exchange");
+    // 25 minutes later the client refreshes; 25 more and the session (30 min idle) still
+    // answers another client at once, since the refresh used it.
+    h.clock.advance(25 * 60);
+    refresh(&h, &rp, &s(&t, "refresh_token"))
+        .await
+        .expect("refresh");
+    h.clock.advance(25 * 60);
+    let cb = b
+        .authorize(&h, &other, &Ask::new(CALLBACK))
+        .await
+        .expect("the session answers without the phone");
+    assert!(cb.code.is_some(), "{cb:?}");
+    // 31 minutes without any use: over.
+    h.clock.advance(31 * 60);
+    assert!(
+        b.authorize(&h, &other, &Ask::new(CALLBACK)).await.is_err(),
+        "idle session: a login page"
+    );
+}
