@@ -106,7 +106,7 @@ pub(crate) enum ExchangeRefusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Exchanged {
     /// Granted: the code is used, the family opened, both tokens stored.
-    Granted(TokenGrant),
+    Granted(Box<TokenGrant>),
     /// Nothing issued, and why.
     Refused(ExchangeRefusal),
 }
@@ -143,7 +143,7 @@ pub(crate) enum RefreshRefusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refreshed {
     /// Granted: the old token is used, the new ones stored.
-    Granted(TokenGrant),
+    Granted(Box<TokenGrant>),
     /// Nothing issued, and why.
     Refused(RefreshRefusal),
 }

@@ -230,12 +230,12 @@ pub(in crate::store) fn exchange_code(
             expires_at: x.access.expires_at,
         },
     )?;
-    Ok(Exchanged::Granted(TokenGrant {
+    Ok(Exchanged::Granted(Box::new(TokenGrant {
         nonce: code.nonce,
         scope: code.scope,
         refresh_expires_at: refresh_exp,
         ..session.grant
-    }))
+    })))
 }
 
 /// A stored refresh token with its family, as a refresh needs it.
@@ -307,11 +307,11 @@ pub(in crate::store) fn refresh(tx: &Tx<'_>, t: &RefreshTry) -> Result<Refreshed
             expires_at: t.access.expires_at,
         },
     )?;
-    Ok(Refreshed::Granted(TokenGrant {
+    Ok(Refreshed::Granted(Box::new(TokenGrant {
         scope: old.scope,
         refresh_expires_at: refresh_exp,
         ..session.grant
-    }))
+    })))
 }
 
 pub(in crate::store) fn access(
