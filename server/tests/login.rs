@@ -63,8 +63,9 @@ async fn pick_mode_login_gives_a_verified_id_token() {
     assert_eq!(claims["iss"], h.server.base_url());
     assert_eq!(claims["aud"], rp.id);
     assert_eq!(claims["sub"], dev.enrolment.account_id);
-    assert_eq!(claims["SubjectNameID"], RPPS);
-    assert_eq!(claims["preferred_username"], RPPS);
+    // Pro Santé Connect's national id: 8 + RPPS.
+    assert_eq!(claims["SubjectNameID"], format!("8{RPPS}"));
+    assert_eq!(claims["preferred_username"], format!("8{RPPS}"));
     assert_eq!(claims["given_name"], "Jeanne");
     assert_eq!(claims["family_name"], "Martin");
     assert_eq!(
@@ -595,7 +596,7 @@ async fn restart_mid_flow_loses_nothing() {
         None,
     )
     .expect("verifies");
-    assert_eq!(claims["SubjectNameID"], RPPS);
+    assert_eq!(claims["SubjectNameID"], format!("8{RPPS}"));
 }
 
 #[tokio::test]
