@@ -185,8 +185,8 @@ fn waiting(view: &View<'_>, m: &Messages, expires_in: i64) -> String {
     format!(
         "<h1>{title}</h1>\n<dl>\n<dt>{sl}</dt><dd id=\"service\">{service}</dd>\n\
          <dt>{dl}</dt><dd id=\"device\">{device}</dd>\n</dl>\n<p>{lead}</p>\n\
-         <p class=\"visually-hidden\" id=\"code-label\">{code_label}</p>\n\
-         <p id=\"code\" class=\"code\" aria-labelledby=\"code-label\">{code}</p>\n\
+         <p id=\"code-label\">{code_label}</p>\n\
+         <p id=\"code\" class=\"code\">{code}</p>\n\
          <p class=\"timer\" id=\"timer\" aria-hidden=\"true\">{mm}:{ss:02}</p>\n\
          <p id=\"countdown\" aria-live=\"polite\" aria-atomic=\"true\" data-template=\"{template}\">{said}</p>\n\
          <noscript><p>{refreshes}</p></noscript>\n",
