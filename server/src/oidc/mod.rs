@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The relying parties' side: OIDC discovery, JWKS, CIBA backchannel authentication (poll
-//! mode) and the token endpoint (next: authorization, userinfo, logout, sessions).
+//! mode) and the token endpoint (next: userinfo, logout; the authorization endpoint and the
+//! login page are `browser`).
 //!
 //! Guarantees:
 //! - Clients authenticate with HTTP Basic only (see `clients`).
