@@ -75,7 +75,6 @@ pub(crate) fn render(view: &View<'_>) -> Response {
                 "<meta http-equiv=\"refresh\" content=\"0;url={}\">\n",
                 esc(&next)
             ));
-            attrs = format!(" data-continue=\"{}\"", esc(&next));
             let main = format!(
                 "<h1>{}</h1>\n<p>{}</p>\n<p><a id=\"continue\" class=\"button\" href=\"{}\">{}</a></p>\n",
                 esc(m.approved_title),
