@@ -195,7 +195,10 @@ async fn run_steps(
         ] {
             println!("  {k:>14}: {}", c[k]);
         }
-        checks.check(Check::IdTokenNamesPractitioner, c["SubjectNameID"] == RPPS);
+        checks.check(
+            Check::IdTokenNamesPractitioner,
+            c["SubjectNameID"] == format!("8{RPPS}"),
+        );
     }
 
     insured_steps(

@@ -866,3 +866,32 @@ async fn static_files_and_their_headers() {
     let r = b.get(&h.url("/login/static/other.js")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn phone_challenges_per_network_are_limited() {
+    let h = Harness::start_with(|c| c.browser_login_per_ip_per_min = 2).await;
+    let id = client(&h, "Dossier patient", CodeMode::Pick, &[REDIRECT]);
+    for n in 0..3 {
+        let mut b = Browser::new();
+        let page = begin(&h, &mut b, &id, &[]).await;
+        let path = page_path(&page);
+        let r = b
+            .post(
+                &h.url(&path),
+                &[("csrf", &page.csrf()), ("identifier", "19999999999")],
+            )
+            .await;
+        if n < 2 {
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "start {n}");
+        } else {
+            assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(r.state(), "identifier", "the form stays, with why");
+            assert!(r.body.contains("role=\"alert\""));
+        }
+    }
+    h.clock.advance(61);
+    let mut b = Browser::new();
+    let page = begin(&h, &mut b, &id, &[]).await;
+    let r = identify(&h, &mut b, &page, "19999999999").await;
+    assert_eq!(r.state(), "no_device", "a minute later it works again");
+}

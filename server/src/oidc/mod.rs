@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The relying parties' side: OIDC discovery, JWKS, CIBA backchannel authentication (poll
 //! mode), the token endpoint (CIBA, `authorization_code` and `refresh_token` grants),
-//! userinfo and RP-initiated logout.
+//! userinfo and RP-initiated logout (the authorization endpoint and the login page are
+//! `browser`).
 //!
 //! Guarantees:
 //! - At the token endpoint, clients authenticate with HTTP Basic or with `client_id` and
