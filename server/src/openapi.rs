@@ -487,7 +487,15 @@ fn schemas() -> Value {
                 "issuer": string(), "authorization_endpoint": string(), "token_endpoint": string(),
                 "jwks_uri": string(), "backchannel_authentication_endpoint": string(),
                 "backchannel_token_delivery_modes_supported": { "type": "array", "items": string() },
-                "grant_types_supported": { "type": "array", "items": { "type": "string", "examples": [CIBA_GRANT_TYPE] } }
+                "grant_types_supported": { "type": "array", "items": { "type": "string", "examples": [CIBA_GRANT_TYPE] } },
+                "userinfo_endpoint": string(), "end_session_endpoint": string(),
+                "response_types_supported": { "type": "array", "items": string() },
+                "code_challenge_methods_supported": { "type": "array", "items": string() },
+                "token_endpoint_auth_methods_supported": { "type": "array", "items": string() },
+                "userinfo_signing_alg_values_supported": { "type": "array", "items": string() },
+                "acr_values_supported": { "type": "array", "items": string() },
+                "ui_locales_supported": { "type": "array", "items": string() },
+                "claims_supported": { "type": "array", "items": string() }
             }
         },
         "CibaForm": {

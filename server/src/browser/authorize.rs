@@ -76,11 +76,7 @@ pub(crate) async fn authorize(
     let Some(client) = clients::find(&s, &target.client_id).await? else {
         return Ok(fault_page(lang, Fault::Client));
     };
-    if !client
-        .redirect_uris
-        .iter()
-        .any(|u| *u == target.redirect_uri)
-    {
+    if !client.redirect_uris.contains(&target.redirect_uri) {
         return Ok(fault_page(lang, Fault::Redirect));
     }
     let checked = match request::check(&params) {

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use vistalid_core::protocol::PATH_LOGIN_CONTINUE;
+use vistalid_core::protocol::{ErrorCode, PATH_LOGIN_CONTINUE};
 
 use super::page::bound;
 use crate::api::{ApiError, PathParam, QueryParams};
@@ -60,7 +60,11 @@ pub(crate) async fn status(
         return Err(ApiError::bad_request("wait is at most 25 seconds"));
     }
     let Ok(mut a) = bound(&s, &headers, &id).await? else {
-        return Err(ApiError::not_found());
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "no such login attempt in this browser",
+        ));
     };
     let now = s.clock.now();
     if let (LoginState::Waiting { expires_in }, Some(request), true) =

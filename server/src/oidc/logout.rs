@@ -34,8 +34,9 @@ pub(crate) const SESSION_COOKIE: &str = "vl_session";
 /// Longest `id_token_hint` read.
 const MAX_HINT: usize = 8192;
 
-/// Parameters of a logout request (query on GET, form on POST).
-#[derive(Debug, Deserialize, Default)]
+/// Parameters of a logout request (query on GET, form on POST). No `Debug`: the hint is an
+/// ID token, personal data.
+#[derive(Deserialize, Default)]
 pub(crate) struct LogoutParams {
     id_token_hint: Option<String>,
     post_logout_redirect_uri: Option<String>,

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The relying parties' side: OIDC discovery, JWKS, CIBA backchannel authentication (poll
 //! mode), the token endpoint (CIBA, `authorization_code` and `refresh_token` grants),
-//! userinfo and RP-initiated logout.
+//! userinfo and RP-initiated logout (the authorization endpoint and the login page are
+//! `browser`).
 //!
 //! Guarantees:
 //! - At the token endpoint, clients authenticate with HTTP Basic or with `client_id` and
 //!   `client_secret` in the form, never both (see `clients`); at CIBA, with HTTP Basic.
-//! - A CIBA request is refused for insured accounts (400 `unknown_user_id`: their
-//!   pseudonymous id is in every offline QR), for accounts the login guard holds, and when a
+//! - A CIBA request names the account by its login identifier (never by the pseudonymous id
+//!   every offline QR carries: 400 `unknown_user_id`); it is refused for accounts the login
+//!   guard holds, and when a
 //!   shown text is not display-safe (`vistalid_core::text`). It queues one signed challenge
 //!   per active device of the account (see `login`), at most `max_pending_per_account`
 //!   pending requests per account (push-fatigue guard: beyond it, 429 `slow_down`), and at

@@ -3,9 +3,10 @@
 //! detection (OAuth 2.0 Security BCP §4.14.2).
 //!
 //! Guarantees: a refresh token works once, for its client, before its expiry, while its
-//! family and SSO session stand; it is exchanged for a new access token, a new refresh token
-//! of the same family and a new ID token (same `sub`, `sid` and `auth_time`), all with the
-//! scope first granted. A rotated token presented again revokes its whole family. A `scope`
+//! family and SSO session stand; a refresh counts as a use of the session (it keeps the
+//! session from going idle; one after the idle lifetime ends the family). It is exchanged
+//! for a new access token, a new refresh token of the same family and a new ID token (same
+//! `sub`, `sid` and `auth_time`), all with the scope first granted. A rotated token presented again revokes its whole family. A `scope`
 //! naming a value this server never grants is 400 `invalid_scope` (the token is not spent);
 //! every other refusal is 400 `invalid_grant` saying why.
 
@@ -16,6 +17,7 @@ use zeroize::Zeroizing;
 
 use super::issued::Fresh;
 use crate::api::ApiError;
+use crate::domain::secs;
 use crate::secrets;
 use crate::state::Shared;
 use crate::store::{RefreshRefusal, RefreshTry, Refreshed};
@@ -33,6 +35,7 @@ pub(super) async fn refresh(
         hash: secrets::hash(refresh_token.as_bytes()),
         client_id: client_id.to_owned(),
         now,
+        idle_secs: secs(s.config.session_idle_secs),
         access: fresh.access_row,
         refresh: fresh.refresh_row,
     };

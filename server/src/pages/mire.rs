@@ -75,7 +75,6 @@ pub(crate) fn render(view: &View<'_>) -> Response {
                 "<meta http-equiv=\"refresh\" content=\"0;url={}\">\n",
                 esc(&next)
             ));
-            attrs = format!(" data-continue=\"{}\"", esc(&next));
             let main = format!(
                 "<h1>{}</h1>\n<p>{}</p>\n<p><a id=\"continue\" class=\"button\" href=\"{}\">{}</a></p>\n",
                 esc(m.approved_title),
@@ -185,8 +184,8 @@ fn waiting(view: &View<'_>, m: &Messages, expires_in: i64) -> String {
     format!(
         "<h1>{title}</h1>\n<dl>\n<dt>{sl}</dt><dd id=\"service\">{service}</dd>\n\
          <dt>{dl}</dt><dd id=\"device\">{device}</dd>\n</dl>\n<p>{lead}</p>\n\
-         <p class=\"visually-hidden\" id=\"code-label\">{code_label}</p>\n\
-         <p id=\"code\" class=\"code\" aria-labelledby=\"code-label\">{code}</p>\n\
+         <p id=\"code-label\">{code_label}</p>\n\
+         <p id=\"code\" class=\"code\">{code}</p>\n\
          <p class=\"timer\" id=\"timer\" aria-hidden=\"true\">{mm}:{ss:02}</p>\n\
          <p id=\"countdown\" aria-live=\"polite\" aria-atomic=\"true\" data-template=\"{template}\">{said}</p>\n\
          <noscript><p>{refreshes}</p></noscript>\n",

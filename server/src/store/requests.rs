@@ -64,6 +64,7 @@ pub(crate) struct NewChallenge {
 
 /// What queueing did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // `Queued::Queued` reads as what happened.
 pub(crate) enum Queued {
     /// Queued.
     Queued,

@@ -6,7 +6,8 @@
 //! - A code works once, for its client, its redirect URI and its PKCE verifier, before its
 //!   expiry; a second use revokes the family (and its access tokens) the first use opened.
 //! - A refresh token works once; the one it is exchanged for is in the same family. A used one
-//!   presented again revokes the whole family. A family ends with its session.
+//!   presented again revokes the whole family. A family ends with its session (logout, its
+//!   absolute end, its idle end, a revoked device); a refresh is a use of the session.
 //! - An access token answers userinfo until its expiry while its family stands.
 
 use vistalid_core::protocol::{AccountKind, Identity, KeyStorage};
@@ -106,7 +107,7 @@ pub(crate) enum ExchangeRefusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Exchanged {
     /// Granted: the code is used, the family opened, both tokens stored.
-    Granted(TokenGrant),
+    Granted(Box<TokenGrant>),
     /// Nothing issued, and why.
     Refused(ExchangeRefusal),
 }
@@ -120,6 +121,8 @@ pub(crate) struct RefreshTry {
     pub(crate) client_id: String,
     /// Time of the refresh.
     pub(crate) now: i64,
+    /// Seconds without use after which the session (and so the family) is over.
+    pub(crate) idle_secs: i64,
     /// The access token to issue.
     pub(crate) access: NewToken,
     /// The refresh token to issue in its place.
@@ -143,7 +146,7 @@ pub(crate) enum RefreshRefusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refreshed {
     /// Granted: the old token is used, the new ones stored.
-    Granted(TokenGrant),
+    Granted(Box<TokenGrant>),
     /// Nothing issued, and why.
     Refused(RefreshRefusal),
 }

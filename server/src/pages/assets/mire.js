@@ -2,13 +2,14 @@
 // The login page's live status: on the waiting page, long-polls the attempt's status and
 // moves to the next page when it changes; shows a ticking timer, and announces the time
 // left politely (at most every 30 s) through #countdown. Without this script the page
-// refreshes itself (<noscript> meta refresh), so nothing here is needed to log in.
+// refreshes itself (<noscript> meta refresh), so nothing here is needed to log in. The
+// approved page moves on by its own meta refresh only: a second navigation to the continue
+// step would find it already answered.
 (function () {
   "use strict";
   var main = document.querySelector("main[data-status]");
   if (!main) { return; }
   var statusUrl = main.getAttribute("data-status");
-  var continueUrl = main.getAttribute("data-continue");
   var deadline = Date.now() + 1000 * Number(main.getAttribute("data-expires-in") || "0");
   var timer = document.getElementById("timer");
   var countdown = document.getElementById("countdown");
@@ -48,7 +49,4 @@
       .catch(function () { window.setTimeout(poll, 3000); });
   }
   if (statusUrl) { poll(); }
-  if (continueUrl && main.getAttribute("data-state") === "approved") {
-    window.location.assign(continueUrl);
-  }
 })();

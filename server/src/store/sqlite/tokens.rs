@@ -98,6 +98,7 @@ fn revoke_family(tx: &Tx<'_>, family_id: &str, now: i64) -> Result<(), StoreErro
 struct SessionGrant {
     grant: TokenGrant,
     expires_at: i64,
+    last_seen: i64,
     live: bool,
 }
 
@@ -106,7 +107,7 @@ fn session_grant(tx: &Tx<'_>, sid: &str) -> Result<Option<SessionGrant>, StoreEr
         .prepare_cached(
             "SELECT s.account_id, a.kind, a.subject_name_id, a.given_name, a.family_name,
                     a.profession, s.auth_time, d.key_storage, s.expires_at,
-                    s.ended_at IS NULL AND d.revoked_at IS NULL
+                    s.ended_at IS NULL AND d.revoked_at IS NULL, s.last_seen
              FROM sessions s JOIN accounts a ON a.id = s.account_id
              JOIN devices d ON d.id = s.device_id
              WHERE s.id = ?1",
@@ -131,6 +132,7 @@ fn session_grant(tx: &Tx<'_>, sid: &str) -> Result<Option<SessionGrant>, StoreEr
                 },
                 expires_at: r.get(8)?,
                 live: r.get(9)?,
+                last_seen: r.get(10)?,
             })
         })
         .optional()?)
@@ -230,12 +232,12 @@ pub(in crate::store) fn exchange_code(
             expires_at: x.access.expires_at,
         },
     )?;
-    Ok(Exchanged::Granted(TokenGrant {
+    Ok(Exchanged::Granted(Box::new(TokenGrant {
         nonce: code.nonce,
         scope: code.scope,
         refresh_expires_at: refresh_exp,
         ..session.grant
-    }))
+    })))
 }
 
 /// A stored refresh token with its family, as a refresh needs it.
@@ -291,6 +293,14 @@ pub(in crate::store) fn refresh(tx: &Tx<'_>, t: &RefreshTry) -> Result<Refreshed
         revoke_family(tx, &old.family_id, now)?;
         return refused(RefreshRefusal::Revoked);
     };
+    if now.saturating_sub(session.last_seen) >= t.idle_secs {
+        // The session went unused past its idle lifetime: it is over, and its families too.
+        revoke_family(tx, &old.family_id, now)?;
+        return refused(RefreshRefusal::Expired);
+    }
+    // A refresh is a use of the session (as a new authorization request is).
+    tx.prepare_cached("UPDATE sessions SET last_seen = ?2 WHERE id = ?1")?
+        .execute(rusqlite::params![old.session_id, now])?;
     tx.prepare_cached("UPDATE refresh_tokens SET used_at = ?2 WHERE hash = ?1")?
         .execute(rusqlite::params![t.hash.as_slice(), now])?;
     let refresh_exp = t.refresh.expires_at.min(old.family_expires_at);
@@ -307,11 +317,11 @@ pub(in crate::store) fn refresh(tx: &Tx<'_>, t: &RefreshTry) -> Result<Refreshed
             expires_at: t.access.expires_at,
         },
     )?;
-    Ok(Refreshed::Granted(TokenGrant {
+    Ok(Refreshed::Granted(Box::new(TokenGrant {
         scope: old.scope,
         refresh_expires_at: refresh_exp,
         ..session.grant
-    }))
+    })))
 }
 
 pub(in crate::store) fn access(
