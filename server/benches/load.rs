@@ -255,6 +255,7 @@ async fn enrol(http: &reqwest::Client, base: &str, code: &str) -> Wallet {
             device_name: "bench".into(),
             attestation: None,
             key_storage: None,
+            pin_guard: None,
         })
         .send()
         .await
