@@ -6,9 +6,11 @@
 #   1. scripts/install-browser.sh (Chromium, npm ci; fast when already installed);
 #   2. cargo builds vistalid-testbed (the reference server, with its test-only phone) and the
 #      vistalid CLI (its QR decoder reads QR codes off screenshots);
-#   3. starts the testbed with `--phone 4` (fixture file in VISTALID_FIXTURE) and one shared
+#   3. starts the testbed with `--phone 16` (fixture file in VISTALID_FIXTURE) and one shared
 #      Chromium (VISTALID_BROWSER_WS); both stop on exit;
-#   4. runs `node --test` over every tests/browser/**/*.test.mjs (add a file and it runs).
+#   4. runs `node --test` over every tests/browser/**/*.test.mjs (add a file and it runs), 4
+#      files at a time (they mostly wait on the phone and the pages; each file has phone
+#      accounts of its own, which selftest/accounts.test.mjs checks).
 # Screenshots and axe results land in target/browser-screenshots/ (ignored by git).
 # Prints `browser: N passed, N failed[, N skipped]` and exits non-zero on any failure.
 set -euo pipefail
@@ -38,9 +40,9 @@ cleanup() {
 trap cleanup EXIT
 
 # Both serve until their standard input (descriptors 3 and 4 here) closes.
-step "start vistalid-testbed --phone 4 and the shared Chromium"
+step "start vistalid-testbed --phone 16 and the shared Chromium"
 mkfifo "$RUN/testbed.in" "$RUN/browser.in"
-"$CARGO_TARGET_DIR/debug/vistalid-testbed" --fixture "$RUN/fixture.json" --count 2 --phone 4 \
+"$CARGO_TARGET_DIR/debug/vistalid-testbed" --fixture "$RUN/fixture.json" --count 2 --phone 16 \
   <"$RUN/testbed.in" &
 TB_PID=$!
 exec 3>"$RUN/testbed.in"
@@ -63,7 +65,7 @@ mapfile -t files < <(cd tests/browser && find . -name node_modules -prune -o -na
 [ ${#files[@]} -gt 0 ] || fail "no tests/browser/**/*.test.mjs"
 step "node --test (${#files[@]} files)"
 rc=0
-(cd tests/browser && node --test --test-timeout=120000 \
+(cd tests/browser && node --test --test-timeout=120000 --test-concurrency=4 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$RUN/results.tap" \
   "${files[@]}") || rc=$?

@@ -30,11 +30,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs the whole system on loopback: server, enrolment, push approval, QR.
+    /// Runs the whole system on loopback: server, enrolment, push approval, browser login,
+    /// QR.
     Demo {
         /// Answer every prompt automatically (for CI).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "serve")]
         non_interactive: bool,
+        /// Keep the server and a sample health service running on loopback, for a login in
+        /// your own browser (prints the URL and the phone's commands for a second terminal).
+        #[arg(long)]
+        serve: bool,
         /// Keep the QR as DIR/qr.png, DIR/qr.svg and DIR/qr.txt.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -163,9 +168,11 @@ fn main() -> ExitCode {
     let state_dir = cli.state_dir.unwrap_or_else(default_state_dir);
     let code = runtime.block_on(async move {
         match cli.command {
+            Command::Demo { serve: true, .. } => demo::serve::run().await,
             Command::Demo {
                 non_interactive,
                 out,
+                ..
             } => demo::run(non_interactive, out).await,
             Command::Enrol { server, code } => wallet_cmds::enrol(&state_dir, &server, &code).await,
             Command::Accounts => wallet_cmds::accounts(&state_dir),

@@ -101,7 +101,9 @@ pub(crate) fn show_challenge(ch: &Challenge) {
     let dashes = CARD_WIDTH.saturating_sub(l.title.chars().count() + 3);
     println!("  ┌─ {} {}", l.title, "─".repeat(dashes));
     println!("  │ {}{}", l.service, ch.service);
-    println!("  │ {}{}", l.reason, ch.binding_message);
+    if !ch.binding_message.is_empty() {
+        println!("  │ {}{}", l.reason, ch.binding_message);
+    }
     if let Some(ip) = &ch.context.ip {
         println!("  │ {}{ip}", l.address);
     }

@@ -29,11 +29,26 @@ pub const PATH_REDEEM: &str = "/qr/redeem";
 pub const PATH_ISSUER_KEYS: &str = "/qr/issuer-keys";
 /// Path: CIBA backchannel authentication (Pro Santé Connect's Keycloak path shape).
 pub const PATH_CIBA: &str = "/protocol/openid-connect/ext/ciba/auth";
-/// Path: the authorization endpoint (GET and POST; CIBA only today: every request is refused
-/// with `unsupported_response_type` until the browser login, ADR 0002).
+/// Path: the authorization endpoint (GET and POST): the browser login, authorization code
+/// with PKCE S256 (ADR 0002).
 pub const PATH_AUTHORIZE: &str = "/protocol/openid-connect/auth";
-/// Path: token endpoint.
+/// Path: token endpoint (CIBA, `authorization_code` and `refresh_token` grants).
 pub const PATH_TOKEN: &str = "/protocol/openid-connect/token";
+/// Path: userinfo (GET and POST, bearer access token).
+pub const PATH_USERINFO: &str = "/protocol/openid-connect/userinfo";
+/// Path: RP-initiated logout (`end_session_endpoint`, GET and POST).
+pub const PATH_END_SESSION: &str = "/protocol/openid-connect/logout";
+/// Path: the login page of one attempt (GET: its current state; POST: the identifier form).
+pub const PATH_LOGIN: &str = "/login/{attempt}";
+/// Path: the JSON state of one attempt for the page's script (GET, long-poll `?wait=`
+/// seconds, at most 25).
+pub const PATH_LOGIN_STATUS: &str = "/login/{attempt}/status";
+/// Path: a new phone challenge after a wrong code or an expiry (POST, at most 3 per attempt).
+pub const PATH_LOGIN_RETRY: &str = "/login/{attempt}/retry";
+/// Path: after approval, back to the client with the code (GET).
+pub const PATH_LOGIN_CONTINUE: &str = "/login/{attempt}/continue";
+/// Path: the login page's static files (`mire.css`, `mire.js`, and hashed names).
+pub const PATH_LOGIN_STATIC: &str = "/login/static/{file}";
 /// Path: JWKS.
 pub const PATH_JWKS: &str = "/protocol/openid-connect/certs";
 /// Path: OIDC discovery.
@@ -60,6 +75,10 @@ pub const PIN_GUARD_MAX_SKEW_SECS: i64 = 120;
 
 /// The CIBA grant type (OpenID CIBA core 1.0, section 10.1).
 pub const CIBA_GRANT_TYPE: &str = "urn:openid:params:grant-type:ciba";
+/// The authorization code grant type (RFC 6749 §4.1.3).
+pub const AUTHORIZATION_CODE_GRANT_TYPE: &str = "authorization_code";
+/// The refresh token grant type (RFC 6749 §6).
+pub const REFRESH_TOKEN_GRANT_TYPE: &str = "refresh_token";
 
 /// Answer to [`PATH_ENROL_NONCE`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +211,12 @@ pub struct EnrolResponse {
     /// The device's OPRF key, when the server counts PIN guesses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oprf: Option<OprfInfo>,
+    /// The identifier the user types on the login page (and a relying party gives as CIBA
+    /// `login_hint`): the national id `8` + RPPS for practitioners, a random identifier for
+    /// insured citizens that no QR code carries. Absent from servers older than the browser
+    /// login (ADR 0002).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_id: Option<String>,
 }
 
 /// How the user proves they see the login page.
@@ -470,10 +495,19 @@ error_codes! {
     InvalidScope => "invalid_scope",
     /// The grant is unknown, another client's, or already used (RFC 6749).
     InvalidGrant => "invalid_grant",
-    /// Only the CIBA grant is supported (RFC 6749).
+    /// The grant type is not one this server supports (RFC 6749).
     UnsupportedGrantType => "unsupported_grant_type",
-    /// The authorization endpoint: only CIBA is supported (RFC 6749).
+    /// The authorization endpoint supports only `response_type=code` (RFC 6749).
     UnsupportedResponseType => "unsupported_response_type",
+    /// `prompt=none` and no session that can answer without the user (OIDC Core §3.1.2.6).
+    LoginRequired => "login_required",
+    /// The authentication level asked (`acr_values`) is one this server cannot give (OpenID
+    /// Connect Core Error Code `unmet_authentication_requirements`).
+    UnmetAuthenticationRequirements => "unmet_authentication_requirements",
+    /// The `request` parameter (request objects) is not supported (OIDC Core §3.1.2.6).
+    RequestNotSupported => "request_not_supported",
+    /// The `request_uri` parameter is not supported (OIDC Core §3.1.2.6).
+    RequestUriNotSupported => "request_uri_not_supported",
     /// The user or the server refused the login (RFC 6749, CIBA).
     AccessDenied => "access_denied",
     /// No answer yet (CIBA).

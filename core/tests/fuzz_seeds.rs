@@ -134,6 +134,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         poll_token: "cG9sbA".into(),
         credential: None,
         oprf: None,
+        login_id: None,
     };
     let protocol = vec![
         with_sel(0, br#"{"nonce":"bm9uY2U","expires_in":120}"#),
@@ -211,6 +212,24 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         with_sel(7, b""),
         with_sel(8, b".well-known/openid-configuration\n\x00"),
     ];
+    // The token endpoint's grants (fuzz/fuzz_targets/token_request.rs): the selector's low two
+    // bits pick the form's shape, the next two the client authentication.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let token_request = vec![
+        with_sel(
+            0,
+            format!("c0dE\nhttp://127.0.0.1:9/callback\n{verifier}").as_bytes(),
+        ),
+        with_sel(4 + 1, b"r3fr3sh\nopenid"),
+        with_sel(
+            8 + 2,
+            b"authorization_code\ncode\nx\ncode_verifier\nshort\nredirect_uri\n\nscope\nopenid",
+        ),
+        with_sel(
+            12 + 3,
+            b"grant_type=refresh_token&refresh_token=a&refresh_token=b",
+        ),
+    ];
 
     // QR: the seed key is both the trusted issuer and the device key; NOW is the fuzz clock.
     let claims = CredentialClaims {
@@ -271,6 +290,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         ("keys", keys),
         ("vault", vault_seeds),
         ("server_http", server),
+        ("token_request", token_request),
     ]
 }
 

@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Load bench: N relying parties and N wallets run whole login flows against an in-process
-//! server on loopback, on a real SQLite file.
+//! server on loopback, on a real SQLite file, one flow after the other in the same run.
 //!
-//! One flow = CIBA request → device fetches its challenge (long-poll already parked when the
-//! challenge is queued, as a real wallet would be) → device verifies it with the pinned key
-//! and signs an approval (keys already loaded, no Argon2) → relying party redeems the token
-//! and verifies the ID token (the shared `relying_party`, JWKS fetched once). Prints completed
-//! flows/s and p50/p99 flow latency. The server gets the bench's own limits: one loopback
-//! address and one client play every host and relying party, so the per-IP enrolment and
-//! per-client CIBA limits are lifted.
+//! The CIBA flow = CIBA request → device fetches its challenge (long-poll already parked when
+//! the challenge is queued, as a real wallet would be) → device verifies it with the pinned
+//! key and signs an approval (keys already loaded, no Argon2) → relying party redeems the
+//! token and verifies the ID token (the shared `relying_party`, JWKS fetched once).
+//!
+//! The browser flow ([`browser`], ADR 0002) = a new browser (empty cookie jar) sent to the
+//! authorization endpoint → the login page → the identifier form → the phone gets the
+//! challenge and approves the page's code (as above) while the page's status long-poll is
+//! parked → the continue link's redirect to the client → code exchange (PKCE, ID token
+//! verified with nonce and `at_hash`) → userinfo.
+//!
+//! Each prints completed flows/s, p50/p99 latency (the phone's PIN time excluded: the keys are
+//! loaded), the RSS once a second, and CPU per flow. The server gets the bench's own limits:
+//! one loopback address and one client play every host and relying party, so the per-IP and
+//! per-client limits are lifted.
 //!
 //! Settings (environment): `VL_BENCH_PAIRS` (concurrent pairs, default 64), `VL_BENCH_SECS`
-//! (measured seconds, default 5), `VL_BENCH_WORKERS` (tokio workers, default 2),
-//! `VL_BENCH_MAX_FLOWS` (stop after this many flows, default unbounded).
+//! (measured seconds per flow, default 5), `VL_BENCH_WORKERS` (tokio workers, default 2),
+//! `VL_BENCH_MAX_FLOWS` (stop a flow after this many, default unbounded), `VL_BENCH_FLOWS`
+//! (`ciba,browser` by default).
 //!
 //! Run: `cargo bench -p vistalid-server --bench load`. It fails (non-zero exit) when no flow
 //! completes or any flow errs, so the test command's smoke run (`cargo test --bench load`,
@@ -32,6 +41,9 @@ use vistalid_core::protocol::{
 };
 use vistalid_server::relying_party::{CibaRequest, RelyingParty};
 use vistalid_server::{start, ServerConfig};
+
+#[path = "load/browser.rs"]
+mod browser;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -70,6 +82,7 @@ fn main() {
     config.max_connections_per_ip = config.max_connections;
     config.enrol_per_ip_per_min = u32::MAX;
     config.ciba_per_client_per_min = u32::MAX;
+    config.browser_login_per_ip_per_min = u32::MAX;
     let server = server_rt.block_on(start(config)).expect("server");
     client_rt.block_on(run(&server));
     server_rt.block_on(server.shutdown());
@@ -105,20 +118,64 @@ fn cpu_by_thread() -> std::collections::BTreeMap<String, f64> {
 fn report_cpu(
     before: &std::collections::BTreeMap<String, f64>,
     after: &std::collections::BTreeMap<String, f64>,
+    flows: u64,
+    name: &str,
 ) {
-    let flows = FLOWS.load(Ordering::Relaxed).max(1) as f64;
+    let flows = flows.max(1) as f64;
     for (k, v) in after {
         let d = v - before.get(k).copied().unwrap_or(0.0);
-        println!("cpu {k}: {d:.2} s = {:.0} us per flow", d * 1e6 / flows);
+        println!(
+            "{name}: cpu {k}: {d:.2} s = {:.0} us per flow",
+            d * 1e6 / flows
+        );
     }
 }
 
-static FLOWS: AtomicU64 = AtomicU64::new(0);
+/// Which flow a phase runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// CIBA: request, phone, token poll.
+    Ciba,
+    /// The browser login (ADR 0002): authorization request, identifier form, status, phone,
+    /// redirect, code exchange, userinfo.
+    Browser,
+}
+
+impl Flow {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Ciba => "CIBA",
+            Self::Browser => "browser",
+        }
+    }
+}
+
+/// What every flow of a run shares.
+struct Ctx {
+    http: reqwest::Client,
+    base: String,
+    ciba_rp: RelyingParty,
+    browser: browser::Browser,
+}
+
+/// One enrolled phone and its account.
+struct Pair {
+    rpps: String,
+    wallet: Wallet,
+}
 
 async fn run(server: &vistalid_server::RunningServer) {
     let pairs = env("VL_BENCH_PAIRS", 64);
     let secs = env("VL_BENCH_SECS", 5);
-    let max_flows = env("VL_BENCH_MAX_FLOWS", u64::MAX);
+    let flows: Vec<Flow> = std::env::var("VL_BENCH_FLOWS")
+        .unwrap_or_else(|_| "ciba,browser".into())
+        .split(',')
+        .filter_map(|f| match f.trim() {
+            "ciba" => Some(Flow::Ciba),
+            "browser" => Some(Flow::Browser),
+            _ => None,
+        })
+        .collect();
     let base = server.base_url().to_owned();
     let admin = server.admin();
     let http = reqwest::Client::builder()
@@ -129,75 +186,113 @@ async fn run(server: &vistalid_server::RunningServer) {
     let (client_id, secret) = admin
         .add_client("Bench RP", CodeMode::Pick)
         .expect("client");
-    let rp = RelyingParty::new(&base, &client_id, &secret).with_http(http.clone());
+    let ciba_rp = RelyingParty::new(&base, &client_id, &secret).with_http(http.clone());
+    let browser = browser::Browser::register(&admin, &base, &http, pairs);
     let mut wallets = Vec::new();
     for i in 0..pairs {
         let rpps = format!("{}", 10_000_000_000u64 + i);
         let code = admin
             .add_practitioner(&rpps, "Bench", "User", "10")
             .expect("account");
-        let key = SigningKey::make().expect("key");
-        let nonce: NonceResponse = http
-            .post(format!("{base}{PATH_ENROL_NONCE}"))
-            .send()
-            .await
-            .expect("nonce")
-            .json()
-            .await
-            .expect("nonce json");
-        let proof = jws::sign_json(
-            &key,
-            TYP_ENROL_PROOF,
-            &EnrolProofClaims {
-                nonce: nonce.nonce,
-                aud: base.clone(),
-                iat: now(),
-            },
-        )
-        .expect("proof");
-        let enrolment: EnrolResponse = http
-            .post(format!("{base}{PATH_ENROL}"))
-            .json(&EnrolRequest {
-                activation_code: code.to_string(),
-                public_key: key.public_key().to_jwk(),
-                proof,
-                device_name: "bench".into(),
-                attestation: None,
-                key_storage: None,
-                pin_guard: None,
-            })
-            .send()
-            .await
-            .expect("enrol")
-            .json()
-            .await
-            .expect("enrol json");
-        let server_key = PublicKey::from_jwk(&enrolment.server_key).expect("server key");
-        wallets.push((
+        wallets.push(Arc::new(Pair {
+            wallet: enrol(&http, &base, code.as_str()).await,
             rpps,
-            Wallet {
-                key,
-                enrolment,
-                server_key,
-            },
-        ));
+        }));
     }
-    println!("load bench: {pairs} concurrent RP+wallet pairs, {secs} s, loopback, SQLite file");
+    let ctx = Arc::new(Ctx {
+        http,
+        base,
+        ciba_rp,
+        browser,
+    });
+    println!(
+        "load bench: {pairs} concurrent RP+wallet pairs, {secs} s per flow, loopback, SQLite file; load average {}",
+        load_average()
+    );
+    let mut broken = Vec::new();
+    for flow in flows {
+        let (completed, failed) = phase(&ctx, &wallets, flow, secs).await;
+        if completed == 0 || failed > 0 {
+            broken.push(format!(
+                "{}: {completed} flows, {failed} errors",
+                flow.name()
+            ));
+        }
+    }
+    println!("load average after: {}", load_average());
+    // A bench that cannot run a flow is broken: fail (the test command's smoke run relies on
+    // it), whatever the speed.
+    assert!(broken.is_empty(), "the load bench is broken: {broken:?}");
+}
 
+/// A phone enrolled with `code` (keys in memory: no Argon2, no PIN).
+async fn enrol(http: &reqwest::Client, base: &str, code: &str) -> Wallet {
+    let key = SigningKey::make().expect("key");
+    let nonce: NonceResponse = http
+        .post(format!("{base}{PATH_ENROL_NONCE}"))
+        .send()
+        .await
+        .expect("nonce")
+        .json()
+        .await
+        .expect("nonce json");
+    let proof = jws::sign_json(
+        &key,
+        TYP_ENROL_PROOF,
+        &EnrolProofClaims {
+            nonce: nonce.nonce,
+            aud: base.to_owned(),
+            iat: now(),
+        },
+    )
+    .expect("proof");
+    let enrolment: EnrolResponse = http
+        .post(format!("{base}{PATH_ENROL}"))
+        .json(&EnrolRequest {
+            activation_code: code.to_owned(),
+            public_key: key.public_key().to_jwk(),
+            proof,
+            device_name: "bench".into(),
+            attestation: None,
+            key_storage: None,
+            pin_guard: None,
+        })
+        .send()
+        .await
+        .expect("enrol")
+        .json()
+        .await
+        .expect("enrol json");
+    let server_key = PublicKey::from_jwk(&enrolment.server_key).expect("server key");
+    Wallet {
+        key,
+        enrolment,
+        server_key,
+    }
+}
+
+/// Runs `flow` on every pair for `secs` seconds; prints its figures; returns (completed,
+/// failed).
+async fn phase(ctx: &Arc<Ctx>, pairs: &[Arc<Pair>], flow: Flow, secs: u64) -> (u64, u64) {
+    let max_flows = env("VL_BENCH_MAX_FLOWS", u64::MAX);
     let before = cpu_by_thread();
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for (rpps, wallet) in wallets {
-        let (http, base, rp) = (http.clone(), base.clone(), rp.clone());
+    for pair in pairs {
+        let (ctx, pair) = (ctx.clone(), pair.clone());
         let (stop, done, errors) = (stop.clone(), done.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                match flow(&http, &base, &rp, &rpps, &wallet).await {
+                let result = match flow {
+                    Flow::Ciba => ciba_flow(&ctx, &pair).await,
+                    Flow::Browser => ctx.browser.flow(&ctx.http, &ctx.base, &pair).await,
+                };
+                match result {
                     Ok(()) => {
                         latencies.push(t.elapsed());
                         if done.fetch_add(1, Ordering::Relaxed) + 1 >= max_flows {
@@ -206,7 +301,7 @@ async fn run(server: &vistalid_server::RunningServer) {
                     }
                     Err(e) => {
                         if errors.fetch_add(1, Ordering::Relaxed) < 5 {
-                            eprintln!("flow error: {e}");
+                            eprintln!("{} flow error: {e}", flow.name());
                         }
                     }
                 }
@@ -214,13 +309,20 @@ async fn run(server: &vistalid_server::RunningServer) {
             latencies
         }));
     }
+    let mut rss = vec![rss_kib()];
     let deadline = tokio::time::sleep(Duration::from_secs(secs));
     tokio::pin!(deadline);
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    let mut last_sample = Instant::now();
     loop {
         tokio::select! {
             () = &mut deadline => break,
-            () = tokio::time::sleep(Duration::from_millis(50)) => {
+            _ = tick.tick() => {
                 if stop.load(Ordering::Relaxed) { break; }
+                if last_sample.elapsed() >= Duration::from_secs(1) {
+                    rss.push(rss_kib());
+                    last_sample = Instant::now();
+                }
             }
         }
     }
@@ -230,6 +332,7 @@ async fn run(server: &vistalid_server::RunningServer) {
         all.extend(t.await.expect("task"));
     }
     let elapsed = started.elapsed().as_secs_f64();
+    rss.push(rss_kib());
     all.sort();
     let pct = |p: f64| -> f64 {
         if all.is_empty() {
@@ -238,28 +341,50 @@ async fn run(server: &vistalid_server::RunningServer) {
         let i = ((all.len() as f64 - 1.0) * p).round() as usize;
         all[i].as_secs_f64() * 1000.0
     };
+    let name = flow.name();
     println!(
-        "completed flows: {} in {elapsed:.2} s = {:.0} flows/s; errors {}",
+        "{name}: completed flows: {} in {elapsed:.2} s = {:.0} flows/s; errors {}",
         all.len(),
         all.len() as f64 / elapsed,
         errors.load(Ordering::Relaxed)
     );
     println!(
-        "flow latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "{name}: flow latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         pct(0.5),
         pct(0.99),
         pct(1.0)
     );
-    FLOWS.store(all.len() as u64, Ordering::Relaxed);
-    report_cpu(&before, &cpu_by_thread());
-    // A bench that cannot run a flow is broken: fail (the test command's smoke run relies on
-    // it), whatever the speed.
-    let failed = errors.load(Ordering::Relaxed);
-    assert!(
-        !all.is_empty() && failed == 0,
-        "the load bench is broken: {} flows, {failed} errors",
-        all.len()
+    let mib = |k: u64| k as f64 / 1024.0;
+    println!(
+        "{name}: RSS MiB per second: {}",
+        rss.iter()
+            .map(|k| format!("{:.0}", mib(*k)))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
+    report_cpu(&before, &cpu_by_thread(), all.len() as u64, name);
+    (all.len() as u64, errors.load(Ordering::Relaxed))
+}
+
+/// The process's resident set size in KiB (Linux; 0 elsewhere).
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The machine's 1, 5 and 15 minute load averages (Linux; `?` elsewhere).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn now() -> i64 {
@@ -269,46 +394,73 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-async fn flow(
-    http: &reqwest::Client,
-    base: &str,
-    rp: &RelyingParty,
-    rpps: &str,
-    w: &Wallet,
-) -> Result<(), String> {
+async fn ciba_flow(ctx: &Ctx, pair: &Pair) -> Result<(), String> {
+    let (http, base, rp, w) = (&ctx.http, ctx.base.as_str(), &ctx.ciba_rp, &pair.wallet);
     // The wallet parks its long-poll first, as a phone waiting for a push would.
-    let poll = http
-        .get(format!("{base}{PATH_CHALLENGES}?wait=10"))
-        .bearer_auth(&w.enrolment.poll_token)
-        .send();
-    let request = CibaRequest::new(rpps).binding_message("bench");
+    let poll = park(http, base, w);
+    let request = CibaRequest::new(pair.rpps.as_str()).binding_message("bench");
     let (poll, ciba) = tokio::join!(poll, rp.ciba(&request));
     let ciba = ciba.map_err(|e| e.to_string())?;
-    let mut list: ChallengesResponse = poll
+    let list = challenges(http, base, w, poll).await?;
+    approve(http, base, w, &list, &ciba.dynamic_code).await?;
+    // The relying party redeems the token and verifies the ID token (JWKS cached).
+    let tok = rp
+        .token(&ciba.auth_req_id)
+        .await
+        .map_err(|e| format!("token: {e}"))?;
+    rp.verify_id_token(&tok.id_token, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The phone's long-poll for challenges (up to 10 s).
+async fn park(
+    http: &reqwest::Client,
+    base: &str,
+    w: &Wallet,
+) -> Result<ChallengesResponse, String> {
+    http.get(format!("{base}{PATH_CHALLENGES}?wait=10"))
+        .bearer_auth(&w.enrolment.poll_token)
+        .send()
+        .await
         .map_err(|e| e.to_string())?
         .json()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// The challenges a parked poll returned, or (when it returned before the challenge was
+/// queued) those of a second poll.
+async fn challenges(
+    http: &reqwest::Client,
+    base: &str,
+    w: &Wallet,
+    parked: Result<ChallengesResponse, String>,
+) -> Result<ChallengesResponse, String> {
+    let list = parked?;
     if list.challenges.is_empty() {
-        // The poll returned before the challenge was queued; fetch again.
-        list = http
-            .get(format!("{base}{PATH_CHALLENGES}?wait=10"))
-            .bearer_auth(&w.enrolment.poll_token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        return park(http, base, w).await;
     }
+    Ok(list)
+}
+
+/// The phone verifies the first challenge with the pinned key and approves it with `code`
+/// (the code the login page shows: the user picks it; no PIN time).
+async fn approve(
+    http: &reqwest::Client,
+    base: &str,
+    w: &Wallet,
+    list: &ChallengesResponse,
+    code: &str,
+) -> Result<(), String> {
     let token = list.challenges.first().ok_or("no challenge")?;
     let c: ChallengeClaims =
         jws::verify_json(token, &w.server_key, Some(TYP_CHALLENGE)).map_err(|e| e.to_string())?;
-    // The user picks the code shown on the login page.
     let pick = c
         .candidates
         .iter()
-        .find(|x| **x == ciba.dynamic_code)
+        .find(|x| **x == code)
         .ok_or("code not among candidates")?;
     let answer = jws::sign_json(
         &w.key,
@@ -331,13 +483,5 @@ async fn flow(
     if !r.status().is_success() {
         return Err(format!("answer: {}", r.status()));
     }
-    // The relying party redeems the token and verifies the ID token (JWKS cached).
-    let tok = rp
-        .token(&ciba.auth_req_id)
-        .await
-        .map_err(|e| format!("token: {e}"))?;
-    rp.verify_id_token(&tok.id_token, None)
-        .await
-        .map_err(|e| e.to_string())?;
     Ok(())
 }

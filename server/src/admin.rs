@@ -84,21 +84,31 @@ fn check_field(name: &str, v: &str, max: usize) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// How a relying party is registered: its *code dynamique* mode and, for professionals who
-/// redeem QR codes, the audience their patients address them to.
+/// Longest redirect URI registered (bytes).
+const MAX_REDIRECT_URI: usize = 512;
+
+/// How a relying party is registered: its *code dynamique* mode, for professionals who
+/// redeem QR codes the audience their patients address them to, and for the browser login
+/// its redirect URIs and userinfo format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOptions {
     mode: CodeMode,
     audience: Option<String>,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    userinfo_signed: bool,
 }
 
 impl ClientOptions {
-    /// Options with `mode` and no audience (the client redeems only QR codes that name no
-    /// audience).
+    /// Options with `mode`, no audience (the client redeems only QR codes that name no
+    /// audience), no redirect URI (no browser login) and plain JSON userinfo.
     pub fn new(mode: CodeMode) -> Self {
         Self {
             mode,
             audience: None,
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            userinfo_signed: false,
         }
     }
 
@@ -108,6 +118,58 @@ impl ClientOptions {
         self.audience = Some(audience.into());
         self
     }
+
+    /// Registers a `redirect_uri` for the browser login (repeatable; matched exactly): an
+    /// absolute `https` URL, or `http` on a loopback host, without a fragment, at most 512
+    /// bytes.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Registers a `post_logout_redirect_uri` (repeatable; matched exactly; same rules as
+    /// [`Self::redirect_uri`]).
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.post_logout_redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Userinfo answers this client with an ES256-signed JWT
+    /// (`userinfo_signed_response_alg=ES256`) instead of JSON.
+    pub fn userinfo_signed(mut self, signed: bool) -> Self {
+        self.userinfo_signed = signed;
+        self
+    }
+}
+
+/// Checks a redirect URI to register (see [`ClientOptions::redirect_uri`]).
+fn check_redirect_uri(name: &str, uri: &str) -> Result<(), ServerError> {
+    let bad = || {
+        ServerError::InvalidInput(format!(
+            "{name} must be an absolute https URL (http only on a loopback host), without a \
+             fragment, at most {MAX_REDIRECT_URI} bytes"
+        ))
+    };
+    if uri.len() > MAX_REDIRECT_URI || uri.contains('#') {
+        return Err(bad());
+    }
+    let url = url::Url::parse(uri).map_err(|_| bad())?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(bad()),
+    }
+}
+
+/// The account an admin argument names: an 11-digit RPPS number stands for its national id.
+fn account_name(account: &str) -> String {
+    crate::domain::identifier::national_id(account).unwrap_or_else(|| account.to_owned())
 }
 
 impl Admin {
@@ -141,6 +203,12 @@ impl Admin {
                 )));
             }
         }
+        for uri in &options.redirect_uris {
+            check_redirect_uri("redirect URI", uri)?;
+        }
+        for uri in &options.post_logout_redirect_uris {
+            check_redirect_uri("post-logout redirect URI", uri)?;
+        }
         let client_id = secrets::make_id()?;
         let secret = Zeroizing::new(secrets::make_token()?);
         self.shared.store.clients().add(NewClient {
@@ -150,6 +218,9 @@ impl Admin {
                 secret_hash: secrets::hash(secret.as_bytes()),
                 mode: options.mode,
                 audience: options.audience.clone(),
+                redirect_uris: options.redirect_uris.clone(),
+                post_logout_redirect_uris: options.post_logout_redirect_uris.clone(),
+                userinfo_signed: options.userinfo_signed,
             },
             created_at: self.shared.clock.now(),
         })?;
@@ -188,14 +259,20 @@ impl Admin {
     /// id): the "not me" hold and the wrong-pick back-off, e.g. after support has checked
     /// that the user pressed "not me" by mistake.
     pub fn clear_login_hold(&self, account: &str) -> Result<(), ServerError> {
-        if !self.shared.store.accounts().clear_holds(account)? {
+        if !self
+            .shared
+            .store
+            .accounts()
+            .clear_holds(&account_name(account))?
+        {
             return Err(ServerError::NotFound("account"));
         }
         Ok(())
     }
 
     /// Creates a practitioner account (RPPS number, names, profession code such as `10`
-    /// doctor) and returns its first activation code.
+    /// doctor) and returns its first activation code. Its `SubjectNameID` and login
+    /// identifier are the national id, `8` + the RPPS number.
     pub fn add_practitioner(
         &self,
         rpps: &str,
@@ -203,15 +280,12 @@ impl Admin {
         family_name: &str,
         profession: &str,
     ) -> Result<Zeroizing<String>, ServerError> {
-        if rpps.is_empty() || rpps.len() > 20 || !rpps.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ServerError::InvalidInput(
-                "the RPPS number must be 1 to 20 digits".into(),
-            ));
-        }
+        let national = crate::domain::identifier::national_id(rpps)
+            .ok_or_else(|| ServerError::InvalidInput("the RPPS number must be 11 digits".into()))?;
         check_field("profession", profession, 10)?;
         self.add_account(
             AccountKind::Practitioner,
-            rpps,
+            (&national, &national),
             given_name,
             family_name,
             Some(profession),
@@ -227,19 +301,32 @@ impl Admin {
         family_name: &str,
     ) -> Result<Zeroizing<String>, ServerError> {
         check_field("pseudonymous id", pseudonymous_id, 64)?;
+        let login_id = crate::domain::identifier::make_insured()?;
         self.add_account(
             AccountKind::Insured,
-            pseudonymous_id,
+            (pseudonymous_id, &login_id),
             given_name,
             family_name,
             None,
         )
     }
 
+    /// The login identifier of an account (by national id or RPPS number, pseudonymous id,
+    /// login identifier or account id): what its user types on the login page, given to the
+    /// wallet at enrolment.
+    pub fn login_id(&self, account: &str) -> Result<String, ServerError> {
+        self.shared
+            .store
+            .accounts()
+            .login_id(&account_name(account))?
+            .ok_or(ServerError::NotFound("account"))
+    }
+
+    /// Creates an account named `(SubjectNameID, login identifier)`.
     fn add_account(
         &self,
         kind: AccountKind,
-        subject: &str,
+        (subject, login_id): (&str, &str),
         given_name: &str,
         family_name: &str,
         profession: Option<&str>,
@@ -255,6 +342,7 @@ impl Admin {
                 family_name: family_name.to_owned(),
                 profession: profession.map(str::to_owned),
             },
+            login_id: login_id.to_owned(),
             created_at: self.shared.clock.now(),
         };
         let (mut codes, issue) = self.draw_codes()?;
@@ -268,7 +356,12 @@ impl Admin {
     /// id or account id), e.g. after a revocation or a dead code; earlier unused codes die.
     pub fn new_activation_code(&self, account: &str) -> Result<Zeroizing<String>, ServerError> {
         let (mut codes, issue) = self.draw_codes()?;
-        match self.shared.store.codes().issue(account, issue)? {
+        match self
+            .shared
+            .store
+            .codes()
+            .issue(&account_name(account), issue)?
+        {
             Some(code) => Ok(codes.swap_remove(code).text),
             None => Err(ServerError::NotFound("account")),
         }
@@ -280,7 +373,7 @@ impl Admin {
         self.shared
             .store
             .accounts()
-            .devices(account)?
+            .devices(&account_name(account))?
             .into_iter()
             .map(device_info)
             .collect()
@@ -306,7 +399,7 @@ impl Admin {
             .shared
             .store
             .accounts()
-            .alerts(account)?
+            .alerts(&account_name(account))?
             .ok_or(ServerError::NotFound("account"))?;
         Ok((alerts.fraud_reports, alerts.wrong_codes))
     }

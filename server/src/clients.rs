@@ -3,8 +3,10 @@
 //! records in front of the database.
 //!
 //! Guarantees:
-//! - Clients authenticate with HTTP Basic only; secrets are stored as SHA-256 hashes of
-//!   256-bit random values and compared in constant time.
+//! - Clients authenticate with HTTP Basic (`client_secret_basic`), or at the OAuth endpoints
+//!   with `client_id` and `client_secret` in the form (`client_secret_post`), never both in
+//!   one request; secrets are stored as SHA-256 hashes of 256-bit random values and compared
+//!   in constant time.
 //! - A record read from the database is reused for at most `client_cache_secs` (real time).
 //!   The admin of this server drops the cached copy when it removes a client or
 //!   rotates its secret, so the change applies at once here; another process on the same file
@@ -40,17 +42,83 @@ pub(crate) async fn authenticate(
             .with_challenge(BASIC_CHALLENGE)
     };
     let (id, secret) = basic_credentials(headers).map_err(invalid)?;
+    check_secret(s, &id, &secret)
+        .await?
+        .ok_or_else(|| invalid("unknown client or wrong secret"))
+}
+
+/// `client_id` and `client_secret` as a form carried them (`client_secret_post`).
+#[allow(dead_code)] // The token endpoint's (branch tokens15).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Posted<'a> {
+    /// The form's `client_id`.
+    pub(crate) client_id: Option<&'a str>,
+    /// The form's `client_secret`.
+    pub(crate) client_secret: Option<&'a str>,
+}
+
+/// Authenticates the client at an OAuth endpoint: HTTP Basic (RFC 6749 §2.3.1) or, without a
+/// Basic header, the form's `client_id` and `client_secret`. Both at once is 400
+/// `invalid_request` (RFC 6749 §2.3); a form `client_id` that is not the authenticated one is
+/// 401 `invalid_client`.
+#[allow(dead_code)] // The token endpoint's (branch tokens15).
+pub(crate) async fn authenticate_either(
+    s: &Shared,
+    headers: &HeaderMap,
+    posted: Posted<'_>,
+) -> Result<Arc<ClientRecord>, ApiError> {
+    let invalid = |d: &str| {
+        ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::InvalidClient, d)
+            .with_challenge(BASIC_CHALLENGE)
+    };
+    if headers.contains_key(header::AUTHORIZATION) {
+        if posted.client_secret.is_some() {
+            return Err(ApiError::bad_request(
+                "use one client authentication method: HTTP Basic or client_secret in the form",
+            ));
+        }
+        let client = authenticate(s, headers).await?;
+        if posted.client_id.is_some_and(|id| id != client.client_id) {
+            return Err(invalid("client_id differs from the authenticated client"));
+        }
+        return Ok(client);
+    }
+    let (Some(id), Some(secret)) = (posted.client_id, posted.client_secret) else {
+        return Err(invalid(
+            "client authentication is required (HTTP Basic, or client_id and client_secret)",
+        ));
+    };
+    check_secret(s, id, secret)
+        .await?
+        .ok_or_else(|| invalid("unknown client or wrong secret"))
+}
+
+/// The record of client `id` if `secret` is its secret (the cache first, then the database).
+async fn check_secret(
+    s: &Shared,
+    id: &str,
+    secret: &str,
+) -> Result<Option<Arc<ClientRecord>>, ApiError> {
     let given = secrets::hash(secret.as_bytes());
-    if let Some(r) = s.clients.fresh(&id) {
+    if let Some(r) = s.clients.fresh(id) {
         if secrets::ct_eq(&given, &r.secret_hash) {
-            return Ok(r);
+            return Ok(Some(r));
         }
     }
     // Not cached, stale, or a mismatch (the secret may have been rotated): ask the database.
-    match fetch(s, &id).await? {
-        Some(r) if secrets::ct_eq(&given, &r.secret_hash) => Ok(r),
-        _ => Err(invalid("unknown client or wrong secret")),
+    match fetch(s, id).await? {
+        Some(r) if secrets::ct_eq(&given, &r.secret_hash) => Ok(Some(r)),
+        _ => Ok(None),
     }
+}
+
+/// The record of client `id`, from the cache or the database (no authentication: for the
+/// authorization and logout endpoints, where a client is named, not authenticated).
+pub(crate) async fn find(s: &Shared, id: &str) -> Result<Option<Arc<ClientRecord>>, ApiError> {
+    if let Some(r) = s.clients.fresh(id) {
+        return Ok(Some(r));
+    }
+    fetch(s, id).await
 }
 
 /// The client id and secret of an HTTP Basic header, or why there are none.

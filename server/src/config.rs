@@ -89,8 +89,23 @@ pub struct ServerConfig {
     pub activation_ttl_secs: u64,
     /// Wrong tries after which an activation code is dead (default 5).
     pub activation_tries: u32,
-    /// ID and access token lifetime in seconds (default 300).
+    /// CIBA's ID and access token lifetime, and the browser login's ID token lifetime, in
+    /// seconds (default 300).
     pub token_ttl_secs: u64,
+    /// Lifetime of the browser login's access tokens, in seconds (default 120, as Pro Santé
+    /// Connect).
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of each refresh token, in seconds (default 1800 = 30 min, as Pro Santé
+    /// Connect); every use rotates it, and none outlives its SSO session.
+    pub refresh_token_ttl_secs: u64,
+    /// Absolute lifetime of an SSO session, in seconds (default 14 400 = 4 h, as Pro Santé
+    /// Connect).
+    pub session_ttl_secs: u64,
+    /// Seconds an SSO session may go unused before it ends (default 1800 = 30 min).
+    pub session_idle_secs: u64,
+    /// Phone challenges the login page may start per peer IP address per minute (identifier
+    /// forms and retries together; default 30); beyond, the page asks to wait.
+    pub browser_login_per_ip_per_min: u32,
     /// Pick-mode candidates per challenge, the right one included (default 3, as e-CPS).
     pub pick_candidates: usize,
     /// CIBA requests a relying party (client id) may make per minute (default 60); beyond,
@@ -168,6 +183,11 @@ impl ServerConfig {
             activation_ttl_secs: 900,
             activation_tries: 5,
             token_ttl_secs: 300,
+            access_token_ttl_secs: 120,
+            refresh_token_ttl_secs: 1800,
+            session_ttl_secs: 14_400,
+            session_idle_secs: 1800,
+            browser_login_per_ip_per_min: 30,
             pick_candidates: 3,
             ciba_per_client_per_min: 60,
             enrol_per_ip_per_min: 20,
@@ -244,6 +264,17 @@ impl ServerConfig {
         }
         if !(2..=9).contains(&self.pick_candidates) {
             return bad("pick_candidates must be in 2..=9");
+        }
+        if self.access_token_ttl_secs == 0
+            || self.refresh_token_ttl_secs == 0
+            || self.session_ttl_secs == 0
+            || self.session_idle_secs == 0
+            || self.browser_login_per_ip_per_min == 0
+        {
+            return bad(
+                "access_token_ttl_secs, refresh_token_ttl_secs, session_ttl_secs, \
+                 session_idle_secs and browser_login_per_ip_per_min must be positive",
+            );
         }
         if self.activation_tries == 0 || self.activation_ttl_secs == 0 {
             return bad("activation_tries and activation_ttl_secs must be positive");

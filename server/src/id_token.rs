@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
-//! ID tokens: the claims of a granted login and their ES256 signature (CIBA's token endpoint
-//! today, the authorization-code flow next).
+//! ID tokens: the claims of a granted login and their ES256 signature (CIBA's token endpoint,
+//! and the browser login's code and refresh grants).
 //!
 //! Guarantees: a token is an ES256 JWT (`typ` JWT, `kid` = the JWKS key's thumbprint) with
 //! `iss` (this server), `sub` (the account id: stable, opaque, not the RPPS number), `aud`
 //! (the client id), `iat`, `exp` (`token_ttl_secs` later), `auth_time` (the approval),
 //! `acr` ([`ACR`]), `amr` (what happened, see [`amr`]) and Pro Santé Connect's identity
-//! claims.
+//! claims; a browser login's adds `sid`, `at_hash`, `azp` and the code's `nonce`.
 
-use serde_json::json;
-use vistalid_core::protocol::KeyStorage;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use vistalid_core::protocol::{AccountKind, Identity, KeyStorage};
 
 use crate::api::ApiError;
 use crate::domain::secs;
 use crate::state::Shared;
-use crate::store::Grant;
+use crate::store::{Grant, TokenGrant};
 
 /// Value of the `acr` claim of every ID token: the Pro Santé Connect level its relying
 /// parties ask for (`acr_values=eidas1`). A device-bound key unlocked by a PIN, with a
@@ -56,7 +58,6 @@ pub(crate) fn sign(
     grant: &Grant,
     now: i64,
 ) -> Result<String, ApiError> {
-    let who = &grant.identity;
     let mut claims = json!({
         "iss": s.issuer,
         "sub": grant.account_id,
@@ -67,21 +68,77 @@ pub(crate) fn sign(
         "acr": ACR,
         // An approval needs the PIN (it unlocks the key) and the device key's signature.
         "amr": amr(&[Method::Pin, Method::DeviceKey(grant.key_storage)]),
-        "SubjectNameID": who.subject_name_id,
-        "preferred_username": who.subject_name_id,
-        "given_name": who.given_name,
-        "family_name": who.family_name,
-        "vistalid_account_kind": grant.kind,
     });
+    add_identity(&mut claims, grant.kind, &grant.identity);
+    sign_claims(s, &claims)
+}
+
+/// The signed ID token of a browser login's `grant` (code or refresh) for `client_id`,
+/// issued at `now` beside `access_token`: [`sign`]'s claims, with `sid` (the SSO session),
+/// `at_hash` (OIDC Core §3.1.3.6, of `access_token`) and the code's `nonce` when it had one.
+pub(crate) fn sign_browser(
+    s: &Shared,
+    client_id: &str,
+    grant: &TokenGrant,
+    access_token: &str,
+    now: i64,
+) -> Result<String, ApiError> {
+    let mut claims = json!({
+        "iss": s.issuer,
+        "sub": grant.account_id,
+        "aud": client_id,
+        "azp": client_id,
+        "iat": now,
+        "exp": now.saturating_add(secs(s.config.token_ttl_secs)),
+        "auth_time": grant.auth_time,
+        "acr": ACR,
+        "amr": amr(&[Method::Pin, Method::DeviceKey(grant.key_storage)]),
+        "sid": grant.sid,
+        "at_hash": at_hash(access_token),
+    });
+    if let Some(nonce) = &grant.nonce {
+        claims["nonce"] = json!(nonce);
+    }
+    add_identity(&mut claims, grant.kind, &grant.identity);
+    sign_claims(s, &claims)
+}
+
+/// OIDC Core §3.1.3.6: base64url of the left half of the SHA-256 of the token's ASCII.
+pub(crate) fn at_hash(access_token: &str) -> String {
+    let digest = crate::secrets::hash(access_token.as_bytes());
+    B64URL.encode(&digest[..16])
+}
+
+/// Adds the identity claims of an account of `kind` (Pro Santé Connect's names: the ID
+/// token's and userinfo's): `SubjectNameID`, `preferred_username`, `given_name`,
+/// `family_name`, `SubjectRefPro.exercices[].codeProfession` when the account has a
+/// profession, and `vistalid_account_kind`.
+pub(crate) fn add_identity(claims: &mut Value, kind: AccountKind, who: &Identity) {
+    claims["SubjectNameID"] = json!(who.subject_name_id);
+    claims["preferred_username"] = json!(who.subject_name_id);
+    claims["given_name"] = json!(who.given_name);
+    claims["family_name"] = json!(who.family_name);
+    claims["vistalid_account_kind"] = json!(kind);
     if let Some(p) = &who.profession {
         claims["SubjectRefPro"] = json!({ "exercices": [ { "codeProfession": p } ] });
     }
-    vistalid_core::jws::sign_json(&s.key, "JWT", &claims).map_err(|e| ApiError::internal(&e))
+}
+
+/// `claims` as an ES256 JWT (`typ` JWT, `kid` the JWKS key's).
+pub(crate) fn sign_claims(s: &Shared, claims: &Value) -> Result<String, ApiError> {
+    vistalid_core::jws::sign_json(&s.key, "JWT", claims).map_err(|e| ApiError::internal(&e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn at_hash_is_the_left_half_of_the_sha256() {
+        // OIDC Core §3.1.3.6 on a known value: SHA-256("abc") = ba7816bf 8f01cfea 414140de
+        // 5dae2223 b00361a3 96177a9c b410ff61 f20015ad; the left 16 bytes, base64url.
+        assert_eq!(at_hash("abc"), "ungWv48Bz-pBQUDeXa4iIw");
+    }
 
     #[test]
     fn amr_names_the_key_storage_and_mfa_needs_two_factors() {

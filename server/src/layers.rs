@@ -23,6 +23,7 @@ const RANKS: &[(&str, u8)] = &[
     // The shared layer.
     ("error", 3),
     ("api", 3),
+    ("pages", 3),
     ("config", 4),
     ("state", 5),
     ("clients", 6),
@@ -35,6 +36,7 @@ const RANKS: &[(&str, u8)] = &[
     ("qr", 7),
     ("admin", 7),
     ("openapi", 7),
+    ("browser", 7),
     // The top.
     ("router", 8),
     ("serve", 8),

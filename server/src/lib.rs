@@ -15,7 +15,11 @@
 //! |---|---|---|---|
 //! | `PATH_DISCOVERY` | GET | OIDC provider metadata | — |
 //! | `PATH_JWKS` | GET | `{"keys":[server ES256 JWK]}` | — |
-//! | `/protocol/openid-connect/auth` | GET/POST | never | 400 `unsupported_response_type` (CIBA only) |
+//! | `PATH_AUTHORIZE` | GET/POST (query or form) | 303 to `PATH_LOGIN` (a new attempt, cookie `vl_attempt_<id>`), or to the registered `redirect_uri` with `code`, `state`, `iss` (the SSO session answers) | 400 HTML error page for an unknown `client_id` or an unregistered `redirect_uri` (never redirected); every other fault a 303 to the `redirect_uri` with `error` (`invalid_request`: PKCE S256 missing or `plain`, bad `prompt`/`max_age`, a repeated parameter; `unsupported_response_type`, `invalid_scope`, `login_required`, `unmet_authentication_requirements`, `request_not_supported`, `request_uri_not_supported`), `error_description`, `state`, `iss` |
+//! | `PATH_LOGIN` | GET; POST form (`csrf`, `identifier`) | the attempt's page, `<main data-state>` (ADR 0002) | 404 page without the attempt's cookie; 403 page without its `csrf`; 429 page over `browser_login_per_ip_per_min` |
+//! | `PATH_LOGIN_STATUS` | GET, `?wait=s` (≤ 25) | `{state, expires_in, continue?}` | 404 `not_found` without the attempt's cookie; 400 `invalid_request` |
+//! | `PATH_LOGIN_RETRY` | POST form (`csrf`) | 303 to the page (a new phone challenge, at most 3) | as `PATH_LOGIN` |
+//! | `PATH_LOGIN_CONTINUE` | GET | 303 to the client: `code` (+ cookie `vl_session`) after an approval, else `error=access_denied`; once per attempt | 404 page |
 //! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request` (a text over its length or not display-safe: control, format, bidirectional or line-separator characters, see `vistalid_core::text`), `invalid_scope`, `unknown_user_id` (unknown hint, no active device, or an insured account), `invalid_binding_message` (> 128 chars or not display-safe); 403 `access_denied` (the user answered "not me" within `not_me_hold_secs`, with `Retry-After`); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests; over `ciba_per_client_per_min`; or the wrong-pick back-off; with `Retry-After` for the last two) |
 //! | `PATH_TOKEN` | POST form, Basic | `{access_token, token_type:"Bearer", expires_in, id_token}` | 401 `invalid_client`; 400 `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant` (unknown, other client's, already issued), `unsupported_grant_type`, `invalid_request` |
 //! | `PATH_ENROL_NONCE` | POST | `NonceResponse` | 429 `too_many_requests` (over `enrol_per_ip_per_min`, shared with enrol) |
@@ -52,8 +56,10 @@
 //! in a row they wait `wrong_pick_backoff_secs * 2^(n-1)` (default 30 s, doubling, at most
 //! `wrong_pick_backoff_max_secs` = 15 min) with 429 `slow_down`. Both say the reason in
 //! `error_description` and the wait in `Retry-After`; [`Admin::clear_login_hold`] ends them.
-//! CIBA is refused for insured accounts (400 `unknown_user_id`): their pseudonymous id is in
-//! every offline QR code.
+//! Logins (CIBA's `login_hint`, the login page's identifier) name an account by its login
+//! identifier only: the national id `8` + RPPS (with or without the 8), or the insured's
+//! `V…` identifier given at enrolment; never by the pseudonymous id every offline QR code
+//! carries (400 `unknown_user_id`).
 //!
 //! ## QR redemption and clients
 //!
@@ -69,10 +75,10 @@
 //! ES256 JWT (`typ` JWT, `kid` = the JWKS key's thumbprint) with `iss`, `sub` (the account
 //! id: stable, opaque, not the RPPS number), `aud` (client id), `iat`, `exp`, `auth_time`,
 //! `acr` ([`ACR`]), `amr` (below), and Pro Santé Connect's identity claims:
-//! `SubjectNameID` and `preferred_username` (RPPS number), `given_name`, `family_name`,
+//! `SubjectNameID` and `preferred_username` (practitioners: the national id, `8` + RPPS;
+//! insured: the pseudonymous id), `given_name`, `family_name`,
 //! `SubjectRefPro.exercices[].codeProfession` (practitioners), and `vistalid_account_kind`
-//! (`practitioner` or `insured`: which kind of person the subject is; only practitioners
-//! log in by CIBA today).
+//! (`practitioner` or `insured`: which kind of person the subject is).
 //!
 //! `acr_values` sent to the CIBA endpoint are stored with the request but do not change the
 //! token: every login here is the same strength, so `acr` is always [`ACR`].
@@ -121,6 +127,7 @@
 mod admin;
 mod api;
 pub mod attestation;
+mod browser;
 mod clients;
 mod config;
 mod credentials;
@@ -132,6 +139,7 @@ mod limits;
 mod login;
 mod oidc;
 mod openapi;
+mod pages;
 mod push;
 mod qr;
 pub mod relying_party;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Starting a login: one request for an account, a *code dynamique* for the login page, and
-//! one signed challenge queued for each of the account's active devices. CIBA uses it today;
-//! the browser login (issue 15) will too.
+//! one signed challenge queued for each of the account's active devices. CIBA and the browser
+//! login (linked to its attempt in the same transaction) both use it.
 //!
 //! Guarantees:
 //! - Nothing is queued for an account the login guard holds, or without an active device.
@@ -12,6 +12,8 @@
 //!   in pick mode, `pick_candidates` shuffled candidates holding the code. It expires with
 //!   the request or after `challenge_ttl_secs`, whichever is first.
 //! - Devices are woken only after the request is committed.
+//! - [`decoy`] costs what signing one device's challenge costs, for answers that must take
+//!   the time of a start without starting anything (an unknown identifier on the login page).
 
 use vistalid_core::jws;
 use vistalid_core::protocol::{ChallengeClaims, CodeMode, RequestContext, TYP_CHALLENGE};
@@ -56,6 +58,8 @@ pub(crate) enum Start {
     NoActiveDevice,
     /// The account has the most pending requests allowed.
     TooManyPending,
+    /// The browser attempt cannot start a phone challenge now (see `Queued::AttemptClosed`).
+    AttemptClosed,
 }
 
 /// What every device's challenge of one login shows.
@@ -98,12 +102,14 @@ impl Shown<'_> {
     }
 }
 
-/// Starts a login for `target` on behalf of `client` (see the module guarantees).
+/// Starts a login for `target` on behalf of `client` (see the module guarantees); for the
+/// browser login, `attempt` names the attempt the request is linked to.
 pub(crate) async fn start(
     s: &Shared,
     client: &ClientRecord,
     target: LoginTarget,
     ask: Ask,
+    attempt: Option<&str>,
 ) -> Result<Start, ApiError> {
     let now = s.clock.now();
     if let Some(held) = target.hold.refusal(now) {
@@ -143,18 +149,41 @@ pub(crate) async fn start(
         expires_at: now.saturating_add(secs(cfg.ciba_expires_in)),
         interval_secs: secs(cfg.poll_interval_secs),
         challenges: challenges.clone(),
+        attempt: attempt.map(str::to_owned),
     };
     let queued = s
         .store
         .requests()
         .queue(request, cfg.max_pending_per_account)
         .await?;
-    if queued == Queued::TooManyPending {
-        return Ok(Start::TooManyPending);
+    match queued {
+        Queued::Queued => {}
+        Queued::TooManyPending => return Ok(Start::TooManyPending),
+        Queued::AttemptClosed => return Ok(Start::AttemptClosed),
     }
     for c in &challenges {
         s.wake(&c.device_id, &c.id);
     }
     tracing::info!(client = %client.client_id, devices = challenges.len(), "login request queued");
     Ok(Start::Started(Started { request_id, code }))
+}
+
+/// Signs a throwaway challenge and drops it: the cost of one device's challenge, spent where
+/// an answer must take the time a start takes without starting anything.
+pub(crate) fn decoy(s: &Shared) -> Result<(), ApiError> {
+    let claims = ChallengeClaims {
+        id: secrets::make_token()?,
+        account_id: String::new(),
+        device_id: String::new(),
+        service: String::new(),
+        binding_message: String::new(),
+        context: RequestContext::default(),
+        mode: CodeMode::Pick,
+        candidates: secrets::make_candidates(&secrets::make_dynamic_code()?, 3)?,
+        iat: 0,
+        exp: 0,
+    };
+    let _ = secrets::make_token()?;
+    jws::sign_json(&s.key, TYP_CHALLENGE, &claims).map_err(|e| ApiError::internal(&e))?;
+    Ok(())
 }

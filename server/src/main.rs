@@ -54,6 +54,16 @@ enum Command {
         /// practice's name). Without it the client redeems only QR codes that name none.
         #[arg(long)]
         audience: Option<String>,
+        /// A redirect URI of the browser login (repeatable; matched exactly): https, or
+        /// http on a loopback host.
+        #[arg(long = "redirect-uri")]
+        redirect_uri: Vec<String>,
+        /// A post-logout redirect URI (repeatable; matched exactly).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uri: Vec<String>,
+        /// Userinfo answers this client with an ES256-signed JWT.
+        #[arg(long)]
+        userinfo_signed: bool,
     },
     /// Give a client a new secret; prints it. The old one stops working (in a running server
     /// within its `client_cache_secs`, default 5 s).
@@ -140,6 +150,11 @@ struct FileConfig {
     activation_ttl_secs: Option<u64>,
     activation_tries: Option<u32>,
     token_ttl_secs: Option<u64>,
+    access_token_ttl_secs: Option<u64>,
+    refresh_token_ttl_secs: Option<u64>,
+    session_ttl_secs: Option<u64>,
+    session_idle_secs: Option<u64>,
+    browser_login_per_ip_per_min: Option<u32>,
     ciba_per_client_per_min: Option<u32>,
     enrol_per_ip_per_min: Option<u32>,
     header_read_timeout_secs: Option<u64>,
@@ -192,6 +207,11 @@ fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
         activation_ttl_secs,
         activation_tries,
         token_ttl_secs,
+        access_token_ttl_secs,
+        refresh_token_ttl_secs,
+        session_ttl_secs,
+        session_idle_secs,
+        browser_login_per_ip_per_min,
         ciba_per_client_per_min,
         enrol_per_ip_per_min,
         header_read_timeout_secs,
@@ -258,6 +278,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             name,
             mode,
             audience,
+            redirect_uri,
+            post_logout_redirect_uri,
+            userinfo_signed,
         } => {
             let admin = open_admin(config).map_err(err)?;
             let mode = match mode {
@@ -268,6 +291,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             if let Some(a) = audience {
                 options = options.audience(a);
             }
+            for uri in redirect_uri {
+                options = options.redirect_uri(uri);
+            }
+            for uri in post_logout_redirect_uri {
+                options = options.post_logout_redirect_uri(uri);
+            }
+            let options = options.userinfo_signed(userinfo_signed);
             let (id, secret) = admin.add_client_with(&name, &options).map_err(err)?;
             println!("client_id={id}");
             println!("client_secret={}", secret.as_str());
@@ -303,6 +333,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .add_practitioner(&rpps, &given_name, &family_name, &profession)
                 .map_err(err)?;
             println!("activation_code={}", code.as_str());
+            println!("login_id={}", admin.login_id(&rpps).map_err(err)?);
             Ok(())
         }
         Command::AddInsured {
@@ -315,6 +346,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .add_insured(&id, &given_name, &family_name)
                 .map_err(err)?;
             println!("activation_code={}", code.as_str());
+            println!("login_id={}", admin.login_id(&id).map_err(err)?);
             Ok(())
         }
         Command::Reactivate { account } => {

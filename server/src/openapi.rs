@@ -15,9 +15,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 use vistalid_core::protocol::{
-    AnswerStatus, KeyStorage, CIBA_GRANT_TYPE, OPRF_MODE, OPRF_SUITE, PATH_ANSWER, PATH_AUTHORIZE,
-    PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS,
-    PATH_JWKS, PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM, PATH_TOKEN,
+    AnswerStatus, KeyStorage, AUTHORIZATION_CODE_GRANT_TYPE, CIBA_GRANT_TYPE, OPRF_MODE,
+    OPRF_SUITE, PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY,
+    PATH_END_SESSION, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_LOGIN_STATUS,
+    PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
+    REFRESH_TOKEN_GRANT_TYPE,
 };
 
 use crate::api::PATH_OPENAPI;
@@ -115,12 +117,47 @@ fn paths() -> Value {
     let authorize = |id: &str| {
         operation(
             id,
-            "Front-channel authorization: not supported (CIBA only)",
+            "Authorization endpoint (code + PKCE S256, ADR 0002): a 303 to the login page, or back to the registered redirect_uri with `code` (SSO session) or `error`",
             "oidc",
-            vec![("400", error("`unsupported_response_type`"))],
+            vec![
+                ("303", json!({ "description": "to the login page, or to the registered redirect_uri with `code` or `error` (`invalid_request`, `unsupported_response_type`, `invalid_scope`, `login_required`, `unmet_authentication_requirements`, `request_not_supported`, `request_uri_not_supported`), `state` and `iss`" })),
+                ("400", json!({ "description": "HTML error page: unknown client_id or unregistered redirect_uri (never redirected)", "content": { "text/html": { "schema": string() } } })),
+            ],
             false,
         )
     };
+    let mut login_status = operation(
+        "loginStatus",
+        "The login page's state for its script (long-poll); needs the attempt's browser cookie",
+        "browser",
+        vec![
+            ("200", ok("the attempt's state", "LoginStatus")),
+            (
+                "400",
+                error("`invalid_request`: malformed query (wait over 25)"),
+            ),
+            (
+                "404",
+                error("`not_found`: unknown attempt, or not this browser's"),
+            ),
+        ],
+        false,
+    );
+    login_status.insert(
+        "parameters".into(),
+        json!([
+            {
+                "name": "attempt", "in": "path", "required": true,
+                "description": "The login attempt id.",
+                "schema": { "type": "string" }
+            },
+            {
+                "name": "wait", "in": "query", "required": false,
+                "description": "Seconds to wait for a change while waiting (default 0).",
+                "schema": { "type": "integer", "minimum": 0, "maximum": 25 }
+            }
+        ]),
+    );
 
     let mut ciba = operation(
         "ciba",
@@ -149,20 +186,110 @@ fn paths() -> Value {
 
     let mut token = operation(
         "token",
-        "Token endpoint: CIBA grant poll",
+        "Token endpoint: CIBA grant poll, authorization_code (PKCE S256) and refresh_token grants",
         "oidc",
         vec![
-            ("200", ok("the ID token, issued once", "TokenResponse")),
+            (
+                "200",
+                ok("CIBA: the ID token, issued once; code and refresh grants: ID, access and refresh tokens", "TokenResponse"),
+            ),
             (
                 "400",
-                error("`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`, `unsupported_grant_type`, `invalid_request`"),
+                error("`authorization_pending`, `slow_down`, `access_denied`, `expired_token` (CIBA); `invalid_grant` (unknown, expired, reused, another client's or another redirect_uri's code, wrong PKCE verifier, a used, revoked or expired refresh token); `invalid_scope`, `unsupported_grant_type`, `invalid_request` (also: two client authentication methods at once)"),
             ),
-            ("401", error("`invalid_client`: Basic authentication missing or wrong")),
+            ("401", error("`invalid_client`: client authentication (HTTP Basic, or client_id and client_secret in the form) missing or wrong")),
         ],
         true,
     );
     token.insert("security".into(), basic);
     token.insert("requestBody".into(), form_body("TokenForm"));
+
+    let userinfo_ok = json!({
+        "description": "the account's claims: JSON, or an ES256 JWT when the client registered userinfo_signed_response_alg=ES256",
+        "content": {
+            "application/json": { "schema": schema_ref("Userinfo") },
+            "application/jwt": { "schema": { "type": "string" } }
+        }
+    });
+    let userinfo_unauthorized = error(
+        "`invalid_token`: bearer access token missing, unknown, expired or revoked (`WWW-Authenticate: Bearer`)",
+    );
+    let mut userinfo_get = operation(
+        "userinfoGet",
+        "Userinfo (bearer access token)",
+        "oidc",
+        vec![
+            ("200", userinfo_ok.clone()),
+            ("401", userinfo_unauthorized.clone()),
+        ],
+        false,
+    );
+    userinfo_get.insert("security".into(), json!([{ "bearerAccessToken": [] }]));
+    let mut userinfo_post = operation(
+        "userinfoPost",
+        "Userinfo (bearer access token in the header or the form)",
+        "oidc",
+        vec![
+            ("200", userinfo_ok),
+            (
+                "400",
+                error("`invalid_request`: the token sent twice, empty or too long"),
+            ),
+            ("401", userinfo_unauthorized),
+        ],
+        true,
+    );
+    userinfo_post.insert("security".into(), json!([{ "bearerAccessToken": [] }, {}]));
+    userinfo_post.insert(
+        "requestBody".into(),
+        json!({
+            "required": false,
+            "content": { "application/x-www-form-urlencoded": { "schema": schema_ref("UserinfoForm") } }
+        }),
+    );
+
+    let html =
+        |d: &str| json!({ "description": d, "content": { "text/html": { "schema": string() } } });
+    let logout = |id: &str, with_body: bool| {
+        let mut op = operation(
+            id,
+            "RP-initiated logout: ends the SSO session, then returns to a registered post_logout_redirect_uri or shows the session closed page",
+            "oidc",
+            vec![
+                ("200", html("the \"session closed\" page (`data-state=\"logged_out\"`)")),
+                ("303", json!({ "description": "back to the registered post_logout_redirect_uri, with `state`" })),
+                (
+                    "400",
+                    json!({
+                        "description": "an id_token_hint this server did not sign, a client mismatch, or an unregistered post_logout_redirect_uri: the error page (`data-state=\"error\"`), never a redirect; a malformed query or form: `invalid_request`",
+                        "content": {
+                            "text/html": { "schema": string() },
+                            "application/json": { "schema": schema_ref("ErrorBody") }
+                        }
+                    }),
+                ),
+            ],
+            with_body,
+        );
+        if with_body {
+            op.insert("requestBody".into(), form_body("LogoutParams"));
+        } else {
+            op.insert(
+                "parameters".into(),
+                json!([
+                    "id_token_hint",
+                    "post_logout_redirect_uri",
+                    "state",
+                    "client_id",
+                    "ui_locales"
+                ]
+                .iter()
+                .map(|n| json!({ "name": n, "in": "query", "required": false, "schema": string() }))
+                .collect::<Vec<_>>()),
+            );
+        }
+        op
+    };
 
     let nonce = operation(
         "enrolNonce",
@@ -338,8 +465,17 @@ fn paths() -> Value {
         PATH_AUTHORIZE.into(),
         json!({ "get": authorize("authorizeGet"), "post": authorize("authorizePost") }),
     );
+    p.insert(PATH_LOGIN_STATUS.into(), json!({ "get": login_status }));
     p.insert(PATH_CIBA.into(), json!({ "post": ciba }));
     p.insert(PATH_TOKEN.into(), json!({ "post": token }));
+    p.insert(
+        PATH_USERINFO.into(),
+        json!({ "get": userinfo_get, "post": userinfo_post }),
+    );
+    p.insert(
+        PATH_END_SESSION.into(),
+        json!({ "get": logout("logoutGet", false), "post": logout("logoutPost", true) }),
+    );
     p.insert(PATH_ENROL_NONCE.into(), json!({ "post": nonce }));
     p.insert(PATH_ENROL.into(), json!({ "post": enrol }));
     p.insert(PATH_CHALLENGES.into(), json!({ "get": challenges }));
@@ -387,7 +523,15 @@ fn schemas() -> Value {
                 "issuer": string(), "authorization_endpoint": string(), "token_endpoint": string(),
                 "jwks_uri": string(), "backchannel_authentication_endpoint": string(),
                 "backchannel_token_delivery_modes_supported": { "type": "array", "items": string() },
-                "grant_types_supported": { "type": "array", "items": { "type": "string", "examples": [CIBA_GRANT_TYPE] } }
+                "grant_types_supported": { "type": "array", "items": { "type": "string", "examples": [CIBA_GRANT_TYPE] } },
+                "userinfo_endpoint": string(), "end_session_endpoint": string(),
+                "response_types_supported": { "type": "array", "items": string() },
+                "code_challenge_methods_supported": { "type": "array", "items": string() },
+                "token_endpoint_auth_methods_supported": { "type": "array", "items": string() },
+                "userinfo_signing_alg_values_supported": { "type": "array", "items": string() },
+                "acr_values_supported": { "type": "array", "items": string() },
+                "ui_locales_supported": { "type": "array", "items": string() },
+                "claims_supported": { "type": "array", "items": string() }
             }
         },
         "CibaForm": {
@@ -417,11 +561,21 @@ fn schemas() -> Value {
         },
         "TokenForm": {
             "type": "object",
-            "description": "Token request (form-encoded).",
-            "required": ["grant_type", "auth_req_id"],
+            "description": "Token request (form-encoded). CIBA: auth_req_id; authorization_code: code, redirect_uri, code_verifier; refresh_token: refresh_token (scope optional). client_secret_post: client_id and client_secret (without an Authorization header).",
+            "required": ["grant_type"],
             "properties": {
-                "grant_type": { "type": "string", "examples": [CIBA_GRANT_TYPE] },
-                "auth_req_id": string()
+                "grant_type": {
+                    "type": "string",
+                    "examples": [CIBA_GRANT_TYPE, AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE]
+                },
+                "auth_req_id": string(),
+                "code": string(),
+                "redirect_uri": string(),
+                "code_verifier": { "type": "string", "description": "RFC 7636: 43 to 128 characters of A-Z a-z 0-9 - . _ ~" },
+                "refresh_token": string(),
+                "scope": string(),
+                "client_id": string(),
+                "client_secret": string()
             }
         },
         "TokenResponse": {
@@ -429,7 +583,36 @@ fn schemas() -> Value {
             "required": ["access_token", "token_type", "expires_in", "id_token"],
             "properties": {
                 "access_token": string(), "token_type": { "type": "string", "enum": ["Bearer"] },
-                "expires_in": uint, "id_token": { "type": "string", "description": "ES256 JWT." }
+                "expires_in": uint, "id_token": { "type": "string", "description": "ES256 JWT." },
+                "refresh_token": { "type": "string", "description": "Code and refresh grants: single use, rotated by every refresh." },
+                "refresh_expires_in": uint,
+                "scope": string()
+            }
+        },
+        "Userinfo": {
+            "type": "object",
+            "required": ["sub", "SubjectNameID", "given_name", "family_name"],
+            "properties": {
+                "sub": string(), "SubjectNameID": string(), "preferred_username": string(),
+                "given_name": string(), "family_name": string(),
+                "vistalid_account_kind": { "type": "string", "enum": ["practitioner", "insured"] },
+                "SubjectRefPro": {
+                    "type": "object",
+                    "properties": { "exercices": { "type": "array", "items": {
+                        "type": "object", "properties": { "codeProfession": string() }
+                    } } }
+                }
+            }
+        },
+        "UserinfoForm": {
+            "type": "object",
+            "properties": { "access_token": string() }
+        },
+        "LogoutParams": {
+            "type": "object",
+            "properties": {
+                "id_token_hint": string(), "post_logout_redirect_uri": string(), "state": string(),
+                "client_id": string(), "ui_locales": string()
             }
         },
         "NonceResponse": {
@@ -514,6 +697,18 @@ fn schemas() -> Value {
                 }
             }
         },
+        "LoginStatus": {
+            "type": "object", "required": ["state", "expires_in"],
+            "description": "Never carries the code dynamique or the identifier (ADR 0002).",
+            "properties": {
+                "state": { "type": "string", "enum": [
+                    "identifier", "waiting", "approved", "declined", "not_me", "wrong_code",
+                    "expired", "held", "no_device", "locked", "error"
+                ] },
+                "expires_in": { "type": "integer", "minimum": 0, "description": "Seconds left: of the phone challenge while waiting, else of the attempt." },
+                "continue": { "type": "string", "description": "Where the page goes next (approved only)." }
+            }
+        },
         "AnswerRequest": {
             "type": "object", "required": ["answer"],
             "properties": { "answer": { "type": "string", "description": "Compact JWS of answer claims." } }
@@ -546,7 +741,7 @@ pub(crate) fn document(issuer: &str) -> Value {
         "info": {
             "title": "Vistalid reference identity server",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "OIDC discovery and JWKS, CIBA (poll mode) with HTTP Basic client authentication, device enrolment and signed challenges. Every error is a JSON ErrorBody.",
+            "description": "OIDC discovery and JWKS, CIBA (poll mode), the token endpoint (CIBA, authorization_code with PKCE, refresh_token; client_secret_basic or client_secret_post), userinfo, RP-initiated logout, device enrolment and signed challenges. Every JSON endpoint's error is a JSON ErrorBody; the logout answers HTML pages.",
             "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" }
         },
         "servers": [{ "url": issuer }],
@@ -557,6 +752,10 @@ pub(crate) fn document(issuer: &str) -> Value {
                 "basicAuth": {
                     "type": "http", "scheme": "basic",
                     "description": "Relying party: client id and secret (RFC 6749 §2.3.1)."
+                },
+                "bearerAccessToken": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "Access token from the token endpoint (RFC 6750)."
                 },
                 "bearerPollToken": {
                     "type": "http", "scheme": "bearer",

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Waking devices when a challenge is queued.
+//! Waking devices when a challenge is queued, and login pages when their request is
+//! answered.
 //!
 //! Guarantees: a push carries only the device id and the challenge id (no secrets, no
 //! codes); the device always fetches the signed challenge itself. [`LongPollNotifier`] wakes
-//! every long-poll waiting for that device at once; it holds no state that matters after a
-//! restart (the challenges are in the database).
+//! every long-poll waiting for that device at once; [`Waiters`] does the same for any key
+//! (the login page's status long-poll waits on its request id). Neither holds state that
+//! matters after a restart (the challenges and answers are in the database).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,35 +26,65 @@ impl std::fmt::Debug for dyn PushSender {
     }
 }
 
+/// Wake-up handles by key (a device id, a login request id): every waiter on a key is woken
+/// at once; a key's handle is dropped when its last waiter leaves, so the map holds only
+/// keys being waited on.
+#[derive(Debug, Default)]
+pub(crate) struct Waiters {
+    map: Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+impl Waiters {
+    /// The wake-up handle of `key` (created on first use).
+    pub(crate) fn subscribe(&self, key: &str) -> Arc<Notify> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(map.entry(key.to_owned()).or_default())
+    }
+
+    /// Drops the handle of `key` when no waiter holds it any more (bounds the map).
+    pub(crate) fn release(&self, key: &str, handle: Arc<Notify>) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        // One count for `handle`, one for the map: nobody else is waiting.
+        if Arc::strong_count(&handle) <= 2 {
+            map.remove(key);
+        }
+    }
+
+    /// Wakes every waiter of `key`.
+    pub(crate) fn wake(&self, key: &str) {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get(key) {
+            n.notify_waiters();
+        }
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.map.lock().expect("lock").is_empty()
+    }
+}
+
 /// The default push channel: wakes the device's open long-polls.
 #[derive(Debug, Default)]
 pub struct LongPollNotifier {
-    waiters: Mutex<HashMap<String, Arc<Notify>>>,
+    waiters: Waiters,
 }
 
 impl LongPollNotifier {
     /// The wake-up handle of a device (created on first use).
     pub(crate) fn subscribe(&self, device_id: &str) -> Arc<Notify> {
-        let mut map = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(map.entry(device_id.to_owned()).or_default())
+        self.waiters.subscribe(device_id)
     }
 
     /// Drops the handle of a device when no poll holds it any more (bounds the map).
     pub(crate) fn release(&self, device_id: &str, handle: Arc<Notify>) {
-        let mut map = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
-        // One count for `handle`, one for the map: nobody else is waiting.
-        if Arc::strong_count(&handle) <= 2 {
-            map.remove(device_id);
-        }
+        self.waiters.release(device_id, handle);
     }
 }
 
 impl PushSender for LongPollNotifier {
     fn notify(&self, device_id: &str, _challenge_id: &str) {
-        let map = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = map.get(device_id) {
-            n.notify_waiters();
-        }
+        self.waiters.wake(device_id);
     }
 }
 
@@ -75,6 +107,6 @@ mod tests {
                 .expect("woken");
         }
         n.release("d1", h);
-        assert!(n.waiters.lock().expect("lock").is_empty());
+        assert!(n.waiters.is_empty());
     }
 }

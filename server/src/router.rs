@@ -17,14 +17,15 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 use vistalid_core::protocol::{
-    PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM,
-    PATH_TOKEN,
+    PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_END_SESSION,
+    PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_LOGIN, PATH_LOGIN_CONTINUE,
+    PATH_LOGIN_RETRY, PATH_LOGIN_STATIC, PATH_LOGIN_STATUS, PATH_PIN_CONFIRM, PATH_PIN_GUESS,
+    PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
 };
 
 use crate::api::{ApiError, PATH_OPENAPI};
 use crate::state::Shared;
-use crate::{device, oidc, openapi, qr};
+use crate::{browser, device, oidc, openapi, qr};
 
 /// Builds the application router over `shared`.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -34,9 +35,24 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let timed = Router::new()
         .route(PATH_DISCOVERY, get(oidc::discovery))
         .route(PATH_JWKS, get(oidc::jwks))
-        .route(PATH_AUTHORIZE, get(oidc::authorize).post(oidc::authorize))
+        .route(
+            PATH_AUTHORIZE,
+            get(browser::authorize).post(browser::authorize),
+        )
+        .route(PATH_LOGIN, get(browser::show).post(browser::submit))
+        .route(PATH_LOGIN_RETRY, post(browser::retry))
+        .route(PATH_LOGIN_CONTINUE, get(browser::finish))
+        .route(PATH_LOGIN_STATIC, get(browser::static_file))
         .route(PATH_CIBA, post(oidc::ciba))
         .route(PATH_TOKEN, post(oidc::token))
+        .route(
+            PATH_USERINFO,
+            get(oidc::userinfo_get).post(oidc::userinfo_post),
+        )
+        .route(
+            PATH_END_SESSION,
+            get(oidc::logout_get).post(oidc::logout_post),
+        )
         .route(PATH_ENROL_NONCE, post(device::enrol_nonce).layer(per_ip()))
         .route(PATH_ENROL, post(device::enrol).layer(per_ip()))
         .route(PATH_OPENAPI, get(openapi::serve))
@@ -50,7 +66,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             timeout,
         ));
     // The long-poll has its own cap (`max_wait_secs`), so it is outside the timeout layer.
-    let long_poll = Router::new().route(PATH_CHALLENGES, get(device::challenges));
+    let long_poll = Router::new()
+        .route(PATH_CHALLENGES, get(device::challenges))
+        .route(PATH_LOGIN_STATUS, get(browser::status));
     timed
         .merge(long_poll)
         .fallback(not_found)

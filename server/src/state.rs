@@ -24,7 +24,7 @@ use vistalid_core::keys::{Jwk, SigningKey};
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::limits::RateLimiter;
-use crate::push::{LongPollNotifier, PushSender as _};
+use crate::push::{LongPollNotifier, PushSender as _, Waiters};
 use crate::store::{ClientRecord, Store};
 
 /// Meta key of the server's PKCS#8 signing key.
@@ -54,6 +54,8 @@ pub(crate) struct Shared {
     pub(crate) issuer: String,
     /// Wakes parked long-polls.
     pub(crate) notifier: Arc<LongPollNotifier>,
+    /// Wakes login pages waiting for a request's answer (keyed by request id).
+    pub(crate) answers: Waiters,
     /// Client records read from the database.
     pub(crate) clients: ClientCache,
     /// Turns true when the server stops.
@@ -62,6 +64,8 @@ pub(crate) struct Shared {
     pub(crate) ciba_limiter: RateLimiter,
     /// Per-IP enrolment limit.
     pub(crate) enrol_limiter: RateLimiter,
+    /// Per-IP limit of phone challenges started by the login page.
+    pub(crate) browser_limiter: RateLimiter,
 }
 
 impl Shared {
@@ -79,6 +83,7 @@ impl Shared {
         Ok(Arc::new(Self {
             ciba_limiter: RateLimiter::new(config.ciba_per_client_per_min, 60),
             enrol_limiter: RateLimiter::new(config.enrol_per_ip_per_min, 60),
+            browser_limiter: RateLimiter::new(config.browser_login_per_ip_per_min, 60),
             clients: ClientCache::new(Duration::from_secs(config.client_cache_secs)),
             clock: config.clock.shared(),
             jwk: key.public_key().to_jwk(),
@@ -89,6 +94,7 @@ impl Shared {
             issuer_key,
             issuer,
             notifier: Arc::new(LongPollNotifier::default()),
+            answers: Waiters::default(),
             shutdown,
         }))
     }
@@ -99,6 +105,13 @@ impl Shared {
         if let Some(push) = &self.config.push {
             push.notify(device_id, challenge_id);
         }
+    }
+}
+
+impl Shared {
+    /// Tells the login pages waiting for request `request_id` that it was answered.
+    pub(crate) fn answered(&self, request_id: &str) {
+        self.answers.wake(request_id);
     }
 }
 

@@ -46,15 +46,16 @@ async fn discovery_and_jwks() {
         .as_array()
         .expect("array")
         .contains(&Value::from("SubjectNameID")));
-    // The authorization endpoint exists and says why it cannot be used.
+    // The authorization endpoint exists; without a client it shows an error page (it
+    // cannot redirect anywhere, RFC 6749 §4.1.2.1).
     let auth = d["authorization_endpoint"].as_str().expect("string");
     let r = h.http.get(auth).send().await.expect("auth");
-    let e = expect_err(
-        common::read::<Value>(r).await,
-        400,
-        "unsupported_response_type",
-    );
-    assert!(e.body.error_description.expect("text").contains("CIBA"));
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .expect("body")
+        .contains("data-state=\"error\""));
 
     // JWKS: one ES256 key whose kid is its thumbprint, and it signs what the server sends.
     let key = h.server_key().await;
@@ -94,7 +95,11 @@ async fn enrolment_happy_path() {
     let dev = Device::enrol(&h, &typed).await.expect("enrol");
     let e = &dev.enrolment;
     assert_eq!(e.kind, AccountKind::Practitioner);
-    assert_eq!(e.identity.subject_name_id, "10101010101");
+    assert_eq!(
+        e.identity.subject_name_id, "810101010101",
+        "the national id: 8 + RPPS"
+    );
+    assert_eq!(e.login_id.as_deref(), Some("810101010101"));
     assert_eq!(e.identity.given_name, "Jeanne");
     assert_eq!(e.identity.profession.as_deref(), Some("10"));
     assert_eq!(e.poll_token.len(), 43, "256-bit token");
@@ -346,17 +351,22 @@ async fn admin_refuses_bad_input_and_duplicates() {
     let h = Harness::start().await;
     let a = h.admin();
     assert!(a.add_practitioner("12ab", "J", "M", "10").is_err());
-    assert!(a.add_practitioner("1", "", "M", "10").is_err());
-    a.add_practitioner("1", "J", "M", "10").expect("ok");
+    assert!(
+        a.add_practitioner("1", "J", "M", "10").is_err(),
+        "11 digits"
+    );
+    assert!(a.add_practitioner("10000000001", "", "M", "10").is_err());
+    a.add_practitioner("10000000001", "J", "M", "10")
+        .expect("ok");
     assert!(matches!(
-        a.add_practitioner("1", "J", "M", "10"),
+        a.add_practitioner("10000000001", "J", "M", "10"),
         Err(vistalid_server::ServerError::DuplicateAccount)
     ));
     assert!(a.new_activation_code("404").is_err());
     assert!(a.revoke_device("nope").is_err());
     // A second code kills the first unused one.
-    let first = a.new_activation_code("1").expect("code");
-    let second = a.new_activation_code("1").expect("code");
+    let first = a.new_activation_code("10000000001").expect("code");
+    let second = a.new_activation_code("10000000001").expect("code");
     expect_err(
         Device::enrol(&h, &first).await.map(|_| ()),
         403,

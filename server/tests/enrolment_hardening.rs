@@ -241,11 +241,15 @@ async fn admin_names_refuse_format_and_separator_characters() {
         assert!(a
             .add_client(bad, vistalid_core::protocol::CodeMode::Pick)
             .is_err());
-        assert!(a.add_practitioner("1", bad, "Martin", "10").is_err());
-        assert!(a.add_practitioner("1", "Jeanne", bad, "10").is_err());
+        assert!(a
+            .add_practitioner("10000000001", bad, "Martin", "10")
+            .is_err());
+        assert!(a
+            .add_practitioner("10000000001", "Jeanne", bad, "10")
+            .is_err());
         assert!(a.add_insured("ps-1", bad, "Bernard").is_err());
         assert!(a.add_insured(bad, "Léa", "Bernard").is_err());
     }
-    a.add_practitioner("1", "Jérôme", "N’Diaye", "10")
+    a.add_practitioner("10000000001", "Jérôme", "N’Diaye", "10")
         .expect("plain names pass");
 }

@@ -63,8 +63,9 @@ async fn pick_mode_login_gives_a_verified_id_token() {
     assert_eq!(claims["iss"], h.server.base_url());
     assert_eq!(claims["aud"], rp.id);
     assert_eq!(claims["sub"], dev.enrolment.account_id);
-    assert_eq!(claims["SubjectNameID"], RPPS);
-    assert_eq!(claims["preferred_username"], RPPS);
+    // Pro Santé Connect's national id: 8 + RPPS.
+    assert_eq!(claims["SubjectNameID"], format!("8{RPPS}"));
+    assert_eq!(claims["preferred_username"], format!("8{RPPS}"));
     assert_eq!(claims["given_name"], "Jeanne");
     assert_eq!(claims["family_name"], "Martin");
     assert_eq!(
@@ -416,11 +417,26 @@ async fn client_authentication_and_grant_ownership() {
         .http
         .post(h.url(PATH_TOKEN))
         .basic_auth(&rp.id, Some(&rp.secret))
-        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .form(&[("grant_type", "password"), ("code", "x")])
         .send()
         .await
         .expect("send");
     expect_err(read::<Value>(r).await, 400, "unsupported_grant_type");
+    // The authorization-code grant exists (the browser login) and names what is missing.
+    let r = h
+        .http
+        .post(h.url(PATH_TOKEN))
+        .basic_auth(&rp.id, Some(&rp.secret))
+        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .send()
+        .await
+        .expect("send");
+    let e = expect_err(read::<Value>(r).await, 400, "invalid_request");
+    assert!(e
+        .body
+        .error_description
+        .unwrap_or_default()
+        .contains("redirect_uri"));
     let r = h
         .http
         .post(h.url(PATH_TOKEN))
@@ -580,7 +596,7 @@ async fn restart_mid_flow_loses_nothing() {
         None,
     )
     .expect("verifies");
-    assert_eq!(claims["SubjectNameID"], RPPS);
+    assert_eq!(claims["SubjectNameID"], format!("8{RPPS}"));
 }
 
 #[tokio::test]

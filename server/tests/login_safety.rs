@@ -126,7 +126,7 @@ async fn consecutive_wrong_picks_back_off_exponentially() {
 }
 
 /// Issue 13 item 7: insured accounts cannot be pushed a login by the pseudonymous id every
-/// offline QR carries.
+/// offline QR carries; ADR 0002: their own login identifier (never in a QR) works.
 #[tokio::test]
 async fn ciba_refuses_insured_accounts() {
     let h = Harness::start().await;
@@ -137,8 +137,14 @@ async fn ciba_refuses_insured_accounts() {
         .expect("insured");
     let ins = common::Device::enrol(&h, &code).await.expect("enrol");
     let f = expect_err(rp.ciba(&h, "ps-4f2a9c").await, 400, "unknown_user_id");
-    assert!(f.body.error_description.expect("text").contains("insured"));
+    assert!(f.body.error_description.is_some());
     assert!(ins.fetch(&h, 0).await.expect("fetch").is_empty(), "no push");
+    let login_id = ins.enrolment.login_id.clone().expect("a login identifier");
+    assert!(!login_id.contains("ps-4f2a9c"));
+    rp.ciba(&h, &login_id.to_lowercase())
+        .await
+        .expect("the login id works");
+    assert_eq!(ins.fetch(&h, 0).await.expect("fetch").len(), 1);
 }
 
 /// Issue 13 item 7: the ID token says which kind of account logged in.

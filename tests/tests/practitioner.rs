@@ -21,7 +21,11 @@ async fn enrolled(env: &Env) -> (vistalid_core::wallet::Wallet, tempfile::TempDi
     let code = env.practitioner(RPPS);
     let (w, dir) = wallet();
     let account = w.enrol(&env.url(), &code, Pin::new(PIN)).await.unwrap();
-    assert_eq!(account.identity.subject_name_id, RPPS);
+    assert_eq!(
+        account.identity.subject_name_id,
+        format!("8{RPPS}"),
+        "national id"
+    );
     (w, dir)
 }
 
@@ -66,7 +70,7 @@ async fn approve_with_the_right_code_gives_an_id_token_that_verifies() {
     let jwk: Jwk = serde_json::from_value(jwks["keys"][0].clone()).unwrap();
     let key = PublicKey::from_jwk(&jwk).unwrap();
     let claims: serde_json::Value = jws::verify_json(id_token, &key, None).unwrap();
-    assert_eq!(claims["SubjectNameID"], RPPS);
+    assert_eq!(claims["SubjectNameID"], format!("8{RPPS}"));
     assert_eq!(claims["aud"], rp.id.as_str());
     assert_eq!(claims["iss"], env.url().as_str());
     assert_eq!(claims["family_name"], "Martin");

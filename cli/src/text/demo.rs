@@ -33,14 +33,34 @@ pub(crate) fn step(n: u32) -> String {
             "Le service de santé interroge le point d'accès de jeton"
         ),
         7 => t!(
+            "A health service sends the browser to the login page (authorization code, PKCE)",
+            "Un service de santé envoie le navigateur sur la page de connexion (code d'autorisation, PKCE)"
+        ),
+        8 => t!(
+            "The practitioner types their identifier; the page shows the code dynamique",
+            "Le professionnel saisit son identifiant ; la page affiche le code dynamique"
+        ),
+        9 => t!(
+            "The phone gets the challenge; PIN and the page's code",
+            "Le téléphone reçoit la demande ; code PIN et code de la page"
+        ),
+        10 => t!(
+            "The browser comes back to the service, which exchanges the code",
+            "Le navigateur revient sur le service, qui échange le code"
+        ),
+        11 => t!(
+            "Userinfo, refresh, single sign-on, logout",
+            "Userinfo, renouvellement, session unique, déconnexion"
+        ),
+        12 => t!(
             "An insured citizen enrols (appli carte Vitale role)",
             "Un assuré active son compte (rôle de l'appli carte Vitale)"
         ),
-        8 => t!(
+        13 => t!(
             "The insured shows a QR code (offline mode: verifiable without network)",
             "L'assuré présente un QR code (mode hors ligne : vérifiable sans réseau)"
         ),
-        9 => t!(
+        14 => t!(
             "The professional's software verifies it, then redeems it online",
             "Le logiciel du professionnel le vérifie, puis le valide en ligne"
         ),
@@ -67,18 +87,40 @@ pub(crate) enum Check {
     /// Step 6.
     IdTokenNamesPractitioner,
     /// Step 7.
-    InsuredEnrolled,
+    LoginPageBound,
     /// Step 8.
+    PageShowsServiceAndCode,
+    /// Step 9.
+    BrowserCodeAmongCandidates,
+    /// Step 9.
+    BrowserAnswerAccepted,
+    /// Step 10.
+    CodeExchanged,
+    /// Step 10.
+    BrowserIdTokenNamesPractitioner,
+    /// Step 11.
+    Userinfo,
+    /// Step 11.
+    RefreshRotated,
+    /// Step 11.
+    RefreshReplayRevokes,
+    /// Step 11.
+    SingleSignOn,
+    /// Step 11.
+    LoggedOut,
+    /// Step 12.
+    InsuredEnrolled,
+    /// Step 13.
     PngDecodes,
-    /// Step 9.
+    /// Step 14.
     OfflineVerified,
-    /// Step 9.
+    /// Step 14.
     Redeemed,
-    /// Step 9.
+    /// Step 14.
     SingleUse,
-    /// Step 10.
+    /// Step 15.
     TriesLeftThenBackoff,
-    /// Step 10.
+    /// Step 15.
     LockedAfterFive,
 }
 
@@ -109,6 +151,50 @@ pub(crate) fn check(c: Check) -> String {
         C::IdTokenNamesPractitioner => t!(
             "ID token names the practitioner",
             "le jeton d'identité nomme le professionnel"
+        ),
+        C::LoginPageBound => t!(
+            "the authorization request opens a login page bound to this browser",
+            "la demande d'autorisation ouvre une page de connexion liée à ce navigateur"
+        ),
+        C::PageShowsServiceAndCode => t!(
+            "the waiting page names the service and shows the code dynamique",
+            "la page d'attente nomme le service et affiche le code dynamique"
+        ),
+        C::BrowserCodeAmongCandidates => t!(
+            "the phone's challenge names the service; the page's code is among its candidates",
+            "la demande du téléphone nomme le service ; le code de la page fait partie des codes proposés"
+        ),
+        C::BrowserAnswerAccepted => t!(
+            "the phone's approval is accepted",
+            "l'approbation du téléphone est acceptée"
+        ),
+        C::CodeExchanged => t!(
+            "the code is exchanged; the ID token verifies (signature, nonce, at_hash)",
+            "le code est échangé ; le jeton d'identité se vérifie (signature, nonce, at_hash)"
+        ),
+        C::BrowserIdTokenNamesPractitioner => t!(
+            "the browser login's ID token names the practitioner",
+            "le jeton d'identité de la connexion par navigateur nomme le professionnel"
+        ),
+        C::Userinfo => t!(
+            "userinfo answers the practitioner's claims for the access token",
+            "userinfo donne les informations du professionnel pour le jeton d'accès"
+        ),
+        C::RefreshRotated => t!(
+            "a refresh gives new tokens and a new refresh token",
+            "un renouvellement donne de nouveaux jetons et un nouveau jeton de renouvellement"
+        ),
+        C::RefreshReplayRevokes => t!(
+            "a replayed refresh token is refused and revokes its whole family",
+            "un jeton de renouvellement rejoué est refusé et révoque toute sa famille"
+        ),
+        C::SingleSignOn => t!(
+            "a second visit in the same browser logs in without the phone (same auth_time)",
+            "une seconde visite dans le même navigateur se connecte sans le téléphone (même auth_time)"
+        ),
+        C::LoggedOut => t!(
+            "logout ends the session: the next visit shows the login page again",
+            "la déconnexion ferme la session : la visite suivante affiche de nouveau la page de connexion"
         ),
         C::InsuredEnrolled => t!(
             "insured enrolled with an issuer-signed credential",

@@ -9,6 +9,7 @@
 //! ([`local_time`]). Lines that scripts read (`demo: N passed, N failed`) are not messages
 //! and stay as they are. `--help` (clap's) is in English only.
 
+pub(crate) mod browser;
 pub(crate) mod demo;
 pub(crate) mod qr;
 pub(crate) mod wallet;

@@ -226,6 +226,7 @@ impl FakeServer {
                 poll_token: format!("poll-{account}"),
                 credential,
                 oprf,
+                login_id: None,
             },
         )
     }

@@ -31,7 +31,7 @@ final class FlowTests: XCTestCase {
         let p = fixture.practitioners[index]
         let wallet = try await openTestWallet(at: tempDir(), keystore: MemoryKeystore())
         let account = try await wallet.enrol(serverUrl: fixture.base_url, activationCode: p.activation_code, pin: pin)
-        XCTAssertEqual(account.subjectNameId, p.rpps)
+        XCTAssertEqual(account.subjectNameId, "8" + p.rpps) // the national id: 8 + RPPS
         XCTAssertEqual(account.kind, .practitioner)
         return (wallet, p.rpps)
     }
@@ -39,7 +39,7 @@ final class FlowTests: XCTestCase {
     func testApproveWithTheRightCodeGivesAnIdTokenThatVerifies() async throws {
         let rp = fixture.relyingParty(fixture.pick_client)
         let (w, rpps) = try await enrolled(0)
-        XCTAssertEqual(try w.accounts().map(\.subjectNameId), [rpps])
+        XCTAssertEqual(try w.accounts().map(\.subjectNameId), ["8" + rpps])
         XCTAssertEqual(try w.attemptsLeft(), 5)
         let (authReqId, dynamicCode) = try await rp.ciba(rpps, "Connexion au DMP")
         let pending = try await rp.token(authReqId)
@@ -68,7 +68,7 @@ final class FlowTests: XCTestCase {
         let keyJson = String(decoding: try JSONSerialization.data(withJSONObject: key), as: UTF8.self)
         let payload = try jwsVerify(token: idToken, publicJwkJson: keyJson, expectedTyp: nil)
         let claims = try XCTUnwrap(JSONSerialization.jsonObject(with: payload) as? [String: Any])
-        XCTAssertEqual(claims["SubjectNameID"] as? String, rpps)
+        XCTAssertEqual(claims["SubjectNameID"] as? String, "8" + rpps)
         XCTAssertEqual(claims["aud"] as? String, rp.id)
 
         let again = await thrown { try await w.approve(ch, pin: pin, code: dynamicCode) }

@@ -54,14 +54,25 @@ pub(crate) async fn answer(
             policy: s.config.guard_policy(),
         })
         .await?;
-    let status = match answered {
-        Answered::Recorded(AnswerOutcome::Approved) => AnswerStatus::Approved,
-        Answered::Recorded(AnswerOutcome::Declined) => AnswerStatus::Denied,
-        Answered::Recorded(AnswerOutcome::Reported) => {
+    let outcome = match answered {
+        Answered::Recorded {
+            outcome,
+            request_id,
+        } => {
+            // The browser login's page waits for this request (its status long-poll).
+            s.answered(&request_id);
+            outcome
+        }
+        Answered::Refused(why) => return Err(refusal(why)),
+    };
+    let status = match outcome {
+        AnswerOutcome::Approved => AnswerStatus::Approved,
+        AnswerOutcome::Declined => AnswerStatus::Denied,
+        AnswerOutcome::Reported => {
             tracing::warn!(%device_id, "user reported a login request as not theirs");
             AnswerStatus::Reported
         }
-        Answered::Recorded(AnswerOutcome::WrongCode) => {
+        AnswerOutcome::WrongCode => {
             tracing::warn!(%device_id, "wrong code picked; login denied");
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -69,7 +80,6 @@ pub(crate) async fn answer(
                 "the code does not match the login page; the login was denied",
             ));
         }
-        Answered::Refused(why) => return Err(refusal(why)),
     };
     Ok(Json(AnswerResponse { status }))
 }

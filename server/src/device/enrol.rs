@@ -84,6 +84,7 @@ pub(crate) async fn enrol(
         account_id,
         kind,
         identity,
+        login_id,
     } = match s.store.codes().redeem(enrolment).await? {
         CodeRedeem::Enrolled(enrolled) => enrolled,
         CodeRedeem::Refused(why) => return Err(refusal(why)),
@@ -108,6 +109,7 @@ pub(crate) async fn enrol(
         poll_token,
         credential,
         oprf,
+        login_id,
     }))
 }
 

@@ -12,7 +12,10 @@
 //!   it uses them.
 
 pub(crate) mod activation;
+pub(crate) mod attempt;
 pub(crate) mod guard;
+pub(crate) mod identifier;
+pub(crate) mod lang;
 
 use vistalid_core::protocol::{AccountKind, CodeMode, Decision, KeyStorage};
 
@@ -28,7 +31,7 @@ pub(crate) trait Stored: Sized + Copy + 'static {
 }
 
 /// Writes the [`Stored`] table of an enum: each variant with its text, once.
-macro_rules! stored {
+macro_rules! stored_table {
     ($ty:ty, $column:literal, { $($variant:path => $text:literal),+ $(,)? }) => {
         impl Stored for $ty {
             const COLUMN: &'static str = $column;
@@ -46,6 +49,7 @@ macro_rules! stored {
         }
     };
 }
+pub(crate) use stored_table as stored;
 
 /// Where a login request (CIBA today, the browser login next) stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +130,25 @@ stored!(CodeMode, "clients.mode", {
 stored!(KeyStorage, "devices.key_storage", {
     KeyStorage::Hardware => "hardware",
     KeyStorage::Software => "software",
+});
+
+stored!(lang::Lang, "login_attempts.locale", {
+    lang::Lang::Fr => "fr",
+    lang::Lang::En => "en",
+});
+
+/// Which list of a client a registered URI is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UriKind {
+    /// A `redirect_uri` of the authorization endpoint.
+    Redirect,
+    /// A `post_logout_redirect_uri` of the logout endpoint.
+    PostLogout,
+}
+
+stored!(UriKind, "client_uris.kind", {
+    UriKind::Redirect => "redirect",
+    UriKind::PostLogout => "post_logout",
 });
 
 /// What a device's signed answer does to its login request.

@@ -9,12 +9,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use vistalid_core::protocol::{AccountKind, CibaResponse, ErrorCode, RequestContext};
+use vistalid_core::protocol::{CibaResponse, ErrorCode, RequestContext};
 use vistalid_core::text;
 
 use crate::api::{no_store, retry_after, too_many, ApiError, FormBody};
 use crate::clients;
 use crate::domain::guard::HoldRefusal;
+use crate::domain::identifier;
 use crate::login::{self, Ask, Start};
 use crate::state::Shared;
 
@@ -52,21 +53,15 @@ pub(crate) async fn ciba(
     }
     let (login_hint, ask) = form.check()?;
     let unknown = |d: &str| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::UnknownUserId, d);
-    let target = s
-        .store
-        .accounts()
-        .login_target(&login_hint)
-        .await?
-        .ok_or_else(|| unknown("no account has this login_hint"))?;
-    if target.kind == AccountKind::Insured {
-        // Every offline QR carries the pseudonymous id: whoever scanned one could push logins
-        // to the citizen. Insured accounts get a login identifier of their own later.
-        return Err(unknown(
-            "login_hint names an insured account; insured accounts cannot be asked to log in \
-             by CIBA",
-        ));
+    // Accounts are found by their login identifier only (the national id, with or without
+    // its leading 8; the insured's own identifier), never by the pseudonymous id every
+    // offline QR code carries: whoever scanned one cannot push logins to the citizen.
+    let target = match identifier::read(&login_hint) {
+        Some(login_id) => s.store.accounts().login_target(&login_id).await?,
+        None => None,
     }
-    match login::start(&s, &client, target, ask).await? {
+    .ok_or_else(|| unknown("no account has this login_hint"))?;
+    match login::start(&s, &client, target, ask, None).await? {
         Start::Started(started) => Ok(no_store(
             Json(CibaResponse {
                 auth_req_id: started.request_id,
@@ -78,7 +73,7 @@ pub(crate) async fn ciba(
         )),
         Start::Held(held) => Ok(hold_refusal(held)),
         Start::NoActiveDevice => Err(unknown("the account has no active device")),
-        Start::TooManyPending => Err(ApiError::new(
+        Start::TooManyPending | Start::AttemptClosed => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::SlowDown,
             "too many pending login requests for this account; wait for them to be answered \
@@ -109,7 +104,11 @@ impl CibaForm {
         let login_hint = self
             .login_hint
             .filter(|h| !h.is_empty() && h.len() <= MAX_LOGIN_HINT)
-            .ok_or_else(|| ApiError::bad_request("login_hint (the RPPS number) is required"))?;
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "login_hint (the national id or login identifier) is required",
+                )
+            })?;
         let binding_message =
             check_text("binding_message", self.binding_message, MAX_BINDING_MESSAGE)
                 .map_err(|e| ApiError {

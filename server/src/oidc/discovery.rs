@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-//! OIDC discovery (what this server supports, exactly), its JWKS, and the authorization
-//! endpoint, which refuses every request (CIBA only, until the browser login).
+//! OIDC discovery (what this server supports, exactly) and its JWKS.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use vistalid_core::protocol::{
-    ErrorCode, CIBA_GRANT_TYPE, PATH_AUTHORIZE, PATH_CIBA, PATH_JWKS, PATH_TOKEN,
+    AUTHORIZATION_CODE_GRANT_TYPE, CIBA_GRANT_TYPE, PATH_AUTHORIZE, PATH_CIBA, PATH_END_SESSION,
+    PATH_JWKS, PATH_TOKEN, PATH_USERINFO, REFRESH_TOKEN_GRANT_TYPE,
 };
 
-use crate::api::{cacheable, ApiError};
+use crate::api::cacheable;
+use crate::domain::lang::Lang;
 use crate::id_token::ACR;
 use crate::state::Shared;
 
@@ -28,17 +28,30 @@ pub(crate) async fn discovery(State(s): State<Arc<Shared>>) -> Response {
         "backchannel_authentication_endpoint": format!("{iss}{PATH_CIBA}"),
         "backchannel_token_delivery_modes_supported": ["poll"],
         "backchannel_user_code_parameter_supported": false,
-        "grant_types_supported": [CIBA_GRANT_TYPE],
+        "grant_types_supported": [
+            AUTHORIZATION_CODE_GRANT_TYPE, REFRESH_TOKEN_GRANT_TYPE, CIBA_GRANT_TYPE
+        ],
         "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "userinfo_endpoint": format!("{iss}{PATH_USERINFO}"),
+        "end_session_endpoint": format!("{iss}{PATH_END_SESSION}"),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
-        "scopes_supported": ["openid"],
+        "userinfo_signing_alg_values_supported": ["ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": super::SCOPES,
         "acr_values_supported": [ACR],
+        "prompt_values_supported": ["none", "login"],
+        "ui_locales_supported": Lang::ALL.map(Lang::tag),
+        "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
         "claims_supported": [
-            "iss", "sub", "aud", "iat", "exp", "auth_time", "acr", "amr",
-            "SubjectNameID", "preferred_username", "given_name", "family_name", "SubjectRefPro",
-            "vistalid_account_kind"
+            "iss", "sub", "aud", "azp", "iat", "exp", "auth_time", "nonce", "at_hash", "acr",
+            "amr", "sid", "SubjectNameID", "preferred_username", "given_name", "family_name",
+            "SubjectRefPro", "vistalid_account_kind"
         ],
         "claim_types_supported": ["normal"],
     });
@@ -48,13 +61,4 @@ pub(crate) async fn discovery(State(s): State<Arc<Shared>>) -> Response {
 /// GET JWKS: the server's ES256 public key.
 pub(crate) async fn jwks(State(s): State<Arc<Shared>>) -> Response {
     cacheable(Json(json!({ "keys": [s.jwk] })).into_response())
-}
-
-/// The authorization endpoint: this server supports CIBA only.
-pub(crate) async fn authorize() -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        ErrorCode::UnsupportedResponseType,
-        "this server supports only CIBA (backchannel authentication, poll mode)",
-    )
 }

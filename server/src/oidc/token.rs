@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-//! The token endpoint, CIBA grant in poll mode: one poll of a login request by the client
-//! that made it, answered with the poll errors or, once, the ID token.
+//! The token endpoint: client authentication (`client_secret_basic` or
+//! `client_secret_post`), then one grant: CIBA in poll mode (one poll of a login request by
+//! the client that made it, answered with the poll errors or, once, the ID token), the
+//! browser login's `authorization_code` (see `code_grant`) or `refresh_token` (see
+//! `refresh`).
 
 use std::sync::Arc;
 
@@ -8,12 +11,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::json;
-use vistalid_core::protocol::{ErrorCode, CIBA_GRANT_TYPE};
+use vistalid_core::protocol::ErrorCode;
 
+use super::token_request::{self, TokenForm, TokenRequest};
+use super::{code_grant, refresh};
 use crate::api::{no_store, ApiError, FormBody};
-use crate::clients;
+use crate::clients::{self, Posted};
+use crate::domain::secs;
 use crate::id_token;
 use crate::secrets;
 use crate::state::Shared;
@@ -22,53 +27,58 @@ use crate::store::{NotGranted, Poll, TokenPoll};
 /// Seconds after a request's expiry during which an approved request can still be redeemed
 /// (the relying party polls at `interval`, so approval at the last second must not be lost).
 const REDEEM_GRACE_SECS: i64 = 30;
-/// Longest `auth_req_id` looked up.
-const MAX_AUTH_REQ_ID: usize = 128;
-
-/// Form parameters of the token endpoint.
-#[derive(Debug, Deserialize)]
-pub(crate) struct TokenForm {
-    grant_type: Option<String>,
-    auth_req_id: Option<String>,
-}
-
-/// POST token endpoint (CIBA grant, poll mode).
+/// POST token endpoint (every grant).
 pub(crate) async fn token(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
     FormBody(form): FormBody<TokenForm>,
 ) -> Result<Response, ApiError> {
-    let client = clients::authenticate(&s, &headers).await?;
-    match form.grant_type.as_deref() {
-        Some(CIBA_GRANT_TYPE) => {}
-        Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::UnsupportedGrantType,
-                "only the CIBA grant is supported",
-            ))
+    let posted = Posted {
+        client_id: form.client_id.as_deref(),
+        client_secret: form.client_secret.as_deref(),
+    };
+    let client = clients::authenticate_either(&s, &headers, posted).await?;
+    match token_request::parse(&form)? {
+        TokenRequest::Ciba { auth_req_id } => ciba_poll(&s, &client.client_id, auth_req_id).await,
+        TokenRequest::Code {
+            code,
+            redirect_uri,
+            verifier_challenge,
+        } => {
+            code_grant::exchange(
+                &s,
+                &client.client_id,
+                &code,
+                redirect_uri,
+                verifier_challenge,
+            )
+            .await
         }
-        None => return Err(ApiError::bad_request("grant_type is required")),
+        TokenRequest::Refresh {
+            refresh_token,
+            scope,
+        } => refresh::refresh(&s, &client.client_id, &refresh_token, scope.as_deref()).await,
     }
-    let auth_req_id = form
-        .auth_req_id
-        .filter(|v| !v.is_empty() && v.len() <= MAX_AUTH_REQ_ID)
-        .ok_or_else(|| ApiError::bad_request("auth_req_id is required"))?;
+}
+
+/// One CIBA poll of `auth_req_id` by `client_id`.
+async fn ciba_poll(s: &Shared, client_id: &str, auth_req_id: String) -> Result<Response, ApiError> {
     let now = s.clock.now();
     let access_token = secrets::make_token()?;
     let poll = TokenPoll {
         auth_req_id,
-        client_id: client.client_id.clone(),
+        client_id: client_id.to_owned(),
         now,
         access_token_hash: secrets::hash(access_token.as_bytes()),
+        access_token_exp: now.saturating_add(secs(s.config.token_ttl_secs)),
         grace_secs: REDEEM_GRACE_SECS,
     };
     let grant = match s.store.requests().poll(poll).await? {
         Poll::Granted(grant) => grant,
         Poll::NotGranted(why) => return Err(poll_error(why)),
     };
-    let id_token = id_token::sign(&s, &client.client_id, &grant, now)?;
-    tracing::info!(client = %client.client_id, "ID token issued");
+    let id_token = id_token::sign(s, client_id, &grant, now)?;
+    tracing::info!(client = %client_id, "ID token issued");
     Ok(no_store(
         Json(json!({
             "access_token": access_token,

@@ -2,8 +2,9 @@
 //! Accounts (practitioners and insured citizens) and their enrolled devices, with the
 //! account's login guard state.
 //!
-//! An account is named by its id or its `SubjectNameID` (RPPS number or pseudonymous id)
-//! wherever the admin names one ("account" arguments).
+//! An account is named by its id, its `SubjectNameID` (national id or pseudonymous id) or its
+//! login identifier wherever the admin names one ("account" arguments); logins find it by its
+//! login identifier only (never by the pseudonymous id a QR code carries).
 
 use vistalid_core::protocol::{AccountKind, Identity};
 
@@ -20,6 +21,8 @@ pub(crate) struct NewAccount {
     pub(crate) kind: AccountKind,
     /// Identity claims (the profession for practitioners only).
     pub(crate) identity: Identity,
+    /// The login identifier its user types (`domain::identifier`).
+    pub(crate) login_id: String,
     /// Creation time.
     pub(crate) created_at: i64,
 }
@@ -32,7 +35,7 @@ pub(crate) enum Added {
         /// Index in [`CodeIssue::candidates`] of the code stored.
         code: usize,
     },
-    /// An account with that `SubjectNameID` exists; nothing was written.
+    /// An account with that `SubjectNameID` or login identifier exists; nothing was written.
     Duplicate,
 }
 
@@ -152,16 +155,40 @@ impl Accounts<'_> {
             .write_blocking(move |tx| sqlite::accounts::revoke_device(tx, &id, now))
     }
 
-    /// The account whose `SubjectNameID` is `login_hint`, with its active devices.
+    /// The account whose login identifier is `login_id` (as `domain::identifier::read`
+    /// gives it), with its active devices.
     pub(crate) async fn login_target(
         &self,
-        login_hint: &str,
+        login_id: &str,
     ) -> Result<Option<LoginTarget>, StoreError> {
-        let hint = login_hint.to_owned();
+        let hint = login_id.to_owned();
         self.store
             .db
-            .read(move |c| sqlite::accounts::login_target(c, &hint))
+            .read(move |c| {
+                sqlite::accounts::login_target(c, &hint, sqlite::accounts::TargetBy::LoginId)
+            })
             .await
+    }
+
+    /// The account `account_id`, with its active devices (a browser attempt's retry).
+    pub(crate) async fn login_target_of(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<LoginTarget>, StoreError> {
+        let id = account_id.to_owned();
+        self.store
+            .db
+            .read(move |c| {
+                sqlite::accounts::login_target(c, &id, sqlite::accounts::TargetBy::AccountId)
+            })
+            .await
+    }
+
+    /// The login identifier of `account` (blocking).
+    pub(crate) fn login_id(&self, account: &str) -> Result<Option<String>, StoreError> {
+        self.store
+            .db
+            .read_blocking(|c| sqlite::accounts::login_id(c, account))
     }
 
     /// The key, standing and account of device `device_id`.

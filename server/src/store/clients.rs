@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Registered relying parties: their names, secret hashes, *code dynamique* modes and QR
-//! audiences.
+//! Registered relying parties: their names, secret hashes, *code dynamique* modes, QR
+//! audiences, registered redirect URIs (login and logout) and userinfo format.
 
 use vistalid_core::protocol::CodeMode;
 
@@ -19,6 +19,12 @@ pub(crate) struct ClientRecord {
     pub(crate) mode: CodeMode,
     /// The QR audience it redeems for; `None`: audience-less QR codes only.
     pub(crate) audience: Option<String>,
+    /// Its registered `redirect_uri` values (exact match).
+    pub(crate) redirect_uris: Vec<String>,
+    /// Its registered `post_logout_redirect_uri` values (exact match).
+    pub(crate) post_logout_redirect_uris: Vec<String>,
+    /// Whether userinfo answers it with a signed JWT (`userinfo_signed_response_alg=ES256`).
+    pub(crate) userinfo_signed: bool,
 }
 
 /// A relying party to register.

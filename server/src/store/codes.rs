@@ -63,6 +63,8 @@ pub(crate) struct Enrolled {
     pub(crate) kind: AccountKind,
     /// Its identity claims.
     pub(crate) identity: Identity,
+    /// The login identifier its user types (`None` only for rows older than it).
+    pub(crate) login_id: Option<String>,
 }
 
 /// What redeeming an activation code did (every outcome is committed: the nonce is spent,

@@ -14,18 +14,26 @@
 //! - Methods without `async` block the calling thread (start-up and admin paths only).
 
 mod accounts;
+mod attempts;
 mod clients;
 mod codes;
 mod credentials;
 mod meta;
 mod pin_guards;
 mod requests;
+mod sessions;
 mod sqlite;
+// Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
+#[allow(dead_code)]
+mod tokens;
 
 use std::path::Path;
 
 pub(crate) use accounts::{
     Accounts, Added, Alerts, DeviceKey, DeviceRecord, LoginTarget, NewAccount, Revocation,
+};
+pub(crate) use attempts::{
+    Attempt, AttemptRequest, Attempts, CodeFromAttempt, Continued, NewAttempt, StopTry, Stopped,
 };
 pub(crate) use clients::{ClientRecord, Clients, NewClient};
 pub(crate) use codes::{CodeIssue, CodeRedeem, CodeRefusal, Codes, Enrolled, Enrolment, NewDevice};
@@ -37,6 +45,13 @@ pub(crate) use pin_guards::{
 pub(crate) use requests::{
     AnswerRefusal, AnswerTry, Answered, Grant, NewChallenge, NewRequest, NotGranted, Poll, Queued,
     Requests, TokenPoll,
+};
+pub(crate) use sessions::{EndSession, NewSession, SessionCode, SessionGrant, Sessions};
+// Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
+#[allow(unused_imports)]
+pub(crate) use tokens::{
+    AccessGrant, CodeExchange, ExchangeRefusal, Exchanged, NewCode, NewToken, RefreshRefusal,
+    RefreshTry, Refreshed, TokenGrant, Tokens,
 };
 
 /// Errors of the store.
@@ -132,14 +147,26 @@ impl Store {
         Requests { store: self }
     }
 
+    /// Browser login attempts.
+    pub(crate) fn attempts(&self) -> Attempts<'_> {
+        Attempts { store: self }
+    }
+
+    /// SSO sessions.
+    pub(crate) fn sessions(&self) -> Sessions<'_> {
+        Sessions { store: self }
+    }
+
+    /// Authorization codes, access tokens and refresh-token families.
+    #[allow(dead_code)] // The token endpoint's (branch tokens15).
+    pub(crate) fn tokens(&self) -> Tokens<'_> {
+        Tokens { store: self }
+    }
+
     /// Deletes spent nonces, stale PIN-guard request ids, and login requests (with their
-    /// challenges) expired more than a day before `now`; returns the rows removed. Fraud
-    /// reports are kept.
+    /// challenges), login attempts, sessions, codes and tokens expired more than a day before
+    /// `now`; returns the rows removed. Fraud reports are kept.
     pub(crate) async fn prune(&self, now: i64) -> Result<usize, StoreError> {
-        self.db
-            .write(move |tx| {
-                Ok(sqlite::requests::prune(tx, now)? + sqlite::pin_guards::prune(tx, now)?)
-            })
-            .await
+        self.db.write(move |tx| sqlite::prune(tx, now)).await
     }
 }

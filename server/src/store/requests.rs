@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Login requests (CIBA today) and the signed challenge queued for each device of the
-//! account: queueing, the device's pending list, the device's answer, and the relying
-//! party's token poll.
+//! Login requests (CIBA and the browser login) and the signed challenge queued for each device
+//! of the account: queueing (for a browser login, linked to its attempt in the same
+//! transaction), the device's pending list, the device's answer, and the relying party's CIBA
+//! token poll (which never grants a browser login's request).
 
 use vistalid_core::protocol::{AccountKind, Decision, Identity, KeyStorage};
 
 use super::{sqlite, Store, StoreError};
+use crate::domain::attempt::Flow;
 use crate::domain::guard::Policy;
 use crate::domain::{AnswerOutcome, DenialReason};
 
@@ -32,6 +34,19 @@ pub(crate) struct NewRequest {
     pub(crate) interval_secs: i64,
     /// The signed challenges, one per device.
     pub(crate) challenges: Vec<NewChallenge>,
+    /// The browser login attempt that asks (`None`: CIBA).
+    pub(crate) attempt: Option<String>,
+}
+
+impl NewRequest {
+    /// Which flow makes it.
+    pub(crate) fn flow(&self) -> Flow {
+        if self.attempt.is_some() {
+            Flow::Browser
+        } else {
+            Flow::Ciba
+        }
+    }
 }
 
 /// One device's challenge.
@@ -49,11 +64,15 @@ pub(crate) struct NewChallenge {
 
 /// What queueing did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // `Queued::Queued` reads as what happened.
 pub(crate) enum Queued {
     /// Queued.
     Queued,
     /// The account already has the most pending requests allowed; nothing was written.
     TooManyPending,
+    /// The attempt cannot start a phone challenge now (answered, expired, out of retries, or
+    /// one is still pending); nothing was written.
+    AttemptClosed,
 }
 
 /// A device's signed (and checked) answer to record.
@@ -76,11 +95,16 @@ pub(crate) struct AnswerTry {
 }
 
 /// What an answer did (a recorded answer is committed whatever its outcome).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Answered {
     /// Recorded: the request is closed with this outcome, every device's challenge closed,
     /// the account's guard and counters updated.
-    Recorded(AnswerOutcome),
+    Recorded {
+        /// What the answer did.
+        outcome: AnswerOutcome,
+        /// The request it answered (whose waiting pages to wake).
+        request_id: String,
+    },
     /// Nothing was recorded, and why.
     Refused(AnswerRefusal),
 }
@@ -109,6 +133,8 @@ pub(crate) struct TokenPoll {
     pub(crate) now: i64,
     /// SHA-256 of the access token to issue with a grant.
     pub(crate) access_token_hash: [u8; 32],
+    /// Expiry of that access token.
+    pub(crate) access_token_exp: i64,
     /// Seconds after the request's expiry during which an approval can still be redeemed.
     pub(crate) grace_secs: i64,
 }

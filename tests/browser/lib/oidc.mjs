@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 
 /**
  * The server's discovery document: ISSUER/.well-known/openid-configuration (OIDC Discovery
@@ -76,4 +76,59 @@ export async function exchangeCode({ endpoint, clientId, clientSecret, code, red
     }),
   });
   return { status: resp.status, ...(await resp.json()) };
+}
+
+/** `at_hash` of an access token for ES256 (OIDC Core §3.1.3.6): the left half of its SHA-256. */
+export function atHash(accessToken) {
+  return createHash('sha256').update(accessToken, 'ascii').digest().subarray(0, 16).toString('base64url');
+}
+
+/** The JSON payload of a compact JWS, unverified (to read what a page test was given). */
+export function decodeJwt(token) {
+  const [header, payload] = String(token).split('.');
+  return {
+    header: JSON.parse(Buffer.from(header, 'base64url').toString('utf8')),
+    claims: JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')),
+  };
+}
+
+/**
+ * Verifies an ID token as a relying party must (OIDC Core §3.1.3.7): ES256 signature by the
+ * JWKS key its header's `kid` names, `iss`, `aud`, `exp`, `nonce` and, when `accessToken` is
+ * given, `at_hash`. Throws an Error naming the first check that fails.
+ * @returns {Promise<object>} the claims
+ */
+export async function verifyIdToken({ jwksUri, issuer, clientId, idToken, nonce, accessToken, now = Date.now() / 1000 }) {
+  const parts = String(idToken).split('.');
+  if (parts.length !== 3) throw new Error('ID token: not a compact JWS');
+  const { header, claims } = decodeJwt(idToken);
+  if (header.alg !== 'ES256') throw new Error(`ID token: alg ${header.alg}, not ES256`);
+  if (!header.kid) throw new Error('ID token: no kid');
+  const resp = await fetch(jwksUri);
+  if (!resp.ok) throw new Error(`JWKS: HTTP ${resp.status}`);
+  const jwk = (await resp.json()).keys.find((k) => k.kid === header.kid);
+  if (!jwk) throw new Error(`ID token: kid ${header.kid} is not in the JWKS`);
+  const key = createPublicKey({ key: jwk, format: 'jwk' });
+  const ok = verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`, 'ascii'),
+    { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2], 'base64url'));
+  if (!ok) throw new Error('ID token: bad signature');
+  if (claims.iss !== issuer) throw new Error(`ID token: iss ${claims.iss}`);
+  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!aud.includes(clientId)) throw new Error(`ID token: aud ${claims.aud}`);
+  if (!(claims.exp > now)) throw new Error('ID token: expired');
+  if (nonce !== undefined && claims.nonce !== nonce) throw new Error('ID token: nonce');
+  if (accessToken !== undefined && claims.at_hash !== atHash(accessToken)) throw new Error('ID token: at_hash');
+  return claims;
+}
+
+/**
+ * Calls userinfo with a bearer access token (GET).
+ * @returns {Promise<{ status: number, wwwAuthenticate: string|null } & Record<string, unknown>>}
+ */
+export async function userinfo({ endpoint, accessToken }) {
+  const resp = await fetch(endpoint, { headers: { authorization: `Bearer ${accessToken}` } });
+  const text = await resp.text();
+  let json = {};
+  try { json = text ? JSON.parse(text) : {}; } catch { json = { body: text }; }
+  return { status: resp.status, wwwAuthenticate: resp.headers.get('www-authenticate'), ...json };
 }

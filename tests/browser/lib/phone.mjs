@@ -22,10 +22,14 @@ export function phoneFixture() {
   return { url: f.phone_url, pin: f.phone_pin, accounts: f.phone_accounts };
 }
 
-/** The `n`th phone account of `kind` ('practitioner' or 'insured'): { login, account_id, device_name }. */
-export function phoneAccount(kind, n = 0) {
-  const account = phoneFixture().accounts.filter((a) => a.kind === kind)[n];
-  if (!account) throw new Error(`the phone holds no ${kind} number ${n}`);
+/**
+ * The `n`th phone account of `kind` ('practitioner' or 'insured') on server `on` ('main', the
+ * default, or 'strict'): { login, login_id, kind, account_id, device_name, server }. A test file
+ * uses accounts no other file uses (files run in parallel; selftest/accounts.test.mjs checks).
+ */
+export function phoneAccount(kind, n = 0, { on = 'main' } = {}) {
+  const account = phoneFixture().accounts.filter((a) => a.kind === kind && (a.server ?? 'main') === on)[n];
+  if (!account) throw new Error(`the phone holds no ${kind} number ${n}${on === 'main' ? '' : ` on the ${on} server`}`);
   return account;
 }
 

@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
-import { authorizationRequest, discover, exchangeCode, pkceChallenge } from '../lib/oidc.mjs';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import {
+  atHash, authorizationRequest, decodeJwt, discover, exchangeCode, pkceChallenge, verifyIdToken,
+} from '../lib/oidc.mjs';
 import { fixture } from '../lib/harness.mjs';
 
 test('pkceChallenge matches RFC 7636 Appendix B', () => {
@@ -71,4 +74,48 @@ test('discover reads the testbed server\'s discovery document', { skip: fixture(
   assert.equal(d.issuer, issuer);
   assert.ok(d.token_endpoint.startsWith(issuer));
   await assert.rejects(discover(`${issuer}/nowhere/`), /discovery of .*: HTTP 404/);
+});
+
+test('atHash matches the OIDC Core example (Appendix A.3)', () => {
+  assert.equal(atHash('jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y'), '77QmUPtjPfzWtF2AnpK9RQ');
+});
+
+test('verifyIdToken accepts a good token and names the check each bad one fails', async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' };
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const jwksUri = `http://127.0.0.1:${server.address().port}/certs`;
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const jwt = (claims, { kid = 'k1', alg = 'ES256', key = privateKey } = {}) => {
+    const input = `${b64({ alg, typ: 'JWT', kid })}.${b64(claims)}`;
+    const sig = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+    return `${input}.${sig.toString('base64url')}`;
+  };
+  const good = { iss: 'http://idp', aud: 'rp', exp: 2_000_000_000, nonce: 'n1', at_hash: atHash('tok') };
+  const args = { jwksUri, issuer: 'http://idp', clientId: 'rp', nonce: 'n1', accessToken: 'tok', now: 1_000 };
+  try {
+    assert.deepEqual(await verifyIdToken({ ...args, idToken: jwt(good) }), good);
+    assert.equal(decodeJwt(jwt(good)).header.kid, 'k1');
+    const bad = [
+      [jwt({ ...good, nonce: 'n2' }), /nonce/],
+      [jwt({ ...good, at_hash: atHash('other') }), /at_hash/],
+      [jwt({ ...good, iss: 'http://evil' }), /iss/],
+      [jwt({ ...good, aud: 'rp2' }), /aud/],
+      [jwt({ ...good, exp: 999 }), /expired/],
+      [jwt(good, { kid: 'k2' }), /kid k2 is not in the JWKS/],
+      [jwt(good, { alg: 'ES384' }), /alg ES384/],
+      [jwt(good, { key: other.privateKey }), /bad signature/],
+      ['a.b', /not a compact JWS/],
+    ];
+    for (const [idToken, error] of bad) {
+      await assert.rejects(verifyIdToken({ ...args, idToken }), error);
+    }
+  } finally {
+    server.close();
+  }
 });

@@ -18,8 +18,11 @@ pub(in crate::store) fn add(
     code: &CodeIssue,
 ) -> Result<Added, StoreError> {
     let exists = tx
-        .prepare_cached("SELECT 1 FROM accounts WHERE subject_name_id = ?1")?
-        .query_row([&a.identity.subject_name_id], |_| Ok(()))
+        .prepare_cached("SELECT 1 FROM accounts WHERE subject_name_id = ?1 OR login_id = ?2")?
+        .query_row(
+            rusqlite::params![a.identity.subject_name_id, a.login_id],
+            |_| Ok(()),
+        )
         .optional()?;
     if exists.is_some() {
         return Ok(Added::Duplicate);
@@ -27,7 +30,7 @@ pub(in crate::store) fn add(
     let who = &a.identity;
     tx.prepare_cached(
         "INSERT INTO accounts (id, kind, subject_name_id, given_name, family_name,
-             profession, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             profession, login_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(rusqlite::params![
         a.id,
@@ -36,6 +39,7 @@ pub(in crate::store) fn add(
         who.given_name,
         who.family_name,
         who.profession,
+        a.login_id,
         a.created_at
     ])?;
     let code = codes::store_code(tx, &a.id, code)?;
@@ -138,15 +142,30 @@ pub(in crate::store) fn revoke_device(
     }
 }
 
+/// Which column names the account of a login target.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::store) enum TargetBy {
+    /// The login identifier (what the user or the relying party typed).
+    LoginId,
+    /// The account id (a retry of a browser attempt that already found the account).
+    AccountId,
+}
+
 pub(in crate::store) fn login_target(
     c: &Connection,
     hint: &str,
+    by: TargetBy,
 ) -> Result<Option<LoginTarget>, StoreError> {
+    let sql = match by {
+        TargetBy::LoginId => {
+            "SELECT id, kind, not_me_until, wrong_pick_until FROM accounts WHERE login_id = ?1"
+        }
+        TargetBy::AccountId => {
+            "SELECT id, kind, not_me_until, wrong_pick_until FROM accounts WHERE id = ?1"
+        }
+    };
     let row = c
-        .prepare_cached(
-            "SELECT id, kind, not_me_until, wrong_pick_until FROM accounts
-             WHERE subject_name_id = ?1",
-        )?
+        .prepare_cached(sql)?
         .query_row([hint], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -174,6 +193,18 @@ pub(in crate::store) fn login_target(
         hold,
         devices,
     }))
+}
+
+pub(in crate::store) fn login_id(
+    c: &Connection,
+    account: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(c.prepare_cached(
+        "SELECT login_id FROM accounts WHERE id = ?1 OR subject_name_id = ?1 OR login_id = ?1",
+    )?
+    .query_row([account], |r| r.get::<_, Option<String>>(0))
+    .optional()?
+    .flatten())
 }
 
 pub(in crate::store) fn device_key(

@@ -96,9 +96,9 @@ pub(in crate::store) fn redeem(tx: &Tx<'_>, e: &Enrolment) -> Result<CodeRedeem,
     if let Some(g) = &d.pin_guard {
         super::pin_guards::insert(tx, &d.id, g, now)?;
     }
-    let (kind, identity) = tx
+    let (kind, identity, login_id) = tx
         .prepare_cached(
-            "SELECT kind, subject_name_id, given_name, family_name, profession
+            "SELECT kind, subject_name_id, given_name, family_name, profession, login_id
              FROM accounts WHERE id = ?1",
         )?
         .query_row([&account_id], |r| {
@@ -110,12 +110,14 @@ pub(in crate::store) fn redeem(tx: &Tx<'_>, e: &Enrolment) -> Result<CodeRedeem,
                     family_name: r.get(3)?,
                     profession: r.get(4)?,
                 },
+                r.get(5)?,
             ))
         })?;
     Ok(CodeRedeem::Enrolled(Enrolled {
         account_id,
         kind,
         identity,
+        login_id,
     }))
 }
 

@@ -17,6 +17,7 @@
 //!   that no variant has becomes [`StoreError::Corrupt`] naming the column.
 
 pub(super) mod accounts;
+pub(super) mod attempts;
 pub(super) mod clients;
 pub(super) mod codes;
 pub(super) mod credentials;
@@ -24,6 +25,10 @@ pub(super) mod meta;
 pub(super) mod pin_guards;
 pub(super) mod requests;
 mod schema;
+pub(super) mod sessions;
+// Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
+#[allow(dead_code)]
+pub(super) mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -284,6 +289,20 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
             );
         }
     }
+}
+
+/// Rows are kept this long after their expiry (replays of codes and tokens are recognised
+/// within it; requests stay for token polls and audits).
+const KEEP_SECS: i64 = 86_400;
+
+/// Deletes what expired more than [`KEEP_SECS`] before `now` (spent nonces at once).
+pub(super) fn prune(tx: &Tx<'_>, now: i64) -> Result<usize, StoreError> {
+    let horizon = now.saturating_sub(KEEP_SECS);
+    Ok(requests::prune(tx, now, horizon)?
+        + attempts::prune(tx, horizon)?
+        + sessions::prune(tx, horizon)?
+        + tokens::prune(tx, horizon)?
+        + pin_guards::prune(tx, now)?)
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {

@@ -5,7 +5,8 @@ use rusqlite::{Connection, OptionalExtension as _};
 use vistalid_core::protocol::{Identity, KeyStorage};
 
 use super::accounts::{mark_answer, AnswerMark};
-use super::{opt_state, state, Tx};
+use super::{attempts, opt_state, state, tokens, Tx};
+use crate::domain::attempt::Flow;
 use crate::domain::{AnswerOutcome, ChallengeStatus, RequestStatus, Stored as _};
 use crate::secrets;
 use crate::store::{
@@ -13,15 +14,16 @@ use crate::store::{
     TokenPoll,
 };
 
-/// Requests (and their challenges) are kept this long after expiry, for token polls and
-/// audits.
-const KEEP_SECS: i64 = 86_400;
-
 pub(in crate::store) fn queue(
     tx: &Tx<'_>,
     r: &NewRequest,
     max_pending: u32,
 ) -> Result<Queued, StoreError> {
+    if let Some(attempt) = &r.attempt {
+        if !attempts::may_start(tx, attempt, r.created_at)? {
+            return Ok(Queued::AttemptClosed);
+        }
+    }
     let pending: i64 = tx
         .prepare_cached(
             "SELECT COUNT(*) FROM auth_requests
@@ -40,8 +42,8 @@ pub(in crate::store) fn queue(
     }
     tx.prepare_cached(
         "INSERT INTO auth_requests (id, client_id, account_id, code, scope, acr_values,
-             created_at, expires_at, interval_secs, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             created_at, expires_at, interval_secs, status, flow)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(rusqlite::params![
         r.id,
@@ -53,8 +55,12 @@ pub(in crate::store) fn queue(
         r.created_at,
         r.expires_at,
         r.interval_secs,
-        RequestStatus::Pending.as_stored()
+        RequestStatus::Pending.as_stored(),
+        r.flow().as_stored()
     ])?;
+    if let Some(attempt) = &r.attempt {
+        attempts::link_request(tx, attempt, &r.id, &r.account_id)?;
+    }
     let mut ins = tx.prepare_cached(
         "INSERT INTO challenges (id, auth_req_id, device_id, jws, exp, status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -184,7 +190,10 @@ pub(in crate::store) fn answer(tx: &Tx<'_>, a: &AnswerTry) -> Result<Answered, S
             now,
         },
     )?;
-    Ok(Answered::Recorded(outcome))
+    Ok(Answered::Recorded {
+        outcome,
+        request_id: row.request_id,
+    })
 }
 
 /// A request with its account, as a token poll needs them.
@@ -207,33 +216,36 @@ fn polled(tx: &Tx<'_>, auth_req_id: &str) -> Result<Option<Polled>, StoreError> 
                     a.family_name, a.profession, a.kind, d.key_storage
              FROM auth_requests r JOIN accounts a ON a.id = r.account_id
              LEFT JOIN devices d ON d.id = r.answered_by
-             WHERE r.id = ?1",
+             WHERE r.id = ?1 AND r.flow = ?2",
         )?
-        .query_row([auth_req_id], |r| {
-            Ok(Polled {
-                client_id: r.get(0)?,
-                status: state(r, 1)?,
-                reason: opt_state(r, 2)?,
-                expires_at: r.get(3)?,
-                interval: r.get(4)?,
-                last_poll: r.get(5)?,
-                auth_time: r.get(6)?,
-                grant: Grant {
-                    account_id: r.get(7)?,
-                    identity: Identity {
-                        subject_name_id: r.get(8)?,
-                        given_name: r.get(9)?,
-                        family_name: r.get(10)?,
-                        profession: r.get(11)?,
+        .query_row(
+            rusqlite::params![auth_req_id, Flow::Ciba.as_stored()],
+            |r| {
+                Ok(Polled {
+                    client_id: r.get(0)?,
+                    status: state(r, 1)?,
+                    reason: opt_state(r, 2)?,
+                    expires_at: r.get(3)?,
+                    interval: r.get(4)?,
+                    last_poll: r.get(5)?,
+                    auth_time: r.get(6)?,
+                    grant: Grant {
+                        account_id: r.get(7)?,
+                        identity: Identity {
+                            subject_name_id: r.get(8)?,
+                            given_name: r.get(9)?,
+                            family_name: r.get(10)?,
+                            profession: r.get(11)?,
+                        },
+                        kind: state(r, 12)?,
+                        auth_time: 0,
+                        // No answering device (not answered yet: nothing is granted then) reads
+                        // as the weaker claim.
+                        key_storage: opt_state(r, 13)?.unwrap_or(KeyStorage::Software),
                     },
-                    kind: state(r, 12)?,
-                    auth_time: 0,
-                    // No answering device (not answered yet: nothing is granted then) reads
-                    // as the weaker claim.
-                    key_storage: opt_state(r, 13)?.unwrap_or(KeyStorage::Software),
-                },
-            })
-        })
+                })
+            },
+        )
         .optional()?)
 }
 
@@ -259,6 +271,18 @@ pub(in crate::store) fn poll(tx: &Tx<'_>, p: &TokenPoll) -> Result<Poll, StoreEr
                 p.access_token_hash.as_slice(),
                 now
             ])?;
+            tokens::add_access(
+                tx,
+                &tokens::AccessRow {
+                    hash: &p.access_token_hash,
+                    client_id: &p.client_id,
+                    account_id: &row.grant.account_id,
+                    family_id: None,
+                    scope: "openid",
+                    now,
+                    expires_at: p.access_token_exp,
+                },
+            )?;
             Ok(Poll::Granted(Grant {
                 auth_time: row.auth_time.unwrap_or(now),
                 ..row.grant
@@ -283,11 +307,10 @@ pub(in crate::store) fn poll(tx: &Tx<'_>, p: &TokenPoll) -> Result<Poll, StoreEr
     }
 }
 
-pub(in crate::store) fn prune(tx: &Tx<'_>, now: i64) -> Result<usize, StoreError> {
+pub(super) fn prune(tx: &Tx<'_>, now: i64, horizon: i64) -> Result<usize, StoreError> {
     let mut n = tx
         .prepare_cached("DELETE FROM enrol_nonces WHERE expires_at < ?1")?
         .execute([now])?;
-    let horizon = now.saturating_sub(KEEP_SECS);
     n += tx
         .prepare_cached(
             "DELETE FROM challenges WHERE auth_req_id IN

@@ -143,4 +143,105 @@ CREATE TABLE pin_guard_requests (
 ) STRICT;
 CREATE INDEX pin_guard_requests_expiry ON pin_guard_requests(expires_at);
 "#,
+    // 6: the browser login (ADR 0002). Practitioners' `SubjectNameID` becomes the national id
+    // (`8` + RPPS); every account gets the login identifier its user types (practitioners:
+    // the national id; insured: `V` + random characters no QR carries). Clients register
+    // redirect URIs; login attempts, SSO sessions, authorization codes, access tokens and
+    // refresh-token families are kept; a request says which flow made it.
+    r#"
+ALTER TABLE accounts ADD COLUMN login_id TEXT;
+UPDATE accounts SET subject_name_id = '8' || subject_name_id
+    WHERE kind = 'practitioner' AND length(subject_name_id) = 11
+      AND subject_name_id NOT GLOB '*[^0-9]*';
+UPDATE accounts SET login_id = subject_name_id WHERE kind = 'practitioner';
+UPDATE accounts SET login_id = 'V' || substr(hex(randomblob(8)), 1, 11) WHERE kind = 'insured';
+CREATE UNIQUE INDEX accounts_login_id ON accounts(login_id);
+ALTER TABLE clients ADD COLUMN userinfo_signed INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE client_uris (
+    client_id TEXT NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,
+    kind      TEXT NOT NULL,
+    uri       TEXT NOT NULL,
+    PRIMARY KEY (client_id, kind, uri)
+) STRICT;
+ALTER TABLE auth_requests ADD COLUMN flow TEXT NOT NULL DEFAULT 'ciba';
+CREATE TABLE login_attempts (
+    id             TEXT PRIMARY KEY,
+    cookie_hash    BLOB NOT NULL,
+    csrf           TEXT NOT NULL,
+    client_id      TEXT NOT NULL,
+    redirect_uri   TEXT NOT NULL,
+    state          TEXT,
+    nonce          TEXT,
+    code_challenge TEXT NOT NULL,
+    scope          TEXT NOT NULL,
+    acr_values     TEXT,
+    login_hint     TEXT,
+    locale         TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    account_id     TEXT,
+    request_id     TEXT,
+    starts         INTEGER NOT NULL DEFAULT 0,
+    stop           TEXT,
+    held_reason    TEXT,
+    held_until     INTEGER,
+    done_at        INTEGER
+) STRICT;
+CREATE INDEX login_attempts_expiry ON login_attempts(expires_at);
+CREATE TABLE sessions (
+    id          TEXT PRIMARY KEY,
+    cookie_hash BLOB NOT NULL UNIQUE,
+    account_id  TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    auth_time   INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    last_seen   INTEGER NOT NULL,
+    ended_at    INTEGER
+) STRICT;
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+CREATE TABLE authorization_codes (
+    hash           BLOB PRIMARY KEY,
+    client_id      TEXT NOT NULL,
+    redirect_uri   TEXT NOT NULL,
+    code_challenge TEXT NOT NULL,
+    nonce          TEXT,
+    scope          TEXT NOT NULL,
+    session_id     TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    used_at        INTEGER,
+    family_id      TEXT
+) STRICT;
+CREATE INDEX authorization_codes_expiry ON authorization_codes(expires_at);
+CREATE TABLE token_families (
+    id         TEXT PRIMARY KEY,
+    client_id  TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+) STRICT;
+CREATE INDEX token_families_session ON token_families(session_id);
+CREATE TABLE refresh_tokens (
+    hash       BLOB PRIMARY KEY,
+    family_id  TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+) STRICT;
+CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id);
+CREATE TABLE access_tokens (
+    hash       BLOB PRIMARY KEY,
+    client_id  TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    family_id  TEXT,
+    scope      TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX access_tokens_family ON access_tokens(family_id);
+CREATE INDEX access_tokens_expiry ON access_tokens(expires_at);
+"#,
 ];

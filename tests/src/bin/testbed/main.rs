@@ -22,11 +22,18 @@
 //! It also starts [`hostile`], a misbehaving HTTP server for the shells' transport tests, and
 //! adds its base URL to the fixture as `"hostile_url"`.
 //!
-//! With `--phone M` it also starts [`phone`], the test-only phone of the browser tests: M more
-//! practitioners and M more insured people, each enrolled in a real wallet, answering
-//! challenges on request over a loopback control API. The fixture then also has
-//! `"phone_url"`, `"phone_pin"` and `"phone_accounts"` (`[{ "login", "kind", "account_id",
-//! "device_name" }, …]`).
+//! With `--phone M` it also starts, for the browser tests:
+//! - a second server, `strict`: the login guard's default holds (the main server lifts them)
+//!   and challenges that live [`STRICT_EXPIRES_IN`] seconds, for the held and expiry pages; the
+//!   fixture's `"strict"` has its `base_url` and `ciba_expires_in`;
+//! - browser clients on both servers (`"browser_clients": { "pick": { "id", "name", "secret",
+//!   "redirect_uri", "post_logout_redirect_uri", "mode" }, "type": … }`, at the top level for
+//!   the main server and in `"strict"`);
+//! - [`phone`], the test-only phone: M more practitioners and M more insured people on the main
+//!   server and [`STRICT_PHONE_ACCOUNTS`] of each on the strict one, each enrolled in a real
+//!   wallet, answering challenges on request over a loopback control API. The fixture then also
+//!   has `"phone_url"`, `"phone_pin"` and `"phone_accounts"` (`[{ "login", "kind",
+//!   "account_id", "device_name", "server" }, …]`).
 //!
 //! It holds test credentials in clear on purpose: never point it at real data.
 
@@ -38,7 +45,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 use vistalid_core::protocol::CodeMode;
-use vistalid_server::{ServerConfig, ServerError};
+use vistalid_server::{ClientOptions, ServerConfig, ServerError};
 
 /// Command-line options.
 struct Options {
@@ -98,6 +105,15 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The strict server's challenge lifetime (`ciba_expires_in`), in seconds: short, so the
+/// browser tests see an expiry without waiting two minutes.
+const STRICT_EXPIRES_IN: u64 = 6;
+/// Phone accounts of each kind on the strict server.
+const STRICT_PHONE_ACCOUNTS: usize = 2;
+
+/// The name every testbed client is registered with (the login page and the phone show it).
+const CLIENT_NAME: &str = "Dossier Médical Partagé";
+
 async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let data = tempfile::tempdir()?;
     let mut config = ServerConfig::for_tests(data.path());
@@ -106,15 +122,27 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     // and per-client rate limits, which the server's own tests cover.
     config.enrol_per_ip_per_min = 10_000;
     config.ciba_per_client_per_min = 10_000;
+    config.browser_login_per_ip_per_min = 10_000;
     // The binding tests log in again right after a wrong pick or a "not me" on one account:
     // lift the login guard's holds too (the server's own tests cover them).
     config.wrong_pick_backoff_secs = 0;
     config.not_me_hold_secs = 0;
+    let strict_config = {
+        let mut c = config.clone();
+        c.db_path = data.path().join("strict.sqlite");
+        // The strict server keeps the guard's default holds and has short challenges.
+        let defaults = ServerConfig::new(&c.db_path);
+        c.wrong_pick_backoff_secs = defaults.wrong_pick_backoff_secs;
+        c.not_me_hold_secs = defaults.not_me_hold_secs;
+        c.ciba_expires_in = STRICT_EXPIRES_IN;
+        c.challenge_ttl_secs = STRICT_EXPIRES_IN;
+        c
+    };
     let server = vistalid_server::start(config).await?;
     let admin = server.admin();
 
     let client = |mode| -> Result<serde_json::Value, ServerError> {
-        let (id, secret) = admin.add_client("Dossier Médical Partagé", mode)?;
+        let (id, secret) = admin.add_client(CLIENT_NAME, mode)?;
         Ok(json!({ "id": id, "secret": secret.as_str() }))
     };
     let pick_client = client(CodeMode::Pick)?;
@@ -132,10 +160,6 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let hostile_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let hostile_url = format!("http://{}", hostile_listener.local_addr()?);
     tokio::spawn(hostile::serve(hostile_listener));
-    let phone = match options.phone {
-        0 => None,
-        n => Some(phone::start(&server, n).await?),
-    };
     let mut fixture = json!({
         "base_url": server.base_url(),
         "hostile_url": hostile_url,
@@ -144,6 +168,37 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         "practitioners": practitioners,
         "insured": insured,
     });
+    // The browser tests' second server and the phone, only for them (`--phone`).
+    let strict = match options.phone {
+        0 => None,
+        _ => Some(vistalid_server::start(strict_config).await?),
+    };
+    let phone = match (&strict, options.phone) {
+        (Some(strict), n) => {
+            let targets = [
+                phone::Target {
+                    server: &server,
+                    name: "main",
+                    count: n,
+                    first_rpps: 10_000_100_000,
+                },
+                phone::Target {
+                    server: strict,
+                    name: "strict",
+                    count: STRICT_PHONE_ACCOUNTS,
+                    first_rpps: 10_000_200_000,
+                },
+            ];
+            fixture["browser_clients"] = browser_clients(&server, "main")?;
+            fixture["strict"] = json!({
+                "base_url": strict.base_url(),
+                "ciba_expires_in": STRICT_EXPIRES_IN,
+                "browser_clients": browser_clients(strict, "strict")?,
+            });
+            Some(phone::start(&targets).await?)
+        }
+        _ => None,
+    };
     for (key, value) in phone.iter().flat_map(phone::Phone::fixture_fields) {
         fixture[key] = value;
     }
@@ -160,8 +215,46 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     wait_for_stop().await?;
+    if let Some(strict) = strict {
+        strict.shutdown().await;
+    }
     server.shutdown().await;
     Ok(())
+}
+
+/// The port of the browser clients' URIs: unassigned, and not on Chromium's list of unsafe
+/// ports (9, discard, is: a navigation there fails before a test can catch it).
+const RP_PORT: u16 = 8;
+
+/// The browser tests' clients of `server` (one per code mode), registered with a loopback
+/// `redirect_uri` and `post_logout_redirect_uri` that nothing listens on: the tests catch the
+/// browser's navigation there (tests/browser/lib/harness.mjs, `waitForRedirect`).
+fn browser_clients(
+    server: &vistalid_server::RunningServer,
+    name: &str,
+) -> Result<serde_json::Value, ServerError> {
+    let admin = server.admin();
+    let mut out = serde_json::Map::new();
+    for (mode, label) in [(CodeMode::Pick, "pick"), (CodeMode::Type, "type")] {
+        let redirect_uri = format!("http://127.0.0.1:{RP_PORT}/{name}/{label}/callback");
+        let post_logout = format!("http://127.0.0.1:{RP_PORT}/{name}/{label}/logged-out");
+        let options = ClientOptions::new(mode)
+            .redirect_uri(&redirect_uri)
+            .post_logout_redirect_uri(&post_logout);
+        let (id, secret) = admin.add_client_with(CLIENT_NAME, &options)?;
+        out.insert(
+            label.to_owned(),
+            json!({
+                "id": id,
+                "name": CLIENT_NAME,
+                "secret": secret.as_str(),
+                "redirect_uri": redirect_uri,
+                "post_logout_redirect_uri": post_logout,
+                "mode": label,
+            }),
+        );
+    }
+    Ok(serde_json::Value::Object(out))
 }
 
 /// Returns when stdin reaches end of file, or on SIGTERM / SIGINT.

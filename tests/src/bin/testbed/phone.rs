@@ -2,8 +2,8 @@
 //! The phone of the browser tests: TEST-ONLY infrastructure, never part of a product.
 //!
 //! A browser test drives the login page in Chromium, reads the *code dynamique* on the page,
-//! and needs a phone that answers. This module holds one real [`Wallet`] per provisioned
-//! account (core's wallet, [`SoftwareKeystore`] in a temporary folder, the test-only fast
+//! and needs a phone that answers. This module holds one real [`Wallet`] per account it
+//! provisions on each of the testbed's servers ([`Target`]: `main`, `strict`; core's wallet, [`SoftwareKeystore`] in a temporary folder, the test-only fast
 //! Argon2 parameters of [`vistalid_e2e::fast_config`], the PIN [`PHONE_PIN`]), enrolled with
 //! the testbed's server at start-up, and lets the test steer them over a small HTTP API:
 //!
@@ -57,9 +57,6 @@ pub(crate) const PHONE_PIN: &str = "204862";
 const DEFAULT_WAIT_SECS: u32 = 10;
 /// Pixels per QR module in the PNG of `/qr`.
 const QR_PNG_SCALE: u32 = 8;
-/// First RPPS number of the phone's practitioners (apart from the testbed's other accounts).
-const FIRST_RPPS: u64 = 10_000_100_000;
-
 /// The running phone: its base URL and what the fixture file says about it.
 pub(crate) struct Phone {
     url: String,
@@ -89,55 +86,72 @@ struct Held {
 
 type Accounts = Arc<BTreeMap<String, Held>>;
 
-/// Provisions `count` practitioners and `count` insured people on `server`, enrols each in its
-/// own wallet, and serves the control API on a random loopback port until the process ends.
-pub(crate) async fn start(
-    server: &RunningServer,
-    count: usize,
-) -> Result<Phone, Box<dyn std::error::Error>> {
-    let admin = server.admin();
+/// One server the phone holds accounts on.
+pub(crate) struct Target<'a> {
+    /// The server.
+    pub(crate) server: &'a RunningServer,
+    /// Its name in the fixture (`main`, `strict`).
+    pub(crate) name: &'static str,
+    /// How many practitioners and how many insured people.
+    pub(crate) count: usize,
+    /// The first practitioner's RPPS number (apart from the testbed's other accounts).
+    pub(crate) first_rpps: u64,
+}
+
+/// Provisions `count` practitioners and `count` insured people on each target's server,
+/// enrols each in its own wallet, and serves the control API on a random loopback port until
+/// the process ends.
+pub(crate) async fn start(targets: &[Target<'_>]) -> Result<Phone, Box<dyn std::error::Error>> {
     let dirs = tempfile::tempdir()?;
-    let mut held = BTreeMap::new();
-    for i in 0..count {
-        let rpps = (FIRST_RPPS + i as u64).to_string();
-        let code = admin.add_practitioner(&rpps, "Camille", "Martin", "10")?;
-        held.insert(rpps, (AccountKind::Practitioner, code));
-        let id = format!("insured-phone-{i:04}");
-        let code = admin.add_insured(&id, "Louise", "Bernard")?;
-        held.insert(id, (AccountKind::Insured, code));
-    }
     let mut accounts = BTreeMap::new();
-    let mut fixture = Vec::with_capacity(held.len());
-    for (n, (login, (kind, code))) in held.into_iter().enumerate() {
-        let dir = dirs.path().join(format!("wallet-{n}"));
-        let device_name = format!("Pixel 8 de test n° {n}");
-        let config = WalletConfig {
-            device_name: device_name.clone(),
-            ..vistalid_e2e::fast_config()
-        };
-        // The software keystore keeps its key file in the wallet's folder, which must exist
-        // before the wallet probes the keystore at its first enrolment.
-        std::fs::create_dir_all(&dir)?;
-        let keystore = Arc::new(SoftwareKeystore::open(dir.join("keystore")));
-        let wallet = Wallet::open(&dir, keystore, config)?;
-        let info = wallet
-            .enrol(server.base_url(), &code, Pin::new(PHONE_PIN))
-            .await?;
-        fixture.push(json!({
-            "login": login,
-            "kind": kind,
-            "account_id": info.account_id,
-            "device_name": device_name,
-        }));
-        accounts.insert(
-            login,
-            Held {
-                wallet,
-                kind,
-                account_id: info.account_id,
-                device_name,
-            },
-        );
+    let mut fixture = Vec::new();
+    for target in targets {
+        let admin = target.server.admin();
+        let mut held = BTreeMap::new();
+        for i in 0..target.count {
+            let rpps = (target.first_rpps + i as u64).to_string();
+            let code = admin.add_practitioner(&rpps, "Camille", "Martin", "10")?;
+            held.insert(rpps, (AccountKind::Practitioner, code));
+            let id = match target.name {
+                "main" => format!("insured-phone-{i:04}"),
+                other => format!("insured-{other}-{i:04}"),
+            };
+            let code = admin.add_insured(&id, "Louise", "Bernard")?;
+            held.insert(id, (AccountKind::Insured, code));
+        }
+        for (login, (kind, code)) in held {
+            let n = accounts.len();
+            let dir = dirs.path().join(format!("wallet-{n}"));
+            let device_name = format!("Pixel 8 de test n° {n}");
+            let config = WalletConfig {
+                device_name: device_name.clone(),
+                ..vistalid_e2e::fast_config()
+            };
+            // The software keystore keeps its key file in the wallet's folder, which must exist
+            // before the wallet probes the keystore at its first enrolment.
+            std::fs::create_dir_all(&dir)?;
+            let keystore = Arc::new(SoftwareKeystore::open(dir.join("keystore")));
+            let wallet = Wallet::open(&dir, keystore, config)?;
+            let info = wallet
+                .enrol(target.server.base_url(), &code, Pin::new(PHONE_PIN))
+                .await?;
+            fixture.push(json!({
+                "login": login,
+                "kind": kind,
+                "account_id": info.account_id,
+                "device_name": device_name,
+                "server": target.name,
+            }));
+            accounts.insert(
+                login,
+                Held {
+                    wallet,
+                    kind,
+                    account_id: info.account_id,
+                    device_name,
+                },
+            );
+        }
     }
     let router = Router::new()
         .route("/phone", get(list))

@@ -36,7 +36,7 @@ class FlowTest {
         val dir = Files.createTempDirectory("vistalid-wallet").toFile()
         val wallet = openTestWallet(dir, keystore)
         val account = wallet.enrol(Fixture.baseUrl, code, PIN)
-        assertEquals(rpps, account.subjectNameId)
+        assertEquals("8$rpps", account.subjectNameId) // the national id: 8 + RPPS
         assertEquals(AccountKind.PRACTITIONER, account.kind)
         return wallet to rpps
     }
@@ -46,7 +46,7 @@ class FlowTest {
         val rp = Fixture.client("pick")
         val (wallet, rpps) = enrolled(0)
         wallet.use { w ->
-            assertEquals(listOf(rpps), w.accounts().map { it.subjectNameId })
+            assertEquals(listOf("8$rpps"), w.accounts().map { it.subjectNameId })
             assertEquals(5u, w.attemptsLeft())
             val (authReqId, dynamicCode) = rp.ciba(rpps, "Connexion au DMP")
             assertEquals("authorization_pending", rp.token(authReqId).second["error"])
@@ -74,7 +74,7 @@ class FlowTest {
             val key = Regex("\\{[^{}]*\"kty\"[^{}]*\\}").find(jwks)!!.value
             @Suppress("UNCHECKED_CAST")
             val claims = MiniJson.parse(String(jwsVerify(idToken, key, null))) as Map<String, Any?>
-            assertEquals(rpps, claims["SubjectNameID"])
+            assertEquals("8$rpps", claims["SubjectNameID"])
             assertEquals(rp.id, claims["aud"])
 
             // The same challenge cannot be answered twice.

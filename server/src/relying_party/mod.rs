@@ -1,33 +1,45 @@
 // SPDX-License-Identifier: Apache-2.0
 //! A minimal relying party, for tests, demos and benches (not for production services: use
-//! an OIDC library there). It speaks to a Vistalid server over HTTP: HTTP Basic client
-//! authentication, CIBA in poll mode (the browser flow comes next, issue 15), the token
-//! endpoint, and the JWKS with which it verifies ID tokens.
+//! an OIDC library there), and the minimal user agent that plays the browser beside it. It
+//! speaks to a Vistalid server over HTTP: CIBA in poll mode; the authorization-code flow with
+//! PKCE S256, `state` and `nonce` ([`code_flow`]); the token endpoint with
+//! `client_secret_basic` or `client_secret_post`; userinfo; refresh; the end-session URL; and
+//! the JWKS with which it verifies ID tokens ([`id_token`]). [`user_agent`] is a browser
+//! without a screen (cookies, forms, one redirect at a time) and [`login_flow`] walks the
+//! login page with it, so the CLI demo, the load bench and the tests share one client of each
+//! side.
 //!
 //! Guarantees:
 //! - Every refusal by the server comes back as [`RpError::Refused`] with its HTTP status and
-//!   its `ErrorBody`, so a test can assert both.
+//!   its `ErrorBody` (for a bearer refusal without a body, the `error` of its
+//!   `WWW-Authenticate` header), so a test can assert both.
 //! - [`RelyingParty::verify_id_token`] accepts a token only if it is an ES256 JWT (`typ` JWT)
 //!   signed by a key of the server's JWKS (picked by `kid`; the JWKS is fetched once and
 //!   again only for an unknown `kid`), with `iss` equal to the server's base URL, `aud`
 //!   naming this client, `exp` after the clock's now, and `nonce` equal to the one given
-//!   (when one is given).
-//! - The client secret is never printed: `Debug` redacts it.
+//!   (when one is given); the code flow also requires `nonce` and a matching `at_hash`.
+//! - A callback is accepted only at the request's `redirect_uri`, with its `state` and, when
+//!   the server sends one, `iss` equal to the server's base URL (RFC 9207).
+//! - The client secret and the PKCE verifier are never printed: `Debug` redacts them.
+
+pub mod code_flow;
+pub mod html;
+pub mod id_token;
+pub mod login_flow;
+pub mod user_agent;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use vistalid_core::clock::{Clock, SystemClock};
-use vistalid_core::jws;
-use vistalid_core::keys::{Jwk, PublicKey};
-use vistalid_core::protocol::{
-    CibaResponse, ErrorBody, CIBA_GRANT_TYPE, PATH_CIBA, PATH_JWKS, PATH_TOKEN,
-};
+use vistalid_core::keys::PublicKey;
+use vistalid_core::protocol::{CibaResponse, ErrorBody, CIBA_GRANT_TYPE, PATH_CIBA, PATH_TOKEN};
 use zeroize::Zeroizing;
 
-/// Errors of the relying party.
+pub use code_flow::{AuthorizationRequest, AuthorizeOptions, Login};
+
+/// Errors of the relying party and of its user agent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RpError {
@@ -45,20 +57,49 @@ pub enum RpError {
     /// The server's answer is not what the protocol says (names what).
     #[error("malformed answer: {0}")]
     Malformed(&'static str),
-    /// The ID token does not verify (names the check that failed).
+    /// The ID token (or a signed userinfo) does not verify (names the check that failed).
     #[error("ID token refused: {0}")]
     IdToken(&'static str),
     /// No token after the polls allowed.
     #[error("no token after {0} polls")]
     NoToken(u32),
+    /// The authorization endpoint sent the browser back with an error (RFC 6749 §4.1.2.1).
+    #[error("authorization refused: {error}")]
+    Authorization {
+        /// The `error` parameter.
+        error: String,
+        /// The `error_description` parameter, if any.
+        description: Option<String>,
+    },
+    /// The redirect back to the client is not the one this request expects (names what).
+    #[error("callback refused: {0}")]
+    Callback(&'static str),
+    /// A step of the browser login saw something the contract (ADR 0002) does not allow:
+    /// the step, and what it saw.
+    #[error("{step}: {what}")]
+    Page {
+        /// The step (`authorize`, `identifier`, `status`, `continue`, …).
+        step: &'static str,
+        /// What was wrong.
+        what: String,
+    },
 }
 
 impl RpError {
-    /// The server's error code, for a refusal.
+    /// The server's error code, for a refusal (or an authorization error).
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Refused { body, .. } => Some(&body.error),
+            Self::Authorization { error, .. } => Some(error),
             _ => None,
+        }
+    }
+
+    /// A [`RpError::Page`] error of `step`.
+    pub(crate) fn page(step: &'static str, what: impl Into<String>) -> Self {
+        Self::Page {
+            step,
+            what: what.into(),
         }
     }
 }
@@ -130,6 +171,22 @@ pub struct TokenResponse {
     pub expires_in: u64,
     /// The signed ID token (compact JWS).
     pub id_token: String,
+    /// The refresh token (the authorization-code and refresh grants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The scope granted, when the server says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// How the client authenticates at the token endpoint (OIDC Core §9).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic (`client_secret_basic`), the default.
+    #[default]
+    SecretBasic,
+    /// `client_id` and `client_secret` in the form body (`client_secret_post`).
+    SecretPost,
 }
 
 /// A relying party registered on one Vistalid server (cheap to clone; clones share the
@@ -139,9 +196,11 @@ pub struct RelyingParty {
     base: String,
     client_id: String,
     secret: Arc<Zeroizing<String>>,
+    auth: ClientAuth,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
-    keys: Arc<Mutex<Vec<PublicKey>>>,
+    /// The JWKS's keys with their `kid` (the JWK's own, else its thumbprint).
+    keys: Arc<Mutex<Vec<(String, PublicKey)>>>,
 }
 
 impl std::fmt::Debug for RelyingParty {
@@ -150,18 +209,21 @@ impl std::fmt::Debug for RelyingParty {
             .field("base", &self.base)
             .field("client_id", &self.client_id)
             .field("secret", &"[redacted]")
+            .field("auth", &self.auth)
             .finish_non_exhaustive()
     }
 }
 
 impl RelyingParty {
     /// A relying party of the server at `base` (its issuer URL, without trailing slash),
-    /// authenticating as `client_id` with `secret`; the system clock checks `exp`.
+    /// authenticating as `client_id` with `secret` (HTTP Basic); the system clock checks
+    /// `exp`.
     pub fn new(base: impl Into<String>, client_id: impl Into<String>, secret: &str) -> Self {
         Self {
             base: base.into(),
             client_id: client_id.into(),
             secret: Arc::new(Zeroizing::new(secret.to_owned())),
+            auth: ClientAuth::default(),
             http: reqwest::Client::new(),
             clock: Arc::new(SystemClock),
             keys: Arc::new(Mutex::new(Vec::new())),
@@ -177,6 +239,12 @@ impl RelyingParty {
     /// Checks `exp` against `clock` (a test's manual clock).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Authenticates at the token endpoint with `auth`.
+    pub fn with_client_auth(mut self, auth: ClientAuth) -> Self {
+        self.auth = auth;
         self
     }
 
@@ -206,7 +274,13 @@ impl RelyingParty {
             ("grant_type", CIBA_GRANT_TYPE),
             ("auth_req_id", auth_req_id),
         ];
-        self.post_form(PATH_TOKEN, &form).await
+        self.token_form(&form).await
+    }
+
+    /// A token request with exactly these form fields, authenticated as this client (for
+    /// tests of refusals).
+    pub async fn token_form(&self, form: &[(&str, &str)]) -> Result<TokenResponse, RpError> {
+        self.post_form(PATH_TOKEN, form).await
     }
 
     /// Polls for the token of `ciba` at its interval (at least 100 ms apart; 5 s more after
@@ -229,97 +303,25 @@ impl RelyingParty {
         Err(RpError::NoToken(max_polls))
     }
 
-    /// Verifies `id_token` (see the module guarantees) and returns its claims.
-    pub async fn verify_id_token(
-        &self,
-        id_token: &str,
-        nonce: Option<&str>,
-    ) -> Result<Value, RpError> {
-        let header = jws::peek_header(id_token).map_err(|_| RpError::IdToken("not a JWS"))?;
-        let kid = header.kid.ok_or(RpError::IdToken("no kid"))?;
-        let key = match self.cached_key(&kid) {
-            Some(key) => key,
-            None => {
-                self.refresh_keys().await?;
-                self.cached_key(&kid)
-                    .ok_or(RpError::IdToken("kid not in the JWKS"))?
-            }
-        };
-        let claims: Value = jws::verify_json(id_token, &key, Some("JWT")).map_err(|e| match e {
-            jws::JwsError::BadSignature => RpError::IdToken("signature"),
-            _ => RpError::IdToken("not an ES256 JWT"),
-        })?;
-        self.check_claims(&claims, nonce)?;
-        Ok(claims)
-    }
-
-    fn check_claims(&self, claims: &Value, nonce: Option<&str>) -> Result<(), RpError> {
-        if claims["iss"].as_str() != Some(self.base.as_str()) {
-            return Err(RpError::IdToken("iss"));
-        }
-        let aud_ok = match &claims["aud"] {
-            Value::String(a) => *a == self.client_id,
-            Value::Array(list) => list.iter().any(|a| a.as_str() == Some(&self.client_id)),
-            _ => false,
-        };
-        if !aud_ok {
-            return Err(RpError::IdToken("aud"));
-        }
-        match claims["exp"].as_i64() {
-            Some(exp) if exp > self.clock.now() => {}
-            _ => return Err(RpError::IdToken("exp")),
-        }
-        if let Some(n) = nonce {
-            if claims["nonce"].as_str() != Some(n) {
-                return Err(RpError::IdToken("nonce"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The server's ID-token keys (fetched from its JWKS now).
-    pub async fn jwks(&self) -> Result<Vec<PublicKey>, RpError> {
-        self.refresh_keys().await?;
-        Ok(self.keys.lock().unwrap_or_else(|p| p.into_inner()).clone())
-    }
-
-    fn cached_key(&self, kid: &str) -> Option<PublicKey> {
-        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        keys.iter().find(|k| k.thumbprint() == kid).cloned()
-    }
-
-    async fn refresh_keys(&self) -> Result<(), RpError> {
-        let url = format!("{}{PATH_JWKS}", self.base);
-        let resp = self.http.get(url).send().await.map_err(transport)?;
-        let set: Value = read(resp).await?;
-        let keys = set["keys"]
-            .as_array()
-            .ok_or(RpError::Malformed("JWKS without keys"))?
-            .iter()
-            .map(|k| {
-                let jwk: Jwk =
-                    serde_json::from_value(k.clone()).map_err(|_| RpError::Malformed("JWK"))?;
-                PublicKey::from_jwk(&jwk).map_err(|_| RpError::Malformed("JWK"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        *self.keys.lock().unwrap_or_else(|p| p.into_inner()) = keys;
-        Ok(())
-    }
-
+    /// POSTs `form` to `path`, authenticated as this client (Basic or in the body).
     async fn post_form<T: for<'de> Deserialize<'de>>(
         &self,
         path: &str,
         form: &[(&str, &str)],
     ) -> Result<T, RpError> {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .basic_auth(&self.client_id, Some(self.secret.as_str()))
-            .form(form)
-            .send()
-            .await
-            .map_err(transport)?;
-        read(resp).await
+        let request = self.http.post(format!("{}{path}", self.base));
+        let request = match self.auth {
+            ClientAuth::SecretBasic => request
+                .basic_auth(&self.client_id, Some(self.secret.as_str()))
+                .form(form),
+            ClientAuth::SecretPost => {
+                let mut all = form.to_vec();
+                all.push(("client_id", &self.client_id));
+                all.push(("client_secret", self.secret.as_str()));
+                request.form(&all)
+            }
+        };
+        read(request.send().await.map_err(transport)?).await
     }
 }
 
@@ -330,16 +332,42 @@ fn transport(e: reqwest::Error) -> RpError {
 /// A JSON success, or the server's refusal.
 async fn read<T: for<'de> Deserialize<'de>>(resp: reqwest::Response) -> Result<T, RpError> {
     let status = resp.status();
+    let challenge = resp
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let bytes = resp.bytes().await.map_err(transport)?;
     if status.is_success() {
-        serde_json::from_slice(&bytes).map_err(|_| RpError::Malformed("success body"))
-    } else {
-        let body = serde_json::from_slice(&bytes).map_err(|_| RpError::Malformed("error body"))?;
-        Err(RpError::Refused {
-            status: status.as_u16(),
-            body,
-        })
+        return serde_json::from_slice(&bytes).map_err(|_| RpError::Malformed("success body"));
     }
+    let body = match serde_json::from_slice(&bytes) {
+        Ok(body) => body,
+        // RFC 6750 §3: a bearer refusal may carry its error in the header alone.
+        Err(_) => challenge
+            .as_deref()
+            .and_then(bearer_error)
+            .ok_or(RpError::Malformed("error body"))?,
+    };
+    Err(RpError::Refused {
+        status: status.as_u16(),
+        body,
+    })
+}
+
+/// The `error` (and `error_description`) of a `WWW-Authenticate: Bearer …` header.
+fn bearer_error(header: &str) -> Option<ErrorBody> {
+    let params = header.strip_prefix("Bearer")?;
+    let param = |name: &str| {
+        params.split(',').find_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            (k.trim() == name).then(|| v.trim().trim_matches('"').to_owned())
+        })
+    };
+    Some(ErrorBody {
+        error: param("error")?,
+        error_description: param("error_description"),
+    })
 }
 
 #[cfg(test)]
@@ -366,34 +394,14 @@ mod tests {
     }
 
     #[test]
-    fn claims_are_checked_one_by_one() {
-        let rp = RelyingParty::new("https://idp.example", "rp-1", "s")
-            .with_clock(Arc::new(vistalid_core::clock::ManualClock::new(1_000)));
-        let good = serde_json::json!({
-            "iss": "https://idp.example", "aud": "rp-1", "exp": 1_001, "nonce": "n-1"
-        });
-        assert!(rp.check_claims(&good, Some("n-1")).is_ok());
-        assert!(rp.check_claims(&good, None).is_ok());
-        let with = |k: &str, v: Value| {
-            let mut c = good.clone();
-            c[k] = v;
-            c
-        };
-        let cases = [
-            (with("iss", "https://other.example".into()), "iss"),
-            (with("aud", "rp-2".into()), "aud"),
-            (with("aud", serde_json::json!(["rp-2"])), "aud"),
-            (with("exp", 1_000.into()), "exp"),
-            (with("nonce", "n-2".into()), "nonce"),
-        ];
-        for (claims, check) in cases {
-            match rp.check_claims(&claims, Some("n-1")) {
-                Err(RpError::IdToken(c)) => assert_eq!(c, check),
-                other => panic!("{check}: {other:?}"),
-            }
-        }
-        assert!(rp
-            .check_claims(&with("aud", serde_json::json!(["x", "rp-1"])), None)
-            .is_ok());
+    fn a_bearer_refusal_is_read_from_its_header() {
+        let body = bearer_error(
+            r#"Bearer realm="vistalid", error="invalid_token", error_description="expired""#,
+        )
+        .expect("parsed");
+        assert_eq!(body.error, "invalid_token");
+        assert_eq!(body.error_description.as_deref(), Some("expired"));
+        assert!(bearer_error(r#"Bearer realm="vistalid""#).is_none());
+        assert!(bearer_error(r#"Basic error="x""#).is_none());
     }
 }

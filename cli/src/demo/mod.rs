@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 //! `vistalid demo`: the reference server in-process on a free loopback port with a temporary
-//! data directory, a practitioner approving a CIBA login with the *code dynamique*, and an
-//! insured citizen showing a QR code that a professional's software verifies and redeems.
-//! Every step is checked; the summary lists the checks and the exit code is non-zero if
-//! any failed.
+//! data directory, a practitioner approving a CIBA login with the *code dynamique*, then a
+//! browser login to a health service ([`browser`]: authorization code, the login page, the
+//! phone, userinfo, refresh, logout), and an insured citizen showing a QR code that a
+//! professional's software verifies and redeems. Every step is checked; the summary lists the
+//! checks and the exit code is non-zero if any failed. `vistalid demo --serve` ([`serve`])
+//! keeps a server and a sample health service running for a person's own browser.
+
+mod browser;
+pub(crate) mod serve;
+mod service;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,6 +36,8 @@ use vistalid_core::vault::PinRefusal;
 /// The demo's PIN in non-interactive mode (not trivial, so the policy accepts it).
 const DEMO_PIN: &str = "204862";
 const RPPS: &str = "10003456789";
+/// The practitioner's national id (`8` + RPPS): what the login page and the claims use.
+const NATIONAL_ID: &str = "810003456789";
 /// The insured's PIN in non-interactive mode (appli carte Vitale: 6 digits).
 const INSURED_PIN: &str = "581937";
 /// A pseudonymous insured id (never a social security number).
@@ -57,7 +65,7 @@ impl Checks {
     }
 }
 
-fn step(n: u32) {
+pub(crate) fn step(n: u32) {
     println!("\n[{n}] {}", says::step(n));
 }
 
@@ -197,8 +205,18 @@ async fn run_steps(
         ] {
             println!("  {k:>14}: {}", c[k]);
         }
-        checks.check(Check::IdTokenNamesPractitioner, c["SubjectNameID"] == RPPS);
+        checks.check(
+            Check::IdTokenNamesPractitioner,
+            c["SubjectNameID"] == NATIONAL_ID,
+        );
     }
+
+    let who = browser::Practitioner {
+        wallet: &wallet,
+        pin: &pin,
+        identifier: NATIONAL_ID,
+    };
+    browser::steps(&base, &admin, &who, non_interactive, 7, checks).await?;
 
     insured_steps(
         &base,
@@ -223,7 +241,7 @@ async fn lockout_step(
     pin: &str,
     checks: &mut Checks,
 ) -> Result<(), String> {
-    step(10);
+    step(15);
     // Back-off: 0, 0, 1, 5, 30 s after the 1st..5th wrong PIN. A try made too soon is refused
     // without being counted; on a slow machine the 1 s pause may already be over, so keep
     // trying until the back-off shows (at the latest after the 3rd wrong PIN, 5 s).
@@ -317,7 +335,7 @@ async fn insured_steps(
     checks: &mut Checks,
     (client_id, client_secret): (&str, &str),
 ) -> Result<(), String> {
-    step(7);
+    step(12);
     let activation = admin
         .add_insured(INSURED, "Léa", "Bernard")
         .map_err(|e| format!("add insured: {e}"))?;
@@ -339,7 +357,7 @@ async fn insured_steps(
     checks.check(Check::InsuredEnrolled, account.is_ok());
     let account = account.map_err(|e| ui::explain(&e).0)?;
 
-    step(8);
+    step(13);
     let shown = wallet
         .present_qr(
             &account.account_id,
@@ -360,7 +378,7 @@ async fn insured_steps(
         decoded.as_deref() == Ok(shown.text.as_str()),
     );
 
-    step(9);
+    step(14);
     let client = ServerClient::new(base).map_err(|e| e.to_string())?;
     let trusted = client.issuer_keys().await.map_err(|e| e.to_string())?;
     let verifier = Verifier::new(trusted, Arc::new(SystemClock));

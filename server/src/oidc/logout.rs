@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: Apache-2.0
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), GET and POST: ends the
+//! browser's SSO session, then returns to the client or shows the "session closed" page.
+//!
+//! Guarantees:
+//! - An `id_token_hint` counts only when it is an ID token this server signed (ES256, its key,
+//!   its `iss`); it may have expired. It names the client (`aud`) and the session (`sid`).
+//! - The session of the browser's `vl_session` cookie and the hint's `sid` are ended, with
+//!   every token family they issued (refresh and access tokens stop working at once); the
+//!   cookie is cleared.
+//! - `post_logout_redirect_uri` is followed (303, with `state`) only when it is exactly one
+//!   the client (the hint's `aud`, or `client_id`) registered; otherwise nothing is ended and
+//!   the answer is the error page (400, `data-state="error"`), never a redirect. Without it,
+//!   the "session closed" page (`data-state="logged_out"`), French or English.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use vistalid_core::jws;
+
+use super::page;
+use crate::api::{ApiError, FormBody, QueryParams};
+use crate::clients;
+use crate::domain::lang::Lang;
+use crate::secrets;
+use crate::state::Shared;
+use crate::store::EndSession;
+
+/// The SSO session cookie (ADR 0002).
+pub(crate) const SESSION_COOKIE: &str = "vl_session";
+/// Longest `id_token_hint` read.
+const MAX_HINT: usize = 8192;
+
+/// Parameters of a logout request (query on GET, form on POST). No `Debug`: the hint is an
+/// ID token, personal data.
+#[derive(Deserialize, Default)]
+pub(crate) struct LogoutParams {
+    id_token_hint: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+    client_id: Option<String>,
+    ui_locales: Option<String>,
+}
+
+/// What a verified `id_token_hint` says.
+#[derive(Deserialize)]
+struct Hint {
+    iss: String,
+    aud: Audience,
+    sid: Option<String>,
+}
+
+/// `aud`: one client id, or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// GET logout.
+pub(crate) async fn logout_get(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    QueryParams(p): QueryParams<LogoutParams>,
+) -> Result<Response, ApiError> {
+    logout(&s, &headers, p).await
+}
+
+/// POST logout.
+pub(crate) async fn logout_post(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    FormBody(p): FormBody<LogoutParams>,
+) -> Result<Response, ApiError> {
+    logout(&s, &headers, p).await
+}
+
+/// Why a logout request is refused (each shown on the error page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// The hint is not an ID token of this server.
+    BadHint,
+    /// `client_id` and the hint's `aud` differ.
+    ClientMismatch,
+    /// A redirect without a known client to check it against.
+    UnknownClient,
+    /// A redirect the client did not register.
+    UnregisteredRedirect,
+}
+
+async fn logout(s: &Shared, headers: &HeaderMap, p: LogoutParams) -> Result<Response, ApiError> {
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let lang = Lang::negotiate(p.ui_locales.as_deref(), accept);
+    let hint = match p.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
+        None => None,
+        Some(h) => match verify_hint(s, h) {
+            Some(hint) => Some(hint),
+            None => return Ok(page::refused(lang, Refusal::BadHint)),
+        },
+    };
+    let hinted_client = hint.as_ref().and_then(|h| match &h.aud {
+        Audience::One(a) => Some(a.clone()),
+        Audience::Many(list) if list.len() == 1 => list.first().cloned(),
+        Audience::Many(_) => None,
+    });
+    let client_id = match (hinted_client, p.client_id.filter(|c| !c.is_empty())) {
+        (Some(a), Some(c)) if a != c => return Ok(page::refused(lang, Refusal::ClientMismatch)),
+        (a, c) => a.or(c),
+    };
+    let redirect = match p.post_logout_redirect_uri.filter(|u| !u.is_empty()) {
+        None => None,
+        Some(uri) => {
+            let client = match &client_id {
+                Some(id) => clients::find(s, id).await?,
+                None => None,
+            };
+            let Some(client) = client else {
+                return Ok(page::refused(lang, Refusal::UnknownClient));
+            };
+            if !client.post_logout_redirect_uris.contains(&uri) {
+                tracing::warn!(client = %client.client_id, "unregistered post_logout_redirect_uri");
+                return Ok(page::refused(lang, Refusal::UnregisteredRedirect));
+            }
+            Some(uri)
+        }
+    };
+    let cookie = session_cookie(headers);
+    let ended = s
+        .store
+        .sessions()
+        .end(EndSession {
+            cookie_hash: cookie.as_deref().map(|c| secrets::hash(c.as_bytes())),
+            sid: hint.and_then(|h| h.sid),
+            now: s.clock.now(),
+        })
+        .await?;
+    tracing::info!(sessions = ended, "logout");
+    let mut r = match redirect {
+        Some(uri) => see_other(&with_state(&uri, p.state.as_deref())),
+        None => page::logged_out(lang),
+    };
+    if cookie.is_some() {
+        let clear = format!(
+            "{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{}",
+            if s.issuer.starts_with("https://") {
+                "; Secure"
+            } else {
+                ""
+            }
+        );
+        if let Ok(v) = HeaderValue::from_str(&clear) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(r)
+}
+
+/// The claims of `hint` if this server signed it for its own issuer (expiry not checked:
+/// OIDC RP-Initiated Logout §2 lets an expired ID token name the session).
+fn verify_hint(s: &Shared, hint: &str) -> Option<Hint> {
+    if hint.len() > MAX_HINT {
+        return None;
+    }
+    let claims: Hint = jws::verify_json(hint, &s.key.public_key(), Some("JWT")).ok()?;
+    (claims.iss == s.issuer).then_some(claims)
+}
+
+/// The value of the browser's `vl_session` cookie, if it sent one.
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<zeroize::Zeroizing<String>> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE && !value.is_empty() && value.len() <= 128)
+                .then(|| zeroize::Zeroizing::new(value.to_owned()))
+        })
+}
+
+/// `uri` with `state` added to its query (when there is one).
+fn with_state(uri: &str, state: Option<&str>) -> String {
+    let Some(state) = state.filter(|s| !s.is_empty()) else {
+        return uri.to_owned();
+    };
+    let Ok(mut url) = url::Url::parse(uri) else {
+        return uri.to_owned();
+    };
+    url.query_pairs_mut().append_pair("state", state);
+    url.into()
+}
+
+/// A 303 to `location`, never cached.
+fn see_other(location: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_is_appended_to_the_registered_uri() {
+        assert_eq!(
+            with_state("https://rp.example/bye?x=1", Some("a b")),
+            "https://rp.example/bye?x=1&state=a+b"
+        );
+        assert_eq!(
+            with_state("https://rp.example/bye", None),
+            "https://rp.example/bye"
+        );
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; vl_session=abc; vl_attempt_x=2"),
+        );
+        assert_eq!(
+            session_cookie(&h).as_deref().map(String::as_str),
+            Some("abc")
+        );
+        h.insert(header::COOKIE, HeaderValue::from_static("vl_sessionx=abc"));
+        assert!(session_cookie(&h).is_none());
+    }
+}

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Userinfo (JSON, signed, the insured's claims, RFC 6750 401s), RP-initiated logout (the
+//! registered return only, the session closed page) and discovery over loopback HTTP
+//! (ADR 0002), after real browser logins.
+
+#[path = "support/browser.rs"]
+mod browser;
+mod common;
+#[path = "support/tokens.rs"]
+mod tokens;
+
+use browser::{location, Ask, Browser};
+use common::{expect_err, read, Device, Harness};
+use reqwest::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokens::{client, exchange, login, refresh, s, setup, userinfo, BYE, CALLBACK, RPPS};
+use vistalid_core::jws;
+use vistalid_core::protocol::{PATH_DISCOVERY, PATH_END_SESSION, PATH_JWKS, PATH_USERINFO};
+
+#[tokio::test]
+async fn userinfo_refuses_missing_bad_and_expired_tokens_with_a_bearer_challenge() {
+    let (h, rp, device, login_id) = setup().await;
+    let (_b, ask, cb) = login(&h, &rp, &device, &login_id).await;
+    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
+        .await
+        .expect("exchange");
+    let access = s(&t, "access_token");
+    // POST with the token in the form works too.
+    let r = h
+        .http
+        .post(h.url(PATH_USERINFO))
+        .form(&[("access_token", access.as_str())])
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(r.status(), StatusCode::OK);
+    let none = h
+        .http
+        .get(h.url(PATH_USERINFO))
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    let challenge = none.headers()[WWW_AUTHENTICATE]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert!(challenge.starts_with("Bearer"), "{challenge}");
+    expect_err(read::<Value>(none).await, 401, "invalid_token");
+    for bad in [browser::random(32), access.clone() + "x"] {
+        let r = userinfo(&h, &bad).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let challenge = r.headers()[WWW_AUTHENTICATE]
+            .to_str()
+            .expect("text")
+            .to_owned();
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    }
+    h.clock.advance(119);
+    assert_eq!(userinfo(&h, &access).await.status(), StatusCode::OK);
+    h.clock.advance(1);
+    let r = userinfo(&h, &access).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "expired after 120 s");
+    assert!(r.headers()[WWW_AUTHENTICATE]
+        .to_str()
+        .expect("text")
+        .contains("invalid_token"));
+}
+
+#[tokio::test]
+async fn a_client_registered_for_signed_userinfo_gets_an_es256_jwt() {
+    let h = Harness::start().await;
+    let rp = client(&h, true);
+    let device = h.practitioner(RPPS).await;
+    let (_b, ask, cb) = login(&h, &rp, &device, &format!("8{RPPS}")).await;
+    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
+        .await
+        .expect("exchange");
+    let r = userinfo(&h, &s(&t, "access_token")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[CONTENT_TYPE], "application/jwt");
+    let jwt = r.text().await.expect("body");
+    let header = jws::peek_header(&jwt).expect("header");
+    assert!(header.kid.is_some());
+    let c: Value = jws::verify_json(&jwt, &h.server_key().await, Some("JWT")).expect("signed");
+    assert_eq!(c["iss"], h.server.base_url());
+    assert_eq!(c["aud"], rp.id.as_str());
+    assert_eq!(c["sub"], device.enrolment.account_id.as_str());
+    assert_eq!(c["SubjectNameID"], format!("8{RPPS}").as_str());
+}
+
+/// A logout request of `b` with `query`.
+async fn logout(h: &Harness, b: &mut Browser, query: &[(&str, &str)]) -> reqwest::Response {
+    let mut url = url::Url::parse(&h.url(PATH_END_SESSION)).expect("url");
+    url.query_pairs_mut().extend_pairs(query);
+    b.get(url.as_str()).await
+}
+
+#[tokio::test]
+async fn logout_refuses_an_unregistered_post_logout_redirect_uri_and_ends_nothing() {
+    let (h, rp, device, login_id) = setup().await;
+    let (mut b, ask, cb) = login(&h, &rp, &device, &login_id).await;
+    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
+        .await
+        .expect("exchange");
+    let hint = s(&t, "id_token");
+    for evil in [
+        "https://evil.example/bye",
+        "http://127.0.0.1:9/bye/../evil",
+        "http://127.0.0.1:9/bye?x=1",
+    ] {
+        let r = logout(
+            &h,
+            &mut b,
+            &[
+                ("id_token_hint", &hint),
+                ("post_logout_redirect_uri", evil),
+                ("state", "s1"),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{evil}");
+        assert!(
+            r.headers().get("location").is_none(),
+            "never redirected to {evil}"
+        );
+        let html = r.text().await.expect("page");
+        assert!(html.contains("data-state=\"error\""), "{html}");
+    }
+    // A redirect without any client to check it against is refused too.
+    let r = logout(&h, &mut b, &[("post_logout_redirect_uri", BYE)]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // A forged hint (signed by another key) is refused.
+    let forged = jws::sign_json(
+        &vistalid_core::keys::SigningKey::make().expect("key"),
+        "JWT",
+        &serde_json::json!({ "iss": h.server.base_url(), "aud": rp.id, "sid": "x" }),
+    )
+    .expect("sign");
+    let r = logout(
+        &h,
+        &mut b,
+        &[
+            ("id_token_hint", &forged),
+            ("post_logout_redirect_uri", BYE),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Nothing was ended: the tokens still work.
+    assert_eq!(
+        userinfo(&h, &s(&t, "access_token")).await.status(),
+        StatusCode::OK
+    );
+    refresh(&h, &rp, &s(&t, "refresh_token"))
+        .await
+        .expect("session stands");
+}
+
+#[tokio::test]
+async fn logout_with_a_registered_redirect_ends_the_session_and_its_tokens() {
+    let (h, rp, device, login_id) = setup().await;
+    let (mut b, ask, cb) = login(&h, &rp, &device, &login_id).await;
+    assert!(
+        b.cookies.contains_key("vl_session"),
+        "{:?}",
+        b.cookies.keys()
+    );
+    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
+        .await
+        .expect("exchange");
+    let r = logout(
+        &h,
+        &mut b,
+        &[
+            ("id_token_hint", &s(&t, "id_token")),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "bye-1"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), format!("{BYE}?state=bye-1"));
+    assert!(!b.cookies.contains_key("vl_session"), "cookie cleared");
+    assert_eq!(
+        userinfo(&h, &s(&t, "access_token")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    expect_err(
+        refresh(&h, &rp, &s(&t, "refresh_token")).await,
+        400,
+        "invalid_grant",
+    );
+    // The browser has no session any more: a new request needs the phone again.
+    let again = Ask::new(CALLBACK);
+    assert!(
+        b.authorize(&h, &rp, &again).await.is_err(),
+        "a login page, not a code"
+    );
+}
+
+#[tokio::test]
+async fn logout_without_a_redirect_shows_the_session_closed_page_in_both_languages() {
+    let (h, rp, device, login_id) = setup().await;
+    let (mut b, ask, cb) = login(&h, &rp, &device, &login_id).await;
+    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
+        .await
+        .expect("exchange");
+    let r = logout(&h, &mut b, &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.expect("page");
+    assert!(html.contains("data-state=\"logged_out\""), "{html}");
+    assert!(html.contains("lang=\"fr\""), "French by default");
+    // The cookie named the session: it is over.
+    expect_err(
+        refresh(&h, &rp, &s(&t, "refresh_token")).await,
+        400,
+        "invalid_grant",
+    );
+    let r = logout(&h, &mut b, &[("ui_locales", "en")]).await;
+    let html = r.text().await.expect("page");
+    assert!(
+        html.contains("lang=\"en\"") && html.contains("Session closed"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn discovery_advertises_exactly_the_browser_login() {
+    let h = Harness::start().await;
+    let d: Value = h
+        .http
+        .get(h.url(PATH_DISCOVERY))
+        .send()
+        .await
+        .expect("d")
+        .json()
+        .await
+        .expect("json");
+    let base = h.server.base_url();
+    assert_eq!(d["userinfo_endpoint"], format!("{base}{PATH_USERINFO}"));
+    assert_eq!(
+        d["end_session_endpoint"],
+        format!("{base}{PATH_END_SESSION}")
+    );
+    assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(
+        d["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        d["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert_eq!(d["acr_values_supported"], serde_json::json!(["eidas1"]));
+    assert_eq!(d["ui_locales_supported"], serde_json::json!(["fr", "en"]));
+    assert_eq!(
+        d["userinfo_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
+    for g in [
+        "authorization_code",
+        "refresh_token",
+        "urn:openid:params:grant-type:ciba",
+    ] {
+        assert!(
+            d["grant_types_supported"]
+                .as_array()
+                .expect("array")
+                .contains(&Value::from(g)),
+            "{g}"
+        );
+    }
+    for c in [
+        "sid",
+        "nonce",
+        "at_hash",
+        "auth_time",
+        "acr",
+        "amr",
+        "SubjectNameID",
+        "SubjectRefPro",
+    ] {
+        assert!(
+            d["claims_supported"]
+                .as_array()
+                .expect("array")
+                .contains(&Value::from(c)),
+            "{c}"
+        );
+    }
+    let jwks: Value = h
+        .http
+        .get(h.url(PATH_JWKS))
+        .send()
+        .await
+        .expect("j")
+        .json()
+        .await
+        .expect("json");
+    for k in jwks["keys"].as_array().expect("keys") {
+        assert!(
+            k["kid"].is_string() && k["use"] == "sig" && k["alg"] == "ES256",
+            "{k}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_insured_login_gets_the_insured_claims_and_no_practitioner_ones() {
+    let h = Harness::start().await;
+    let rp = client(&h, false);
+    let code = h
+        .admin()
+        .add_insured("ps-4711", "Léa", "Bernard")
+        .expect("insured");
+    let device = Device::enrol(&h, &code).await.expect("enrol");
+    let login_id = h.admin().login_id("ps-4711").expect("login id");
+    assert!(login_id.starts_with('V'), "{login_id}");
+    let (_b, ask, cb) = login(&h, &rp, &device, &login_id).await;
+    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
+        .await
+        .expect("exchange");
+    let c: Value =
+        jws::verify_json(&s(&t, "id_token"), &h.server_key().await, Some("JWT")).expect("id token");
+    let r = userinfo(&h, &s(&t, "access_token")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let u: Value = r.json().await.expect("json");
+    for claims in [&c, &u] {
+        assert_eq!(claims["sub"], device.enrolment.account_id.as_str());
+        assert_eq!(claims["vistalid_account_kind"], "insured");
+        assert_eq!(claims["given_name"], "Léa");
+        assert_eq!(claims["family_name"], "Bernard");
+        assert!(
+            claims.get("SubjectRefPro").is_none(),
+            "no practice: {claims}"
+        );
+        // The login identifier is typed by its user, never handed to services.
+        assert!(!claims.to_string().contains(&login_id), "{claims}");
+    }
+}

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// The pages around the login page: RP-initiated logout without a post_logout_redirect_uri
+// shows the "session closed" page and ends the SSO session (the next authorization request
+// shows the identifier form again); an unregistered post_logout_redirect_uri is never
+// redirected to; an authorization request with an unregistered redirect_uri gets an error
+// page, never a redirect (RFC 6749 §4.1.2.1).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setup, waitForRedirect } from '../lib/harness.mjs';
+import { captures, codeShown, discovery, expectState, loginSkip, nationalId, params, startLogin, stateOf, submitIdentifier } from '../lib/login.mjs';
+import { authorizationRequest, exchangeCode } from '../lib/oidc.mjs';
+import * as phone from '../lib/phone.mjs';
+
+setup();
+const skip = loginSkip();
+
+test('logout: the session-closed page ends the session; unregistered URIs get error pages, never a redirect', { skip }, async (t) => {
+  const snap = captures('logout');
+  const { login } = phone.phoneAccount('practitioner', 14);
+  const { page, req, rp } = await startLogin(t);
+  await submitIdentifier(page, nationalId(login));
+  await expectState(page, 'waiting');
+  const code = await codeShown(page);
+  const back = await waitForRedirect(page, rp.redirect_uri, () => phone.approve(login, code));
+  const d = await discovery();
+  const tokens = await exchangeCode({
+    endpoint: d.token_endpoint, clientId: rp.id, clientSecret: rp.secret,
+    code: params(back).code, redirectUri: rp.redirect_uri, verifier: req.verifier,
+  });
+  assert.equal(tokens.status, 200, JSON.stringify(tokens));
+
+  // While the session lives, a new request in this browser comes back at once.
+  const sso = authorizationRequest({ endpoint: d.authorization_endpoint, clientId: rp.id, redirectUri: rp.redirect_uri });
+  // (A redirect inside page.goto is not routed: watch the request instead; nothing listens
+  // at the client's address, so that navigation itself fails, as it may.)
+  const [again] = await Promise.all([
+    page.waitForRequest((r) => r.url().startsWith(rp.redirect_uri)),
+    page.goto(sso.url.href).catch(() => null),
+  ]);
+  assert.equal(params(again.url()).state, sso.state);
+  assert.ok(params(again.url()).code, 'the SSO session answers with a code');
+
+  // An unregistered post_logout_redirect_uri: an error page, no redirect, the session kept.
+  const bad = new URL(d.end_session_endpoint);
+  bad.searchParams.set('id_token_hint', tokens.id_token);
+  bad.searchParams.set('post_logout_redirect_uri', 'https://attacker.example/after');
+  bad.searchParams.set('state', 'x');
+  const refused = await page.goto(bad.href);
+  assert.equal(refused.status(), 400);
+  assert.equal(new URL(page.url()).origin, new URL(d.end_session_endpoint).origin, 'not redirected');
+  await expectState(page, 'error');
+  await snap(page, 'logout-unregistered-uri');
+
+  // Logout without a redirect: the "session closed" page.
+  const end = new URL(d.end_session_endpoint);
+  end.searchParams.set('id_token_hint', tokens.id_token);
+  const closed = await page.goto(end.href);
+  assert.equal(closed.status(), 200);
+  await expectState(page, 'logged_out');
+  await snap(page, 'logged-out');
+
+  // The session is over: the next request shows the identifier form.
+  const next = authorizationRequest({ endpoint: d.authorization_endpoint, clientId: rp.id, redirectUri: rp.redirect_uri });
+  await page.goto(next.url.href);
+  await expectState(page, 'identifier');
+
+  // An unregistered redirect_uri: an error page at the server, never a redirect.
+  const evil = authorizationRequest({ endpoint: d.authorization_endpoint, clientId: rp.id, redirectUri: 'https://attacker.example/cb' });
+  const answer = await page.goto(evil.url.href);
+  assert.equal(answer.status(), 400);
+  assert.equal(new URL(page.url()).origin, new URL(d.authorization_endpoint).origin, 'not redirected');
+  assert.equal(await stateOf(page), 'error');
+  await snap(page, 'authorize-unregistered-redirect-uri');
+});
