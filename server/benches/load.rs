@@ -156,6 +156,7 @@ async fn run(server: &vistalid_server::RunningServer) {
                 proof,
                 device_name: "bench".into(),
                 attestation: None,
+                device_attestation: None,
             })
             .send()
             .await
@@ -327,7 +328,10 @@ async fn flow(
     .map_err(|e| e.to_string())?;
     let r = http
         .post(format!("{base}/device/challenges/{}/answer", c.id))
-        .json(&AnswerRequest { answer })
+        .json(&AnswerRequest {
+            answer,
+            hardware_signature: None,
+        })
         .send()
         .await
         .map_err(|e| e.to_string())?;

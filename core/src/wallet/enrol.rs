@@ -15,6 +15,9 @@
 //!   account is never replaced).
 //! - The PIN tier is written before the device tier: a kill in between leaves an orphan key,
 //!   never an account without its key.
+//! - Where the keystore can attest (ADR 0001), a new hardware key is bound to this nonce and
+//!   account key and its attestation sent; it is deleted again unless the account is stored
+//!   (`hardware.rs`).
 
 use std::sync::Arc;
 
@@ -73,19 +76,24 @@ impl Wallet {
             aud: client.base_url().to_owned(),
             iat: self.clock.now(),
         };
+        // The hardware key, bound to this nonce and account key (deleted again by the guard
+        // unless the account is stored).
+        let (hardware_guard, hardware) = self
+            .attest_hardware_key(&proof_claims.nonce, &device_key.public_key())
+            .await?;
         let proof = jws::sign_json(&device_key, TYP_ENROL_PROOF, &proof_claims)
             .map_err(|_| WalletError::Internal("signing failed"))?;
-        let attestation = self
-            .keystore
-            .attestation()
-            .map_err(WalletError::Keystore)?
-            .map(|a| B64URL.encode(a));
+        let (hardware_key, device_attestation) = match hardware {
+            Some(h) => (Some(h.alias), Some(h.attestation)),
+            None => (None, None),
+        };
         let request = EnrolRequest {
             activation_code: activation_code.trim().to_owned(),
             public_key: device_key.public_key().to_jwk(),
             proof,
             device_name: self.config.device_name.clone(),
-            attestation,
+            attestation: None,
+            device_attestation,
         };
         let resp = client.enrol(&request).await?;
 
@@ -118,6 +126,7 @@ impl Wallet {
             issuer_key: resp.issuer_key.clone(),
             poll_token: resp.poll_token.clone(),
             credential_id,
+            hardware_key,
         };
         // EXPOSE: the private key goes into the PIN tier (its entry is zeroized on drop).
         let pkcs8 = B64URL.encode(device_key.to_pkcs8().as_slice());
@@ -145,6 +154,7 @@ impl Wallet {
             write_state(&vault, &state)
         })
         .await?;
+        hardware_guard.disarm();
         Ok(info)
     }
 

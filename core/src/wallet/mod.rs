@@ -19,12 +19,15 @@
 //! - `enrol.rs`: enrolment ([`Wallet::enrol`]);
 //! - `answer.rs`: the answer protocol ([`Wallet::approve`], [`Wallet::deny`],
 //!   [`Wallet::report_not_me`]) and the replay cache's updates;
+//! - `hardware.rs`: the accounts' hardware keys (ADR 0001): attested at enrolment, co-signing
+//!   answers, deleted with the wallet;
 //! - `records.rs`: the persisted schema of both vault tiers;
 //! - `error.rs`: [`WalletError`] and the mappings from the layers below.
 
 mod answer;
 mod enrol;
 mod error;
+mod hardware;
 mod records;
 
 use std::collections::{HashMap, HashSet};
@@ -355,8 +358,8 @@ impl Wallet {
         blocking(move || Ok(vault.change_pin(&old, &new)?)).await
     }
 
-    /// Erases the wallet: the platform key first (crypto-erase), then the files. Pending
-    /// challenges are forgotten.
+    /// Erases the wallet: the accounts' hardware keys (best effort), the platform key
+    /// (crypto-erase), then the files. Pending challenges are forgotten.
     pub async fn wipe(&self) -> Result<(), WalletError> {
         let taken = self
             .vault
@@ -364,9 +367,23 @@ impl Wallet {
             .map_err(|_| WalletError::Internal("lock"))?
             .take();
         if let Some(vault) = taken {
+            // The device tier names the hardware keys; read it before the files go.
+            let aliases: Vec<String> = read_state(&vault)
+                .map(|s| {
+                    s.accounts
+                        .into_iter()
+                        .filter_map(|a| a.hardware_key)
+                        .collect()
+                })
+                .unwrap_or_default();
             let vault = Arc::try_unwrap(vault)
                 .map_err(|_| WalletError::Internal("vault busy: retry the wipe"))?;
-            blocking(move || Ok(vault.wipe()?)).await?;
+            let keystore = Arc::clone(&self.keystore);
+            blocking(move || {
+                hardware::delete_hardware_keys(&*keystore, &aliases);
+                Ok(vault.wipe()?)
+            })
+            .await?;
         }
         self.pending
             .lock()
@@ -414,3 +431,5 @@ async fn blocking<T: Send + 'static>(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hardware;

@@ -3,7 +3,8 @@
 //!
 //! - The device tier (readable without the PIN, only with this device's keystore) holds a
 //!   [`DeviceState`]: per account an [`AccountRecord`] (public data: ids, identity, server URL,
-//!   pinned server key, issuer key, poll token, credential id), and the replay cache.
+//!   pinned server key, issuer key, poll token, credential id, hardware key alias), and the
+//!   replay cache.
 //! - The PIN tier holds [`Secrets`]: per account an [`AccountSecrets`] (the device key as
 //!   PKCS#8, the issuer credential), zeroized on drop.
 //!
@@ -38,6 +39,11 @@ pub(super) struct AccountRecord {
     /// Id of the account's QR credential, base64url (insured accounts).
     #[serde(default)]
     pub(super) credential_id: Option<String>,
+    /// Alias of the account's hardware key in the platform keystore (ADR 0001), when the
+    /// keystore attested one at enrolment: it co-signs every answer and is deleted with the
+    /// wallet. Not a secret: the key itself never leaves the hardware.
+    #[serde(default)]
+    pub(super) hardware_key: Option<String>,
 }
 
 /// The device tier's content.

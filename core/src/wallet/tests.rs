@@ -17,10 +17,10 @@ use crate::qr::CredentialClaims;
 use crate::transport::{BoxFuture, HttpRequest, HttpResponse, Method, TransportError};
 use crate::vault::{Argon2Params, PinPolicy};
 
-const BASE: &str = "https://idp.example.fr";
+pub(super) const BASE: &str = "https://idp.example.fr";
 const NOW: i64 = 1_800_000_000;
-const PIN: &str = "482915";
-const WRONG_PIN: &str = "730164";
+pub(super) const PIN: &str = "482915";
+pub(super) const WRONG_PIN: &str = "730164";
 
 /// What the canned server answers to a device's answer.
 #[derive(Clone)]
@@ -30,11 +30,11 @@ enum AnswerReply {
     Unreachable,
 }
 
-struct ServerState {
+pub(super) struct ServerState {
     /// Method and path (with query) of every request, in order.
     requests: Vec<(Method, String)>,
     /// The account id (and kind) the next enrolment returns.
-    next_account: (String, AccountKind),
+    pub(super) next_account: (String, AccountKind),
     /// Challenge tokens served by every long-poll.
     challenges: Vec<String>,
     /// The reply to answers.
@@ -42,15 +42,19 @@ struct ServerState {
     /// The answer claims received.
     answers: Vec<AnswerClaims>,
     /// The device keys enrolled, by account id.
-    device_keys: HashMap<String, PublicKey>,
+    pub(super) device_keys: HashMap<String, PublicKey>,
     /// Enrolments answered so far (each gets its own family name).
     enrolments: usize,
     /// Whether enrolment credentials are signed by another key than the issuer key sent.
     forge_credential: bool,
+    /// The device attestation of every enrolment, in order.
+    pub(super) attestations: Vec<Option<crate::protocol::DeviceAttestation>>,
+    /// Every answer received: its JWS and hardware signature.
+    pub(super) answer_requests: Vec<AnswerRequest>,
 }
 
 /// A canned identity server: real signatures (server key, issuer key), no HTTP.
-struct FakeServer {
+pub(super) struct FakeServer {
     server_key: SigningKey,
     issuer_key: SigningKey,
     state: Mutex<ServerState>,
@@ -70,11 +74,13 @@ impl FakeServer {
                 device_keys: HashMap::new(),
                 enrolments: 0,
                 forge_credential: false,
+                attestations: Vec::new(),
+                answer_requests: Vec::new(),
             }),
         })
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, ServerState> {
+    pub(super) fn state(&self) -> std::sync::MutexGuard<'_, ServerState> {
         self.state.lock().expect("lock")
     }
 
@@ -82,7 +88,7 @@ impl FakeServer {
         self.state().requests.clone()
     }
 
-    fn answers_sent(&self) -> usize {
+    pub(super) fn answers_sent(&self) -> usize {
         self.state()
             .requests
             .iter()
@@ -117,6 +123,9 @@ impl FakeServer {
     fn enrol(&self, body: &[u8]) -> Result<HttpResponse, TransportError> {
         let req: EnrolRequest = serde_json::from_slice(body).expect("enrol request");
         let device = PublicKey::from_jwk(&req.public_key).expect("device key");
+        self.state()
+            .attestations
+            .push(req.device_attestation.clone());
         let (account, kind) = self.state().next_account.clone();
         let n = {
             let mut state = self.state();
@@ -180,6 +189,7 @@ impl FakeServer {
             .find_map(|k| jws::verify_json(&req.answer, k, Some(TYP_ANSWER)).ok())
             .expect("an answer signed by an enrolled device key");
         state.answers.push(claims);
+        state.answer_requests.push(req);
         match state.answer.clone() {
             AnswerReply::Status(s) => Self::json(200, &serde_json::json!({ "status": s })),
             AnswerReply::Error(status, code) => {
@@ -215,11 +225,11 @@ impl Transport for FakeServer {
     }
 }
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    server: Arc<FakeServer>,
+pub(super) struct Fixture {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) server: Arc<FakeServer>,
     clock: Arc<ManualClock>,
-    wallet: Wallet,
+    pub(super) wallet: Wallet,
 }
 
 fn config() -> WalletConfig {
@@ -234,7 +244,7 @@ fn config() -> WalletConfig {
     }
 }
 
-fn fixture_with(keystore: Arc<dyn PlatformKeystore>) -> Fixture {
+pub(super) fn fixture_with(keystore: Arc<dyn PlatformKeystore>) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = FakeServer::new();
     let clock = Arc::new(ManualClock::new(NOW));
@@ -269,7 +279,7 @@ async fn enrolled() -> Fixture {
 }
 
 /// Serves one pick-mode challenge for `acc-1` and fetches it.
-async fn fetched_pick(f: &Fixture, id: &str) -> Challenge {
+pub(super) async fn fetched_pick(f: &Fixture, id: &str) -> Challenge {
     let token = f
         .server
         .challenge("acc-1", id, CodeMode::Pick, &["12", "34", "56"]);

@@ -307,7 +307,10 @@ impl Device {
         let r = h
             .http
             .post(h.url(&format!("/device/challenges/{challenge_id}/answer")))
-            .json(&AnswerRequest { answer })
+            .json(&AnswerRequest {
+                answer,
+                hardware_signature: None,
+            })
             .send()
             .await
             .expect("answer");
@@ -351,6 +354,7 @@ pub async fn enrol_raw(
         proof: proof.to_owned(),
         device_name: "Pixel 9 test".to_owned(),
         attestation: None,
+        device_attestation: None,
     };
     read(post_enrol(h, &req).await).await
 }
