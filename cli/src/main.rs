@@ -103,14 +103,20 @@ enum Command {
         audience: Option<String>,
         /// Redeem online with this client id (needs a client secret: --client-secret-file, or
         /// the VISTALID_CLIENT_SECRET environment variable).
-        #[arg(long)]
+        // Client ids and secrets are base64url: they may start with `-`.
+        #[arg(long, allow_hyphen_values = true)]
         client_id: Option<String>,
         /// File whose first line is the client secret for redemption (keep it 0600).
         #[arg(long, value_name = "PATH")]
         client_secret_file: Option<PathBuf>,
         /// Client secret for redemption. Deprecated: a command line is visible to other users
         /// of this machine (ps, /proc); use --client-secret-file or VISTALID_CLIENT_SECRET.
-        #[arg(long, conflicts_with = "client_secret_file", value_name = "SECRET")]
+        #[arg(
+            long,
+            conflicts_with = "client_secret_file",
+            value_name = "SECRET",
+            allow_hyphen_values = true
+        )]
         client_secret: Option<String>,
     },
     /// PIN management.
@@ -208,4 +214,37 @@ fn main() -> ExitCode {
         }
     });
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Client ids and secrets are base64url and may start with `-` (a flaky CLI test found it).
+    #[test]
+    fn a_client_id_or_secret_starting_with_a_dash_is_a_value() {
+        let cli = Cli::try_parse_from([
+            "vistalid",
+            "verify",
+            "--text",
+            "VL1:X",
+            "--server",
+            "http://127.0.0.1:1",
+            "--client-id",
+            "-Habc",
+            "--client-secret",
+            "-_s",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let Command::Verify {
+            client_id,
+            client_secret,
+            ..
+        } = cli.command
+        else {
+            panic!("not verify");
+        };
+        assert_eq!(client_id.as_deref(), Some("-Habc"));
+        assert_eq!(client_secret.as_deref(), Some("-_s"));
+    }
 }

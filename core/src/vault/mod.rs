@@ -69,8 +69,14 @@
 //!   those copies, nor what the keyboard or the UI kept.
 //! - **Zeroize is best effort.** Buffers we own are wiped on drop, but the compiler, the
 //!   allocator, ring's internal key schedules, swap and core dumps may leave copies.
-//! - The Argon2 memory block (64 MiB at the default) stays allocated while the [`Vault`]
-//!   handle lives, so repeated unlocks do not allocate; it is wiped after each hash.
+//! - The Argon2 memory block (64 MiB at the default) and `min(p, cores)` idle lane threads
+//!   stay while the [`Vault`] handle lives, so repeated unlocks do not allocate; the block is
+//!   wiped after each hash.
+//! - The device keys (header and counter MACs, device-tier key: what the keystore gives
+//!   without the PIN) are derived once per handle and kept in memory until it drops or
+//!   wipes, so an approval makes one keystore PRF call (the PIN's) instead of four. They
+//!   open nothing of the PIN tier. A header they do not verify is checked again with freshly
+//!   derived keys, so a changed keystore key is still refused.
 
 mod config;
 mod envelope;
@@ -117,6 +123,10 @@ struct Inner {
     config: VaultConfig,
     /// Serialises operations in this process; holds the reusable Argon2 memory.
     op: Mutex<Argon2Kdf>,
+    /// The device keys of the vault id last read, derived once per handle: each derivation
+    /// is a keystore PRF call (a round trip to secure hardware on a phone), and an approval
+    /// reads the header three times.
+    device: Mutex<Option<([u8; ID_LEN], Arc<DeviceKeys>)>>,
 }
 
 /// Holds the in-process and the cross-process lock for one operation.
@@ -129,7 +139,7 @@ struct OpGuard<'a> {
 /// header's generation and the PIN tier it seals.
 struct Opened {
     file: HeaderFile,
-    dev: DeviceKeys,
+    dev: Arc<DeviceKeys>,
     data_key: VaultKey,
     secrets: Zeroizing<Vec<u8>>,
 }
@@ -145,11 +155,38 @@ impl Inner {
     }
 
     /// Reads, parses and authenticates the header file.
-    fn read_header(&self) -> Result<(HeaderFile, DeviceKeys), VaultError> {
+    fn read_header(&self) -> Result<(HeaderFile, Arc<DeviceKeys>), VaultError> {
         let file = self.read_header_unverified()?;
-        let dev = DeviceKeys::derive(&*self.keystore, &file.header.vault_id)?;
+        let id = file.header.vault_id;
+        let dev = self.device_keys(&id)?;
+        if file.verify(&dev).is_ok() {
+            return Ok((file, dev));
+        }
+        // The cached keys may be stale (the keystore key changed under this handle): the
+        // verdict is the one of freshly derived keys.
+        let dev = Arc::new(DeviceKeys::derive(&*self.keystore, &id)?);
         file.verify(&dev)?;
+        self.remember_device_keys(id, Arc::clone(&dev));
         Ok((file, dev))
+    }
+
+    /// The device keys of vault `id`: the cached ones, else derived (one keystore PRF call)
+    /// and cached.
+    fn device_keys(&self, id: &[u8; ID_LEN]) -> Result<Arc<DeviceKeys>, VaultError> {
+        let cached = self.device.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((cached_id, dev)) = cached.as_ref() {
+            if cached_id == id {
+                return Ok(Arc::clone(dev));
+            }
+        }
+        drop(cached);
+        let dev = Arc::new(DeviceKeys::derive(&*self.keystore, id)?);
+        self.remember_device_keys(*id, Arc::clone(&dev));
+        Ok(dev)
+    }
+
+    fn remember_device_keys(&self, id: [u8; ID_LEN], dev: Arc<DeviceKeys>) {
+        *self.device.lock().unwrap_or_else(PoisonError::into_inner) = Some((id, dev));
     }
 
     /// Reads and parses the header file without authenticating it (a freshness check of the
@@ -303,7 +340,8 @@ impl Vault {
             salt,
         };
         let data_key = envelope::random_key()?;
-        let dev = DeviceKeys::derive(&*inner.keystore, &vault_id)?;
+        let dev = Arc::new(DeviceKeys::derive(&*inner.keystore, &vault_id)?);
+        inner.remember_device_keys(vault_id, Arc::clone(&dev));
         let kek = derive_kek_for(&mut guard.kdf, &*inner.keystore, &header, pin)?;
         let file = HeaderFile::seal(header, &kek, &data_key, &dev)?;
         inner.write_counter(Counter::FRESH, &vault_id, &dev)?;
@@ -346,6 +384,7 @@ impl Vault {
                 keystore,
                 config,
                 op: Mutex::new(Argon2Kdf::new()),
+                device: Mutex::new(None),
             }),
             clock: Arc::new(SystemClock),
         }
@@ -548,6 +587,8 @@ impl Vault {
         let inner = &self.inner;
         let guard = inner.lock()?;
         let key_result = inner.keystore.delete();
+        // An `Unlocked` may keep `inner` alive: drop the device keys with the keystore key.
+        *inner.device.lock().unwrap_or_else(PoisonError::into_inner) = None;
         let dir = &inner.dir;
         storage::remove(dir, HEADER_FILE).map_err(io_err)?;
         storage::sync_dir(dir).map_err(io_err)?;

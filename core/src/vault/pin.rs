@@ -7,9 +7,13 @@
 //!   the same digit, or a run of consecutive digits up or down (`1234`, `9876`, `0123`,
 //!   also wrapping round: `8901`, `2109`). Its error never contains digits of the PIN.
 //! - [`Argon2Kdf`] computes Argon2id (version 0x13, RFC 9106) in a memory block it keeps and
-//!   reuses between hashes, and wipes that block after each hash.
+//!   reuses between hashes, and wipes that block after each hash; its lanes run in parallel
+//!   on up to `min(p, available cores)` threads, with the same output as on one.
+
+use std::io;
 
 use argon2::{Algorithm, Argon2, AssociatedData, Block, ParamsBuilder, Version};
+use rayon::prelude::*;
 use zeroize::Zeroize;
 
 use super::{Argon2Params, VaultError};
@@ -79,21 +83,47 @@ impl Default for PinPolicy {
     }
 }
 
-/// Argon2id with a reusable memory block. Holding one keeps up to `m_kib` KiB allocated
-/// between hashes (64 MiB at [`Argon2Params::DEFAULT`]); drop it to free the memory.
+/// Stack of an Argon2 lane thread: filling a segment needs a few KiB.
+const LANE_THREAD_STACK: usize = 256 * 1024;
+
+/// Argon2id with a reusable memory block and a pool of lane threads. Holding one keeps up to
+/// `m_kib` KiB allocated between hashes (64 MiB at [`Argon2Params::DEFAULT`]) and
+/// `min(p, cores)` idle threads; drop it to free both.
+///
+/// The lanes of each slice run in parallel (the RustCrypto `argon2` crate's `parallel`
+/// feature) inside a rayon pool of this hasher's own: at most `min(p, max threads)` threads,
+/// where max threads is [`std::thread::available_parallelism`] unless
+/// [`Argon2Kdf::with_max_threads`] says less. The output does not depend on the number of
+/// threads. No global pool is started.
 pub struct Argon2Kdf {
     memory: Vec<Block>,
+    max_threads: usize,
+    /// The pool and its number of threads, built by the first hash that needs it.
+    pool: Option<(usize, rayon::ThreadPool)>,
 }
 
 impl Argon2Kdf {
-    /// An empty hasher; the memory block is allocated by the first hash and grown on demand.
+    /// An empty hasher using up to all available cores; the memory block and the threads
+    /// are made by the first hash.
     pub fn new() -> Self {
-        Self { memory: Vec::new() }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self::with_max_threads(cores)
+    }
+
+    /// An empty hasher that uses at most `max_threads` threads (0 counts as 1).
+    pub fn with_max_threads(max_threads: usize) -> Self {
+        Self {
+            memory: Vec::new(),
+            max_threads: max_threads.max(1),
+            pool: None,
+        }
     }
 
     /// Argon2id (v0x13) of `password` and `salt` with the optional RFC 9106 `secret` and
     /// associated data `ad`, filling all of `out` (4..=64 bytes here is plenty). Fails with
-    /// [`VaultError::Corrupt`] on parameters Argon2 refuses (they come from a header).
+    /// [`VaultError::Corrupt`] on parameters Argon2 refuses (they come from a header), with an
+    /// `OutOfMemory` I/O error when the memory they ask for cannot be had, and with an
+    /// `Other` I/O error when no lane thread can be started.
     pub fn derive(
         &mut self,
         params: &Argon2Params,
@@ -122,16 +152,47 @@ impl Argon2Kdf {
             None => Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params),
         };
         if self.memory.len() < blocks {
+            self.memory
+                .try_reserve_exact(blocks - self.memory.len())
+                .map_err(|_| VaultError::Io(io::ErrorKind::OutOfMemory))?;
             self.memory.resize(blocks, Block::new());
         }
-        let result =
-            hasher.hash_password_into_with_memory(password, salt, out, &mut self.memory[..blocks]);
-        // The blocks hold PIN-derived state; wipe what this hash used.
-        for b in &mut self.memory[..blocks] {
-            b.zeroize();
-        }
-        result.map_err(|_| VaultError::Corrupt)
+        let threads = self.max_threads.min(params.p as usize).max(1);
+        let pool = pool_of(&mut self.pool, threads)?;
+        let memory = &mut self.memory[..blocks];
+        pool.install(|| {
+            let result = hasher.hash_password_into_with_memory(password, salt, out, &mut *memory);
+            // The blocks hold PIN-derived state; wipe what this hash used, lanes in parallel.
+            memory
+                .par_chunks_mut(blocks.div_ceil(threads))
+                .for_each(|chunk| chunk.iter_mut().for_each(Zeroize::zeroize));
+            result.map_err(|_| VaultError::Corrupt)
+        })
     }
+
+    /// KiB kept allocated for the next hash.
+    pub fn reserved_kib(&self) -> usize {
+        self.memory.len()
+    }
+}
+
+/// The pool in `slot` if it has `threads` threads, else a new one put there.
+fn pool_of(
+    slot: &mut Option<(usize, rayon::ThreadPool)>,
+    threads: usize,
+) -> Result<&rayon::ThreadPool, VaultError> {
+    if slot.as_ref().is_none_or(|(n, _)| *n != threads) {
+        *slot = None;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .stack_size(LANE_THREAD_STACK)
+            .thread_name(|i| format!("vault-argon2-{i}"))
+            .build()
+            .map_err(|_| VaultError::Io(io::ErrorKind::Other))?;
+        *slot = Some((threads, pool));
+    }
+    let (_, pool) = slot.as_ref().expect("the pool was just set");
+    Ok(pool)
 }
 
 impl Default for Argon2Kdf {
@@ -140,9 +201,21 @@ impl Default for Argon2Kdf {
     }
 }
 
+impl Drop for Argon2Kdf {
+    fn drop(&mut self) {
+        // Each hash already wiped its blocks; this also covers a hash that panicked.
+        self.memory.iter_mut().for_each(Zeroize::zeroize);
+    }
+}
+
 impl std::fmt::Debug for Argon2Kdf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Argon2Kdf({} KiB reserved)", self.memory.len())
+        let threads = self.pool.as_ref().map_or(0, |(n, _)| *n);
+        write!(
+            f,
+            "Argon2Kdf({} KiB reserved, {threads} lane threads)",
+            self.memory.len()
+        )
     }
 }
 
@@ -217,6 +290,33 @@ mod tests {
     }
 
     #[test]
+    fn kdf_threads_are_bounded_by_lanes_and_the_maximum() {
+        let mut out = [0u8; 32];
+        let threads = |kdf: &Argon2Kdf| kdf.pool.as_ref().map(|(n, _)| *n);
+        let mut kdf = Argon2Kdf::with_max_threads(3);
+        let four_lanes = Argon2Params {
+            m_kib: 64,
+            t: 1,
+            p: 4,
+        };
+        kdf.derive(&four_lanes, b"482915", &[7u8; 16], None, b"", &mut out)
+            .expect("hash");
+        assert_eq!(threads(&kdf), Some(3));
+        let mut kdf = Argon2Kdf::with_max_threads(8);
+        let two_lanes = Argon2Params { p: 2, ..four_lanes };
+        kdf.derive(&two_lanes, b"482915", &[7u8; 16], None, b"", &mut out)
+            .expect("hash");
+        assert_eq!(threads(&kdf), Some(2));
+        assert!(format!("{kdf:?}").contains("2 lane threads"));
+        let one_lane = Argon2Params { p: 1, ..four_lanes };
+        kdf.derive(&one_lane, b"482915", &[7u8; 16], None, b"", &mut out)
+            .expect("hash");
+        assert_eq!(threads(&kdf), Some(1));
+        assert_eq!(threads(&Argon2Kdf::with_max_threads(0)), None);
+        assert_eq!(Argon2Kdf::with_max_threads(0).max_threads, 1);
+    }
+
+    #[test]
     fn kdf_reuses_memory_and_is_deterministic() {
         let params = Argon2Params::insecure_fast_for_tests();
         let mut kdf = Argon2Kdf::new();
@@ -224,11 +324,11 @@ mod tests {
         let mut b = [0u8; 32];
         kdf.derive(&params, b"482915", &[7u8; 16], None, b"ad", &mut a)
             .expect("hash");
-        let reserved = kdf.memory.len();
+        let reserved = kdf.reserved_kib();
         kdf.derive(&params, b"482915", &[7u8; 16], None, b"ad", &mut b)
             .expect("hash");
         assert_eq!(a, b);
-        assert_eq!(kdf.memory.len(), reserved);
+        assert_eq!(kdf.reserved_kib(), reserved);
         kdf.derive(&params, b"482916", &[7u8; 16], None, b"ad", &mut b)
             .expect("hash");
         assert_ne!(a, b);

@@ -113,6 +113,9 @@ pub(crate) async fn start(
             device_name: device_name.clone(),
             ..vistalid_e2e::fast_config()
         };
+        // The software keystore keeps its key file in the wallet's folder, which must exist
+        // before the wallet probes the keystore at its first enrolment.
+        std::fs::create_dir_all(&dir)?;
         let keystore = Arc::new(SoftwareKeystore::open(dir.join("keystore")));
         let wallet = Wallet::open(&dir, keystore, config)?;
         let info = wallet
