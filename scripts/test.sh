@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Runs every check and test of the project: format, lints, rustdoc (warnings denied), cargo
 # deny (scripts/deny.sh), a build with the declared rust-version, Rust tests (unit, vectors,
-# end-to-end over loopback, the CLI demo and a pseudo-terminal session), then the binding
+# end-to-end over loopback, the CLI demo and a pseudo-terminal session), a smoke run of every
+# bench (scripts/bench-smoke.sh), then the binding
 # tests from Kotlin (JVM) and Swift (Linux), the browser tests (Playwright driving Chromium,
 # axe-core), the size budget of the release FFI library,
 # schemathesis against a live server, and a short
@@ -61,6 +62,8 @@ suite() {
 }
 
 suite "cargo test (workspace)" '^test result:' cargo test --workspace
+suite "benches: one smoke run of each (no speed asserted)" '^benches: [0-9]+ passed, [0-9]+ failed' \
+  scripts/bench-smoke.sh
 suite "Kotlin binding tests (JVM)" '^kotlin: [0-9]+ passed, [0-9]+ failed' scripts/test-kotlin.sh
 suite "Swift binding tests (Linux)" '^swift: [0-9]+ passed, [0-9]+ failed' scripts/test-swift.sh
 suite "browser tests (Playwright + Chromium, axe-core)" '^browser: [0-9]+ passed, [0-9]+ failed' \

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use serde_json::Value;
 use vistalid_core::keystore::MemoryKeystore;
-use vistalid_core::protocol::{CibaResponse, CodeMode, CIBA_GRANT_TYPE, PATH_CIBA, PATH_TOKEN};
+use vistalid_core::protocol::{CibaResponse, CodeMode};
 use vistalid_core::vault::{Argon2Params, VaultConfig};
 use vistalid_core::wallet::{Wallet, WalletConfig};
+use vistalid_server::relying_party as rp;
 use vistalid_server::{RunningServer, ServerConfig};
 
 /// A running reference server with its data directory.
@@ -122,7 +123,8 @@ pub fn wallet() -> (Wallet, tempfile::TempDir) {
     (w, dir)
 }
 
-/// A relying party using CIBA poll mode with HTTP Basic client authentication.
+/// A relying party's credentials on one server, spoken through the shared relying party
+/// (`vistalid_server::relying_party`); the answers in the shapes these tests assert.
 pub struct RelyingParty {
     pub base: String,
     pub id: String,
@@ -131,40 +133,36 @@ pub struct RelyingParty {
 }
 
 impl RelyingParty {
-    pub async fn ciba(&self, rpps: &str, binding: &str) -> CibaResponse {
-        let resp = self.ciba_raw(rpps, binding).await;
-        assert_eq!(resp.status(), StatusCode::OK);
-        resp.json().await.unwrap()
+    /// The shared relying party with these credentials.
+    pub fn shared(&self) -> rp::RelyingParty {
+        rp::RelyingParty::new(&self.base, &self.id, &self.secret).with_http(self.http.clone())
     }
 
-    pub async fn ciba_raw(&self, rpps: &str, binding: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}{}", self.base, PATH_CIBA))
-            .basic_auth(&self.id, Some(&self.secret))
-            .form(&[
-                ("login_hint", rpps),
-                ("binding_message", binding),
-                ("scope", "openid"),
-            ])
-            .send()
-            .await
-            .unwrap()
+    /// A CIBA request that must be accepted.
+    pub async fn ciba(&self, rpps: &str, binding: &str) -> CibaResponse {
+        let request = rp::CibaRequest::new(rpps).binding_message(binding);
+        self.shared().ciba(&request).await.unwrap()
+    }
+
+    /// A CIBA request: the HTTP status of the answer.
+    pub async fn ciba_status(&self, rpps: &str, binding: &str) -> StatusCode {
+        let request = rp::CibaRequest::new(rpps).binding_message(binding);
+        match self.shared().ciba(&request).await {
+            Ok(_) => StatusCode::OK,
+            Err(rp::RpError::Refused { status, .. }) => StatusCode::from_u16(status).unwrap(),
+            Err(e) => panic!("CIBA request: {e}"),
+        }
     }
 
     /// One token poll: the status and the JSON body.
     pub async fn token(&self, auth_req_id: &str) -> (StatusCode, Value) {
-        let resp = self
-            .http
-            .post(format!("{}{}", self.base, PATH_TOKEN))
-            .basic_auth(&self.id, Some(&self.secret))
-            .form(&[
-                ("grant_type", CIBA_GRANT_TYPE),
-                ("auth_req_id", auth_req_id),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap())
+        match self.shared().token(auth_req_id).await {
+            Ok(t) => (StatusCode::OK, serde_json::to_value(t).unwrap()),
+            Err(rp::RpError::Refused { status, body }) => (
+                StatusCode::from_u16(status).unwrap(),
+                serde_json::to_value(body).unwrap(),
+            ),
+            Err(e) => panic!("token poll: {e}"),
+        }
     }
 }

@@ -12,11 +12,12 @@ use std::time::Instant;
 use vistalid_core::client::{ClientError, ServerClient};
 use vistalid_core::clock::SystemClock;
 use vistalid_core::keystore::SoftwareKeystore;
-use vistalid_core::protocol::{CibaResponse, CodeMode, CIBA_GRANT_TYPE, PATH_CIBA, PATH_TOKEN};
+use vistalid_core::protocol::CodeMode;
 use vistalid_core::qr::{Mode, QrMatrix, Verified, Verifier};
 use vistalid_core::secret::Pin;
 use vistalid_core::vault::{Vault, VaultConfig, VaultError};
 use vistalid_core::wallet::{AnswerOutcome, Wallet, WalletConfig, WalletError};
+use vistalid_server::relying_party::{CibaRequest, RelyingParty};
 use vistalid_server::{RunningServer, ServerConfig};
 
 use crate::qr_cmds;
@@ -135,8 +136,11 @@ async fn run_steps(
     );
 
     step(3);
-    let http = reqwest::Client::new();
-    let ciba = ciba(&http, &base, &client_id, &client_secret).await?;
+    let rp = RelyingParty::new(&base, &client_id, &client_secret);
+    let ciba = rp
+        .ciba(&ciba_request())
+        .await
+        .map_err(|e| format!("CIBA request: {e}"))?;
     println!("  {}", says::dynamic_code(&ciba.dynamic_code));
 
     step(4);
@@ -172,9 +176,11 @@ async fn run_steps(
     );
 
     step(6);
-    let token = poll_token(&http, &base, &client_id, &client_secret, &ciba).await?;
-    let id_token = token["id_token"].as_str().unwrap_or_default().to_owned();
-    let claims = verify_id_token(&http, &base, &id_token).await;
+    let token = rp
+        .wait_for_token(&ciba, 30)
+        .await
+        .map_err(|e| format!("token: {e}"))?;
+    let claims = rp.verify_id_token(&token.id_token, None).await;
     checks.check(Check::IdTokenVerifies, claims.is_ok());
     if let Ok(c) = &claims {
         for k in [
@@ -378,79 +384,14 @@ fn ask_new_pin() -> Result<String, String> {
     Ok(pin.expose().to_owned())
 }
 
-async fn ciba(
-    http: &reqwest::Client,
-    base: &str,
-    id: &str,
-    secret: &str,
-) -> Result<CibaResponse, String> {
-    let resp = http
-        .post(format!("{base}{PATH_CIBA}"))
-        .basic_auth(id, Some(secret))
-        .form(&[
-            ("login_hint", RPPS),
-            ("binding_message", "Connexion au Dossier Médical Partagé"),
-            ("scope", "openid"),
-            ("vistalid_ip", "192.0.2.10"),
-            ("vistalid_place", "Lyon, France"),
-            ("vistalid_user_agent", "Firefox 140 on Linux"),
-        ])
-        .send()
-        .await
-        .map_err(|e| format!("CIBA request: {e}"))?;
-    if !resp.status().is_success() {
-        return Err(format!("CIBA request refused: {}", resp.status()));
+/// The login the demo's relying party asks for, with what its login page saw.
+fn ciba_request() -> CibaRequest {
+    CibaRequest {
+        ip: Some("192.0.2.10".into()),
+        place: Some("Lyon, France".into()),
+        user_agent: Some("Firefox 140 on Linux".into()),
+        ..CibaRequest::new(RPPS).binding_message("Connexion au Dossier Médical Partagé")
     }
-    resp.json().await.map_err(|e| format!("CIBA answer: {e}"))
-}
-
-async fn poll_token(
-    http: &reqwest::Client,
-    base: &str,
-    id: &str,
-    secret: &str,
-    ciba: &CibaResponse,
-) -> Result<serde_json::Value, String> {
-    for _ in 0..30 {
-        let resp = http
-            .post(format!("{base}{PATH_TOKEN}"))
-            .basic_auth(id, Some(secret))
-            .form(&[
-                ("grant_type", CIBA_GRANT_TYPE),
-                ("auth_req_id", ciba.auth_req_id.as_str()),
-            ])
-            .send()
-            .await
-            .map_err(|e| format!("token poll: {e}"))?;
-        let body: serde_json::Value = resp.json().await.map_err(|e| format!("token: {e}"))?;
-        match body["error"].as_str() {
-            None => return Ok(body),
-            Some("authorization_pending" | "slow_down") => {
-                tokio::time::sleep(std::time::Duration::from_secs(ciba.interval.max(1))).await;
-            }
-            Some(other) => return Err(format!("token endpoint said {other}")),
-        }
-    }
-    Err("no token after 30 polls".into())
-}
-
-async fn verify_id_token(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-) -> Result<serde_json::Value, String> {
-    let jwks: serde_json::Value = http
-        .get(format!("{base}{}", vistalid_core::protocol::PATH_JWKS))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let jwk: vistalid_core::keys::Jwk =
-        serde_json::from_value(jwks["keys"][0].clone()).map_err(|e| e.to_string())?;
-    let key = vistalid_core::keys::PublicKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
-    vistalid_core::jws::verify_json(token, &key, None).map_err(|e| e.to_string())
 }
 
 async fn shutdown(server: RunningServer) {

@@ -23,6 +23,9 @@ pub const PATH_REDEEM: &str = "/qr/redeem";
 pub const PATH_ISSUER_KEYS: &str = "/qr/issuer-keys";
 /// Path: CIBA backchannel authentication (Pro Santé Connect's Keycloak path shape).
 pub const PATH_CIBA: &str = "/protocol/openid-connect/ext/ciba/auth";
+/// Path: the authorization endpoint (GET and POST; CIBA only today: every request is refused
+/// with `unsupported_response_type` until the browser login, ADR 0002).
+pub const PATH_AUTHORIZE: &str = "/protocol/openid-connect/auth";
 /// Path: token endpoint.
 pub const PATH_TOKEN: &str = "/protocol/openid-connect/token";
 /// Path: JWKS.
@@ -90,6 +93,21 @@ pub struct EnrolRequest {
     /// `public_key` (ADR 0001). Absent when the platform keystore cannot attest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_attestation: Option<DeviceAttestation>,
+    /// Where the wallet's platform keystore keeps its key (`PlatformKeystore::
+    /// is_hardware_backed`); absent (a wallet older than this field) counts as software. It
+    /// sets the ID token's `amr` (`hwk` or `swk`) until an attestation proves more (ADR 0001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_storage: Option<KeyStorage>,
+}
+
+/// Where a wallet's platform keystore keeps its key, as the wallet reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStorage {
+    /// Secure hardware (Android Keystore with TEE or StrongBox, Secure Enclave).
+    Hardware,
+    /// Software (a key file: the CLI, desktops, tests).
+    Software,
 }
 
 /// A platform's evidence that the device's hardware key was generated in secure hardware by
@@ -316,11 +334,38 @@ pub struct AnswerRequest {
     pub hardware_signature: Option<HardwareSignature>,
 }
 
+/// What the server recorded for an answer (the body of a successful [`PATH_ANSWER`]). A
+/// wrong code is not a status: it is the error [`ErrorCode::WrongCode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerStatus {
+    /// Approved with the right code: the relying party gets its token.
+    Approved,
+    /// Declined: the relying party gets `access_denied`.
+    Denied,
+    /// Reported as "this was not me": denied, and the account's logins are held.
+    Reported,
+}
+
+impl AnswerStatus {
+    /// Every status, in wire order.
+    pub const ALL: [Self; 3] = [Self::Approved, Self::Denied, Self::Reported];
+
+    /// The wire text (`approved`, `denied`, `reported`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Reported => "reported",
+        }
+    }
+}
+
 /// Answer to [`PATH_ANSWER`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerResponse {
-    /// `approved`, `denied` or `reported`.
-    pub status: String,
+    /// What was recorded.
+    pub status: AnswerStatus,
 }
 
 /// Body of [`PATH_REDEEM`]; the professional's software authenticates as a registered client
@@ -363,9 +408,170 @@ pub struct ErrorBody {
     pub error_description: Option<String>,
 }
 
+impl ErrorBody {
+    /// The error code, if it is one this protocol defines.
+    pub fn code(&self) -> Option<ErrorCode> {
+        ErrorCode::from_code(&self.error)
+    }
+}
+
+/// Writes [`ErrorCode`] with each variant's wire text, once.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident => $text:literal,)+) => {
+        /// The error codes (`ErrorBody::error`) of the reference server: OAuth 2.0, OIDC and
+        /// CIBA codes where those specifications have one, Vistalid's own otherwise. The
+        /// server answers only these; the wallet tells them apart through this enum, never
+        /// through string literals. A server may answer a code this enum does not know (a
+        /// newer version): [`ErrorCode::from_code`] gives `None` then.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
+
+            /// The wire text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+
+            /// The code whose wire text is `text`.
+            pub fn from_code(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// Malformed request: a field is missing, too long, or not allowed (RFC 6749).
+    InvalidRequest => "invalid_request",
+    /// Client authentication failed (RFC 6749).
+    InvalidClient => "invalid_client",
+    /// The scope lacks `openid` (RFC 6749).
+    InvalidScope => "invalid_scope",
+    /// The grant is unknown, another client's, or already used (RFC 6749).
+    InvalidGrant => "invalid_grant",
+    /// Only the CIBA grant is supported (RFC 6749).
+    UnsupportedGrantType => "unsupported_grant_type",
+    /// The authorization endpoint: only CIBA is supported (RFC 6749).
+    UnsupportedResponseType => "unsupported_response_type",
+    /// The user or the server refused the login (RFC 6749, CIBA).
+    AccessDenied => "access_denied",
+    /// No answer yet (CIBA).
+    AuthorizationPending => "authorization_pending",
+    /// Poll or ask more slowly (CIBA).
+    SlowDown => "slow_down",
+    /// The login request expired (CIBA).
+    ExpiredToken => "expired_token",
+    /// No account can be asked with this hint (CIBA).
+    UnknownUserId => "unknown_user_id",
+    /// The binding message is too long or not display-safe (CIBA).
+    InvalidBindingMessage => "invalid_binding_message",
+    /// A bearer token is missing, unknown or revoked (RFC 6750).
+    InvalidToken => "invalid_token",
+    /// The server failed (database, random generator); try later.
+    ServerError => "server_error",
+    /// No such endpoint.
+    NotFound => "not_found",
+    /// The endpoint does not take this HTTP method.
+    MethodNotAllowed => "method_not_allowed",
+    /// The body is over the server's limit.
+    RequestTooLarge => "request_too_large",
+    /// Too many requests from this address; retry after `Retry-After`.
+    TooManyRequests => "too_many_requests",
+    /// The enrolment proof of possession is wrong.
+    InvalidProof => "invalid_proof",
+    /// The enrolment nonce is unknown, used or expired.
+    InvalidNonce => "invalid_nonce",
+    /// The activation code is wrong (unknown, or a wrong secret).
+    InvalidActivationCode => "invalid_activation_code",
+    /// The activation code has expired.
+    ActivationCodeExpired => "activation_code_expired",
+    /// The activation code ran out of tries.
+    ActivationCodeLocked => "activation_code_locked",
+    /// The activation code was used.
+    ActivationCodeUsed => "activation_code_used",
+    /// No device has this id.
+    UnknownDevice => "unknown_device",
+    /// The device was revoked.
+    DeviceRevoked => "device_revoked",
+    /// A signature (answer, presentation) does not verify.
+    InvalidSignature => "invalid_signature",
+    /// The challenge was queued for another device.
+    WrongDevice => "wrong_device",
+    /// The approval's code is not the login page's: the login is denied.
+    WrongCode => "wrong_code",
+    /// No such challenge.
+    UnknownChallenge => "unknown_challenge",
+    /// The challenge was answered before.
+    ChallengeAlreadyAnswered => "challenge_already_answered",
+    /// The challenge has expired.
+    ChallengeExpired => "challenge_expired",
+    /// The text is not a Vistalid QR code.
+    InvalidQr => "invalid_qr",
+    /// The QR presentation is dated in the future.
+    PresentationNotYetValid => "presentation_not_yet_valid",
+    /// The QR presentation has expired.
+    PresentationExpired => "presentation_expired",
+    /// The QR presentation is addressed to another audience.
+    WrongAudience => "wrong_audience",
+    /// No such credential.
+    UnknownCredential => "unknown_credential",
+    /// The credential has expired.
+    CredentialExpired => "credential_expired",
+    /// The QR presentation was redeemed before.
+    AlreadyRedeemed => "already_redeemed",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_code_has_one_text_and_parses_back() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_code(c.as_str()), Some(*c));
+            assert!(seen.insert(c.as_str()), "{c:?}");
+            assert!(c
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
+        }
+        assert_eq!(ErrorCode::from_code("a_code_of_a_newer_server"), None);
+        let body = ErrorBody {
+            error: "wrong_code".into(),
+            error_description: None,
+        };
+        assert_eq!(body.code(), Some(ErrorCode::WrongCode));
+    }
+
+    #[test]
+    fn answer_statuses_keep_their_wire_text() {
+        for s in AnswerStatus::ALL {
+            let json = serde_json::to_string(&AnswerResponse { status: s }).expect("json");
+            assert_eq!(json, format!("{{\"status\":\"{}\"}}", s.as_str()));
+            let back: AnswerResponse = serde_json::from_str(&json).expect("parse");
+            assert_eq!(back.status, s);
+        }
+        assert!(serde_json::from_str::<AnswerResponse>(r#"{"status":"maybe"}"#).is_err());
+    }
+
     use serde_json::json;
 
     #[test]

@@ -121,6 +121,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         device_name: "Pixel".into(),
         attestation: None,
         device_attestation: None,
+        key_storage: None,
     };
     let enrol_resp = EnrolResponse {
         account_id: "acc".into(),

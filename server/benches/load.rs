@@ -5,28 +5,32 @@
 //! One flow = CIBA request → device fetches its challenge (long-poll already parked when the
 //! challenge is queued, as a real wallet would be) → device verifies it with the pinned key
 //! and signs an approval (keys already loaded, no Argon2) → relying party redeems the token
-//! and verifies the ID token. Prints completed flows/s and p50/p99 flow latency.
+//! and verifies the ID token (the shared `relying_party`, JWKS fetched once). Prints completed
+//! flows/s and p50/p99 flow latency. The server gets the bench's own limits: one loopback
+//! address and one client play every host and relying party, so the per-IP enrolment and
+//! per-client CIBA limits are lifted.
 //!
 //! Settings (environment): `VL_BENCH_PAIRS` (concurrent pairs, default 64), `VL_BENCH_SECS`
 //! (measured seconds, default 5), `VL_BENCH_WORKERS` (tokio workers, default 2),
 //! `VL_BENCH_MAX_FLOWS` (stop after this many flows, default unbounded).
 //!
-//! Run: `cargo bench -p vistalid-server --bench load`.
+//! Run: `cargo bench -p vistalid-server --bench load`. It fails (non-zero exit) when no flow
+//! completes or any flow errs, so the test command's smoke run (`cargo test --bench load`,
+//! a debug build, a few pairs for a second) catches a broken bench.
 #![allow(missing_docs)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use vistalid_core::jws;
 use vistalid_core::keys::{PublicKey, SigningKey};
 use vistalid_core::protocol::{
-    AnswerClaims, AnswerRequest, ChallengeClaims, ChallengesResponse, CibaResponse, CodeMode,
-    Decision, EnrolProofClaims, EnrolRequest, EnrolResponse, NonceResponse, CIBA_GRANT_TYPE,
-    PATH_CHALLENGES, PATH_CIBA, PATH_ENROL, PATH_ENROL_NONCE, PATH_TOKEN, TYP_ANSWER,
-    TYP_CHALLENGE, TYP_ENROL_PROOF,
+    AnswerClaims, AnswerRequest, ChallengeClaims, ChallengesResponse, CodeMode, Decision,
+    EnrolProofClaims, EnrolRequest, EnrolResponse, NonceResponse, PATH_CHALLENGES, PATH_ENROL,
+    PATH_ENROL_NONCE, TYP_ANSWER, TYP_CHALLENGE, TYP_ENROL_PROOF,
 };
+use vistalid_server::relying_party::{CibaRequest, RelyingParty};
 use vistalid_server::{start, ServerConfig};
 
 fn env(name: &str, default: u64) -> u64 {
@@ -61,8 +65,11 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = ServerConfig::new(dir.path().join("bench.sqlite"));
     config.poll_interval_secs = 0;
-    // Every pair comes from 127.0.0.1: one address plays many hosts here.
+    // The bench's own limits. Every pair comes from 127.0.0.1: one address plays many hosts
+    // (connections and enrolments), and one relying party plays many (CIBA requests).
     config.max_connections_per_ip = config.max_connections;
+    config.enrol_per_ip_per_min = u32::MAX;
+    config.ciba_per_client_per_min = u32::MAX;
     let server = server_rt.block_on(start(config)).expect("server");
     client_rt.block_on(run(&server));
     server_rt.block_on(server.shutdown());
@@ -122,7 +129,7 @@ async fn run(server: &vistalid_server::RunningServer) {
     let (client_id, secret) = admin
         .add_client("Bench RP", CodeMode::Pick)
         .expect("client");
-    let secret = secret.to_string();
+    let rp = RelyingParty::new(&base, &client_id, &secret).with_http(http.clone());
     let mut wallets = Vec::new();
     for i in 0..pairs {
         let rpps = format!("{}", 10_000_000_000u64 + i);
@@ -157,6 +164,7 @@ async fn run(server: &vistalid_server::RunningServer) {
                 device_name: "bench".into(),
                 attestation: None,
                 device_attestation: None,
+                key_storage: None,
             })
             .send()
             .await
@@ -183,18 +191,13 @@ async fn run(server: &vistalid_server::RunningServer) {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (rpps, wallet) in wallets {
-        let (http, base, client_id, secret) = (
-            http.clone(),
-            base.clone(),
-            client_id.clone(),
-            secret.clone(),
-        );
+        let (http, base, rp) = (http.clone(), base.clone(), rp.clone());
         let (stop, done, errors) = (stop.clone(), done.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                match flow(&http, &base, &client_id, &secret, &rpps, &wallet).await {
+                match flow(&http, &base, &rp, &rpps, &wallet).await {
                     Ok(()) => {
                         latencies.push(t.elapsed());
                         if done.fetch_add(1, Ordering::Relaxed) + 1 >= max_flows {
@@ -249,6 +252,14 @@ async fn run(server: &vistalid_server::RunningServer) {
     );
     FLOWS.store(all.len() as u64, Ordering::Relaxed);
     report_cpu(&before, &cpu_by_thread());
+    // A bench that cannot run a flow is broken: fail (the test command's smoke run relies on
+    // it), whatever the speed.
+    let failed = errors.load(Ordering::Relaxed);
+    assert!(
+        !all.is_empty() && failed == 0,
+        "the load bench is broken: {} flows, {failed} errors",
+        all.len()
+    );
 }
 
 fn now() -> i64 {
@@ -261,8 +272,7 @@ fn now() -> i64 {
 async fn flow(
     http: &reqwest::Client,
     base: &str,
-    client_id: &str,
-    secret: &str,
+    rp: &RelyingParty,
     rpps: &str,
     w: &Wallet,
 ) -> Result<(), String> {
@@ -271,23 +281,9 @@ async fn flow(
         .get(format!("{base}{PATH_CHALLENGES}?wait=10"))
         .bearer_auth(&w.enrolment.poll_token)
         .send();
-    let ciba = async {
-        http.post(format!("{base}{PATH_CIBA}"))
-            .basic_auth(client_id, Some(secret))
-            .form(&[
-                ("scope", "openid"),
-                ("login_hint", rpps),
-                ("binding_message", "bench"),
-            ])
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json::<CibaResponse>()
-            .await
-            .map_err(|e| e.to_string())
-    };
-    let (poll, ciba) = tokio::join!(poll, ciba);
-    let ciba = ciba?;
+    let request = CibaRequest::new(rpps).binding_message("bench");
+    let (poll, ciba) = tokio::join!(poll, rp.ciba(&request));
+    let ciba = ciba.map_err(|e| e.to_string())?;
     let mut list: ChallengesResponse = poll
         .map_err(|e| e.to_string())?
         .json()
@@ -338,22 +334,13 @@ async fn flow(
     if !r.status().is_success() {
         return Err(format!("answer: {}", r.status()));
     }
-    let r = http
-        .post(format!("{base}{PATH_TOKEN}"))
-        .basic_auth(client_id, Some(secret))
-        .form(&[
-            ("grant_type", CIBA_GRANT_TYPE),
-            ("auth_req_id", &ciba.auth_req_id),
-        ])
-        .send()
+    // The relying party redeems the token and verifies the ID token (JWKS cached).
+    let tok = rp
+        .token(&ciba.auth_req_id)
+        .await
+        .map_err(|e| format!("token: {e}"))?;
+    rp.verify_id_token(&tok.id_token, None)
         .await
         .map_err(|e| e.to_string())?;
-    if !r.status().is_success() {
-        return Err(format!("token: {}", r.status()));
-    }
-    let tok: Value = r.json().await.map_err(|e| e.to_string())?;
-    let id_token = tok["id_token"].as_str().ok_or("no id_token")?;
-    let _: Value =
-        jws::verify_json(id_token, &w.server_key, Some("JWT")).map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -15,16 +15,23 @@
 
 use std::sync::Arc;
 
-use rusqlite::OptionalExtension as _;
-use vistalid_core::protocol::CodeMode;
+use vistalid_core::keys::PublicKey;
+use vistalid_core::protocol::{AccountKind, CodeMode, Identity};
 use vistalid_core::qr::presentation::MAX_AUDIENCE_LEN;
 use zeroize::Zeroizing;
 
-use crate::clients::{self, mode_str};
-use crate::device::{CODE_LOOKUP_LEN, CODE_SECRET_LEN};
+use crate::domain::activation::NewCode;
+use crate::domain::secs;
+use crate::error::ServerError;
 use crate::secrets;
-use crate::store::StoreError;
-use crate::{ServerError, Shared};
+use crate::state::Shared;
+use crate::store::{
+    Added, ClientRecord, CodeIssue, DeviceRecord, NewAccount, NewClient, Revocation, StoreError,
+};
+
+/// Fresh codes drawn per issue: the first whose lookup is free is stored (a collision needs
+/// a live code with the same 20-bit lookup).
+const CODE_DRAWS: usize = 32;
 
 /// A device as the admin sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +63,7 @@ pub struct Admin {
 impl std::fmt::Debug for Admin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Admin")
-            .field("db", &self.shared.db.path())
+            .field("db", &self.shared.store.path())
             .finish()
     }
 }
@@ -133,19 +140,16 @@ impl Admin {
         }
         let client_id = secrets::make_id()?;
         let secret = Zeroizing::new(secrets::make_token()?);
-        let hash = secrets::hash(secret.as_bytes()).to_vec();
-        let (id, name, now) = (client_id.clone(), name.to_owned(), self.shared.clock.now());
-        let (mode, audience) = (mode_str(options.mode), options.audience.clone());
-        self.shared
-            .db
-            .write_blocking(move |tx| -> Result<(), StoreError> {
-                tx.prepare_cached(
-                    "INSERT INTO clients (client_id, name, secret_hash, mode, audience, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(rusqlite::params![id, name, hash, mode, audience, now])?;
-                Ok(())
-            })?;
+        self.shared.store.clients().add(NewClient {
+            record: ClientRecord {
+                client_id: client_id.clone(),
+                name: name.to_owned(),
+                secret_hash: secrets::hash(secret.as_bytes()),
+                mode: options.mode,
+                audience: options.audience.clone(),
+            },
+            created_at: self.shared.clock.now(),
+        })?;
         tracing::info!(%client_id, "client registered");
         Ok((client_id, secret))
     }
@@ -154,18 +158,10 @@ impl Admin {
     /// this server, and within `client_cache_secs` in other servers on the same database.
     pub fn rotate_secret(&self, client_id: &str) -> Result<Zeroizing<String>, ServerError> {
         let secret = Zeroizing::new(secrets::make_token()?);
-        let hash = secrets::hash(secret.as_bytes()).to_vec();
-        let id = client_id.to_owned();
-        let changed = self
-            .shared
-            .db
-            .write_blocking(move |tx| -> Result<usize, StoreError> {
-                Ok(tx
-                    .prepare_cached("UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1")?
-                    .execute(rusqlite::params![id, hash])?)
-            })?;
-        clients::forget(&self.shared, client_id);
-        if changed == 0 {
+        let hash = secrets::hash(secret.as_bytes());
+        let changed = self.shared.store.clients().set_secret(client_id, hash)?;
+        self.shared.clients.forget(client_id);
+        if !changed {
             return Err(ServerError::NotFound("client"));
         }
         tracing::info!(%client_id, "client secret rotated");
@@ -176,17 +172,9 @@ impl Admin {
     /// `client_cache_secs` in other servers on the same database. Its pending login requests
     /// can no longer be redeemed (the token endpoint needs the client).
     pub fn remove_client(&self, client_id: &str) -> Result<(), ServerError> {
-        let id = client_id.to_owned();
-        let removed = self
-            .shared
-            .db
-            .write_blocking(move |tx| -> Result<usize, StoreError> {
-                Ok(tx
-                    .prepare_cached("DELETE FROM clients WHERE client_id = ?1")?
-                    .execute([&id])?)
-            })?;
-        clients::forget(&self.shared, client_id);
-        if removed == 0 {
+        let removed = self.shared.store.clients().remove(client_id)?;
+        self.shared.clients.forget(client_id);
+        if !removed {
             return Err(ServerError::NotFound("client"));
         }
         tracing::info!(%client_id, "client removed");
@@ -197,20 +185,7 @@ impl Admin {
     /// id): the "not me" hold and the wrong-pick back-off, e.g. after support has checked
     /// that the user pressed "not me" by mistake.
     pub fn clear_login_hold(&self, account: &str) -> Result<(), ServerError> {
-        let account = account.to_owned();
-        let changed = self
-            .shared
-            .db
-            .write_blocking(move |tx| -> Result<usize, StoreError> {
-                Ok(tx
-                    .prepare_cached(
-                        "UPDATE accounts SET not_me_until = NULL, wrong_pick_until = NULL,
-                             wrong_streak = 0
-                         WHERE id = ?1 OR subject_name_id = ?1",
-                    )?
-                    .execute([&account])?)
-            })?;
-        if changed == 0 {
+        if !self.shared.store.accounts().clear_holds(account)? {
             return Err(ServerError::NotFound("account"));
         }
         Ok(())
@@ -232,7 +207,7 @@ impl Admin {
         }
         check_field("profession", profession, 10)?;
         self.add_account(
-            "practitioner",
+            AccountKind::Practitioner,
             rpps,
             given_name,
             family_name,
@@ -249,12 +224,18 @@ impl Admin {
         family_name: &str,
     ) -> Result<Zeroizing<String>, ServerError> {
         check_field("pseudonymous id", pseudonymous_id, 64)?;
-        self.add_account("insured", pseudonymous_id, given_name, family_name, None)
+        self.add_account(
+            AccountKind::Insured,
+            pseudonymous_id,
+            given_name,
+            family_name,
+            None,
+        )
     }
 
     fn add_account(
         &self,
-        kind: &'static str,
+        kind: AccountKind,
         subject: &str,
         given_name: &str,
         family_name: &str,
@@ -262,232 +243,101 @@ impl Admin {
     ) -> Result<Zeroizing<String>, ServerError> {
         check_field("given name", given_name, 100)?;
         check_field("family name", family_name, 100)?;
-        let account_id = secrets::make_id()?;
-        let (subject, given, family, prof) = (
-            subject.to_owned(),
-            given_name.to_owned(),
-            family_name.to_owned(),
-            profession.map(str::to_owned),
-        );
-        let now = self.shared.clock.now();
-        let code = self.make_code()?;
-        let (ttl, tries) = self.code_policy();
-        self.shared
-            .db
-            .write_blocking(move |tx| -> Result<Zeroizing<String>, ServerError> {
-                let exists: Option<String> = tx
-                    .prepare_cached("SELECT id FROM accounts WHERE subject_name_id = ?1")?
-                    .query_row([&subject], |r| r.get(0))
-                    .optional()
-                    .map_err(StoreError::from)?;
-                if exists.is_some() {
-                    return Err(ServerError::DuplicateAccount);
-                }
-                tx.prepare_cached(
-                    "INSERT INTO accounts (id, kind, subject_name_id, given_name, family_name,
-                         profession, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?
-                .execute(rusqlite::params![
-                    account_id, kind, subject, given, family, prof, now
-                ])
-                .map_err(StoreError::from)?;
-                store_code(tx, &account_id, code, now, ttl, tries)
-            })
+        let account = NewAccount {
+            id: secrets::make_id()?,
+            kind,
+            identity: Identity {
+                subject_name_id: subject.to_owned(),
+                given_name: given_name.to_owned(),
+                family_name: family_name.to_owned(),
+                profession: profession.map(str::to_owned),
+            },
+            created_at: self.shared.clock.now(),
+        };
+        let (mut codes, issue) = self.draw_codes()?;
+        match self.shared.store.accounts().add(account, issue)? {
+            Added::Created { code } => Ok(codes.swap_remove(code).text),
+            Added::Duplicate => Err(ServerError::DuplicateAccount),
+        }
     }
 
     /// Issues a new activation code for an existing account (by RPPS number, pseudonymous
     /// id or account id), e.g. after a revocation or a dead code; earlier unused codes die.
     pub fn new_activation_code(&self, account: &str) -> Result<Zeroizing<String>, ServerError> {
-        let account = account.to_owned();
-        let now = self.shared.clock.now();
-        let code = self.make_code()?;
-        let (ttl, tries) = self.code_policy();
-        self.shared
-            .db
-            .write_blocking(move |tx| -> Result<Zeroizing<String>, ServerError> {
-                let id: String = tx
-                    .prepare_cached(
-                        "SELECT id FROM accounts WHERE id = ?1 OR subject_name_id = ?1",
-                    )?
-                    .query_row([&account], |r| r.get(0))
-                    .optional()
-                    .map_err(StoreError::from)?
-                    .ok_or(ServerError::NotFound("account"))?;
-                store_code(tx, &id, code, now, ttl, tries)
-            })
+        let (mut codes, issue) = self.draw_codes()?;
+        match self.shared.store.codes().issue(account, issue)? {
+            Some(code) => Ok(codes.swap_remove(code).text),
+            None => Err(ServerError::NotFound("account")),
+        }
     }
 
     /// Devices of an account (by RPPS number, pseudonymous id or account id), revoked ones
     /// included, oldest first.
     pub fn list_devices(&self, account: &str) -> Result<Vec<DeviceInfo>, ServerError> {
-        let account = account.to_owned();
         self.shared
-            .db
-            .read_blocking(move |c| -> Result<Vec<DeviceInfo>, ServerError> {
-                let mut stmt = c.prepare_cached(
-                    "SELECT d.id, d.account_id, a.subject_name_id, d.name, d.public_key,
-                            d.created_at, d.revoked_at, d.attestation IS NOT NULL
-                     FROM devices d JOIN accounts a ON a.id = d.account_id
-                     WHERE a.id = ?1 OR a.subject_name_id = ?1 ORDER BY d.created_at, d.rowid",
-                )?;
-                let rows = stmt
-                    .query_map([&account], |r| {
-                        Ok((
-                            DeviceInfo {
-                                device_id: r.get(0)?,
-                                account_id: r.get(1)?,
-                                subject_name_id: r.get(2)?,
-                                name: r.get(3)?,
-                                key_thumbprint: String::new(),
-                                created_at: r.get(5)?,
-                                revoked_at: r.get(6)?,
-                                has_attestation: r.get(7)?,
-                            },
-                            r.get::<_, Vec<u8>>(4)?,
-                        ))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(StoreError::from)?;
-                rows.into_iter()
-                    .map(|(mut info, sec1)| {
-                        let key = vistalid_core::keys::PublicKey::from_sec1(&sec1)
-                            .map_err(|_| StoreError::Corrupt("device public key"))?;
-                        info.key_thumbprint = key.thumbprint();
-                        Ok(info)
-                    })
-                    .collect()
-            })
+            .store
+            .accounts()
+            .devices(account)?
+            .into_iter()
+            .map(device_info)
+            .collect()
     }
 
     /// Revokes a device: its poll token and its answers stop working at once, and its
     /// pending challenges are closed. Returns `false` if it was already revoked.
     pub fn revoke_device(&self, device_id: &str) -> Result<bool, ServerError> {
-        let id = device_id.to_owned();
         let now = self.shared.clock.now();
-        let changed =
-            self.shared
-                .db
-                .write_blocking(move |tx| -> Result<Option<bool>, ServerError> {
-                    let known: Option<Option<i64>> = tx
-                        .prepare_cached("SELECT revoked_at FROM devices WHERE id = ?1")?
-                        .query_row([&id], |r| r.get(0))
-                        .optional()
-                        .map_err(StoreError::from)?;
-                    match known {
-                        None => Ok(None),
-                        Some(Some(_)) => Ok(Some(false)),
-                        Some(None) => {
-                            tx.prepare_cached("UPDATE devices SET revoked_at = ?2 WHERE id = ?1")?
-                                .execute(rusqlite::params![id, now])
-                                .map_err(StoreError::from)?;
-                            tx.prepare_cached(
-                                "UPDATE challenges SET status = 'closed'
-                             WHERE device_id = ?1 AND status = 'pending'",
-                            )?
-                            .execute([&id])
-                            .map_err(StoreError::from)?;
-                            Ok(Some(true))
-                        }
-                    }
-                })?;
-        match changed {
-            None => Err(ServerError::NotFound("device")),
-            Some(c) => {
-                if c {
-                    tracing::info!(%device_id, "device revoked");
-                }
-                Ok(c)
+        match self.shared.store.accounts().revoke_device(device_id, now)? {
+            Revocation::Revoked => {
+                tracing::info!(%device_id, "device revoked");
+                Ok(true)
             }
+            Revocation::AlreadyRevoked => Ok(false),
+            Revocation::Unknown => Err(ServerError::NotFound("device")),
         }
     }
 
     /// Counts of "not me" reports and wrong codes on an account (for monitoring).
     pub fn account_alerts(&self, account: &str) -> Result<(u32, u32), ServerError> {
-        let account = account.to_owned();
-        self.shared
-            .db
-            .read_blocking(move |c| -> Result<(u32, u32), ServerError> {
-                c.prepare_cached(
-                    "SELECT fraud_reports, wrong_codes FROM accounts
-                     WHERE id = ?1 OR subject_name_id = ?1",
-                )?
-                .query_row([&account], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-                .map_err(StoreError::from)?
-                .ok_or(ServerError::NotFound("account"))
-            })
+        let alerts = self
+            .shared
+            .store
+            .accounts()
+            .alerts(account)?
+            .ok_or(ServerError::NotFound("account"))?;
+        Ok((alerts.fraud_reports, alerts.wrong_codes))
     }
 
-    fn code_policy(&self) -> (i64, i64) {
+    /// Fresh activation codes and the issue that stores the first free one, valid
+    /// `activation_ttl_secs` for `activation_tries` wrong tries.
+    fn draw_codes(&self) -> Result<(Vec<NewCode>, CodeIssue), ServerError> {
+        let codes = (0..CODE_DRAWS)
+            .map(|_| NewCode::make())
+            .collect::<Result<Vec<_>, _>>()?;
         let c = &self.shared.config;
-        (
-            i64::try_from(c.activation_ttl_secs).unwrap_or(i64::MAX),
-            i64::from(c.activation_tries),
-        )
-    }
-
-    fn make_code(&self) -> Result<Zeroizing<String>, ServerError> {
-        Ok(secrets::make_base32(CODE_LOOKUP_LEN + CODE_SECRET_LEN)?)
-    }
-}
-
-impl From<rusqlite::Error> for ServerError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Store(StoreError::Sqlite(e))
+        let now = self.shared.clock.now();
+        let issue = CodeIssue {
+            candidates: codes.iter().map(|c| c.key.clone()).collect(),
+            now,
+            expires_at: now.saturating_add(secs(c.activation_ttl_secs)),
+            tries: c.activation_tries,
+        };
+        Ok((codes, issue))
     }
 }
 
-/// Stores `code` for `account_id` (killing earlier unused codes), redrawing the lookup part
-/// if a live code already uses it; returns it formatted `XXXX-XXXX-XXXX`.
-fn store_code(
-    tx: &rusqlite::Transaction<'_>,
-    account_id: &str,
-    mut code: Zeroizing<String>,
-    now: i64,
-    ttl: i64,
-    tries: i64,
-) -> Result<Zeroizing<String>, ServerError> {
-    tx.prepare_cached(
-        "UPDATE activation_codes SET tries_left = 0 WHERE account_id = ?1 AND used_at IS NULL",
-    )?
-    .execute([account_id])?;
-    for _ in 0..32 {
-        let (lookup, secret) = code.split_at(CODE_LOOKUP_LEN);
-        let hash = secrets::hash(secret.as_bytes()).to_vec();
-        // A lookup may be reused once its previous code is dead (used, expired or locked).
-        let inserted = tx
-            .prepare_cached(
-                "INSERT INTO activation_codes (lookup, account_id, secret_hash, expires_at,
-                     tries_left, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (lookup) DO UPDATE SET account_id = excluded.account_id,
-                     secret_hash = excluded.secret_hash, expires_at = excluded.expires_at,
-                     tries_left = excluded.tries_left, used_at = NULL,
-                     created_at = excluded.created_at
-                 WHERE activation_codes.used_at IS NOT NULL
-                    OR activation_codes.expires_at <= ?6
-                    OR activation_codes.tries_left <= 0",
-            )?
-            .execute(rusqlite::params![
-                lookup,
-                account_id,
-                hash,
-                now.saturating_add(ttl),
-                tries,
-                now
-            ])?;
-        if inserted == 1 {
-            let mut out = Zeroizing::new(String::with_capacity(14));
-            for (i, ch) in code.chars().enumerate() {
-                if i > 0 && i % 4 == 0 {
-                    out.push('-');
-                }
-                out.push(ch);
-            }
-            return Ok(out);
-        }
-        code = secrets::make_base32(CODE_LOOKUP_LEN + CODE_SECRET_LEN)?;
-    }
-    Err(ServerError::Config(
-        "no free activation code lookup after 32 draws; too many live codes".into(),
-    ))
+/// The admin's view of a stored device (its key's thumbprint computed here).
+fn device_info(d: DeviceRecord) -> Result<DeviceInfo, ServerError> {
+    let key = PublicKey::from_sec1(&d.public_key)
+        .map_err(|_| StoreError::Corrupt("devices.public_key"))?;
+    Ok(DeviceInfo {
+        device_id: d.device_id,
+        account_id: d.account_id,
+        subject_name_id: d.subject_name_id,
+        name: d.name,
+        key_thumbprint: key.thumbprint(),
+        created_at: d.created_at,
+        revoked_at: d.revoked_at,
+        has_attestation: d.has_attestation,
+    })
 }

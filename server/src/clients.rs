@@ -6,98 +6,42 @@
 //! - Clients authenticate with HTTP Basic only; secrets are stored as SHA-256 hashes of
 //!   256-bit random values and compared in constant time.
 //! - A record read from the database is reused for at most `client_cache_secs` (real time).
-//!   The [`crate::Admin`] of this server drops the cached copy when it removes a client or
+//!   The admin of this server drops the cached copy when it removes a client or
 //!   rotates its secret, so the change applies at once here; another process on the same file
 //!   (the admin CLI) cannot tell this server, so there the old secret works at most
 //!   `client_cache_secs` longer. A secret that does not match the cached hash is checked
 //!   against the database again, so a new secret works at once everywhere.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::http::{header, HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use rusqlite::OptionalExtension as _;
-use vistalid_core::protocol::CodeMode;
 use zeroize::Zeroizing;
 
-use crate::http::ApiError;
+use crate::api::ApiError;
 use crate::secrets;
-use crate::Shared;
+use crate::state::Shared;
+use crate::store::ClientRecord;
+use vistalid_core::protocol::ErrorCode;
 
 /// `WWW-Authenticate` value for client authentication failures.
 const BASIC_CHALLENGE: &str = "Basic realm=\"vistalid\"";
 /// Longest client id looked up.
 const MAX_CLIENT_ID: usize = 128;
 
-/// A registered relying party, as read from the database.
-#[derive(Debug)]
-pub(crate) struct ClientRecord {
-    pub(crate) client_id: String,
-    pub(crate) name: String,
-    pub(crate) secret_hash: [u8; 32],
-    pub(crate) mode: CodeMode,
-    /// The QR audience this client redeems for (see `qr`); `None`: audience-less QR only.
-    pub(crate) audience: Option<String>,
-    /// When it was read from the database.
-    fetched: Instant,
-}
-
-/// Parses a stored mode.
-pub(crate) fn mode_from_str(s: &str) -> CodeMode {
-    match s {
-        "type" => CodeMode::Type,
-        _ => CodeMode::Pick,
-    }
-}
-
-/// The stored name of a mode.
-pub(crate) fn mode_str(m: CodeMode) -> &'static str {
-    match m {
-        CodeMode::Type => "type",
-        CodeMode::Pick => "pick",
-    }
-}
-
-/// Drops the cached record of `client_id` (after an admin change).
-pub(crate) fn forget(s: &Shared, client_id: &str) {
-    s.clients
-        .write()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(client_id);
-}
-
 /// Authenticates the client from its HTTP Basic header (RFC 6749 §2.3.1).
 pub(crate) async fn authenticate(
-    s: &Arc<Shared>,
+    s: &Shared,
     headers: &HeaderMap,
 ) -> Result<Arc<ClientRecord>, ApiError> {
     let invalid = |d: &str| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", d).with_challenge(BASIC_CHALLENGE)
+        ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::InvalidClient, d)
+            .with_challenge(BASIC_CHALLENGE)
     };
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| invalid("HTTP Basic client authentication is required"))?;
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
-        .ok_or_else(|| invalid("HTTP Basic client authentication is required"))?;
-    let decoded = Zeroizing::new(
-        B64.decode(encoded.trim())
-            .map_err(|_| invalid("malformed Basic credentials"))?,
-    );
-    let text = std::str::from_utf8(&decoded).map_err(|_| invalid("malformed Basic credentials"))?;
-    let (id, secret) = text
-        .split_once(':')
-        .ok_or_else(|| invalid("malformed Basic credentials"))?;
-    let id = percent_decode(id).ok_or_else(|| invalid("malformed Basic credentials"))?;
-    let secret = Zeroizing::new(
-        percent_decode(secret).ok_or_else(|| invalid("malformed Basic credentials"))?,
-    );
+    let (id, secret) = basic_credentials(headers).map_err(invalid)?;
     let given = secrets::hash(secret.as_bytes());
-    if let Some(r) = cached(s, &id) {
+    if let Some(r) = s.clients.fresh(&id) {
         if secrets::ct_eq(&given, &r.secret_hash) {
             return Ok(r);
         }
@@ -109,61 +53,38 @@ pub(crate) async fn authenticate(
     }
 }
 
-/// The cached record of `id`, if it is younger than `client_cache_secs`.
-fn cached(s: &Shared, id: &str) -> Option<Arc<ClientRecord>> {
-    let ttl = Duration::from_secs(s.config.client_cache_secs);
-    let map = s.clients.read().unwrap_or_else(|p| p.into_inner());
-    map.get(id)
-        .filter(|r| r.fetched.elapsed() < ttl)
-        .map(Arc::clone)
+/// The client id and secret of an HTTP Basic header, or why there are none.
+fn basic_credentials(headers: &HeaderMap) -> Result<(String, Zeroizing<String>), &'static str> {
+    const MISSING: &str = "HTTP Basic client authentication is required";
+    const MALFORMED: &str = "malformed Basic credentials";
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(MISSING)?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+        .ok_or(MISSING)?;
+    let decoded = Zeroizing::new(B64.decode(encoded.trim()).map_err(|_| MALFORMED)?);
+    let text = std::str::from_utf8(&decoded).map_err(|_| MALFORMED)?;
+    let (id, secret) = text.split_once(':').ok_or(MALFORMED)?;
+    let id = percent_decode(id).ok_or(MALFORMED)?;
+    let secret = Zeroizing::new(percent_decode(secret).ok_or(MALFORMED)?);
+    Ok((id, secret))
 }
 
 /// Reads the record of `id` from the database and refreshes the cache (dropping the entry
 /// when the client is gone).
-async fn fetch(s: &Arc<Shared>, id: &str) -> Result<Option<Arc<ClientRecord>>, ApiError> {
+async fn fetch(s: &Shared, id: &str) -> Result<Option<Arc<ClientRecord>>, ApiError> {
     if id.is_empty() || id.len() > MAX_CLIENT_ID {
         return Ok(None);
     }
-    let key = id.to_owned();
-    let found =
-        s.db.read(move |c| -> Result<_, ApiError> {
-            Ok(c.prepare_cached(
-                "SELECT client_id, name, secret_hash, mode, audience FROM clients
-                 WHERE client_id = ?1",
-            )?
-            .query_row([&key], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            })
-            .optional()?)
-        })
-        .await?;
-    let Some((client_id, name, hash, mode, audience)) = found else {
-        forget(s, id);
+    let Some(record) = s.store.clients().find(id).await? else {
+        s.clients.forget(id);
         return Ok(None);
     };
-    let secret_hash: [u8; 32] = hash
-        .try_into()
-        .map_err(|_| ApiError::internal(&"client secret hash is not 32 bytes"))?;
-    let record = Arc::new(ClientRecord {
-        client_id: client_id.clone(),
-        name,
-        secret_hash,
-        mode: mode_from_str(&mode),
-        audience,
-        fetched: Instant::now(),
-    });
-    if s.config.client_cache_secs > 0 {
-        s.clients
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(client_id, Arc::clone(&record));
-    }
+    let record = Arc::new(record);
+    s.clients.keep(Arc::clone(&record));
     Ok(Some(record))
 }
 

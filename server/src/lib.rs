@@ -68,7 +68,7 @@
 //!
 //! ES256 JWT (`typ` JWT, `kid` = the JWKS key's thumbprint) with `iss`, `sub` (the account
 //! id: stable, opaque, not the RPPS number), `aud` (client id), `iat`, `exp`, `auth_time`,
-//! `acr` ([`ACR`]), `amr` ([`AMR`]), and Pro Santé Connect's identity claims:
+//! `acr` ([`ACR`]), `amr` (below), and Pro Santé Connect's identity claims:
 //! `SubjectNameID` and `preferred_username` (RPPS number), `given_name`, `family_name`,
 //! `SubjectRefPro.exercices[].codeProfession` (practitioners), and `vistalid_account_kind`
 //! (`practitioner` or `insured`: which kind of person the subject is; only practitioners
@@ -76,6 +76,21 @@
 //!
 //! `acr_values` sent to the CIBA endpoint are stored with the request but do not change the
 //! token: every login here is the same strength, so `acr` is always [`ACR`].
+//!
+//! `amr` (RFC 8176 §2) says how the approval was made, in this order:
+//! - `pin`: the wallet PIN unlocked the device key (a knowledge factor); every approval needs
+//!   it.
+//! - `hwk`: proof of possession of a hardware-secured key: the device key signed the
+//!   approval, and the wallet reported at enrolment (`EnrolRequest::key_storage`, from its
+//!   keystore's `is_hardware_backed`) that its keystore is secure hardware (Android Keystore
+//!   TEE or StrongBox, Secure Enclave). This is the wallet's own claim: no attestation is
+//!   checked yet (issue 17 will require one for `hwk`).
+//! - `swk`: proof of possession of a software-secured key: the same signature, from a wallet
+//!   that reported a software keystore (the CLI's key file, desktops, tests), or reported
+//!   nothing (a wallet older than the field, or a device enrolled before this server
+//!   version).
+//! - `mfa`: both a knowledge factor (`pin`) and a possession factor (`hwk` or `swk`) were
+//!   used. An approval today is always `["pin", "hwk", "mfa"]` or `["pin", "swk", "mfa"]`.
 //!
 //! ## Activation codes
 //!
@@ -104,370 +119,54 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod api;
 pub mod attestation;
 mod clients;
+mod config;
+mod credentials;
 mod device;
-mod guard;
-mod http;
+mod domain;
+mod error;
+mod id_token;
 mod limits;
+mod login;
 mod oidc;
 mod openapi;
 mod push;
 mod qr;
+pub mod relying_party;
+mod router;
 mod secrets;
 mod serve;
+mod state;
 mod store;
+
+#[cfg(test)]
+mod layers;
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use vistalid_core::clock::{Clock, SystemClock};
-use vistalid_core::keys::{Jwk, KeyError, SigningKey};
 
 pub use admin::{Admin, ClientOptions, DeviceInfo};
+pub use config::{ClockSource, ServerConfig};
+pub use error::ServerError;
+pub use id_token::ACR;
 pub use push::{LongPollNotifier, PushSender};
 pub use secrets::SecretsError;
 pub use store::StoreError;
 
-/// Value of the `acr` claim of every ID token: the Pro Santé Connect level its relying
-/// parties ask for (`acr_values=eidas1`). A device-bound key unlocked by a PIN, with a
-/// *code dynamique* matched by the user.
-pub const ACR: &str = "eidas1";
-/// Value of the `amr` claim of every ID token (RFC 8176): `pin` (the wallet PIN unlocks the
-/// key), `hwk` (proof of possession of the device-bound key), `mfa` (both).
-pub const AMR: [&str; 3] = ["pin", "hwk", "mfa"];
-
-/// Errors of starting, running and administering the server.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServerError {
-    /// The database could not be opened, migrated, read or written.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The listening socket could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// The operating system's reason.
-        source: std::io::Error,
-    },
-    /// The stored server key is not a valid ES256 key.
-    #[error("server key: {0}")]
-    Key(#[from] KeyError),
-    /// The OS random generator failed.
-    #[error(transparent)]
-    Random(#[from] SecretsError),
-    /// The configuration is invalid (the message names the setting).
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    /// An admin argument is invalid (the message names which and why).
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
-    /// An account with that identifier already exists.
-    #[error("an account with that identifier already exists")]
-    DuplicateAccount,
-    /// No such account, device or client.
-    #[error("not found: {0}")]
-    NotFound(&'static str),
-}
-
-/// Configuration of a server instance. [`ServerConfig::new`] gives the documented defaults.
-#[derive(Clone)]
-pub struct ServerConfig {
-    /// SQLite database file (created with mode 0600 if absent).
-    pub db_path: PathBuf,
-    /// Address to listen on; port 0 picks a free port.
-    pub bind: SocketAddr,
-    /// Public base URL, used as OIDC `issuer` and enrolment audience. Derived from the bound
-    /// address (`http://ip:port`) when `None`. No trailing slash.
-    pub issuer: Option<String>,
-    /// Challenge validity in seconds (default 120).
-    pub challenge_ttl_secs: u64,
-    /// CIBA request validity (`expires_in`) in seconds (default 120).
-    pub ciba_expires_in: u64,
-    /// Minimum seconds between token polls (`interval`, default 5; tests may use 0).
-    pub poll_interval_secs: u64,
-    /// Most pending login requests per account (push-fatigue guard, default 3).
-    pub max_pending_per_account: u32,
-    /// Largest request body in bytes (default 16 KiB); larger ones get 413.
-    pub body_limit_bytes: usize,
-    /// Timeout of every request except the device long-poll, in seconds (default 10).
-    pub request_timeout_secs: u64,
-    /// Cap of the device long-poll `wait` parameter in seconds (default 30).
-    pub max_wait_secs: u64,
-    /// Enrolment nonce validity in seconds (default 120).
-    pub enrol_nonce_ttl_secs: u64,
-    /// Activation code validity in seconds (default 900 = 15 min).
-    pub activation_ttl_secs: u64,
-    /// Wrong tries after which an activation code is dead (default 5).
-    pub activation_tries: u32,
-    /// ID and access token lifetime in seconds (default 300).
-    pub token_ttl_secs: u64,
-    /// Pick-mode candidates per challenge, the right one included (default 3, as e-CPS).
-    pub pick_candidates: usize,
-    /// CIBA requests a relying party (client id) may make per minute (default 60); beyond,
-    /// 429 `slow_down`.
-    pub ciba_per_client_per_min: u32,
-    /// Enrolment requests (nonce and enrol together) per peer IP address per minute
-    /// (default 20); beyond, 429 `too_many_requests`.
-    pub enrol_per_ip_per_min: u32,
-    /// Seconds a client has to send a request's headers (default 10); slower connections
-    /// are closed, so slow clients cannot hold the server.
-    pub header_read_timeout_secs: u64,
-    /// Seconds a connection may stay open with no request in flight (default 30), HTTP/1
-    /// keep-alive and HTTP/2 alike; then it is closed. Never cuts a request in flight.
-    pub idle_timeout_secs: u64,
-    /// Most open connections (default 1024); further ones wait in the accept backlog. When
-    /// the open count nears it (within a sixteenth), idle connections of the peer holding
-    /// the most are closed first, so one host cannot hold every slot.
-    pub max_connections: usize,
-    /// Most open connections per peer address (IPv6: per /64), default 128: an eighth of the
-    /// default global cap, so filling the server takes at least eight hosts, while a site
-    /// behind one NAT address with a hundred wallets long-polling at once still fits. A new
-    /// connection over it closes that peer's idlest connection, or is closed at once when
-    /// every one of them has a request in flight. Behind a reverse proxy every client shares
-    /// the proxy's address: set it to `max_connections` there.
-    pub max_connections_per_ip: usize,
-    /// Seconds new CIBA requests for an account are refused after its user answered "this was
-    /// not me" (default 900 = 15 min): long enough that push bombing a practitioner (whose
-    /// RPPS number is public) stops paying, short enough that a user who pressed it by
-    /// mistake can log in again within the quarter hour. 0 disables the hold.
-    pub not_me_hold_secs: u64,
-    /// Back-off after a wrong code pick, in seconds (default 30): after `n` wrong picks in a
-    /// row on an account, new CIBA requests for it wait `wrong_pick_backoff_secs * 2^(n-1)`,
-    /// at most `wrong_pick_backoff_max_secs`; a right pick ends the streak. Blind picks pass
-    /// one time in three, so doubling waits make guessing under push fatigue slow. 0 disables.
-    pub wrong_pick_backoff_secs: u64,
-    /// Longest wrong-pick back-off, in seconds (default 900 = 15 min).
-    pub wrong_pick_backoff_max_secs: u64,
-    /// Seconds a client record (name, secret hash, mode, audience) read from the database is
-    /// reused before it is read again (default 5). Changes made through this server's
-    /// [`Admin`] apply at once; changes by another process on the same file (the admin CLI)
-    /// apply within this bound. 0 reads the record on every request.
-    pub client_cache_secs: u64,
-    /// Source of time (tests use a `ManualClock`).
-    pub clock: Arc<dyn Clock>,
-    /// Extra push channel told about each queued challenge, beside the long-poll.
-    pub push: Option<Arc<dyn PushSender>>,
-}
-
-impl ServerConfig {
-    /// A configuration with the defaults documented on each field, storing its data in
-    /// `db_path` and listening on `127.0.0.1:0`.
-    pub fn new(db_path: impl Into<PathBuf>) -> Self {
-        Self {
-            db_path: db_path.into(),
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            issuer: None,
-            challenge_ttl_secs: 120,
-            ciba_expires_in: 120,
-            poll_interval_secs: 5,
-            max_pending_per_account: 3,
-            body_limit_bytes: 16 * 1024,
-            request_timeout_secs: 10,
-            max_wait_secs: 30,
-            enrol_nonce_ttl_secs: 120,
-            activation_ttl_secs: 900,
-            activation_tries: 5,
-            token_ttl_secs: 300,
-            pick_candidates: 3,
-            ciba_per_client_per_min: 60,
-            enrol_per_ip_per_min: 20,
-            header_read_timeout_secs: 10,
-            idle_timeout_secs: 30,
-            max_connections: 1024,
-            max_connections_per_ip: 128,
-            not_me_hold_secs: 900,
-            wrong_pick_backoff_secs: 30,
-            wrong_pick_backoff_max_secs: 900,
-            client_cache_secs: 5,
-            clock: Arc::new(SystemClock),
-            push: None,
-        }
-    }
-
-    /// A configuration for tests: the database in `dir`, loopback on a free port, token
-    /// polls allowed at any pace (`poll_interval_secs` 0); other settings as [`Self::new`].
-    pub fn for_tests(dir: &std::path::Path) -> Self {
-        let mut c = Self::new(dir.join("vistalid-server.sqlite"));
-        c.poll_interval_secs = 0;
-        c
-    }
-
-    fn validate(&self) -> Result<(), ServerError> {
-        let bad = |m: &str| Err(ServerError::Config(m.to_owned()));
-        if self.challenge_ttl_secs == 0 || self.challenge_ttl_secs > 600 {
-            return bad("challenge_ttl_secs must be in 1..=600 (wallets refuse longer)");
-        }
-        if self.ciba_expires_in == 0 || self.ciba_expires_in > 3600 {
-            return bad("ciba_expires_in must be in 1..=3600");
-        }
-        if self.max_pending_per_account == 0 {
-            return bad("max_pending_per_account must be at least 1");
-        }
-        if self.body_limit_bytes < 1024 {
-            return bad("body_limit_bytes must be at least 1024");
-        }
-        if self.ciba_per_client_per_min == 0 || self.enrol_per_ip_per_min == 0 {
-            return bad("ciba_per_client_per_min and enrol_per_ip_per_min must be positive");
-        }
-        if self.header_read_timeout_secs == 0
-            || self.idle_timeout_secs == 0
-            || self.max_connections == 0
-            || self.max_connections_per_ip == 0
-        {
-            return bad(
-                "header_read_timeout_secs, idle_timeout_secs, max_connections and \
-                 max_connections_per_ip must be positive",
-            );
-        }
-        if u32::try_from(self.max_connections).is_err() {
-            return bad("max_connections must fit in 32 bits");
-        }
-        if !(2..=9).contains(&self.pick_candidates) {
-            return bad("pick_candidates must be in 2..=9");
-        }
-        if self.activation_tries == 0 || self.activation_ttl_secs == 0 {
-            return bad("activation_tries and activation_ttl_secs must be positive");
-        }
-        if let Some(issuer) = &self.issuer {
-            let url = url::Url::parse(issuer)
-                .map_err(|_| ServerError::Config("issuer is not a URL".into()))?;
-            if !matches!(url.scheme(), "http" | "https") || issuer.ends_with('/') {
-                return bad("issuer must be an http(s) URL without a trailing slash");
-            }
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("db_path", &self.db_path)
-            .field("bind", &self.bind)
-            .field("issuer", &self.issuer)
-            .field("challenge_ttl_secs", &self.challenge_ttl_secs)
-            .field("ciba_expires_in", &self.ciba_expires_in)
-            .field("poll_interval_secs", &self.poll_interval_secs)
-            .field("max_pending_per_account", &self.max_pending_per_account)
-            .field("body_limit_bytes", &self.body_limit_bytes)
-            .field("ciba_per_client_per_min", &self.ciba_per_client_per_min)
-            .field("enrol_per_ip_per_min", &self.enrol_per_ip_per_min)
-            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
-            .field("idle_timeout_secs", &self.idle_timeout_secs)
-            .field("max_connections", &self.max_connections)
-            .field("max_connections_per_ip", &self.max_connections_per_ip)
-            .field("not_me_hold_secs", &self.not_me_hold_secs)
-            .field("wrong_pick_backoff_secs", &self.wrong_pick_backoff_secs)
-            .field(
-                "wrong_pick_backoff_max_secs",
-                &self.wrong_pick_backoff_max_secs,
-            )
-            .field("client_cache_secs", &self.client_cache_secs)
-            .field("push", &self.push.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Shared state of a server instance (also used by [`Admin`] without HTTP).
-pub(crate) struct Shared {
-    pub(crate) db: store::Db,
-    pub(crate) config: ServerConfig,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) key: SigningKey,
-    pub(crate) jwk: Jwk,
-    /// The QR credential issuer key (separate from the OIDC/challenge key).
-    pub(crate) issuer_key: SigningKey,
-    pub(crate) issuer_jwk: Jwk,
-    pub(crate) issuer: String,
-    pub(crate) notifier: Arc<LongPollNotifier>,
-    /// Client records read from the database (see `clients` for how long one is reused).
-    pub(crate) clients: RwLock<std::collections::HashMap<String, Arc<clients::ClientRecord>>>,
-    pub(crate) shutdown: watch::Receiver<bool>,
-    /// Per-client CIBA request limit.
-    pub(crate) ciba_limiter: limits::RateLimiter,
-    /// Per-IP enrolment limit.
-    pub(crate) enrol_limiter: limits::RateLimiter,
-}
-
-impl Shared {
-    /// Tells the long-poll and the optional push channel that a challenge was queued.
-    pub(crate) fn wake(&self, device_id: &str, challenge_id: &str) {
-        self.notifier.notify(device_id, challenge_id);
-        if let Some(push) = &self.config.push {
-            push.notify(device_id, challenge_id);
-        }
-    }
-}
-
-/// The account kind stored in `accounts.kind` (`insured` or else practitioner).
-pub(crate) fn account_kind(stored: &str) -> vistalid_core::protocol::AccountKind {
-    match stored {
-        "insured" => vistalid_core::protocol::AccountKind::Insured,
-        _ => vistalid_core::protocol::AccountKind::Practitioner,
-    }
-}
-
-/// Meta key of the server's PKCS#8 signing key.
-const META_SERVER_KEY: &str = "server_signing_key_pkcs8";
-/// Meta key of the QR credential issuer's PKCS#8 signing key.
-const META_ISSUER_KEY: &str = "qr_issuer_signing_key_pkcs8";
-
-/// Loads the key stored under `meta_key`, creating it on first start.
-fn load_or_create_key(db: &store::Db, meta_key: &'static str) -> Result<SigningKey, ServerError> {
-    let fresh = SigningKey::make()?;
-    let fresh_der = fresh.to_pkcs8().clone();
-    let pkcs8 =
-        db.write_blocking(move |tx| store::meta_get_or_insert(tx, meta_key, fresh_der.as_slice()))?;
-    let pkcs8 = zeroize::Zeroizing::new(pkcs8);
-    Ok(SigningKey::from_pkcs8(&pkcs8)?)
-}
-
-fn open_shared(
-    config: ServerConfig,
-    issuer: String,
-    shutdown: watch::Receiver<bool>,
-) -> Result<Arc<Shared>, ServerError> {
-    config.validate()?;
-    let db = store::Db::open(&config.db_path)?;
-    let key = load_or_create_key(&db, META_SERVER_KEY)?;
-    let jwk = key.public_key().to_jwk();
-    let ciba_limiter = limits::RateLimiter::new(config.ciba_per_client_per_min, 60);
-    let enrol_limiter = limits::RateLimiter::new(config.enrol_per_ip_per_min, 60);
-    let issuer_key = load_or_create_key(&db, META_ISSUER_KEY)?;
-    let issuer_jwk = issuer_key.public_key().to_jwk();
-    Ok(Arc::new(Shared {
-        ciba_limiter,
-        enrol_limiter,
-        db,
-        clock: Arc::clone(&config.clock),
-        config,
-        key,
-        jwk,
-        issuer_key,
-        issuer_jwk,
-        issuer,
-        notifier: Arc::new(LongPollNotifier::default()),
-        clients: RwLock::new(std::collections::HashMap::new()),
-        shutdown,
-    }))
-}
+use state::Shared;
 
 /// Opens the database of `config` for administration only (no HTTP listener), e.g. for the
 /// admin commands of the binary. Safe beside a running server on the same file.
 pub fn open_admin(config: ServerConfig) -> Result<Admin, ServerError> {
-    let issuer = config
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", config.bind));
+    let issuer = config.issuer_or(config.bind);
     let (_tx, rx) = watch::channel(false);
-    Ok(Admin::new(open_shared(config, issuer, rx)?))
+    Ok(Admin::new(Shared::open(config, issuer, rx)?))
 }
 
 /// A running server. Dropping it without [`RunningServer::shutdown`] leaves the server
@@ -540,14 +239,11 @@ impl InProcess {
     /// Opens the database of `config` (as [`start`] does) and builds the router. The issuer
     /// is `config.issuer`, or `http://` and the configured bind address.
     pub fn new(config: ServerConfig) -> Result<Self, ServerError> {
-        let issuer = config
-            .issuer
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", config.bind));
+        let issuer = config.issuer_or(config.bind);
         let (stop, rx) = watch::channel(false);
-        let shared = open_shared(config, issuer, rx)?;
+        let shared = Shared::open(config, issuer, rx)?;
         Ok(Self {
-            router: http::router(Arc::clone(&shared)),
+            router: router::router(Arc::clone(&shared)),
             shared,
             _stop: stop,
         })
@@ -583,21 +279,18 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         addr: config.bind,
         source,
     })?;
-    let issuer = config
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
+    let issuer = config.issuer_or(addr);
     let (stop, stop_rx) = watch::channel(false);
     let shared = {
         let config = config.clone();
         let issuer = issuer.clone();
         let rx = stop_rx.clone();
-        tokio::task::spawn_blocking(move || open_shared(config, issuer, rx))
+        tokio::task::spawn_blocking(move || Shared::open(config, issuer, rx))
             .await
             .map_err(|_| ServerError::Store(StoreError::Task))??
     };
-    let app = http::router(Arc::clone(&shared));
-    let cleaner = tokio::spawn(device::cleanup_loop(Arc::clone(&shared)));
+    let app = router::router(Arc::clone(&shared));
+    let cleaner = tokio::spawn(state::prune_loop(Arc::clone(&shared)));
     let limits = serve::ConnLimits {
         header_timeout: Duration::from_secs(config.header_read_timeout_secs),
         idle_timeout: Duration::from_secs(config.idle_timeout_secs),

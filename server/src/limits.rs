@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Abuse limits: fixed-window request counters per key (a relying party's client id, or a
-//! peer IP address), and the middleware that applies the per-IP one to enrolment.
+//! peer IP address), and the key of a peer address. The per-IP enrolment middleware is
+//! `device`'s, the per-client CIBA check `oidc`'s.
 //!
 //! Guarantees:
 //! - A key gets at most `max` accepted requests per window of `window_secs` seconds of the
@@ -22,13 +23,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use crate::http::ApiError;
-use crate::Shared;
+use axum::extract::{ConnectInfo, Request};
 
 /// Most keys a limiter tracks at once.
 pub(crate) const MAX_KEYS: usize = 100_000;
@@ -139,20 +134,6 @@ impl RateLimiter {
     }
 }
 
-/// A 429 answer with `error` and a `Retry-After` of `retry_after` seconds.
-pub(crate) fn too_many(error: &'static str, retry_after: u64) -> Response {
-    let mut resp = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        error,
-        "too many requests, retry later",
-    )
-    .into_response();
-    if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    resp
-}
-
 /// The peer IP address of a request, if it came over TCP.
 pub(crate) fn peer_ip(req: &Request) -> Option<IpAddr> {
     req.extensions()
@@ -173,19 +154,6 @@ pub(crate) fn ip_key(ip: IpAddr) -> String {
                 format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
             }
         },
-    }
-}
-
-/// Middleware: the per-IP enrolment limit (nonce and enrol share one budget).
-pub(crate) async fn enrol_per_ip(
-    State(s): State<Arc<Shared>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let key = peer_ip(&req).map_or_else(|| "in-process".to_owned(), ip_key);
-    match s.enrol_limiter.check(&key, s.clock.now()) {
-        Ok(()) => next.run(req).await,
-        Err(retry) => too_many("too_many_requests", retry),
     }
 }
 

@@ -15,12 +15,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 use vistalid_core::protocol::{
-    CIBA_GRANT_TYPE, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
+    AnswerStatus, KeyStorage, CIBA_GRANT_TYPE, PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES,
+    PATH_CIBA, PATH_DISCOVERY, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS,
+    PATH_REDEEM, PATH_TOKEN,
 };
 
-use crate::http::{PATH_AUTHORIZE, PATH_OPENAPI};
-use crate::Shared;
+use crate::api::PATH_OPENAPI;
+use crate::state::Shared;
 
 /// GET `/openapi.json`.
 pub(crate) async fn serve(State(s): State<Arc<Shared>>) -> Response {
@@ -406,7 +407,11 @@ fn schemas() -> Value {
             "properties": {
                 "activation_code": string(), "public_key": schema_ref("Jwk"),
                 "proof": { "type": "string", "description": "Compact JWS of the proof claims by the device key." },
-                "device_name": string(), "attestation": string()
+                "device_name": string(), "attestation": string(),
+                "key_storage": {
+                    "type": "string", "enum": [json!(KeyStorage::Hardware), json!(KeyStorage::Software)],
+                    "description": "Where the wallet's keystore keeps its key; absent counts as software. Sets the ID token's amr (hwk or swk)."
+                }
             }
         },
         "Identity": {
@@ -452,7 +457,10 @@ fn schemas() -> Value {
         },
         "AnswerResponse": {
             "type": "object", "required": ["status"],
-            "properties": { "status": { "type": "string", "enum": ["approved", "denied", "reported"] } }
+            "properties": { "status": {
+                "type": "string",
+                "enum": AnswerStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()
+            } }
         }
     })
 }

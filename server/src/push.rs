@@ -18,6 +18,12 @@ pub trait PushSender: Send + Sync + 'static {
     fn notify(&self, device_id: &str, challenge_id: &str);
 }
 
+impl std::fmt::Debug for dyn PushSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PushSender")
+    }
+}
+
 /// The default push channel: wakes the device's open long-polls.
 #[derive(Debug, Default)]
 pub struct LongPollNotifier {

@@ -61,6 +61,7 @@ async fn wrong_secret_and_unknown_lookup_answer_identically() {
                 device_name: "Pixel 9 test".into(),
                 attestation: None,
                 device_attestation: None,
+                key_storage: None,
             };
             let r = common::post_enrol(h, &req).await;
             (r.status().as_u16(), r.bytes().await.expect("body").to_vec())
@@ -217,6 +218,7 @@ async fn device_names_refuse_format_and_separator_characters() {
             device_name: bad.into(),
             attestation: None,
             device_attestation: None,
+            key_storage: None,
         };
         let r = common::post_enrol(&h, &req).await;
         expect_err(common::read::<Value>(r).await, 400, "invalid_request");

@@ -173,8 +173,8 @@ async fn wrong_code_is_refused_and_the_relying_party_gets_access_denied() {
     );
     // The wrong pick holds new requests for the account (issue 13 item 3): the next one is
     // refused until support clears the hold.
-    let held = rp.ciba_raw(RPPS, "Connexion").await;
-    assert_eq!(held.status(), StatusCode::TOO_MANY_REQUESTS);
+    let held = rp.ciba_status(RPPS, "Connexion").await;
+    assert_eq!(held, StatusCode::TOO_MANY_REQUESTS);
     env.server.admin().clear_login_hold(RPPS).unwrap();
     // A code that is not a candidate never leaves the phone.
     let ciba = rp.ciba(RPPS, "Connexion").await;

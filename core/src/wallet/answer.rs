@@ -18,7 +18,7 @@ use super::records::{device_key, read_state, write_state};
 use super::{blocking, AnswerOutcome, Wallet, WalletError};
 use crate::challenge::{self, Challenge};
 use crate::client::ClientError;
-use crate::protocol::{AnswerRequest, Decision};
+use crate::protocol::{AnswerRequest, AnswerStatus, Decision, ErrorCode};
 use crate::secret::Pin;
 use crate::vault::Vault;
 
@@ -91,21 +91,17 @@ impl Wallet {
             self.remember_answered(&vault, &ch).await?;
         }
         match result {
-            Ok(resp) => match resp.status.as_str() {
-                "approved" => Ok(AnswerOutcome::Approved),
-                "denied" => Ok(AnswerOutcome::Denied),
-                "reported" => Ok(AnswerOutcome::Reported),
-                _ => Err(WalletError::BadServerResponse),
+            Ok(resp) => Ok(match resp.status {
+                AnswerStatus::Approved => AnswerOutcome::Approved,
+                AnswerStatus::Denied => AnswerOutcome::Denied,
+                AnswerStatus::Reported => AnswerOutcome::Reported,
+            }),
+            Err(ClientError::Server { code, status }) => match ErrorCode::from_code(&code) {
+                Some(ErrorCode::WrongCode) => Err(WalletError::WrongCode),
+                Some(ErrorCode::ChallengeExpired) => Err(WalletError::ChallengeExpired),
+                Some(ErrorCode::ChallengeAlreadyAnswered) => Err(WalletError::ChallengeReplayed),
+                _ => Err(ClientError::Server { code, status }.into()),
             },
-            Err(ClientError::Server { code, .. }) if code == "wrong_code" => {
-                Err(WalletError::WrongCode)
-            }
-            Err(ClientError::Server { code, .. }) if code == "challenge_expired" => {
-                Err(WalletError::ChallengeExpired)
-            }
-            Err(ClientError::Server { code, .. }) if code == "challenge_already_answered" => {
-                Err(WalletError::ChallengeReplayed)
-            }
             Err(e) => Err(e.into()),
         }
     }

@@ -30,7 +30,7 @@ use super::{blocking, AccountInfo, Wallet, WalletError};
 use crate::challenge;
 use crate::jws;
 use crate::keys::{Jwk, PublicKey, SigningKey};
-use crate::protocol::{EnrolProofClaims, EnrolRequest, TYP_ENROL_PROOF};
+use crate::protocol::{EnrolProofClaims, EnrolRequest, KeyStorage, TYP_ENROL_PROOF};
 use crate::qr;
 use crate::secret::Pin;
 use crate::vault::Vault;
@@ -94,6 +94,11 @@ impl Wallet {
             device_name: self.config.device_name.clone(),
             attestation: None,
             device_attestation,
+            key_storage: Some(if self.keystore.is_hardware_backed() {
+                KeyStorage::Hardware
+            } else {
+                KeyStorage::Software
+            }),
         };
         let resp = client.enrol(&request).await?;
 

@@ -12,10 +12,10 @@ use vistalid_core::jws;
 use vistalid_core::keys::{PublicKey, SigningKey};
 use vistalid_core::protocol::{
     AnswerClaims, AnswerRequest, ChallengeClaims, ChallengesResponse, CibaResponse, CodeMode,
-    Decision, EnrolProofClaims, EnrolRequest, EnrolResponse, ErrorBody, NonceResponse,
-    CIBA_GRANT_TYPE, PATH_CHALLENGES, PATH_CIBA, PATH_ENROL, PATH_ENROL_NONCE, PATH_TOKEN,
-    TYP_ANSWER, TYP_CHALLENGE, TYP_ENROL_PROOF,
+    Decision, EnrolProofClaims, EnrolRequest, EnrolResponse, ErrorBody, KeyStorage, NonceResponse,
+    PATH_CHALLENGES, PATH_ENROL, PATH_ENROL_NONCE, TYP_ANSWER, TYP_CHALLENGE, TYP_ENROL_PROOF,
 };
+use vistalid_server::relying_party::{RelyingParty, RpError, TokenResponse};
 use vistalid_server::{start, Admin, RunningServer, ServerConfig};
 
 /// A fixed start time for manual clocks.
@@ -137,7 +137,7 @@ fn test_config(
 ) -> ServerConfig {
     let mut c = ServerConfig::new(dir.path().join("server.sqlite"));
     c.poll_interval_secs = 0;
-    c.clock = Arc::clone(clock) as Arc<dyn Clock>;
+    c.clock = Arc::clone(clock).into();
     tweak(&mut c);
     c
 }
@@ -175,7 +175,8 @@ pub fn expect_err<T: std::fmt::Debug>(r: Result<T, Failure>, status: u16, error:
     f
 }
 
-/// A relying party.
+/// A relying party's credentials (registered or not), spoken through the shared relying
+/// party (`vistalid_server::relying_party`), its refusals read as [`Failure`]s.
 #[derive(Clone)]
 pub struct Rp {
     pub id: String,
@@ -183,6 +184,13 @@ pub struct Rp {
 }
 
 impl Rp {
+    /// The shared relying party with these credentials, on `h`'s connection pool and clock.
+    pub fn on(&self, h: &Harness) -> RelyingParty {
+        RelyingParty::new(h.server.base_url(), &self.id, &self.secret)
+            .with_http(h.http.clone())
+            .with_clock(Arc::clone(&h.clock) as Arc<dyn Clock>)
+    }
+
     pub async fn ciba(&self, h: &Harness, login_hint: &str) -> Result<CibaResponse, Failure> {
         self.ciba_form(
             h,
@@ -204,30 +212,28 @@ impl Rp {
         h: &Harness,
         form: &[(&str, &str)],
     ) -> Result<CibaResponse, Failure> {
-        let r = h
-            .http
-            .post(h.url(PATH_CIBA))
-            .basic_auth(&self.id, Some(&self.secret))
-            .form(form)
-            .send()
-            .await
-            .expect("ciba");
-        read(r).await
+        self.on(h).ciba_form(form).await.map_err(failure)
     }
 
+    /// One token poll; the answer as JSON.
     pub async fn token(&self, h: &Harness, auth_req_id: &str) -> Result<Value, Failure> {
-        let r = h
-            .http
-            .post(h.url(PATH_TOKEN))
-            .basic_auth(&self.id, Some(&self.secret))
-            .form(&[
-                ("grant_type", CIBA_GRANT_TYPE),
-                ("auth_req_id", auth_req_id),
-            ])
-            .send()
+        self.on(h)
+            .token(auth_req_id)
             .await
-            .expect("token");
-        read(r).await
+            .map(|t: TokenResponse| serde_json::to_value(t).expect("token JSON"))
+            .map_err(failure)
+    }
+}
+
+/// A refusal of the relying party as a [`Failure`]; any other error fails the test.
+#[track_caller]
+fn failure(e: RpError) -> Failure {
+    match e {
+        RpError::Refused { status, body } => Failure {
+            status: StatusCode::from_u16(status).expect("HTTP status"),
+            body,
+        },
+        other => panic!("relying party: {other}"),
     }
 }
 
@@ -316,7 +322,7 @@ impl Device {
             .expect("answer");
         read::<vistalid_core::protocol::AnswerResponse>(r)
             .await
-            .map(|a| a.status)
+            .map(|a| a.status.as_str().to_owned())
     }
 
     pub async fn answer(
@@ -341,12 +347,24 @@ pub fn proof(key: &SigningKey, nonce: &str, aud: &str, iat: i64) -> String {
     jws::sign_json(key, TYP_ENROL_PROOF, &claims).expect("sign")
 }
 
-/// Posts an enrolment request.
+/// Posts an enrolment request, as a phone wallet whose keystore reports hardware.
 pub async fn enrol_raw(
     h: &Harness,
     key: &SigningKey,
     code: &str,
     proof: &str,
+) -> Result<EnrolResponse, Failure> {
+    enrol_reporting(h, key, code, proof, Some(KeyStorage::Hardware)).await
+}
+
+/// Posts an enrolment request that reports `key_storage` (`None`: a wallet older than the
+/// field).
+pub async fn enrol_reporting(
+    h: &Harness,
+    key: &SigningKey,
+    code: &str,
+    proof: &str,
+    key_storage: Option<KeyStorage>,
 ) -> Result<EnrolResponse, Failure> {
     let req = EnrolRequest {
         activation_code: code.to_owned(),
@@ -355,6 +373,7 @@ pub async fn enrol_raw(
         device_name: "Pixel 9 test".to_owned(),
         attestation: None,
         device_attestation: None,
+        key_storage,
     };
     read(post_enrol(h, &req).await).await
 }

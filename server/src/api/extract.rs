@@ -1,196 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
-//! HTTP plumbing: the router, JSON error bodies, and body extractors that turn every
-//! malformed input into a clear [`ErrorBody`] instead of a plain-text rejection.
-//!
-//! Guarantees: every error response is JSON `ErrorBody` with a 4xx status for bad input
-//! (413 for oversized bodies, 404 for unknown paths, 405 for wrong methods); a rejected
-//! body, query or path names the field and the kind of fault, never the submitted value. A
-//! 5xx only for
-//! server faults (database, random generator), logged without secrets. Every route except
-//! the device long-poll has a request timeout (408).
-
-use std::sync::Arc;
-use std::time::Duration;
+//! Body, query and path extractors that turn every malformed input into an [`ApiError`]
+//! naming the field and the kind of fault, never the submitted value (instead of axum's
+//! plain-text rejections).
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, RawForm, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawForm, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::from_fn_with_state;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
-use tower_http::timeout::TimeoutLayer;
-use vistalid_core::protocol::{
-    ErrorBody, PATH_ANSWER, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_ENROL,
-    PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_REDEEM, PATH_TOKEN,
-};
 
-use crate::secrets::SecretsError;
-use crate::store::StoreError;
-use crate::{device, limits, oidc, openapi, qr, Shared};
-
-/// Path of the (CIBA-only) authorization endpoint named in discovery.
-pub(crate) const PATH_AUTHORIZE: &str = "/protocol/openid-connect/auth";
-/// Path of the OpenAPI document of this API.
-pub(crate) const PATH_OPENAPI: &str = "/openapi.json";
-
-/// Builds the application router.
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    let timeout = Duration::from_secs(shared.config.request_timeout_secs.max(1));
-    let limit = shared.config.body_limit_bytes;
-    let timed = Router::new()
-        .route(PATH_DISCOVERY, get(oidc::discovery))
-        .route(PATH_JWKS, get(oidc::jwks))
-        .route(PATH_AUTHORIZE, get(oidc::authorize).post(oidc::authorize))
-        .route(PATH_CIBA, post(oidc::ciba))
-        .route(PATH_TOKEN, post(oidc::token))
-        .route(
-            PATH_ENROL_NONCE,
-            post(device::enrol_nonce).layer(from_fn_with_state(
-                Arc::clone(&shared),
-                limits::enrol_per_ip,
-            )),
-        )
-        .route(
-            PATH_ENROL,
-            post(device::enrol).layer(from_fn_with_state(
-                Arc::clone(&shared),
-                limits::enrol_per_ip,
-            )),
-        )
-        .route(PATH_OPENAPI, get(openapi::serve))
-        .route(PATH_ANSWER, post(device::answer))
-        .route(PATH_REDEEM, post(qr::redeem))
-        .route(PATH_ISSUER_KEYS, get(qr::issuer_keys))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ));
-    // The long-poll has its own cap (`max_wait_secs`), so it is outside the timeout layer.
-    let long_poll = Router::new().route(PATH_CHALLENGES, get(device::challenges));
-    timed
-        .merge(long_poll)
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(shared)
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this endpoint does not accept that HTTP method",
-    )
-}
-
-/// An error answer: status, OAuth-style code, description (never secrets).
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    pub(crate) status: StatusCode,
-    pub(crate) error: &'static str,
-    pub(crate) description: Option<String>,
-    /// Adds `WWW-Authenticate` (401 on client or bearer authentication).
-    pub(crate) challenge: Option<&'static str>,
-}
-
-impl ApiError {
-    /// An error with a description.
-    pub(crate) fn new(
-        status: StatusCode,
-        error: &'static str,
-        description: impl Into<String>,
-    ) -> Self {
-        Self {
-            status,
-            error,
-            description: Some(description.into()),
-            challenge: None,
-        }
-    }
-
-    /// 400 `invalid_request`.
-    pub(crate) fn bad_request(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
-    }
-
-    /// 500 `server_error`; the cause is logged, not sent.
-    pub(crate) fn internal(cause: &dyn std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "internal error, try again later",
-        )
-    }
-
-    /// Adds a `WWW-Authenticate` challenge.
-    pub(crate) fn with_challenge(mut self, value: &'static str) -> Self {
-        self.challenge = Some(value);
-        self
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        Self::internal(&e)
-    }
-}
-
-impl From<SecretsError> for ApiError {
-    fn from(e: SecretsError) -> Self {
-        Self::internal(&e)
-    }
-}
-
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::internal(&e)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if self.status.is_client_error() {
-            tracing::debug!(status = %self.status, error = self.error, "request refused");
-        }
-        let body = ErrorBody {
-            error: self.error.to_owned(),
-            error_description: self.description,
-        };
-        let mut resp = (self.status, axum::Json(body)).into_response();
-        if let Some(c) = self.challenge {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
-        }
-        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
-            // The rest of the body is not read, so the connection cannot be reused: say so,
-            // or a client may send its next request on a connection about to close.
-            resp.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        if self.status == StatusCode::UNAUTHORIZED || self.status == StatusCode::BAD_REQUEST {
-            resp.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        }
-        resp
-    }
-}
+use super::ApiError;
+use vistalid_core::protocol::ErrorCode;
 
 fn rejection(status: StatusCode, what: &str, detail: &str) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(status, "request_too_large", "request body is too large");
+        return ApiError::new(
+            status,
+            ErrorCode::RequestTooLarge,
+            "request body is too large",
+        );
     }
     if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return ApiError::new(
             status,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("{what} body needs the right Content-Type"),
         );
     }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-//! SQLite persistence: one database file, schema migrations at start, WAL journal.
+//! The SQLite backend of the store: one database file, schema migrations at start, WAL
+//! journal, and the SQL of every repository (one submodule per table group). This folder is
+//! the only place that names rusqlite.
 //!
 //! Guarantees:
-//! - Everything a flow needs (accounts, devices, codes, nonces, CIBA requests, challenges,
-//!   the server key) is in the file, so a restart mid-flow loses nothing.
+//! - Everything a flow needs (accounts, devices, codes, nonces, login requests, challenges,
+//!   the server keys) is in the file, so a restart mid-flow loses nothing.
 //! - One writer thread owns the writer connection and commits queued writes in batches
 //!   (group commit, a savepoint per write so one failed write does not undo the others); a
 //!   result is delivered only after its batch committed. A small pool of reader connections
@@ -11,150 +13,75 @@
 //! - `synchronous = NORMAL` in WAL mode: a power loss may lose the last transactions but
 //!   never corrupts the file; `busy_timeout` covers other processes (the admin CLI).
 //! - Statements are prepared once per connection and cached.
+//! - Typed states are written and read through their one [`Stored`] table; a stored text
+//!   that no variant has becomes [`StoreError::Corrupt`] naming the column.
+
+pub(super) mod accounts;
+pub(super) mod clients;
+pub(super) mod codes;
+pub(super) mod credentials;
+pub(super) mod meta;
+pub(super) mod requests;
+mod schema;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::types::Type;
+use rusqlite::{Connection, OpenFlags, Row};
 
-/// Errors of the store.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// SQLite refused an operation (I/O, corruption, constraint, busy beyond the timeout).
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The database directory could not be created or its permissions set.
-    #[error("database file: {0}")]
-    Io(#[from] std::io::Error),
-    /// The task or writer thread running the query panicked or is gone.
-    #[error("database task failed")]
-    Task,
-    /// The batch transaction holding this write failed to commit (SQLite's reason).
-    #[error("database commit failed: {0}")]
-    Commit(String),
-    /// A stored value does not have the expected shape (hand-edited or corrupt database).
-    #[error("database holds an unexpected value: {0}")]
-    Corrupt(&'static str),
-    /// The database was written by a newer server version.
-    #[error("database schema version {0} is newer than this server knows")]
-    TooNew(i64),
+use super::StoreError;
+use crate::domain::Stored;
+use schema::MIGRATIONS;
+
+/// A write transaction of the backend, as the repositories' SQL receives it.
+pub(super) type Tx<'a> = rusqlite::Transaction<'a>;
+
+/// A stored state text that no variant has (carried inside rusqlite's conversion error, then
+/// turned into [`StoreError::Corrupt`]).
+#[derive(Debug)]
+struct UnknownState(&'static str);
+
+impl std::fmt::Display for UnknownState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown value in {}", self.0)
+    }
 }
 
-/// Schema migrations; entry `i` moves `user_version` from `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value BLOB NOT NULL
-) STRICT;
-CREATE TABLE clients (
-    client_id   TEXT PRIMARY KEY,
-    name        TEXT NOT NULL,
-    secret_hash BLOB NOT NULL,
-    mode        TEXT NOT NULL,
-    created_at  INTEGER NOT NULL
-) STRICT;
-CREATE TABLE accounts (
-    id               TEXT PRIMARY KEY,
-    kind             TEXT NOT NULL,
-    subject_name_id  TEXT NOT NULL UNIQUE,
-    given_name       TEXT NOT NULL,
-    family_name      TEXT NOT NULL,
-    profession       TEXT,
-    wrong_codes      INTEGER NOT NULL DEFAULT 0,
-    fraud_reports    INTEGER NOT NULL DEFAULT 0,
-    created_at       INTEGER NOT NULL
-) STRICT;
-CREATE TABLE activation_codes (
-    lookup      TEXT PRIMARY KEY,
-    account_id  TEXT NOT NULL REFERENCES accounts(id),
-    secret_hash BLOB NOT NULL,
-    expires_at  INTEGER NOT NULL,
-    tries_left  INTEGER NOT NULL,
-    used_at     INTEGER,
-    created_at  INTEGER NOT NULL
-) STRICT;
-CREATE TABLE devices (
-    id              TEXT PRIMARY KEY,
-    account_id      TEXT NOT NULL REFERENCES accounts(id),
-    name            TEXT NOT NULL,
-    public_key      BLOB NOT NULL,
-    attestation     TEXT,
-    poll_token_hash BLOB NOT NULL UNIQUE,
-    created_at      INTEGER NOT NULL,
-    revoked_at      INTEGER
-) STRICT;
-CREATE INDEX devices_account ON devices(account_id);
-CREATE TABLE enrol_nonces (
-    nonce      TEXT PRIMARY KEY,
-    expires_at INTEGER NOT NULL
-) STRICT;
-CREATE TABLE auth_requests (
-    id                TEXT PRIMARY KEY,
-    client_id         TEXT NOT NULL,
-    account_id        TEXT NOT NULL,
-    code              TEXT NOT NULL,
-    scope             TEXT NOT NULL,
-    acr_values        TEXT,
-    created_at        INTEGER NOT NULL,
-    expires_at        INTEGER NOT NULL,
-    interval_secs     INTEGER NOT NULL,
-    status            TEXT NOT NULL,
-    reason            TEXT,
-    auth_time         INTEGER,
-    answered_by       TEXT,
-    last_poll      INTEGER,
-    access_token_hash BLOB
-) STRICT;
-CREATE INDEX auth_requests_account ON auth_requests(account_id, status, expires_at);
-CREATE TABLE challenges (
-    id          TEXT PRIMARY KEY,
-    auth_req_id TEXT NOT NULL,
-    device_id   TEXT NOT NULL,
-    jws         TEXT NOT NULL,
-    exp         INTEGER NOT NULL,
-    status      TEXT NOT NULL,
-    answered_at INTEGER
-) STRICT;
-CREATE INDEX challenges_device ON challenges(device_id, status, exp);
-CREATE INDEX challenges_request ON challenges(auth_req_id);
-CREATE TABLE fraud_reports (
-    id          INTEGER PRIMARY KEY,
-    account_id  TEXT NOT NULL,
-    device_id   TEXT NOT NULL,
-    auth_req_id TEXT NOT NULL,
-    client_id   TEXT NOT NULL,
-    reported_at INTEGER NOT NULL
-) STRICT;
-"#,
-    r#"
-CREATE TABLE credentials (
-    id          BLOB PRIMARY KEY,
-    account_id  TEXT NOT NULL REFERENCES accounts(id),
-    device_id   TEXT NOT NULL REFERENCES devices(id),
-    issued_at   INTEGER NOT NULL,
-    expires_at  INTEGER NOT NULL
-) STRICT;
-CREATE TABLE redemptions (
-    nonce         BLOB PRIMARY KEY,
-    credential_id BLOB NOT NULL,
-    client_id     TEXT NOT NULL,
-    redeemed_at   INTEGER NOT NULL,
-    expires_at    INTEGER NOT NULL
-) STRICT;
-CREATE INDEX redemptions_expiry ON redemptions(expires_at);
-"#,
-    // 3: the QR audience a client redeems for; login holds after "not me" and wrong picks.
-    r#"
-ALTER TABLE clients ADD COLUMN audience TEXT;
-ALTER TABLE accounts ADD COLUMN not_me_until INTEGER;
-ALTER TABLE accounts ADD COLUMN wrong_streak INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE accounts ADD COLUMN wrong_pick_until INTEGER;
-"#,
-];
+impl std::error::Error for UnknownState {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::FromSqlConversionFailure(_, _, inner) = &e {
+            if let Some(UnknownState(column)) = inner.downcast_ref::<UnknownState>() {
+                return Self::Corrupt(column);
+            }
+        }
+        Self::Database(Box::new(e))
+    }
+}
+
+/// Reads the typed state in column `idx` of `row`.
+pub(super) fn state<T: Stored>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
+    let text = row.get_ref(idx)?.as_str()?;
+    T::from_stored(text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            Type::Text,
+            Box::new(UnknownState(T::COLUMN)),
+        )
+    })
+}
+
+/// Reads the optional typed state in column `idx` of `row`.
+pub(super) fn opt_state<T: Stored>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
+    match row.get_ref(idx)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => state(row, idx).map(Some),
+    }
+}
 
 /// Number of reader connections.
 const READERS: usize = 4;
@@ -165,11 +92,11 @@ const MAX_BATCH: usize = 128;
 /// rolled back to its savepoint), and how to deliver its result once the batch commits.
 type Delivery = Box<dyn FnOnce(Option<StoreError>) + Send>;
 /// A write job run by the writer thread inside a batch transaction.
-type Job = Box<dyn FnOnce(&rusqlite::Transaction<'_>) -> (bool, Delivery) + Send>;
+type Job = Box<dyn FnOnce(&Tx<'_>) -> (bool, Delivery) + Send>;
 
 /// The database: one writer thread, several reader connections.
 #[derive(Clone)]
-pub(crate) struct Db {
+pub(super) struct Db {
     inner: Arc<Inner>,
 }
 
@@ -184,7 +111,7 @@ impl Db {
     /// Opens (creating if needed) the database at `path`, applies migrations, starts the
     /// writer thread and opens the reader pool. The file is created with mode 0600 on Unix:
     /// it holds the server key.
-    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+    pub(super) fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -210,71 +137,66 @@ impl Db {
     }
 
     /// The database file path.
-    pub(crate) fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.inner.path
     }
 
     /// Runs `f` in a write transaction on the writer thread and returns its result once
     /// committed. Concurrent writes are grouped into one transaction (group commit), each
     /// under its own savepoint: a job that returns `Err` has its changes rolled back and does
-    /// not affect the others.
-    pub(crate) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    /// not affect the others. A job whose wrong try must be remembered returns `Ok` with an
+    /// outcome that says so.
+    pub(super) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        let (reply, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let (reply, rx) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
         self.submit(f, move |r| {
             let _ = reply.send(r);
         })?;
-        rx.await.map_err(|_| E::from(StoreError::Task))?
+        rx.await.map_err(|_| StoreError::Task)?
     }
 
     /// Like [`Db::write`], blocking the calling thread (start-up and admin paths only; never
     /// call it on an async worker).
-    pub(crate) fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    pub(super) fn write_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        let (reply, rx) = mpsc::sync_channel::<Result<T, E>>(1);
+        let (reply, rx) = mpsc::sync_channel::<Result<T, StoreError>>(1);
         self.submit(f, move |r| {
             let _ = reply.send(r);
         })?;
-        rx.recv().map_err(|_| E::from(StoreError::Task))?
+        rx.recv().map_err(|_| StoreError::Task)?
     }
 
-    fn submit<T, E, F, D>(&self, f: F, deliver: D) -> Result<(), E>
+    fn submit<T, F, D>(&self, f: F, deliver: D) -> Result<(), StoreError>
     where
         T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
-        D: FnOnce(Result<T, E>) + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+        D: FnOnce(Result<T, StoreError>) + Send + 'static,
     {
         let job: Job = Box::new(move |tx| {
             let result = f(tx);
             let ok = result.is_ok();
             let delivery: Delivery = Box::new(move |commit_error| {
                 deliver(match commit_error {
-                    Some(e) if ok => Err(E::from(e)),
+                    Some(e) if ok => Err(e),
                     _ => result,
                 });
             });
             (ok, delivery)
         });
-        self.inner
-            .jobs
-            .send(job)
-            .map_err(|_| E::from(StoreError::Task))
+        self.inner.jobs.send(job).map_err(|_| StoreError::Task)
     }
 
     /// Runs `f` on a reader connection, blocking the calling thread if all are busy (admin
     /// paths only).
-    pub(crate) fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    pub(super) fn read_blocking<T, F>(&self, f: F) -> Result<T, StoreError>
     where
-        F: FnOnce(&Connection) -> Result<T, E>,
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
     {
         let n = self.inner.readers.len();
         let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
@@ -287,11 +209,10 @@ impl Db {
     /// Runs `f` on a reader connection. Reads are short indexed lookups, so a free
     /// connection is used in place (no thread hand-off); when all are busy the read moves to
     /// the blocking pool.
-    pub(crate) async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    pub(super) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let n = self.inner.readers.len();
         let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
@@ -308,7 +229,7 @@ impl Db {
             f(&conn)
         })
         .await
-        .map_err(|_| E::from(StoreError::Task))?
+        .map_err(|_| StoreError::Task)?
     }
 }
 
@@ -419,26 +340,6 @@ fn create_private_file(_path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Reads a `meta` value.
-pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-    use rusqlite::OptionalExtension as _;
-    Ok(conn
-        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?)
-}
-
-/// Writes a `meta` value if absent; returns the stored value (the existing one if any).
-pub(crate) fn meta_get_or_insert(
-    conn: &Connection,
-    key: &str,
-    value: &[u8],
-) -> Result<Vec<u8>, StoreError> {
-    conn.prepare_cached("INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)")?
-        .execute(rusqlite::params![key, value])?;
-    meta_get(conn, key)?.ok_or(StoreError::Corrupt("meta value vanished"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,19 +349,46 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sub/db.sqlite");
         let db = Db::open(&path).expect("open");
-        db.write_blocking(|tx| meta_get_or_insert(tx, "k", b"v1"))
+        db.write_blocking(|tx| meta::get_or_insert(tx, "k", b"v1"))
             .expect("insert");
         drop(db);
         let db = Db::open(&path).expect("reopen");
         let v = db
-            .write_blocking(|tx| meta_get_or_insert(tx, "k", b"v2"))
+            .write_blocking(|tx| meta::get_or_insert(tx, "k", b"v2"))
             .expect("get");
         assert_eq!(v, b"v1");
+        let too_new = Connection::open(&path).expect("raw open");
+        too_new
+            .pragma_update(None, "user_version", 99)
+            .expect("version");
+        drop(too_new);
+        drop(db);
+        assert!(matches!(Db::open(&path), Err(StoreError::TooNew(99))));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
             let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn an_unknown_state_text_is_corrupt_and_names_its_column() {
+        let conn = Connection::open_in_memory().expect("open");
+        let read = |text: &str| -> Result<crate::domain::RequestStatus, StoreError> {
+            Ok(conn.query_row("SELECT ?1", [text], |r| state(r, 0))?)
+        };
+        assert_eq!(
+            read("issued").ok(),
+            Some(crate::domain::RequestStatus::Issued)
+        );
+        assert!(matches!(
+            read("half-approved"),
+            Err(StoreError::Corrupt("auth_requests.status"))
+        ));
+        let none: Option<crate::domain::DenialReason> = conn
+            .query_row("SELECT NULL", [], |r| opt_state(r, 0))
+            .expect("null");
+        assert_eq!(none, None);
     }
 }

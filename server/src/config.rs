@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The server's configuration: every setting with its documented default, and its checks.
+//!
+//! Guarantees: [`ServerConfig::new`] gives the defaults documented on each field; a server
+//! starts only with a configuration that passes [`ServerConfig::validate`] (the error names
+//! the setting); `Debug` lists every field (none is secret: client secrets and keys live in
+//! the database, never in the configuration).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use vistalid_core::clock::{Clock, SystemClock};
+
+use crate::domain::guard::Policy;
+use crate::error::ServerError;
+use crate::push::PushSender;
+
+/// The server's source of time: the system clock, or one a test moves
+/// (`Arc::new(ManualClock::new(t)).into()`). Its `Debug` shows the time it reads.
+#[derive(Clone)]
+pub struct ClockSource(Arc<dyn Clock>);
+
+impl ClockSource {
+    /// The operating system's clock.
+    pub fn system() -> Self {
+        Self(Arc::new(SystemClock))
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn now(&self) -> i64 {
+        self.0.now()
+    }
+
+    /// The clock itself.
+    pub(crate) fn shared(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl<C: Clock + 'static> From<Arc<C>> for ClockSource {
+    fn from(clock: Arc<C>) -> Self {
+        Self(clock)
+    }
+}
+
+impl From<Arc<dyn Clock>> for ClockSource {
+    fn from(clock: Arc<dyn Clock>) -> Self {
+        Self(clock)
+    }
+}
+
+impl fmt::Debug for ClockSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClockSource")
+            .field("now", &self.now())
+            .finish()
+    }
+}
+
+/// Configuration of a server instance. [`ServerConfig::new`] gives the documented defaults.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// SQLite database file (created with mode 0600 if absent).
+    pub db_path: PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Public base URL, used as OIDC `issuer` and enrolment audience. Derived from the bound
+    /// address (`http://ip:port`) when `None`. No trailing slash.
+    pub issuer: Option<String>,
+    /// Challenge validity in seconds (default 120).
+    pub challenge_ttl_secs: u64,
+    /// CIBA request validity (`expires_in`) in seconds (default 120).
+    pub ciba_expires_in: u64,
+    /// Minimum seconds between token polls (`interval`, default 5; tests may use 0).
+    pub poll_interval_secs: u64,
+    /// Most pending login requests per account (push-fatigue guard, default 3).
+    pub max_pending_per_account: u32,
+    /// Largest request body in bytes (default 16 KiB); larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// Timeout of every request except the device long-poll, in seconds (default 10).
+    pub request_timeout_secs: u64,
+    /// Cap of the device long-poll `wait` parameter in seconds (default 30).
+    pub max_wait_secs: u64,
+    /// Enrolment nonce validity in seconds (default 120).
+    pub enrol_nonce_ttl_secs: u64,
+    /// Activation code validity in seconds (default 900 = 15 min).
+    pub activation_ttl_secs: u64,
+    /// Wrong tries after which an activation code is dead (default 5).
+    pub activation_tries: u32,
+    /// ID and access token lifetime in seconds (default 300).
+    pub token_ttl_secs: u64,
+    /// Pick-mode candidates per challenge, the right one included (default 3, as e-CPS).
+    pub pick_candidates: usize,
+    /// CIBA requests a relying party (client id) may make per minute (default 60); beyond,
+    /// 429 `slow_down`.
+    pub ciba_per_client_per_min: u32,
+    /// Enrolment requests (nonce and enrol together) per peer IP address per minute
+    /// (default 20); beyond, 429 `too_many_requests`.
+    pub enrol_per_ip_per_min: u32,
+    /// Seconds a client has to send a request's headers (default 10); slower connections
+    /// are closed, so slow clients cannot hold the server.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request in flight (default 30), HTTP/1
+    /// keep-alive and HTTP/2 alike; then it is closed. Never cuts a request in flight.
+    pub idle_timeout_secs: u64,
+    /// Most open connections (default 1024); further ones wait in the accept backlog. When
+    /// the open count nears it (within a sixteenth), idle connections of the peer holding
+    /// the most are closed first, so one host cannot hold every slot.
+    pub max_connections: usize,
+    /// Most open connections per peer address (IPv6: per /64), default 128: an eighth of the
+    /// default global cap, so filling the server takes at least eight hosts, while a site
+    /// behind one NAT address with a hundred wallets long-polling at once still fits. A new
+    /// connection over it closes that peer's idlest connection, or is closed at once when
+    /// every one of them has a request in flight. Behind a reverse proxy every client shares
+    /// the proxy's address: set it to `max_connections` there.
+    pub max_connections_per_ip: usize,
+    /// Seconds new CIBA requests for an account are refused after its user answered "this was
+    /// not me" (default 900 = 15 min): long enough that push bombing a practitioner (whose
+    /// RPPS number is public) stops paying, short enough that a user who pressed it by
+    /// mistake can log in again within the quarter hour. 0 disables the hold.
+    pub not_me_hold_secs: u64,
+    /// Back-off after a wrong code pick, in seconds (default 30): after `n` wrong picks in a
+    /// row on an account, new CIBA requests for it wait `wrong_pick_backoff_secs * 2^(n-1)`,
+    /// at most `wrong_pick_backoff_max_secs`; a right pick ends the streak. Blind picks pass
+    /// one time in three, so doubling waits make guessing under push fatigue slow. 0 disables.
+    pub wrong_pick_backoff_secs: u64,
+    /// Longest wrong-pick back-off, in seconds (default 900 = 15 min).
+    pub wrong_pick_backoff_max_secs: u64,
+    /// Seconds a client record (name, secret hash, mode, audience) read from the database is
+    /// reused before it is read again (default 5). Changes made through this server's
+    /// `Admin` apply at once; changes by another process on the same file (the admin CLI)
+    /// apply within this bound. 0 reads the record on every request.
+    pub client_cache_secs: u64,
+    /// Source of time (tests use a `ManualClock`: `Arc::new(ManualClock::new(t)).into()`).
+    pub clock: ClockSource,
+    /// Extra push channel told about each queued challenge, beside the long-poll.
+    pub push: Option<Arc<dyn PushSender>>,
+}
+
+impl ServerConfig {
+    /// A configuration with the defaults documented on each field, storing its data in
+    /// `db_path` and listening on `127.0.0.1:0`.
+    pub fn new(db_path: impl Into<PathBuf>) -> Self {
+        Self {
+            db_path: db_path.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            issuer: None,
+            challenge_ttl_secs: 120,
+            ciba_expires_in: 120,
+            poll_interval_secs: 5,
+            max_pending_per_account: 3,
+            body_limit_bytes: 16 * 1024,
+            request_timeout_secs: 10,
+            max_wait_secs: 30,
+            enrol_nonce_ttl_secs: 120,
+            activation_ttl_secs: 900,
+            activation_tries: 5,
+            token_ttl_secs: 300,
+            pick_candidates: 3,
+            ciba_per_client_per_min: 60,
+            enrol_per_ip_per_min: 20,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 30,
+            max_connections: 1024,
+            max_connections_per_ip: 128,
+            not_me_hold_secs: 900,
+            wrong_pick_backoff_secs: 30,
+            wrong_pick_backoff_max_secs: 900,
+            client_cache_secs: 5,
+            clock: ClockSource::system(),
+            push: None,
+        }
+    }
+
+    /// The public base URL: [`Self::issuer`], or `http://` and `bound` (the address the
+    /// server listens on, or the configured one where nothing listens).
+    pub(crate) fn issuer_or(&self, bound: SocketAddr) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    /// The login guard's settings.
+    pub(crate) fn guard_policy(&self) -> Policy {
+        Policy {
+            not_me_hold_secs: self.not_me_hold_secs,
+            backoff_secs: self.wrong_pick_backoff_secs,
+            backoff_max_secs: self.wrong_pick_backoff_max_secs,
+        }
+    }
+
+    /// A configuration for tests: the database in `dir`, loopback on a free port, token
+    /// polls allowed at any pace (`poll_interval_secs` 0); other settings as [`Self::new`].
+    pub fn for_tests(dir: &std::path::Path) -> Self {
+        let mut c = Self::new(dir.join("vistalid-server.sqlite"));
+        c.poll_interval_secs = 0;
+        c
+    }
+
+    /// Checks every setting; the error names the first one out of range.
+    pub(crate) fn validate(&self) -> Result<(), ServerError> {
+        let bad = |m: &str| Err(ServerError::Config(m.to_owned()));
+        if self.challenge_ttl_secs == 0 || self.challenge_ttl_secs > 600 {
+            return bad("challenge_ttl_secs must be in 1..=600 (wallets refuse longer)");
+        }
+        if self.ciba_expires_in == 0 || self.ciba_expires_in > 3600 {
+            return bad("ciba_expires_in must be in 1..=3600");
+        }
+        if self.max_pending_per_account == 0 {
+            return bad("max_pending_per_account must be at least 1");
+        }
+        if self.body_limit_bytes < 1024 {
+            return bad("body_limit_bytes must be at least 1024");
+        }
+        if self.ciba_per_client_per_min == 0 || self.enrol_per_ip_per_min == 0 {
+            return bad("ciba_per_client_per_min and enrol_per_ip_per_min must be positive");
+        }
+        if self.header_read_timeout_secs == 0
+            || self.idle_timeout_secs == 0
+            || self.max_connections == 0
+            || self.max_connections_per_ip == 0
+        {
+            return bad(
+                "header_read_timeout_secs, idle_timeout_secs, max_connections and \
+                 max_connections_per_ip must be positive",
+            );
+        }
+        if u32::try_from(self.max_connections).is_err() {
+            return bad("max_connections must fit in 32 bits");
+        }
+        if !(2..=9).contains(&self.pick_candidates) {
+            return bad("pick_candidates must be in 2..=9");
+        }
+        if self.activation_tries == 0 || self.activation_ttl_secs == 0 {
+            return bad("activation_tries and activation_ttl_secs must be positive");
+        }
+        if let Some(issuer) = &self.issuer {
+            let url = url::Url::parse(issuer)
+                .map_err(|_| ServerError::Config("issuer is not a URL".into()))?;
+            if !matches!(url.scheme(), "http" | "https") || issuer.ends_with('/') {
+                return bad("issuer must be an http(s) URL without a trailing slash");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_lists_every_field() {
+        let c = ServerConfig::new("/tmp/x.sqlite");
+        let shown = format!("{c:?}");
+        // Every `pub` field of the struct, read from this file, appears in the output.
+        let src = include_str!("config.rs");
+        let start = src.find("pub struct ServerConfig {").expect("struct") + 25;
+        let end = start + src[start..].find("\n}").expect("end");
+        let fields: Vec<&str> = src[start..end]
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("pub "))
+            .filter_map(|l| l.split(':').next())
+            .collect();
+        assert!(fields.len() >= 25, "{fields:?}");
+        for f in fields {
+            assert!(
+                shown.contains(&format!("{f}: ")),
+                "{f} missing from {shown}"
+            );
+        }
+        assert!(shown.contains("ClockSource { now: "), "{shown}");
+    }
+
+    #[test]
+    fn the_issuer_defaults_to_the_bound_address() {
+        let mut c = ServerConfig::new("/tmp/x.sqlite");
+        let addr = SocketAddr::from(([127, 0, 0, 1], 8080));
+        assert_eq!(c.issuer_or(addr), "http://127.0.0.1:8080");
+        c.issuer = Some("https://psc.example".into());
+        assert_eq!(c.issuer_or(addr), "https://psc.example");
+    }
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+//! A device's signed answer to one of its challenges: the signature is checked with the key
+//! enrolled for the device the answer names, then the store records it once.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine as _;
+use vistalid_core::jws::{self, JwsError};
+use vistalid_core::keys::PublicKey;
+use vistalid_core::protocol::{
+    AnswerClaims, AnswerRequest, AnswerResponse, AnswerStatus, Decision, ErrorCode, TYP_ANSWER,
+};
+
+use super::SKEW_SECS;
+use crate::api::{ApiError, JsonBody, PathParam};
+use crate::domain::AnswerOutcome;
+use crate::state::Shared;
+use crate::store::{AnswerRefusal, AnswerTry, Answered};
+
+/// POST: a signed answer to challenge `id`.
+pub(crate) async fn answer(
+    State(s): State<Arc<Shared>>,
+    PathParam(id): PathParam<String>,
+    JsonBody(req): JsonBody<AnswerRequest>,
+) -> Result<Json<AnswerResponse>, ApiError> {
+    let (claims, account_id) = verified(&s, &req.answer).await?;
+    if claims.challenge_id != id {
+        return Err(ApiError::bad_request(
+            "the signed challenge_id differs from the path",
+        ));
+    }
+    let now = s.clock.now();
+    if claims.iat > now.saturating_add(SKEW_SECS) {
+        return Err(ApiError::bad_request("the answer's iat is in the future"));
+    }
+    if claims.decision == Decision::Approve && claims.code.is_none() {
+        return Err(ApiError::bad_request("an approval must carry the code"));
+    }
+    let device_id = claims.device_id.clone();
+    let answered = s
+        .store
+        .requests()
+        .answer(AnswerTry {
+            challenge_id: id,
+            device_id: claims.device_id,
+            account_id,
+            decision: claims.decision,
+            code: claims.code,
+            now,
+            policy: s.config.guard_policy(),
+        })
+        .await?;
+    let status = match answered {
+        Answered::Recorded(AnswerOutcome::Approved) => AnswerStatus::Approved,
+        Answered::Recorded(AnswerOutcome::Declined) => AnswerStatus::Denied,
+        Answered::Recorded(AnswerOutcome::Reported) => {
+            tracing::warn!(%device_id, "user reported a login request as not theirs");
+            AnswerStatus::Reported
+        }
+        Answered::Recorded(AnswerOutcome::WrongCode) => {
+            tracing::warn!(%device_id, "wrong code picked; login denied");
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::WrongCode,
+                "the code does not match the login page; the login was denied",
+            ));
+        }
+        Answered::Refused(why) => return Err(refusal(why)),
+    };
+    Ok(Json(AnswerResponse { status }))
+}
+
+/// The answer's claims, verified with the key of the device they name, and that device's
+/// account.
+async fn verified(s: &Shared, answer: &str) -> Result<(AnswerClaims, String), ApiError> {
+    let unsigned = peek_answer(answer)
+        .ok_or_else(|| ApiError::bad_request("answer is not a compact JWS of the answer claims"))?;
+    let unauthorized = |e: ErrorCode, d: &str| ApiError::new(StatusCode::UNAUTHORIZED, e, d);
+    let Some(device) = s.store.accounts().device_key(&unsigned.device_id).await? else {
+        return Err(unauthorized(
+            ErrorCode::UnknownDevice,
+            "no device has this id",
+        ));
+    };
+    if device.revoked {
+        return Err(unauthorized(
+            ErrorCode::DeviceRevoked,
+            "this device was revoked; enrol again",
+        ));
+    }
+    let key = PublicKey::from_sec1(&device.public_key).map_err(|e| ApiError::internal(&e))?;
+    let claims: AnswerClaims =
+        jws::verify_json(answer, &key, Some(TYP_ANSWER)).map_err(|e| match e {
+            JwsError::BadSignature => unauthorized(
+                ErrorCode::InvalidSignature,
+                "the answer is not signed by this device",
+            ),
+            JwsError::UnsupportedHeader => {
+                ApiError::bad_request("the answer must be ES256 with the answer typ")
+            }
+            _ => ApiError::bad_request("answer is not a compact JWS of the answer claims"),
+        })?;
+    if claims.device_id != unsigned.device_id {
+        return Err(ApiError::bad_request("device_id changed between reads"));
+    }
+    Ok((claims, device.account_id))
+}
+
+/// The error answer to an answer that was not recorded.
+fn refusal(why: AnswerRefusal) -> ApiError {
+    match why {
+        AnswerRefusal::UnknownChallenge => ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownChallenge,
+            "no such challenge",
+        ),
+        AnswerRefusal::WrongDevice => ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::WrongDevice,
+            "this challenge was queued for another device",
+        ),
+        AnswerRefusal::AlreadyAnswered => ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::ChallengeAlreadyAnswered,
+            "this challenge was already answered",
+        ),
+        AnswerRefusal::Expired => ApiError::new(
+            StatusCode::GONE,
+            ErrorCode::ChallengeExpired,
+            "this challenge has expired",
+        ),
+    }
+}
+
+/// Reads the claims of an answer JWS without checking the signature, only to find which
+/// device key to check it with.
+fn peek_answer(token: &str) -> Option<AnswerClaims> {
+    if token.len() > jws::MAX_TOKEN_LEN {
+        return None;
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = B64URL.decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn peek_answer_never_panics(input in ".{0,256}") {
+            let _ = peek_answer(&input);
+        }
+    }
+
+    #[test]
+    fn peek_reads_an_answer_payload() {
+        let claims = AnswerClaims {
+            challenge_id: "c".into(),
+            device_id: "d".into(),
+            decision: Decision::Deny,
+            code: None,
+            iat: 1,
+        };
+        let key = vistalid_core::keys::SigningKey::make().expect("key");
+        let token = jws::sign_json(&key, TYP_ANSWER, &claims).expect("sign");
+        assert_eq!(peek_answer(&token), Some(claims));
+        assert_eq!(peek_answer("a.!!.c"), None);
+    }
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Enrolment: single-use nonces, the enrolment itself (proof of possession, activation code,
+//! device record, and the QR credential of insured accounts), and the per-IP budget both
+//! share.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine as _;
+use vistalid_core::jws::{self, JwsError};
+use vistalid_core::keys::PublicKey;
+use vistalid_core::protocol::{
+    AccountKind, EnrolProofClaims, EnrolRequest, EnrolResponse, ErrorCode, KeyStorage,
+    NonceResponse, TYP_ENROL_PROOF,
+};
+
+use super::SKEW_SECS;
+use crate::api::{too_many, ApiError, JsonBody};
+use crate::credentials;
+use crate::domain::activation::CodeKey;
+use crate::domain::secs;
+use crate::limits::{ip_key, peer_ip};
+use crate::secrets;
+use crate::state::Shared;
+use crate::store::{CodeRedeem, CodeRefusal, Enrolled, Enrolment, NewDevice};
+
+/// Longest device name accepted (characters).
+const MAX_DEVICE_NAME: usize = 100;
+/// Longest attestation accepted (base64url characters).
+const MAX_ATTESTATION: usize = 12 * 1024;
+
+/// Middleware: the per-IP enrolment limit (nonce and enrol share one budget).
+pub(crate) async fn enrol_per_ip(
+    State(s): State<Arc<Shared>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let key = peer_ip(&req).map_or_else(|| "in-process".to_owned(), ip_key);
+    match s.enrol_limiter.check(&key, s.clock.now()) {
+        Ok(()) => next.run(req).await,
+        Err(retry) => too_many(ErrorCode::TooManyRequests, retry),
+    }
+}
+
+/// POST: a fresh single-use enrolment nonce.
+pub(crate) async fn enrol_nonce(
+    State(s): State<Arc<Shared>>,
+) -> Result<Json<NonceResponse>, ApiError> {
+    let nonce = secrets::make_token()?;
+    let ttl = s.config.enrol_nonce_ttl_secs;
+    let expires_at = s.clock.now().saturating_add(secs(ttl));
+    s.store.codes().add_nonce(&nonce, expires_at).await?;
+    Ok(Json(NonceResponse {
+        nonce,
+        expires_in: ttl,
+    }))
+}
+
+/// POST: enrol a device with an activation code.
+pub(crate) async fn enrol(
+    State(s): State<Arc<Shared>>,
+    JsonBody(req): JsonBody<EnrolRequest>,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    let now = s.clock.now();
+    let (public, enrolment, poll_token) = check(&s, req, now)?;
+    let device_id = enrolment.device.id.clone();
+    let Enrolled {
+        account_id,
+        kind,
+        identity,
+    } = match s.store.codes().redeem(enrolment).await? {
+        CodeRedeem::Enrolled(enrolled) => enrolled,
+        CodeRedeem::Refused(why) => return Err(refusal(why)),
+    };
+    let (issuer_key, credential) = match kind {
+        AccountKind::Insured => {
+            let bytes = credentials::issue(&s, &account_id, &device_id, &identity, &public).await?;
+            (Some(s.issuer_jwk.clone()), Some(B64URL.encode(bytes)))
+        }
+        AccountKind::Practitioner => (None, None),
+    };
+    tracing::info!(%account_id, %device_id, "device enrolled");
+    Ok(Json(EnrolResponse {
+        account_id,
+        device_id,
+        kind,
+        identity,
+        server_key: s.jwk.clone(),
+        issuer_key,
+        poll_token,
+        credential,
+    }))
+}
+
+/// Checks an enrolment request (key, proof, name, attestation, code shape) and prepares the
+/// device record; returns the device key, the enrolment and the new poll token.
+fn check(
+    s: &Shared,
+    req: EnrolRequest,
+    now: i64,
+) -> Result<(PublicKey, Enrolment, String), ApiError> {
+    let invalid_proof =
+        |d: &str| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidProof, d);
+    let public = PublicKey::from_jwk(&req.public_key)
+        .map_err(|_| ApiError::bad_request("public_key is not a valid EC P-256 JWK"))?;
+    let proof: EnrolProofClaims = jws::verify_json(&req.proof, &public, Some(TYP_ENROL_PROOF))
+        .map_err(|e| match e {
+            JwsError::BadSignature => invalid_proof("the proof is not signed by public_key"),
+            JwsError::UnsupportedHeader => {
+                invalid_proof("the proof must be ES256 with the enrol typ")
+            }
+            _ => invalid_proof("the proof is not a well-formed JWS of the enrolment claims"),
+        })?;
+    if proof.aud.trim_end_matches('/') != s.issuer {
+        return Err(invalid_proof("the proof is for another server (aud)"));
+    }
+    // `iat` is the client's: `abs_diff` cannot overflow whatever it is (`(iat - now).abs()`
+    // panicked in debug builds and let `now + i64::MIN` pass in release).
+    if proof.iat.abs_diff(now) > SKEW_SECS.unsigned_abs() {
+        return Err(invalid_proof(
+            "the proof's iat is too far from the server time",
+        ));
+    }
+    let name = device_name(&req.device_name)?;
+    if let Some(a) = &req.attestation {
+        if a.len() > MAX_ATTESTATION || B64URL.decode(a).is_err() {
+            return Err(ApiError::bad_request(
+                "attestation must be base64url, at most 12 KiB",
+            ));
+        }
+    }
+    let code = CodeKey::parse(&req.activation_code).ok_or_else(wrong_code)?;
+    let poll_token = secrets::make_token()?;
+    let device = NewDevice {
+        id: secrets::make_id()?,
+        name,
+        public_key: public.as_sec1().to_vec(),
+        attestation: req.attestation,
+        poll_token_hash: secrets::hash(poll_token.as_bytes()),
+        // A wallet older than the field reported nothing: software, the weaker claim.
+        key_storage: req.key_storage.unwrap_or(KeyStorage::Software),
+    };
+    let enrolment = Enrolment {
+        nonce: proof.nonce,
+        code,
+        now,
+        device,
+    };
+    Ok((public, enrolment, poll_token))
+}
+
+/// The device name, trimmed: 1 to 100 display-safe characters.
+fn device_name(given: &str) -> Result<String, ApiError> {
+    let name = given.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_DEVICE_NAME
+        || !vistalid_core::text::is_display_safe(name)
+    {
+        return Err(ApiError::bad_request(
+            "device_name must be 1 to 100 characters, without control, format or \
+             line-separator characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The one answer to a wrong activation code: unknown lookup, or any wrong secret.
+fn wrong_code() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::InvalidActivationCode,
+        "the activation code is wrong",
+    )
+}
+
+/// The answer to a redemption that enrolled nothing.
+fn refusal(why: CodeRefusal) -> ApiError {
+    let forbidden = |e, d: &str| ApiError::new(StatusCode::FORBIDDEN, e, d);
+    match why {
+        CodeRefusal::InvalidNonce => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidNonce,
+            "the nonce is unknown, used or expired; ask for a new one",
+        ),
+        CodeRefusal::WrongCode => wrong_code(),
+        CodeRefusal::Used => forbidden(
+            ErrorCode::ActivationCodeUsed,
+            "this activation code was already used; ask for a new one",
+        ),
+        CodeRefusal::Expired => forbidden(
+            ErrorCode::ActivationCodeExpired,
+            "this activation code has expired; ask for a new one",
+        ),
+        CodeRefusal::Locked => forbidden(
+            ErrorCode::ActivationCodeLocked,
+            "too many wrong tries; this activation code is dead, ask for a new one",
+        ),
+    }
+}

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The wallets' side: enrolment, the challenge long-poll, and signed answers.
+//!
+//! Guarantees:
+//! - Enrolment needs a live single-use nonce, a proof of possession of the new key bound to
+//!   this server (`aud`) and that nonce, and a valid activation code. Codes are stored as
+//!   hashes, compared in constant time, die after the configured number of wrong tries or
+//!   at expiry, and work once. Nonce and enrolment requests share a per-IP budget.
+//! - A device sees only its own pending, unexpired challenges, and only with its poll token
+//!   while it is not revoked.
+//! - An answer counts only if signed by the device the challenge was queued for, for that
+//!   challenge id, before expiry, once. A wrong code denies the login and is counted; "not
+//!   me" denies it and files a fraud report; both feed the account's login guard.
+//! - A wrong activation code answers the same (403 `invalid_activation_code`, same
+//!   description) whether its lookup is unknown or known with a wrong secret, in any state; a
+//!   wrong secret costs a try of a live code. Only the right secret learns that a code is
+//!   used, expired or locked.
+//! - Device-signed times are compared without overflow, whatever value they hold.
+
+mod answer;
+mod challenges;
+mod enrol;
+
+pub(crate) use answer::answer;
+pub(crate) use challenges::challenges;
+pub(crate) use enrol::{enrol, enrol_nonce, enrol_per_ip};
+
+/// Clock skew tolerated on device-signed `iat` values, in seconds.
+const SKEW_SECS: i64 = 300;

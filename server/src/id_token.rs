@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+//! ID tokens: the claims of a granted login and their ES256 signature (CIBA's token endpoint
+//! today, the authorization-code flow next).
+//!
+//! Guarantees: a token is an ES256 JWT (`typ` JWT, `kid` = the JWKS key's thumbprint) with
+//! `iss` (this server), `sub` (the account id: stable, opaque, not the RPPS number), `aud`
+//! (the client id), `iat`, `exp` (`token_ttl_secs` later), `auth_time` (the approval),
+//! `acr` ([`ACR`]), `amr` (what happened, see [`amr`]) and Pro Santé Connect's identity
+//! claims.
+
+use serde_json::json;
+use vistalid_core::protocol::KeyStorage;
+
+use crate::api::ApiError;
+use crate::domain::secs;
+use crate::state::Shared;
+use crate::store::Grant;
+
+/// Value of the `acr` claim of every ID token: the Pro Santé Connect level its relying
+/// parties ask for (`acr_values=eidas1`). A device-bound key unlocked by a PIN, with a
+/// *code dynamique* matched by the user.
+pub const ACR: &str = "eidas1";
+/// How a login was authenticated, as the ID token's `amr` names it (RFC 8176 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    /// `pin`: the wallet PIN unlocked the device key (something the user knows).
+    Pin,
+    /// `hwk` or `swk`: proof of possession of the device key (something the user has),
+    /// kept where the wallet's keystore said: secure hardware, or software.
+    DeviceKey(KeyStorage),
+}
+
+/// The `amr` values of a login authenticated by `methods`, in order, with `mfa` added when
+/// both a knowledge factor (the PIN) and a possession factor (the device key) were used.
+pub(crate) fn amr(methods: &[Method]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = methods
+        .iter()
+        .map(|m| match m {
+            Method::Pin => "pin",
+            Method::DeviceKey(KeyStorage::Hardware) => "hwk",
+            Method::DeviceKey(KeyStorage::Software) => "swk",
+        })
+        .collect();
+    let knows = methods.contains(&Method::Pin);
+    let has = methods.iter().any(|m| matches!(m, Method::DeviceKey(_)));
+    if knows && has {
+        out.push("mfa");
+    }
+    out
+}
+
+/// The signed ID token of `grant` for `client_id`, issued at `now`.
+pub(crate) fn sign(
+    s: &Shared,
+    client_id: &str,
+    grant: &Grant,
+    now: i64,
+) -> Result<String, ApiError> {
+    let who = &grant.identity;
+    let mut claims = json!({
+        "iss": s.issuer,
+        "sub": grant.account_id,
+        "aud": client_id,
+        "iat": now,
+        "exp": now.saturating_add(secs(s.config.token_ttl_secs)),
+        "auth_time": grant.auth_time,
+        "acr": ACR,
+        // An approval needs the PIN (it unlocks the key) and the device key's signature.
+        "amr": amr(&[Method::Pin, Method::DeviceKey(grant.key_storage)]),
+        "SubjectNameID": who.subject_name_id,
+        "preferred_username": who.subject_name_id,
+        "given_name": who.given_name,
+        "family_name": who.family_name,
+        "vistalid_account_kind": grant.kind,
+    });
+    if let Some(p) = &who.profession {
+        claims["SubjectRefPro"] = json!({ "exercices": [ { "codeProfession": p } ] });
+    }
+    vistalid_core::jws::sign_json(&s.key, "JWT", &claims).map_err(|e| ApiError::internal(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amr_names_the_key_storage_and_mfa_needs_two_factors() {
+        use KeyStorage::{Hardware, Software};
+        let cases: [(&[Method], &[&str]); 5] = [
+            (
+                &[Method::Pin, Method::DeviceKey(Hardware)],
+                &["pin", "hwk", "mfa"],
+            ),
+            (
+                &[Method::Pin, Method::DeviceKey(Software)],
+                &["pin", "swk", "mfa"],
+            ),
+            (&[Method::DeviceKey(Hardware)], &["hwk"]),
+            (&[Method::Pin], &["pin"]),
+            (&[], &[]),
+        ];
+        for (methods, expected) in cases {
+            assert_eq!(amr(methods), expected, "{methods:?}");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The shared state of a server instance: the store, the configuration, the keys, the
+//! long-poll notifier, the client record cache and the rate limiters; also used by the admin
+//! without HTTP.
+//!
+//! Guarantees:
+//! - The server's signing keys (the OIDC and challenge key, and the QR issuer key, two
+//!   separate keys) are created once, on first start, and read back from the database on
+//!   every later start, so tokens, challenges and credentials stay verifiable across
+//!   restarts.
+//! - A client record is reused from the cache for at most `client_cache_secs` (real time);
+//!   [`ClientCache::forget`] drops it at once (after an admin change in this process).
+//! - The prune loop removes spent nonces and old requests every minute; a failure is logged
+//!   and retried at the next tick.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use vistalid_core::clock::Clock;
+use vistalid_core::keys::{Jwk, SigningKey};
+
+use crate::config::ServerConfig;
+use crate::error::ServerError;
+use crate::limits::RateLimiter;
+use crate::push::{LongPollNotifier, PushSender as _};
+use crate::store::{ClientRecord, Store};
+
+/// Meta key of the server's PKCS#8 signing key.
+const META_SERVER_KEY: &str = "server_signing_key_pkcs8";
+/// Meta key of the QR credential issuer's PKCS#8 signing key.
+const META_ISSUER_KEY: &str = "qr_issuer_signing_key_pkcs8";
+/// Period of the prune loop.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Shared state of a server instance.
+pub(crate) struct Shared {
+    /// The database.
+    pub(crate) store: Store,
+    /// The configuration it was started with.
+    pub(crate) config: ServerConfig,
+    /// Source of time.
+    pub(crate) clock: Arc<dyn Clock>,
+    /// The OIDC and challenge signing key.
+    pub(crate) key: SigningKey,
+    /// Its public JWK.
+    pub(crate) jwk: Jwk,
+    /// The QR credential issuer key (separate from the OIDC/challenge key).
+    pub(crate) issuer_key: SigningKey,
+    /// Its public JWK.
+    pub(crate) issuer_jwk: Jwk,
+    /// The public base URL (OIDC `issuer`).
+    pub(crate) issuer: String,
+    /// Wakes parked long-polls.
+    pub(crate) notifier: Arc<LongPollNotifier>,
+    /// Client records read from the database.
+    pub(crate) clients: ClientCache,
+    /// Turns true when the server stops.
+    pub(crate) shutdown: watch::Receiver<bool>,
+    /// Per-client CIBA request limit.
+    pub(crate) ciba_limiter: RateLimiter,
+    /// Per-IP enrolment limit.
+    pub(crate) enrol_limiter: RateLimiter,
+}
+
+impl Shared {
+    /// Checks `config`, opens its database (creating the keys on first start) and builds the
+    /// state, with `issuer` as the public base URL. Blocks (start-up).
+    pub(crate) fn open(
+        config: ServerConfig,
+        issuer: String,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Arc<Self>, ServerError> {
+        config.validate()?;
+        let store = Store::open(&config.db_path)?;
+        let key = load_or_create_key(&store, META_SERVER_KEY)?;
+        let issuer_key = load_or_create_key(&store, META_ISSUER_KEY)?;
+        Ok(Arc::new(Self {
+            ciba_limiter: RateLimiter::new(config.ciba_per_client_per_min, 60),
+            enrol_limiter: RateLimiter::new(config.enrol_per_ip_per_min, 60),
+            clients: ClientCache::new(Duration::from_secs(config.client_cache_secs)),
+            clock: config.clock.shared(),
+            jwk: key.public_key().to_jwk(),
+            issuer_jwk: issuer_key.public_key().to_jwk(),
+            store,
+            config,
+            key,
+            issuer_key,
+            issuer,
+            notifier: Arc::new(LongPollNotifier::default()),
+            shutdown,
+        }))
+    }
+
+    /// Tells the long-poll and the optional push channel that a challenge was queued.
+    pub(crate) fn wake(&self, device_id: &str, challenge_id: &str) {
+        self.notifier.notify(device_id, challenge_id);
+        if let Some(push) = &self.config.push {
+            push.notify(device_id, challenge_id);
+        }
+    }
+}
+
+/// Loads the key stored under `meta_key`, creating it on first start.
+fn load_or_create_key(store: &Store, meta_key: &'static str) -> Result<SigningKey, ServerError> {
+    let fresh = SigningKey::make()?;
+    let pkcs8 = store
+        .meta()
+        .value_or_insert(meta_key, fresh.to_pkcs8().clone())?;
+    Ok(SigningKey::from_pkcs8(&pkcs8)?)
+}
+
+/// Client records read from the database, each reused for a bounded time.
+pub(crate) struct ClientCache {
+    ttl: Duration,
+    records: RwLock<HashMap<String, (Instant, Arc<ClientRecord>)>>,
+}
+
+impl ClientCache {
+    fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            records: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The cached record of `client_id`, if it was read less than the cache time ago.
+    pub(crate) fn fresh(&self, client_id: &str) -> Option<Arc<ClientRecord>> {
+        let map = self.records.read().unwrap_or_else(|p| p.into_inner());
+        map.get(client_id)
+            .filter(|(read, _)| read.elapsed() < self.ttl)
+            .map(|(_, r)| Arc::clone(r))
+    }
+
+    /// Keeps `record` (just read from the database); nothing is kept when the cache time is 0.
+    pub(crate) fn keep(&self, record: Arc<ClientRecord>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        self.records
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(record.client_id.clone(), (Instant::now(), record));
+    }
+
+    /// Drops the cached record of `client_id`.
+    pub(crate) fn forget(&self, client_id: &str) {
+        self.records
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(client_id);
+    }
+}
+
+/// Prunes spent nonces and old requests every minute (see `Store::prune`), until aborted.
+pub(crate) async fn prune_loop(s: Arc<Shared>) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tick.tick().await;
+        match s.store.prune(s.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "pruned"),
+            Err(e) => tracing::warn!(error = %e, "pruning failed"),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Accounts (practitioners and insured citizens) and their enrolled devices, with the
+//! account's login guard state.
+//!
+//! An account is named by its id or its `SubjectNameID` (RPPS number or pseudonymous id)
+//! wherever the admin names one ("account" arguments).
+
+use vistalid_core::protocol::{AccountKind, Identity};
+
+use super::codes::CodeIssue;
+use super::{sqlite, Store, StoreError};
+use crate::domain::guard::Hold;
+
+/// An account to create.
+#[derive(Debug, Clone)]
+pub(crate) struct NewAccount {
+    /// Account id (random, opaque).
+    pub(crate) id: String,
+    /// Practitioner or insured.
+    pub(crate) kind: AccountKind,
+    /// Identity claims (the profession for practitioners only).
+    pub(crate) identity: Identity,
+    /// Creation time.
+    pub(crate) created_at: i64,
+}
+
+/// What creating an account did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Added {
+    /// Created, with the activation code candidate at this index.
+    Created {
+        /// Index in [`CodeIssue::candidates`] of the code stored.
+        code: usize,
+    },
+    /// An account with that `SubjectNameID` exists; nothing was written.
+    Duplicate,
+}
+
+/// The account a login request is for, as the login needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LoginTarget {
+    /// Account id.
+    pub(crate) account_id: String,
+    /// Practitioner or insured.
+    pub(crate) kind: AccountKind,
+    /// The login guard's state.
+    pub(crate) hold: Hold,
+    /// Its devices that are not revoked, oldest first.
+    pub(crate) devices: Vec<String>,
+}
+
+/// A device's key and standing, as an answer's check needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeviceKey {
+    /// The device key, SEC1 uncompressed.
+    pub(crate) public_key: Vec<u8>,
+    /// Whether it was revoked.
+    pub(crate) revoked: bool,
+    /// Its account.
+    pub(crate) account_id: String,
+}
+
+/// A device as the admin lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeviceRecord {
+    /// Device id.
+    pub(crate) device_id: String,
+    /// Account id.
+    pub(crate) account_id: String,
+    /// The account's `SubjectNameID`.
+    pub(crate) subject_name_id: String,
+    /// Name the wallet gave.
+    pub(crate) name: String,
+    /// The device key, SEC1 uncompressed.
+    pub(crate) public_key: Vec<u8>,
+    /// Enrolment time.
+    pub(crate) created_at: i64,
+    /// Revocation time, if revoked.
+    pub(crate) revoked_at: Option<i64>,
+    /// Whether the wallet sent a platform attestation.
+    pub(crate) has_attestation: bool,
+}
+
+/// What revoking a device did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Revocation {
+    /// Revoked now; its pending challenges are closed.
+    Revoked,
+    /// It was revoked before; nothing changed.
+    AlreadyRevoked,
+    /// No device has that id.
+    Unknown,
+}
+
+/// An account's alert counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Alerts {
+    /// "This was not me" answers.
+    pub(crate) fraud_reports: u32,
+    /// Wrong code picks.
+    pub(crate) wrong_codes: u32,
+}
+
+/// The repository of accounts and devices.
+pub(crate) struct Accounts<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl Accounts<'_> {
+    /// Creates an account with its first activation code (earlier codes cannot exist), in
+    /// one transaction (blocking).
+    pub(crate) fn add(&self, account: NewAccount, code: CodeIssue) -> Result<Added, StoreError> {
+        self.store
+            .db
+            .write_blocking(move |tx| sqlite::accounts::add(tx, &account, &code))
+    }
+
+    /// Ends the login guard's holds on `account`; `false` when there is no such account
+    /// (blocking).
+    pub(crate) fn clear_holds(&self, account: &str) -> Result<bool, StoreError> {
+        let account = account.to_owned();
+        self.store
+            .db
+            .write_blocking(move |tx| sqlite::accounts::clear_holds(tx, &account))
+    }
+
+    /// The alert counters of `account`, if it exists (blocking).
+    pub(crate) fn alerts(&self, account: &str) -> Result<Option<Alerts>, StoreError> {
+        self.store
+            .db
+            .read_blocking(|c| sqlite::accounts::alerts(c, account))
+    }
+
+    /// The devices of `account`, revoked ones included, oldest first (blocking).
+    pub(crate) fn devices(&self, account: &str) -> Result<Vec<DeviceRecord>, StoreError> {
+        self.store
+            .db
+            .read_blocking(|c| sqlite::accounts::devices(c, account))
+    }
+
+    /// Revokes a device and closes its pending challenges (blocking).
+    pub(crate) fn revoke_device(
+        &self,
+        device_id: &str,
+        now: i64,
+    ) -> Result<Revocation, StoreError> {
+        let id = device_id.to_owned();
+        self.store
+            .db
+            .write_blocking(move |tx| sqlite::accounts::revoke_device(tx, &id, now))
+    }
+
+    /// The account whose `SubjectNameID` is `login_hint`, with its active devices.
+    pub(crate) async fn login_target(
+        &self,
+        login_hint: &str,
+    ) -> Result<Option<LoginTarget>, StoreError> {
+        let hint = login_hint.to_owned();
+        self.store
+            .db
+            .read(move |c| sqlite::accounts::login_target(c, &hint))
+            .await
+    }
+
+    /// The key, standing and account of device `device_id`.
+    pub(crate) async fn device_key(
+        &self,
+        device_id: &str,
+    ) -> Result<Option<DeviceKey>, StoreError> {
+        let id = device_id.to_owned();
+        self.store
+            .db
+            .read(move |c| sqlite::accounts::device_key(c, &id))
+            .await
+    }
+
+    /// The device whose poll token hashes to `hash`, unless it was revoked.
+    pub(crate) async fn device_by_poll_token(
+        &self,
+        hash: [u8; 32],
+    ) -> Result<Option<String>, StoreError> {
+        self.store
+            .db
+            .read(move |c| sqlite::accounts::device_by_poll_token(c, &hash))
+            .await
+    }
+}

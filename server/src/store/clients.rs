@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Registered relying parties: their names, secret hashes, *code dynamique* modes and QR
+//! audiences.
+
+use vistalid_core::protocol::CodeMode;
+
+use super::{sqlite, Store, StoreError};
+
+/// A registered relying party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClientRecord {
+    /// Client id.
+    pub(crate) client_id: String,
+    /// Name shown to users in challenges.
+    pub(crate) name: String,
+    /// SHA-256 of the client secret.
+    pub(crate) secret_hash: [u8; 32],
+    /// How its users prove they see the login page.
+    pub(crate) mode: CodeMode,
+    /// The QR audience it redeems for; `None`: audience-less QR codes only.
+    pub(crate) audience: Option<String>,
+}
+
+/// A relying party to register.
+#[derive(Debug, Clone)]
+pub(crate) struct NewClient {
+    /// Its record.
+    pub(crate) record: ClientRecord,
+    /// Registration time.
+    pub(crate) created_at: i64,
+}
+
+/// The repository of relying parties.
+pub(crate) struct Clients<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl Clients<'_> {
+    /// Registers a relying party (blocking).
+    pub(crate) fn add(&self, client: NewClient) -> Result<(), StoreError> {
+        self.store
+            .db
+            .write_blocking(move |tx| sqlite::clients::add(tx, &client))
+    }
+
+    /// Replaces a client's secret hash; `false` when no client has that id (blocking).
+    pub(crate) fn set_secret(&self, client_id: &str, hash: [u8; 32]) -> Result<bool, StoreError> {
+        let id = client_id.to_owned();
+        self.store
+            .db
+            .write_blocking(move |tx| sqlite::clients::set_secret(tx, &id, &hash))
+    }
+
+    /// Removes a client; `false` when no client has that id (blocking).
+    pub(crate) fn remove(&self, client_id: &str) -> Result<bool, StoreError> {
+        let id = client_id.to_owned();
+        self.store
+            .db
+            .write_blocking(move |tx| sqlite::clients::remove(tx, &id))
+    }
+
+    /// The record of `client_id`, if registered.
+    pub(crate) async fn find(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let id = client_id.to_owned();
+        self.store
+            .db
+            .read(move |c| sqlite::clients::find(c, &id))
+            .await
+    }
+}

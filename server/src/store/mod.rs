@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The store: every record the server keeps, behind one repository per table group, with
+//! methods named after what they do. All SQL lives below this folder (in `sqlite/`).
+//!
+//! Guarantees:
+//! - Callers see the store handle ([`Store`]), its repositories and plain Rust types
+//!   (`domain` states, core's protocol types, byte strings); no backend type appears in a
+//!   repository's signature, so another backend (PostgreSQL, issue 19) can come in behind the
+//!   same methods.
+//! - Each method is one transaction. One whose wrong try must stay written (a wrong
+//!   activation secret costs a try; a token poll records its time) returns an outcome enum
+//!   that says what happened, and commits whatever the outcome; only an `Err` rolls back.
+//! - A stored state the server does not know is [`StoreError::Corrupt`], never a default.
+//! - Methods without `async` block the calling thread (start-up and admin paths only).
+
+mod accounts;
+mod clients;
+mod codes;
+mod credentials;
+mod meta;
+mod requests;
+mod sqlite;
+
+use std::path::Path;
+
+pub(crate) use accounts::{
+    Accounts, Added, Alerts, DeviceKey, DeviceRecord, LoginTarget, NewAccount, Revocation,
+};
+pub(crate) use clients::{ClientRecord, Clients, NewClient};
+pub(crate) use codes::{CodeIssue, CodeRedeem, CodeRefusal, Codes, Enrolled, Enrolment, NewDevice};
+pub(crate) use credentials::{Credentials, NewCredential, NewRedemption, Presenter, Redemption};
+pub(crate) use meta::Meta;
+pub(crate) use requests::{
+    AnswerRefusal, AnswerTry, Answered, Grant, NewChallenge, NewRequest, NotGranted, Poll, Queued,
+    Requests, TokenPoll,
+};
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database refused an operation (I/O, corruption, constraint, busy beyond the
+    /// timeout); the backend's own error is the source.
+    #[error("database error: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database directory could not be created or its permissions set.
+    #[error("database file: {0}")]
+    Io(#[from] std::io::Error),
+    /// The task or writer thread running the query panicked or is gone.
+    #[error("database task failed")]
+    Task,
+    /// The batch transaction holding this write failed to commit (the backend's reason).
+    #[error("database commit failed: {0}")]
+    Commit(String),
+    /// A stored value does not have the expected shape (hand-edited or corrupt database);
+    /// names the column.
+    #[error("database holds an unexpected value: {0}")]
+    Corrupt(&'static str),
+    /// The database was written by a newer server version.
+    #[error("database schema version {0} is newer than this server knows")]
+    TooNew(i64),
+    /// Every freshly drawn value collided with a live one (names what; e.g. too many live
+    /// activation codes share the lookup space). Nothing was written.
+    #[error("no free {0} after many draws")]
+    Exhausted(&'static str),
+}
+
+/// The store handle (cheap to clone; every clone uses the same database).
+#[derive(Clone)]
+pub(crate) struct Store {
+    db: sqlite::Db,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.db.path())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database at `path` and migrates it. The file is
+    /// created with mode 0600 on Unix: it holds the server keys.
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            db: sqlite::Db::open(path)?,
+        })
+    }
+
+    /// Where the data lives.
+    pub(crate) fn path(&self) -> &Path {
+        self.db.path()
+    }
+
+    /// Accounts and their devices.
+    pub(crate) fn accounts(&self) -> Accounts<'_> {
+        Accounts { store: self }
+    }
+
+    /// Registered relying parties.
+    pub(crate) fn clients(&self) -> Clients<'_> {
+        Clients { store: self }
+    }
+
+    /// Activation codes and enrolment nonces.
+    pub(crate) fn codes(&self) -> Codes<'_> {
+        Codes { store: self }
+    }
+
+    /// QR credentials and their single-use redemptions.
+    pub(crate) fn credentials(&self) -> Credentials<'_> {
+        Credentials { store: self }
+    }
+
+    /// Named values (the server keys).
+    pub(crate) fn meta(&self) -> Meta<'_> {
+        Meta { store: self }
+    }
+
+    /// Login requests and their per-device challenges.
+    pub(crate) fn requests(&self) -> Requests<'_> {
+        Requests { store: self }
+    }
+
+    /// Deletes spent nonces and login requests (with their challenges) expired more than a
+    /// day before `now`; returns the rows removed. Fraud reports are kept.
+    pub(crate) async fn prune(&self, now: i64) -> Result<usize, StoreError> {
+        self.db
+            .write(move |tx| sqlite::requests::prune(tx, now))
+            .await
+    }
+}

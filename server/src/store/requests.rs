@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Login requests (CIBA today) and the signed challenge queued for each device of the
+//! account: queueing, the device's pending list, the device's answer, and the relying
+//! party's token poll.
+
+use vistalid_core::protocol::{AccountKind, Decision, Identity, KeyStorage};
+
+use super::{sqlite, Store, StoreError};
+use crate::domain::guard::Policy;
+use crate::domain::{AnswerOutcome, DenialReason};
+
+/// A login request to queue, with one signed challenge per device.
+#[derive(Debug, Clone)]
+pub(crate) struct NewRequest {
+    /// Request id (CIBA `auth_req_id`).
+    pub(crate) id: String,
+    /// The relying party that asked.
+    pub(crate) client_id: String,
+    /// The account asked.
+    pub(crate) account_id: String,
+    /// The *code dynamique* the login page shows.
+    pub(crate) code: String,
+    /// Requested scope.
+    pub(crate) scope: String,
+    /// Requested `acr_values`, kept with the request.
+    pub(crate) acr_values: Option<String>,
+    /// Creation time.
+    pub(crate) created_at: i64,
+    /// Expiry.
+    pub(crate) expires_at: i64,
+    /// Least seconds between token polls.
+    pub(crate) interval_secs: i64,
+    /// The signed challenges, one per device.
+    pub(crate) challenges: Vec<NewChallenge>,
+}
+
+/// One device's challenge.
+#[derive(Debug, Clone)]
+pub(crate) struct NewChallenge {
+    /// Challenge id.
+    pub(crate) id: String,
+    /// The device it is for.
+    pub(crate) device_id: String,
+    /// The signed challenge (compact JWS).
+    pub(crate) jws: String,
+    /// Expiry.
+    pub(crate) exp: i64,
+}
+
+/// What queueing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// Queued.
+    Queued,
+    /// The account already has the most pending requests allowed; nothing was written.
+    TooManyPending,
+}
+
+/// A device's signed (and checked) answer to record.
+#[derive(Debug, Clone)]
+pub(crate) struct AnswerTry {
+    /// The challenge answered.
+    pub(crate) challenge_id: String,
+    /// The answering device (its signature was checked).
+    pub(crate) device_id: String,
+    /// The device's account.
+    pub(crate) account_id: String,
+    /// The user's decision.
+    pub(crate) decision: Decision,
+    /// The code given with an approval.
+    pub(crate) code: Option<String>,
+    /// Time of the answer.
+    pub(crate) now: i64,
+    /// The login guard's settings.
+    pub(crate) policy: Policy,
+}
+
+/// What an answer did (a recorded answer is committed whatever its outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answered {
+    /// Recorded: the request is closed with this outcome, every device's challenge closed,
+    /// the account's guard and counters updated.
+    Recorded(AnswerOutcome),
+    /// Nothing was recorded, and why.
+    Refused(AnswerRefusal),
+}
+
+/// Why an answer was not recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AnswerRefusal {
+    /// No such challenge.
+    UnknownChallenge,
+    /// The challenge was queued for another device.
+    WrongDevice,
+    /// The challenge or its request was answered before.
+    AlreadyAnswered,
+    /// The challenge or its request has expired.
+    Expired,
+}
+
+/// A relying party's token poll.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenPoll {
+    /// The request polled.
+    pub(crate) auth_req_id: String,
+    /// The authenticated client polling.
+    pub(crate) client_id: String,
+    /// Time of the poll.
+    pub(crate) now: i64,
+    /// SHA-256 of the access token to issue with a grant.
+    pub(crate) access_token_hash: [u8; 32],
+    /// Seconds after the request's expiry during which an approval can still be redeemed.
+    pub(crate) grace_secs: i64,
+}
+
+/// What an approved request grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Grant {
+    /// The account (the token's `sub`).
+    pub(crate) account_id: String,
+    /// Practitioner or insured.
+    pub(crate) kind: AccountKind,
+    /// Its identity claims.
+    pub(crate) identity: Identity,
+    /// When the user approved.
+    pub(crate) auth_time: i64,
+    /// Where the approving device's keystore keeps its key.
+    pub(crate) key_storage: KeyStorage,
+}
+
+/// What a token poll found (every outcome is committed: the poll's time is recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Poll {
+    /// Approved: the token may be issued now, and the request is marked issued.
+    Granted(Grant),
+    /// Nothing to issue, and why.
+    NotGranted(NotGranted),
+}
+
+/// Why a token poll grants nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotGranted {
+    /// No such request for this client.
+    Unknown,
+    /// The token was issued before.
+    AlreadyIssued,
+    /// The user refused.
+    Denied(DenialReason),
+    /// The request expired before an approval (or the approval's grace passed).
+    Expired,
+    /// No answer yet.
+    Pending,
+    /// No answer yet, and polled faster than the interval.
+    SlowDown,
+}
+
+/// The repository of login requests and challenges.
+pub(crate) struct Requests<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl Requests<'_> {
+    /// Queues a request and its challenges, unless the account already has `max_pending`
+    /// pending unexpired requests.
+    pub(crate) async fn queue(
+        &self,
+        request: NewRequest,
+        max_pending: u32,
+    ) -> Result<Queued, StoreError> {
+        self.store
+            .db
+            .write(move |tx| sqlite::requests::queue(tx, &request, max_pending))
+            .await
+    }
+
+    /// The signed challenges pending for `device_id` at `now`, oldest first.
+    pub(crate) async fn pending_for_device(
+        &self,
+        device_id: &str,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let id = device_id.to_owned();
+        self.store
+            .db
+            .read(move |c| sqlite::requests::pending_for_device(c, &id, now))
+            .await
+    }
+
+    /// Records a device's answer to its challenge (the code compared in constant time).
+    pub(crate) async fn answer(&self, answer: AnswerTry) -> Result<Answered, StoreError> {
+        self.store
+            .db
+            .write(move |tx| sqlite::requests::answer(tx, &answer))
+            .await
+    }
+
+    /// One token poll by the client that made the request.
+    pub(crate) async fn poll(&self, poll: TokenPoll) -> Result<Poll, StoreError> {
+        self.store
+            .db
+            .write(move |tx| sqlite::requests::poll(tx, &poll))
+            .await
+    }
+}

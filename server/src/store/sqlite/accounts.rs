@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: Apache-2.0
+//! SQL of the `accounts`, `devices` and `fraud_reports` tables, and of the login guard state
+//! kept in the account row.
+
+use rusqlite::{Connection, OptionalExtension as _};
+
+use super::{codes, state, Tx};
+use crate::domain::guard::{Hold, Policy};
+use crate::domain::{secs, AnswerOutcome, ChallengeStatus, Stored as _};
+use crate::store::{
+    Added, Alerts, CodeIssue, DeviceKey, DeviceRecord, LoginTarget, NewAccount, Revocation,
+    StoreError,
+};
+
+pub(in crate::store) fn add(
+    tx: &Tx<'_>,
+    a: &NewAccount,
+    code: &CodeIssue,
+) -> Result<Added, StoreError> {
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM accounts WHERE subject_name_id = ?1")?
+        .query_row([&a.identity.subject_name_id], |_| Ok(()))
+        .optional()?;
+    if exists.is_some() {
+        return Ok(Added::Duplicate);
+    }
+    let who = &a.identity;
+    tx.prepare_cached(
+        "INSERT INTO accounts (id, kind, subject_name_id, given_name, family_name,
+             profession, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(rusqlite::params![
+        a.id,
+        a.kind.as_stored(),
+        who.subject_name_id,
+        who.given_name,
+        who.family_name,
+        who.profession,
+        a.created_at
+    ])?;
+    let code = codes::store_code(tx, &a.id, code)?;
+    Ok(Added::Created { code })
+}
+
+/// The id of the account named `account` (its id or `SubjectNameID`).
+pub(super) fn resolve(c: &Connection, account: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        c.prepare_cached("SELECT id FROM accounts WHERE id = ?1 OR subject_name_id = ?1")?
+            .query_row([account], |r| r.get(0))
+            .optional()?,
+    )
+}
+
+pub(in crate::store) fn clear_holds(tx: &Tx<'_>, account: &str) -> Result<bool, StoreError> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE accounts SET not_me_until = NULL, wrong_pick_until = NULL, wrong_streak = 0
+             WHERE id = ?1 OR subject_name_id = ?1",
+        )?
+        .execute([account])?;
+    Ok(n > 0)
+}
+
+pub(in crate::store) fn alerts(
+    c: &Connection,
+    account: &str,
+) -> Result<Option<Alerts>, StoreError> {
+    Ok(c.prepare_cached(
+        "SELECT fraud_reports, wrong_codes FROM accounts
+             WHERE id = ?1 OR subject_name_id = ?1",
+    )?
+    .query_row([account], |r| {
+        Ok(Alerts {
+            fraud_reports: r.get(0)?,
+            wrong_codes: r.get(1)?,
+        })
+    })
+    .optional()?)
+}
+
+pub(in crate::store) fn devices(
+    c: &Connection,
+    account: &str,
+) -> Result<Vec<DeviceRecord>, StoreError> {
+    let rows = c
+        .prepare_cached(
+            "SELECT d.id, d.account_id, a.subject_name_id, d.name, d.public_key,
+                    d.created_at, d.revoked_at, d.attestation IS NOT NULL
+             FROM devices d JOIN accounts a ON a.id = d.account_id
+             WHERE a.id = ?1 OR a.subject_name_id = ?1 ORDER BY d.created_at, d.rowid",
+        )?
+        .query_map([account], |r| {
+            Ok(DeviceRecord {
+                device_id: r.get(0)?,
+                account_id: r.get(1)?,
+                subject_name_id: r.get(2)?,
+                name: r.get(3)?,
+                public_key: r.get(4)?,
+                created_at: r.get(5)?,
+                revoked_at: r.get(6)?,
+                has_attestation: r.get(7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub(in crate::store) fn revoke_device(
+    tx: &Tx<'_>,
+    device_id: &str,
+    now: i64,
+) -> Result<Revocation, StoreError> {
+    let known: Option<Option<i64>> = tx
+        .prepare_cached("SELECT revoked_at FROM devices WHERE id = ?1")?
+        .query_row([device_id], |r| r.get(0))
+        .optional()?;
+    match known {
+        None => Ok(Revocation::Unknown),
+        Some(Some(_)) => Ok(Revocation::AlreadyRevoked),
+        Some(None) => {
+            tx.prepare_cached("UPDATE devices SET revoked_at = ?2 WHERE id = ?1")?
+                .execute(rusqlite::params![device_id, now])?;
+            tx.prepare_cached(
+                "UPDATE challenges SET status = ?2 WHERE device_id = ?1 AND status = ?3",
+            )?
+            .execute(rusqlite::params![
+                device_id,
+                ChallengeStatus::Closed.as_stored(),
+                ChallengeStatus::Pending.as_stored()
+            ])?;
+            Ok(Revocation::Revoked)
+        }
+    }
+}
+
+pub(in crate::store) fn login_target(
+    c: &Connection,
+    hint: &str,
+) -> Result<Option<LoginTarget>, StoreError> {
+    let row = c
+        .prepare_cached(
+            "SELECT id, kind, not_me_until, wrong_pick_until FROM accounts
+             WHERE subject_name_id = ?1",
+        )?
+        .query_row([hint], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                state(r, 1)?,
+                Hold {
+                    not_me_until: r.get(2)?,
+                    wrong_pick_until: r.get(3)?,
+                },
+            ))
+        })
+        .optional()?;
+    let Some((account_id, kind, hold)) = row else {
+        return Ok(None);
+    };
+    let devices = c
+        .prepare_cached(
+            "SELECT id FROM devices WHERE account_id = ?1 AND revoked_at IS NULL
+             ORDER BY created_at, rowid",
+        )?
+        .query_map([&account_id], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(LoginTarget {
+        account_id,
+        kind,
+        hold,
+        devices,
+    }))
+}
+
+pub(in crate::store) fn device_key(
+    c: &Connection,
+    device_id: &str,
+) -> Result<Option<DeviceKey>, StoreError> {
+    Ok(
+        c.prepare_cached("SELECT public_key, revoked_at, account_id FROM devices WHERE id = ?1")?
+            .query_row([device_id], |r| {
+                Ok(DeviceKey {
+                    public_key: r.get(0)?,
+                    revoked: r.get::<_, Option<i64>>(1)?.is_some(),
+                    account_id: r.get(2)?,
+                })
+            })
+            .optional()?,
+    )
+}
+
+pub(in crate::store) fn device_by_poll_token(
+    c: &Connection,
+    hash: &[u8; 32],
+) -> Result<Option<String>, StoreError> {
+    Ok(c.prepare_cached(
+        "SELECT id FROM devices WHERE poll_token_hash = ?1 AND revoked_at IS NULL",
+    )?
+    .query_row([hash.as_slice()], |r| r.get(0))
+    .optional()?)
+}
+
+/// What an answer leaves on its account: the login guard's state, the alert counters, and a
+/// fraud report for "not me". Runs inside the answer's transaction.
+pub(super) struct AnswerMark<'a> {
+    pub(super) account_id: &'a str,
+    pub(super) device_id: &'a str,
+    pub(super) request_id: &'a str,
+    pub(super) client_id: &'a str,
+    pub(super) outcome: AnswerOutcome,
+    pub(super) policy: Policy,
+    pub(super) now: i64,
+}
+
+pub(super) fn mark_answer(tx: &Tx<'_>, m: &AnswerMark<'_>) -> Result<(), StoreError> {
+    let until = |v: u64| m.now.saturating_add(secs(v));
+    match m.outcome {
+        AnswerOutcome::Declined => {}
+        AnswerOutcome::Approved => {
+            tx.prepare_cached(
+                "UPDATE accounts SET wrong_streak = 0, wrong_pick_until = NULL WHERE id = ?1",
+            )?
+            .execute([m.account_id])?;
+        }
+        AnswerOutcome::Reported => {
+            if m.policy.not_me_hold_secs > 0 {
+                tx.prepare_cached("UPDATE accounts SET not_me_until = ?2 WHERE id = ?1")?
+                    .execute(rusqlite::params![
+                        m.account_id,
+                        until(m.policy.not_me_hold_secs)
+                    ])?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO fraud_reports (account_id, device_id, auth_req_id, client_id,
+                     reported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(rusqlite::params![
+                m.account_id,
+                m.device_id,
+                m.request_id,
+                m.client_id,
+                m.now
+            ])?;
+            tx.prepare_cached(
+                "UPDATE accounts SET fraud_reports = fraud_reports + 1 WHERE id = ?1",
+            )?
+            .execute([m.account_id])?;
+        }
+        AnswerOutcome::WrongCode => {
+            let streak: i64 = tx
+                .prepare_cached(
+                    "UPDATE accounts SET wrong_streak = wrong_streak + 1,
+                         wrong_codes = wrong_codes + 1
+                     WHERE id = ?1 RETURNING wrong_streak",
+                )?
+                .query_row([m.account_id], |r| r.get(0))?;
+            let wait = m
+                .policy
+                .backoff_secs(u32::try_from(streak).unwrap_or(u32::MAX));
+            if wait > 0 {
+                tx.prepare_cached("UPDATE accounts SET wrong_pick_until = ?2 WHERE id = ?1")?
+                    .execute(rusqlite::params![m.account_id, until(wait)])?;
+            }
+        }
+    }
+    Ok(())
+}

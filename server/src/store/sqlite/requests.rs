@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: Apache-2.0
+//! SQL of the `auth_requests` and `challenges` tables.
+
+use rusqlite::{Connection, OptionalExtension as _};
+use vistalid_core::protocol::{Identity, KeyStorage};
+
+use super::accounts::{mark_answer, AnswerMark};
+use super::{opt_state, state, Tx};
+use crate::domain::{AnswerOutcome, ChallengeStatus, RequestStatus, Stored as _};
+use crate::secrets;
+use crate::store::{
+    AnswerRefusal, AnswerTry, Answered, Grant, NewRequest, NotGranted, Poll, Queued, StoreError,
+    TokenPoll,
+};
+
+/// Requests (and their challenges) are kept this long after expiry, for token polls and
+/// audits.
+const KEEP_SECS: i64 = 86_400;
+
+pub(in crate::store) fn queue(
+    tx: &Tx<'_>,
+    r: &NewRequest,
+    max_pending: u32,
+) -> Result<Queued, StoreError> {
+    let pending: i64 = tx
+        .prepare_cached(
+            "SELECT COUNT(*) FROM auth_requests
+             WHERE account_id = ?1 AND status = ?2 AND expires_at > ?3",
+        )?
+        .query_row(
+            rusqlite::params![
+                r.account_id,
+                RequestStatus::Pending.as_stored(),
+                r.created_at
+            ],
+            |row| row.get(0),
+        )?;
+    if pending >= i64::from(max_pending) {
+        return Ok(Queued::TooManyPending);
+    }
+    tx.prepare_cached(
+        "INSERT INTO auth_requests (id, client_id, account_id, code, scope, acr_values,
+             created_at, expires_at, interval_secs, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(rusqlite::params![
+        r.id,
+        r.client_id,
+        r.account_id,
+        r.code,
+        r.scope,
+        r.acr_values,
+        r.created_at,
+        r.expires_at,
+        r.interval_secs,
+        RequestStatus::Pending.as_stored()
+    ])?;
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO challenges (id, auth_req_id, device_id, jws, exp, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for c in &r.challenges {
+        ins.execute(rusqlite::params![
+            c.id,
+            r.id,
+            c.device_id,
+            c.jws,
+            c.exp,
+            ChallengeStatus::Pending.as_stored()
+        ])?;
+    }
+    Ok(Queued::Queued)
+}
+
+pub(in crate::store) fn pending_for_device(
+    c: &Connection,
+    device_id: &str,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(c.prepare_cached(
+        "SELECT c.jws FROM challenges c JOIN auth_requests r ON r.id = c.auth_req_id
+             WHERE c.device_id = ?1 AND c.status = ?3 AND c.exp > ?2 AND r.status = ?4
+             ORDER BY c.rowid",
+    )?
+    .query_map(
+        rusqlite::params![
+            device_id,
+            now,
+            ChallengeStatus::Pending.as_stored(),
+            RequestStatus::Pending.as_stored()
+        ],
+        |r| r.get(0),
+    )?
+    .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// A challenge with its request, as an answer needs them.
+struct Answerable {
+    owner: String,
+    status: ChallengeStatus,
+    exp: i64,
+    request_id: String,
+    request_status: RequestStatus,
+    code: String,
+    client_id: String,
+    request_exp: i64,
+}
+
+fn answerable(tx: &Tx<'_>, challenge_id: &str) -> Result<Option<Answerable>, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT c.device_id, c.status, c.exp, c.auth_req_id, r.status, r.code,
+                    r.client_id, r.expires_at
+             FROM challenges c JOIN auth_requests r ON r.id = c.auth_req_id
+             WHERE c.id = ?1",
+        )?
+        .query_row([challenge_id], |r| {
+            Ok(Answerable {
+                owner: r.get(0)?,
+                status: state(r, 1)?,
+                exp: r.get(2)?,
+                request_id: r.get(3)?,
+                request_status: state(r, 4)?,
+                code: r.get(5)?,
+                client_id: r.get(6)?,
+                request_exp: r.get(7)?,
+            })
+        })
+        .optional()?)
+}
+
+pub(in crate::store) fn answer(tx: &Tx<'_>, a: &AnswerTry) -> Result<Answered, StoreError> {
+    let now = a.now;
+    let Some(row) = answerable(tx, &a.challenge_id)? else {
+        return Ok(Answered::Refused(AnswerRefusal::UnknownChallenge));
+    };
+    if row.owner != a.device_id {
+        return Ok(Answered::Refused(AnswerRefusal::WrongDevice));
+    }
+    if row.status != ChallengeStatus::Pending || row.request_status != RequestStatus::Pending {
+        return Ok(Answered::Refused(AnswerRefusal::AlreadyAnswered));
+    }
+    if now >= row.exp || now >= row.request_exp {
+        return Ok(Answered::Refused(AnswerRefusal::Expired));
+    }
+    let given = a.code.as_deref().unwrap_or_default();
+    let outcome = AnswerOutcome::judge(
+        a.decision,
+        secrets::ct_eq(given.as_bytes(), row.code.as_bytes()),
+    );
+    // Close every challenge of the request (the other devices' too).
+    tx.prepare_cached(
+        "UPDATE challenges SET status = CASE WHEN id = ?2 THEN ?4 ELSE ?5 END,
+             answered_at = ?3 WHERE auth_req_id = ?1 AND status = ?6",
+    )?
+    .execute(rusqlite::params![
+        row.request_id,
+        a.challenge_id,
+        now,
+        ChallengeStatus::Answered.as_stored(),
+        ChallengeStatus::Closed.as_stored(),
+        ChallengeStatus::Pending.as_stored()
+    ])?;
+    tx.prepare_cached(
+        "UPDATE auth_requests SET status = ?2, reason = ?3, auth_time = ?4, answered_by = ?5
+         WHERE id = ?1",
+    )?
+    .execute(rusqlite::params![
+        row.request_id,
+        outcome.request_status().as_stored(),
+        outcome.denial().map(|d| d.as_stored()),
+        now,
+        a.device_id
+    ])?;
+    mark_answer(
+        tx,
+        &AnswerMark {
+            account_id: &a.account_id,
+            device_id: &a.device_id,
+            request_id: &row.request_id,
+            client_id: &row.client_id,
+            outcome,
+            policy: a.policy,
+            now,
+        },
+    )?;
+    Ok(Answered::Recorded(outcome))
+}
+
+/// A request with its account, as a token poll needs them.
+struct Polled {
+    client_id: String,
+    status: RequestStatus,
+    reason: Option<crate::domain::DenialReason>,
+    expires_at: i64,
+    interval: i64,
+    last_poll: Option<i64>,
+    auth_time: Option<i64>,
+    grant: Grant,
+}
+
+fn polled(tx: &Tx<'_>, auth_req_id: &str) -> Result<Option<Polled>, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT r.client_id, r.status, r.reason, r.expires_at, r.interval_secs,
+                    r.last_poll, r.auth_time, a.id, a.subject_name_id, a.given_name,
+                    a.family_name, a.profession, a.kind, d.key_storage
+             FROM auth_requests r JOIN accounts a ON a.id = r.account_id
+             LEFT JOIN devices d ON d.id = r.answered_by
+             WHERE r.id = ?1",
+        )?
+        .query_row([auth_req_id], |r| {
+            Ok(Polled {
+                client_id: r.get(0)?,
+                status: state(r, 1)?,
+                reason: opt_state(r, 2)?,
+                expires_at: r.get(3)?,
+                interval: r.get(4)?,
+                last_poll: r.get(5)?,
+                auth_time: r.get(6)?,
+                grant: Grant {
+                    account_id: r.get(7)?,
+                    identity: Identity {
+                        subject_name_id: r.get(8)?,
+                        given_name: r.get(9)?,
+                        family_name: r.get(10)?,
+                        profession: r.get(11)?,
+                    },
+                    kind: state(r, 12)?,
+                    auth_time: 0,
+                    // No answering device (not answered yet: nothing is granted then) reads
+                    // as the weaker claim.
+                    key_storage: opt_state(r, 13)?.unwrap_or(KeyStorage::Software),
+                },
+            })
+        })
+        .optional()?)
+}
+
+pub(in crate::store) fn poll(tx: &Tx<'_>, p: &TokenPoll) -> Result<Poll, StoreError> {
+    let now = p.now;
+    let Some(row) = polled(tx, &p.auth_req_id)?.filter(|r| r.client_id == p.client_id) else {
+        return Ok(Poll::NotGranted(NotGranted::Unknown));
+    };
+    match row.status {
+        RequestStatus::Issued => Ok(Poll::NotGranted(NotGranted::AlreadyIssued)),
+        RequestStatus::Denied => row
+            .reason
+            .map(|r| Poll::NotGranted(NotGranted::Denied(r)))
+            .ok_or(StoreError::Corrupt("auth_requests.reason")),
+        RequestStatus::Approved if now <= row.expires_at.saturating_add(p.grace_secs) => {
+            tx.prepare_cached(
+                "UPDATE auth_requests SET status = ?2, access_token_hash = ?3, last_poll = ?4
+                 WHERE id = ?1",
+            )?
+            .execute(rusqlite::params![
+                p.auth_req_id,
+                RequestStatus::Issued.as_stored(),
+                p.access_token_hash.as_slice(),
+                now
+            ])?;
+            Ok(Poll::Granted(Grant {
+                auth_time: row.auth_time.unwrap_or(now),
+                ..row.grant
+            }))
+        }
+        RequestStatus::Approved => Ok(Poll::NotGranted(NotGranted::Expired)),
+        RequestStatus::Pending if now >= row.expires_at => {
+            Ok(Poll::NotGranted(NotGranted::Expired))
+        }
+        RequestStatus::Pending => {
+            tx.prepare_cached("UPDATE auth_requests SET last_poll = ?2 WHERE id = ?1")?
+                .execute(rusqlite::params![p.auth_req_id, now])?;
+            let too_fast = row
+                .last_poll
+                .is_some_and(|last| now.saturating_sub(last) < row.interval);
+            Ok(Poll::NotGranted(if too_fast {
+                NotGranted::SlowDown
+            } else {
+                NotGranted::Pending
+            }))
+        }
+    }
+}
+
+pub(in crate::store) fn prune(tx: &Tx<'_>, now: i64) -> Result<usize, StoreError> {
+    let mut n = tx
+        .prepare_cached("DELETE FROM enrol_nonces WHERE expires_at < ?1")?
+        .execute([now])?;
+    let horizon = now.saturating_sub(KEEP_SECS);
+    n += tx
+        .prepare_cached(
+            "DELETE FROM challenges WHERE auth_req_id IN
+               (SELECT id FROM auth_requests WHERE expires_at < ?1)",
+        )?
+        .execute([horizon])?;
+    n += tx
+        .prepare_cached("DELETE FROM auth_requests WHERE expires_at < ?1")?
+        .execute([horizon])?;
+    Ok(n)
+}

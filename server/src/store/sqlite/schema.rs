@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The SQLite schema: its migrations, applied in order at start.
+//!
+//! Guarantees: entry `i` of [`MIGRATIONS`] moves `PRAGMA user_version` from `i` to `i + 1`,
+//! each in its own transaction; a file of a newer version is refused (`StoreError::TooNew`),
+//! never written.
+
+/// Schema migrations; entry `i` moves `user_version` from `i` to `i + 1`.
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) STRICT;
+CREATE TABLE clients (
+    client_id   TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    secret_hash BLOB NOT NULL,
+    mode        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE accounts (
+    id               TEXT PRIMARY KEY,
+    kind             TEXT NOT NULL,
+    subject_name_id  TEXT NOT NULL UNIQUE,
+    given_name       TEXT NOT NULL,
+    family_name      TEXT NOT NULL,
+    profession       TEXT,
+    wrong_codes      INTEGER NOT NULL DEFAULT 0,
+    fraud_reports    INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL
+) STRICT;
+CREATE TABLE activation_codes (
+    lookup      TEXT PRIMARY KEY,
+    account_id  TEXT NOT NULL REFERENCES accounts(id),
+    secret_hash BLOB NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    tries_left  INTEGER NOT NULL,
+    used_at     INTEGER,
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE devices (
+    id              TEXT PRIMARY KEY,
+    account_id      TEXT NOT NULL REFERENCES accounts(id),
+    name            TEXT NOT NULL,
+    public_key      BLOB NOT NULL,
+    attestation     TEXT,
+    poll_token_hash BLOB NOT NULL UNIQUE,
+    created_at      INTEGER NOT NULL,
+    revoked_at      INTEGER
+) STRICT;
+CREATE INDEX devices_account ON devices(account_id);
+CREATE TABLE enrol_nonces (
+    nonce      TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE auth_requests (
+    id                TEXT PRIMARY KEY,
+    client_id         TEXT NOT NULL,
+    account_id        TEXT NOT NULL,
+    code              TEXT NOT NULL,
+    scope             TEXT NOT NULL,
+    acr_values        TEXT,
+    created_at        INTEGER NOT NULL,
+    expires_at        INTEGER NOT NULL,
+    interval_secs     INTEGER NOT NULL,
+    status            TEXT NOT NULL,
+    reason            TEXT,
+    auth_time         INTEGER,
+    answered_by       TEXT,
+    last_poll      INTEGER,
+    access_token_hash BLOB
+) STRICT;
+CREATE INDEX auth_requests_account ON auth_requests(account_id, status, expires_at);
+CREATE TABLE challenges (
+    id          TEXT PRIMARY KEY,
+    auth_req_id TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    jws         TEXT NOT NULL,
+    exp         INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    answered_at INTEGER
+) STRICT;
+CREATE INDEX challenges_device ON challenges(device_id, status, exp);
+CREATE INDEX challenges_request ON challenges(auth_req_id);
+CREATE TABLE fraud_reports (
+    id          INTEGER PRIMARY KEY,
+    account_id  TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    auth_req_id TEXT NOT NULL,
+    client_id   TEXT NOT NULL,
+    reported_at INTEGER NOT NULL
+) STRICT;
+"#,
+    r#"
+CREATE TABLE credentials (
+    id          BLOB PRIMARY KEY,
+    account_id  TEXT NOT NULL REFERENCES accounts(id),
+    device_id   TEXT NOT NULL REFERENCES devices(id),
+    issued_at   INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE redemptions (
+    nonce         BLOB PRIMARY KEY,
+    credential_id BLOB NOT NULL,
+    client_id     TEXT NOT NULL,
+    redeemed_at   INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX redemptions_expiry ON redemptions(expires_at);
+"#,
+    // 3: the QR audience a client redeems for; login holds after "not me" and wrong picks.
+    r#"
+ALTER TABLE clients ADD COLUMN audience TEXT;
+ALTER TABLE accounts ADD COLUMN not_me_until INTEGER;
+ALTER TABLE accounts ADD COLUMN wrong_streak INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN wrong_pick_until INTEGER;
+"#,
+    // 4: where the device's keystore keeps its key, as the wallet reported it at enrolment
+    // (devices enrolled before the field count as software; see `domain::Stored`).
+    r#"
+ALTER TABLE devices ADD COLUMN key_storage TEXT NOT NULL DEFAULT 'software';
+"#,
+];
