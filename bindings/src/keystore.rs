@@ -172,6 +172,7 @@ fn to_core(e: VistalidError) -> KeystoreError {
         | VistalidError::ChallengeExpired
         | VistalidError::BadSignature
         | VistalidError::AccountAlreadyEnrolled
+        | VistalidError::DeviceNotTrusted { .. }
         | VistalidError::Network { .. }
         | VistalidError::Server { .. }
         | VistalidError::InvalidInput { .. }

@@ -84,10 +84,6 @@ pub struct EnrolRequest {
     pub proof: String,
     /// Human name of the device, shown in device lists.
     pub device_name: String,
-    /// Optional platform attestation chain (opaque, base64url), stored by the server.
-    /// Superseded by [`EnrolRequest::device_attestation`]; wallets no longer send it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attestation: Option<String>,
     /// Evidence that the device's hardware key is genuine, made for
     /// [`crate::attestation::attestation_challenge`] of this enrolment's nonce and
     /// `public_key` (ADR 0001). Absent when the platform keystore cannot attest.
@@ -530,6 +526,14 @@ error_codes! {
     CredentialExpired => "credential_expired",
     /// The QR presentation was redeemed before.
     AlreadyRedeemed => "already_redeemed",
+    /// The server's policy needs what the device did not send: an attestation at enrolment
+    /// (unattested keystores are not let in here), the hardware key's co-signature on an
+    /// answer, or (CIBA) a device of the account that meets the relying party's policy
+    /// (ADR 0001).
+    AttestationRequired => "attestation_required",
+    /// The device's attestation or hardware co-signature does not verify; the description
+    /// names the check that failed (ADR 0001).
+    AttestationInvalid => "attestation_invalid",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -119,7 +119,6 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         )
         .expect("sign"),
         device_name: "Pixel".into(),
-        attestation: None,
         device_attestation: None,
         key_storage: None,
     };

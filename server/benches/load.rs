@@ -162,7 +162,6 @@ async fn run(server: &vistalid_server::RunningServer) {
                 public_key: key.public_key().to_jwk(),
                 proof,
                 device_name: "bench".into(),
-                attestation: None,
                 device_attestation: None,
                 key_storage: None,
             })

@@ -133,6 +133,12 @@ pub struct ServerConfig {
     /// `Admin` apply at once; changes by another process on the same file (the admin CLI)
     /// apply within this bound. 0 reads the record on every request.
     pub client_cache_secs: u64,
+    /// The attestation policy file (JSON, see `attestation::AttestationPolicy`): which
+    /// platforms' attestations are accepted and what they must show, the trust anchors, the
+    /// revocation list, whether unattested (software) keystores may enrol, and per-client
+    /// requirements. `None` (the default): no attestation is accepted, and software keystores
+    /// enrol only when the public URL (`issuer`) is on loopback.
+    pub attestation_policy: Option<PathBuf>,
     /// Source of time (tests use a `ManualClock`: `Arc::new(ManualClock::new(t)).into()`).
     pub clock: ClockSource,
     /// Extra push channel told about each queued challenge, beside the long-poll.
@@ -169,6 +175,7 @@ impl ServerConfig {
             wrong_pick_backoff_secs: 30,
             wrong_pick_backoff_max_secs: 900,
             client_cache_secs: 5,
+            attestation_policy: None,
             clock: ClockSource::system(),
             push: None,
         }

@@ -134,6 +134,7 @@ mod oidc;
 mod openapi;
 mod push;
 mod qr;
+mod refusals;
 pub mod relying_party;
 mod router;
 mod secrets;
@@ -151,7 +152,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub use admin::{Admin, ClientOptions, DeviceInfo};
+pub use admin::{Admin, ClientOptions, DeviceInfo, RefusalInfo};
 pub use config::{ClockSource, ServerConfig};
 pub use error::ServerError;
 pub use id_token::ACR;
@@ -201,6 +202,17 @@ impl RunningServer {
     /// An admin handle on this server's database.
     pub fn admin(&self) -> Admin {
         Admin::new(Arc::clone(&self.shared))
+    }
+
+    /// Re-reads the attestation policy's revocation list now (the binary does it on SIGHUP;
+    /// the server also re-reads it whenever the file changes): its entry count, or `None`
+    /// when the policy names no list. On failure the old list stays in force.
+    pub async fn reload_revocations(&self) -> Result<Option<usize>, ServerError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || shared.reload_revocations())
+            .await
+            .map_err(|_| ServerError::Store(StoreError::Task))?
+            .map_err(|e| ServerError::Config(e.to_string()))
     }
 
     /// Stops accepting connections, ends open long-polls at once, and waits (at most 5 s)
@@ -291,6 +303,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     };
     let app = router::router(Arc::clone(&shared));
     let cleaner = tokio::spawn(state::prune_loop(Arc::clone(&shared)));
+    let revocations = tokio::spawn(state::revocation_loop(Arc::clone(&shared)));
     let limits = serve::ConnLimits {
         header_timeout: Duration::from_secs(config.header_read_timeout_secs),
         idle_timeout: Duration::from_secs(config.idle_timeout_secs),
@@ -300,6 +313,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let task = tokio::spawn(async move {
         serve::serve(listener, app, limits, stop_rx).await;
         cleaner.abort();
+        revocations.abort();
     });
     tracing::info!(%addr, %issuer, "vistalid-server listening");
     Ok(RunningServer {

@@ -12,7 +12,7 @@ use vistalid_attest_testkit::{sha256, AndroidKeyOptions, AttestingKeystore, Test
 use vistalid_core::attestation::attestation_challenge;
 use vistalid_core::keys::{PublicKey, SigningKey};
 use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore};
-use vistalid_core::protocol::{DeviceAttestation, HardwareSignature};
+use vistalid_core::protocol::{DeviceAttestation, ErrorCode, HardwareSignature};
 use vistalid_server::attestation::{
     AttestationError, AttestationPolicy, AttestationRefusal, HardwareKeyRecord, Platform,
     SecurityLevel,
@@ -151,7 +151,10 @@ fn no_evidence_is_let_in_only_where_software_keystores_are() {
         matches!(refused, Err(AttestationRefusal::Required(_))),
         "{refused:?}"
     );
-    assert_eq!(refused.expect_err("refused").code(), "attestation_required");
+    assert_eq!(
+        refused.expect_err("refused").code(),
+        ErrorCode::AttestationRequired
+    );
     // The file decides over the loopback default.
     assert!(!s
         .policy("", r#", "allow_software_keystores": false"#)
@@ -264,7 +267,7 @@ fn co_signatures_must_come_from_the_attested_key() {
         Err(AttestationRefusal::Invalid(AttestationError::Signature))
     );
     let missing = record.check_co_signature(jws, None).expect_err("refused");
-    assert_eq!(missing.code(), "attestation_required");
+    assert_eq!(missing.code(), ErrorCode::AttestationRequired);
     let (_, other) = record_and_keystore(&s, false);
     let forged = other.sign_attested(ALIAS, jws.as_bytes()).expect("sign");
     assert_eq!(

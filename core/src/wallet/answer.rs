@@ -100,7 +100,10 @@ impl Wallet {
                 Some(ErrorCode::WrongCode) => Err(WalletError::WrongCode),
                 Some(ErrorCode::ChallengeExpired) => Err(WalletError::ChallengeExpired),
                 Some(ErrorCode::ChallengeAlreadyAnswered) => Err(WalletError::ChallengeReplayed),
-                _ => Err(ClientError::Server { code, status }.into()),
+                _ => Err(WalletError::from_refusal(ClientError::Server {
+                    code,
+                    status,
+                })),
             },
             Err(e) => Err(e.into()),
         }

@@ -92,7 +92,6 @@ impl Wallet {
             public_key: device_key.public_key().to_jwk(),
             proof,
             device_name: self.config.device_name.clone(),
-            attestation: None,
             device_attestation,
             key_storage: Some(if self.keystore.is_hardware_backed() {
                 KeyStorage::Hardware
@@ -100,7 +99,10 @@ impl Wallet {
                 KeyStorage::Software
             }),
         };
-        let resp = client.enrol(&request).await?;
+        let resp = client
+            .enrol(&request)
+            .await
+            .map_err(WalletError::from_refusal)?;
 
         // Check the answer before anything is stored (or the first vault created).
         PublicKey::from_jwk(&resp.server_key).map_err(|_| WalletError::BadServerResponse)?;

@@ -19,21 +19,17 @@
 use ring::digest::{digest, SHA256};
 use vistalid_core::attestation::attestation_challenge;
 use vistalid_core::keys::PublicKey;
-use vistalid_core::protocol::{DeviceAttestation, HardwareSignature};
+use vistalid_core::protocol::{DeviceAttestation, ErrorCode, HardwareSignature};
 
 use super::android::verify_android;
 use super::apple::{verify_app_attest, verify_app_attest_assertion};
 use super::policy::AttestationPolicy;
 use super::revocation::RevocationList;
+use super::DeviceAttestation as DeviceAttestationSummary;
 use super::{AttestationError, AttestedKey, Platform, SecurityLevel, VerifiedBootState};
 
 /// Most certificates accepted in an Android chain (real ones have 3 to 5).
 pub const MAX_CHAIN_LEN: usize = 8;
-
-/// Wire code of a refusal for want of an attestation or a hardware co-signature.
-pub const ATTESTATION_REQUIRED: &str = "attestation_required";
-/// Wire code of a refusal of evidence that does not verify.
-pub const ATTESTATION_INVALID: &str = "attestation_invalid";
 
 /// Why the server refuses what a wallet sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,11 +43,11 @@ pub enum AttestationRefusal {
 }
 
 impl AttestationRefusal {
-    /// The wire error code: [`ATTESTATION_REQUIRED`] or [`ATTESTATION_INVALID`].
-    pub fn code(&self) -> &'static str {
+    /// The wire error code: `attestation_required` or `attestation_invalid`.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Required(_) => ATTESTATION_REQUIRED,
-            Self::Invalid(_) => ATTESTATION_INVALID,
+            Self::Required(_) => ErrorCode::AttestationRequired,
+            Self::Invalid(_) => ErrorCode::AttestationInvalid,
         }
     }
 
@@ -179,6 +175,20 @@ impl AttestationPolicy {
 }
 
 impl HardwareKeyRecord {
+    /// The platform-independent summary of this key's attestation (what an admin listing
+    /// shows).
+    pub fn summary(&self) -> DeviceAttestationSummary {
+        DeviceAttestationSummary {
+            platform: self.platform,
+            security_level: self.security_level,
+            app_id: self.app_id.clone(),
+            boot_state: self.boot_state,
+            device_locked: self.device_locked,
+            os_patch_level: self.os_patch_level,
+            public_key: self.key.clone(),
+        }
+    }
+
     /// Checks the co-signature of an answer whose compact JWS is `answer_jws`. Returns the
     /// App Attest counter to store (`None` on Android, which has no counter).
     pub fn check_co_signature(

@@ -47,9 +47,7 @@ pub use apple::{
     verify_app_attest, verify_app_attest_assertion, AppAttestEnvironment, ApplePolicy, AppleVerdict,
 };
 pub use chain::certificate_key_description;
-pub use evidence::{
-    AttestationRefusal, HardwareKeyRecord, ATTESTATION_INVALID, ATTESTATION_REQUIRED, MAX_CHAIN_LEN,
-};
+pub use evidence::{AttestationRefusal, HardwareKeyRecord, MAX_CHAIN_LEN};
 pub use key::{AttestedKey, KeyAlgorithm};
 pub use keydesc::{
     AttestationApplicationId, AttestationPackageInfo, AuthorizationList, KeyDescription,

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Enrolment: single-use nonces, the enrolment itself (proof of possession, activation code,
-//! device record, and the QR credential of insured accounts), and the per-IP budget both
-//! share.
+//! Enrolment: single-use nonces, the enrolment itself (proof of possession, the device's
+//! attestation under the deployment's policy, activation code, device record with its
+//! hardware key, and the QR credential of insured accounts), and the per-IP budget both
+//! share. The attestation is checked before the activation code, so a refused device spends
+//! no try of the code.
 
 use std::sync::Arc;
 
@@ -23,16 +25,15 @@ use super::SKEW_SECS;
 use crate::api::{too_many, ApiError, JsonBody};
 use crate::credentials;
 use crate::domain::activation::CodeKey;
-use crate::domain::secs;
+use crate::domain::{secs, RefusalStage};
 use crate::limits::{ip_key, peer_ip};
+use crate::refusals::refuse;
 use crate::secrets;
 use crate::state::Shared;
 use crate::store::{CodeRedeem, CodeRefusal, Enrolled, Enrolment, NewDevice};
 
 /// Longest device name accepted (characters).
 const MAX_DEVICE_NAME: usize = 100;
-/// Longest attestation accepted (base64url characters).
-const MAX_ATTESTATION: usize = 12 * 1024;
 
 /// Middleware: the per-IP enrolment limit (nonce and enrol share one budget).
 pub(crate) async fn enrol_per_ip(
@@ -67,7 +68,20 @@ pub(crate) async fn enrol(
     JsonBody(req): JsonBody<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
     let now = s.clock.now();
-    let (public, enrolment, poll_token) = check(&s, req, now)?;
+    let evidence = req.device_attestation.clone();
+    let (public, mut enrolment, poll_token) = check(&s, req, now)?;
+    // The attestation before the code: a refused device spends no try of the code.
+    let checked = s.attestation.check_enrolment(
+        evidence.as_ref(),
+        &enrolment.nonce,
+        &public,
+        s.software_allowed,
+        now,
+    );
+    enrolment.device.hardware_key = match checked {
+        Ok(key) => key,
+        Err(refusal) => return Err(refuse(&s, RefusalStage::Enrolment, &refusal).await),
+    };
     let device_id = enrolment.device.id.clone();
     let Enrolled {
         account_id,
@@ -97,8 +111,8 @@ pub(crate) async fn enrol(
     }))
 }
 
-/// Checks an enrolment request (key, proof, name, attestation, code shape) and prepares the
-/// device record; returns the device key, the enrolment and the new poll token.
+/// Checks an enrolment request (key, proof, name, code shape) and prepares the device record
+/// (without its hardware key); returns the device key, the enrolment and the new poll token.
 fn check(
     s: &Shared,
     req: EnrolRequest,
@@ -127,20 +141,14 @@ fn check(
         ));
     }
     let name = device_name(&req.device_name)?;
-    if let Some(a) = &req.attestation {
-        if a.len() > MAX_ATTESTATION || B64URL.decode(a).is_err() {
-            return Err(ApiError::bad_request(
-                "attestation must be base64url, at most 12 KiB",
-            ));
-        }
-    }
     let code = CodeKey::parse(&req.activation_code).ok_or_else(wrong_code)?;
     let poll_token = secrets::make_token()?;
     let device = NewDevice {
         id: secrets::make_id()?,
         name,
         public_key: public.as_sec1().to_vec(),
-        attestation: req.attestation,
+        // Set by the caller once the attestation is checked.
+        hardware_key: None,
         poll_token_hash: secrets::hash(poll_token.as_bytes()),
         // A wallet older than the field reported nothing: software, the weaker claim.
         key_storage: req.key_storage.unwrap_or(KeyStorage::Software),

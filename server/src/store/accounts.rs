@@ -5,10 +5,11 @@
 //! An account is named by its id or its `SubjectNameID` (RPPS number or pseudonymous id)
 //! wherever the admin names one ("account" arguments).
 
-use vistalid_core::protocol::{AccountKind, Identity};
+use vistalid_core::protocol::{AccountKind, Identity, KeyStorage};
 
 use super::codes::CodeIssue;
 use super::{sqlite, Store, StoreError};
+use crate::attestation::HardwareKeyRecord;
 use crate::domain::guard::Hold;
 
 /// An account to create.
@@ -46,7 +47,17 @@ pub(crate) struct LoginTarget {
     /// The login guard's state.
     pub(crate) hold: Hold,
     /// Its devices that are not revoked, oldest first.
-    pub(crate) devices: Vec<String>,
+    pub(crate) devices: Vec<LoginDevice>,
+}
+
+/// A device a login may queue a challenge for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LoginDevice {
+    /// Device id.
+    pub(crate) id: String,
+    /// Its attested hardware key (`None`: enrolled without one), which a relying party's
+    /// requirements are checked against.
+    pub(crate) hardware_key: Option<HardwareKeyRecord>,
 }
 
 /// A device's key and standing, as an answer's check needs them.
@@ -58,6 +69,9 @@ pub(crate) struct DeviceKey {
     pub(crate) revoked: bool,
     /// Its account.
     pub(crate) account_id: String,
+    /// Its attested hardware key, which must co-sign every answer (`None`: enrolled without
+    /// one).
+    pub(crate) hardware_key: Option<HardwareKeyRecord>,
 }
 
 /// A device as the admin lists it.
@@ -77,8 +91,10 @@ pub(crate) struct DeviceRecord {
     pub(crate) created_at: i64,
     /// Revocation time, if revoked.
     pub(crate) revoked_at: Option<i64>,
-    /// Whether the wallet sent a platform attestation.
-    pub(crate) has_attestation: bool,
+    /// Where its keystore keeps its key, as the wallet reported it.
+    pub(crate) key_storage: KeyStorage,
+    /// Its attested hardware key (platform, level, app), if it enrolled with one.
+    pub(crate) hardware_key: Option<HardwareKeyRecord>,
 }
 
 /// What revoking a device did.

@@ -18,21 +18,24 @@ mod clients;
 mod codes;
 mod credentials;
 mod meta;
+mod refusals;
 mod requests;
 mod sqlite;
 
 use std::path::Path;
 
 pub(crate) use accounts::{
-    Accounts, Added, Alerts, DeviceKey, DeviceRecord, LoginTarget, NewAccount, Revocation,
+    Accounts, Added, Alerts, DeviceKey, DeviceRecord, LoginDevice, LoginTarget, NewAccount,
+    Revocation,
 };
 pub(crate) use clients::{ClientRecord, Clients, NewClient};
 pub(crate) use codes::{CodeIssue, CodeRedeem, CodeRefusal, Codes, Enrolled, Enrolment, NewDevice};
 pub(crate) use credentials::{Credentials, NewCredential, NewRedemption, Presenter, Redemption};
 pub(crate) use meta::Meta;
+pub(crate) use refusals::{RefusalCount, RefusalTally, Refusals};
 pub(crate) use requests::{
-    AnswerRefusal, AnswerTry, Answered, Grant, NewChallenge, NewRequest, NotGranted, Poll, Queued,
-    Requests, TokenPoll,
+    AnswerRefusal, AnswerTry, Answered, CounterStep, Grant, NewChallenge, NewRequest, NotGranted,
+    Poll, Queued, Requests, TokenPoll,
 };
 
 /// Errors of the store.
@@ -116,6 +119,11 @@ impl Store {
     /// Named values (the server keys).
     pub(crate) fn meta(&self) -> Meta<'_> {
         Meta { store: self }
+    }
+
+    /// Counts of attestation refusals.
+    pub(crate) fn refusals(&self) -> Refusals<'_> {
+        Refusals { store: self }
     }
 
     /// Login requests and their per-device challenges.

@@ -3,6 +3,8 @@
 //! device that plays the wallet with core's keys, JWS and protocol types.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod hardware;
+
 use std::sync::Arc;
 
 use reqwest::StatusCode;
@@ -310,19 +312,15 @@ impl Device {
         challenge_id: &str,
         answer: String,
     ) -> Result<String, Failure> {
-        let r = h
-            .http
-            .post(h.url(&format!("/device/challenges/{challenge_id}/answer")))
-            .json(&AnswerRequest {
+        post_answer_request(
+            h,
+            challenge_id,
+            &AnswerRequest {
                 answer,
                 hardware_signature: None,
-            })
-            .send()
-            .await
-            .expect("answer");
-        read::<vistalid_core::protocol::AnswerResponse>(r)
-            .await
-            .map(|a| a.status.as_str().to_owned())
+            },
+        )
+        .await
     }
 
     pub async fn answer(
@@ -335,6 +333,24 @@ impl Device {
         let jws = self.sign(challenge_id, decision, code, h.now());
         self.post_answer(h, challenge_id, jws).await
     }
+}
+
+/// Posts an answer request for `challenge_id`; the status on success.
+pub async fn post_answer_request(
+    h: &Harness,
+    challenge_id: &str,
+    req: &AnswerRequest,
+) -> Result<String, Failure> {
+    let r = h
+        .http
+        .post(h.url(&format!("/device/challenges/{challenge_id}/answer")))
+        .json(req)
+        .send()
+        .await
+        .expect("answer");
+    read::<vistalid_core::protocol::AnswerResponse>(r)
+        .await
+        .map(|a| a.status.as_str().to_owned())
 }
 
 /// An enrolment proof.
@@ -371,7 +387,6 @@ pub async fn enrol_reporting(
         public_key: key.public_key().to_jwk(),
         proof: proof.to_owned(),
         device_name: "Pixel 9 test".to_owned(),
-        attestation: None,
         device_attestation: None,
         key_storage,
     };

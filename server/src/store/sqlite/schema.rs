@@ -121,4 +121,26 @@ ALTER TABLE accounts ADD COLUMN wrong_pick_until INTEGER;
     r#"
 ALTER TABLE devices ADD COLUMN key_storage TEXT NOT NULL DEFAULT 'software';
 "#,
+    // 5: the device's attested hardware key (ADR 0001), what its attestation showed, the
+    // App Attest counter; refusal counts. The opaque `attestation` column is no longer
+    // written.
+    r#"
+ALTER TABLE devices ADD COLUMN attest_platform TEXT;
+ALTER TABLE devices ADD COLUMN attest_level TEXT;
+ALTER TABLE devices ADD COLUMN attest_app_id TEXT;
+ALTER TABLE devices ADD COLUMN attest_boot_state TEXT;
+ALTER TABLE devices ADD COLUMN attest_device_locked INTEGER;
+ALTER TABLE devices ADD COLUMN attest_patch_level INTEGER;
+ALTER TABLE devices ADD COLUMN hardware_key BLOB;
+ALTER TABLE devices ADD COLUMN apple_key_id BLOB;
+ALTER TABLE devices ADD COLUMN attest_counter INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE attestation_refusals (
+    stage   TEXT NOT NULL,
+    code    TEXT NOT NULL,
+    reason  TEXT NOT NULL,
+    count   INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    PRIMARY KEY (stage, code, reason)
+) STRICT;
+"#,
 ];
