@@ -52,6 +52,11 @@ impl Harness {
 
     /// Stops the server and starts a new one on the same database file.
     pub async fn restart(self) -> Self {
+        self.restart_with(|_| {}).await
+    }
+
+    /// [`Self::restart`], with `tweak` applied to the new configuration.
+    pub async fn restart_with(self, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
         let Harness {
             server,
             dir,
@@ -61,7 +66,10 @@ impl Harness {
         let addr = server.addr();
         server.shutdown().await;
         // Same address and database file: clients keep their base URL.
-        let config = test_config(&dir, &clock, |c| c.bind = addr);
+        let config = test_config(&dir, &clock, |c| {
+            c.bind = addr;
+            tweak(c);
+        });
         let server = start(config).await.expect("server restarts");
         Self {
             server,

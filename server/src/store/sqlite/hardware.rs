@@ -119,3 +119,154 @@ pub(in crate::store) fn refusals(c: &Connection) -> Result<Vec<RefusalTally>, St
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Db;
+    use super::*;
+    use crate::attestation::{Platform, SecurityLevel, VerifiedBootState};
+
+    /// A P-256 SubjectPublicKeyInfo of a fresh key.
+    fn spki() -> Vec<u8> {
+        let point = vistalid_core::keys::SigningKey::make()
+            .expect("key")
+            .public_key();
+        let mut der = hex_bytes("3059301306072a8648ce3d020106082a8648ce3d030107034200");
+        der.extend_from_slice(point.as_sec1());
+        der
+    }
+
+    fn hex_bytes(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    fn db_with_device(dir: &tempfile::TempDir) -> Db {
+        let db = Db::open(&dir.path().join("db.sqlite")).expect("open");
+        db.write_blocking(|tx| {
+            tx.execute_batch(
+                "INSERT INTO accounts (id, kind, subject_name_id, given_name, family_name,
+                     created_at) VALUES ('a', 'practitioner', '1', 'g', 'f', 0);
+                 INSERT INTO devices (id, account_id, name, public_key, poll_token_hash,
+                     created_at) VALUES ('d', 'a', 'n', x'04', x'00', 0);",
+            )?;
+            Ok(())
+        })
+        .expect("rows");
+        db
+    }
+
+    fn read_back(db: &Db) -> Option<HardwareKeyRecord> {
+        let sql = format!("SELECT {COLUMNS} FROM devices d WHERE d.id = 'd'");
+        db.read_blocking(|c| Ok(c.query_row(&sql, [], |r| read(r, 0))?))
+            .expect("read")
+    }
+
+    #[test]
+    fn a_key_round_trips_and_the_counter_moves_only_from_the_value_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = db_with_device(&dir);
+        assert_eq!(read_back(&db), None, "enrolled without a hardware key");
+        let key = HardwareKeyRecord {
+            platform: Platform::Android,
+            security_level: SecurityLevel::StrongBox,
+            app_id: "fr.example".into(),
+            boot_state: Some(VerifiedBootState::Verified),
+            device_locked: Some(true),
+            os_patch_level: Some(202511),
+            key: AttestedKey::from_spki_der(&spki()).expect("spki"),
+            apple_key_id: Some(vec![7; 32]),
+            counter: 0,
+        };
+        let stored = key.clone();
+        db.write_blocking(move |tx| write(tx, "d", &stored))
+            .expect("write");
+        assert_eq!(read_back(&db), Some(key.clone()));
+        let step = |last, next| db.write_blocking(move |tx| advance_counter(tx, "d", last, next));
+        assert!(step(0, 1).expect("cas"));
+        assert!(!step(0, 2).expect("cas"), "stale: another answer moved it");
+        assert_eq!(read_back(&db).expect("key").counter, 1);
+        assert!(step(1, 2).expect("cas"));
+        assert_eq!(read_back(&db).expect("key").counter, 2);
+    }
+
+    #[test]
+    fn refusals_are_counted_by_stage_code_and_reason() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = db_with_device(&dir);
+        let count = |stage, code, reason, now| {
+            let r = RefusalCount {
+                stage,
+                code,
+                reason,
+                now,
+            };
+            db.write_blocking(move |tx| count_refusal(tx, &r))
+                .expect("count");
+        };
+        count(
+            RefusalStage::Enrolment,
+            ErrorCode::AttestationRequired,
+            "missing",
+            5,
+        );
+        count(
+            RefusalStage::Enrolment,
+            ErrorCode::AttestationRequired,
+            "missing",
+            9,
+        );
+        count(
+            RefusalStage::Answer,
+            ErrorCode::AttestationInvalid,
+            "counter",
+            7,
+        );
+        let tallies = db.read_blocking(refusals).expect("tallies");
+        let seen: Vec<_> = tallies
+            .iter()
+            .map(|t| (t.stage, t.code, t.reason.as_str(), t.count, t.last_at))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    RefusalStage::Answer,
+                    ErrorCode::AttestationInvalid,
+                    "counter",
+                    1,
+                    7
+                ),
+                (
+                    RefusalStage::Enrolment,
+                    ErrorCode::AttestationRequired,
+                    "missing",
+                    2,
+                    9
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_corrupt_stored_key_is_reported_by_column() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = db_with_device(&dir);
+        db.write_blocking(|tx| {
+            tx.execute_batch(
+                "UPDATE devices SET attest_platform = 'android_key', attest_level = 'tee',
+                     attest_app_id = 'x', hardware_key = x'3000' WHERE id = 'd'",
+            )?;
+            Ok(())
+        })
+        .expect("update");
+        let sql = format!("SELECT {COLUMNS} FROM devices d WHERE d.id = 'd'");
+        let r = db.read_blocking(|c| Ok(c.query_row(&sql, [], |r| read(r, 0))?));
+        assert!(
+            matches!(r, Err(StoreError::Corrupt("devices.hardware_key"))),
+            "{r:?}"
+        );
+    }
+}
