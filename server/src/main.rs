@@ -156,6 +156,16 @@ struct FileConfig {
     attestation_policy: Option<PathBuf>,
 }
 
+/// Prints that `server` listens, once its signal handlers are in place (a SIGHUP sent as soon
+/// as the line shows is handled, never the default "terminate").
+fn say_listening(server: &vistalid_server::RunningServer) {
+    println!(
+        "listening on {} (issuer {})",
+        server.addr(),
+        server.base_url()
+    );
+}
+
 /// Waits for Ctrl-C (or SIGTERM); on SIGHUP re-reads the attestation revocation list and
 /// waits on.
 async fn wait_for_stop(server: &vistalid_server::RunningServer) -> Result<(), String> {
@@ -165,6 +175,7 @@ async fn wait_for_stop(server: &vistalid_server::RunningServer) -> Result<(), St
         let handler = |e: std::io::Error| format!("signal handler: {e}");
         let mut hangup = signal(SignalKind::hangup()).map_err(handler)?;
         let mut terminate = signal(SignalKind::terminate()).map_err(handler)?;
+        say_listening(server);
         loop {
             tokio::select! {
                 r = tokio::signal::ctrl_c() => return r.map_err(handler),
@@ -181,7 +192,7 @@ async fn wait_for_stop(server: &vistalid_server::RunningServer) -> Result<(), St
     }
     #[cfg(not(unix))]
     {
-        let _ = server;
+        say_listening(server);
         tokio::signal::ctrl_c()
             .await
             .map_err(|e| format!("signal handler: {e}"))
@@ -271,11 +282,6 @@ async fn run(cli: Cli) -> Result<(), String> {
                 config.issuer = issuer;
             }
             let server = start(config).await.map_err(err)?;
-            println!(
-                "listening on {} (issuer {})",
-                server.addr(),
-                server.base_url()
-            );
             wait_for_stop(&server).await?;
             server.shutdown().await;
             Ok(())
