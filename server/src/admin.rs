@@ -382,12 +382,13 @@ fn device_info(d: DeviceRecord) -> Result<DeviceInfo, ServerError> {
             .hardware_key
             .as_ref()
             .map_or_else(|| "unattested".to_owned(), attestation_text),
-        attestation: d.hardware_key.as_ref().map(HardwareKeyRecord::summary),
+        attestation: d.hardware_key.as_ref().map(|k| k.attested.clone()),
     })
 }
 
 /// One line for a hardware key: platform, level, app, then what Android attests.
 fn attestation_text(k: &HardwareKeyRecord) -> String {
+    let k = &k.attested;
     let mut out = format!(
         "{} {} {}",
         k.platform.as_stored(),

@@ -98,10 +98,13 @@ fn genuine_android_and_apple_evidence_gives_the_stored_record() {
     let record = enrol(&policy, &s.android(AndroidKeyOptions::default()))
         .expect("accepted")
         .expect("attested");
-    assert_eq!(record.platform, Platform::Android);
-    assert_eq!(record.security_level, SecurityLevel::TrustedEnvironment);
-    assert_eq!(record.app_id, TEST_PACKAGE);
-    assert_eq!(record.os_patch_level, Some(202511));
+    assert_eq!(record.attested.platform, Platform::Android);
+    assert_eq!(
+        record.attested.security_level,
+        SecurityLevel::TrustedEnvironment
+    );
+    assert_eq!(record.attested.app_id, TEST_PACKAGE);
+    assert_eq!(record.attested.os_patch_level, Some(202511));
     assert_eq!(record.apple_key_id, None);
 
     let apple = s.apple();
@@ -111,9 +114,9 @@ fn genuine_android_and_apple_evidence_gives_the_stored_record() {
         .check_enrolment(Some(&ev), NONCE, &key, false, INSIDE)
         .expect("accepted")
         .expect("attested");
-    assert_eq!(record.platform, Platform::Apple);
-    assert_eq!(record.security_level, SecurityLevel::SecureEnclave);
-    assert_eq!(record.app_id, APP_ID);
+    assert_eq!(record.attested.platform, Platform::Apple);
+    assert_eq!(record.attested.security_level, SecurityLevel::SecureEnclave);
+    assert_eq!(record.attested.app_id, APP_ID);
     let DeviceAttestation::AppleAppAttest { key_id, .. } = ev else {
         panic!("App Attest evidence");
     };
@@ -178,7 +181,7 @@ fn a_strongbox_policy_refuses_tee_keys_and_unverified_boot_is_refused() {
     let record = enrol(&strongbox, &s.android(sb))
         .expect("accepted")
         .expect("key");
-    assert_eq!(record.security_level, SecurityLevel::StrongBox);
+    assert_eq!(record.attested.security_level, SecurityLevel::StrongBox);
 
     let unlocked = AndroidKeyOptions {
         verified_boot: false,
@@ -323,10 +326,8 @@ fn client_requirements_are_checked_on_the_stored_record() {
     );
     let (android, _) = record_and_keystore(&s, false);
     let (apple, _) = record_and_keystore(&s, true);
-    let strongbox = HardwareKeyRecord {
-        security_level: SecurityLevel::StrongBox,
-        ..android.clone()
-    };
+    let mut strongbox = android.clone();
+    strongbox.attested.security_level = SecurityLevel::StrongBox;
     let strict = policy.client_requirements("strict");
     assert!(!strict.accepts(Some(&android)), "TEE");
     assert!(strict.accepts(Some(&strongbox)));

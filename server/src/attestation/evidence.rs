@@ -26,7 +26,7 @@ use super::apple::{verify_app_attest, verify_app_attest_assertion};
 use super::policy::AttestationPolicy;
 use super::revocation::RevocationList;
 use super::DeviceAttestation as DeviceAttestationSummary;
-use super::{AttestationError, AttestedKey, Platform, SecurityLevel, VerifiedBootState};
+use super::{AttestationError, Platform};
 
 /// Most certificates accepted in an Android chain (real ones have 3 to 5).
 pub const MAX_CHAIN_LEN: usize = 8;
@@ -70,20 +70,8 @@ impl From<AttestationError> for AttestationRefusal {
 /// shows, the key that verifies co-signatures, and (Apple) the key id and last counter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HardwareKeyRecord {
-    /// Which attestation format was verified.
-    pub platform: Platform,
-    /// Where the key lives.
-    pub security_level: SecurityLevel,
-    /// The app: Android package name, or Apple `TEAMID.bundle.id`.
-    pub app_id: String,
-    /// Android verified boot state (`None` on Apple).
-    pub boot_state: Option<VerifiedBootState>,
-    /// Android bootloader locked (`None` on Apple).
-    pub device_locked: Option<bool>,
-    /// Android OS patch level, `YYYYMM` (`None` on Apple or when not attested).
-    pub os_patch_level: Option<u32>,
-    /// The attested key.
-    pub key: AttestedKey,
+    /// What the attestation showed, and the attested key that verifies co-signatures.
+    pub attested: DeviceAttestationSummary,
     /// Apple: the App Attest key id (32 bytes).
     pub apple_key_id: Option<Vec<u8>>,
     /// Apple: the last assertion counter accepted (0 at enrolment).
@@ -137,15 +125,8 @@ impl AttestationPolicy {
                     &revocations,
                     now,
                 )?;
-                let summary = verdict.summary();
                 Ok(Some(HardwareKeyRecord {
-                    platform: summary.platform,
-                    security_level: summary.security_level,
-                    app_id: summary.app_id,
-                    boot_state: summary.boot_state,
-                    device_locked: summary.device_locked,
-                    os_patch_level: summary.os_patch_level,
-                    key: summary.public_key,
+                    attested: verdict.summary(),
                     apple_key_id: None,
                     counter: 0,
                 }))
@@ -157,15 +138,8 @@ impl AttestationPolicy {
                     .ok_or(AttestationError::PlatformNotAccepted)?;
                 let verdict =
                     verify_app_attest(object, key_id, &challenge, &setup.policy, &setup.root, now)?;
-                let summary = verdict.summary();
                 Ok(Some(HardwareKeyRecord {
-                    platform: summary.platform,
-                    security_level: summary.security_level,
-                    app_id: summary.app_id,
-                    boot_state: None,
-                    device_locked: None,
-                    os_patch_level: None,
-                    key: summary.public_key,
+                    attested: verdict.summary(),
                     apple_key_id: Some(verdict.key_id.to_vec()),
                     counter: 0,
                 }))
@@ -175,20 +149,6 @@ impl AttestationPolicy {
 }
 
 impl HardwareKeyRecord {
-    /// The platform-independent summary of this key's attestation (what an admin listing
-    /// shows).
-    pub fn summary(&self) -> DeviceAttestationSummary {
-        DeviceAttestationSummary {
-            platform: self.platform,
-            security_level: self.security_level,
-            app_id: self.app_id.clone(),
-            boot_state: self.boot_state,
-            device_locked: self.device_locked,
-            os_patch_level: self.os_patch_level,
-            public_key: self.key.clone(),
-        }
-    }
-
     /// Checks the co-signature of an answer whose compact JWS is `answer_jws`. Returns the
     /// App Attest counter to store (`None` on Android, which has no counter).
     pub fn check_co_signature(
@@ -199,9 +159,11 @@ impl HardwareKeyRecord {
         let signature = signature.ok_or(AttestationRefusal::Required(
             "this device enrolled with a hardware key: every answer must be co-signed by it",
         ))?;
-        match (self.platform, signature) {
+        match (self.attested.platform, signature) {
             (Platform::Android, HardwareSignature::AndroidKey { signature }) => {
-                self.key.verify(answer_jws.as_bytes(), signature)?;
+                self.attested
+                    .public_key
+                    .verify(answer_jws.as_bytes(), signature)?;
                 Ok(None)
             }
             (Platform::Apple, HardwareSignature::AppleAppAttest { assertion }) => {
@@ -210,8 +172,8 @@ impl HardwareKeyRecord {
                 let counter = verify_app_attest_assertion(
                     assertion,
                     &client_data_hash,
-                    &self.key,
-                    &self.app_id,
+                    &self.attested.public_key,
+                    &self.attested.app_id,
                     self.counter,
                 )?;
                 Ok(Some(counter))

@@ -117,6 +117,7 @@ impl ClientRequirements {
                 && self.min_os_patch_level.is_none()
                 && self.platforms.is_none();
         };
+        let key = &key.attested;
         let name = match key.platform {
             Platform::Android => PlatformName::Android,
             Platform::Apple => PlatformName::Apple,

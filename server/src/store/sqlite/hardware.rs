@@ -6,7 +6,7 @@ use rusqlite::{Connection, Row};
 use vistalid_core::protocol::ErrorCode;
 
 use super::{corrupt, opt_state, state, Tx};
-use crate::attestation::{AttestedKey, HardwareKeyRecord};
+use crate::attestation::{AttestedKey, DeviceAttestation, HardwareKeyRecord};
 use crate::domain::{RefusalStage, Stored};
 use crate::store::{RefusalCount, RefusalTally, StoreError};
 
@@ -26,13 +26,15 @@ pub(super) fn read(r: &Row<'_>, first: usize) -> rusqlite::Result<Option<Hardwar
         .map_err(|_| corrupt(first + 6, "devices.hardware_key"))?;
     let counter: i64 = r.get(first + 8)?;
     Ok(Some(HardwareKeyRecord {
-        platform,
-        security_level: state(r, first + 1)?,
-        app_id: r.get(first + 2)?,
-        boot_state: opt_state(r, first + 3)?,
-        device_locked: r.get(first + 4)?,
-        os_patch_level: r.get(first + 5)?,
-        key,
+        attested: DeviceAttestation {
+            platform,
+            security_level: state(r, first + 1)?,
+            app_id: r.get(first + 2)?,
+            boot_state: opt_state(r, first + 3)?,
+            device_locked: r.get(first + 4)?,
+            os_patch_level: r.get(first + 5)?,
+            public_key: key,
+        },
         apple_key_id: r.get(first + 7)?,
         counter: u32::try_from(counter)
             .map_err(|_| corrupt(first + 8, "devices.attest_counter"))?,
@@ -53,13 +55,13 @@ pub(super) fn write(
     )?
     .execute(rusqlite::params![
         device_id,
-        key.platform.as_stored(),
-        key.security_level.as_stored(),
-        key.app_id,
-        key.boot_state.map(Stored::as_stored),
-        key.device_locked,
-        key.os_patch_level,
-        key.key.spki_der(),
+        key.attested.platform.as_stored(),
+        key.attested.security_level.as_stored(),
+        key.attested.app_id,
+        key.attested.boot_state.map(Stored::as_stored),
+        key.attested.device_locked,
+        key.attested.os_patch_level,
+        key.attested.public_key.spki_der(),
         key.apple_key_id,
         key.counter,
     ])?;
@@ -170,13 +172,15 @@ mod tests {
         let db = db_with_device(&dir);
         assert_eq!(read_back(&db), None, "enrolled without a hardware key");
         let key = HardwareKeyRecord {
-            platform: Platform::Android,
-            security_level: SecurityLevel::StrongBox,
-            app_id: "fr.example".into(),
-            boot_state: Some(VerifiedBootState::Verified),
-            device_locked: Some(true),
-            os_patch_level: Some(202511),
-            key: AttestedKey::from_spki_der(&spki()).expect("spki"),
+            attested: DeviceAttestation {
+                platform: Platform::Android,
+                security_level: SecurityLevel::StrongBox,
+                app_id: "fr.example".into(),
+                boot_state: Some(VerifiedBootState::Verified),
+                device_locked: Some(true),
+                os_patch_level: Some(202511),
+                public_key: AttestedKey::from_spki_der(&spki()).expect("spki"),
+            },
             apple_key_id: Some(vec![7; 32]),
             counter: 0,
         };
