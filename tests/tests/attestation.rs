@@ -22,12 +22,13 @@ use vistalid_attest_testkit::android::TEST_PACKAGE;
 use vistalid_attest_testkit::{AndroidKeyOptions, AttestingKeystore, TestAttestationRoot};
 use vistalid_core::challenge::ChallengeError;
 use vistalid_core::keystore::{MemoryKeystore, PlatformKeystore, SoftwareKeystore};
-use vistalid_core::protocol::CodeMode;
+use vistalid_core::protocol::{CibaResponse, CodeMode};
 use vistalid_core::secret::Pin;
 use vistalid_core::wallet::{AnswerOutcome, Wallet, WalletError};
 use vistalid_e2e::{fast_config, Env, RelyingParty};
 
 const PIN: &str = "204862";
+const RPPS: &str = "10101010101";
 const APPLE_APP: &str = "TEAM123456.fr.vistalid.test";
 
 /// A server whose attestation policy trusts `root` for both platforms; `android_extra` and
@@ -130,6 +131,34 @@ async fn enrolled(env: &Env, rpps: &str, phone: &Phone) {
         .unwrap();
 }
 
+/// A server under the test policy (trusting a root of its own), a relying party, and a phone
+/// (App Attest when `apple`, else an Android TEE key) enrolled with it as practitioner
+/// [`RPPS`].
+async fn enrolled_phone(apple: bool) -> (Env, RelyingParty, Phone) {
+    let root = Arc::new(TestAttestationRoot::new());
+    let env = server(&root, "", "").await;
+    let rp = env.relying_party(CodeMode::Pick);
+    let phone = if apple {
+        Phone::apple(&root)
+    } else {
+        Phone::android(&root, AndroidKeyOptions::default())
+    };
+    enrolled(&env, RPPS, &phone).await;
+    (env, rp, phone)
+}
+
+/// Approves the login `ciba` started on `phone`; the ID token says `hwk`.
+async fn approved_with_hwk(rp: &RelyingParty, phone: &Phone, ciba: &CibaResponse) {
+    assert_eq!(
+        phone.approve(&ciba.dynamic_code).await,
+        Ok(AnswerOutcome::Approved)
+    );
+    assert_eq!(
+        amr(rp, &ciba.auth_req_id).await,
+        serde_json::json!(["pin", "hwk", "mfa"])
+    );
+}
+
 /// The `amr` of the ID token the relying party gets for `auth_req_id`.
 async fn amr(rp: &RelyingParty, auth_req_id: &str) -> serde_json::Value {
     let (status, body) = rp.token(auth_req_id).await;
@@ -159,38 +188,23 @@ fn refusals(env: &Env, stage: &str, code: &str, reason: &str) -> i64 {
 
 #[tokio::test]
 async fn an_attested_android_wallet_enrols_and_its_co_signed_approvals_say_hwk() {
-    let root = Arc::new(TestAttestationRoot::new());
-    let env = server(&root, "", "").await;
-    let rp = env.relying_party(CodeMode::Pick);
-    let phone = Phone::android(&root, AndroidKeyOptions::default());
-    enrolled(&env, "10101010101", &phone).await;
+    let (env, rp, phone) = enrolled_phone(false).await;
     assert_eq!(phone.keystore.aliases().len(), 1, "one hardware key");
-    let devices = env.server.admin().list_devices("10101010101").unwrap();
+    let devices = env.server.admin().list_devices(RPPS).unwrap();
     assert_eq!(
         devices[0].attestation_text,
         "android_key tee fr.vistalid.test boot=verified locked patch=202511"
     );
     for _ in 0..2 {
-        let ciba = rp.ciba("10101010101", "Connexion au DMP").await;
-        assert_eq!(
-            phone.approve(&ciba.dynamic_code).await,
-            Ok(AnswerOutcome::Approved)
-        );
-        assert_eq!(
-            amr(&rp, &ciba.auth_req_id).await,
-            serde_json::json!(["pin", "hwk", "mfa"])
-        );
+        let ciba = rp.ciba(RPPS, "Connexion au DMP").await;
+        approved_with_hwk(&rp, &phone, &ciba).await;
     }
 }
 
 #[tokio::test]
 async fn an_approval_without_the_hardware_co_signature_is_refused() {
-    let root = Arc::new(TestAttestationRoot::new());
-    let env = server(&root, "", "").await;
-    let rp = env.relying_party(CodeMode::Pick);
-    let phone = Phone::android(&root, AndroidKeyOptions::default());
-    enrolled(&env, "10101010101", &phone).await;
-    let ciba = rp.ciba("10101010101", "Connexion au DMP").await;
+    let (env, rp, phone) = enrolled_phone(false).await;
+    let ciba = rp.ciba(RPPS, "Connexion au DMP").await;
     phone.keystore.withhold_signatures(true);
     assert_eq!(
         phone.approve(&ciba.dynamic_code).await,
@@ -210,11 +224,7 @@ async fn an_approval_without_the_hardware_co_signature_is_refused() {
 
 #[tokio::test]
 async fn the_copied_vault_and_software_key_cannot_approve_without_the_hardware_key() {
-    let root = Arc::new(TestAttestationRoot::new());
-    let env = server(&root, "", "").await;
-    let rp = env.relying_party(CodeMode::Pick);
-    let phone = Phone::android(&root, AndroidKeyOptions::default());
-    enrolled(&env, "10101010101", &phone).await;
+    let (env, rp, phone) = enrolled_phone(false).await;
 
     // An attacker copies the wallet's files and its software key file to another machine,
     // where the keystore has no hardware key (the vault opens: the PRF key came along).
@@ -236,7 +246,7 @@ async fn the_copied_vault_and_software_key_cannot_approve_without_the_hardware_k
     .unwrap();
     assert_eq!(stolen.accounts().unwrap().len(), 1);
 
-    let ciba = rp.ciba("10101010101", "Connexion au DMP").await;
+    let ciba = rp.ciba(RPPS, "Connexion au DMP").await;
     assert_eq!(
         approve_on(&stolen, &ciba.dynamic_code).await,
         Err(WalletError::DeviceNotTrusted { missing: true }),
@@ -251,34 +261,20 @@ async fn the_copied_vault_and_software_key_cannot_approve_without_the_hardware_k
     let (status, _) = rp.token(&ciba.auth_req_id).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "nothing was approved");
     // The genuine phone still approves the same login.
-    assert_eq!(
-        phone.approve(&ciba.dynamic_code).await,
-        Ok(AnswerOutcome::Approved)
-    );
-    assert_eq!(
-        amr(&rp, &ciba.auth_req_id).await,
-        serde_json::json!(["pin", "hwk", "mfa"])
-    );
+    approved_with_hwk(&rp, &phone, &ciba).await;
 }
 
 #[tokio::test]
 async fn a_repeated_app_attest_counter_is_refused() {
-    let root = Arc::new(TestAttestationRoot::new());
-    let env = server(&root, "", "").await;
-    let rp = env.relying_party(CodeMode::Pick);
-    let phone = Phone::apple(&root);
-    enrolled(&env, "10101010101", &phone).await;
-    assert!(env.server.admin().list_devices("10101010101").unwrap()[0]
+    let (env, rp, phone) = enrolled_phone(true).await;
+    assert!(env.server.admin().list_devices(RPPS).unwrap()[0]
         .attestation_text
         .starts_with("apple_app_attest secure_enclave"));
-    let ciba = rp.ciba("10101010101", "Connexion au DMP").await;
-    assert_eq!(
-        phone.approve(&ciba.dynamic_code).await,
-        Ok(AnswerOutcome::Approved)
-    );
+    let ciba = rp.ciba(RPPS, "Connexion au DMP").await;
+    approved_with_hwk(&rp, &phone, &ciba).await;
     // The next assertion repeats counter 1 (a replayed or cloned App Attest key).
     phone.keystore.repeat_counter(true);
-    let ciba = rp.ciba("10101010101", "Connexion au DMP").await;
+    let ciba = rp.ciba(RPPS, "Connexion au DMP").await;
     assert_eq!(
         phone.approve(&ciba.dynamic_code).await,
         Err(WalletError::DeviceNotTrusted { missing: false })
@@ -289,18 +285,15 @@ async fn a_repeated_app_attest_counter_is_refused() {
     );
     // A rising counter approves the next login.
     phone.keystore.repeat_counter(false);
-    let ciba = rp.ciba("10101010101", "Connexion au DMP").await;
-    assert_eq!(
-        phone.approve(&ciba.dynamic_code).await,
-        Ok(AnswerOutcome::Approved)
-    );
+    let ciba = rp.ciba(RPPS, "Connexion au DMP").await;
+    approved_with_hwk(&rp, &phone, &ciba).await;
 }
 
 #[tokio::test]
 async fn a_policy_requiring_strongbox_refuses_a_tee_chain_at_enrolment() {
     let root = Arc::new(TestAttestationRoot::new());
     let env = server(&root, r#", "require_strongbox": true"#, "").await;
-    let code = env.practitioner("10101010101");
+    let code = env.practitioner(RPPS);
     let tee = Phone::android(&root, AndroidKeyOptions::default());
     assert_eq!(
         tee.wallet.enrol(&env.url(), &code, Pin::new(PIN)).await,
@@ -338,7 +331,7 @@ async fn a_policy_requiring_strongbox_refuses_a_tee_chain_at_enrolment() {
 async fn bad_attestations_are_refused_at_enrolment_and_named() {
     let root = Arc::new(TestAttestationRoot::new());
     let env = server(&root, r#", "require_verified_boot": true"#, "").await;
-    let code = env.practitioner("10101010101");
+    let code = env.practitioner(RPPS);
     // An emulator or a rooted phone with a CA of its own, a repackaged app, an unlocked
     // bootloader, an App Attest key of the production environment under a development policy.
     let own_root = Arc::new(TestAttestationRoot::new());
@@ -399,7 +392,7 @@ async fn bad_attestations_are_refused_at_enrolment_and_named() {
 async fn an_unattested_wallet_is_refused_where_software_keystores_are_off() {
     let root = Arc::new(TestAttestationRoot::new());
     let env = server(&root, "", "").await;
-    let code = env.practitioner("10101010101");
+    let code = env.practitioner(RPPS);
     let dir = tempfile::tempdir().unwrap();
     let w = Wallet::open(dir.path(), Arc::new(MemoryKeystore::new()), fast_config()).unwrap();
     assert_eq!(
