@@ -51,7 +51,7 @@ private final class RefusingServer: HttpTransport, @unchecked Sendable {
         }
         if request.url.hasSuffix("/device/enrol") {
             keep(request.body)
-            return HttpResponse(status: 400, body: Data(#"{"error":"attestation_invalid"}"#.utf8))
+            return HttpResponse(status: 403, body: Data(#"{"error":"attestation_invalid"}"#.utf8))
         }
         return HttpResponse(status: 404, body: Data(#"{"error":"not_found"}"#.utf8))
     }
@@ -65,9 +65,9 @@ final class HardwareKeyTests: XCTestCase {
         do {
             _ = try await w.enrol(serverUrl: "https://idp.example.fr", activationCode: "ABCDEFGH", pin: "482915")
             XCTFail("expected the server's refusal")
-        } catch VistalidError.Server(let status, let code) {
-            XCTAssertEqual(status, 400)
-            XCTAssertEqual(code, "attestation_invalid")
+        } catch VistalidError.DeviceNotTrusted(let missing) {
+            // `attestation_invalid`: evidence was sent and did not verify.
+            XCTAssertFalse(missing)
         }
         XCTAssertEqual(ks.attested.count, 1)
         let (alias, challenge) = ks.attested[0]

@@ -68,7 +68,7 @@ private class RefusingServer : HttpTransport {
             HttpResponse(200u, """{"nonce":"n-1","expires_in":60}""".toByteArray())
         request.url.endsWith("/device/enrol") -> {
             enrolBody = String(request.body)
-            HttpResponse(400u, """{"error":"attestation_invalid"}""".toByteArray())
+            HttpResponse(403u, """{"error":"attestation_invalid"}""".toByteArray())
         }
         else -> HttpResponse(404u, """{"error":"not_found"}""".toByteArray())
     }
@@ -129,8 +129,9 @@ class HardwareKeysTest {
         val server = RefusingServer()
         val dir = Files.createTempDirectory("vistalid-wallet").toFile()
         openTestWallet(dir, ks, transport = server).use { w ->
-            val e = assertFailsWith<VistalidException.Server> { w.enrol("https://idp.example.fr", "ABCDEFGH", "482915") }
-            assertEquals("attestation_invalid", e.code)
+            val e = assertFailsWith<VistalidException.DeviceNotTrusted> { w.enrol("https://idp.example.fr", "ABCDEFGH", "482915") }
+            // `attestation_invalid`: evidence was sent and did not verify.
+            assertEquals(false, e.missing)
         }
         assertEquals(1, ks.attested.size)
         val (alias, challenge) = ks.attested[0]
