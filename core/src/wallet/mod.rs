@@ -21,6 +21,8 @@
 //!   [`Wallet::report_not_me`]) and the replay cache's updates;
 //! - `present.rs`: the QR presentation ([`Wallet::present_qr`]) and its offline rule;
 //! - `guard.rs`: the vault's PIN guard over HTTP (the server-counted guesses);
+//! - `hardware.rs`: the accounts' hardware keys (ADR 0001): attested at enrolment, co-signing
+//!   answers, deleted with the wallet;
 //! - `records.rs`: the persisted schema of both vault tiers;
 //! - `error.rs`: [`WalletError`] and the mappings from the layers below.
 
@@ -28,6 +30,7 @@ mod answer;
 mod enrol;
 mod error;
 mod guard;
+mod hardware;
 mod present;
 mod records;
 
@@ -313,8 +316,8 @@ impl Wallet {
         blocking(move || Ok(vault.change_pin(&old, &new, &guard)?)).await
     }
 
-    /// Erases the wallet: the platform key first (crypto-erase), then the files. Pending
-    /// challenges are forgotten.
+    /// Erases the wallet: the accounts' hardware keys (best effort), the platform key
+    /// (crypto-erase), then the files. Pending challenges are forgotten.
     pub async fn wipe(&self) -> Result<(), WalletError> {
         let taken = self
             .vault
@@ -322,9 +325,23 @@ impl Wallet {
             .map_err(|_| WalletError::Internal("lock"))?
             .take();
         if let Some(vault) = taken {
+            // The device tier names the hardware keys; read it before the files go.
+            let aliases: Vec<String> = read_state(&vault)
+                .map(|s| {
+                    s.accounts
+                        .into_iter()
+                        .filter_map(|a| a.hardware_key)
+                        .collect()
+                })
+                .unwrap_or_default();
             let vault = Arc::try_unwrap(vault)
                 .map_err(|_| WalletError::Internal("vault busy: retry the wipe"))?;
-            blocking(move || Ok(vault.wipe()?)).await?;
+            let keystore = Arc::clone(&self.keystore);
+            blocking(move || {
+                hardware::delete_hardware_keys(&*keystore, &aliases);
+                Ok(vault.wipe()?)
+            })
+            .await?;
         }
         self.pending
             .lock()
@@ -397,3 +414,5 @@ async fn blocking<T: Send + 'static>(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hardware;
