@@ -73,6 +73,15 @@ pub(super) struct ServerState {
     pub(super) answer_requests: Vec<AnswerRequest>,
 }
 
+impl ServerState {
+    /// Puts back the PIN guard that a re-enrolment under `device_id` replaced (the canned
+    /// server keeps the last one; a test whose wallet refused the re-enrolment needs the first).
+    pub(super) fn restore_first_guard(&mut self, device_id: &str) {
+        let first = self.replaced.pop().expect("a replaced guard");
+        self.guards.insert(device_id.to_owned(), first);
+    }
+}
+
 /// One device's server-side PIN guard.
 struct FakeGuard {
     key: Option<OprfServerKey>,
@@ -495,11 +504,7 @@ async fn an_account_id_the_wallet_already_has_is_refused_and_nothing_changes() {
         .state()
         .device_keys
         .insert("acc-1".into(), first_key);
-    let first_guard = f.server.state().replaced.pop().expect("the first guard");
-    f.server
-        .state()
-        .guards
-        .insert("dev-acc-1".into(), first_guard);
+    f.server.state().restore_first_guard("dev-acc-1");
     let ch = fetched_pick(&f, "ch-1").await;
     f.wallet
         .approve(&ch.id, Pin::new(PIN), "34")

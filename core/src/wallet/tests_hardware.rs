@@ -117,6 +117,7 @@ async fn a_refused_enrolment_deletes_its_hardware_key_and_keeps_the_others() {
         .state()
         .device_keys
         .insert("acc-1".into(), first_key);
+    f.server.state().restore_first_guard("dev-acc-1");
     let ch = fetched_pick(&f, "ch-1").await;
     f.wallet
         .approve(&ch.id, Pin::new(PIN), "34")
