@@ -157,6 +157,7 @@ impl Wallet {
             kind: resp.kind,
             identity: resp.identity.clone(),
             server_url: client.base_url().to_owned(),
+            login_id: resp.login_id.clone(),
         };
         let record = AccountRecord {
             info: info.clone(),

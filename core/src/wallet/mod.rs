@@ -75,6 +75,12 @@ pub struct AccountInfo {
     pub identity: Identity,
     /// The server the account is enrolled with.
     pub server_url: String,
+    /// The identifier the user types on the login page (ADR 0002): the national id
+    /// (`8` + RPPS) for a practitioner; for an insured citizen an identifier of their own that
+    /// their QR code never shows. `None` for an account enrolled with a server older than the
+    /// browser login.
+    #[serde(default)]
+    pub login_id: Option<String>,
 }
 
 /// A challenge the wallet received but refused, with the reason.
