@@ -23,8 +23,16 @@ pub struct Env {
 
 impl Env {
     pub async fn start() -> Env {
+        Self::start_with(|_, _| {}).await
+    }
+
+    /// Starts a server whose configuration `tweak` may change (it gets the data folder too,
+    /// for files such as an attestation policy).
+    pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig, &std::path::Path)) -> Env {
         let data = tempfile::tempdir().unwrap();
-        let server = start_server(data.path()).await;
+        let mut config = test_config(data.path(), None);
+        tweak(&mut config, data.path());
+        let server = vistalid_server::start(config).await.unwrap();
         Env { server, data }
     }
 
@@ -87,20 +95,22 @@ impl Env {
     }
 }
 
-async fn start_server(dir: &std::path::Path) -> RunningServer {
-    start_server_at(dir, None).await
-}
-
 async fn start_server_at(
     dir: &std::path::Path,
     addr: Option<std::net::SocketAddr>,
 ) -> RunningServer {
+    vistalid_server::start(test_config(dir, addr))
+        .await
+        .unwrap()
+}
+
+fn test_config(dir: &std::path::Path, addr: Option<std::net::SocketAddr>) -> ServerConfig {
     let mut config = ServerConfig::for_tests(dir);
     if let Some(addr) = addr {
         config.bind = addr;
     }
     config.poll_interval_secs = 0;
-    vistalid_server::start(config).await.unwrap()
+    config
 }
 
 /// Wallet test options: tiny Argon2, no back-off (the lockout rules are the same).

@@ -107,6 +107,17 @@ pub enum VistalidError {
     /// account as it was and wrote nothing. The activation code is spent on the server.
     #[error("this account is already in the wallet; nothing was changed")]
     AccountAlreadyEnrolled,
+    /// The server does not accept this device as genuine: `missing` when it needs what the
+    /// device did not send (an attestation: this keystore cannot attest; or the hardware key's
+    /// co-signature: the wallet's files were copied to another keystore), otherwise the
+    /// device's attestation did not verify (emulator, rooted or unlocked phone, modified app,
+    /// or below the server's policy). Tell the user to use the genuine app on a genuine,
+    /// up-to-date phone; retrying does not help.
+    #[error("the server does not accept this device as genuine")]
+    DeviceNotTrusted {
+        /// The server wanted evidence the device did not send.
+        missing: bool,
+    },
     /// The server could not be reached or the connection broke; retry later when
     /// `retryable`, otherwise check the server address and the network settings.
     #[error("{}", ClientError::Network { retryable: *retryable })]
@@ -236,6 +247,7 @@ impl From<WalletError> for VistalidError {
             WalletError::KeystoreMismatch => Self::KeyInvalidated,
             WalletError::Keystore(k) => k.into(),
             WalletError::AccountAlreadyEnrolled => Self::AccountAlreadyEnrolled,
+            WalletError::DeviceNotTrusted { missing } => Self::DeviceNotTrusted { missing },
             WalletError::NoSuchAccount => invalid(&e),
             WalletError::Storage(_) | WalletError::Internal(_) => Self::Internal {
                 reason: e.to_string(),
@@ -297,6 +309,10 @@ mod tests {
             (WalletError::Corrupt, V::Corrupt),
             (WalletError::NoCredential, V::NoCredential),
             (WalletError::KeystoreMismatch, V::KeyInvalidated),
+            (
+                WalletError::DeviceNotTrusted { missing: true },
+                V::DeviceNotTrusted { missing: true },
+            ),
             (
                 WalletError::Keystore(KeystoreError::Unavailable("locked".into())),
                 V::KeystoreUnavailable {

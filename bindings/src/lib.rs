@@ -19,7 +19,9 @@ mod wallet;
 
 pub use error::VistalidError;
 pub use keys::{hash_to_curve_p256, jws_verify, verify_es256, DeviceKey};
-pub use keystore::{describe_keystore, KeystoreDescription, PlatformKeystore};
+pub use keystore::{
+    describe_keystore, DeviceAttestation, HardwareSignature, KeystoreDescription, PlatformKeystore,
+};
 pub use qr::{
     fetch_issuer_keys, redeem_qr, QrMode, QrPresentation, QrVerified, QrVerifier, RedeemedIdentity,
     PNG_SCALE,

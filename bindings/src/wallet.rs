@@ -54,7 +54,8 @@ pub struct AccountInfo {
     pub device_id: String,
     /// Practitioner or insured.
     pub kind: AccountKind,
-    /// RPPS number (practitioner) or pseudonymous id (insured).
+    /// National id `8` + RPPS (practitioner) or pseudonymous id (insured): Pro Santé
+    /// Connect's `SubjectNameID`.
     pub subject_name_id: String,
     /// Given name.
     pub given_name: String,
@@ -64,6 +65,10 @@ pub struct AccountInfo {
     pub profession: Option<String>,
     /// Base URL of the server the account is enrolled with.
     pub server_url: String,
+    /// The identifier to type on a service's login page: the national id (`8` + RPPS) for a
+    /// practitioner, an identifier of their own for an insured citizen (never in their QR
+    /// code). `None` when the server predates the browser login.
+    pub login_id: Option<String>,
 }
 
 /// How the user proves they see the login page.
@@ -317,6 +322,7 @@ impl From<CoreAccount> for AccountInfo {
             family_name: a.identity.family_name,
             profession: a.identity.profession,
             server_url: a.server_url,
+            login_id: a.login_id,
         }
     }
 }

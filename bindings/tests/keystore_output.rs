@@ -22,8 +22,22 @@ impl PlatformKeystore for FixedLength {
     fn delete(&self) -> Result<(), VistalidError> {
         Ok(())
     }
-    fn attestation(&self) -> Result<Option<Vec<u8>>, VistalidError> {
+    fn attest(
+        &self,
+        _alias: String,
+        _challenge: Vec<u8>,
+    ) -> Result<Option<vistalid_ffi::DeviceAttestation>, VistalidError> {
         Ok(None)
+    }
+    fn sign_attested(
+        &self,
+        _alias: String,
+        _message: Vec<u8>,
+    ) -> Result<Option<vistalid_ffi::HardwareSignature>, VistalidError> {
+        Ok(None)
+    }
+    fn delete_attested(&self, _alias: String) -> Result<(), VistalidError> {
+        Ok(())
     }
     fn is_hardware_backed(&self) -> bool {
         true

@@ -97,6 +97,9 @@ pub(crate) async fn enrol(state_dir: &Path, server: &str, code: &str) -> u8 {
                     &a.account_id
                 )
             );
+            if let Some(login_id) = &a.login_id {
+                println!("{}", text::wallet::login_id(login_id));
+            }
             exit::OK
         }
         Err(e) => fail(&e),
@@ -121,6 +124,9 @@ pub(crate) fn accounts(state_dir: &Path) -> u8 {
                     a.identity.subject_name_id,
                     a.server_url
                 );
+                if let Some(login_id) = &a.login_id {
+                    println!("    {}", text::wallet::login_id(login_id));
+                }
             }
             exit::OK
         }

@@ -10,6 +10,11 @@
 //!   is **not** hardware-backed: anyone who copies that file with the vault can brute-force
 //!   the PIN off the device. It serves desktop, the CLI and tests.
 //! - [`MemoryKeystore`] holds a random key in memory, for tests.
+//! - Hardware keys (ADR 0001) are an optional capability: [`PlatformKeystore::attest`],
+//!   [`PlatformKeystore::sign_attested`] and [`PlatformKeystore::delete_attested`] have
+//!   default methods that answer "not supported" (`Ok(None)`, and nothing to delete), so a
+//!   keystore without secure hardware says so instead of pretending. [`SoftwareKeystore`] and
+//!   [`MemoryKeystore`] keep those defaults: they can neither attest nor co-sign.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -19,6 +24,7 @@ use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
+use crate::protocol::{DeviceAttestation, HardwareSignature};
 use crate::vault::storage;
 
 /// Length of the PRF output and of the software keys.
@@ -55,13 +61,48 @@ pub trait PlatformKeystore: Send + Sync {
     /// Deletes the key (crypto-erase). Idempotent.
     fn delete(&self) -> Result<(), KeystoreError>;
 
-    /// Optional platform attestation chain of the key (opaque bytes).
-    fn attestation(&self) -> Result<Option<Vec<u8>>, KeystoreError> {
+    /// True only when the key lives in secure hardware.
+    fn is_hardware_backed(&self) -> bool;
+
+    /// Optional capability: generates a new P-256 signing key named `alias` (a
+    /// [`crate::attestation::is_hardware_alias`] shape, drawn by the wallet) in secure
+    /// hardware, bound to `challenge` ([`crate::attestation::attestation_challenge`]), and
+    /// returns the platform's evidence for it: Android's certificate chain made with
+    /// `setAttestationChallenge(challenge)`, or Apple's App Attest object with
+    /// `clientDataHash = challenge`. A key already under `alias` is replaced.
+    ///
+    /// `Ok(None)` (the default): this keystore cannot attest; the wallet then enrols without a
+    /// hardware key, where the server's policy allows it.
+    fn attest(
+        &self,
+        alias: &str,
+        challenge: &[u8; 32],
+    ) -> Result<Option<DeviceAttestation>, KeystoreError> {
+        let _ = (alias, challenge);
         Ok(None)
     }
 
-    /// True only when the key lives in secure hardware.
-    fn is_hardware_backed(&self) -> bool;
+    /// Optional capability: signs `message` with the hardware key `alias` made by
+    /// [`PlatformKeystore::attest`]: Android, a DER ECDSA-SHA256 signature over `message`;
+    /// Apple, an App Attest assertion with `clientDataHash = SHA-256(message)`.
+    ///
+    /// `Ok(None)` (the default): this keystore has no hardware keys. A keystore that has the
+    /// capability but lost the key answers [`KeystoreError::KeyInvalidated`].
+    fn sign_attested(
+        &self,
+        alias: &str,
+        message: &[u8],
+    ) -> Result<Option<HardwareSignature>, KeystoreError> {
+        let _ = (alias, message);
+        Ok(None)
+    }
+
+    /// Optional capability: deletes the hardware key `alias` (account removal, wipe, a failed
+    /// enrolment). Idempotent; the default has nothing to delete.
+    fn delete_attested(&self, alias: &str) -> Result<(), KeystoreError> {
+        let _ = alias;
+        Ok(())
+    }
 }
 
 fn hmac_prf(key: &[u8; PRF_LEN], input: &[u8]) -> Zeroizing<Vec<u8>> {
@@ -260,6 +301,106 @@ impl PlatformKeystore for BadLengthKeystore {
     }
 }
 
+/// Test-only: a keystore with the hardware-key capability in a fake format (the unit tests'
+/// canned server reads it; the real Android and Apple formats are built and verified by the
+/// `vistalid-attest-testkit` crate and the end-to-end tests). `attest` answers an Android
+/// "chain" of two entries, the challenge and the key's SEC1 point; `sign_attested` answers
+/// the raw `r || s` ES256 signature.
+#[cfg(test)]
+pub(crate) struct FakeHardwareKeystore {
+    inner: MemoryKeystore,
+    keys: Mutex<std::collections::HashMap<String, crate::keys::SigningKey>>,
+    /// Every alias deleted, in order.
+    pub(crate) deleted: Mutex<Vec<String>>,
+    /// Number of `sign_attested` calls.
+    pub(crate) signatures: std::sync::atomic::AtomicUsize,
+    /// While set, `sign_attested` answers `None` (a keystore without the hardware key).
+    pub(crate) withhold: std::sync::atomic::AtomicBool,
+}
+
+#[cfg(test)]
+impl FakeHardwareKeystore {
+    pub(crate) fn new() -> Self {
+        Self {
+            inner: MemoryKeystore::new(),
+            keys: Mutex::default(),
+            deleted: Mutex::default(),
+            signatures: 0.into(),
+            withhold: false.into(),
+        }
+    }
+
+    /// The public key under `alias`, if any.
+    pub(crate) fn public_key(&self, alias: &str) -> Option<crate::keys::PublicKey> {
+        let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.get(alias).map(|k| k.public_key())
+    }
+
+    /// The aliases held now, sorted.
+    pub(crate) fn aliases(&self) -> Vec<String> {
+        let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<String> = keys.keys().cloned().collect();
+        out.sort();
+        out
+    }
+}
+
+#[cfg(test)]
+impl PlatformKeystore for FakeHardwareKeystore {
+    fn prf(&self, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        self.inner.prf(input)
+    }
+
+    fn delete(&self) -> Result<(), KeystoreError> {
+        self.inner.delete()
+    }
+
+    fn is_hardware_backed(&self) -> bool {
+        true
+    }
+
+    fn attest(
+        &self,
+        alias: &str,
+        challenge: &[u8; 32],
+    ) -> Result<Option<DeviceAttestation>, KeystoreError> {
+        assert!(crate::attestation::is_hardware_alias(alias), "{alias}");
+        let key =
+            crate::keys::SigningKey::make().map_err(|_| KeystoreError::Failed("key".into()))?;
+        let chain = vec![challenge.to_vec(), key.public_key().as_sec1().to_vec()];
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.insert(alias.to_owned(), key);
+        Ok(Some(DeviceAttestation::AndroidKey { chain }))
+    }
+
+    fn sign_attested(
+        &self,
+        alias: &str,
+        message: &[u8],
+    ) -> Result<Option<HardwareSignature>, KeystoreError> {
+        use std::sync::atomic::Ordering;
+        self.signatures.fetch_add(1, Ordering::SeqCst);
+        if self.withhold.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = keys.get(alias).ok_or(KeystoreError::KeyInvalidated)?;
+        let signature = key
+            .sign(message)
+            .map_err(|_| KeystoreError::Failed("sign".into()))?
+            .to_vec();
+        Ok(Some(HardwareSignature::AndroidKey { signature }))
+    }
+
+    fn delete_attested(&self, alias: &str) -> Result<(), KeystoreError> {
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.remove(alias);
+        let mut deleted = self.deleted.lock().unwrap_or_else(PoisonError::into_inner);
+        deleted.push(alias.to_owned());
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +442,19 @@ mod tests {
         a.delete().expect("delete");
         assert_ne!(*a.prf(b"x").expect("prf"), *before);
         assert_eq!(format!("{a:?}"), "MemoryKeystore(***)");
-        assert_eq!(a.attestation(), Ok(None));
+    }
+
+    #[test]
+    fn software_keystores_say_they_cannot_attest_or_co_sign() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let software = SoftwareKeystore::open(dir.path().join("key"));
+        let memory = MemoryKeystore::new();
+        for ks in [&software as &dyn PlatformKeystore, &memory] {
+            let alias = "hw-0123456789abcdef";
+            assert_eq!(ks.attest(alias, &[7; 32]), Ok(None));
+            assert_eq!(ks.sign_attested(alias, b"answer"), Ok(None));
+            assert_eq!(ks.delete_attested(alias), Ok(()));
+        }
+        assert!(!dir.path().join("key").exists(), "nothing was written");
     }
 }

@@ -121,9 +121,11 @@ pub struct EnrolRequest {
     pub proof: String,
     /// Human name of the device, shown in device lists.
     pub device_name: String,
-    /// Optional platform attestation chain (opaque, base64url), stored by the server.
+    /// Evidence that the device's hardware key is genuine, made for
+    /// [`crate::attestation::attestation_challenge`] of this enrolment's nonce and
+    /// `public_key` (ADR 0001). Absent when the platform keystore cannot attest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attestation: Option<String>,
+    pub device_attestation: Option<DeviceAttestation>,
     /// Where the wallet's platform keystore keeps its key (`PlatformKeystore::
     /// is_hardware_backed`); absent (a wallet older than this field) counts as software. It
     /// sets the ID token's `amr` (`hwk` or `swk`) until an attestation proves more (ADR 0001).
@@ -169,6 +171,96 @@ pub struct OprfInfo {
     pub public_key: String,
     /// Guesses allowed between two successful unlocks.
     pub guess_limit: u32,
+}
+
+/// A platform's evidence that the device's hardware key was generated in secure hardware by
+/// the genuine app (ADR 0001). Binary fields travel as base64url without padding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "platform", rename_all = "snake_case")]
+pub enum DeviceAttestation {
+    /// Android Key Attestation: `{"platform": "android_key", "chain": [...]}`.
+    AndroidKey {
+        /// The hardware key's certificate chain, DER, leaf first (as
+        /// `KeyStore.getCertificateChain` returns it).
+        #[serde(with = "b64url_list")]
+        chain: Vec<Vec<u8>>,
+    },
+    /// Apple App Attest: `{"platform": "apple_app_attest", "key_id": ..., "object": ...}`.
+    AppleAppAttest {
+        /// The App Attest key id (SHA-256 of the key's uncompressed point, 32 bytes).
+        #[serde(with = "b64url")]
+        key_id: Vec<u8>,
+        /// The CBOR attestation object `attestKey` returned.
+        #[serde(with = "b64url")]
+        object: Vec<u8>,
+    },
+}
+
+/// The hardware key's signature over an answer (ADR 0001), beside the account key's JWS.
+/// Binary fields travel as base64url without padding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "platform", rename_all = "snake_case")]
+pub enum HardwareSignature {
+    /// Android: `{"platform": "android_key", "signature": ...}`, a DER ECDSA-SHA256
+    /// signature by the attested key over the ASCII of the answer's compact JWS.
+    AndroidKey {
+        /// DER `ECDSA-Sig-Value`.
+        #[serde(with = "b64url")]
+        signature: Vec<u8>,
+    },
+    /// Apple: `{"platform": "apple_app_attest", "assertion": ...}`, an App Attest assertion
+    /// with `clientDataHash = SHA-256(answer JWS)`; its counter must exceed the last one.
+    AppleAppAttest {
+        /// The CBOR assertion `generateAssertion` returned.
+        #[serde(with = "b64url")]
+        assertion: Vec<u8>,
+    },
+}
+
+/// Serde of bytes as base64url without padding (the encoding of every binary wire field).
+mod b64url {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&B64URL.encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        B64URL
+            .decode(text.as_bytes())
+            .map_err(|_| serde::de::Error::custom("not base64url without padding"))
+    }
+}
+
+/// Serde of a list of byte strings as a JSON array of base64url texts.
+mod b64url_list {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use base64::Engine as _;
+    use serde::ser::SerializeSeq;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(items: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(items.len()))?;
+        for item in items {
+            seq.serialize_element(&B64URL.encode(item))?;
+        }
+        seq.end()
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        let texts = Vec::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+        texts
+            .iter()
+            .map(|t| {
+                B64URL
+                    .decode(t.as_bytes())
+                    .map_err(|_| serde::de::Error::custom("not base64url without padding"))
+            })
+            .collect()
+    }
 }
 
 /// Identity claims of an account, as Pro Santé Connect names them where it has a name.
@@ -308,6 +400,10 @@ pub struct AnswerClaims {
 pub struct AnswerRequest {
     /// Compact JWS of [`AnswerClaims`].
     pub answer: String,
+    /// The device's hardware key over the same bytes (the ASCII of [`AnswerRequest::answer`]);
+    /// required from a device that enrolled with a [`DeviceAttestation`] (ADR 0001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware_signature: Option<HardwareSignature>,
 }
 
 /// What the server recorded for an answer (the body of a successful [`PATH_ANSWER`]). A
@@ -585,6 +681,14 @@ error_codes! {
     UnknownOprfKey => "unknown_oprf_key",
     /// A PIN guess's blinded element is not a valid P-256 point other than the identity.
     InvalidElement => "invalid_element",
+    /// The server's policy needs what the device did not send: an attestation at enrolment
+    /// (unattested keystores are not let in here), the hardware key's co-signature on an
+    /// answer, or (CIBA) a device of the account that meets the relying party's policy
+    /// (ADR 0001).
+    AttestationRequired => "attestation_required",
+    /// The device's attestation or hardware co-signature does not verify; the description
+    /// names the check that failed (ADR 0001).
+    AttestationInvalid => "attestation_invalid",
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -625,5 +729,89 @@ mod tests {
             assert_eq!(back.status, s);
         }
         assert!(serde_json::from_str::<AnswerResponse>(r#"{"status":"maybe"}"#).is_err());
+    }
+
+    use serde_json::json;
+
+    #[test]
+    fn device_attestations_have_the_adr_wire_shape() {
+        let android = DeviceAttestation::AndroidKey {
+            chain: vec![vec![0x30, 0x82], vec![0xff]],
+        };
+        let wire = json!({"platform": "android_key", "chain": ["MII", "_w"]});
+        assert_eq!(serde_json::to_value(&android).expect("json"), wire);
+        assert_eq!(
+            serde_json::from_value::<DeviceAttestation>(wire).expect("parse"),
+            android
+        );
+        let apple = DeviceAttestation::AppleAppAttest {
+            key_id: vec![1, 2, 3],
+            object: vec![0xa3],
+        };
+        let wire = json!({"platform": "apple_app_attest", "key_id": "AQID", "object": "ow"});
+        assert_eq!(serde_json::to_value(&apple).expect("json"), wire);
+        assert_eq!(
+            serde_json::from_value::<DeviceAttestation>(wire).expect("parse"),
+            apple
+        );
+    }
+
+    #[test]
+    fn hardware_signatures_have_the_adr_wire_shape() {
+        let android = HardwareSignature::AndroidKey {
+            signature: vec![0x30, 0x44],
+        };
+        let wire = json!({"platform": "android_key", "signature": "MEQ"});
+        assert_eq!(serde_json::to_value(&android).expect("json"), wire);
+        assert_eq!(
+            serde_json::from_str::<HardwareSignature>(&wire.to_string()).expect("parse"),
+            android
+        );
+        let apple = HardwareSignature::AppleAppAttest {
+            assertion: vec![0xa2],
+        };
+        let wire = json!({"platform": "apple_app_attest", "assertion": "og"});
+        assert_eq!(serde_json::to_value(&apple).expect("json"), wire);
+        assert_eq!(
+            serde_json::from_str::<HardwareSignature>(&wire.to_string()).expect("parse"),
+            apple
+        );
+    }
+
+    #[test]
+    fn bad_binary_fields_and_platforms_are_refused() {
+        for bad in [
+            json!({"platform": "android_key", "chain": ["MII="]}),
+            json!({"platform": "android_key", "chain": ["M+I"]}),
+            json!({"platform": "android_key", "chain": "MII"}),
+            json!({"platform": "android_key"}),
+            json!({"platform": "tpm", "chain": []}),
+            json!({"chain": ["MII"]}),
+            json!({"platform": "apple_app_attest", "key_id": "AQID"}),
+        ] {
+            assert!(
+                serde_json::from_value::<DeviceAttestation>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(serde_json::from_value::<HardwareSignature>(
+            json!({"platform": "android_key", "signature": "a b"})
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn optional_fields_are_left_out_and_default_to_none() {
+        let answer = AnswerRequest {
+            answer: "a.b.c".into(),
+            hardware_signature: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&answer).expect("json"),
+            json!({"answer": "a.b.c"})
+        );
+        let parsed: AnswerRequest =
+            serde_json::from_value(json!({"answer": "a.b.c"})).expect("parse");
+        assert_eq!(parsed, answer);
     }
 }

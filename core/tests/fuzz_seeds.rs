@@ -120,7 +120,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         )
         .expect("sign"),
         device_name: "Pixel".into(),
-        attestation: None,
+        device_attestation: None,
         key_storage: None,
         pin_guard: None,
     };
@@ -202,7 +202,8 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
             format!(
                 "ch-1\n{}",
                 String::from_utf8(json(&AnswerRequest {
-                    answer: answer_token.clone()
+                    answer: answer_token.clone(),
+                    hardware_signature: None,
                 }))
                 .expect("utf8")
             )

@@ -253,7 +253,7 @@ async fn enrol(http: &reqwest::Client, base: &str, code: &str) -> Wallet {
             public_key: key.public_key().to_jwk(),
             proof,
             device_name: "bench".into(),
-            attestation: None,
+            device_attestation: None,
             key_storage: None,
             pin_guard: None,
         })
@@ -476,7 +476,10 @@ async fn approve(
     .map_err(|e| e.to_string())?;
     let r = http
         .post(format!("{base}/device/challenges/{}/answer", c.id))
-        .json(&AnswerRequest { answer })
+        .json(&AnswerRequest {
+            answer,
+            hardware_signature: None,
+        })
         .send()
         .await
         .map_err(|e| e.to_string())?;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Administration: relying parties, accounts with their activation codes, devices.
+//! Administration: relying parties, accounts with their activation codes, devices (with
+//! what their attestation showed), and the counts of attestation refusals.
 //!
 //! Guarantees: names shown to people are display-safe (`vistalid_core::text`). Client
 //! secrets and activation codes are returned once, in [`Zeroizing`]
@@ -16,12 +17,13 @@
 use std::sync::Arc;
 
 use vistalid_core::keys::PublicKey;
-use vistalid_core::protocol::{AccountKind, CodeMode, Identity};
+use vistalid_core::protocol::{AccountKind, CodeMode, Identity, KeyStorage};
 use vistalid_core::qr::presentation::MAX_AUDIENCE_LEN;
 use zeroize::Zeroizing;
 
+use crate::attestation::{DeviceAttestation, HardwareKeyRecord};
 use crate::domain::activation::NewCode;
-use crate::domain::secs;
+use crate::domain::{secs, Stored as _};
 use crate::error::ServerError;
 use crate::secrets;
 use crate::state::Shared;
@@ -50,11 +52,32 @@ pub struct DeviceInfo {
     pub created_at: i64,
     /// Revocation time, if revoked.
     pub revoked_at: Option<i64>,
-    /// Whether the wallet sent a platform attestation.
-    pub has_attestation: bool,
     /// PIN guesses the device's guard still allows before it erases its key (0: erased, the
     /// device's vault is gone); `None` for a device enrolled without a guard.
     pub guesses_left: Option<u32>,
+    /// Where its keystore keeps its key, as the wallet reported it at enrolment (not proof).
+    pub key_storage: KeyStorage,
+    /// What its verified attestation showed (ADR 0001), if it enrolled with one: only such a
+    /// device co-signs its approvals with a hardware key, and only its logins say `hwk`.
+    pub attestation: Option<DeviceAttestation>,
+    /// The attestation in one line (`android_key tee fr.example.app boot=verified locked
+    /// patch=202511`), or `unattested`.
+    pub attestation_text: String,
+}
+
+/// The count of one kind of attestation refusal, as the admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalInfo {
+    /// Where: `enrolment`, `answer` or `login`.
+    pub stage: &'static str,
+    /// `attestation_required` or `attestation_invalid`.
+    pub code: &'static str,
+    /// The check that failed (`missing`, `challenge_mismatch`, `security_level`, ...).
+    pub reason: String,
+    /// How many.
+    pub count: i64,
+    /// The last one's time, seconds since the epoch.
+    pub last_at: i64,
 }
 
 /// Administration handle (cheap to clone).
@@ -379,6 +402,22 @@ impl Admin {
             .collect()
     }
 
+    /// The counts of attestation refusals (ADR 0001) since the database was created, by
+    /// stage, code and failed check.
+    pub fn attestation_refusals(&self) -> Result<Vec<RefusalInfo>, ServerError> {
+        let tallies = self.shared.store.refusals().tallies()?;
+        Ok(tallies
+            .into_iter()
+            .map(|t| RefusalInfo {
+                stage: t.stage.as_stored(),
+                code: t.code.as_str(),
+                reason: t.reason,
+                count: t.count,
+                last_at: t.last_at,
+            })
+            .collect())
+    }
+
     /// Revokes a device: its poll token and its answers stop working at once, and its
     /// pending challenges are closed. Returns `false` if it was already revoked.
     pub fn revoke_device(&self, device_id: &str) -> Result<bool, ServerError> {
@@ -434,7 +473,35 @@ fn device_info(d: DeviceRecord) -> Result<DeviceInfo, ServerError> {
         key_thumbprint: key.thumbprint(),
         created_at: d.created_at,
         revoked_at: d.revoked_at,
-        has_attestation: d.has_attestation,
         guesses_left: d.guesses_left,
+        key_storage: d.key_storage,
+        attestation_text: d
+            .hardware_key
+            .as_ref()
+            .map_or_else(|| "unattested".to_owned(), attestation_text),
+        attestation: d.hardware_key.as_ref().map(|k| k.attested.clone()),
     })
+}
+
+/// One line for a hardware key: platform, level, app, then what Android attests.
+fn attestation_text(k: &HardwareKeyRecord) -> String {
+    let k = &k.attested;
+    let mut out = format!(
+        "{} {} {}",
+        k.platform.as_stored(),
+        k.security_level.as_stored(),
+        k.app_id
+    );
+    if let Some(boot) = k.boot_state {
+        out.push_str(&format!(" boot={}", boot.as_stored()));
+    }
+    match k.device_locked {
+        Some(true) => out.push_str(" locked"),
+        Some(false) => out.push_str(" unlocked"),
+        None => {}
+    }
+    if let Some(patch) = k.os_patch_level {
+        out.push_str(&format!(" patch={patch}"));
+    }
+    out
 }

@@ -158,6 +158,12 @@ pub struct ServerConfig {
     /// sets it (`VISTALID_TEST_HOLD_AFTER_GUESS_MS` in the binary) to kill the server in that
     /// window; a production server leaves it at 0.
     pub test_hold_after_guess_ms: u64,
+    /// The attestation policy file (JSON, see `attestation::AttestationPolicy`): which
+    /// platforms' attestations are accepted and what they must show, the trust anchors, the
+    /// revocation list, whether unattested (software) keystores may enrol, and per-client
+    /// requirements. `None` (the default): no attestation is accepted, and software keystores
+    /// enrol only when the public URL (`issuer`) is on loopback.
+    pub attestation_policy: Option<PathBuf>,
     /// Source of time (tests use a `ManualClock`: `Arc::new(ManualClock::new(t)).into()`).
     pub clock: ClockSource,
     /// Extra push channel told about each queued challenge, beside the long-poll.
@@ -201,6 +207,7 @@ impl ServerConfig {
             client_cache_secs: 5,
             pin_guess_limit: 10,
             test_hold_after_guess_ms: 0,
+            attestation_policy: None,
             clock: ClockSource::system(),
             push: None,
         }

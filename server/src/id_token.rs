@@ -27,8 +27,8 @@ pub const ACR: &str = "eidas1";
 pub(crate) enum Method {
     /// `pin`: the wallet PIN unlocked the device key (something the user knows).
     Pin,
-    /// `hwk` or `swk`: proof of possession of the device key (something the user has),
-    /// kept where the wallet's keystore said: secure hardware, or software.
+    /// `hwk` or `swk`: proof of possession of the device key (something the user has):
+    /// `hwk` only for an attested hardware key that co-signed ([`proven_storage`]).
     DeviceKey(KeyStorage),
 }
 
@@ -51,6 +51,18 @@ pub(crate) fn amr(methods: &[Method]) -> Vec<&'static str> {
     out
 }
 
+/// Where the approving key is, as far as the server knows it: hardware only when the device
+/// enrolled with a verified attestation (its hardware key co-signed the approval, ADR 0001);
+/// a wallet's own report of a hardware keystore is not proof (its account key is sealed in
+/// software by a keystore-derived key, and nothing attested the keystore).
+pub(crate) fn proven_storage(grant: &Grant) -> KeyStorage {
+    if grant.attested {
+        KeyStorage::Hardware
+    } else {
+        KeyStorage::Software
+    }
+}
+
 /// The signed ID token of `grant` for `client_id`, issued at `now`.
 pub(crate) fn sign(
     s: &Shared,
@@ -67,7 +79,7 @@ pub(crate) fn sign(
         "auth_time": grant.auth_time,
         "acr": ACR,
         // An approval needs the PIN (it unlocks the key) and the device key's signature.
-        "amr": amr(&[Method::Pin, Method::DeviceKey(grant.key_storage)]),
+        "amr": amr(&[Method::Pin, Method::DeviceKey(proven_storage(grant))]),
     });
     add_identity(&mut claims, grant.kind, &grant.identity);
     sign_claims(s, &claims)
@@ -159,5 +171,26 @@ mod tests {
         for (methods, expected) in cases {
             assert_eq!(amr(methods), expected, "{methods:?}");
         }
+    }
+
+    #[test]
+    fn only_an_attested_device_is_hardware_whatever_the_wallet_reported() {
+        let grant = |key_storage, attested| Grant {
+            account_id: "a".into(),
+            kind: vistalid_core::protocol::AccountKind::Practitioner,
+            identity: vistalid_core::protocol::Identity {
+                subject_name_id: "1".into(),
+                given_name: "g".into(),
+                family_name: "f".into(),
+                profession: None,
+            },
+            auth_time: 0,
+            key_storage,
+            attested,
+        };
+        use KeyStorage::{Hardware, Software};
+        assert_eq!(proven_storage(&grant(Hardware, true)), Hardware);
+        assert_eq!(proven_storage(&grant(Hardware, false)), Software);
+        assert_eq!(proven_storage(&grant(Software, false)), Software);
     }
 }

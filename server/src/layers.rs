@@ -30,6 +30,7 @@ const RANKS: &[(&str, u8)] = &[
     ("login", 6),
     ("credentials", 6),
     ("id_token", 6),
+    ("refusals", 6),
     // Features, one per audience.
     ("oidc", 7),
     ("device", 7),

@@ -23,9 +23,9 @@
 //! | `PATH_CIBA` | POST form, Basic | `CibaResponse` | 401 `invalid_client`; 400 `invalid_request` (a text over its length or not display-safe: control, format, bidirectional or line-separator characters, see `vistalid_core::text`), `invalid_scope`, `unknown_user_id` (unknown hint, no active device, or an insured account), `invalid_binding_message` (> 128 chars or not display-safe); 403 `access_denied` (the user answered "not me" within `not_me_hold_secs`, with `Retry-After`); 429 `slow_down` (push-fatigue guard: `max_pending_per_account` pending requests; over `ciba_per_client_per_min`; or the wrong-pick back-off; with `Retry-After` for the last two) |
 //! | `PATH_TOKEN` | POST form, Basic | `{access_token, token_type:"Bearer", expires_in, id_token}` | 401 `invalid_client`; 400 `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant` (unknown, other client's, already issued), `unsupported_grant_type`, `invalid_request` |
 //! | `PATH_ENROL_NONCE` | POST | `NonceResponse` | 429 `too_many_requests` (over `enrol_per_ip_per_min`, shared with enrol) |
-//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `invalid_activation_code` (unknown code or wrong secret, answered alike), and only with the right secret `activation_code_expired`, `activation_code_locked`, `activation_code_used`; 429 `too_many_requests` (per-IP, shared with the nonce) |
+//! | `PATH_ENROL` | POST JSON | `EnrolResponse` | 400 `invalid_request` (body, JWK, name), `invalid_proof`, `invalid_nonce`; 403 `attestation_required`, `attestation_invalid` (see "Device attestation"; before the code is tried), `invalid_activation_code` (unknown code or wrong secret, answered alike), and only with the right secret `activation_code_expired`, `activation_code_locked`, `activation_code_used`; 429 `too_many_requests` (per-IP, shared with the nonce) |
 //! | `PATH_CHALLENGES` | GET, Bearer poll token, `?wait=s` | `ChallengesResponse` | 401 `invalid_token`; 400 `invalid_request` |
-//! | `PATH_ANSWER` | POST JSON | `AnswerResponse` (`approved`, `denied`, `reported`) | 400 `invalid_request`; 401 `unknown_device`, `device_revoked`, `invalid_signature`; 403 `wrong_device`, `wrong_code` (login denied, counted); 404 `unknown_challenge`; 409 `challenge_already_answered`; 410 `challenge_expired` |
+//! | `PATH_ANSWER` | POST JSON | `AnswerResponse` (`approved`, `denied`, `reported`) | 400 `invalid_request`; 401 `unknown_device`, `device_revoked`, `invalid_signature`; 403 `wrong_device`, `wrong_code` (login denied, counted), `attestation_required` (no hardware co-signature from a device that has a hardware key), `attestation_invalid` (a co-signature that does not verify, or an App Attest counter not above the last); 404 `unknown_challenge`; 409 `challenge_already_answered`; 410 `challenge_expired` |
 //! | `PATH_ISSUER_KEYS` | GET | `{"keys":[QR issuer ES256 JWK]}` | — |
 //! | `PATH_REDEEM` | POST JSON, Basic | `RedeemResponse` | 400 `invalid_request`, `invalid_qr`, `presentation_not_yet_valid`; 401 `invalid_client`, `invalid_signature`; 403 `device_revoked`, `wrong_audience` (the presentation's audience is not the client's registered one; a client without one redeems only audience-less presentations); 404 `unknown_credential`; 409 `already_redeemed`; 410 `presentation_expired`, `credential_expired` |
 //! | `/openapi.json` | GET | the OpenAPI 3.1 document of this table ([`openapi_document`]) | — |
@@ -86,17 +86,32 @@
 //! `amr` (RFC 8176 §2) says how the approval was made, in this order:
 //! - `pin`: the wallet PIN unlocked the device key (a knowledge factor); every approval needs
 //!   it.
-//! - `hwk`: proof of possession of a hardware-secured key: the device key signed the
-//!   approval, and the wallet reported at enrolment (`EnrolRequest::key_storage`, from its
-//!   keystore's `is_hardware_backed`) that its keystore is secure hardware (Android Keystore
-//!   TEE or StrongBox, Secure Enclave). This is the wallet's own claim: no attestation is
-//!   checked yet (issue 17 will require one for `hwk`).
-//! - `swk`: proof of possession of a software-secured key: the same signature, from a wallet
-//!   that reported a software keystore (the CLI's key file, desktops, tests), or reported
-//!   nothing (a wallet older than the field, or a device enrolled before this server
-//!   version).
+//! - `hwk`: proof of possession of a hardware-secured key: the device enrolled with a
+//!   platform attestation that verified under the policy (Android Key Attestation, Apple App
+//!   Attest), and its attested hardware key co-signed the approval. Nothing else earns `hwk`:
+//!   a wallet's own report of a hardware keystore (`EnrolRequest::key_storage`) is kept and
+//!   listed but proves nothing.
+//! - `swk`: proof of possession of a software-secured key: the account key alone (a wallet
+//!   without an attestation: the CLI's key file, desktops, tests, or a phone whose keystore
+//!   cannot attest, where the policy lets unattested keystores in).
 //! - `mfa`: both a knowledge factor (`pin`) and a possession factor (`hwk` or `swk`) were
 //!   used. An approval today is always `["pin", "hwk", "mfa"]` or `["pin", "swk", "mfa"]`.
+//!
+//! ## Device attestation
+//!
+//! `ServerConfig::attestation_policy` names a JSON policy file ([`attestation::AttestationPolicy`]:
+//! platforms, trust anchors, apps, StrongBox, verified boot, patch floor, revocation list,
+//! software keystores, per-client requirements). At enrolment the wallet's
+//! `device_attestation` is verified for SHA-256("vistalid/attestation/v1" ‖ nonce ‖ account
+//! key) before the activation code is tried; without one, the device enrols only where
+//! software keystores are allowed (by default only on a loopback issuer). A device enrolled
+//! with an attestation must co-sign every answer with its hardware key (`hardware_signature`);
+//! App Attest counters must rise, moved with a compare-and-set. A relying party named in the
+//! policy's `clients` reaches only the devices that meet its requirements. Refusals are 403
+//! `attestation_required` / `attestation_invalid` (the description names the check) and are
+//! counted in the database ([`Admin::attestation_refusals`]); [`Admin::list_devices`] shows
+//! each device's attested platform, level and app. The revocation list is re-read when its
+//! file changes and on [`RunningServer::reload_revocations`] (the binary: SIGHUP).
 //!
 //! ## Activation codes
 //!
@@ -142,6 +157,7 @@ mod openapi;
 mod pages;
 mod push;
 mod qr;
+mod refusals;
 pub mod relying_party;
 mod router;
 mod secrets;
@@ -159,7 +175,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub use admin::{Admin, ClientOptions, DeviceInfo};
+pub use admin::{Admin, ClientOptions, DeviceInfo, RefusalInfo};
 pub use config::{ClockSource, ServerConfig};
 pub use error::ServerError;
 pub use id_token::ACR;
@@ -209,6 +225,17 @@ impl RunningServer {
     /// An admin handle on this server's database.
     pub fn admin(&self) -> Admin {
         Admin::new(Arc::clone(&self.shared))
+    }
+
+    /// Re-reads the attestation policy's revocation list now (the binary does it on SIGHUP;
+    /// the server also re-reads it whenever the file changes): its entry count, or `None`
+    /// when the policy names no list. On failure the old list stays in force.
+    pub async fn reload_revocations(&self) -> Result<Option<usize>, ServerError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || shared.reload_revocations())
+            .await
+            .map_err(|_| ServerError::Store(StoreError::Task))?
+            .map_err(|e| ServerError::Config(e.to_string()))
     }
 
     /// Stops accepting connections, ends open long-polls at once, and waits (at most 5 s)
@@ -299,6 +326,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     };
     let app = router::router(Arc::clone(&shared));
     let cleaner = tokio::spawn(state::prune_loop(Arc::clone(&shared)));
+    let revocations = tokio::spawn(state::revocation_loop(Arc::clone(&shared)));
     let limits = serve::ConnLimits {
         header_timeout: Duration::from_secs(config.header_read_timeout_secs),
         idle_timeout: Duration::from_secs(config.idle_timeout_secs),
@@ -308,6 +336,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let task = tokio::spawn(async move {
         serve::serve(listener, app, limits, stop_rx).await;
         cleaner.abort();
+        revocations.abort();
     });
     tracing::info!(%addr, %issuer, "vistalid-server listening");
     Ok(RunningServer {

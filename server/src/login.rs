@@ -5,6 +5,9 @@
 //!
 //! Guarantees:
 //! - Nothing is queued for an account the login guard holds, or without an active device.
+//! - Challenges go only to the devices that meet the relying party's attestation
+//!   requirements (the policy file's `clients`, checked on each device's stored hardware
+//!   key); with none, nothing is queued.
 //! - At most `max_pending_per_account` pending requests per account (push-fatigue guard);
 //!   beyond, nothing is queued.
 //! - Each challenge is signed by the server's pinned key and names its device, the service
@@ -56,6 +59,9 @@ pub(crate) enum Start {
     Held(HoldRefusal),
     /// The account has no active device.
     NoActiveDevice,
+    /// The account's active devices all fall short of the relying party's attestation
+    /// requirements (ADR 0001); nothing was queued.
+    NoEligibleDevice,
     /// The account has the most pending requests allowed.
     TooManyPending,
     /// The browser attempt cannot start a phone challenge now (see `Queued::AttemptClosed`).
@@ -118,6 +124,16 @@ pub(crate) async fn start(
     if target.devices.is_empty() {
         return Ok(Start::NoActiveDevice);
     }
+    let requirements = s.attestation.client_requirements(&client.client_id);
+    let devices: Vec<&str> = target
+        .devices
+        .iter()
+        .filter(|d| requirements.accepts(d.hardware_key.as_ref()))
+        .map(|d| d.id.as_str())
+        .collect();
+    if devices.is_empty() {
+        return Ok(Start::NoEligibleDevice);
+    }
     let cfg = &s.config;
     let request_id = secrets::make_token()?;
     let code = secrets::make_dynamic_code()?;
@@ -133,8 +149,7 @@ pub(crate) async fn start(
         iat: now,
         exp,
     };
-    let challenges = target
-        .devices
+    let challenges = devices
         .iter()
         .map(|device_id| shown.sign(s, &target.account_id, device_id))
         .collect::<Result<Vec<_>, _>>()?;

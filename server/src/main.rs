@@ -111,12 +111,14 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         account: String,
     },
-    /// List the devices of an account.
+    /// List the devices of an account, with what each one's attestation showed.
     Devices {
         /// RPPS number, pseudonymous id or account id.
         #[arg(allow_hyphen_values = true)]
         account: String,
     },
+    /// Count the attestation refusals (enrolments, answers, logins), by code and failed check.
+    AttestationRefusals,
     /// Revoke a device.
     Revoke {
         /// Device id.
@@ -166,6 +168,51 @@ struct FileConfig {
     wrong_pick_backoff_max_secs: Option<u64>,
     client_cache_secs: Option<u64>,
     pin_guess_limit: Option<u32>,
+    /// The attestation policy file; a relative path is taken from the config file's folder.
+    attestation_policy: Option<PathBuf>,
+}
+
+/// Prints that `server` listens, once its signal handlers are in place (a SIGHUP sent as soon
+/// as the line shows is handled, never the default "terminate").
+fn say_listening(server: &vistalid_server::RunningServer) {
+    println!(
+        "listening on {} (issuer {})",
+        server.addr(),
+        server.base_url()
+    );
+}
+
+/// Waits for Ctrl-C (or SIGTERM); on SIGHUP re-reads the attestation revocation list and
+/// waits on.
+async fn wait_for_stop(server: &vistalid_server::RunningServer) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let handler = |e: std::io::Error| format!("signal handler: {e}");
+        let mut hangup = signal(SignalKind::hangup()).map_err(handler)?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(handler)?;
+        say_listening(server);
+        loop {
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => return r.map_err(handler),
+                _ = terminate.recv() => return Ok(()),
+                _ = hangup.recv() => match server.reload_revocations().await {
+                    Ok(Some(n)) => {
+                        tracing::info!(entries = n, "SIGHUP: attestation revocation list reloaded");
+                    }
+                    Ok(None) => tracing::info!("SIGHUP: no attestation revocation list configured"),
+                    Err(e) => tracing::warn!(error = %e, "SIGHUP: revocation list not reloaded"),
+                },
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        say_listening(server);
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| format!("signal handler: {e}"))
+    }
 }
 
 /// **Test only**: the environment variable that sets
@@ -193,6 +240,10 @@ fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
         c.bind = v;
     }
     c.issuer = file.issuer;
+    c.attestation_policy = file.attestation_policy.map(|p| {
+        let base = cli.config.as_deref().and_then(std::path::Path::parent);
+        base.map_or_else(|| p.clone(), |dir| dir.join(&p))
+    });
     macro_rules! set {
         ($($f:ident),*) => { $(if let Some(v) = file.$f { c.$f = v; })* };
     }
@@ -263,14 +314,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 config.issuer = issuer;
             }
             let server = start(config).await.map_err(err)?;
-            println!(
-                "listening on {} (issuer {})",
-                server.addr(),
-                server.base_url()
-            );
-            tokio::signal::ctrl_c()
-                .await
-                .map_err(|e| format!("signal handler: {e}"))?;
+            wait_for_stop(&server).await?;
             server.shutdown().await;
             Ok(())
         }
@@ -368,14 +412,25 @@ async fn run(cli: Cli) -> Result<(), String> {
                     None => "no PIN guard".to_owned(),
                 };
                 println!(
-                    "{}\t{}\t{}\tkey {}\tenrolled {}\t{}\t{}",
+                    "{}\t{}\t{}\tkey {}\tenrolled {}\t{}\t{}\t{}",
                     d.device_id,
                     d.subject_name_id,
                     d.name,
                     d.key_thumbprint,
                     d.created_at,
                     state,
-                    guesses
+                    guesses,
+                    d.attestation_text
+                );
+            }
+            Ok(())
+        }
+        Command::AttestationRefusals => {
+            let admin = open_admin(config).map_err(err)?;
+            for r in admin.attestation_refusals().map_err(err)? {
+                println!(
+                    "{}\t{}\t{}\t{}\tlast {}",
+                    r.stage, r.code, r.reason, r.count, r.last_at
                 );
             }
             Ok(())

@@ -23,6 +23,7 @@ use vistalid_core::protocol::{
 };
 
 use crate::api::PATH_OPENAPI;
+use crate::attestation::MAX_CHAIN_LEN;
 use crate::state::Shared;
 
 /// GET `/openapi.json`.
@@ -172,7 +173,7 @@ fn paths() -> Value {
             ("401", error("`invalid_client`: Basic authentication missing or wrong")),
             (
                 "403",
-                error("`access_denied`: the user recently answered \"this was not me\"; new requests for the account are held for `not_me_hold_secs` (`Retry-After`)"),
+                error("`access_denied`: the user recently answered \"this was not me\"; new requests for the account are held for `not_me_hold_secs` (`Retry-After`); `attestation_required`: no active device of the account meets this client's attestation requirements (the policy file's `clients`)"),
             ),
             (
                 "429",
@@ -314,7 +315,7 @@ fn paths() -> Value {
             ),
             (
                 "403",
-                error("`invalid_activation_code` (unknown code or wrong secret, answered alike), and only with the right secret `activation_code_expired`, `activation_code_locked`, `activation_code_used`"),
+                error("`attestation_required` (no `device_attestation`, and the policy lets no unattested keystore in), `attestation_invalid` (the attestation does not verify: the description names the check), both before the code is tried; `invalid_activation_code` (unknown code or wrong secret, answered alike), and only with the right secret `activation_code_expired`, `activation_code_locked`, `activation_code_used`"),
             ),
             ("429", error("`too_many_requests`: per-IP enrolment limit")),
         ],
@@ -362,7 +363,7 @@ fn paths() -> Value {
                 "401",
                 error("`unknown_device`, `device_revoked`, `invalid_signature`"),
             ),
-            ("403", error("`wrong_device`, `wrong_code` (login denied)")),
+            ("403", error("`wrong_device`, `wrong_code` (login denied); `attestation_required` (a device with a hardware key sent no `hardware_signature`), `attestation_invalid` (the co-signature does not verify, or an App Attest counter is not above the last one)")),
             ("404", error("`unknown_challenge`")),
             ("409", error("`challenge_already_answered`")),
             ("410", error("`challenge_expired`")),
@@ -625,7 +626,8 @@ fn schemas() -> Value {
             "properties": {
                 "activation_code": string(), "public_key": schema_ref("Jwk"),
                 "proof": { "type": "string", "description": "Compact JWS of the proof claims by the device key." },
-                "device_name": string(), "attestation": string(),
+                "device_name": string(),
+                "device_attestation": schema_ref("DeviceAttestation"),
                 "key_storage": {
                     "type": "string", "enum": [json!(KeyStorage::Hardware), json!(KeyStorage::Software)],
                     "description": "Where the wallet's keystore keeps its key; absent counts as software. Sets the ID token's amr (hwk or swk)."
@@ -711,7 +713,54 @@ fn schemas() -> Value {
         },
         "AnswerRequest": {
             "type": "object", "required": ["answer"],
-            "properties": { "answer": { "type": "string", "description": "Compact JWS of answer claims." } }
+            "properties": {
+                "answer": { "type": "string", "description": "Compact JWS of answer claims." },
+                "hardware_signature": schema_ref("HardwareSignature")
+            }
+        },
+        "DeviceAttestation": {
+            "description": "The platform's evidence for the device's hardware key, made for SHA-256(\"vistalid/attestation/v1\" || nonce || SEC1 point of public_key) (ADR 0001). Binary fields are base64url without padding.",
+            "oneOf": [
+                {
+                    "type": "object", "required": ["platform", "chain"],
+                    "properties": {
+                        "platform": { "const": "android_key" },
+                        "chain": {
+                            "type": "array", "minItems": 1, "maxItems": MAX_CHAIN_LEN,
+                            "items": { "type": "string", "description": "DER certificate, leaf first." }
+                        }
+                    }
+                },
+                {
+                    "type": "object", "required": ["platform", "key_id", "object"],
+                    "properties": {
+                        "platform": { "const": "apple_app_attest" },
+                        "key_id": { "type": "string", "description": "App Attest key id (32 bytes)." },
+                        "object": { "type": "string", "description": "CBOR attestation object." }
+                    }
+                }
+            ],
+            "discriminator": { "propertyName": "platform" }
+        },
+        "HardwareSignature": {
+            "description": "The hardware key's signature over the ASCII of `answer` (ADR 0001). Binary fields are base64url without padding.",
+            "oneOf": [
+                {
+                    "type": "object", "required": ["platform", "signature"],
+                    "properties": {
+                        "platform": { "const": "android_key" },
+                        "signature": { "type": "string", "description": "DER ECDSA-SHA256 signature." }
+                    }
+                },
+                {
+                    "type": "object", "required": ["platform", "assertion"],
+                    "properties": {
+                        "platform": { "const": "apple_app_attest" },
+                        "assertion": { "type": "string", "description": "CBOR App Attest assertion over SHA-256(answer); its counter must rise." }
+                    }
+                }
+            ],
+            "discriminator": { "propertyName": "platform" }
         },
         "RedeemRequest": {
             "type": "object", "required": ["qr"],

@@ -12,6 +12,9 @@
 //!   [`ClientCache::forget`] drops it at once (after an admin change in this process).
 //! - The prune loop removes spent nonces and old requests every minute; a failure is logged
 //!   and retried at the next tick.
+//! - The attestation policy is read once at start (a bad file stops the start, naming the
+//!   key or file); its revocation list is re-read when its file changes and on
+//!   [`Shared::reload_revocations`] (the binary calls it on SIGHUP).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -21,6 +24,7 @@ use tokio::sync::watch;
 use vistalid_core::clock::Clock;
 use vistalid_core::keys::{Jwk, SigningKey};
 
+use crate::attestation::AttestationPolicy;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::limits::RateLimiter;
@@ -66,6 +70,11 @@ pub(crate) struct Shared {
     pub(crate) enrol_limiter: RateLimiter,
     /// Per-IP limit of phone challenges started by the login page.
     pub(crate) browser_limiter: RateLimiter,
+    /// The attestation policy (ADR 0001).
+    pub(crate) attestation: AttestationPolicy,
+    /// Whether unattested (software) keystores may enrol: the policy's choice, else whether
+    /// the public URL is on loopback.
+    pub(crate) software_allowed: bool,
 }
 
 impl Shared {
@@ -80,7 +89,16 @@ impl Shared {
         let store = Store::open(&config.db_path)?;
         let key = load_or_create_key(&store, META_SERVER_KEY)?;
         let issuer_key = load_or_create_key(&store, META_ISSUER_KEY)?;
+        let attestation = match &config.attestation_policy {
+            Some(path) => {
+                AttestationPolicy::load(path).map_err(|e| ServerError::Config(e.to_string()))?
+            }
+            None => AttestationPolicy::default(),
+        };
+        let software_allowed = attestation.software_allowed(is_loopback_url(&issuer));
         Ok(Arc::new(Self {
+            attestation,
+            software_allowed,
             ciba_limiter: RateLimiter::new(config.ciba_per_client_per_min, 60),
             enrol_limiter: RateLimiter::new(config.enrol_per_ip_per_min, 60),
             browser_limiter: RateLimiter::new(config.browser_login_per_ip_per_min, 60),
@@ -99,6 +117,17 @@ impl Shared {
         }))
     }
 
+    /// Re-reads the attestation revocation list now: its entry count, `None` when no list is
+    /// configured. On failure the old list stays in force. Blocks (file I/O).
+    pub(crate) fn reload_revocations(
+        &self,
+    ) -> Result<Option<usize>, crate::attestation::AttestationError> {
+        self.attestation
+            .revocations()
+            .map(|source| source.reload())
+            .transpose()
+    }
+
     /// Tells the long-poll and the optional push channel that a challenge was queued.
     pub(crate) fn wake(&self, device_id: &str, challenge_id: &str) {
         self.notifier.notify(device_id, challenge_id);
@@ -106,12 +135,44 @@ impl Shared {
             push.notify(device_id, challenge_id);
         }
     }
-}
 
-impl Shared {
     /// Tells the login pages waiting for request `request_id` that it was answered.
     pub(crate) fn answered(&self, request_id: &str) {
         self.answers.wake(request_id);
+    }
+}
+
+/// Whether `url`'s host is a loopback address or `localhost` (a development or test server).
+fn is_loopback_url(url: &str) -> bool {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Re-reads the attestation revocation list whenever its file changed (checked every
+/// `revocation_check_secs`), until aborted; a failed read is logged, the old list stays in
+/// force and the read is retried at the next tick.
+pub(crate) async fn revocation_loop(s: Arc<Shared>) {
+    let Some(source) = s.attestation.revocations().cloned() else {
+        return;
+    };
+    let mut tick =
+        tokio::time::interval(Duration::from_secs(s.attestation.revocation_check_secs()));
+    loop {
+        tick.tick().await;
+        let source = Arc::clone(&source);
+        match tokio::task::spawn_blocking(move || source.reload_if_changed()).await {
+            Ok(Ok(Some(n))) => tracing::info!(entries = n, "attestation revocation list reloaded"),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "attestation revocation list not reloaded"),
+            Err(_) => tracing::warn!("attestation revocation list reload task failed"),
+        }
     }
 }
 

@@ -47,7 +47,7 @@ fn genuine_kd() -> Vec<u8> {
 /// The standard chain with the link at `index` (1: attestation key cert, 2: intermediate)
 /// replaced by `edit(params)`.
 fn chain_with(index: usize, edit: impl FnOnce(&mut rcgen::CertificateParams)) -> Vec<Vec<u8>> {
-    let mut links = android_links(genuine_kd(), p384());
+    let mut links = android_links(genuine_kd(), p256(), p384());
     edit(&mut links[index].params);
     build_chain(links)
 }

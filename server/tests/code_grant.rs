@@ -54,7 +54,9 @@ async fn a_code_gives_an_id_token_with_every_claim_and_the_tokens() {
     assert_eq!(c["sub"], device.enrolment.account_id.as_str());
     assert_eq!(c["nonce"], ask.nonce.as_str());
     assert_eq!(c["acr"], "eidas1");
-    assert_eq!(c["amr"], serde_json::json!(["pin", "hwk", "mfa"]));
+    // The device reported a hardware keystore but enrolled without an attestation: `swk`
+    // (ADR 0001: `hwk` only for an attested key).
+    assert_eq!(c["amr"], serde_json::json!(["pin", "swk", "mfa"]));
     assert_eq!(c["auth_time"], h.now());
     assert!(c["sid"].as_str().is_some_and(|sid| !sid.is_empty()), "{c}");
     assert_eq!(c["SubjectNameID"], login_id.as_str());

@@ -59,7 +59,7 @@ async fn wrong_secret_and_unknown_lookup_answer_identically() {
                 public_key: key.public_key().to_jwk(),
                 proof: p,
                 device_name: "Pixel 9 test".into(),
-                attestation: None,
+                device_attestation: None,
                 key_storage: None,
                 pin_guard: None,
             };
@@ -216,7 +216,7 @@ async fn device_names_refuse_format_and_separator_characters() {
             public_key: key.public_key().to_jwk(),
             proof: proof(&key, &nonce, h.server.base_url(), h.now()),
             device_name: bad.into(),
-            attestation: None,
+            device_attestation: None,
             key_storage: None,
             pin_guard: None,
         };

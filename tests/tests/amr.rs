@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The ID token's `amr` says what happened (RFC 8176): `swk` after an approval signed with a
-//! key a software keystore protects (the CLI's), `hwk` only where the wallet's keystore
-//! reported hardware; `pin` and `mfa` (the PIN and the device key: two factors) in both.
+//! key a software keystore protects (the CLI's), and also where the wallet's keystore only
+//! reports hardware without an attestation (issue 17: a self-report proves nothing; `hwk` needs
+//! an attested, co-signing hardware key, `attestation.rs`); `pin` and `mfa` (the PIN and the
+//! device key: two factors) in both.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use zeroize::Zeroizing;
 
 const PIN: &str = "204862";
 
-/// A test keystore that reports hardware (its PRF is an in-memory key).
+/// A test keystore that reports hardware but cannot attest (its PRF is an in-memory key).
 struct ReportsHardware(MemoryKeystore);
 
 impl PlatformKeystore for ReportsHardware {
@@ -54,7 +56,7 @@ async fn amr_after_approval(
 }
 
 #[tokio::test]
-async fn a_software_keystore_gives_swk_and_a_hardware_one_hwk() {
+async fn a_software_keystore_and_an_unattested_hardware_report_give_swk() {
     let env = Env::start().await;
     let dir = tempfile::tempdir().unwrap();
     let cli_style = Arc::new(SoftwareKeystore::open(dir.path().join("keystore.key")));
@@ -65,6 +67,7 @@ async fn a_software_keystore_gives_swk_and_a_hardware_one_hwk() {
     let hardware = Arc::new(ReportsHardware(MemoryKeystore::new()));
     assert_eq!(
         amr_after_approval(&env, "10101010102", hardware).await,
-        serde_json::json!(["pin", "hwk", "mfa"])
+        serde_json::json!(["pin", "swk", "mfa"]),
+        "the wallet's report of hardware, unproven"
     );
 }

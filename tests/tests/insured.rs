@@ -310,3 +310,26 @@ async fn audience_bound_qr_is_redeemed_only_by_its_audience() {
         .await
         .unwrap();
 }
+
+/// The wallet keeps the login identifier its enrolment gave (ADR 0002), across a reopen: an
+/// identifier of the insured's own, which is not the pseudonymous id every QR carries.
+#[tokio::test]
+async fn the_wallet_keeps_the_login_identifier_that_no_qr_shows() {
+    let Insured {
+        w, _dir, account, ..
+    } = Insured::enrolled().await;
+    let login_id = account
+        .login_id
+        .clone()
+        .expect("the server gives an insured account a login identifier");
+    assert!(login_id.starts_with('V'), "{login_id}");
+    assert_ne!(login_id, account.identity.subject_name_id);
+    assert_ne!(login_id, account.account_id);
+    let listed = w.accounts().unwrap();
+    assert_eq!(listed[0].login_id.as_deref(), Some(login_id.as_str()));
+    let shown = w
+        .present_qr(&account.account_id, Pin::new(PIN), Mode::Offline, None)
+        .await
+        .unwrap();
+    assert!(!shown.text.contains(&login_id));
+}

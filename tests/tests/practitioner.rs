@@ -349,3 +349,15 @@ async fn an_expired_challenge_is_refused_on_the_phone_before_any_pin_try() {
     // No PIN try was spent on it.
     assert_eq!(w.attempts_left().unwrap(), 5);
 }
+
+/// A practitioner's wallet keeps the identifier of the login page: the national id, `8` + RPPS.
+#[tokio::test]
+async fn the_wallet_keeps_the_national_id_as_login_identifier() {
+    let env = Env::start().await;
+    let (w, _dir) = enrolled(&env).await;
+    let account = &w.accounts().unwrap()[0];
+    assert_eq!(
+        account.login_id.as_deref(),
+        Some(format!("8{RPPS}").as_str())
+    );
+}

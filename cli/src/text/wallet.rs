@@ -208,6 +208,14 @@ pub(crate) fn enrolled(
     )
 }
 
+/// The identifier to type on a login page (after enrolment and in `vistalid accounts`).
+pub(crate) fn login_id(id: &str) -> String {
+    t!(
+        "Identifier to type on a service's login page: {id}",
+        "Identifiant à saisir sur la page de connexion d'un service : {id}"
+    )
+}
+
 /// `vistalid accounts` on an empty wallet.
 pub(crate) fn no_account() -> String {
     t!("No account enrolled.", "Aucun compte activé.")

@@ -7,7 +7,8 @@
 //! - An approval's code is checked (well-formed; in pick mode one of the candidates) before
 //!   the PIN: a bad code costs no PIN try and sends nothing.
 //! - The PIN is checked (a counted try) before anything is signed: a wrong PIN never sends an
-//!   answer.
+//!   answer, nor uses the hardware key (whose App Attest counter would advance).
+//! - An account with a hardware key sends its co-signature over the answer's JWS (ADR 0001).
 //! - Once the server has seen the answer (any reply but a network failure), the challenge id
 //!   goes into the replay cache; after a network failure the user may try again.
 
@@ -75,11 +76,17 @@ impl Wallet {
         let key = device_key(&unlocked)?;
         let token = challenge::sign_answer(&key, &ch, decision, code, self.clock.now())?;
         drop(key);
+        let hardware_signature = match &record.hardware_key {
+            Some(alias) => self.co_sign(alias, &token).await?,
+            None => None,
+        };
 
         let client = self.client(&record.info.server_url)?;
-        let result = client
-            .answer(&ch.id, &AnswerRequest { answer: token })
-            .await;
+        let request = AnswerRequest {
+            answer: token,
+            hardware_signature,
+        };
+        let result = client.answer(&ch.id, &request).await;
         if !matches!(result, Err(ClientError::Network { .. })) {
             self.remember_answered(&vault, &ch).await?;
         }
@@ -93,7 +100,10 @@ impl Wallet {
                 Some(ErrorCode::WrongCode) => Err(WalletError::WrongCode),
                 Some(ErrorCode::ChallengeExpired) => Err(WalletError::ChallengeExpired),
                 Some(ErrorCode::ChallengeAlreadyAnswered) => Err(WalletError::ChallengeReplayed),
-                _ => Err(ClientError::Server { code, status }.into()),
+                _ => Err(WalletError::from_refusal(ClientError::Server {
+                    code,
+                    status,
+                })),
             },
             Err(e) => Err(e.into()),
         }

@@ -21,6 +21,9 @@
 //! - The device tier is written before the PIN tier: a kill in between leaves a record
 //!   without a PIN tier, which the wallet does not list and the next enrolment of that
 //!   account replaces; never a PIN tier without its device-tier key.
+//! - Where the keystore can attest (ADR 0001), a new hardware key is bound to this nonce and
+//!   account key and its attestation sent; it is deleted again unless the account is stored
+//!   (`hardware.rs`).
 
 use std::sync::Arc;
 
@@ -98,19 +101,23 @@ impl Wallet {
             aud: client.base_url().to_owned(),
             iat: self.clock.now(),
         };
+        // The hardware key, bound to this nonce and account key (deleted again by the guard
+        // unless the account is stored).
+        let (hardware_guard, hardware) = self
+            .attest_hardware_key(&proof_claims.nonce, &device_key.public_key())
+            .await?;
         let proof = jws::sign_json(&device_key, TYP_ENROL_PROOF, &proof_claims)
             .map_err(|_| WalletError::Internal("signing failed"))?;
-        let attestation = self
-            .keystore
-            .attestation()
-            .map_err(WalletError::Keystore)?
-            .map(|a| B64URL.encode(a));
+        let (hardware_key, device_attestation) = match hardware {
+            Some(h) => (Some(h.alias), Some(h.attestation)),
+            None => (None, None),
+        };
         let request = EnrolRequest {
             activation_code: activation_code.trim().to_owned(),
             public_key: device_key.public_key().to_jwk(),
             proof,
             device_name: self.config.device_name.clone(),
-            attestation,
+            device_attestation,
             key_storage: Some(if self.keystore.is_hardware_backed() {
                 KeyStorage::Hardware
             } else {
@@ -121,7 +128,10 @@ impl Wallet {
                 confirm_key: confirm_key.public_key().to_jwk(),
             }),
         };
-        let resp = client.enrol(&request).await?;
+        let resp = client
+            .enrol(&request)
+            .await
+            .map_err(WalletError::from_refusal)?;
 
         // Check the answer before anything is stored (or the first vault created).
         PublicKey::from_jwk(&resp.server_key)
@@ -147,6 +157,7 @@ impl Wallet {
             kind: resp.kind,
             identity: resp.identity.clone(),
             server_url: client.base_url().to_owned(),
+            login_id: resp.login_id.clone(),
         };
         let record = AccountRecord {
             info: info.clone(),
@@ -154,6 +165,7 @@ impl Wallet {
             issuer_key: resp.issuer_key.clone(),
             poll_token: resp.poll_token.clone(),
             credential_id,
+            hardware_key,
         };
         let tier_key = DeviceTierKey {
             account_id: resp.account_id.clone(),
@@ -211,6 +223,7 @@ impl Wallet {
             Ok(())
         })
         .await?;
+        hardware_guard.disarm();
         Ok(info)
     }
     fn check_credential(

@@ -11,6 +11,7 @@ use crate::challenge::ChallengeError;
 use crate::client::ClientError;
 use crate::keystore::KeystoreError;
 use crate::oprf::OprfError;
+use crate::protocol::ErrorCode;
 use crate::vault::{PinGuardError, PinRefusal, VaultError};
 
 /// Errors of the wallet, each naming what the user or integrator can do.
@@ -63,6 +64,18 @@ pub enum WalletError {
     /// A server message was not signed by the pinned server key.
     #[error("server signature invalid")]
     BadServerSignature,
+    /// The server does not accept this device as genuine (ADR 0001): `missing` when its policy
+    /// needs what the device did not send (an attestation at enrolment: this keystore cannot
+    /// attest and unattested keystores are not let in; or the hardware key's co-signature on
+    /// an answer: the wallet was copied to a keystore without it), otherwise the device's
+    /// attestation or co-signature did not verify (an emulator, a rooted or unlocked phone, a
+    /// modified app, or a policy this phone falls short of). Enrol on a genuine device.
+    #[error("the server does not accept this device as genuine")]
+    DeviceNotTrusted {
+        /// The server wanted evidence the device did not send (`attestation_required`);
+        /// `false`: what it sent did not verify (`attestation_invalid`).
+        missing: bool,
+    },
     /// The account has no QR credential (a practitioner account, or enrolment without one).
     #[error("this account has no QR credential")]
     NoCredential,
@@ -109,6 +122,25 @@ impl From<VaultError> for WalletError {
             // Only when the app changes the PIN while another call holds the vault unlocked.
             VaultError::Stale => Self::Internal("the PIN was changed during the operation; retry"),
         }
+    }
+}
+
+impl WalletError {
+    /// The wallet's error for a server refusal `e` of an enrolment or an answer: the
+    /// attestation codes become [`WalletError::DeviceNotTrusted`], the rest maps as usual.
+    pub(super) fn from_refusal(e: ClientError) -> Self {
+        if let ClientError::Server { code, .. } = &e {
+            match ErrorCode::from_code(code) {
+                Some(ErrorCode::AttestationRequired) => {
+                    return Self::DeviceNotTrusted { missing: true }
+                }
+                Some(ErrorCode::AttestationInvalid) => {
+                    return Self::DeviceNotTrusted { missing: false }
+                }
+                _ => {}
+            }
+        }
+        e.into()
     }
 }
 
@@ -189,5 +221,32 @@ mod tests {
         for internal in [V::AlreadyExists, V::Random, V::InvalidConfig("p"), V::Stale] {
             assert!(matches!(W::from(internal), W::Internal(_)));
         }
+    }
+
+    #[test]
+    fn attestation_refusals_are_typed_and_other_refusals_map_as_usual() {
+        let server = |code: &str| ClientError::Server {
+            status: 403,
+            code: code.into(),
+        };
+        assert_eq!(
+            WalletError::from_refusal(server("attestation_required")),
+            WalletError::DeviceNotTrusted { missing: true }
+        );
+        assert_eq!(
+            WalletError::from_refusal(server("attestation_invalid")),
+            WalletError::DeviceNotTrusted { missing: false }
+        );
+        assert_eq!(
+            WalletError::from_refusal(server("invalid_activation_code")),
+            WalletError::Client(ClientError::Server {
+                status: 403,
+                code: "invalid_activation_code".into()
+            })
+        );
+        assert_eq!(
+            WalletError::from_refusal(ClientError::Network { retryable: true }),
+            WalletError::Client(ClientError::Network { retryable: true })
+        );
     }
 }

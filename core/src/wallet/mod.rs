@@ -21,6 +21,8 @@
 //!   [`Wallet::report_not_me`]) and the replay cache's updates;
 //! - `present.rs`: the QR presentation ([`Wallet::present_qr`]) and its offline rule;
 //! - `guard.rs`: the vault's PIN guard over HTTP (the server-counted guesses);
+//! - `hardware.rs`: the accounts' hardware keys (ADR 0001): attested at enrolment, co-signing
+//!   answers, deleted with the wallet;
 //! - `records.rs`: the persisted schema of both vault tiers;
 //! - `error.rs`: [`WalletError`] and the mappings from the layers below.
 
@@ -28,6 +30,7 @@ mod answer;
 mod enrol;
 mod error;
 mod guard;
+mod hardware;
 mod present;
 mod records;
 
@@ -72,6 +75,12 @@ pub struct AccountInfo {
     pub identity: Identity,
     /// The server the account is enrolled with.
     pub server_url: String,
+    /// The identifier the user types on the login page (ADR 0002): the national id
+    /// (`8` + RPPS) for a practitioner; for an insured citizen an identifier of their own that
+    /// their QR code never shows. `None` for an account enrolled with a server older than the
+    /// browser login.
+    #[serde(default)]
+    pub login_id: Option<String>,
 }
 
 /// A challenge the wallet received but refused, with the reason.
@@ -313,8 +322,8 @@ impl Wallet {
         blocking(move || Ok(vault.change_pin(&old, &new, &guard)?)).await
     }
 
-    /// Erases the wallet: the platform key first (crypto-erase), then the files. Pending
-    /// challenges are forgotten.
+    /// Erases the wallet: the accounts' hardware keys (best effort), the platform key
+    /// (crypto-erase), then the files. Pending challenges are forgotten.
     pub async fn wipe(&self) -> Result<(), WalletError> {
         let taken = self
             .vault
@@ -322,9 +331,23 @@ impl Wallet {
             .map_err(|_| WalletError::Internal("lock"))?
             .take();
         if let Some(vault) = taken {
+            // The device tier names the hardware keys; read it before the files go.
+            let aliases: Vec<String> = read_state(&vault)
+                .map(|s| {
+                    s.accounts
+                        .into_iter()
+                        .filter_map(|a| a.hardware_key)
+                        .collect()
+                })
+                .unwrap_or_default();
             let vault = Arc::try_unwrap(vault)
                 .map_err(|_| WalletError::Internal("vault busy: retry the wipe"))?;
-            blocking(move || Ok(vault.wipe()?)).await?;
+            let keystore = Arc::clone(&self.keystore);
+            blocking(move || {
+                hardware::delete_hardware_keys(&*keystore, &aliases);
+                Ok(vault.wipe()?)
+            })
+            .await?;
         }
         self.pending
             .lock()
@@ -397,3 +420,5 @@ async fn blocking<T: Send + 'static>(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hardware;

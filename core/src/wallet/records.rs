@@ -3,7 +3,8 @@
 //!
 //! - The device tier (readable without the PIN, only with this device's keystore) holds a
 //!   [`DeviceState`]: per account an [`AccountRecord`] (public data: ids, identity, server URL,
-//!   pinned server key, issuer key, poll token, credential id), the replay cache, and per
+//!   pinned server key, issuer key, poll token, credential id, hardware key
+//!   alias), the replay cache, and per
 //!   account a [`DeviceTierKey`]: the key that signs the PIN-guard requests and the QR
 //!   presentations, and the insured's credential, which the offline QR carries whole (both
 //!   zeroized on drop; what this tier gives a holder of the files and the keystore is in
@@ -42,6 +43,11 @@ pub(super) struct AccountRecord {
     /// Id of the account's QR credential, base64url (insured accounts).
     #[serde(default)]
     pub(super) credential_id: Option<String>,
+    /// Alias of the account's hardware key in the platform keystore (ADR 0001), when the
+    /// keystore attested one at enrolment: it co-signs every answer and is deleted with the
+    /// wallet. Not a secret: the key itself never leaves the hardware.
+    #[serde(default)]
+    pub(super) hardware_key: Option<String>,
 }
 
 /// The device tier's content.

@@ -25,10 +25,10 @@ use crate::vault::PinRefusal;
 use crate::vault::{Argon2Params, PinPolicy};
 use std::collections::HashSet;
 
-const BASE: &str = "https://idp.example.fr";
+pub(super) const BASE: &str = "https://idp.example.fr";
 const NOW: i64 = 1_800_000_000;
-const PIN: &str = "482915";
-const WRONG_PIN: &str = "730164";
+pub(super) const PIN: &str = "482915";
+pub(super) const WRONG_PIN: &str = "730164";
 
 /// What the canned server answers to a device's answer.
 #[derive(Clone)]
@@ -38,11 +38,11 @@ enum AnswerReply {
     Unreachable,
 }
 
-struct ServerState {
+pub(super) struct ServerState {
     /// Method and path (with query) of every request, in order.
     requests: Vec<(Method, String)>,
     /// The account id (and kind) the next enrolment returns.
-    next_account: (String, AccountKind),
+    pub(super) next_account: (String, AccountKind),
     /// Challenge tokens served by every long-poll.
     challenges: Vec<String>,
     /// The reply to answers.
@@ -50,7 +50,7 @@ struct ServerState {
     /// The answer claims received.
     answers: Vec<AnswerClaims>,
     /// The device keys enrolled, by account id.
-    device_keys: HashMap<String, PublicKey>,
+    pub(super) device_keys: HashMap<String, PublicKey>,
     /// Enrolments answered so far (each gets its own family name).
     enrolments: usize,
     /// Whether enrolment credentials are signed by another key than the issuer key sent.
@@ -67,6 +67,19 @@ struct ServerState {
     jtis: HashSet<String>,
     /// Guards replaced by an enrolment under a device id already known.
     replaced: Vec<FakeGuard>,
+    /// The device attestation of every enrolment, in order.
+    pub(super) attestations: Vec<Option<crate::protocol::DeviceAttestation>>,
+    /// Every answer received: its JWS and hardware signature.
+    pub(super) answer_requests: Vec<AnswerRequest>,
+}
+
+impl ServerState {
+    /// Puts back the PIN guard that a re-enrolment under `device_id` replaced (the canned
+    /// server keeps the last one; a test whose wallet refused the re-enrolment needs the first).
+    pub(super) fn restore_first_guard(&mut self, device_id: &str) {
+        let first = self.replaced.pop().expect("a replaced guard");
+        self.guards.insert(device_id.to_owned(), first);
+    }
 }
 
 /// One device's server-side PIN guard.
@@ -78,7 +91,7 @@ struct FakeGuard {
 }
 
 /// A canned identity server: real signatures (server key, issuer key), no HTTP.
-struct FakeServer {
+pub(super) struct FakeServer {
     server_key: SigningKey,
     issuer_key: SigningKey,
     state: Mutex<ServerState>,
@@ -104,11 +117,13 @@ impl FakeServer {
                 no_oprf: false,
                 jtis: HashSet::new(),
                 replaced: Vec::new(),
+                attestations: Vec::new(),
+                answer_requests: Vec::new(),
             }),
         })
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, ServerState> {
+    pub(super) fn state(&self) -> std::sync::MutexGuard<'_, ServerState> {
         self.state.lock().expect("lock")
     }
 
@@ -116,7 +131,7 @@ impl FakeServer {
         self.state().requests.clone()
     }
 
-    fn answers_sent(&self) -> usize {
+    pub(super) fn answers_sent(&self) -> usize {
         self.state()
             .requests
             .iter()
@@ -154,6 +169,9 @@ impl FakeServer {
         let keys = req.pin_guard.expect("the wallet sends its PIN-guard keys");
         let unlock = PublicKey::from_jwk(&keys.unlock_key).expect("unlock key");
         let confirm = PublicKey::from_jwk(&keys.confirm_key).expect("confirm key");
+        self.state()
+            .attestations
+            .push(req.device_attestation.clone());
         let (account, kind) = self.state().next_account.clone();
         let n = {
             let mut state = self.state();
@@ -329,6 +347,7 @@ impl FakeServer {
             .find_map(|k| jws::verify_json(&req.answer, k, Some(TYP_ANSWER)).ok())
             .expect("an answer signed by an enrolled device key");
         state.answers.push(claims);
+        state.answer_requests.push(req);
         match state.answer.clone() {
             AnswerReply::Status(s) => Self::json(200, &serde_json::json!({ "status": s })),
             AnswerReply::Error(status, code) => {
@@ -366,11 +385,11 @@ impl Transport for FakeServer {
     }
 }
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    server: Arc<FakeServer>,
+pub(super) struct Fixture {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) server: Arc<FakeServer>,
     clock: Arc<ManualClock>,
-    wallet: Wallet,
+    pub(super) wallet: Wallet,
 }
 
 fn config() -> WalletConfig {
@@ -385,7 +404,7 @@ fn config() -> WalletConfig {
     }
 }
 
-fn fixture_with(keystore: Arc<dyn PlatformKeystore>) -> Fixture {
+pub(super) fn fixture_with(keystore: Arc<dyn PlatformKeystore>) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = FakeServer::new();
     let clock = Arc::new(ManualClock::new(NOW));
@@ -420,7 +439,7 @@ async fn enrolled() -> Fixture {
 }
 
 /// Serves one pick-mode challenge for `acc-1` and fetches it.
-async fn fetched_pick(f: &Fixture, id: &str) -> Challenge {
+pub(super) async fn fetched_pick(f: &Fixture, id: &str) -> Challenge {
     let token = f
         .server
         .challenge("acc-1", id, CodeMode::Pick, &["12", "34", "56"]);
@@ -485,11 +504,7 @@ async fn an_account_id_the_wallet_already_has_is_refused_and_nothing_changes() {
         .state()
         .device_keys
         .insert("acc-1".into(), first_key);
-    let first_guard = f.server.state().replaced.pop().expect("the first guard");
-    f.server
-        .state()
-        .guards
-        .insert("dev-acc-1".into(), first_guard);
+    f.server.state().restore_first_guard("dev-acc-1");
     let ch = fetched_pick(&f, "ch-1").await;
     f.wallet
         .approve(&ch.id, Pin::new(PIN), "34")

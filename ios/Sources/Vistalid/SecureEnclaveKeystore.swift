@@ -19,6 +19,8 @@ import Security
 ///   in a time that does not depend on the input. Deriving a *scalar* from the input instead
 ///   would be broken: anyone could compute `scalar · publicKey` without the enclave. Swift
 ///   does only the enclave ECDH and the HKDF.
+/// - Hardware keys (ADR 0001) are App Attest keys (``AppAttestCapability``): attested once at
+///   enrolment, they co-sign every approval with an assertion whose counter the server checks.
 /// - Failures are typed: a locked phone gives ``VistalidError/KeystoreUnavailable(reason:)``,
 ///   an enclave handle that no longer opens gives ``VistalidError/KeyInvalidated``.
 ///
@@ -34,16 +36,23 @@ public final class SecureEnclaveKeystore: PlatformKeystore, @unchecked Sendable 
     private let service: String
     private let account: String
     private let lock = NSLock()
+    #if canImport(DeviceCheck)
+    private let appAttest: AppAttestCapability
+    #endif
 
     private static let prfSalt = Data("vistalid/secure-enclave-prf/v2".utf8)
     /// The RFC 9380 domain separation tag of the input point (section 3.1's format).
     private static let hashToCurveTag = Data("VISTALID-V02-CS01-with-P256_XMD:SHA-256_SSWU_RO_".utf8)
 
     /// A keystore whose enclave key handle is the keychain item `service`/`account`; one per
-    /// wallet.
+    /// wallet. Its hardware keys are App Attest keys whose ids live under the keychain service
+    /// `service` + `.appattest`.
     public init(service: String = "fr.vistalid.vault", account: String = "prf-key") {
         self.service = service
         self.account = account
+        #if canImport(DeviceCheck)
+        self.appAttest = AppAttestCapability(service: service + ".appattest")
+        #endif
     }
 
     /// 32 bytes: HKDF-SHA256 (salt fixed, info = `input`) of ECDH(enclave key,
@@ -72,9 +81,33 @@ public final class SecureEnclaveKeystore: PlatformKeystore, @unchecked Sendable 
         }
     }
 
-    /// Always `nil`: the Secure Enclave gives no per-key attestation (App Attest is a
-    /// separate service for the app, not for this key).
-    public func attestation() throws -> Data? { nil }
+    /// The account's hardware key through App Attest (``AppAttestCapability``); `nil` where
+    /// App Attest is not available (the simulator, or no DeviceCheck).
+    public func attest(alias: String, challenge: Data) throws -> DeviceAttestation? {
+        #if canImport(DeviceCheck)
+        return try appAttest.attest(alias: alias, challenge: challenge)
+        #else
+        return nil
+        #endif
+    }
+
+    /// An App Attest assertion over `message` by the hardware key `alias`; `nil` where App
+    /// Attest is not available.
+    public func signAttested(alias: String, message: Data) throws -> HardwareSignature? {
+        #if canImport(DeviceCheck)
+        return try appAttest.signAttested(alias: alias, message: message)
+        #else
+        return nil
+        #endif
+    }
+
+    /// Forgets the hardware key `alias` (App Attest has no key deletion; see
+    /// ``AppAttestCapability/deleteAttested(alias:)``).
+    public func deleteAttested(alias: String) throws {
+        #if canImport(DeviceCheck)
+        try appAttest.deleteAttested(alias: alias)
+        #endif
+    }
 
     /// Whether this device has a Secure Enclave (false in the simulator).
     public func isHardwareBacked() -> Bool { SecureEnclave.isAvailable }

@@ -98,7 +98,7 @@ func fetch(_ request: URLRequest) async throws -> (Data, URLResponse) {
 
 /// A keystore test double: a 32-byte output that depends on a random key and the input (not
 /// a secure PRF; Linux has no CryptoKit), deterministic for the life of the object.
-final class MemoryKeystore: PlatformKeystore, @unchecked Sendable {
+final class MemoryKeystore: PrfOnlyKeystore, @unchecked Sendable {
     // @unchecked: `key` is immutable after init.
     private let key: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }
     func prf(input: Data) throws -> Data {
@@ -107,18 +107,16 @@ final class MemoryKeystore: PlatformKeystore, @unchecked Sendable {
         return Data(out)
     }
     func delete() throws {}
-    func attestation() throws -> Data? { nil }
     func isHardwareBacked() -> Bool { false }
 }
 
 /// A keystore whose PRF always throws `failure`.
-final class ThrowingKeystore: PlatformKeystore, @unchecked Sendable {
+final class ThrowingKeystore: PrfOnlyKeystore, @unchecked Sendable {
     // @unchecked: `failure` is immutable after init.
     let failure: Error
     init(_ failure: Error) { self.failure = failure }
     func prf(input: Data) throws -> Data { throw failure }
     func delete() throws {}
-    func attestation() throws -> Data? { nil }
     func isHardwareBacked() -> Bool { true }
 }
 

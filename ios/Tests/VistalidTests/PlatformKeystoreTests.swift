@@ -6,7 +6,7 @@ import XCTest
 
 /// A test double with the shape of a real keystore: a 32-byte output that depends on a key
 /// and the input (not a secure PRF; Linux has no CryptoKit), and a delete that destroys the key.
-private final class RecordingKeystore: PlatformKeystore, @unchecked Sendable {
+private final class RecordingKeystore: PrfOnlyKeystore, @unchecked Sendable {
     // @unchecked: tests call it from one thread at a time; `lock` guards the state anyway.
     private let lock = NSLock()
     private var key: [UInt8]? = (0..<32).map { _ in UInt8.random(in: 0...255) }
@@ -28,19 +28,16 @@ private final class RecordingKeystore: PlatformKeystore, @unchecked Sendable {
         key = nil
     }
 
-    func attestation() throws -> Data? { Data([0x30, 0x00]) }
-
     func isHardwareBacked() -> Bool { false }
 }
 
 /// A keystore whose PRF always throws `failure`.
-private final class FailingKeystore: PlatformKeystore, @unchecked Sendable {
+private final class FailingKeystore: PrfOnlyKeystore, @unchecked Sendable {
     // @unchecked: `failure` is immutable after init.
     let failure: Error
     init(_ failure: Error) { self.failure = failure }
     func prf(input: Data) throws -> Data { throw failure }
     func delete() throws {}
-    func attestation() throws -> Data? { nil }
     func isHardwareBacked() -> Bool { true }
 }
 
@@ -52,7 +49,7 @@ final class PlatformKeystoreTests: XCTestCase {
     func testRustCallsTheSwiftKeystore() throws {
         let ks = RecordingKeystore()
         let d = try describeKeystore(keystore: ks, probeInput: Data("probe".utf8))
-        XCTAssertEqual(d, KeystoreDescription(hardwareBacked: false, hasAttestation: true, prfOutputLen: 32))
+        XCTAssertEqual(d, KeystoreDescription(hardwareBacked: false, prfOutputLen: 32))
         XCTAssertEqual(ks.inputs, [Data("probe".utf8)])
     }
 
@@ -102,13 +99,12 @@ final class PlatformKeystoreTests: XCTestCase {
 }
 
 /// A keystore whose PRF answers `length` bytes (a broken implementation).
-private final class FixedLengthKeystore: PlatformKeystore, @unchecked Sendable {
+private final class FixedLengthKeystore: PrfOnlyKeystore, @unchecked Sendable {
     // @unchecked: `length` is immutable after init.
     let length: Int
     init(_ length: Int) { self.length = length }
     func prf(input: Data) throws -> Data { Data(repeating: 7, count: length) }
     func delete() throws {}
-    func attestation() throws -> Data? { nil }
     func isHardwareBacked() -> Bool { true }
 }
 

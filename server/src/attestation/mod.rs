@@ -20,6 +20,11 @@
 //! - Android's software attestation root is never a trust anchor ([`TrustAnchors`] refuses its
 //!   key), and a `Software` attestation security level is refused whatever the chain.
 //!
+//! - [`AttestationPolicy`] (the deployment's policy file) checks what a wallet sends at
+//!   enrolment and with each answer ([`AttestationPolicy::check_enrolment`],
+//!   [`HardwareKeyRecord::check_co_signature`]), with typed refusals
+//!   ([`AttestationRefusal`]: `attestation_required`, `attestation_invalid`).
+//!
 //! The caller provides the clock (`now`, Unix seconds) so verification is reproducible; tests
 //! use the capture time of real device samples.
 
@@ -27,8 +32,10 @@ mod anchors;
 mod android;
 mod apple;
 mod chain;
+mod evidence;
 mod key;
 mod keydesc;
+mod policy;
 mod revocation;
 
 pub use anchors::{pem_certificates, TrustAnchors};
@@ -40,10 +47,14 @@ pub use apple::{
     verify_app_attest, verify_app_attest_assertion, AppAttestEnvironment, ApplePolicy, AppleVerdict,
 };
 pub use chain::certificate_key_description;
+pub use evidence::{AttestationRefusal, HardwareKeyRecord, MAX_CHAIN_LEN};
 pub use key::{AttestedKey, KeyAlgorithm};
 pub use keydesc::{
     AttestationApplicationId, AttestationPackageInfo, AuthorizationList, KeyDescription,
     RootOfTrust, VerifiedBootState, KEY_DESCRIPTION_OID,
+};
+pub use policy::{
+    AttestationPolicy, ClientRequirements, PlatformName, PolicyError, DEFAULT_REVOCATION_CHECK_SECS,
 };
 pub use revocation::{RevocationEntry, RevocationList, RevocationSource, RevocationStatus};
 
@@ -152,6 +163,37 @@ pub enum AttestationError {
     /// A signature by the attested key does not verify.
     #[error("signature by the attested key does not verify")]
     Signature,
+    /// The deployment's policy accepts no attestation of this platform.
+    #[error("this server accepts no attestation of this platform")]
+    PlatformNotAccepted,
+}
+
+impl AttestationError {
+    /// A short stable name of the check that failed (for counting refusals; never input).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed",
+            Self::ChainInvalid(_) => "chain_invalid",
+            Self::UntrustedRoot => "untrusted_root",
+            Self::BadTrustAnchor(_) => "bad_trust_anchor",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::Revoked => "revoked",
+            Self::RevocationList(_) => "revocation_list",
+            Self::ChallengeMismatch => "challenge_mismatch",
+            Self::SecurityLevel(_) => "security_level",
+            Self::KeyOrigin => "key_origin",
+            Self::KeyPurpose => "key_purpose",
+            Self::BootState(_) => "boot_state",
+            Self::AppId(_) => "app_id",
+            Self::PatchLevel => "patch_level",
+            Self::KeyId => "key_id",
+            Self::Environment => "environment",
+            Self::Counter => "counter",
+            Self::Signature => "signature",
+            Self::PlatformNotAccepted => "platform_not_accepted",
+        }
+    }
 }
 
 impl From<x509_cert::der::Error> for AttestationError {

@@ -128,29 +128,61 @@ fn normalise_serial(serial: &str) -> Option<String> {
 pub struct RevocationSource {
     path: PathBuf,
     current: RwLock<Arc<RevocationList>>,
+    /// The modification time and length of the file the list in force was read from.
+    stamp: std::sync::Mutex<Option<FileStamp>>,
+}
+
+/// What tells a changed file: its modification time and length.
+type FileStamp = (std::time::SystemTime, u64);
+
+fn stamp_of(path: &Path) -> Option<FileStamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }
 
 impl RevocationSource {
     /// Loads the list at `path` (fails if it cannot be read or parsed).
     pub fn load(path: impl Into<PathBuf>) -> Result<Self, AttestationError> {
         let path = path.into();
+        let stamp = stamp_of(&path);
         let list = RevocationList::load(&path)?;
         Ok(Self {
             path,
             current: RwLock::new(Arc::new(list)),
+            stamp: std::sync::Mutex::new(stamp),
         })
     }
 
     /// Re-reads the file. On success the new list replaces the old one and its entry count is
     /// returned; on failure the old list stays in force.
     pub fn reload(&self) -> Result<usize, AttestationError> {
+        let stamp = stamp_of(&self.path);
         let list = RevocationList::load(&self.path)?;
         let len = list.len();
         *self
             .current
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(list);
+        *self
+            .stamp
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = stamp;
         Ok(len)
+    }
+
+    /// Re-reads the file if its modification time or length changed since the last read:
+    /// `Ok(Some(entries))` after a reload, `Ok(None)` when unchanged. A failed read keeps the
+    /// old list in force and is retried at the next call.
+    pub fn reload_if_changed(&self) -> Result<Option<usize>, AttestationError> {
+        let now = stamp_of(&self.path);
+        let seen = *self
+            .stamp
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if now.is_some() && now == seen {
+            return Ok(None);
+        }
+        self.reload().map(Some)
     }
 
     /// The list in force now.
@@ -212,5 +244,25 @@ mod tests {
             RevocationList::load(Path::new("/nonexistent/status.json")),
             Err(AttestationError::RevocationList(_))
         ));
+    }
+
+    #[test]
+    fn a_changed_file_is_reloaded_and_an_unchanged_one_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("status.json");
+        std::fs::write(&path, br#"{"entries":{}}"#).expect("write");
+        let source = RevocationSource::load(&path).expect("load");
+        assert_eq!(source.reload_if_changed(), Ok(None));
+        // A longer file: the length tells the change even within the clock's resolution.
+        std::fs::write(&path, br#"{"entries":{"0a":{"status":"REVOKED"}}}"#).expect("write");
+        assert_eq!(source.reload_if_changed(), Ok(Some(1)));
+        assert!(source.current().status("a").is_some());
+        assert_eq!(source.reload_if_changed(), Ok(None));
+        // A broken file keeps the list in force and is retried.
+        std::fs::write(&path, b"not json").expect("write");
+        assert!(source.reload_if_changed().is_err());
+        assert!(source.current().status("a").is_some());
+        std::fs::write(&path, br#"{"entries":{}}"#).expect("write");
+        assert_eq!(source.reload_if_changed(), Ok(Some(0)));
     }
 }

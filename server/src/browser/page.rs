@@ -27,14 +27,17 @@ use super::authorize::CODE_TTL_SECS;
 use super::cookies;
 use super::reply::{client_code, client_error, see_other};
 use crate::api::{ApiError, PathParam};
+use crate::attestation::AttestationRefusal;
 use crate::clients;
 use crate::domain::attempt::{HoldReason, LoginState};
 use crate::domain::guard::HoldRefusal;
 use crate::domain::identifier;
 use crate::domain::lang::Lang;
+use crate::domain::RefusalStage;
 use crate::limits::ip_key;
 use crate::login::{self, Ask, Start};
 use crate::pages::{self, messages, mire};
+use crate::refusals::refuse;
 use crate::secrets;
 use crate::state::Shared;
 use crate::store::{
@@ -289,6 +292,16 @@ async fn start(
     let stop = match login::start(s, &client, target, ask, Some(&a.id)).await? {
         Start::Started(_) | Start::AttemptClosed => return Ok(page),
         Start::NoActiveDevice => {
+            login::decoy(s)?;
+            StopTry::NoDevice
+        }
+        Start::NoEligibleDevice => {
+            // Counted as at CIBA; the page reads as for an account without a device: no
+            // request can be sent (no device of the account meets this service's policy).
+            let refusal = AttestationRefusal::Required(
+                "no device of this account meets this service's attestation requirements",
+            );
+            let _counted = refuse(s, RefusalStage::Login, &refusal).await;
             login::decoy(s)?;
             StopTry::NoDevice
         }

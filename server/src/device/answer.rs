@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //! A device's signed answer to one of its challenges: the signature is checked with the key
-//! enrolled for the device the answer names, then the store records it once.
+//! enrolled for the device the answer names, and, for a device with a hardware key, the
+//! hardware key's co-signature over the same JWS (ADR 0001; an App Attest counter must rise,
+//! and the store moves it with a compare-and-set in the answer's transaction); then the
+//! store records the answer once.
 
 use std::sync::Arc;
 
@@ -17,9 +20,11 @@ use vistalid_core::protocol::{
 
 use super::SKEW_SECS;
 use crate::api::{ApiError, JsonBody, PathParam};
-use crate::domain::AnswerOutcome;
+use crate::attestation::{AttestationError, AttestationRefusal};
+use crate::domain::{AnswerOutcome, RefusalStage};
+use crate::refusals::refuse;
 use crate::state::Shared;
-use crate::store::{AnswerRefusal, AnswerTry, Answered};
+use crate::store::{AnswerRefusal, AnswerTry, Answered, CounterStep, DeviceKey};
 
 /// POST: a signed answer to challenge `id`.
 pub(crate) async fn answer(
@@ -27,7 +32,18 @@ pub(crate) async fn answer(
     PathParam(id): PathParam<String>,
     JsonBody(req): JsonBody<AnswerRequest>,
 ) -> Result<Json<AnswerResponse>, ApiError> {
-    let (claims, account_id) = verified(&s, &req.answer).await?;
+    let (claims, device) = verified(&s, &req.answer).await?;
+    // A device with a hardware key co-signs every answer (ADR 0001).
+    let counter = match &device.hardware_key {
+        Some(key) => match key.check_co_signature(&req.answer, req.hardware_signature.as_ref()) {
+            Ok(next) => next.map(|next| CounterStep {
+                last: key.counter,
+                next,
+            }),
+            Err(refusal) => return Err(refuse(&s, RefusalStage::Answer, &refusal).await),
+        },
+        None => None,
+    };
     if claims.challenge_id != id {
         return Err(ApiError::bad_request(
             "the signed challenge_id differs from the path",
@@ -47,11 +63,12 @@ pub(crate) async fn answer(
         .answer(AnswerTry {
             challenge_id: id,
             device_id: claims.device_id,
-            account_id,
+            account_id: device.account_id,
             decision: claims.decision,
             code: claims.code,
             now,
             policy: s.config.guard_policy(),
+            counter,
         })
         .await?;
     let outcome = match answered {
@@ -62,6 +79,10 @@ pub(crate) async fn answer(
             // The browser login's page waits for this request (its status long-poll).
             s.answered(&request_id);
             outcome
+        }
+        Answered::Refused(AnswerRefusal::CounterReplayed) => {
+            let replayed = AttestationRefusal::Invalid(AttestationError::Counter);
+            return Err(refuse(&s, RefusalStage::Answer, &replayed).await);
         }
         Answered::Refused(why) => return Err(refusal(why)),
     };
@@ -85,8 +106,8 @@ pub(crate) async fn answer(
 }
 
 /// The answer's claims, verified with the key of the device they name, and that device's
-/// account.
-async fn verified(s: &Shared, answer: &str) -> Result<(AnswerClaims, String), ApiError> {
+/// record (account, hardware key).
+async fn verified(s: &Shared, answer: &str) -> Result<(AnswerClaims, DeviceKey), ApiError> {
     let unsigned = peek_answer(answer)
         .ok_or_else(|| ApiError::bad_request("answer is not a compact JWS of the answer claims"))?;
     let unauthorized = |e: ErrorCode, d: &str| ApiError::new(StatusCode::UNAUTHORIZED, e, d);
@@ -117,7 +138,7 @@ async fn verified(s: &Shared, answer: &str) -> Result<(AnswerClaims, String), Ap
     if claims.device_id != unsigned.device_id {
         return Err(ApiError::bad_request("device_id changed between reads"));
     }
-    Ok((claims, device.account_id))
+    Ok((claims, device))
 }
 
 /// The error answer to an answer that was not recorded.
@@ -142,6 +163,12 @@ fn refusal(why: AnswerRefusal) -> ApiError {
             StatusCode::GONE,
             ErrorCode::ChallengeExpired,
             "this challenge has expired",
+        ),
+        // Answered (and counted) by the caller, as the attestation refusal it is.
+        AnswerRefusal::CounterReplayed => ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::AttestationInvalid,
+            AttestationError::Counter.to_string(),
         ),
     }
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Enrolment: single-use nonces, the enrolment itself (proof of possession, activation code,
-//! device record with its PIN guard, and the QR credential of insured accounts), and the
-//! per-IP budget both share.
+//! Enrolment: single-use nonces, the enrolment itself (proof of possession, the device's
+//! attestation under the deployment's policy, activation code, device record with its
+//! hardware key and its PIN guard, and the QR credential of insured accounts), and the per-IP
+//! budget both share. The attestation is checked before the activation code, so a refused
+//! device spends no try of the code.
 //!
 //! A request with `pin_guard` gets a new OPRF key for the device, created in the same
 //! transaction as the device, and answered in `oprf`; the insured credential then binds the
@@ -29,16 +31,15 @@ use super::SKEW_SECS;
 use crate::api::{too_many, ApiError, JsonBody};
 use crate::credentials;
 use crate::domain::activation::CodeKey;
-use crate::domain::secs;
+use crate::domain::{secs, RefusalStage};
 use crate::limits::{ip_key, peer_ip};
+use crate::refusals::refuse;
 use crate::secrets;
 use crate::state::Shared;
 use crate::store::{CodeRedeem, CodeRefusal, Enrolled, Enrolment, NewDevice, NewPinGuard};
 
 /// Longest device name accepted (characters).
 const MAX_DEVICE_NAME: usize = 100;
-/// Longest attestation accepted (base64url characters).
-const MAX_ATTESTATION: usize = 12 * 1024;
 
 /// Middleware: the per-IP enrolment limit (nonce and enrol share one budget).
 pub(crate) async fn enrol_per_ip(
@@ -73,12 +74,26 @@ pub(crate) async fn enrol(
     JsonBody(req): JsonBody<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiError> {
     let now = s.clock.now();
+    let evidence = req.device_attestation.clone();
     let Checked {
+        public,
         presentation_key,
-        enrolment,
+        mut enrolment,
         poll_token,
         oprf,
     } = check(&s, req, now)?;
+    // The attestation before the code: a refused device spends no try of the code.
+    let checked = s.attestation.check_enrolment(
+        evidence.as_ref(),
+        &enrolment.nonce,
+        &public,
+        s.software_allowed,
+        now,
+    );
+    enrolment.device.hardware_key = match checked {
+        Ok(key) => key,
+        Err(refusal) => return Err(refuse(&s, RefusalStage::Enrolment, &refusal).await),
+    };
     let device_id = enrolment.device.id.clone();
     let Enrolled {
         account_id,
@@ -115,6 +130,9 @@ pub(crate) async fn enrol(
 
 /// A checked enrolment request, ready to redeem.
 struct Checked {
+    /// The device key (the account key the answers are signed with, and the attestation's
+    /// challenge binds).
+    public: PublicKey,
     /// The key the insured credential binds: the device-tier key with a PIN guard, else the
     /// device key.
     presentation_key: PublicKey,
@@ -126,8 +144,9 @@ struct Checked {
     oprf: Option<OprfInfo>,
 }
 
-/// Checks an enrolment request (key, proof, name, attestation, PIN-guard keys, code shape)
-/// and prepares the device record with its PIN guard.
+/// Checks an enrolment request (key, proof, name, PIN-guard keys, code shape) and prepares
+/// the device record with its PIN guard (without its hardware key: the caller checks the
+/// attestation).
 fn check(s: &Shared, req: EnrolRequest, now: i64) -> Result<Checked, ApiError> {
     let invalid_proof =
         |d: &str| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidProof, d);
@@ -152,13 +171,6 @@ fn check(s: &Shared, req: EnrolRequest, now: i64) -> Result<Checked, ApiError> {
         ));
     }
     let name = device_name(&req.device_name)?;
-    if let Some(a) = &req.attestation {
-        if a.len() > MAX_ATTESTATION || B64URL.decode(a).is_err() {
-            return Err(ApiError::bad_request(
-                "attestation must be base64url, at most 12 KiB",
-            ));
-        }
-    }
     let code = CodeKey::parse(&req.activation_code).ok_or_else(wrong_code)?;
     let (presentation_key, pin_guard, oprf) = match &req.pin_guard {
         Some(keys) => {
@@ -195,7 +207,8 @@ fn check(s: &Shared, req: EnrolRequest, now: i64) -> Result<Checked, ApiError> {
         id: secrets::make_id()?,
         name,
         public_key: public.as_sec1().to_vec(),
-        attestation: req.attestation,
+        // Set by the caller once the attestation is checked.
+        hardware_key: None,
         poll_token_hash: secrets::hash(poll_token.as_bytes()),
         // A wallet older than the field reported nothing: software, the weaker claim.
         key_storage: req.key_storage.unwrap_or(KeyStorage::Software),
@@ -208,6 +221,7 @@ fn check(s: &Shared, req: EnrolRequest, now: i64) -> Result<Checked, ApiError> {
         device,
     };
     Ok(Checked {
+        public,
         presentation_key,
         enrolment,
         poll_token,

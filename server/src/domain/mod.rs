@@ -19,6 +19,8 @@ pub(crate) mod lang;
 
 use vistalid_core::protocol::{AccountKind, CodeMode, Decision, KeyStorage};
 
+use crate::attestation::{Platform, SecurityLevel, VerifiedBootState};
+
 /// A state kept in the database as text: one table maps each variant to its stored text and
 /// back.
 pub(crate) trait Stored: Sized + Copy + 'static {
@@ -151,6 +153,42 @@ stored!(UriKind, "client_uris.kind", {
     UriKind::PostLogout => "post_logout",
 });
 
+stored!(Platform, "devices.attest_platform", {
+    Platform::Android => "android_key",
+    Platform::Apple => "apple_app_attest",
+});
+
+stored!(SecurityLevel, "devices.attest_level", {
+    SecurityLevel::Software => "software",
+    SecurityLevel::TrustedEnvironment => "tee",
+    SecurityLevel::StrongBox => "strongbox",
+    SecurityLevel::SecureEnclave => "secure_enclave",
+});
+
+stored!(VerifiedBootState, "devices.attest_boot_state", {
+    VerifiedBootState::Verified => "verified",
+    VerifiedBootState::SelfSigned => "self_signed",
+    VerifiedBootState::Unverified => "unverified",
+    VerifiedBootState::Failed => "failed",
+});
+
+/// Where an attestation refusal happened (ADR 0001), as the refusal counts name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefusalStage {
+    /// At enrolment: no or bad `device_attestation`.
+    Enrolment,
+    /// On an answer: no or bad `hardware_signature`, or a repeated App Attest counter.
+    Answer,
+    /// At a CIBA request: no device of the account meets the relying party's requirements.
+    Login,
+}
+
+stored!(RefusalStage, "attestation_refusals.stage", {
+    RefusalStage::Enrolment => "enrolment",
+    RefusalStage::Answer => "answer",
+    RefusalStage::Login => "login",
+});
+
 /// What a device's signed answer does to its login request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AnswerOutcome {
@@ -225,6 +263,18 @@ mod tests {
         round_trip(&[AccountKind::Practitioner, AccountKind::Insured]);
         round_trip(&[CodeMode::Pick, CodeMode::Type]);
         round_trip(&[KeyStorage::Hardware, KeyStorage::Software]);
+        round_trip(&[Platform::Android, Platform::Apple]);
+        use SecurityLevel as L;
+        round_trip(&[
+            L::Software,
+            L::TrustedEnvironment,
+            L::StrongBox,
+            L::SecureEnclave,
+        ]);
+        use VerifiedBootState as B;
+        round_trip(&[B::Verified, B::SelfSigned, B::Unverified, B::Failed]);
+        use RefusalStage as S;
+        round_trip(&[S::Enrolment, S::Answer, S::Login]);
     }
 
     #[test]

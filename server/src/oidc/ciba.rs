@@ -13,10 +13,13 @@ use vistalid_core::protocol::{CibaResponse, ErrorCode, RequestContext};
 use vistalid_core::text;
 
 use crate::api::{no_store, retry_after, too_many, ApiError, FormBody};
+use crate::attestation::AttestationRefusal;
 use crate::clients;
 use crate::domain::guard::HoldRefusal;
 use crate::domain::identifier;
+use crate::domain::RefusalStage;
 use crate::login::{self, Ask, Start};
+use crate::refusals::refuse;
 use crate::state::Shared;
 
 /// Longest binding message accepted (characters).
@@ -73,6 +76,12 @@ pub(crate) async fn ciba(
         )),
         Start::Held(held) => Ok(hold_refusal(held)),
         Start::NoActiveDevice => Err(unknown("the account has no active device")),
+        Start::NoEligibleDevice => {
+            let refusal = AttestationRefusal::Required(
+                "no device of this account meets this service's attestation requirements",
+            );
+            Err(refuse(&s, RefusalStage::Login, &refusal).await)
+        }
         Start::TooManyPending | Start::AttemptClosed => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::SlowDown,

@@ -6,10 +6,11 @@
 //! login identifier wherever the admin names one ("account" arguments); logins find it by its
 //! login identifier only (never by the pseudonymous id a QR code carries).
 
-use vistalid_core::protocol::{AccountKind, Identity};
+use vistalid_core::protocol::{AccountKind, Identity, KeyStorage};
 
 use super::codes::CodeIssue;
 use super::{sqlite, Store, StoreError};
+use crate::attestation::HardwareKeyRecord;
 use crate::domain::guard::Hold;
 
 /// An account to create.
@@ -49,7 +50,17 @@ pub(crate) struct LoginTarget {
     /// The login guard's state.
     pub(crate) hold: Hold,
     /// Its devices that are not revoked, oldest first.
-    pub(crate) devices: Vec<String>,
+    pub(crate) devices: Vec<LoginDevice>,
+}
+
+/// A device a login may queue a challenge for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LoginDevice {
+    /// Device id.
+    pub(crate) id: String,
+    /// Its attested hardware key (`None`: enrolled without one), which a relying party's
+    /// requirements are checked against.
+    pub(crate) hardware_key: Option<HardwareKeyRecord>,
 }
 
 /// A device's key and standing, as an answer's check needs them.
@@ -61,6 +72,9 @@ pub(crate) struct DeviceKey {
     pub(crate) revoked: bool,
     /// Its account.
     pub(crate) account_id: String,
+    /// Its attested hardware key, which must co-sign every answer (`None`: enrolled without
+    /// one).
+    pub(crate) hardware_key: Option<HardwareKeyRecord>,
 }
 
 /// A device as the admin lists it.
@@ -80,10 +94,12 @@ pub(crate) struct DeviceRecord {
     pub(crate) created_at: i64,
     /// Revocation time, if revoked.
     pub(crate) revoked_at: Option<i64>,
-    /// Whether the wallet sent a platform attestation.
-    pub(crate) has_attestation: bool,
     /// PIN guesses its guard still allows (0 once its key is erased); `None` without a guard.
     pub(crate) guesses_left: Option<u32>,
+    /// Where its keystore keeps its key, as the wallet reported it.
+    pub(crate) key_storage: KeyStorage,
+    /// Its attested hardware key (platform, level, app), if it enrolled with one.
+    pub(crate) hardware_key: Option<HardwareKeyRecord>,
 }
 
 /// What revoking a device did.

@@ -5,6 +5,7 @@
 use vistalid_core::protocol::{AccountKind, Identity, KeyStorage};
 
 use super::{sqlite, NewPinGuard, Store, StoreError};
+use crate::attestation::HardwareKeyRecord;
 use crate::domain::activation::CodeKey;
 
 /// Codes to store for an account: the first candidate whose lookup is free is stored
@@ -31,8 +32,8 @@ pub(crate) struct NewDevice {
     pub(crate) name: String,
     /// The device key, SEC1 uncompressed.
     pub(crate) public_key: Vec<u8>,
-    /// The platform attestation the wallet sent (base64url), stored unread.
-    pub(crate) attestation: Option<String>,
+    /// Its hardware key, when the wallet's attestation verified (ADR 0001).
+    pub(crate) hardware_key: Option<HardwareKeyRecord>,
     /// SHA-256 of the device's poll token.
     pub(crate) poll_token_hash: [u8; 32],
     /// Where its keystore keeps its key, as the wallet reported it.

@@ -20,6 +20,7 @@ mod codes;
 mod credentials;
 mod meta;
 mod pin_guards;
+mod refusals;
 mod requests;
 mod sessions;
 mod sqlite;
@@ -30,7 +31,8 @@ mod tokens;
 use std::path::Path;
 
 pub(crate) use accounts::{
-    Accounts, Added, Alerts, DeviceKey, DeviceRecord, LoginTarget, NewAccount, Revocation,
+    Accounts, Added, Alerts, DeviceKey, DeviceRecord, LoginDevice, LoginTarget, NewAccount,
+    Revocation,
 };
 pub(crate) use attempts::{
     Attempt, AttemptRequest, Attempts, CodeFromAttempt, Continued, NewAttempt, StopTry, Stopped,
@@ -42,9 +44,10 @@ pub(crate) use meta::Meta;
 pub(crate) use pin_guards::{
     GuardKeys, GuardRefusal, GuardRequest, GuessOutcome, NewPinGuard, PinGuards,
 };
+pub(crate) use refusals::{RefusalCount, RefusalTally, Refusals};
 pub(crate) use requests::{
-    AnswerRefusal, AnswerTry, Answered, Grant, NewChallenge, NewRequest, NotGranted, Poll, Queued,
-    Requests, TokenPoll,
+    AnswerRefusal, AnswerTry, Answered, CounterStep, Grant, NewChallenge, NewRequest, NotGranted,
+    Poll, Queued, Requests, TokenPoll,
 };
 pub(crate) use sessions::{EndSession, NewSession, SessionCode, SessionGrant, Sessions};
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
@@ -140,6 +143,11 @@ impl Store {
     /// The devices' PIN guards (OPRF keys and guess counters).
     pub(crate) fn pin_guards(&self) -> PinGuards<'_> {
         PinGuards { store: self }
+    }
+
+    /// Counts of attestation refusals.
+    pub(crate) fn refusals(&self) -> Refusals<'_> {
+        Refusals { store: self }
     }
 
     /// Login requests and their per-device challenges.

@@ -92,6 +92,19 @@ pub(crate) struct AnswerTry {
     pub(crate) now: i64,
     /// The login guard's settings.
     pub(crate) policy: Policy,
+    /// The App Attest counter the answer's assertion moves the device to, checked and set in
+    /// the same transaction (`None`: no counter, Android or an unattested device).
+    pub(crate) counter: Option<CounterStep>,
+}
+
+/// An App Attest counter to move with an answer: from `last` (as read with the device's
+/// key) to `next`; refused when another answer moved it first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CounterStep {
+    /// The counter the check was made against.
+    pub(crate) last: u32,
+    /// The assertion's counter (above `last`).
+    pub(crate) next: u32,
 }
 
 /// What an answer did (a recorded answer is committed whatever its outcome).
@@ -120,6 +133,9 @@ pub(crate) enum AnswerRefusal {
     AlreadyAnswered,
     /// The challenge or its request has expired.
     Expired,
+    /// Another answer moved the device's App Attest counter since it was read (a replayed
+    /// or concurrent assertion).
+    CounterReplayed,
 }
 
 /// A relying party's token poll.
@@ -150,8 +166,11 @@ pub(crate) struct Grant {
     pub(crate) identity: Identity,
     /// When the user approved.
     pub(crate) auth_time: i64,
-    /// Where the approving device's keystore keeps its key.
+    /// Where the approving device's keystore keeps its key, as the wallet reported it.
     pub(crate) key_storage: KeyStorage,
+    /// Whether the approving device has an attested hardware key (which co-signed the
+    /// approval): the one case where the ID token says `hwk`.
+    pub(crate) attested: bool,
 }
 
 /// What a token poll found (every outcome is committed: the poll's time is recorded).

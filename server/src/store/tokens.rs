@@ -74,7 +74,8 @@ pub(crate) struct TokenGrant {
     pub(crate) identity: Identity,
     /// The phone approval's time.
     pub(crate) auth_time: i64,
-    /// Where the approving device's keystore keeps its key.
+    /// Where the approving device's key is, as proven: `Hardware` only for a key its
+    /// attestation verified at enrolment.
     pub(crate) key_storage: KeyStorage,
     /// The client's `nonce` (codes only).
     pub(crate) nonce: Option<String>,

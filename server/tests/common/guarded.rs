@@ -43,7 +43,7 @@ pub async fn enrol_guarded(http: &reqwest::Client, base: &str, code: &str, now: 
         public_key: key.public_key().to_jwk(),
         proof: proof(&key, &nonce.nonce, base, now),
         device_name: "Pixel 9 test".to_owned(),
-        attestation: None,
+        device_attestation: None,
         key_storage: Some(KeyStorage::Software),
         pin_guard: Some(PinGuardKeys {
             unlock_key: unlock.public_key().to_jwk(),

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod guarded;
+pub mod hardware;
 
 use std::sync::Arc;
 
@@ -52,6 +53,11 @@ impl Harness {
 
     /// Stops the server and starts a new one on the same database file.
     pub async fn restart(self) -> Self {
+        self.restart_with(|_| {}).await
+    }
+
+    /// [`Self::restart`], with `tweak` applied to the new configuration.
+    pub async fn restart_with(self, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
         let Harness {
             server,
             dir,
@@ -61,7 +67,10 @@ impl Harness {
         let addr = server.addr();
         server.shutdown().await;
         // Same address and database file: clients keep their base URL.
-        let config = test_config(&dir, &clock, |c| c.bind = addr);
+        let config = test_config(&dir, &clock, |c| {
+            c.bind = addr;
+            tweak(c);
+        });
         let server = start(config).await.expect("server restarts");
         Self {
             server,
@@ -312,16 +321,15 @@ impl Device {
         challenge_id: &str,
         answer: String,
     ) -> Result<String, Failure> {
-        let r = h
-            .http
-            .post(h.url(&format!("/device/challenges/{challenge_id}/answer")))
-            .json(&AnswerRequest { answer })
-            .send()
-            .await
-            .expect("answer");
-        read::<vistalid_core::protocol::AnswerResponse>(r)
-            .await
-            .map(|a| a.status.as_str().to_owned())
+        post_answer_request(
+            h,
+            challenge_id,
+            &AnswerRequest {
+                answer,
+                hardware_signature: None,
+            },
+        )
+        .await
     }
 
     pub async fn answer(
@@ -334,6 +342,24 @@ impl Device {
         let jws = self.sign(challenge_id, decision, code, h.now());
         self.post_answer(h, challenge_id, jws).await
     }
+}
+
+/// Posts an answer request for `challenge_id`; the status on success.
+pub async fn post_answer_request(
+    h: &Harness,
+    challenge_id: &str,
+    req: &AnswerRequest,
+) -> Result<String, Failure> {
+    let r = h
+        .http
+        .post(h.url(&format!("/device/challenges/{challenge_id}/answer")))
+        .json(req)
+        .send()
+        .await
+        .expect("answer");
+    read::<vistalid_core::protocol::AnswerResponse>(r)
+        .await
+        .map(|a| a.status.as_str().to_owned())
 }
 
 /// An enrolment proof.
@@ -370,7 +396,7 @@ pub async fn enrol_reporting(
         public_key: key.public_key().to_jwk(),
         proof: proof.to_owned(),
         device_name: "Pixel 9 test".to_owned(),
-        attestation: None,
+        device_attestation: None,
         key_storage,
         pin_guard: None,
     };

@@ -4,12 +4,12 @@
 
 use rusqlite::{Connection, OptionalExtension as _};
 
-use super::{codes, state, Tx};
+use super::{codes, hardware, state, Tx};
 use crate::domain::guard::{Hold, Policy};
 use crate::domain::{secs, AnswerOutcome, ChallengeStatus, Stored as _};
 use crate::store::{
-    Added, Alerts, CodeIssue, DeviceKey, DeviceRecord, LoginTarget, NewAccount, Revocation,
-    StoreError,
+    Added, Alerts, CodeIssue, DeviceKey, DeviceRecord, LoginDevice, LoginTarget, NewAccount,
+    Revocation, StoreError,
 };
 
 pub(in crate::store) fn add(
@@ -86,17 +86,20 @@ pub(in crate::store) fn devices(
     c: &Connection,
     account: &str,
 ) -> Result<Vec<DeviceRecord>, StoreError> {
+    let sql = format!(
+        "SELECT d.id, d.account_id, a.subject_name_id, d.name, d.public_key,
+                d.created_at, d.revoked_at, d.key_storage,
+                CASE WHEN g.device_id IS NULL THEN NULL
+                     WHEN g.secret_key IS NULL THEN 0
+                     ELSE max(g.guess_limit - g.guesses_used, 0) END,
+                {}
+         FROM devices d JOIN accounts a ON a.id = d.account_id
+              LEFT JOIN pin_guards g ON g.device_id = d.id
+         WHERE a.id = ?1 OR a.subject_name_id = ?1 ORDER BY d.created_at, d.rowid",
+        hardware::COLUMNS
+    );
     let rows = c
-        .prepare_cached(
-            "SELECT d.id, d.account_id, a.subject_name_id, d.name, d.public_key,
-                    d.created_at, d.revoked_at, d.attestation IS NOT NULL,
-                    CASE WHEN g.device_id IS NULL THEN NULL
-                         WHEN g.secret_key IS NULL THEN 0
-                         ELSE max(g.guess_limit - g.guesses_used, 0) END
-             FROM devices d JOIN accounts a ON a.id = d.account_id
-                  LEFT JOIN pin_guards g ON g.device_id = d.id
-             WHERE a.id = ?1 OR a.subject_name_id = ?1 ORDER BY d.created_at, d.rowid",
-        )?
+        .prepare_cached(&sql)?
         .query_map([account], |r| {
             Ok(DeviceRecord {
                 device_id: r.get(0)?,
@@ -106,8 +109,9 @@ pub(in crate::store) fn devices(
                 public_key: r.get(4)?,
                 created_at: r.get(5)?,
                 revoked_at: r.get(6)?,
-                has_attestation: r.get(7)?,
+                key_storage: state(r, 7)?,
                 guesses_left: r.get(8)?,
+                hardware_key: hardware::read(r, 9)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -180,12 +184,19 @@ pub(in crate::store) fn login_target(
     let Some((account_id, kind, hold)) = row else {
         return Ok(None);
     };
+    let sql = format!(
+        "SELECT d.id, {} FROM devices d WHERE d.account_id = ?1 AND d.revoked_at IS NULL
+         ORDER BY d.created_at, d.rowid",
+        hardware::COLUMNS
+    );
     let devices = c
-        .prepare_cached(
-            "SELECT id FROM devices WHERE account_id = ?1 AND revoked_at IS NULL
-             ORDER BY created_at, rowid",
-        )?
-        .query_map([&account_id], |r| r.get::<_, String>(0))?
+        .prepare_cached(&sql)?
+        .query_map([&account_id], |r| {
+            Ok(LoginDevice {
+                id: r.get(0)?,
+                hardware_key: hardware::read(r, 1)?,
+            })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(LoginTarget {
         account_id,
@@ -211,17 +222,20 @@ pub(in crate::store) fn device_key(
     c: &Connection,
     device_id: &str,
 ) -> Result<Option<DeviceKey>, StoreError> {
-    Ok(
-        c.prepare_cached("SELECT public_key, revoked_at, account_id FROM devices WHERE id = ?1")?
-            .query_row([device_id], |r| {
-                Ok(DeviceKey {
-                    public_key: r.get(0)?,
-                    revoked: r.get::<_, Option<i64>>(1)?.is_some(),
-                    account_id: r.get(2)?,
-                })
+    let sql = format!(
+        "SELECT d.public_key, d.revoked_at, d.account_id, {} FROM devices d WHERE d.id = ?1",
+        hardware::COLUMNS
+    );
+    Ok(c.prepare_cached(&sql)?
+        .query_row([device_id], |r| {
+            Ok(DeviceKey {
+                public_key: r.get(0)?,
+                revoked: r.get::<_, Option<i64>>(1)?.is_some(),
+                account_id: r.get(2)?,
+                hardware_key: hardware::read(r, 3)?,
             })
-            .optional()?,
-    )
+        })
+        .optional()?)
 }
 
 pub(in crate::store) fn device_by_poll_token(

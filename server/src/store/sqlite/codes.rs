@@ -80,21 +80,23 @@ pub(in crate::store) fn redeem(tx: &Tx<'_>, e: &Enrolment) -> Result<CodeRedeem,
         .execute(rusqlite::params![lookup, now])?;
     let d = &e.device;
     tx.prepare_cached(
-        "INSERT INTO devices (id, account_id, name, public_key, attestation, poll_token_hash,
-             created_at, key_storage) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO devices (id, account_id, name, public_key, poll_token_hash,
+             created_at, key_storage) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(rusqlite::params![
         d.id,
         account_id,
         d.name,
         d.public_key,
-        d.attestation,
         d.poll_token_hash.as_slice(),
         now,
         d.key_storage.as_stored()
     ])?;
     if let Some(g) = &d.pin_guard {
         super::pin_guards::insert(tx, &d.id, g, now)?;
+    }
+    if let Some(key) = &d.hardware_key {
+        super::hardware::write(tx, &d.id, key)?;
     }
     let (kind, identity, login_id) = tx
         .prepare_cached(

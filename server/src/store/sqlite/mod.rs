@@ -21,6 +21,7 @@ pub(super) mod attempts;
 pub(super) mod clients;
 pub(super) mod codes;
 pub(super) mod credentials;
+pub(super) mod hardware;
 pub(super) mod meta;
 pub(super) mod pin_guards;
 pub(super) mod requests;
@@ -79,6 +80,12 @@ pub(super) fn state<T: Stored>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
             Box::new(UnknownState(T::COLUMN)),
         )
     })
+}
+
+/// The conversion error for a stored value of `column` (at `idx`) that does not have the
+/// expected shape; the store reports it as [`StoreError::Corrupt`].
+pub(super) fn corrupt(idx: usize, column: &'static str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, Type::Blob, Box::new(UnknownState(column)))
 }
 
 /// Reads the optional typed state in column `idx` of `row`.

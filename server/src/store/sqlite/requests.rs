@@ -154,6 +154,12 @@ pub(in crate::store) fn answer(tx: &Tx<'_>, a: &AnswerTry) -> Result<Answered, S
         a.decision,
         secrets::ct_eq(given.as_bytes(), row.code.as_bytes()),
     );
+    // The App Attest counter moves only if no other answer moved it since it was read.
+    if let Some(step) = a.counter {
+        if !super::hardware::advance_counter(tx, &a.device_id, step.last, step.next)? {
+            return Ok(Answered::Refused(AnswerRefusal::CounterReplayed));
+        }
+    }
     // Close every challenge of the request (the other devices' too).
     tx.prepare_cached(
         "UPDATE challenges SET status = CASE WHEN id = ?2 THEN ?4 ELSE ?5 END,
@@ -213,7 +219,8 @@ fn polled(tx: &Tx<'_>, auth_req_id: &str) -> Result<Option<Polled>, StoreError> 
         .prepare_cached(
             "SELECT r.client_id, r.status, r.reason, r.expires_at, r.interval_secs,
                     r.last_poll, r.auth_time, a.id, a.subject_name_id, a.given_name,
-                    a.family_name, a.profession, a.kind, d.key_storage
+                    a.family_name, a.profession, a.kind, d.key_storage,
+                    d.attest_platform IS NOT NULL
              FROM auth_requests r JOIN accounts a ON a.id = r.account_id
              LEFT JOIN devices d ON d.id = r.answered_by
              WHERE r.id = ?1 AND r.flow = ?2",
@@ -242,6 +249,7 @@ fn polled(tx: &Tx<'_>, auth_req_id: &str) -> Result<Option<Polled>, StoreError> 
                         // No answering device (not answered yet: nothing is granted then) reads
                         // as the weaker claim.
                         key_storage: opt_state(r, 13)?.unwrap_or(KeyStorage::Software),
+                        attested: r.get::<_, Option<bool>>(14)?.unwrap_or(false),
                     },
                 })
             },

@@ -244,4 +244,26 @@ CREATE TABLE access_tokens (
 CREATE INDEX access_tokens_family ON access_tokens(family_id);
 CREATE INDEX access_tokens_expiry ON access_tokens(expires_at);
 "#,
+    // 7: the device's attested hardware key (ADR 0001), what its attestation showed, the
+    // App Attest counter; refusal counts. The opaque `attestation` column is no longer
+    // written.
+    r#"
+ALTER TABLE devices ADD COLUMN attest_platform TEXT;
+ALTER TABLE devices ADD COLUMN attest_level TEXT;
+ALTER TABLE devices ADD COLUMN attest_app_id TEXT;
+ALTER TABLE devices ADD COLUMN attest_boot_state TEXT;
+ALTER TABLE devices ADD COLUMN attest_device_locked INTEGER;
+ALTER TABLE devices ADD COLUMN attest_patch_level INTEGER;
+ALTER TABLE devices ADD COLUMN hardware_key BLOB;
+ALTER TABLE devices ADD COLUMN apple_key_id BLOB;
+ALTER TABLE devices ADD COLUMN attest_counter INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE attestation_refusals (
+    stage   TEXT NOT NULL,
+    code    TEXT NOT NULL,
+    reason  TEXT NOT NULL,
+    count   INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    PRIMARY KEY (stage, code, reason)
+) STRICT;
+"#,
 ];

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension as _};
 use vistalid_core::protocol::{Identity, KeyStorage};
 
-use super::{opt_state, state, Tx};
+use super::{state, Tx};
 use crate::secrets;
 use crate::store::{
     AccessGrant, CodeExchange, ExchangeRefusal, Exchanged, NewCode, RefreshRefusal, RefreshTry,
@@ -106,7 +106,7 @@ fn session_grant(tx: &Tx<'_>, sid: &str) -> Result<Option<SessionGrant>, StoreEr
     Ok(tx
         .prepare_cached(
             "SELECT s.account_id, a.kind, a.subject_name_id, a.given_name, a.family_name,
-                    a.profession, s.auth_time, d.key_storage, s.expires_at,
+                    a.profession, s.auth_time, d.attest_platform IS NOT NULL, s.expires_at,
                     s.ended_at IS NULL AND d.revoked_at IS NULL, s.last_seen
              FROM sessions s JOIN accounts a ON a.id = s.account_id
              JOIN devices d ON d.id = s.device_id
@@ -124,7 +124,13 @@ fn session_grant(tx: &Tx<'_>, sid: &str) -> Result<Option<SessionGrant>, StoreEr
                         profession: r.get(5)?,
                     },
                     auth_time: r.get(6)?,
-                    key_storage: opt_state(r, 7)?.unwrap_or(KeyStorage::Software),
+                    // Only an attested hardware key counts as one (`amr` `hwk`, ADR 0001); a keystore
+                    // that only reports hardware reads as software.
+                    key_storage: if r.get(7)? {
+                        KeyStorage::Hardware
+                    } else {
+                        KeyStorage::Software
+                    },
                     nonce: None,
                     sid: sid.to_owned(),
                     scope: String::new(),

@@ -37,7 +37,7 @@ class BindingsOverheadTest {
         }
         println("BENCH kotlin trivial call (libraryVersion): median ${median(perCall)} ns")
 
-        // Rust calling back into Kotlin: describeKeystore makes 3 callbacks (prf, attestation,
+        // Rust calling back into Kotlin: describeKeystore makes 2 callbacks (prf,
         // isHardwareBacked) from the calling thread.
         val prfCalls = AtomicInteger()
         val prfNanos = AtomicLong()
@@ -65,7 +65,7 @@ class BindingsOverheadTest {
             repeat(200) { describeKeystore(counting, ByteArray(32)) }
             (System.nanoTime() - t) / 200
         }
-        println("BENCH kotlin describeKeystore (1 call + 3 callbacks): median ${median(perDescribe)} ns")
+        println("BENCH kotlin describeKeystore (1 call + 2 callbacks): median ${median(perDescribe)} ns")
 
         val rp = Fixture.client("pick")
         val (rpps, code) = Fixture.practitioner(8)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package fr.vistalid
 
-import fr.vistalid.ffi.PlatformKeystore
 import java.io.File
 import java.net.URI
 import java.net.URLEncoder
@@ -88,16 +87,17 @@ internal class RelyingParty(private val base: String, val id: String, val secret
     )
 }
 
-/** A JVM keystore (HMAC-SHA256 with an in-memory key): the shape of the Android one. */
-internal class MemoryHmacKeystore : PlatformKeystore {
+/**
+ * A JVM keystore (HMAC-SHA256 with an in-memory key): the shape of the Android one, without
+ * hardware keys (it enrols where the server lets unattested keystores in: the loopback testbed).
+ */
+internal class MemoryHmacKeystore : PrfOnlyKeystore {
     private val key = ByteArray(32).also { SecureRandom().nextBytes(it) }
 
     override fun prf(input: ByteArray): ByteArray =
         Mac.getInstance("HmacSHA256").apply { init(SecretKeySpec(key, "HmacSHA256")) }.doFinal(input)
 
     override fun delete() = key.fill(0)
-
-    override fun attestation(): ByteArray? = null
 
     override fun isHardwareBacked(): Boolean = false
 }

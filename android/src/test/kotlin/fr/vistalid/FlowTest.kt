@@ -206,10 +206,9 @@ class FlowTest {
         for ((i, case) in cases.withIndex()) {
             val (failure, expected) = case
             val (_, code) = Fixture.insured(i)
-            val keystore = object : PlatformKeystore {
+            val keystore = object : PrfOnlyKeystore {
                 override fun prf(input: ByteArray): ByteArray = throw failure
                 override fun delete() = Unit
-                override fun attestation(): ByteArray? = null
                 override fun isHardwareBacked(): Boolean = true
             }
             val dir = Files.createTempDirectory("vistalid-wallet").toFile()

@@ -20,7 +20,7 @@ import kotlin.test.assertFalse
 import kotlin.test.assertTrue
 
 /** A JVM keystore (HMAC-SHA256 with an in-memory key): the shape of the Android one. */
-private class HmacKeystore : PlatformKeystore {
+private class HmacKeystore : PrfOnlyKeystore {
     private var key: ByteArray? = ByteArray(32).also { SecureRandom().nextBytes(it) }
     val inputs = mutableListOf<ByteArray>()
 
@@ -34,16 +34,13 @@ private class HmacKeystore : PlatformKeystore {
         key = null
     }
 
-    override fun attestation(): ByteArray? = byteArrayOf(0x30, 0x00)
-
     override fun isHardwareBacked(): Boolean = false
 }
 
 /** A keystore whose PRF always throws [failure]. */
-private class FailingKeystore(private val failure: Exception) : PlatformKeystore {
+private class FailingKeystore(private val failure: Exception) : PrfOnlyKeystore {
     override fun prf(input: ByteArray): ByteArray = throw failure
     override fun delete() = Unit
-    override fun attestation(): ByteArray? = null
     override fun isHardwareBacked(): Boolean = true
 }
 
@@ -54,7 +51,6 @@ class PlatformKeystoreTest {
         val d = describeKeystore(ks, "probe".toByteArray())
         assertEquals(32u, d.prfOutputLen)
         assertFalse(d.hardwareBacked)
-        assertTrue(d.hasAttestation)
         assertEquals(1, ks.inputs.size)
         assertEquals("probe", String(ks.inputs[0]))
     }
@@ -87,10 +83,9 @@ class PlatformKeystoreTest {
     @Test
     fun aPrfOutputOfTheWrongLengthIsTypedAndSpendsNoCode() = runBlocking {
         for (length in listOf(0, 31, 33)) {
-            val short = object : PlatformKeystore {
+            val short = object : PrfOnlyKeystore {
                 override fun prf(input: ByteArray): ByteArray = ByteArray(length) { 7 }
                 override fun delete() = Unit
-                override fun attestation(): ByteArray? = null
                 override fun isHardwareBacked(): Boolean = true
             }
             val requests = AtomicInteger()
