@@ -124,13 +124,7 @@ pub(crate) async fn start(
     if target.devices.is_empty() {
         return Ok(Start::NoActiveDevice);
     }
-    let requirements = s.attestation.client_requirements(&client.client_id);
-    let devices: Vec<&str> = target
-        .devices
-        .iter()
-        .filter(|d| requirements.accepts(d.hardware_key.as_ref()))
-        .map(|d| d.id.as_str())
-        .collect();
+    let devices = eligible_devices(s, client, &target);
     if devices.is_empty() {
         return Ok(Start::NoEligibleDevice);
     }
@@ -181,6 +175,17 @@ pub(crate) async fn start(
     }
     tracing::info!(client = %client.client_id, devices = challenges.len(), "login request queued");
     Ok(Start::Started(Started { request_id, code }))
+}
+
+/// The ids of `target`'s devices that meet `client`'s attestation requirements (ADR 0001).
+fn eligible_devices(s: &Shared, client: &ClientRecord, target: &LoginTarget) -> Vec<String> {
+    let requirements = s.attestation.client_requirements(&client.client_id);
+    target
+        .devices
+        .iter()
+        .filter(|d| requirements.accepts(d.hardware_key.as_ref()))
+        .map(|d| d.id.clone())
+        .collect()
 }
 
 /// Signs a throwaway challenge and drops it: the cost of one device's challenge, spent where

@@ -47,22 +47,8 @@ pub(crate) async fn authorize(
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
-    let encoded: &[u8] = if method == Method::POST {
-        let form = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(';').next().is_some_and(|t| {
-                    t.trim()
-                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-                })
-            });
-        if !form {
-            return Ok(fault_page(Lang::negotiate(None, accept), Fault::Malformed));
-        }
-        &body
-    } else {
-        query.as_deref().unwrap_or_default().as_bytes()
+    let Some(encoded) = encoded_params(&method, &headers, query.as_deref(), &body) else {
+        return Ok(fault_page(Lang::negotiate(None, accept), Fault::Malformed));
     };
     let params = match Params::read(encoded) {
         Ok(p) => p,
@@ -107,6 +93,29 @@ pub(crate) async fn authorize(
         ));
     }
     new_attempt(&s, target, checked, lang, now).await
+}
+
+/// The request's parameters as sent: the query of a GET, the body of a POST; `None` for a
+/// POST that is not a form.
+fn encoded_params<'a>(
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&'a str>,
+    body: &'a [u8],
+) -> Option<&'a [u8]> {
+    if *method != Method::POST {
+        return Some(query.unwrap_or_default().as_bytes());
+    }
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    form.then_some(body)
 }
 
 /// Answers from the browser's SSO session, if it can (see the module guarantees).

@@ -274,12 +274,21 @@ async fn start(
         return Ok(page);
     };
     let account_id = target.account_id.clone();
+    let started = login::start(s, &client, target, ask(a, headers, peer), Some(&a.id)).await?;
+    if let Some(stop) = stop_of(s, started, account_id, now).await? {
+        s.store.attempts().stop(&a.id, stop, now).await?;
+    }
+    Ok(page)
+}
+
+/// What the phone challenge of attempt `a` asks, with the browser's context.
+fn ask(a: &Attempt, headers: &HeaderMap, peer: Option<IpAddr>) -> Ask {
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(MAX_USER_AGENT).collect::<String>())
         .filter(|ua| text::is_display_safe(ua));
-    let ask = Ask {
+    Ask {
         scope: a.scope.clone(),
         acr_values: a.acr_values.clone(),
         binding_message: String::new(),
@@ -288,9 +297,19 @@ async fn start(
             user_agent,
             place: None,
         },
-    };
-    let stop = match login::start(s, &client, target, ask, Some(&a.id)).await? {
-        Start::Started(_) | Start::AttemptClosed => return Ok(page),
+    }
+}
+
+/// Why the attempt stops when no challenge was sent (`None`: one was, or the attempt had
+/// already closed).
+async fn stop_of(
+    s: &Shared,
+    started: Start,
+    account_id: String,
+    now: i64,
+) -> Result<Option<StopTry>, ApiError> {
+    Ok(Some(match started {
+        Start::Started(_) | Start::AttemptClosed => return Ok(None),
         Start::NoActiveDevice => {
             login::decoy(s)?;
             StopTry::NoDevice
@@ -321,9 +340,7 @@ async fn start(
             reason: HoldReason::TooManyPending,
             until: now.saturating_add(i64::try_from(s.config.ciba_expires_in).unwrap_or(60)),
         },
-    };
-    s.store.attempts().stop(&a.id, stop, now).await?;
-    Ok(page)
+    }))
 }
 
 /// GET: back to the client, with a code after an approval, else `access_denied`.

@@ -33,29 +33,9 @@ pub(crate) async fn answer(
     JsonBody(req): JsonBody<AnswerRequest>,
 ) -> Result<Json<AnswerResponse>, ApiError> {
     let (claims, device) = verified(&s, &req.answer).await?;
-    // A device with a hardware key co-signs every answer (ADR 0001).
-    let counter = match &device.hardware_key {
-        Some(key) => match key.check_co_signature(&req.answer, req.hardware_signature.as_ref()) {
-            Ok(next) => next.map(|next| CounterStep {
-                last: key.counter,
-                next,
-            }),
-            Err(refusal) => return Err(refuse(&s, RefusalStage::Answer, &refusal).await),
-        },
-        None => None,
-    };
-    if claims.challenge_id != id {
-        return Err(ApiError::bad_request(
-            "the signed challenge_id differs from the path",
-        ));
-    }
+    let counter = co_signature(&s, &device, &req).await?;
     let now = s.clock.now();
-    if claims.iat > now.saturating_add(SKEW_SECS) {
-        return Err(ApiError::bad_request("the answer's iat is in the future"));
-    }
-    if claims.decision == Decision::Approve && claims.code.is_none() {
-        return Err(ApiError::bad_request("an approval must carry the code"));
-    }
+    check_claims(&claims, &id, now)?;
     let device_id = claims.device_id.clone();
     let answered = s
         .store
@@ -86,23 +66,67 @@ pub(crate) async fn answer(
         }
         Answered::Refused(why) => return Err(refusal(why)),
     };
-    let status = match outcome {
-        AnswerOutcome::Approved => AnswerStatus::Approved,
-        AnswerOutcome::Declined => AnswerStatus::Denied,
+    Ok(Json(AnswerResponse {
+        status: status(outcome, &device_id)?,
+    }))
+}
+
+/// The hardware co-signature a device with a hardware key puts on every answer (ADR 0001),
+/// checked: the App Attest counter step it takes, if any; refused (and counted) when absent
+/// or invalid.
+async fn co_signature(
+    s: &Shared,
+    device: &DeviceKey,
+    req: &AnswerRequest,
+) -> Result<Option<CounterStep>, ApiError> {
+    let Some(key) = &device.hardware_key else {
+        return Ok(None);
+    };
+    match key.check_co_signature(&req.answer, req.hardware_signature.as_ref()) {
+        Ok(next) => Ok(next.map(|next| CounterStep {
+            last: key.counter,
+            next,
+        })),
+        Err(refusal) => Err(refuse(s, RefusalStage::Answer, &refusal).await),
+    }
+}
+
+/// The signed claims agree with the request: the path's challenge, an `iat` not in the
+/// future, a code with every approval.
+fn check_claims(claims: &AnswerClaims, id: &str, now: i64) -> Result<(), ApiError> {
+    if claims.challenge_id != id {
+        return Err(ApiError::bad_request(
+            "the signed challenge_id differs from the path",
+        ));
+    }
+    if claims.iat > now.saturating_add(SKEW_SECS) {
+        return Err(ApiError::bad_request("the answer's iat is in the future"));
+    }
+    if claims.decision == Decision::Approve && claims.code.is_none() {
+        return Err(ApiError::bad_request("an approval must carry the code"));
+    }
+    Ok(())
+}
+
+/// The wallet's answer status for a recorded outcome; a wrong code is a 403 (the login was
+/// denied). Reports and wrong codes are logged with the device id.
+fn status(outcome: AnswerOutcome, device_id: &str) -> Result<AnswerStatus, ApiError> {
+    match outcome {
+        AnswerOutcome::Approved => Ok(AnswerStatus::Approved),
+        AnswerOutcome::Declined => Ok(AnswerStatus::Denied),
         AnswerOutcome::Reported => {
             tracing::warn!(%device_id, "user reported a login request as not theirs");
-            AnswerStatus::Reported
+            Ok(AnswerStatus::Reported)
         }
         AnswerOutcome::WrongCode => {
             tracing::warn!(%device_id, "wrong code picked; login denied");
-            return Err(ApiError::new(
+            Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 ErrorCode::WrongCode,
                 "the code does not match the login page; the login was denied",
-            ));
+            ))
         }
-    };
-    Ok(Json(AnswerResponse { status }))
+    }
 }
 
 /// The answer's claims, verified with the key of the device they name, and that device's

@@ -53,6 +53,17 @@ struct Hint {
     sid: Option<String>,
 }
 
+impl Hint {
+    /// The one client the hint was issued to (`None` for several).
+    fn only_audience(&self) -> Option<String> {
+        match &self.aud {
+            Audience::One(a) => Some(a.clone()),
+            Audience::Many(list) if list.len() == 1 => list.first().cloned(),
+            Audience::Many(_) => None,
+        }
+    }
+}
+
 /// `aud`: one client id, or a list of them.
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -104,11 +115,7 @@ async fn logout(s: &Shared, headers: &HeaderMap, p: LogoutParams) -> Result<Resp
             None => return Ok(page::refused(lang, Refusal::BadHint)),
         },
     };
-    let hinted_client = hint.as_ref().and_then(|h| match &h.aud {
-        Audience::One(a) => Some(a.clone()),
-        Audience::Many(list) if list.len() == 1 => list.first().cloned(),
-        Audience::Many(_) => None,
-    });
+    let hinted_client = hint.as_ref().and_then(Hint::only_audience);
     let client_id = match (hinted_client, p.client_id.filter(|c| !c.is_empty())) {
         (Some(a), Some(c)) if a != c => return Ok(page::refused(lang, Refusal::ClientMismatch)),
         (a, c) => a.or(c),
@@ -146,19 +153,22 @@ async fn logout(s: &Shared, headers: &HeaderMap, p: LogoutParams) -> Result<Resp
         None => page::logged_out(lang),
     };
     if cookie.is_some() {
-        let clear = format!(
-            "{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{}",
-            if s.issuer.starts_with("https://") {
-                "; Secure"
-            } else {
-                ""
-            }
-        );
-        if let Ok(v) = HeaderValue::from_str(&clear) {
-            r.headers_mut().append(header::SET_COOKIE, v);
-        }
+        clear_session_cookie(s, &mut r);
     }
     Ok(r)
+}
+
+/// Tells the browser to drop its session cookie (`Secure` as the issuer's scheme says).
+fn clear_session_cookie(s: &Shared, r: &mut Response) {
+    let secure = if s.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let clear = format!("{SESSION_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{secure}");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
 /// The claims of `hint` if this server signed it for its own issuer (expiry not checked:
