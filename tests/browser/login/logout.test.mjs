@@ -40,35 +40,40 @@ test('logout: the session-closed page ends the session; unregistered URIs get er
   assert.equal(params(again.url()).state, sso.state);
   assert.ok(params(again.url()).code, 'the SSO session answers with a code');
 
+  // That navigation ends at the client's address, where nothing listens, and its error page
+  // may still be on its way: go on in a second tab of the same browser (same cookies), so it
+  // cannot interrupt the next one.
+  const tab = await page.context().newPage();
+
   // An unregistered post_logout_redirect_uri: an error page, no redirect, the session kept.
   const bad = new URL(d.end_session_endpoint);
   bad.searchParams.set('id_token_hint', tokens.id_token);
   bad.searchParams.set('post_logout_redirect_uri', 'https://attacker.example/after');
   bad.searchParams.set('state', 'x');
-  const refused = await page.goto(bad.href);
+  const refused = await tab.goto(bad.href);
   assert.equal(refused.status(), 400);
-  assert.equal(new URL(page.url()).origin, new URL(d.end_session_endpoint).origin, 'not redirected');
-  await expectState(page, 'error');
-  await snap(page, 'logout-unregistered-uri');
+  assert.equal(new URL(tab.url()).origin, new URL(d.end_session_endpoint).origin, 'not redirected');
+  await expectState(tab, 'error');
+  await snap(tab, 'logout-unregistered-uri');
 
   // Logout without a redirect: the "session closed" page.
   const end = new URL(d.end_session_endpoint);
   end.searchParams.set('id_token_hint', tokens.id_token);
-  const closed = await page.goto(end.href);
+  const closed = await tab.goto(end.href);
   assert.equal(closed.status(), 200);
-  await expectState(page, 'logged_out');
-  await snap(page, 'logged-out');
+  await expectState(tab, 'logged_out');
+  await snap(tab, 'logged-out');
 
   // The session is over: the next request shows the identifier form.
   const next = authorizationRequest({ endpoint: d.authorization_endpoint, clientId: rp.id, redirectUri: rp.redirect_uri });
-  await page.goto(next.url.href);
-  await expectState(page, 'identifier');
+  await tab.goto(next.url.href);
+  await expectState(tab, 'identifier');
 
-  // An unregistered redirect_uri: an error page at the server, never a redirect.
+  // An unregistered redirect_uri: an error tab at the server, never a redirect.
   const evil = authorizationRequest({ endpoint: d.authorization_endpoint, clientId: rp.id, redirectUri: 'https://attacker.example/cb' });
-  const answer = await page.goto(evil.url.href);
+  const answer = await tab.goto(evil.url.href);
   assert.equal(answer.status(), 400);
-  assert.equal(new URL(page.url()).origin, new URL(d.authorization_endpoint).origin, 'not redirected');
-  assert.equal(await stateOf(page), 'error');
-  await snap(page, 'authorize-unregistered-redirect-uri');
+  assert.equal(new URL(tab.url()).origin, new URL(d.authorization_endpoint).origin, 'not redirected');
+  assert.equal(await stateOf(tab), 'error');
+  await snap(tab, 'authorize-unregistered-redirect-uri');
 });
