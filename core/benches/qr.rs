@@ -203,12 +203,18 @@ fn bench_matrix(c: &mut Criterion) {
                 .to_colors()
             })
         });
-        // Both must agree on the version (they may pick different masks).
+        // Ours never needs a larger symbol than the reference (it may need a smaller one: at
+        // a version boundary the two segment the text differently; seen: 69 vs 73 modules).
         let ours = QrMatrix::encode(&text).expect("fits");
         let theirs =
             qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
                 .expect("fits");
-        assert_eq!(theirs.width(), ours.size(), "{name}: same version");
+        assert!(
+            ours.size() <= theirs.width(),
+            "{name}: ours {} modules, the reference {}",
+            ours.size(),
+            theirs.width()
+        );
     }
     g.finish();
 }
