@@ -70,19 +70,39 @@ pub(crate) fn sign(
     grant: &Grant,
     now: i64,
 ) -> Result<String, ApiError> {
-    let mut claims = json!({
+    let mut claims = base_claims(
+        s,
+        client_id,
+        &grant.account_id,
+        grant.auth_time,
+        proven_storage(grant),
+        now,
+    );
+    add_identity(&mut claims, grant.kind, &grant.identity);
+    sign_claims(s, &claims)
+}
+
+/// The claims every ID token of this server carries: issuer, subject, audience, times, `acr`
+/// and the `amr` of an approval (the PIN unlocks the key; the device key signs), with the
+/// key's storage as proven.
+fn base_claims(
+    s: &Shared,
+    client_id: &str,
+    account_id: &str,
+    auth_time: i64,
+    storage: KeyStorage,
+    now: i64,
+) -> Value {
+    json!({
         "iss": s.issuer,
-        "sub": grant.account_id,
+        "sub": account_id,
         "aud": client_id,
         "iat": now,
         "exp": now.saturating_add(secs(s.config.token_ttl_secs)),
-        "auth_time": grant.auth_time,
+        "auth_time": auth_time,
         "acr": ACR,
-        // An approval needs the PIN (it unlocks the key) and the device key's signature.
-        "amr": amr(&[Method::Pin, Method::DeviceKey(proven_storage(grant))]),
-    });
-    add_identity(&mut claims, grant.kind, &grant.identity);
-    sign_claims(s, &claims)
+        "amr": amr(&[Method::Pin, Method::DeviceKey(storage)]),
+    })
 }
 
 /// The signed ID token of a browser login's `grant` (code or refresh) for `client_id`,
@@ -95,19 +115,17 @@ pub(crate) fn sign_browser(
     access_token: &str,
     now: i64,
 ) -> Result<String, ApiError> {
-    let mut claims = json!({
-        "iss": s.issuer,
-        "sub": grant.account_id,
-        "aud": client_id,
-        "azp": client_id,
-        "iat": now,
-        "exp": now.saturating_add(secs(s.config.token_ttl_secs)),
-        "auth_time": grant.auth_time,
-        "acr": ACR,
-        "amr": amr(&[Method::Pin, Method::DeviceKey(grant.key_storage)]),
-        "sid": grant.sid,
-        "at_hash": at_hash(access_token),
-    });
+    let mut claims = base_claims(
+        s,
+        client_id,
+        &grant.account_id,
+        grant.auth_time,
+        grant.key_storage,
+        now,
+    );
+    claims["azp"] = json!(client_id);
+    claims["sid"] = json!(grant.sid);
+    claims["at_hash"] = json!(at_hash(access_token));
     if let Some(nonce) = &grant.nonce {
         claims["nonce"] = json!(nonce);
     }
