@@ -29,6 +29,7 @@ fn challenge_claims(iat: i64, exp: i64) -> ChallengeClaims {
         candidates: vec!["12".into(), "34".into(), "56".into()],
         iat,
         exp,
+        scan: None,
     }
 }
 

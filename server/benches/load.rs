@@ -243,6 +243,7 @@ async fn enrol(http: &reqwest::Client, base: &str, code: &str) -> Wallet {
             nonce: nonce.nonce,
             aud: base.to_owned(),
             iat: now(),
+            scan_mac: None,
         },
     )
     .expect("proof");

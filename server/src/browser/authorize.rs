@@ -92,7 +92,7 @@ pub(crate) async fn authorize(
             &s.issuer,
         ));
     }
-    new_attempt(&s, target, checked, lang, now).await
+    new_attempt(&s, target, checked, lang, client.scan_login, now).await
 }
 
 /// The request's parameters as sent: the query of a GET, the body of a POST; `None` for a
@@ -168,12 +168,14 @@ pub(crate) fn new_code(code: &str, target: &Target, checked: &Checked, now: i64)
     }
 }
 
-/// Opens a login attempt bound to this browser and sends it to the login page.
+/// Opens a login attempt bound to this browser and sends it to the login page; `scan`: the
+/// client is registered for scan mode (the attempt gets its QR secret now).
 async fn new_attempt(
     s: &Shared,
     target: Target,
     checked: Checked,
     lang: Lang,
+    scan: bool,
     now: i64,
 ) -> Result<Response, ApiError> {
     let id = secrets::make_id()?;
@@ -195,6 +197,11 @@ async fn new_attempt(
             lang,
             created_at: now,
             expires_at: now.saturating_add(ATTEMPT_TTL_SECS),
+            scan_secret: if scan {
+                Some(super::scan::new_secret()?)
+            } else {
+                None
+            },
         })
         .await?;
     let mut resp = see_other(&login_path(PATH_LOGIN, &id));
