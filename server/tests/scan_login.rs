@@ -222,6 +222,14 @@ async fn a_scan_client_shows_a_qr_whose_secret_no_challenge_holds() {
         "{}",
         location(&r)
     );
+
+    // The session this opened does not stand in for the next scan: a new login page.
+    let again = b.authorize(&h, &rp, &Ask::new(CALLBACK)).await;
+    assert!(again.is_err(), "a scan-mode client always gets a login page");
+    let mut none = Ask::new(CALLBACK);
+    none.prompt = Some("none".into());
+    let cb = b.authorize(&h, &rp, &none).await.expect("an answer at once");
+    assert_eq!(cb.error.as_deref(), Some("login_required"));
 }
 
 #[tokio::test]

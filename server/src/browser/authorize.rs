@@ -10,6 +10,8 @@
 //! - The session answers only without `prompt=login`, within `max_age` of the real phone
 //!   approval, while the approving device is not revoked; `prompt=none` without such a
 //!   session is `login_required`.
+//! - A client registered for scan mode is never answered from the session (a push-approved
+//!   session must not stand in for the scan): `prompt=none` is then `login_required`.
 //! - A new attempt sets `vl_attempt_<id>` (HttpOnly, SameSite=Lax, Path=/login/, Secure
 //!   unless loopback http); the server keeps only its hash.
 
@@ -78,7 +80,9 @@ pub(crate) async fn authorize(
         }
     };
     let now = s.clock.now();
-    if checked.prompt != Prompt::Login {
+    // A client registered for scan mode (issue 16) gets a scanned login every time: a session
+    // opened by a push approval elsewhere must not stand in for the scan.
+    if checked.prompt != Prompt::Login && !client.scan_login {
         if let Some(resp) = from_session(&s, &headers, &target, &checked, now).await? {
             return Ok(resp);
         }
