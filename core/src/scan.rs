@@ -321,13 +321,16 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(
-                ScanPayload::parse(text).map(|_| ()).unwrap_err(),
+                ScanPayload::parse(text).map(|_| ()).expect_err("refused"),
                 *want,
                 "{text}"
             );
         }
         let long = format!("VLSCAN1:{ID}.{ok}.https://{}.example", "a".repeat(600));
-        assert_eq!(ScanPayload::parse(&long).unwrap_err(), ScanError::TooLong);
+        assert_eq!(
+            ScanPayload::parse(&long).expect_err("refused"),
+            ScanError::TooLong
+        );
         let loopback = format!("VLSCAN1:{ID}.{ok}.http://127.0.0.1:8080");
         assert!(ScanPayload::parse(&loopback).is_ok());
     }

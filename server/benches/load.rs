@@ -243,7 +243,6 @@ async fn enrol(http: &reqwest::Client, base: &str, code: &str) -> Wallet {
             nonce: nonce.nonce,
             aud: base.to_owned(),
             iat: now(),
-            scan_mac: None,
         },
     )
     .expect("proof");
@@ -472,6 +471,7 @@ async fn approve(
             decision: Decision::Approve,
             code: Some(pick.clone()),
             iat: now(),
+            scan_mac: None,
         },
     )
     .map_err(|e| e.to_string())?;

@@ -225,12 +225,21 @@ async fn a_scan_client_shows_a_qr_whose_secret_no_challenge_holds() {
 
     // The session this opened does not stand in for the next scan: a new login page.
     let again = b.authorize(&h, &rp, &Ask::new(CALLBACK)).await;
-    assert!(again.is_err(), "a scan-mode client always gets a login page");
+    assert!(
+        again.is_err(),
+        "a scan-mode client always gets a login page"
+    );
     let mut none = Ask::new(CALLBACK);
     none.prompt = Some("none".into());
-    let cb = b.authorize(&h, &rp, &none).await.expect("an answer at once");
+    let cb = b
+        .authorize(&h, &rp, &none)
+        .await
+        .expect("an answer at once");
     assert_eq!(cb.error.as_deref(), Some("login_required"));
 }
+
+/// One refused kind: what it is, the signed decision, code and MAC, the error expected.
+type Case<'a> = (&'a str, Decision, Option<&'a str>, Option<String>, &'a str);
 
 #[tokio::test]
 async fn every_answer_without_a_valid_mac_is_refused_and_counted() {
@@ -254,7 +263,7 @@ async fn every_answer_without_a_valid_mac_is_refused_and_counted() {
     let wrong_key = ScanSecret::new([0x5a; scan::SECRET_LEN]);
     let now = h.now();
 
-    let cases: Vec<(&str, Decision, Option<&str>, Option<String>, &str)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "no MAC, approve",
             Decision::Approve,
