@@ -176,3 +176,36 @@ impl RelyingParty {
         }
     }
 }
+
+/// Scan mode (issue 16): the text of the QR code in a login page's inline SVG (core's
+/// renderer: one path of runs `M x y h w v1 h-w z`), drawn at 4 px per module and read by a
+/// QR decoder, as a phone's camera would; `None` without a readable code.
+pub fn qr_text_of_page(html: &str) -> Option<String> {
+    let at = html.find("<svg")?;
+    let svg = &html[at..at + html[at..].find("</svg>")?];
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let key = format!("{name}=\"");
+        let v = tag.find(&key)? + key.len();
+        Some(tag[v..v + tag[v..].find('"')?].to_owned())
+    };
+    let n: usize = attr(svg, "viewBox")?.split(' ').nth(2)?.parse().ok()?;
+    let d = attr(&svg[svg.find("<path")?..], "d")?;
+    let scale = 4;
+    let w = n.checked_mul(scale).filter(|w| *w <= 4096)?;
+    let mut img = vec![255u8; w * w];
+    for run in d.split('M').filter(|r| !r.is_empty()) {
+        let (xy, rest) = run.split_once('h')?;
+        let (x, y) = xy.split_once(' ')?;
+        let (x, y): (usize, usize) = (x.parse().ok()?, y.parse().ok()?);
+        let len: usize = rest.split('v').next()?.parse().ok()?;
+        if (x + len) > n || y >= n {
+            return None;
+        }
+        for yy in y * scale..(y + 1) * scale {
+            img[yy * w + x * scale..yy * w + (x + len) * scale].fill(0);
+        }
+    }
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, w, |x, y| img[y * w + x]);
+    let grids = prepared.detect_grids();
+    grids.first()?.decode().ok().map(|(_, text)| text)
+}

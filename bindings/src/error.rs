@@ -118,6 +118,37 @@ pub enum VistalidError {
         /// The server wanted evidence the device did not send.
         missing: bool,
     },
+    /// Scan mode (issue 16): the scanned text is not a Vistalid login QR code (or was
+    /// misread); `reason` names the fault. Ask the user to scan the login page's code again.
+    #[error("not a login QR code: {reason}")]
+    NotALoginQr {
+        /// What is wrong with the text.
+        reason: String,
+    },
+    /// Scan mode: the login QR code comes from `scanned`, a server none of the accounts is
+    /// enrolled with (`enrolled`); nothing was sent. Warn the user: a look-alike site.
+    #[error("this login QR code comes from {scanned}, but the accounts are with {}", enrolled.join(", "))]
+    ScanUnknownServer {
+        /// The origin the QR code names.
+        scanned: String,
+        /// The origins of the accounts' servers.
+        enrolled: Vec<String>,
+    },
+    /// Scan mode: no login request waits for this QR code (the identifier was not entered
+    /// yet, or the request expired or was answered): enter it on the page, then scan again.
+    #[error("no login request waits for this QR code")]
+    ScanNoRequest,
+    /// Scan mode: this request can only be answered after scanning the login page's QR code
+    /// (`scanLogin`); nothing was sent.
+    #[error("scan the QR code shown on the login page to answer this request")]
+    ScanRequired,
+    /// Scan mode: the server refused the answer's MAC (`code`: `scan_mac_required`,
+    /// `scan_mac_invalid` or `scan_mac_unexpected`).
+    #[error("the server refused the scanned code: {code}")]
+    ScanRefused {
+        /// The server's error code.
+        code: String,
+    },
     /// The server could not be reached or the connection broke; retry later when
     /// `retryable`, otherwise check the server address and the network settings.
     #[error("{}", ClientError::Network { retryable: *retryable })]
@@ -249,6 +280,17 @@ impl From<WalletError> for VistalidError {
             WalletError::AccountAlreadyEnrolled => Self::AccountAlreadyEnrolled,
             WalletError::DeviceNotTrusted { missing } => Self::DeviceNotTrusted { missing },
             WalletError::NoSuchAccount => invalid(&e),
+            WalletError::Scan(s) => Self::NotALoginQr {
+                reason: s.to_string(),
+            },
+            WalletError::ScanUnknownServer { scanned, enrolled } => {
+                Self::ScanUnknownServer { scanned, enrolled }
+            }
+            WalletError::ScanNoChallenge => Self::ScanNoRequest,
+            WalletError::ScanRequired => Self::ScanRequired,
+            WalletError::ScanRefused(code) => Self::ScanRefused {
+                code: code.as_str().to_owned(),
+            },
             WalletError::Storage(_) | WalletError::Internal(_) => Self::Internal {
                 reason: e.to_string(),
             },
@@ -308,6 +350,30 @@ mod tests {
             ),
             (WalletError::Corrupt, V::Corrupt),
             (WalletError::NoCredential, V::NoCredential),
+            (WalletError::ScanNoChallenge, V::ScanNoRequest),
+            (WalletError::ScanRequired, V::ScanRequired),
+            (
+                WalletError::ScanRefused(vistalid_core::protocol::ErrorCode::ScanMacInvalid),
+                V::ScanRefused {
+                    code: "scan_mac_invalid".into(),
+                },
+            ),
+            (
+                WalletError::ScanUnknownServer {
+                    scanned: "https://evil.example".into(),
+                    enrolled: vec!["https://id.example".into()],
+                },
+                V::ScanUnknownServer {
+                    scanned: "https://evil.example".into(),
+                    enrolled: vec!["https://id.example".into()],
+                },
+            ),
+            (
+                WalletError::Scan(vistalid_core::scan::ScanError::BadOrigin),
+                V::NotALoginQr {
+                    reason: vistalid_core::scan::ScanError::BadOrigin.to_string(),
+                },
+            ),
             (WalletError::KeystoreMismatch, V::KeyInvalidated),
             (
                 WalletError::DeviceNotTrusted { missing: true },

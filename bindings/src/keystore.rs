@@ -175,6 +175,11 @@ fn to_core(e: VistalidError) -> KeystoreError {
         | VistalidError::BadSignature
         | VistalidError::AccountAlreadyEnrolled
         | VistalidError::DeviceNotTrusted { .. }
+        | VistalidError::NotALoginQr { .. }
+        | VistalidError::ScanUnknownServer { .. }
+        | VistalidError::ScanNoRequest
+        | VistalidError::ScanRequired
+        | VistalidError::ScanRefused { .. }
         | VistalidError::Network { .. }
         | VistalidError::Server { .. }
         | VistalidError::InvalidInput { .. }

@@ -106,6 +106,8 @@ pub struct Challenge {
     pub issued_at: i64,
     /// Expires at, seconds since the epoch.
     pub expires_at: i64,
+    /// Scan mode (issue 16): answer it only after `scanLogin` read the login page's QR code.
+    pub scan: bool,
 }
 
 /// The result of [`Wallet::fetch_challenges`].
@@ -187,6 +189,15 @@ impl Wallet {
             challenges: fetched.challenges.into_iter().map(Into::into).collect(),
             rejected_count: u32::try_from(fetched.rejected.len()).unwrap_or(u32::MAX),
         })
+    }
+
+    /// Scan mode (issue 16): reads the text of the login page's QR code, checks that it comes
+    /// from the server of one of the accounts (else `ScanUnknownServer`, naming both), and
+    /// fetches the login request it shows, to display as usual and answer with `approve`,
+    /// `deny` or `reportNotMe` (the answer then carries the MAC of the scanned secret).
+    pub async fn scan_login(&self, text: String) -> Result<Challenge, VistalidError> {
+        let text = zeroize::Zeroizing::new(text);
+        Ok(self.inner.scan_login(&text).await?.into())
     }
 
     /// Approves challenge `challenge_id` with the wallet PIN and the code the user picked or
@@ -344,6 +355,7 @@ impl From<CoreChallenge> for Challenge {
             candidates: c.candidates,
             issued_at: c.issued_at,
             expires_at: c.expires_at,
+            scan: c.scan_attempt.is_some(),
         }
     }
 }

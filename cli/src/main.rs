@@ -8,6 +8,7 @@ mod demo;
 mod files;
 mod key_cache;
 mod qr_cmds;
+mod scan_cmd;
 mod text;
 mod ui;
 mod wallet_cmds;
@@ -60,6 +61,12 @@ enum Command {
         /// Seconds to wait for a request.
         #[arg(long, default_value_t = 25)]
         wait: u32,
+    },
+    /// Scan mode: reads the login page's QR code (its text, or a PNG image of it), shows the
+    /// request, asks for the code and the PIN.
+    Scan {
+        /// The QR code's text (VLSCAN1:...), or a PNG file of it (FILE.png).
+        input: String,
     },
     /// Waits for a login request and declines it.
     Deny {
@@ -177,6 +184,7 @@ fn main() -> ExitCode {
             Command::Enrol { server, code } => wallet_cmds::enrol(&state_dir, &server, &code).await,
             Command::Accounts => wallet_cmds::accounts(&state_dir),
             Command::Approve { wait } => wallet_cmds::approve(&state_dir, wait).await,
+            Command::Scan { input } => scan_cmd::scan(&state_dir, &input).await,
             Command::Deny { wait, not_me } => wallet_cmds::deny(&state_dir, wait, not_me).await,
             Command::Qr {
                 account,

@@ -196,7 +196,8 @@ pub(crate) async fn deny(state_dir: &Path, wait: u32, not_me: bool) -> u8 {
     report(result)
 }
 
-fn report(result: Result<AnswerOutcome, WalletError>) -> u8 {
+/// Prints the outcome of an answer; its exit code.
+pub(crate) fn report(result: Result<AnswerOutcome, WalletError>) -> u8 {
     match result {
         Ok(AnswerOutcome::Approved) => {
             println!("{}", text::wallet::approved());

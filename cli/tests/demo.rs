@@ -34,6 +34,10 @@ fn the_demo_passes_every_check() {
         "offline check: issuer signature, device signature, time",
         "a second redemption is refused (single use)",
         "after 5 wrong PINs the vault is locked, even for the right PIN",
+        // Scan mode (issue 16).
+        "scan mode: the page's QR code reads back (PNG, the CLI's decoder) and names this server",
+        "scan mode: the push alone cannot approve (the wallet asks for the scan)",
+        "scan mode: the approval carries the MAC; the code is exchanged for the practitioner's ID token",
     ] {
         assert!(
             stdout.contains(&format!("ok   {check}")),

@@ -87,6 +87,10 @@ pub struct Challenge {
     pub issued_at: i64,
     /// Expiry (seconds since the epoch).
     pub expires_at: i64,
+    /// Scan mode (issue 16): the login attempt whose QR code must be scanned to answer
+    /// ([`crate::wallet::Wallet::scan_login`]); `None` for a challenge answered as it comes.
+    #[serde(default)]
+    pub scan_attempt: Option<String>,
 }
 
 impl Challenge {
@@ -145,6 +149,7 @@ pub fn verify_challenge(
         candidates: claims.candidates,
         issued_at: claims.iat,
         expires_at: claims.exp,
+        scan_attempt: claims.scan,
     })
 }
 
@@ -200,12 +205,14 @@ pub fn check_answer_code(
 }
 
 /// Builds and signs the answer to `challenge` with the device key, after
-/// [`check_answer_code`].
+/// [`check_answer_code`]; `scan_mac` is the scan-mode MAC ([`crate::scan::answer_mac`]) of a
+/// scan-mode challenge, `None` for any other.
 pub fn sign_answer(
     device_key: &SigningKey,
     challenge: &Challenge,
     decision: Decision,
     code: Option<&str>,
+    scan_mac: Option<String>,
     now: i64,
 ) -> Result<String, ChallengeError> {
     let code = check_answer_code(challenge, decision, code)?;
@@ -215,6 +222,7 @@ pub fn sign_answer(
         decision,
         code,
         iat: now,
+        scan_mac,
     };
     jws::sign_json(device_key, TYP_ANSWER, &claims).map_err(|_| ChallengeError::Signing)
 }
@@ -237,6 +245,7 @@ mod tests {
             candidates: vec!["42".into(), "07".into(), "93".into()],
             iat: NOW,
             exp: NOW + 120,
+            scan: None,
         }
     }
 
@@ -266,16 +275,16 @@ mod tests {
         assert_eq!(ch.candidates.len(), 3);
         let device = SigningKey::make().expect("key");
         let answer =
-            sign_answer(&device, &ch, Decision::Approve, Some("07"), NOW + 6).expect("sign");
+            sign_answer(&device, &ch, Decision::Approve, Some("07"), None, NOW + 6).expect("sign");
         let back: AnswerClaims =
             jws::verify_json(&answer, &device.public_key(), Some(TYP_ANSWER)).expect("verify");
         assert_eq!(back.code.as_deref(), Some("07"));
         assert_eq!(back.decision, Decision::Approve);
         assert_eq!(
-            sign_answer(&device, &ch, Decision::Approve, Some("11"), NOW),
+            sign_answer(&device, &ch, Decision::Approve, Some("11"), None, NOW),
             Err(ChallengeError::InvalidCode)
         );
-        let deny = sign_answer(&device, &ch, Decision::NotMe, None, NOW).expect("sign");
+        let deny = sign_answer(&device, &ch, Decision::NotMe, None, None, NOW).expect("sign");
         let back: AnswerClaims = jws::verify_json(&deny, &device.public_key(), None).expect("v");
         assert_eq!((back.decision, back.code), (Decision::NotMe, None));
     }
@@ -389,13 +398,13 @@ mod tests {
         c.candidates.clear();
         let ch = check(&server, &c, NOW).expect("valid");
         let device = SigningKey::make().expect("key");
-        assert!(sign_answer(&device, &ch, Decision::Approve, Some("55"), NOW).is_ok());
+        assert!(sign_answer(&device, &ch, Decision::Approve, Some("55"), None, NOW).is_ok());
         assert_eq!(
-            sign_answer(&device, &ch, Decision::Approve, Some("555"), NOW),
+            sign_answer(&device, &ch, Decision::Approve, Some("555"), None, NOW),
             Err(ChallengeError::InvalidCode)
         );
         assert_eq!(
-            sign_answer(&device, &ch, Decision::Approve, None, NOW),
+            sign_answer(&device, &ch, Decision::Approve, None, None, NOW),
             Err(ChallengeError::InvalidCode)
         );
     }

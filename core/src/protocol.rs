@@ -358,6 +358,11 @@ pub struct ChallengeClaims {
     pub iat: i64,
     /// Expiry, seconds since the epoch.
     pub exp: i64,
+    /// Scan mode (issue 16): the id of the browser login attempt whose QR code the user must
+    /// scan; the answer must then carry [`AnswerClaims::scan_mac`]. The QR code's secret is
+    /// never here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<String>,
 }
 
 /// Answer to [`PATH_CHALLENGES`].
@@ -393,6 +398,11 @@ pub struct AnswerClaims {
     pub code: Option<String>,
     /// Seconds since the epoch at signing time.
     pub iat: i64,
+    /// Scan mode (issue 16): the MAC over the challenge id and the decision, keyed with the
+    /// scanned secret ([`crate::scan::answer_mac`]); required for a challenge with
+    /// [`ChallengeClaims::scan`], refused on any other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_mac: Option<String>,
 }
 
 /// Body of [`PATH_ANSWER`].
@@ -689,6 +699,13 @@ error_codes! {
     /// The device's attestation or hardware co-signature does not verify; the description
     /// names the check that failed (ADR 0001).
     AttestationInvalid => "attestation_invalid",
+    /// Scan mode (issue 16): the answer to a scan-mode challenge carries no MAC (it was not
+    /// answered from the login page's QR code).
+    ScanMacRequired => "scan_mac_required",
+    /// Scan mode: the answer's MAC does not verify (another secret, challenge or decision).
+    ScanMacInvalid => "scan_mac_invalid",
+    /// Scan mode: the answer carries a MAC but its challenge is not in scan mode.
+    ScanMacUnexpected => "scan_mac_unexpected",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -62,6 +62,7 @@ fn claims() -> ChallengeClaims {
         candidates: vec!["42".into(), "17".into(), "93".into()],
         iat: NOW - 10,
         exp: NOW + 110,
+        scan: None,
     }
 }
 
@@ -88,6 +89,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         decision: Decision::Approve,
         code: Some("42".into()),
         iat: NOW,
+        scan_mac: None,
     };
     let device_key = SigningKey::make().expect("key");
     let answer_token = jws::sign_json(&device_key, TYP_ANSWER, &answer).expect("sign");

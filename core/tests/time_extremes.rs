@@ -29,6 +29,7 @@ fn challenge_claims(iat: i64, exp: i64) -> ChallengeClaims {
         candidates: vec!["12".into(), "34".into(), "56".into()],
         iat,
         exp,
+        scan: None,
     }
 }
 
@@ -74,6 +75,7 @@ fn challenge_times_at_the_ends_of_i64_are_refused_without_overflow() {
                     candidates: Vec::new(),
                     issued_at: iat,
                     expires_at: exp,
+                    scan_attempt: None,
                 };
                 let _ = ch.is_expired(now);
             }

@@ -471,6 +471,7 @@ async fn approve(
             decision: Decision::Approve,
             code: Some(pick.clone()),
             iat: now(),
+            scan_mac: None,
         },
     )
     .map_err(|e| e.to_string())?;

@@ -120,6 +120,7 @@ pub struct ClientOptions {
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     userinfo_signed: bool,
+    scan_login: bool,
 }
 
 impl ClientOptions {
@@ -132,6 +133,7 @@ impl ClientOptions {
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
             userinfo_signed: false,
+            scan_login: false,
         }
     }
 
@@ -161,6 +163,14 @@ impl ClientOptions {
     /// (`userinfo_signed_response_alg=ES256`) instead of JSON.
     pub fn userinfo_signed(mut self, signed: bool) -> Self {
         self.userinfo_signed = signed;
+        self
+    }
+
+    /// Scan mode (issue 16): this client's browser logins show a QR code that the phone
+    /// must scan; an answer without the code's MAC is refused (`add-client --login-mode
+    /// scan`).
+    pub fn scan_login(mut self, scan: bool) -> Self {
+        self.scan_login = scan;
         self
     }
 }
@@ -244,6 +254,7 @@ impl Admin {
                 redirect_uris: options.redirect_uris.clone(),
                 post_logout_redirect_uris: options.post_logout_redirect_uris.clone(),
                 userinfo_signed: options.userinfo_signed,
+                scan_login: options.scan_login,
             },
             created_at: self.shared.clock.now(),
         })?;

@@ -39,6 +39,8 @@ pub(crate) struct Ask {
     pub(crate) binding_message: String,
     /// Where and how the login was requested.
     pub(crate) context: RequestContext,
+    /// Scan mode (issue 16): the browser attempt whose QR code's MAC the answers need.
+    pub(crate) scan: Option<String>,
 }
 
 /// A started login.
@@ -96,6 +98,7 @@ impl Shown<'_> {
             candidates: self.candidates.to_vec(),
             iat: self.iat,
             exp: self.exp,
+            scan: self.ask.scan.clone(),
         };
         let jws =
             jws::sign_json(&s.key, TYP_CHALLENGE, &claims).map_err(|e| ApiError::internal(&e))?;
@@ -159,6 +162,7 @@ pub(crate) async fn start(
         interval_secs: secs(cfg.poll_interval_secs),
         challenges: challenges.clone(),
         attempt: attempt.map(str::to_owned),
+        scan_attempt: ask.scan.clone(),
     };
     let queued = s
         .store
@@ -202,6 +206,7 @@ pub(crate) fn decoy(s: &Shared) -> Result<(), ApiError> {
         candidates: secrets::make_candidates(&secrets::make_dynamic_code()?, 3)?,
         iat: 0,
         exp: 0,
+        scan: None,
     };
     let _ = secrets::make_token()?;
     jws::sign_json(&s.key, TYP_CHALLENGE, &claims).map_err(|e| ApiError::internal(&e))?;

@@ -64,6 +64,10 @@ enum Command {
         /// Userinfo answers this client with an ES256-signed JWT.
         #[arg(long)]
         userinfo_signed: bool,
+        /// How its browser logins are approved: `push` (the phone gets the request), or
+        /// `scan` (the phone must scan the login page's QR code; docs/scan-mode.md).
+        #[arg(long, value_enum, default_value_t = LoginMode::Push)]
+        login_mode: LoginMode,
     },
     /// Give a client a new secret; prints it. The old one stops working (in a running server
     /// within its `client_cache_secs`, default 5 s).
@@ -133,6 +137,15 @@ enum Mode {
     Pick,
     /// Type the 2-digit code.
     Type,
+}
+
+/// How a client's browser logins are approved (issue 16).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LoginMode {
+    /// The phone gets the request and shows it.
+    Push,
+    /// The phone must scan the login page's QR code.
+    Scan,
 }
 
 /// Keys of the JSON config file; every key is optional.
@@ -325,6 +338,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             redirect_uri,
             post_logout_redirect_uri,
             userinfo_signed,
+            login_mode,
         } => {
             let admin = open_admin(config).map_err(err)?;
             let mode = match mode {
@@ -341,7 +355,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             for uri in post_logout_redirect_uri {
                 options = options.post_logout_redirect_uri(uri);
             }
-            let options = options.userinfo_signed(userinfo_signed);
+            let options = options
+                .userinfo_signed(userinfo_signed)
+                .scan_login(login_mode == LoginMode::Scan);
             let (id, secret) = admin.add_client_with(&name, &options).map_err(err)?;
             println!("client_id={id}");
             println!("client_secret={}", secret.as_str());

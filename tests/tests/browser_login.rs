@@ -564,3 +564,83 @@ async fn discovery_and_jwks_read_by_the_library_name_every_endpoint_and_key() {
         jwks,
     );
 }
+
+/// Scan mode (issue 16), end to end: a client registered for it, the page's QR code read
+/// from its SVG, the real wallet's `scan_login` (origin check, challenge fetch), the approval
+/// with the MAC, and the library's code exchange and ID-token checks.
+#[tokio::test]
+async fn a_scan_mode_login_goes_through_the_qr_code() {
+    let env = Env::start().await;
+    let options = vistalid_server::ClientOptions::new(CodeMode::Pick)
+        .redirect_uri(CALLBACK)
+        .scan_login(true);
+    let (id, secret) = env
+        .server
+        .admin()
+        .add_client_with("Dossier patient (scan)", &options)
+        .unwrap();
+    let http = oidc_http();
+    let metadata = Metadata::discover_async(IssuerUrl::new(env.url()).unwrap(), &http)
+        .await
+        .unwrap();
+    let client = CoreClient::from_provider_metadata(
+        metadata.clone(),
+        ClientId::new(id.clone()),
+        Some(ClientSecret::new(secret.to_string())),
+    )
+    .set_redirect_uri(RedirectUrl::new(CALLBACK.into()).unwrap());
+    let rp = Rp {
+        client,
+        metadata,
+        id,
+        http,
+    };
+    let (w, _dir, login_id) = enrolled(&env).await;
+    let mut b = Browser::new();
+    let req = request(&rp, None, None);
+    let page = b.open(&env, &req.url).await.expect_err("a login page");
+    let html = b.send(b.http.get(&page)).await.text().await.unwrap();
+    let csrf = value_of(&html, "name=\"csrf\"");
+    let r = b
+        .send(
+            b.http
+                .post(&page)
+                .form(&[("identifier", login_id.as_str()), ("csrf", csrf.as_str())]),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = b.send(b.http.get(&page)).await.text().await.unwrap();
+    assert!(html.contains("data-state=\"waiting\""), "{html}");
+    let scanned = vistalid_e2e::qr_text_of_page(&html).expect("a readable QR code");
+
+    // A plain fetch shows the request, but it cannot be approved without the scan.
+    let ch = w.fetch_challenges(0).await.unwrap().challenges.remove(0);
+    assert!(ch.scan_attempt.is_some());
+    let code = text_of(&html, "id=\"code\"");
+    assert_eq!(
+        w.approve(&ch.id, Pin::new(PIN), &code).await,
+        Err(vistalid_core::wallet::WalletError::ScanRequired)
+    );
+    // Another server's QR code is refused before any network, naming both origins.
+    let elsewhere = scanned.replace(&env.url(), "https://look-alike.example");
+    match w.scan_login(&elsewhere).await {
+        Err(vistalid_core::wallet::WalletError::ScanUnknownServer { scanned, enrolled }) => {
+            assert_eq!(scanned, "https://look-alike.example");
+            assert_eq!(enrolled, vec![env.url()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let ch = w.scan_login(&scanned).await.unwrap();
+    assert_eq!(ch.service, "Dossier patient (scan)");
+    w.approve(&ch.id, Pin::new(PIN), &code).await.unwrap();
+    let r = b.send(b.http.get(format!("{page}/continue"))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()[LOCATION].to_str().unwrap();
+    let answer: BTreeMap<String, String> = reqwest::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let t = exchange(&rp, req, &answer).await;
+    assert!(!t.sub.is_empty());
+}

@@ -162,7 +162,7 @@ async fn approve_on_phone(
 
 /// The service reads the code from the redirect and exchanges it (ID token verified: nonce,
 /// `at_hash`, signature, `iss`, `aud`, `exp`).
-async fn exchange(
+pub(super) async fn exchange(
     rp: &RelyingParty,
     login: &BrowserLogin,
     callback: &str,

@@ -8,6 +8,7 @@
 //! keeps a server and a sample health service running for a person's own browser.
 
 mod browser;
+mod scan;
 pub(crate) mod serve;
 mod service;
 
@@ -217,6 +218,7 @@ async fn run_steps(
         identifier: NATIONAL_ID,
     };
     browser::steps(&base, &admin, &who, non_interactive, 7, checks).await?;
+    scan::step(&base, &admin, &who, data.path(), checks).await?;
 
     insured_steps(
         &base,

@@ -122,6 +122,12 @@ pub(crate) enum Check {
     TriesLeftThenBackoff,
     /// Step 15.
     LockedAfterFive,
+    /// Step 11b (scan mode, issue 16).
+    ScanQrRead,
+    /// Step 11b.
+    ScanBlindRefused,
+    /// Step 11b.
+    ScanApproved,
 }
 
 /// The name of a check, as the run and the summary show it.
@@ -224,7 +230,43 @@ pub(crate) fn check(c: Check) -> String {
             "after 5 wrong PINs the vault is locked, even for the right PIN",
             "après 5 codes PIN erronés le coffre est verrouillé, même pour le bon code"
         ),
+        C::ScanQrRead => t!(
+            "scan mode: the page's QR code reads back (PNG, the CLI's decoder) and names this server",
+            "mode scan : le QR code de la page se relit (PNG, décodeur de la CLI) et nomme ce serveur"
+        ),
+        C::ScanBlindRefused => t!(
+            "scan mode: the push alone cannot approve (the wallet asks for the scan)",
+            "mode scan : la notification seule ne permet pas de valider (le portefeuille demande le scan)"
+        ),
+        C::ScanApproved => t!(
+            "scan mode: the approval carries the MAC; the code is exchanged for the practitioner's ID token",
+            "mode scan : la validation porte le MAC ; le code est échangé contre le jeton du professionnel"
+        ),
     }
+}
+
+/// Step 11b's title (scan mode, issue 16).
+pub(crate) fn scan_step() -> String {
+    t!(
+        "Scan mode: the phone approves only after scanning the login page's QR code",
+        "Mode scan : le téléphone ne valide qu'après avoir scanné le QR code de la page"
+    )
+}
+
+/// Scan mode: what the QR code holds (never its secret).
+pub(crate) fn scan_qr(version: u8, modules: usize, bytes: usize, origin: &str) -> String {
+    t!(
+        "The page shows a QR code (version {version}, {modules}×{modules} modules, {bytes} bytes: the attempt, a 128-bit secret, {origin})",
+        "La page affiche un QR code (version {version}, {modules}×{modules} modules, {bytes} octets : la tentative, un secret de 128 bits, {origin})"
+    )
+}
+
+/// Scan mode: the blind approval's result.
+pub(crate) fn scan_blind(result: &str) -> String {
+    t!(
+        "Approving from the notification alone: {result}",
+        "Validation depuis la seule notification : {result}"
+    )
 }
 
 /// The demo stopped early.

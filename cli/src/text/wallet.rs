@@ -94,8 +94,44 @@ pub(crate) fn error(e: &WalletError) -> String {
             "No insured account with a QR credential in this wallet.",
             "Aucun compte d'assuré avec une attestation QR dans ce portefeuille."
         ),
+        W::Scan(_) => t!(
+            "This is not a Vistalid login QR code (or it was misread): scan the code shown on the login page.",
+            "Ce n'est pas un QR code de connexion Vistalid (ou il a été mal lu) : scannez le code \
+             affiché sur la page de connexion."
+        ),
+        W::ScanUnknownServer { scanned, enrolled } => {
+            let enrolled = enrolled.join(", ");
+            t!(
+                "This login QR code comes from {scanned}, but your accounts are with {enrolled}: nothing was sent. If you did not expect this site, close it.",
+                "Ce QR code de connexion vient de {scanned}, mais vos comptes sont chez {enrolled} : \
+                 rien n'a été envoyé. Si vous n'attendiez pas ce site, fermez-le."
+            )
+        }
+        W::ScanNoChallenge => t!(
+            "No sign-in request waits for this QR code: enter your identifier on the page first, then scan again.",
+            "Aucune demande de connexion n'attend ce QR code : saisissez d'abord votre \
+             identifiant sur la page, puis scannez à nouveau."
+        ),
+        W::ScanRequired => t!(
+            "This request can only be answered by scanning the QR code on the login page (`vistalid scan`).",
+            "Cette demande ne peut être validée qu'en scannant le QR code de la page de connexion \
+             (`vistalid scan`)."
+        ),
+        W::ScanRefused(code) => t!(
+            "The server refused the scanned code ({code}): scan the QR code of this very page again.",
+            "Le serveur a refusé le code scanné ({code}) : scannez à nouveau le QR code de cette \
+             page."
+        ),
         other => t!("Error: {other}.", "Erreur : {other}."),
     }
+}
+
+/// After a scan: the request found.
+pub(crate) fn scanned() -> String {
+    t!(
+        "QR code read: the server's request for this page:",
+        "QR code lu : la demande du serveur pour cette page :"
+    )
 }
 
 /// The PIN policy's reason in the current language (core names it in English).

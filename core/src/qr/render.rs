@@ -125,6 +125,44 @@ impl QrMatrix {
         )
     }
 
+    /// The matrix of an SVG that [`QrMatrix::to_svg`] wrote (the first `<svg>` of `text`, as
+    /// a web page embeds it): the inverse of `to_svg`, for tools that hand a page's QR code
+    /// to a decoder as pixels (scan mode's demo and tests). `None` for anything else.
+    pub fn from_svg(text: &str) -> Option<Self> {
+        let at = text.find("<svg")?;
+        let svg = &text[at..at + text[at..].find("</svg>")?];
+        let attr = |tag: &str, name: &str| -> Option<String> {
+            let key = format!(" {name}=\"");
+            let v = tag.find(&key)? + key.len();
+            Some(tag[v..v + tag[v..].find('"')?].to_owned())
+        };
+        let n: usize = attr(svg, "viewBox")?.split(' ').nth(2)?.parse().ok()?;
+        let size = n
+            .checked_sub(2 * QUIET_ZONE)
+            .filter(|s| (21..=177).contains(s))?;
+        if (size - 17) % 4 != 0 {
+            return None;
+        }
+        let mut modules = vec![false; size * size];
+        let d = attr(&svg[svg.find("<path")?..], "d")?;
+        for run in d.split('M').filter(|r| !r.is_empty()) {
+            let (xy, rest) = run.split_once('h')?;
+            let (x, y) = xy.split_once(' ')?;
+            let x = x.parse::<usize>().ok()?.checked_sub(QUIET_ZONE)?;
+            let y = y.parse::<usize>().ok()?.checked_sub(QUIET_ZONE)?;
+            let len: usize = rest.split('v').next()?.parse().ok()?;
+            if x + len > size || y >= size {
+                return None;
+            }
+            modules[y * size + x..y * size + x + len].fill(true);
+        }
+        Some(Self {
+            size,
+            version: u8::try_from((size - 17) / 4).ok()?,
+            modules,
+        })
+    }
+
     /// The PNG to show or hand out: [`QrMatrix::to_png`] at [`PNG_SCALE`]. The bindings give
     /// it to apps and the CLI writes it, so both draw the same image.
     pub fn to_display_png(&self) -> Vec<u8> {
@@ -255,6 +293,17 @@ fn crc32(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_svg_reads_back_to_its_matrix() {
+        let m = QrMatrix::encode(
+            "VLSCAN1:AAAAAAAAAAAAAAAAAAAAAA.BwcHBwcHBwcHBwcHBwcHBw.https://id.example",
+        )
+        .expect("encodes");
+        let page = format!("<p>x</p><svg role=\"img\" {}</p>", &m.to_svg()[5..]);
+        assert_eq!(QrMatrix::from_svg(&page), Some(m));
+        assert_eq!(QrMatrix::from_svg("<svg viewBox=\"0 0 9 9\"></svg>"), None);
+    }
 
     #[test]
     fn crc32_check_value() {

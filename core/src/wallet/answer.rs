@@ -8,6 +8,9 @@
 //!   the PIN: a bad code costs no PIN try and sends nothing.
 //! - The PIN is checked (a counted try) before anything is signed: a wrong PIN never sends an
 //!   answer, nor uses the hardware key (whose App Attest counter would advance).
+//! - A scan-mode challenge is answered only after its QR code was scanned
+//!   ([`Wallet::scan_login`]), with the MAC over its id and the decision; else
+//!   [`WalletError::ScanRequired`], before the PIN.
 //! - An account with a hardware key sends its co-signature over the answer's JWS (ADR 0001).
 //! - Once the server has seen the answer (any reply but a network failure), the challenge id
 //!   goes into the replay cache; after a network failure the user may try again.
@@ -67,6 +70,8 @@ impl Wallet {
         }
         // The code before the PIN: a bad code costs no try and sends nothing.
         challenge::check_answer_code(&ch, decision, code)?;
+        // Scan mode: the MAC before the PIN too (an unscanned challenge costs no try).
+        let scan_mac = self.scan_mac(&ch, decision)?;
         let record = state
             .account(&ch.account_id)
             .cloned()
@@ -74,7 +79,7 @@ impl Wallet {
 
         let unlocked = self.unlock(&vault, &ch.account_id, pin).await?;
         let key = device_key(&unlocked)?;
-        let token = challenge::sign_answer(&key, &ch, decision, code, self.clock.now())?;
+        let token = challenge::sign_answer(&key, &ch, decision, code, scan_mac, self.clock.now())?;
         drop(key);
         let hardware_signature = match &record.hardware_key {
             Some(alias) => self.co_sign(alias, &token).await?,
@@ -89,6 +94,7 @@ impl Wallet {
         let result = client.answer(&ch.id, &request).await;
         if !matches!(result, Err(ClientError::Network { .. })) {
             self.remember_answered(&vault, &ch).await?;
+            self.forget_scan(&ch.id)?;
         }
         match result {
             Ok(resp) => Ok(match resp.status {

@@ -12,6 +12,7 @@ use crate::client::ClientError;
 use crate::keystore::KeystoreError;
 use crate::oprf::OprfError;
 use crate::protocol::ErrorCode;
+use crate::scan::ScanError;
 use crate::vault::{PinGuardError, PinRefusal, VaultError};
 
 /// Errors of the wallet, each naming what the user or integrator can do.
@@ -79,6 +80,30 @@ pub enum WalletError {
     /// The account has no QR credential (a practitioner account, or enrolment without one).
     #[error("this account has no QR credential")]
     NoCredential,
+    /// Scan mode (issue 16): the scanned text is not a login QR code (carried as is).
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// Scan mode: the login QR code comes from a server none of this wallet's accounts is
+    /// enrolled with (a look-alike site's page, or the wrong app); nothing was sent to it.
+    #[error("this login QR code comes from {scanned}, but this wallet's accounts are with {}", enrolled.join(", "))]
+    ScanUnknownServer {
+        /// The origin the QR code names.
+        scanned: String,
+        /// The origins of the wallet's accounts' servers.
+        enrolled: Vec<String>,
+    },
+    /// Scan mode: the server has no pending login request of this QR code's page for this
+    /// wallet (the identifier was not entered yet, or the request expired or was answered).
+    #[error("no login request waits for this QR code; enter your identifier on the page, then scan again")]
+    ScanNoChallenge,
+    /// Scan mode: this request can only be answered by scanning the login page's QR code
+    /// ([`crate::wallet::Wallet::scan_login`]); nothing was sent.
+    #[error("scan the QR code shown on the login page to answer this request")]
+    ScanRequired,
+    /// Scan mode: the server refused the answer's MAC (`scan_mac_required`,
+    /// `scan_mac_invalid`, `scan_mac_unexpected`): the scanned code is not this page's.
+    #[error("the server refused the scanned code: {0}")]
+    ScanRefused(ErrorCode),
     /// Stored data is damaged or was tampered with.
     #[error("stored data is corrupt")]
     Corrupt,
@@ -137,6 +162,11 @@ impl WalletError {
                 Some(ErrorCode::AttestationInvalid) => {
                     return Self::DeviceNotTrusted { missing: false }
                 }
+                Some(
+                    c @ (ErrorCode::ScanMacRequired
+                    | ErrorCode::ScanMacInvalid
+                    | ErrorCode::ScanMacUnexpected),
+                ) => return Self::ScanRefused(c),
                 _ => {}
             }
         }

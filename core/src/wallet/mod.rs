@@ -24,6 +24,8 @@
 //! - `hardware.rs`: the accounts' hardware keys (ADR 0001): attested at enrolment, co-signing
 //!   answers, deleted with the wallet;
 //! - `records.rs`: the persisted schema of both vault tiers;
+//! - `scan.rs`: scan mode ([`Wallet::scan_login`]): the login page's QR code and the MAC of
+//!   its answer;
 //! - `error.rs`: [`WalletError`] and the mappings from the layers below.
 
 mod answer;
@@ -33,6 +35,7 @@ mod guard;
 mod hardware;
 mod present;
 mod records;
+mod scan;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -150,6 +153,8 @@ pub struct Wallet {
     transport: Arc<dyn Transport>,
     vault: Mutex<Option<Arc<Vault>>>,
     pending: Mutex<HashMap<String, Challenge>>,
+    /// Scan mode: the scanned secret of each scan-mode challenge, by challenge id.
+    scanned: Mutex<HashMap<String, crate::scan::ScanSecret>>,
     /// Serialises read-modify-write of the device tier.
     state_lock: Arc<Mutex<()>>,
 }
@@ -210,6 +215,7 @@ impl Wallet {
             transport,
             vault: Mutex::new(vault),
             pending: Mutex::new(HashMap::new()),
+            scanned: Mutex::new(HashMap::new()),
             state_lock: Arc::new(Mutex::new(())),
         })
     }
@@ -350,6 +356,10 @@ impl Wallet {
             .await?;
         }
         self.pending
+            .lock()
+            .map_err(|_| WalletError::Internal("lock"))?
+            .clear();
+        self.scanned
             .lock()
             .map_err(|_| WalletError::Internal("lock"))?
             .clear();

@@ -152,6 +152,7 @@ impl FakeServer {
             candidates: candidates.iter().map(|c| c.to_string()).collect(),
             iat: NOW,
             exp: NOW + 120,
+            scan: None,
         };
         jws::sign_json(&self.server_key, TYP_CHALLENGE, &claims).expect("sign")
     }

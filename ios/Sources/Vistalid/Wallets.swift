@@ -40,6 +40,17 @@ extension Wallet {
     public func approve(_ challenge: Challenge, pin: String, code: String) async throws -> AnswerOutcome {
         try await approve(challengeId: challenge.id, pin: pin, code: code)
     }
+
+    /// Scan mode (issue 16): reads the text of the login page's QR code, checks that it comes
+    /// from the server of one of the accounts, and fetches the login request it shows; answer
+    /// it as usual (the answer then carries the MAC of the scanned secret).
+    ///
+    /// - Throws: ``VistalidError/NotALoginQr(reason:)``,
+    ///   ``VistalidError/ScanUnknownServer(scanned:enrolled:)`` (nothing sent),
+    ///   ``VistalidError/ScanNoRequest``, and the errors of a fetch.
+    public func scanLogin(_ text: String) async throws -> Challenge {
+        try await scanLogin(text: text)
+    }
 }
 
 /// Fetches the QR issuer's public keys of `serverUrl` (a JWK set, JSON text) for

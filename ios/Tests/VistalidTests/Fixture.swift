@@ -20,6 +20,10 @@ struct Fixture: Decodable {
     let practitioners: [Practitioner]
     let insured: [Insured]
     let hostile_url: String
+    /// Scan mode (issue 16): the browser client registered for it, and the camera stand-in.
+    struct ScanClient: Decodable { let id: String; let redirect_uri: String }
+    let scan_client: ScanClient
+    let camera_url: String
 
     static let shared: Fixture = {
         guard let path = ProcessInfo.processInfo.environment["VISTALID_FIXTURE"] else {

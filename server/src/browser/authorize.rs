@@ -10,6 +10,8 @@
 //! - The session answers only without `prompt=login`, within `max_age` of the real phone
 //!   approval, while the approving device is not revoked; `prompt=none` without such a
 //!   session is `login_required`.
+//! - A client registered for scan mode is never answered from the session (a push-approved
+//!   session must not stand in for the scan): `prompt=none` is then `login_required`.
 //! - A new attempt sets `vl_attempt_<id>` (HttpOnly, SameSite=Lax, Path=/login/, Secure
 //!   unless loopback http); the server keeps only its hash.
 
@@ -78,7 +80,9 @@ pub(crate) async fn authorize(
         }
     };
     let now = s.clock.now();
-    if checked.prompt != Prompt::Login {
+    // A client registered for scan mode (issue 16) gets a scanned login every time: a session
+    // opened by a push approval elsewhere must not stand in for the scan.
+    if checked.prompt != Prompt::Login && !client.scan_login {
         if let Some(resp) = from_session(&s, &headers, &target, &checked, now).await? {
             return Ok(resp);
         }
@@ -92,7 +96,7 @@ pub(crate) async fn authorize(
             &s.issuer,
         ));
     }
-    new_attempt(&s, target, checked, lang, now).await
+    new_attempt(&s, target, checked, lang, client.scan_login, now).await
 }
 
 /// The request's parameters as sent: the query of a GET, the body of a POST; `None` for a
@@ -168,12 +172,14 @@ pub(crate) fn new_code(code: &str, target: &Target, checked: &Checked, now: i64)
     }
 }
 
-/// Opens a login attempt bound to this browser and sends it to the login page.
+/// Opens a login attempt bound to this browser and sends it to the login page; `scan`: the
+/// client is registered for scan mode (the attempt gets its QR secret now).
 async fn new_attempt(
     s: &Shared,
     target: Target,
     checked: Checked,
     lang: Lang,
+    scan: bool,
     now: i64,
 ) -> Result<Response, ApiError> {
     let id = secrets::make_id()?;
@@ -195,6 +201,11 @@ async fn new_attempt(
             lang,
             created_at: now,
             expires_at: now.saturating_add(ATTEMPT_TTL_SECS),
+            scan_secret: if scan {
+                Some(super::scan::new_secret()?)
+            } else {
+                None
+            },
         })
         .await?;
     let mut resp = see_other(&login_path(PATH_LOGIN, &id));

@@ -11,12 +11,16 @@
 //! - An approved attempt opens the SSO session (`vl_session`: 4 h absolute, 30 min idle by
 //!   default) and goes back to the client with a 60-second code; a refused one goes back with
 //!   `access_denied`; each attempt answers the client once.
+//! - Scan mode (issue 16, `scan`): an attempt of a client registered for it, or whose user
+//!   asked for it on the page, shows a QR code with a fresh secret; its phone challenges
+//!   are answered only with that secret's MAC (checked by `device/`).
 
 mod authorize;
 mod cookies;
 mod page;
 mod reply;
 pub(crate) mod request;
+mod scan;
 mod status;
 
 use axum::extract::Path;

@@ -120,7 +120,11 @@ fn view(s: &Shared, a: &Attempt, notice: Option<&str>) -> Response {
     if state == LoginState::Gone {
         return gone_page(a.lang);
     }
+    let m = messages::of(a.lang);
+    let scan_qr = super::scan::qr_svg(&s.issuer, a, m.scan_qr_label);
     mire::render(&mire::View {
+        scan: a.scan_secret.is_some(),
+        scan_qr: scan_qr.as_deref(),
         lang: a.lang,
         attempt_id: &a.id,
         csrf: &a.csrf,
@@ -184,6 +188,22 @@ pub(crate) async fn submit(
     if !form.csrf_ok(&a) {
         return Ok(csrf_page(a.lang));
     }
+    // Scan mode on the user's request (issue 16): the attempt gets its QR secret first.
+    let a = if form.get("login_mode") == Some("scan") && a.scan_secret.is_none() {
+        s.store
+            .attempts()
+            .enable_scan(&a.id, super::scan::new_secret()?)
+            .await?;
+        match s.store.attempts().find(&a.id).await? {
+            Some(found) => Attempt {
+                cookie_hash: a.cookie_hash,
+                ..found
+            },
+            None => return Ok(gone_page(a.lang)),
+        }
+    } else {
+        a
+    };
     let now = s.clock.now();
     if !matches!(
         a.facts.state(now),
@@ -292,6 +312,7 @@ fn ask(a: &Attempt, headers: &HeaderMap, peer: Option<IpAddr>) -> Ask {
         scope: a.scope.clone(),
         acr_values: a.acr_values.clone(),
         binding_message: String::new(),
+        scan: a.scan_secret.is_some().then(|| a.id.clone()),
         context: RequestContext {
             ip: peer.map(|ip| ip.to_string()),
             user_agent,

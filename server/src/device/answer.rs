@@ -2,7 +2,8 @@
 //! A device's signed answer to one of its challenges: the signature is checked with the key
 //! enrolled for the device the answer names, and, for a device with a hardware key, the
 //! hardware key's co-signature over the same JWS (ADR 0001; an App Attest counter must rise,
-//! and the store moves it with a compare-and-set in the answer's transaction); then the
+//! and the store moves it with a compare-and-set in the answer's transaction); for a
+//! scan-mode challenge, the MAC of the scanned secret (`scan_mac`, issue 16); then the
 //! store records the answer once.
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub(crate) async fn answer(
     let counter = co_signature(&s, &device, &req).await?;
     let now = s.clock.now();
     check_claims(&claims, &id, now)?;
+    super::scan_mac::check(&s, &claims).await?;
     let device_id = claims.device_id.clone();
     let answered = s
         .store
@@ -227,6 +229,7 @@ mod tests {
             decision: Decision::Deny,
             code: None,
             iat: 1,
+            scan_mac: None,
         };
         let key = vistalid_core::keys::SigningKey::make().expect("key");
         let token = jws::sign_json(&key, TYP_ANSWER, &claims).expect("sign");

@@ -20,6 +20,8 @@
 //!   refused at the device's limit, whose key is then erased; only a confirmation signed by
 //!   the key sealed in the account's PIN tier resets the count. Both requests are signed,
 //!   fresh and single-use.
+//! - An answer to a scan-mode challenge (issue 16) counts only with the MAC of the login
+//!   page's QR secret over its challenge id and decision (`scan_mac`).
 
 mod answer;
 mod challenges;
@@ -27,6 +29,7 @@ mod enrol;
 mod pin_confirm;
 mod pin_guard;
 mod pin_guess;
+mod scan_mac;
 
 pub(crate) use answer::answer;
 pub(crate) use challenges::challenges;

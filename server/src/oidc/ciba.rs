@@ -134,6 +134,7 @@ impl CibaForm {
                 user_agent: check_text("vistalid_user_agent", self.vistalid_user_agent, MAX_HINT)?,
                 place: check_text("vistalid_place", self.vistalid_place, MAX_HINT)?,
             },
+            scan: None,
         };
         Ok((login_hint, ask))
     }

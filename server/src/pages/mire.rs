@@ -49,6 +49,10 @@ pub(crate) struct View<'a> {
     pub(crate) state: LoginState,
     /// A message above the form (e.g. the per-network limit), from the catalogue.
     pub(crate) notice: Option<&'a str>,
+    /// Scan mode (issue 16): the attempt is in scan mode.
+    pub(crate) scan: bool,
+    /// Scan mode: the QR code's inline SVG (built by the caller from core's renderer).
+    pub(crate) scan_qr: Option<&'a str>,
 }
 
 /// The page of `view` (200; an unknown attempt is the caller's error page).
@@ -139,6 +143,12 @@ fn identifier_form(view: &View<'_>, m: &Messages) -> String {
             esc(notice)
         ));
     }
+    if view.scan {
+        out.push_str(&format!(
+            "<p id=\"scan-forced\">{}</p>\n",
+            esc(m.scan_forced)
+        ));
+    }
     out.push_str(&identifier_fields(
         view,
         m,
@@ -147,6 +157,35 @@ fn identifier_form(view: &View<'_>, m: &Messages) -> String {
     ));
     out.push_str(&back_link(view, m));
     out
+}
+
+/// Scan mode (issue 16): the identifier form's second button, that asks for scan mode, and
+/// what it protects against; nothing when the attempt is in scan mode already.
+fn scan_offer(view: &View<'_>, m: &Messages) -> String {
+    if view.scan {
+        return String::new();
+    }
+    format!(
+        "<p class=\"hint\" id=\"scan-offer-text\">{}</p>\n\
+         <button type=\"submit\" name=\"login_mode\" value=\"scan\" id=\"scan-mode\" \
+         class=\"secondary\" aria-describedby=\"scan-offer-text\">{}</button>\n",
+        esc(m.scan_offer_text),
+        esc(m.scan_offer)
+    )
+}
+
+/// Scan mode: the waiting page's QR code, what to do and what it protects against.
+fn scan_block(view: &View<'_>, m: &Messages, device: &str) -> String {
+    let Some(svg) = view.scan_qr else {
+        return String::new();
+    };
+    format!(
+        "<section id=\"scan\" aria-labelledby=\"scan-title\">\n<h2 id=\"scan-title\">{}</h2>\n\
+         <p>{}</p>\n<div class=\"scan-frame\">{svg}</div>\n<p id=\"scan-protects\">{}</p>\n</section>\n",
+        esc(m.scan_title),
+        fill(m.scan_lead, &[("device", device)]),
+        esc(m.scan_protects)
+    )
 }
 
 /// The identifier form (`form#identifier`).
@@ -160,7 +199,8 @@ fn identifier_fields(view: &View<'_>, m: &Messages, submit: &str, value: Option<
          <input type=\"text\" id=\"identifier-input\" name=\"identifier\" required \
          autocomplete=\"username\" spellcheck=\"false\" autocapitalize=\"characters\" \
          maxlength=\"64\" aria-describedby=\"identifier-hint\"{value}>\n\
-         <button type=\"submit\">{submit}</button>\n</form>\n",
+         <button type=\"submit\">{submit}</button>\n{scan}</form>\n",
+        scan = scan_offer(view, m),
         action = esc(&login_path(PATH_LOGIN, view.attempt_id)),
         csrf = esc(view.csrf),
         label = esc(m.identifier_label),
@@ -188,7 +228,8 @@ fn waiting(view: &View<'_>, m: &Messages, expires_in: i64) -> String {
          <p id=\"code\" class=\"code\">{code}</p>\n\
          <p class=\"timer\" id=\"timer\" aria-hidden=\"true\">{mm}:{ss:02}</p>\n\
          <p id=\"countdown\" aria-live=\"polite\" aria-atomic=\"true\" data-template=\"{template}\">{said}</p>\n\
-         <noscript><p>{refreshes}</p></noscript>\n",
+         <noscript><p>{refreshes}</p></noscript>\n{scan}",
+        scan = scan_block(view, m, &device),
         title = esc(m.waiting_title),
         sl = esc(m.service_label),
         service = esc(view.service),

@@ -3,7 +3,10 @@
 //! attempt is bound to (its cookie's hash), the identifier step's outcome, its current phone
 //! request, and how it ended (a code, or a refusal sent back to the client).
 
+use std::sync::Arc;
+
 use vistalid_core::protocol::CodeMode;
+use vistalid_core::scan::ScanSecret;
 
 use super::sessions::NewSession;
 use super::tokens::NewCode;
@@ -42,6 +45,8 @@ pub(crate) struct NewAttempt {
     pub(crate) created_at: i64,
     /// Expiry.
     pub(crate) expires_at: i64,
+    /// Scan mode (issue 16): the secret of the attempt's QR code.
+    pub(crate) scan_secret: Option<Arc<ScanSecret>>,
 }
 
 /// The current phone request of an attempt, as the page shows it.
@@ -92,6 +97,9 @@ pub(crate) struct Attempt {
     pub(crate) request: Option<AttemptRequest>,
     /// Names of the account's active devices, oldest first.
     pub(crate) devices: Vec<String>,
+    /// Scan mode (issue 16): the secret of the attempt's QR code (set once, kept for the
+    /// attempt's lifetime).
+    pub(crate) scan_secret: Option<Arc<ScanSecret>>,
 }
 
 /// Why the identifier step (or a retry) started no phone challenge.
@@ -187,6 +195,20 @@ impl Attempts<'_> {
         self.store
             .db
             .write(move |tx| sqlite::attempts::issue_code(tx, &step))
+            .await
+    }
+
+    /// Scan mode (issue 16): gives attempt `id` the secret of its QR code, unless it has one
+    /// or is done; `false` when nothing was written.
+    pub(crate) async fn enable_scan(
+        &self,
+        id: &str,
+        secret: Arc<ScanSecret>,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.store
+            .db
+            .write(move |tx| sqlite::scan::enable(tx, &id, &secret))
             .await
     }
 

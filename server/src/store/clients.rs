@@ -25,6 +25,9 @@ pub(crate) struct ClientRecord {
     pub(crate) post_logout_redirect_uris: Vec<String>,
     /// Whether userinfo answers it with a signed JWT (`userinfo_signed_response_alg=ES256`).
     pub(crate) userinfo_signed: bool,
+    /// Whether its browser logins use scan mode (issue 16): the login page shows a QR code
+    /// the phone must scan, and answers need its MAC.
+    pub(crate) scan_login: bool,
 }
 
 /// A relying party to register.

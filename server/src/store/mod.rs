@@ -47,7 +47,7 @@ pub(crate) use pin_guards::{
 pub(crate) use refusals::{RefusalCount, RefusalTally, Refusals};
 pub(crate) use requests::{
     AnswerRefusal, AnswerTry, Answered, CounterStep, Grant, NewChallenge, NewRequest, NotGranted,
-    Poll, Queued, Requests, TokenPoll,
+    Poll, Queued, Requests, ScanKey, TokenPoll,
 };
 pub(crate) use sessions::{EndSession, NewSession, SessionCode, SessionGrant, Sessions};
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).

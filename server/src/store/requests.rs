@@ -36,6 +36,8 @@ pub(crate) struct NewRequest {
     pub(crate) challenges: Vec<NewChallenge>,
     /// The browser login attempt that asks (`None`: CIBA).
     pub(crate) attempt: Option<String>,
+    /// Scan mode (issue 16): the attempt whose QR code's MAC its answers need.
+    pub(crate) scan_attempt: Option<String>,
 }
 
 impl NewRequest {
@@ -204,7 +206,29 @@ pub(crate) struct Requests<'a> {
     pub(super) store: &'a Store,
 }
 
+/// What the answer to a challenge must carry (scan mode, issue 16).
+#[derive(Debug)]
+pub(crate) enum ScanKey {
+    /// No challenge has this id.
+    NoChallenge,
+    /// Not a scan-mode challenge: no MAC.
+    Plain,
+    /// A scan-mode challenge: a MAC keyed with this secret.
+    Scan(vistalid_core::scan::ScanSecret),
+    /// A scan-mode challenge whose attempt is gone (pruned): no MAC can verify.
+    Gone,
+}
+
 impl Requests<'_> {
+    /// Scan mode (issue 16): what the answer to challenge `id` must carry.
+    pub(crate) async fn scan_key(&self, id: &str) -> Result<ScanKey, StoreError> {
+        let id = id.to_owned();
+        self.store
+            .db
+            .read(move |c| sqlite::scan::key_of(c, &id))
+            .await
+    }
+
     /// Queues a request and its challenges, unless the account already has `max_pending`
     /// pending unexpired requests.
     pub(crate) async fn queue(

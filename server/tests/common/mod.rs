@@ -310,6 +310,7 @@ impl Device {
             decision,
             code: code.map(str::to_owned),
             iat: now,
+            scan_mac: None,
         };
         jws::sign_json(&self.key, TYP_ANSWER, &claims).expect("sign")
     }

@@ -91,4 +91,17 @@ pub(super) const MESSAGES: Messages = Messages {
     logout_unknown_client: "The service asking for the sign-out is not known.",
     logout_not_ended: "Your session was not closed. Go back to the service and try again, or \
                        close your browser.",
+
+    scan_offer: "Approve by scanning a QR code",
+    scan_offer_text: "With the QR code, your phone can only approve a sign-in it has seen on \
+                      this screen: a request someone else started cannot be approved by a \
+                      tap on a notification.",
+    scan_forced: "This service asks you to scan a QR code with the Vistalid app to approve \
+                  the sign-in.",
+    scan_title: "Scan this QR code",
+    scan_lead: "In the Vistalid app on “{device}”, choose “Scan”, point the camera at this \
+                code, enter your PIN, then answer as usual.",
+    scan_qr_label: "QR code to scan with the Vistalid app",
+    scan_protects: "Why a QR code: your phone must see this page, so a sign-in someone else \
+                    started elsewhere cannot be approved blindly from a notification.",
 };

@@ -96,4 +96,18 @@ pub(super) const MESSAGES: Messages = Messages {
     logout_unknown_client: "Le service qui demande la déconnexion n'est pas connu.",
     logout_not_ended: "Votre session n'a pas été fermée. Retournez sur le service et \
                        réessayez, ou fermez votre navigateur.",
+
+    scan_offer: "Valider en scannant un QR code",
+    scan_offer_text: "Avec le QR code, votre téléphone ne peut valider qu’une connexion qu’il \
+                      a vue sur cet écran : une demande lancée par quelqu’un d’autre ne peut \
+                      pas être validée d’un geste sur une notification.",
+    scan_forced: "Ce service vous demande de scanner un QR code avec l’application Vistalid \
+                  pour valider la connexion.",
+    scan_title: "Scannez ce QR code",
+    scan_lead: "Dans l’application Vistalid sur « {device} », choisissez « Scanner », visez \
+                ce code, saisissez votre code PIN, puis répondez comme d’habitude.",
+    scan_qr_label: "QR code à scanner avec l’application Vistalid",
+    scan_protects: "Pourquoi un QR code : votre téléphone doit voir cette page, donc une \
+                    connexion lancée ailleurs par quelqu’un d’autre ne peut pas être validée \
+                    à l’aveugle depuis une notification.",
 };

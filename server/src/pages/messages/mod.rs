@@ -140,6 +140,21 @@ pub(crate) struct Messages {
     pub(crate) logout_unknown_client: &'static str,
     /// A refused logout: what it means and what to do.
     pub(crate) logout_not_ended: &'static str,
+
+    /// Scan mode (issue 16), identifier step: the button that asks for scan mode.
+    pub(crate) scan_offer: &'static str,
+    /// Scan mode, identifier step: what scan mode protects against.
+    pub(crate) scan_offer_text: &'static str,
+    /// Scan mode, identifier step: the service asks for scan mode.
+    pub(crate) scan_forced: &'static str,
+    /// Scan mode, waiting: heading of the QR code.
+    pub(crate) scan_title: &'static str,
+    /// Scan mode, waiting: what to do (`{device}`).
+    pub(crate) scan_lead: &'static str,
+    /// Scan mode, waiting: the QR code's text alternative.
+    pub(crate) scan_qr_label: &'static str,
+    /// Scan mode, waiting: what it protects against.
+    pub(crate) scan_protects: &'static str,
 }
 
 /// The catalogue of `lang`.

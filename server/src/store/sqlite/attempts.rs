@@ -2,7 +2,10 @@
 //! SQL of the `login_attempts` table, and of the continue step that turns an approved attempt
 //! into a code and a session.
 
+use std::sync::Arc;
+
 use rusqlite::{Connection, OptionalExtension as _};
+use vistalid_core::scan::ScanSecret;
 
 use super::{opt_state, sessions, state, tokens, Tx};
 use crate::domain::attempt::{AttemptFacts, AttemptStop, RequestFacts, MAX_RETRIES};
@@ -15,8 +18,8 @@ pub(in crate::store) fn create(tx: &Tx<'_>, a: &NewAttempt) -> Result<(), StoreE
     tx.prepare_cached(
         "INSERT INTO login_attempts (id, cookie_hash, csrf, client_id, redirect_uri, state,
              nonce, code_challenge, scope, acr_values, login_hint, locale, created_at,
-             expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             expires_at, scan_secret)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(rusqlite::params![
         a.id,
@@ -32,7 +35,9 @@ pub(in crate::store) fn create(tx: &Tx<'_>, a: &NewAttempt) -> Result<(), StoreE
         a.login_hint,
         a.lang.as_stored(),
         a.created_at,
-        a.expires_at
+        a.expires_at,
+        // EXPOSE: stored for the attempt's lifetime, to check its answers' MAC.
+        a.scan_secret.as_ref().map(|s| s.expose().to_vec())
     ])?;
     Ok(())
 }
@@ -44,7 +49,7 @@ pub(in crate::store) fn find(c: &Connection, id: &str) -> Result<Option<Attempt>
                     a.state, a.locale, a.login_hint, a.account_id, a.expires_at,
                     a.done_at IS NOT NULL, a.starts, a.stop, a.held_reason, a.held_until,
                     r.id, r.code, r.status, r.reason, r.expires_at,
-                    a.nonce, a.code_challenge, a.scope, a.acr_values
+                    a.nonce, a.code_challenge, a.scope, a.acr_values, a.scan_secret
              FROM login_attempts a JOIN clients c ON c.client_id = a.client_id
              LEFT JOIN auth_requests r ON r.id = a.request_id
              WHERE a.id = ?1",
@@ -95,6 +100,13 @@ pub(in crate::store) fn find(c: &Connection, id: &str) -> Result<Option<Attempt>
                     },
                     request: request.map(|(q, _)| q),
                     devices: Vec::new(),
+                    scan_secret: match r.get::<_, Option<Vec<u8>>>(26)? {
+                        None => None,
+                        Some(bytes) => Some(Arc::new(
+                            ScanSecret::from_slice(&zeroize::Zeroizing::new(bytes))
+                                .ok_or_else(|| super::corrupt(26, "login_attempts.scan_secret"))?,
+                        )),
+                    },
                 },
                 r.get::<_, Vec<u8>>(1)?,
             ))

@@ -11,7 +11,7 @@ pub(in crate::store) fn add(tx: &Tx<'_>, c: &NewClient) -> Result<(), StoreError
     let r = &c.record;
     tx.prepare_cached(
         "INSERT INTO clients (client_id, name, secret_hash, mode, audience, userinfo_signed,
-             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             created_at, scan_login) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(rusqlite::params![
         r.client_id,
@@ -20,7 +20,8 @@ pub(in crate::store) fn add(tx: &Tx<'_>, c: &NewClient) -> Result<(), StoreError
         r.mode.as_stored(),
         r.audience,
         r.userinfo_signed,
-        c.created_at
+        c.created_at,
+        r.scan_login
     ])?;
     let mut uri = tx.prepare_cached(
         "INSERT OR IGNORE INTO client_uris (client_id, kind, uri) VALUES (?1, ?2, ?3)",
@@ -60,8 +61,8 @@ pub(in crate::store) fn find(
 ) -> Result<Option<ClientRecord>, StoreError> {
     let row = c
         .prepare_cached(
-            "SELECT client_id, name, secret_hash, mode, audience, userinfo_signed FROM clients
-             WHERE client_id = ?1",
+            "SELECT client_id, name, secret_hash, mode, audience, userinfo_signed, scan_login
+             FROM clients WHERE client_id = ?1",
         )?
         .query_row([client_id], |r| {
             Ok((
@@ -71,10 +72,11 @@ pub(in crate::store) fn find(
                 state(r, 3)?,
                 r.get::<_, Option<String>>(4)?,
                 r.get::<_, bool>(5)?,
+                r.get::<_, bool>(6)?,
             ))
         })
         .optional()?;
-    let Some((client_id, name, hash, mode, audience, userinfo_signed)) = row else {
+    let Some((client_id, name, hash, mode, audience, userinfo_signed, scan_login)) = row else {
         return Ok(None);
     };
     let mut redirect_uris = Vec::new();
@@ -99,5 +101,6 @@ pub(in crate::store) fn find(
         redirect_uris,
         post_logout_redirect_uris,
         userinfo_signed,
+        scan_login,
     }))
 }

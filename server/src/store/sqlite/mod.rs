@@ -25,6 +25,7 @@ pub(super) mod hardware;
 pub(super) mod meta;
 pub(super) mod pin_guards;
 pub(super) mod requests;
+pub(super) mod scan;
 mod schema;
 pub(super) mod sessions;
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).

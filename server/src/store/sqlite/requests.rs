@@ -75,6 +75,9 @@ pub(in crate::store) fn queue(
             ChallengeStatus::Pending.as_stored()
         ])?;
     }
+    if let Some(attempt) = &r.scan_attempt {
+        super::scan::mark_challenges(tx, &r.id, attempt)?;
+    }
     Ok(Queued::Queued)
 }
 

@@ -266,4 +266,12 @@ CREATE TABLE attestation_refusals (
     PRIMARY KEY (stage, code, reason)
 ) STRICT;
 "#,
+    // 8 (branch scan16, issue 16 scan mode): clients registered for scan mode; the 128-bit
+    // secret of a scan-mode attempt's QR code (kept for the attempt's lifetime, pruned with
+    // it); the attempt a scan-mode challenge answers through (its answer needs the MAC).
+    r#"
+ALTER TABLE clients ADD COLUMN scan_login INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE login_attempts ADD COLUMN scan_secret BLOB;
+ALTER TABLE challenges ADD COLUMN scan_attempt TEXT;
+"#,
 ];

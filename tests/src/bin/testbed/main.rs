@@ -16,8 +16,13 @@
 //!   "pick_client": { "id": "…", "secret": "…" }, "type_client": { … },
 //!   "practitioners": [ { "rpps": "…", "activation_code": "…" }, … ],
 //!   "insured": [ { "id": "…", "activation_code": "…" }, … ],
-//!   "hostile_url": "http://127.0.0.1:PORT2" }
+//!   "hostile_url": "http://127.0.0.1:PORT2",
+//!   "camera_url": "http://127.0.0.1:PORT3",
+//!   "scan_client": { "id": "…", "secret": "…", "redirect_uri": "…" } }
 //! ```
+//!
+//! `scan_client` is a browser client registered for scan mode (issue 16); `camera_url` is
+//! [`camera`], the stand-in for a phone camera that reads a login page's QR code.
 //!
 //! It also starts [`hostile`], a misbehaving HTTP server for the shells' transport tests, and
 //! adds its base URL to the fixture as `"hostile_url"`.
@@ -37,6 +42,7 @@
 //!
 //! It holds test credentials in clear on purpose: never point it at real data.
 
+mod camera;
 mod hostile;
 mod phone;
 
@@ -160,6 +166,17 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let hostile_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let hostile_url = format!("http://{}", hostile_listener.local_addr()?);
     tokio::spawn(hostile::serve(hostile_listener));
+    // Scan mode (issue 16): a browser client registered for it, and the camera stand-in.
+    let camera_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let camera_url = format!("http://{}", camera_listener.local_addr()?);
+    tokio::spawn(camera::serve(camera_listener));
+    let scan_redirect = format!("http://127.0.0.1:{RP_PORT}/main/scan/callback");
+    let (scan_id, scan_secret) = admin.add_client_with(
+        CLIENT_NAME,
+        &ClientOptions::new(CodeMode::Pick)
+            .redirect_uri(&scan_redirect)
+            .scan_login(true),
+    )?;
     let mut fixture = json!({
         "base_url": server.base_url(),
         "hostile_url": hostile_url,
@@ -167,6 +184,12 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         "type_client": type_client,
         "practitioners": practitioners,
         "insured": insured,
+        "camera_url": camera_url,
+        "scan_client": {
+            "id": scan_id,
+            "secret": scan_secret.as_str(),
+            "redirect_uri": scan_redirect,
+        },
     });
     // The browser tests' second server and the phone, only for them (`--phone`).
     let strict = match options.phone {

@@ -496,6 +496,7 @@ mod tests {
             candidates: candidates.iter().map(|c| (*c).to_owned()).collect(),
             issued_at: 0,
             expires_at: 120,
+            scan_attempt: None,
         }
     }
 

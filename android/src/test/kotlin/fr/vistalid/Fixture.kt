@@ -41,6 +41,16 @@ internal object Fixture {
         return p["rpps"] as String to p["activation_code"] as String
     }
 
+    /** Scan mode (issue 16): the browser client registered for it, as `(id, redirect_uri)`. */
+    fun scanClient(): Pair<String, String> {
+        @Suppress("UNCHECKED_CAST")
+        val c = json["scan_client"] as Map<String, Any?>
+        return c["id"] as String to c["redirect_uri"] as String
+    }
+
+    /** The testbed's stand-in for a phone camera: reads a login page's QR code. */
+    val cameraUrl: String get() = json["camera_url"] as String
+
     /** Insured person number [index]: id and activation code (use each once). */
     fun insured(index: Int): Pair<String, String> {
         @Suppress("UNCHECKED_CAST")
