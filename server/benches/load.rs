@@ -21,7 +21,9 @@
 //! Settings (environment): `VL_BENCH_PAIRS` (concurrent pairs, default 64), `VL_BENCH_SECS`
 //! (measured seconds per flow, default 5), `VL_BENCH_WORKERS` (tokio workers, default 2),
 //! `VL_BENCH_MAX_FLOWS` (stop a flow after this many, default unbounded), `VL_BENCH_FLOWS`
-//! (`ciba,browser` by default).
+//! (`ciba,browser,identifier` by default; `identifier` compares the identifier step's time
+//! for an unknown identifier and a known one, `VL_BENCH_TRIES` each, default 200, and fails
+//! when they differ beyond noise).
 //!
 //! Run: `cargo bench -p vistalid-server --bench load`. It fails (non-zero exit) when no flow
 //! completes or any flow errs, so the test command's smoke run (`cargo test --bench load`,
@@ -167,8 +169,9 @@ struct Pair {
 async fn run(server: &vistalid_server::RunningServer) {
     let pairs = env("VL_BENCH_PAIRS", 64);
     let secs = env("VL_BENCH_SECS", 5);
-    let flows: Vec<Flow> = std::env::var("VL_BENCH_FLOWS")
-        .unwrap_or_else(|_| "ciba,browser".into())
+    let flow_list =
+        std::env::var("VL_BENCH_FLOWS").unwrap_or_else(|_| "ciba,browser,identifier".into());
+    let flows: Vec<Flow> = flow_list
         .split(',')
         .filter_map(|f| match f.trim() {
             "ciba" => Some(Flow::Ciba),
@@ -217,6 +220,12 @@ async fn run(server: &vistalid_server::RunningServer) {
                 "{}: {completed} flows, {failed} errors",
                 flow.name()
             ));
+        }
+    }
+    if flow_list.split(',').any(|f| f.trim() == "identifier") {
+        let tries = usize::try_from(env("VL_BENCH_TRIES", 200)).unwrap_or(200);
+        if let Err(e) = ctx.browser.identifier_timing(&admin, tries).await {
+            broken.push(format!("identifier timing: {e}"));
         }
     }
     println!("load average after: {}", load_average());

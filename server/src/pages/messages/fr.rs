@@ -57,7 +57,8 @@ pub(super) const MESSAGES: Messages = Messages {
     held_wrong_pick: "Un code incorrect a été choisi récemment : un délai est imposé avant \
                       un nouvel essai.",
     held_too_many: "Trop de demandes de connexion attendent déjà une réponse sur ce compte.",
-    held_wait: "Vous pourrez réessayer dans {min} min environ.",
+    held_wait: "Vous pourrez réessayer dans {min} min environ : rechargez alors cette \
+                page pour faire un nouvel essai.",
     held_help: "S'il s'agit d'une erreur, le support peut lever la suspension.",
 
     no_device_title: "Connexion impossible",
@@ -96,4 +97,12 @@ pub(super) const MESSAGES: Messages = Messages {
     logout_unknown_client: "Le service qui demande la déconnexion n'est pas connu.",
     logout_not_ended: "Votre session n'a pas été fermée. Retournez sur le service et \
                        réessayez, ou fermez votre navigateur.",
+
+    // Branch perf15.
+    held_ready: "La suspension est terminée : vous pouvez faire un nouvel essai.",
+    login_binding: "Connexion à {service}",
+    logout_confirm_title: "Se déconnecter ?",
+    logout_confirm_text: "Un service demande la fermeture de votre session Vistalid. \
+                          Confirmez pour vous déconnecter de tous les services.",
+    logout_confirm_submit: "Se déconnecter",
 };
