@@ -371,7 +371,32 @@ async fn phase(ctx: &Arc<Ctx>, pairs: &[Arc<Pair>], flow: Flow, secs: u64) -> (u
             .collect::<Vec<_>>()
             .join(" ")
     );
-    report_cpu(&before, &cpu_by_thread(), all.len() as u64, name);
+    let after = cpu_by_thread();
+    report_cpu(&before, &after, all.len() as u64, name);
+    // Per-login summary: the server's threads (HTTP + SQLite writer) and the load
+    // generator's, so the CPU cost can be read whatever the machine's other load.
+    let used = |prefix: &str| -> f64 {
+        after
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| v - before.get(k).copied().unwrap_or(0.0))
+            .sum::<f64>()
+            * 1e6
+            / (all.len().max(1) as f64)
+    };
+    let (server, client) = (used("server"), used("load generator"));
+    println!(
+        "{name}: cpu per login: server {server:.0} us, load generator {client:.0} us, total {:.0} us \
+         (= {:.0} logins/s on 2 cores)",
+        server + client,
+        2e6 / (server + client).max(1.0)
+    );
+    println!(
+        "{name}: RSS MiB start/middle/end: {:.1} {:.1} {:.1}",
+        mib(rss[0]),
+        mib(rss[rss.len() / 2]),
+        mib(rss[rss.len() - 1])
+    );
     (all.len() as u64, errors.load(Ordering::Relaxed))
 }
 
