@@ -24,7 +24,7 @@
 //! (`ciba,browser` by default; add `identifier` to compare the identifier step's time for an
 //! unknown identifier and a known one without a device, `VL_BENCH_TRIES` pairs, default 200:
 //! it fails when a sign test tells them apart. Not in the default list yet: in a release
-//! build the known account is still ~12 µs slower, z ≈ 6, see issue 15's notes).
+//! build the known account is still ~12 µs slower, z ≈ 6: its extra reads are not matched).
 //!
 //! Run: `cargo bench -p vistalid-server --bench load`. It fails (non-zero exit) when no flow
 //! completes or any flow errs, so the test command's smoke run (`cargo test --bench load`,
