@@ -168,9 +168,9 @@ fn paths() -> Value {
             ("200", ok("request accepted", "CibaResponse")),
             (
                 "400",
-                error("`invalid_request` (a text over its length or holding control, format, bidirectional or line-separator characters, named in the description), `invalid_scope`, `unknown_user_id` (unknown hint, no active device, or an insured account: CIBA is for practitioners), `invalid_binding_message`"),
+                error("`invalid_request` (a text over its length or holding control, format, bidirectional or line-separator characters, named in the description), `invalid_scope`, `unknown_user_id` (unknown hint, no active device, or an insured account: CIBA is for practitioners), `invalid_binding_message`; `invalid_request` also for two client authentication methods at once"),
             ),
-            ("401", error("`invalid_client`: Basic authentication missing or wrong")),
+            ("401", error("`invalid_client`: client authentication (HTTP Basic, or client_id and client_secret in the form) missing or wrong")),
             (
                 "403",
                 error("`access_denied`: the user recently answered \"this was not me\"; new requests for the account are held for `not_me_hold_secs` (`Retry-After`); `attestation_required`: no active device of the account meets this client's attestation requirements (the policy file's `clients`)"),
@@ -257,7 +257,7 @@ fn paths() -> Value {
             "RP-initiated logout: ends the SSO session, then returns to a registered post_logout_redirect_uri or shows the session closed page",
             "oidc",
             vec![
-                ("200", html("the \"session closed\" page (`data-state=\"logged_out\"`)")),
+                ("200", html("the \"session closed\" page (`data-state=\"logged_out\"`); without a valid id_token_hint, a browser with a session first gets the confirmation page (`data-state=\"logout_confirm\"`, `form#logout` posting back here with its `csrf`)")),
                 ("303", json!({ "description": "back to the registered post_logout_redirect_uri, with `state`" })),
                 (
                     "400",
@@ -549,7 +549,9 @@ fn schemas() -> Value {
                 "user_code": opt_text("Not supported (400)."),
                 "vistalid_ip": opt_text("Browser IP shown to the user (same character rules as binding_message)."),
                 "vistalid_user_agent": opt_text("Browser user agent shown to the user (same character rules as binding_message)."),
-                "vistalid_place": opt_text("Approximate place shown to the user (same character rules as binding_message).")
+                "vistalid_place": opt_text("Approximate place shown to the user (same character rules as binding_message)."),
+                "client_id": { "type": "string", "description": "client_secret_post: the client id (without an Authorization header)." },
+                "client_secret": { "type": "string", "description": "client_secret_post: the client secret (without an Authorization header)." }
             }
         },
         "CibaResponse": {
@@ -613,7 +615,8 @@ fn schemas() -> Value {
             "type": "object",
             "properties": {
                 "id_token_hint": string(), "post_logout_redirect_uri": string(), "state": string(),
-                "client_id": string(), "ui_locales": string()
+                "client_id": string(), "ui_locales": string(),
+                "csrf": { "type": "string", "description": "The confirmation form's token (POST only)." }
             }
         },
         "NonceResponse": {

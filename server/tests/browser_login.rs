@@ -429,6 +429,7 @@ async fn pick_mode_end_to_end_with_its_headers_cookies_and_sso() {
 
     let challenge = device.one_challenge(&h).await;
     assert_eq!(challenge.service, "Dossier patient");
+    assert_eq!(challenge.binding_message, "Connexion à Dossier patient");
     assert!(challenge.candidates.contains(&code));
     // The long-poll returns when the phone answers.
     let poll = {
@@ -729,6 +730,56 @@ async fn refusals_wrong_codes_retries_and_the_lock() {
 }
 
 #[tokio::test]
+async fn a_held_page_offers_no_retry_until_the_hold_ends() {
+    let h = Harness::start_with(|c| c.not_me_hold_secs = 120).await;
+    let id = client(&h, "Dossier patient", CodeMode::Pick, &[REDIRECT]);
+    let device = practitioner(&h, RPPS).await;
+    let mut b = Browser::new();
+    let page = begin(&h, &mut b, &id, &[]).await;
+    identify(&h, &mut b, &page, RPPS).await;
+    let c = device.one_challenge(&h).await;
+    device
+        .answer(&h, &c.id, Decision::NotMe, None)
+        .await
+        .expect("reported");
+
+    let mut b = Browser::new();
+    let page = begin(&h, &mut b, &id, &[]).await;
+    let path = page_path(&page);
+    let held = identify(&h, &mut b, &page, RPPS).await;
+    assert_eq!(held.state(), "held");
+    assert!(
+        !held.body.contains("id=\"retry\""),
+        "no retry while held: {}",
+        held.body
+    );
+    assert!(
+        held.text_of("held-until").contains("2 min"),
+        "{}",
+        held.body
+    );
+    // A retry posted anyway starts nothing.
+    let r = b
+        .post(&h.url(&format!("{path}/retry")), &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(device.fetch(&h, 0).await.expect("fetch").is_empty());
+
+    // Once the hold is over, the reloaded page offers the retry, and it works.
+    h.clock.advance(120);
+    let over = b.get(&h.url(&path)).await;
+    assert_eq!(over.state(), "held");
+    assert!(over.body.contains("id=\"retry\""), "{}", over.body);
+    assert!(over.body.contains("nouvel essai"), "{}", over.body);
+    let r = b
+        .post(&h.url(&format!("{path}/retry")), &[("csrf", &over.csrf())])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(device.fetch(&h, 0).await.expect("fetch").len(), 1);
+    assert_eq!(b.get(&h.url(&path)).await.state(), "waiting");
+}
+
+#[tokio::test]
 async fn an_unknown_identifier_reads_like_an_account_without_a_device() {
     let h = Harness::start().await;
     let id = client(&h, "Dossier patient", CodeMode::Type, &[REDIRECT]);
@@ -795,6 +846,8 @@ async fn type_mode_english_and_the_insured_login_identifier() {
     let shown = waiting.text_of("code");
     let c = device.one_challenge(&h).await;
     assert_eq!(c.mode, CodeMode::Type);
+    // The phone's card says what the request is for, in the attempt's language.
+    assert_eq!(c.binding_message, "Sign in to Patient record");
     device
         .answer(&h, &c.id, Decision::Approve, Some(&shown))
         .await

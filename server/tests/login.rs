@@ -451,6 +451,82 @@ async fn client_authentication_and_grant_ownership() {
 }
 
 #[tokio::test]
+async fn ciba_accepts_client_secret_post_as_discovery_lists_it() {
+    let h = Harness::start().await;
+    let rp = h.client(CodeMode::Pick).await;
+    let _dev = h.practitioner(RPPS).await;
+    let discovery: Value = h
+        .http
+        .get(h.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    let methods = discovery["token_endpoint_auth_methods_supported"].clone();
+    assert_eq!(
+        methods,
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    let post = |form: Vec<(&'static str, String)>| {
+        let h = &h;
+        async move {
+            let r = h
+                .http
+                .post(h.url(PATH_CIBA))
+                .form(&form)
+                .send()
+                .await
+                .expect("send");
+            (r.status().as_u16(), r.json::<Value>().await.expect("json"))
+        }
+    };
+    let base = || {
+        vec![
+            ("scope", "openid".to_owned()),
+            ("login_hint", RPPS.to_owned()),
+            ("client_id", rp.id.clone()),
+        ]
+    };
+    // client_secret_post: the form's id and secret.
+    let mut form = base();
+    form.push(("client_secret", rp.secret.clone()));
+    let (status, body) = post(form).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["auth_req_id"].is_string());
+    // A wrong posted secret, or none, is invalid_client.
+    let mut form = base();
+    form.push(("client_secret", format!("{}x", rp.secret)));
+    let (status, body) = post(form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let (status, body) = post(base()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    // Both methods at once is refused (RFC 6749 §2.3).
+    let r = h
+        .http
+        .post(h.url(PATH_CIBA))
+        .basic_auth(&rp.id, Some(&rp.secret))
+        .form(&[
+            ("scope", "openid"),
+            ("login_hint", RPPS),
+            ("client_secret", rp.secret.as_str()),
+        ])
+        .send()
+        .await
+        .expect("send");
+    expect_err(read::<Value>(r).await, 400, "invalid_request");
+    // HTTP Basic still works.
+    rp.ciba(&h, RPPS).await.expect("basic");
+}
+
+#[tokio::test]
 async fn ciba_request_validation() {
     let h = Harness::start().await;
     let rp = h.client(CodeMode::Pick).await;

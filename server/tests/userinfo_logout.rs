@@ -9,7 +9,7 @@ mod common;
 #[path = "support/tokens.rs"]
 mod tokens;
 
-use browser::{location, Ask, Browser};
+use browser::{location, Ask, Browser, Page};
 use common::{expect_err, read, Device, Harness};
 use reqwest::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
@@ -91,7 +91,7 @@ async fn a_client_registered_for_signed_userinfo_gets_an_es256_jwt() {
 }
 
 /// A logout request of `b` with `query`.
-async fn logout(h: &Harness, b: &mut Browser, query: &[(&str, &str)]) -> reqwest::Response {
+async fn logout(h: &Harness, b: &mut Browser, query: &[(&str, &str)]) -> Page {
     let mut url = url::Url::parse(&h.url(PATH_END_SESSION)).expect("url");
     url.query_pairs_mut().extend_pairs(query);
     b.get(url.as_str()).await
@@ -120,17 +120,13 @@ async fn logout_refuses_an_unregistered_post_logout_redirect_uri_and_ends_nothin
             ],
         )
         .await;
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{evil}");
-        assert!(
-            r.headers().get("location").is_none(),
-            "never redirected to {evil}"
-        );
-        let html = r.text().await.expect("page");
-        assert!(html.contains("data-state=\"error\""), "{html}");
+        assert_eq!(r.status, 400, "{evil}");
+        assert!(r.location.is_none(), "never redirected to {evil}");
+        assert!(r.body.contains("data-state=\"error\""), "{}", r.body);
     }
     // A redirect without any client to check it against is refused too.
     let r = logout(&h, &mut b, &[("post_logout_redirect_uri", BYE)]).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.status, 400);
     // A forged hint (signed by another key) is refused.
     let forged = jws::sign_json(
         &vistalid_core::keys::SigningKey::make().expect("key"),
@@ -147,7 +143,7 @@ async fn logout_refuses_an_unregistered_post_logout_redirect_uri_and_ends_nothin
         ],
     )
     .await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.status, 400);
     // Nothing was ended: the tokens still work.
     assert_eq!(
         userinfo(&h, &s(&t, "access_token")).await.status(),
@@ -162,11 +158,7 @@ async fn logout_refuses_an_unregistered_post_logout_redirect_uri_and_ends_nothin
 async fn logout_with_a_registered_redirect_ends_the_session_and_its_tokens() {
     let (h, rp, device, login_id) = setup().await;
     let (mut b, ask, cb) = login(&h, &rp, &device, &login_id).await;
-    assert!(
-        b.cookies.contains_key("vl_session"),
-        "{:?}",
-        b.cookies.keys()
-    );
+    assert!(b.has_cookie("vl_session"), "{:?}", b.ua.cookies());
     let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
         .await
         .expect("exchange");
@@ -180,9 +172,9 @@ async fn logout_with_a_registered_redirect_ends_the_session_and_its_tokens() {
         ],
     )
     .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.status, 303);
     assert_eq!(location(&r), format!("{BYE}?state=bye-1"));
-    assert!(!b.cookies.contains_key("vl_session"), "cookie cleared");
+    assert!(!b.has_cookie("vl_session"), "cookie cleared");
     assert_eq!(
         userinfo(&h, &s(&t, "access_token")).await.status(),
         StatusCode::UNAUTHORIZED
@@ -207,9 +199,9 @@ async fn logout_without_a_redirect_shows_the_session_closed_page_in_both_languag
     let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
         .await
         .expect("exchange");
-    let r = logout(&h, &mut b, &[]).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let html = r.text().await.expect("page");
+    let r = confirm_logout(&h, &mut b, &[]).await;
+    assert_eq!(r.status, 200);
+    let html = r.body;
     assert!(html.contains("data-state=\"logged_out\""), "{html}");
     assert!(html.contains("lang=\"fr\""), "French by default");
     // The cookie named the session: it is over.
@@ -218,12 +210,105 @@ async fn logout_without_a_redirect_shows_the_session_closed_page_in_both_languag
         400,
         "invalid_grant",
     );
+    // No session left: nothing to confirm.
     let r = logout(&h, &mut b, &[("ui_locales", "en")]).await;
-    let html = r.text().await.expect("page");
+    let html = r.body;
     assert!(
         html.contains("lang=\"en\"") && html.contains("Session closed"),
         "{html}"
     );
+}
+
+/// A logout without `id_token_hint`: the confirmation page, then its form posted back.
+async fn confirm_logout(h: &Harness, b: &mut Browser, query: &[(&str, &str)]) -> Page {
+    let r = logout(h, b, query).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("data-state=\"logout_confirm\""),
+        "{}",
+        r.body
+    );
+    let form = r.html().form("logout").expect("form#logout");
+    assert_eq!(form.method, "post");
+    let fields: Vec<(&str, &str)> = form
+        .fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    b.post(&h.url(&form.action), &fields).await
+}
+
+#[tokio::test]
+async fn logout_without_a_hint_asks_a_confirmation_protected_by_a_csrf_token() {
+    let (h, rp, device, login_id) = setup().await;
+    let (mut b, ask, cb) = login(&h, &rp, &device, &login_id).await;
+    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
+        .await
+        .expect("exchange");
+    let query = [
+        ("client_id", rp.id.as_str()),
+        ("post_logout_redirect_uri", BYE),
+        ("state", "bye-2"),
+        ("ui_locales", "en"),
+    ];
+    // GET without a hint: the confirmation page, in the language asked; nothing ended.
+    let r = logout(&h, &mut b, &query).await;
+    assert_eq!(r.status, 200);
+    assert!(r.location.is_none());
+    assert!(
+        r.body.contains("data-state=\"logout_confirm\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Sign out?"), "{}", r.body);
+    assert!(b.has_cookie("vl_session"));
+    let access = s(&t, "access_token");
+    assert_eq!(userinfo(&h, &access).await.status(), StatusCode::OK);
+    let form = r.html().form("logout").expect("form#logout");
+    let csrf = form.field("csrf").expect("csrf").to_owned();
+    assert_eq!(form.field("post_logout_redirect_uri"), Some(BYE));
+    // A POST without the token, with a wrong one, or the token on a GET: the confirmation
+    // again, nothing ended (another site cannot end the session).
+    let mut posts: Vec<Vec<(&str, &str)>> = vec![query.to_vec()];
+    let mut wrong = query.to_vec();
+    wrong.push(("csrf", "AAAA"));
+    posts.push(wrong);
+    for form in posts {
+        let r = b.post(&h.url(PATH_END_SESSION), &form).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("data-state=\"logout_confirm\""));
+    }
+    let mut on_get = query.to_vec();
+    on_get.push(("csrf", csrf.as_str()));
+    let r = logout(&h, &mut b, &on_get).await;
+    assert!(r.body.contains("data-state=\"logout_confirm\""));
+    // A token made for another browser's session does not work in this one.
+    let (mut other, _, _) = login(&h, &rp, &device, &login_id).await;
+    let theirs = logout(&h, &mut other, &[]).await.html();
+    let theirs = theirs
+        .form("logout")
+        .expect("form")
+        .field("csrf")
+        .expect("csrf")
+        .to_owned();
+    assert_ne!(theirs, csrf);
+    let mut foreign = query.to_vec();
+    foreign.push(("csrf", theirs.as_str()));
+    let r = b.post(&h.url(PATH_END_SESSION), &foreign).await;
+    assert!(r.body.contains("data-state=\"logout_confirm\""));
+    assert_eq!(userinfo(&h, &access).await.status(), StatusCode::OK);
+    // The confirmation form as the page gives it: the session ends, back to the client.
+    let r = confirm_logout(&h, &mut b, &query).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(location(&r), format!("{BYE}?state=bye-2"));
+    assert!(!b.has_cookie("vl_session"));
+    assert_eq!(
+        userinfo(&h, &access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // A browser without a session has nothing to confirm.
+    let r = logout(&h, &mut Browser::new(), &[]).await;
+    assert!(r.body.contains("data-state=\"logged_out\""), "{}", r.body);
 }
 
 #[tokio::test]

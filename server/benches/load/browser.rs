@@ -10,6 +10,9 @@ use vistalid_server::{Admin, ClientOptions};
 
 use super::{approve, challenges, park, Pair};
 
+#[path = "identifier.rs"]
+mod identifier;
+
 /// The client's `redirect_uri` (never fetched: the relying party reads the code from the
 /// redirect, as its callback handler would).
 const CALLBACK: &str = "http://127.0.0.1:9/bench/callback";
@@ -33,6 +36,19 @@ impl Browser {
             rp: RelyingParty::new(base, &client_id, &secret).with_http(http.clone()),
             ua: UserAgent::new(idle).expect("user agent"),
         }
+    }
+
+    /// The identifier step's timing, unknown vs known without a device ([`identifier`]).
+    pub(super) async fn identifier_timing(
+        &self,
+        admin: &Admin,
+        tries: usize,
+    ) -> Result<(), String> {
+        let rpps = "19999999990";
+        admin
+            .add_practitioner(rpps, "Sans", "Appareil", "10")
+            .map_err(|e| e.to_string())?;
+        identifier::compare(&self.rp, &self.ua, CALLBACK, &format!("8{rpps}"), tries).await
     }
 
     /// One whole browser login of `pair` in a new browser (empty cookie jar).

@@ -294,15 +294,16 @@ async fn start(
         return Ok(page);
     };
     let account_id = target.account_id.clone();
-    let started = login::start(s, &client, target, ask(a, headers, peer), Some(&a.id)).await?;
+    let ask = ask(a, &client.name, headers, peer);
+    let started = login::start(s, &client, target, ask, Some(&a.id)).await?;
     if let Some(stop) = stop_of(s, started, account_id, now).await? {
         s.store.attempts().stop(&a.id, stop, now).await?;
     }
     Ok(page)
 }
 
-/// What the phone challenge of attempt `a` asks, with the browser's context.
-fn ask(a: &Attempt, headers: &HeaderMap, peer: Option<IpAddr>) -> Ask {
+/// What the phone challenge of attempt `a` for `service` asks, with the browser's context.
+fn ask(a: &Attempt, service: &str, headers: &HeaderMap, peer: Option<IpAddr>) -> Ask {
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -311,7 +312,7 @@ fn ask(a: &Attempt, headers: &HeaderMap, peer: Option<IpAddr>) -> Ask {
     Ask {
         scope: a.scope.clone(),
         acr_values: a.acr_values.clone(),
-        binding_message: String::new(),
+        binding_message: binding_message(a.lang, service),
         scan: a.scan_secret.is_some().then(|| a.id.clone()),
         context: RequestContext {
             ip: peer.map(|ip| ip.to_string()),
@@ -319,6 +320,23 @@ fn ask(a: &Attempt, headers: &HeaderMap, peer: Option<IpAddr>) -> Ask {
             place: None,
         },
     }
+}
+
+/// Longest binding message (characters), as the CIBA endpoint bounds a relying party's.
+const MAX_BINDING_MESSAGE: usize = 128;
+
+/// The phone card's binding message of a browser login to `service` ("Connexion à …" /
+/// "Sign in to …" in the attempt's language): display-safe (refused characters dropped) and
+/// at most [`MAX_BINDING_MESSAGE`] characters (the name is cut to fit).
+fn binding_message(lang: Lang, service: &str) -> String {
+    let template = messages::of(lang).login_binding;
+    let room = MAX_BINDING_MESSAGE.saturating_sub(template.chars().count() - "{service}".len());
+    let name: String = service
+        .chars()
+        .filter(|c| !text::is_refused(*c))
+        .take(room)
+        .collect();
+    template.replace("{service}", name.trim())
 }
 
 /// Why the attempt stops when no challenge was sent (`None`: one was, or the attempt had
@@ -467,4 +485,26 @@ fn clear_attempt_cookie(s: &Shared, a: &Attempt, resp: &mut Response) {
             cookies::secure(&s.issuer),
         ),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_binding_message_names_the_service_safely_and_briefly() {
+        assert_eq!(
+            binding_message(Lang::Fr, "Dossier patient"),
+            "Connexion à Dossier patient"
+        );
+        assert_eq!(
+            binding_message(Lang::En, "Dossier patient"),
+            "Sign in to Dossier patient"
+        );
+        let odd = format!("DMP\u{202e}\u{2028}{}", "x".repeat(300));
+        let m = binding_message(Lang::Fr, &odd);
+        assert!(text::is_display_safe(&m), "{m:?}");
+        assert_eq!(m.chars().count(), MAX_BINDING_MESSAGE);
+        assert!(m.starts_with("Connexion à DMPxxx"));
+    }
 }

@@ -149,11 +149,12 @@ impl LoginState {
         }
     }
 
-    /// Whether a retry (a new phone challenge) can be asked from this state.
+    /// Whether a retry (a new phone challenge) can be asked from this state (a hold only
+    /// once it is over).
     pub(crate) fn can_retry(self) -> bool {
         matches!(
             self,
-            Self::WrongCode { .. } | Self::Expired { .. } | Self::Held { .. }
+            Self::WrongCode { .. } | Self::Expired { .. } | Self::Held { wait_secs: 0, .. }
         )
     }
 }
@@ -283,7 +284,9 @@ mod tests {
                 wait_secs: 30
             }
         );
-        assert!(f.state(NOW).can_retry());
+        // No retry while held; once the hold is over, one.
+        assert!(!f.state(NOW).can_retry());
+        assert!(f.state(NOW + 30).can_retry());
         f.stop = Some(AttemptStop::NoDevice);
         assert_eq!(f.state(NOW), LoginState::NoDevice);
         assert!(!f.state(NOW).can_retry());

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The CIBA backchannel authentication endpoint (poll mode): checks the form, authenticates
-//! the client, counts it against its per-minute limit, and starts the login (`login`).
+//! the client (HTTP Basic or `client_secret_post`, as discovery says), counts it against its per-minute limit, and starts the login (`login`).
 
 use std::sync::Arc;
 
@@ -29,8 +29,8 @@ const MAX_HINT: usize = 256;
 /// Longest login hint looked up (bytes).
 const MAX_LOGIN_HINT: usize = 64;
 
-/// Form parameters of the CIBA endpoint.
-#[derive(Debug, Deserialize)]
+/// Form parameters of the CIBA endpoint. No `Debug`: it may carry the client's secret.
+#[derive(Deserialize)]
 pub(crate) struct CibaForm {
     scope: Option<String>,
     login_hint: Option<String>,
@@ -42,6 +42,18 @@ pub(crate) struct CibaForm {
     vistalid_ip: Option<String>,
     vistalid_user_agent: Option<String>,
     vistalid_place: Option<String>,
+    /// `client_secret_post`'s client id (discovery lists that method for every endpoint).
+    client_id: Option<String>,
+    /// `client_secret_post`'s secret (wiped when dropped).
+    #[serde(default, deserialize_with = "wiped")]
+    client_secret: Option<zeroize::Zeroizing<String>>,
+}
+
+/// Reads an optional secret into memory that is wiped when dropped.
+fn wiped<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<zeroize::Zeroizing<String>>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(zeroize::Zeroizing::new))
 }
 
 /// POST CIBA backchannel authentication request (poll mode).
@@ -50,7 +62,11 @@ pub(crate) async fn ciba(
     headers: HeaderMap,
     FormBody(form): FormBody<CibaForm>,
 ) -> Result<Response, ApiError> {
-    let client = clients::authenticate(&s, &headers).await?;
+    let posted = clients::Posted {
+        client_id: form.client_id.as_deref(),
+        client_secret: form.client_secret.as_deref().map(String::as_str),
+    };
+    let client = clients::authenticate_either(&s, &headers, posted).await?;
     if let Err(retry) = s.ciba_limiter.check(&client.client_id, s.clock.now()) {
         return Ok(too_many(ErrorCode::SlowDown, retry));
     }

@@ -12,6 +12,11 @@
 //!   the client (the hint's `aud`, or `client_id`) registered; otherwise nothing is ended and
 //!   the answer is the error page (400, `data-state="error"`), never a redirect. Without it,
 //!   the "session closed" page (`data-state="logged_out"`), French or English.
+//! - Without a valid `id_token_hint`, a browser that has a session is first asked to confirm
+//!   (OIDC RP-Initiated Logout §2: `data-state="logout_confirm"`, a POST form to this endpoint
+//!   with a CSRF token derived from the session cookie, which another site can neither read
+//!   nor compute); the session ends only when that form comes back with its token. A browser
+//!   without a session has nothing to end and goes on at once.
 
 use std::sync::Arc;
 
@@ -43,6 +48,8 @@ pub(crate) struct LogoutParams {
     state: Option<String>,
     client_id: Option<String>,
     ui_locales: Option<String>,
+    /// The confirmation form's CSRF token (POST only).
+    csrf: Option<String>,
 }
 
 /// What a verified `id_token_hint` says.
@@ -78,7 +85,7 @@ pub(crate) async fn logout_get(
     headers: HeaderMap,
     QueryParams(p): QueryParams<LogoutParams>,
 ) -> Result<Response, ApiError> {
-    logout(&s, &headers, p).await
+    logout(&s, &headers, p, false).await
 }
 
 /// POST logout.
@@ -87,7 +94,7 @@ pub(crate) async fn logout_post(
     headers: HeaderMap,
     FormBody(p): FormBody<LogoutParams>,
 ) -> Result<Response, ApiError> {
-    logout(&s, &headers, p).await
+    logout(&s, &headers, p, true).await
 }
 
 /// Why a logout request is refused (each shown on the error page).
@@ -103,7 +110,12 @@ pub(super) enum Refusal {
     UnregisteredRedirect,
 }
 
-async fn logout(s: &Shared, headers: &HeaderMap, p: LogoutParams) -> Result<Response, ApiError> {
+async fn logout(
+    s: &Shared,
+    headers: &HeaderMap,
+    p: LogoutParams,
+    posted: bool,
+) -> Result<Response, ApiError> {
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
@@ -138,6 +150,27 @@ async fn logout(s: &Shared, headers: &HeaderMap, p: LogoutParams) -> Result<Resp
         }
     };
     let cookie = session_cookie(headers);
+    if hint.is_none() {
+        if let Some(c) = cookie.as_deref() {
+            let expected = confirm_token(c);
+            let confirmed = posted
+                && p.csrf
+                    .as_deref()
+                    .is_some_and(|t| secrets::ct_eq(t.as_bytes(), expected.as_bytes()));
+            if !confirmed {
+                return Ok(page::confirm(
+                    lang,
+                    &page::Confirm {
+                        csrf: &expected,
+                        post_logout_redirect_uri: redirect.as_deref(),
+                        state: p.state.as_deref(),
+                        client_id: client_id.as_deref(),
+                        ui_locales: p.ui_locales.as_deref(),
+                    },
+                ));
+            }
+        }
+    }
     let ended = s
         .store
         .sessions()
@@ -156,6 +189,16 @@ async fn logout(s: &Shared, headers: &HeaderMap, p: LogoutParams) -> Result<Resp
         clear_session_cookie(s, &mut r);
     }
     Ok(r)
+}
+
+/// The logout confirmation's CSRF token for the session cookie `cookie`: a hash of the
+/// cookie under its own label (not the stored hash of the cookie), so only a page that has
+/// the cookie's value — this server's — can give it.
+fn confirm_token(cookie: &str) -> String {
+    use base64::Engine as _;
+    let mut input = b"vistalid logout confirmation\0".to_vec();
+    input.extend_from_slice(cookie.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secrets::hash(&input))
 }
 
 /// Tells the browser to drop its session cookie (`Secure` as the issuer's scheme says).

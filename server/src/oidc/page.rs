@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-//! The logout's two pages, in the pages' frame and from their catalogue (`pages`): "session
-//! closed" (`data-state="logged_out"`, 200) and the refusal (`data-state="error"`, 400).
+//! The logout's pages, in the pages' frame and from their catalogue (`pages`): "session
+//! closed" (`data-state="logged_out"`, 200), the confirmation (`data-state="logout_confirm"`,
+//! 200, `form#logout`) and the refusal (`data-state="error"`, 400).
 //!
 //! Guarantees: the pages carry the frame's security headers (CSP without inline code,
 //! `frame-ancestors 'none'`, no referrer, never cached); every text comes from the catalogue
@@ -12,6 +13,59 @@ use axum::response::Response;
 use super::logout::Refusal;
 use crate::domain::lang::Lang;
 use crate::pages::{self, esc, messages, Document};
+use vistalid_core::protocol::PATH_END_SESSION;
+
+/// What the confirmation form carries back.
+pub(super) struct Confirm<'a> {
+    /// The CSRF token.
+    pub(super) csrf: &'a str,
+    /// The checked return address.
+    pub(super) post_logout_redirect_uri: Option<&'a str>,
+    /// The client's `state`.
+    pub(super) state: Option<&'a str>,
+    /// The client named.
+    pub(super) client_id: Option<&'a str>,
+    /// The page language asked.
+    pub(super) ui_locales: Option<&'a str>,
+}
+
+/// The confirmation page: a POST form to the end-session endpoint with `c`'s fields.
+pub(super) fn confirm(lang: Lang, c: &Confirm<'_>) -> Response {
+    let m = messages::of(lang);
+    let mut fields = format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">\n",
+        esc(c.csrf)
+    );
+    for (name, value) in [
+        ("post_logout_redirect_uri", c.post_logout_redirect_uri),
+        ("state", c.state),
+        ("client_id", c.client_id),
+        ("ui_locales", c.ui_locales),
+    ] {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            fields.push_str(&format!(
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n",
+                esc(v)
+            ));
+        }
+    }
+    Document {
+        lang,
+        title: m.logout_confirm_title,
+        state: "logout_confirm",
+        main_attrs: String::new(),
+        head: String::new(),
+        main: format!(
+            "<h1>{}</h1>\n<p>{}</p>\n<form id=\"logout\" method=\"post\" action=\"{}\">\n\
+             {fields}<button type=\"submit\">{}</button>\n</form>\n",
+            esc(m.logout_confirm_title),
+            esc(m.logout_confirm_text),
+            esc(PATH_END_SESSION),
+            esc(m.logout_confirm_submit)
+        ),
+    }
+    .respond(StatusCode::OK)
+}
 
 /// The "session closed" page.
 pub(super) fn logged_out(lang: Lang) -> Response {

@@ -104,13 +104,18 @@ pub(crate) fn render(view: &View<'_>) -> Response {
                 HoldReason::WrongPick => m.held_wrong_pick,
                 HoldReason::TooManyPending => m.held_too_many,
             };
-            let minutes = ((wait_secs + 59) / 60).max(1).to_string();
-            let mut extra = format!(
-                "<p>{}</p>\n<p>{}</p>\n",
-                fill(m.held_wait, &[("min", &minutes)]),
-                esc(m.held_help)
-            );
-            extra.push_str(&retry_button(view, m));
+            // While held a new try cannot work: no retry form, only when it will. Once the
+            // hold is over (the page reloaded), the retry form.
+            let extra = if wait_secs > 0 {
+                let minutes = ((wait_secs + 59) / 60).max(1).to_string();
+                format!(
+                    "<p id=\"held-until\">{}</p>\n<p>{}</p>\n",
+                    fill(m.held_wait, &[("min", &minutes)]),
+                    esc(m.held_help)
+                )
+            } else {
+                format!("<p>{}</p>\n{}", esc(m.held_ready), retry_button(view, m))
+            };
             refusal(view, m, m.held_title, why, &extra)
         }
         LoginState::NoDevice => {

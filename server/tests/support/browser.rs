@@ -1,26 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
-//! A browser for the tests of the token side: cookies kept by hand, redirects not followed,
-//! the login page read through the elements ADR 0002 names (`form#identifier`, the hidden
-//! `csrf` field, `#code`). With a `Device` of `common`, it logs in as a person does: the
+//! A browser for the tests of the token side, on `relying_party::user_agent` (the one user
+//! agent of the tests, the demo and the bench): the login page read through the elements
+//! ADR 0002 names (`form#identifier`, the hidden `csrf` field, `#code`). With a `Device` of `common`, it logs in as a person does: the
 //! authorization request, the identifier, the phone's approval, the continue link, and
 //! hands back the authorization code the client's `redirect_uri` receives.
 #![allow(dead_code, unreachable_pub)]
 
-use std::collections::BTreeMap;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use reqwest::StatusCode;
 use vistalid_core::protocol::{Decision, PATH_AUTHORIZE};
+use vistalid_server::relying_party::user_agent::{self, UserAgent};
 
 use crate::common::{Device, Harness, Rp};
 
-/// A browser: its own cookie jar, no automatic redirects.
+/// A browser: the relying party module's user agent (its cookie jar, redirects never
+/// followed), with the steps these tests take.
 pub struct Browser {
-    pub http: reqwest::Client,
-    pub cookies: BTreeMap<String, String>,
+    pub ua: UserAgent,
 }
+
+/// An answer as the browser got it.
+pub type Page = user_agent::Response;
 
 /// The parameters of one authorization request.
 #[derive(Clone, Debug)]
@@ -103,63 +103,29 @@ impl Default for Browser {
 impl Browser {
     pub fn new() -> Self {
         Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            cookies: BTreeMap::new(),
+            ua: UserAgent::new(4).expect("user agent"),
         }
     }
 
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    /// Keeps (or drops, on `Max-Age=0` or an empty value) the cookies `r` sets.
-    fn keep(&mut self, r: &reqwest::Response) {
-        for v in r.headers().get_all(SET_COOKIE) {
-            let text = v.to_str().expect("cookie text");
-            let first = text.split(';').next().unwrap_or_default();
-            let (name, value) = first.split_once('=').expect("cookie pair");
-            let gone = value.is_empty() || text.to_ascii_lowercase().contains("max-age=0");
-            if gone {
-                self.cookies.remove(name.trim());
-            } else {
-                self.cookies
-                    .insert(name.trim().to_owned(), value.trim().to_owned());
-            }
-        }
+    /// Whether the jar holds cookie `name`.
+    pub fn has_cookie(&self, name: &str) -> bool {
+        self.ua.cookie(name).is_some()
     }
 
     /// GET `url` with the cookies; keeps the ones set.
-    pub async fn get(&mut self, url: &str) -> reqwest::Response {
-        let r = self
-            .http
-            .get(url)
-            .header(COOKIE, self.cookie_header())
-            .send()
-            .await
-            .expect("GET");
-        self.keep(&r);
-        r
+    pub async fn get(&mut self, url: &str) -> Page {
+        let url = url::Url::parse(url).expect("URL");
+        self.ua.get(&url).await.expect("GET")
     }
 
     /// POST a form to `url` with the cookies; keeps the ones set.
-    pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let r = self
-            .http
-            .post(url)
-            .header(COOKIE, self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .expect("POST");
-        self.keep(&r);
-        r
+    pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Page {
+        let url = url::Url::parse(url).expect("URL");
+        let fields: Vec<(String, String)> = form
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.ua.post_form(&url, &fields).await.expect("POST")
     }
 
     /// The authorization request URL of `ask` for `rp`.
@@ -190,12 +156,12 @@ impl Browser {
     /// attempt started.
     pub async fn authorize(&mut self, h: &Harness, rp: &Rp, ask: &Ask) -> Result<Callback, String> {
         let r = self.get(&Self::authorize_url(h, rp, ask)).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "authorize answers 303");
+        assert_eq!(r.status, 303, "authorize answers 303");
         let location = location(&r);
         if location.starts_with(&ask.redirect_uri) {
             return Ok(Callback::parse(&location));
         }
-        Err(absolute(h, &location))
+        Err(location)
     }
 
     /// A whole login: the authorization request, and when it needs the phone, the
@@ -214,7 +180,7 @@ impl Browser {
         };
         self.approve_on(h, &page, device, login_id).await;
         let r = self.get(&format!("{page}/continue")).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "continue answers 303");
+        assert_eq!(r.status, 303, "continue answers 303");
         let location = location(&r);
         assert!(location.starts_with(&ask.redirect_uri), "{location}");
         Callback::parse(&location)
@@ -223,22 +189,24 @@ impl Browser {
     /// On the login page `page`: types `login_id`, then the phone approves with the code the
     /// page shows.
     pub async fn approve_on(&mut self, h: &Harness, page: &str, device: &Device, login_id: &str) {
-        let html = self.get(page).await.text().await.expect("page");
-        let csrf = attribute_after(&html, "name=\"csrf\"", "value").expect("csrf field");
+        let html = self.get(page).await.html();
+        let form = html.form("identifier").expect("form#identifier");
+        let csrf = form.field("csrf").expect("csrf field").to_owned();
         let r = self
             .post(page, &[("identifier", login_id), ("csrf", &csrf)])
             .await;
-        let html = if r.status() == StatusCode::SEE_OTHER {
-            let next = absolute(h, &location(&r));
-            self.get(&next).await.text().await.expect("page")
+        let r = if r.is_redirect() {
+            let next = location(&r);
+            self.get(&next).await
         } else {
-            r.text().await.expect("page")
+            r
         };
         assert!(
-            html.contains("data-state=\"waiting\""),
-            "waiting page: {html}"
+            r.body.contains("data-state=\"waiting\""),
+            "waiting page: {}",
+            r.body
         );
-        let code = element_text(&html, "id=\"code\"").expect("#code");
+        let code = r.html().text_of("code").expect("#code");
         let code: String = code.chars().filter(char::is_ascii_alphanumeric).collect();
         let challenge = device.one_challenge(h).await;
         let status = device
@@ -249,51 +217,7 @@ impl Browser {
     }
 }
 
-/// The `Location` of a redirect.
-pub fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get(LOCATION)
-        .expect("Location")
-        .to_str()
-        .expect("text")
-        .to_owned()
-}
-
-fn absolute(h: &Harness, location: &str) -> String {
-    if location.starts_with('/') {
-        h.url(location)
-    } else {
-        location.to_owned()
-    }
-}
-
-/// The value of attribute `name` in the tag holding `marker`.
-fn attribute_after(html: &str, marker: &str, name: &str) -> Option<String> {
-    let at = html.find(marker)?;
-    let start = html[..at].rfind('<')?;
-    let end = at + html[at..].find('>')?;
-    let tag = &html[start..end];
-    let key = format!("{name}=\"");
-    let v = tag.find(&key)? + key.len();
-    let len = tag[v..].find('"')?;
-    Some(tag[v..v + len].to_owned())
-}
-
-/// The text inside the element whose start tag holds `marker` (tags inside it dropped).
-fn element_text(html: &str, marker: &str) -> Option<String> {
-    let at = html.find(marker)?;
-    let open_end = at + html[at..].find('>')? + 1;
-    let rest = &html[open_end..];
-    let mut out = String::new();
-    let mut depth_tag = false;
-    for c in rest.chars() {
-        match c {
-            '<' if !out.trim().is_empty() => break,
-            '<' => depth_tag = true,
-            '>' if depth_tag => depth_tag = false,
-            c if !depth_tag => out.push(c),
-            _ => {}
-        }
-    }
-    Some(out.trim().to_owned())
+/// The `Location` of a redirect, absolute.
+pub fn location(r: &Page) -> String {
+    r.location.as_ref().expect("Location").to_string()
 }

@@ -56,7 +56,16 @@ test('logout: the session-closed page ends the session; unregistered URIs get er
   await expectState(tab, 'error');
   await snap(tab, 'logout-unregistered-uri');
 
-  // Logout without a redirect: the "session closed" page.
+  // Logout without id_token_hint: a confirmation first (the session still stands), then
+  // the confirmation form ends it.
+  const bare = await tab.goto(d.end_session_endpoint);
+  assert.equal(bare.status(), 200);
+  await expectState(tab, 'logout_confirm');
+  await snap(tab, 'logout-confirm');
+  await Promise.all([tab.waitForNavigation(), tab.click('form#logout button')]);
+  await expectState(tab, 'logged_out');
+
+  // Logout with a hint and without a redirect: the "session closed" page at once.
   const end = new URL(d.end_session_endpoint);
   end.searchParams.set('id_token_hint', tokens.id_token);
   const closed = await tab.goto(end.href);

@@ -55,7 +55,8 @@ pub(super) const MESSAGES: Messages = Messages {
     held_wrong_pick: "A wrong code was picked recently: a new try must wait.",
     held_too_many: "Too many sign-in requests are already waiting for an answer on this \
                     account.",
-    held_wait: "You can try again in about {min} min.",
+    held_wait: "You can try again in about {min} min: reload this page then to try \
+                again.",
     held_help: "If this is a mistake, support can lift the hold.",
 
     no_device_title: "Cannot sign in",
@@ -104,4 +105,11 @@ pub(super) const MESSAGES: Messages = Messages {
     scan_qr_label: "QR code to scan with the Vistalid app",
     scan_protects: "Why a QR code: your phone must see this page, so a sign-in someone else \
                     started elsewhere cannot be approved blindly from a notification.",
+    // Branch perf15.
+    held_ready: "The hold is over: you can try again.",
+    login_binding: "Sign in to {service}",
+    logout_confirm_title: "Sign out?",
+    logout_confirm_text: "A service asks to close your Vistalid session. Confirm to sign out \
+                          of every service.",
+    logout_confirm_submit: "Sign out",
 };

@@ -57,7 +57,8 @@ pub(super) const MESSAGES: Messages = Messages {
     held_wrong_pick: "Un code incorrect a été choisi récemment : un délai est imposé avant \
                       un nouvel essai.",
     held_too_many: "Trop de demandes de connexion attendent déjà une réponse sur ce compte.",
-    held_wait: "Vous pourrez réessayer dans {min} min environ.",
+    held_wait: "Vous pourrez réessayer dans {min} min environ : rechargez alors cette \
+                page pour faire un nouvel essai.",
     held_help: "S'il s'agit d'une erreur, le support peut lever la suspension.",
 
     no_device_title: "Connexion impossible",
@@ -110,4 +111,11 @@ pub(super) const MESSAGES: Messages = Messages {
     scan_protects: "Pourquoi un QR code : votre téléphone doit voir cette page, donc une \
                     connexion lancée ailleurs par quelqu’un d’autre ne peut pas être validée \
                     à l’aveugle depuis une notification.",
+    // Branch perf15.
+    held_ready: "La suspension est terminée : vous pouvez faire un nouvel essai.",
+    login_binding: "Connexion à {service}",
+    logout_confirm_title: "Se déconnecter ?",
+    logout_confirm_text: "Un service demande la fermeture de votre session Vistalid. \
+                          Confirmez pour vous déconnecter de tous les services.",
+    logout_confirm_submit: "Se déconnecter",
 };

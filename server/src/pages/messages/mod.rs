@@ -155,6 +155,18 @@ pub(crate) struct Messages {
     pub(crate) scan_qr_label: &'static str,
     /// Scan mode, waiting: what it protects against.
     pub(crate) scan_protects: &'static str,
+    // Branch perf15: held page, the phone card's binding message, logout confirmation.
+    /// Held page, once the hold is over: a new try can be asked now.
+    pub(crate) held_ready: &'static str,
+    /// The phone card's binding message of a browser login, `{service}` (at most 128
+    /// characters once filled; the service name is cut to fit).
+    pub(crate) login_binding: &'static str,
+    /// Logout without `id_token_hint`: the confirmation page's heading.
+    pub(crate) logout_confirm_title: &'static str,
+    /// Logout confirmation: text.
+    pub(crate) logout_confirm_text: &'static str,
+    /// Logout confirmation: the button that ends the session.
+    pub(crate) logout_confirm_submit: &'static str,
 }
 
 /// The catalogue of `lang`.
