@@ -107,7 +107,7 @@ async fn waiting(h: &Harness, rp: &Rp, b: &mut Browser, ask_scan: bool) -> (Stri
         .authorize(h, rp, &Ask::new(CALLBACK))
         .await
         .expect_err("a login page");
-    let html = b.get(&page).await.text().await.expect("page");
+    let html = b.get(&page).await.body;
     let token = csrf(&html);
     let login_id = format!("8{RPPS}");
     let mut form = vec![("identifier", login_id.as_str()), ("csrf", token.as_str())];
@@ -119,13 +119,8 @@ async fn waiting(h: &Harness, rp: &Rp, b: &mut Browser, ask_scan: bool) -> (Stri
         form.push(("login_mode", "scan"));
     }
     let r = b.post(&page, &form).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let html = b
-        .get(&h.url(&location(&r)))
-        .await
-        .text()
-        .await
-        .expect("page");
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let html = b.get(&h.url(&location(&r))).await.body;
     assert!(html.contains("data-state=\"waiting\""), "{html}");
     (page, html)
 }
@@ -140,7 +135,7 @@ async fn a_scan_client_shows_a_qr_whose_secret_no_challenge_holds() {
         .authorize(&h, &rp, &Ask::new(CALLBACK))
         .await
         .expect_err("a login page");
-    let html = b.get(&page).await.text().await.expect("page");
+    let html = b.get(&page).await.body;
     assert!(
         html.contains("id=\"scan-forced\""),
         "the page says scan mode is asked"
@@ -341,7 +336,7 @@ async fn every_answer_without_a_valid_mac_is_refused_and_counted() {
     assert_eq!(refused, cases.len() * TRIES);
 
     // Nothing was recorded: the page still waits, the challenge is still pending.
-    let html = b.get(&page).await.text().await.expect("page");
+    let html = b.get(&page).await.body;
     assert!(html.contains("data-state=\"waiting\""));
     assert_eq!(device.fetch(&h, 0).await.expect("fetch").len(), 1);
 
