@@ -267,10 +267,7 @@ impl RunningServer {
         let _ = self.stop.send(true);
         let grace = Duration::from_secs(self.shared.config.shutdown_grace_secs);
         let mut task = self.task;
-        if tokio::time::timeout(grace, &mut task)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, &mut task).await.is_err() {
             task.abort();
         }
         if let Some(mut admin) = self.admin_task {

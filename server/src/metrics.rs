@@ -202,7 +202,9 @@ mod tests {
         m.logins
             .get_or_create(&[("mode", "ciba"), ("outcome", "approved")])
             .inc();
-        m.latency.get_or_create(&[("route", "/token")]).observe(0.003);
+        m.latency
+            .get_or_create(&[("route", "/token")])
+            .observe(0.003);
         let push = m.counter_family::<1>("vistalid_push", "Push outcomes");
         push.clone().get_or_create(&[("outcome", "sent")]).inc_by(2);
         let text = m.encode();
@@ -211,7 +213,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(r#"vistalid_http_request_duration_seconds_bucket{le="0.004",route="/token"} 1"#),
+            text.contains(
+                r#"vistalid_http_request_duration_seconds_bucket{le="0.004",route="/token"} 1"#
+            ),
             "{text}"
         );
         assert!(

@@ -72,7 +72,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(PATH_CHALLENGES, get(device::challenges))
         .route(PATH_LOGIN_STATUS, get(browser::status));
     // `/metrics` on the public listener only with a token and no admin listener.
-    let public_metrics = shared.config.metrics_token.is_some() && shared.config.metrics_bind.is_none();
+    let public_metrics =
+        shared.config.metrics_token.is_some() && shared.config.metrics_bind.is_none();
     let timed = if public_metrics {
         timed.route(ops::PATH_METRICS, get(ops::scrape_public))
     } else {

@@ -12,8 +12,8 @@ mod observe;
 mod retention;
 mod scrape;
 
-pub use logging::{init_logging, LogFormat};
 pub(crate) use health::{health, ready};
+pub use logging::{init_logging, LogFormat};
 pub(crate) use observe::observe;
 pub(crate) use retention::{retention_loop, run_retention};
 pub(crate) use scrape::{scrape_admin, scrape_public};

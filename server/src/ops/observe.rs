@@ -92,8 +92,7 @@ fn drawn_id() -> String {
 /// Whether `v` may be taken as a request id.
 fn acceptable(v: &str) -> bool {
     (1..=64).contains(&v.len())
-        && v
-            .bytes()
+        && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 

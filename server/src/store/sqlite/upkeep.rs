@@ -23,7 +23,9 @@ fn delete_batch(
            (SELECT rowid FROM {table} WHERE {column} < ?1 ORDER BY {column} LIMIT ?2)"
     );
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    Ok(tx.prepare_cached(&sql)?.execute(rusqlite::params![before, limit])?)
+    Ok(tx
+        .prepare_cached(&sql)?
+        .execute(rusqlite::params![before, limit])?)
 }
 
 /// One pruning step (see `store::upkeep`).
