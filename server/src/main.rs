@@ -336,7 +336,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let (mut config, log_format) = load_config(&cli)?;
-    init_logging(log_format, std::io::stderr)?;
+    init_logging(log_format, None, std::io::stderr)?;
     let err = |e: ServerError| e.to_string();
     match cli.command {
         Command::Serve { bind, issuer } => {

@@ -35,13 +35,17 @@ impl FromStr for LogFormat {
     }
 }
 
-/// Installs the global subscriber writing to `writer` in `format`, filtered by `RUST_LOG`
-/// (default `info`). Fails when a global subscriber is already set.
-pub fn init_logging<W>(format: LogFormat, writer: W) -> Result<(), String>
+/// Installs the global subscriber writing to `writer` in `format`, filtered by `filter`
+/// (`RUST_LOG` syntax) or else by `RUST_LOG` (default `info`). Fails when a global
+/// subscriber is already set or the filter does not parse.
+pub fn init_logging<W>(format: LogFormat, filter: Option<&str>, writer: W) -> Result<(), String>
 where
     W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = match filter {
+        Some(f) => EnvFilter::try_new(f).map_err(|e| format!("log filter: {e}"))?,
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
