@@ -105,9 +105,11 @@ fn main() {
         // What the retention worked off while the bench ran (its first run starts at once).
         let left: i64 = rusqlite::Connection::open(&db)
             .and_then(|c| {
-                c.query_row("SELECT count(*) FROM auth_requests WHERE id LIKE 'old-%'", [], |r| {
-                    r.get(0)
-                })
+                c.query_row(
+                    "SELECT count(*) FROM auth_requests WHERE id LIKE 'old-%'",
+                    [],
+                    |r| r.get(0),
+                )
             })
             .unwrap_or(-1);
         println!("old logins still in the database after the run: {left} of {old}");

@@ -19,8 +19,10 @@ pub fn fill(path: &Path, n: u64, now: i64) {
     }
     let started = Instant::now();
     let conn = rusqlite::Connection::open(path).expect("open the bench database");
-    conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
-    conn.pragma_update(None, "synchronous", "OFF").expect("sync");
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
+    conn.pragma_update(None, "synchronous", "OFF")
+        .expect("sync");
     // Two days ago: past the default 24 h retention, so every row is prunable.
     let expired = now - 2 * 86_400;
     let mut done = 0;

@@ -176,14 +176,30 @@ mod tests {
         let first = db
             .write_blocking(|tx| prune(tx, &step(Prunable::Requests, 1)))
             .expect("prune");
-        assert_eq!(first, Pruned { rows: 3, full: true }, "the oldest, b");
+        assert_eq!(
+            first,
+            Pruned {
+                rows: 3,
+                full: true
+            },
+            "the oldest, b"
+        );
         let second = db
             .write_blocking(|tx| prune(tx, &step(Prunable::Requests, 10)))
             .expect("prune");
-        assert_eq!(second, Pruned { rows: 3, full: false });
+        assert_eq!(
+            second,
+            Pruned {
+                rows: 3,
+                full: false
+            }
+        );
         assert_eq!(count(&db, "SELECT count(*) FROM auth_requests"), 1);
         assert_eq!(
-            count(&db, "SELECT count(*) FROM challenges WHERE auth_req_id = 'k'"),
+            count(
+                &db,
+                "SELECT count(*) FROM challenges WHERE auth_req_id = 'k'"
+            ),
             2
         );
         assert_eq!(count(&db, "SELECT count(*) FROM challenges"), 2);
@@ -234,7 +250,13 @@ mod tests {
             db.write_blocking(move |tx| prune(tx, &step(table, limit)))
                 .expect("prune")
         };
-        assert_eq!(run(Prunable::Sessions, 10), Pruned { rows: 2, full: false });
+        assert_eq!(
+            run(Prunable::Sessions, 10),
+            Pruned {
+                rows: 2,
+                full: false
+            }
+        );
         let left: Vec<String> = db
             .read_blocking(|c| {
                 let mut st = c.prepare("SELECT id FROM sessions ORDER BY id")?;
@@ -247,14 +269,41 @@ mod tests {
         assert_eq!(left, ["ended-recently", "live"]);
         assert_eq!(run(Prunable::EnrolNonces, 10).rows, 1);
         assert_eq!(
-            count(&db, "SELECT count(*) FROM enrol_nonces WHERE nonce = 'valid'"),
+            count(
+                &db,
+                "SELECT count(*) FROM enrol_nonces WHERE nonce = 'valid'"
+            ),
             1
         );
         // Batches of 2: full, full, then the last one; the live token stays.
-        assert_eq!(run(Prunable::RefreshTokens, 2), Pruned { rows: 2, full: true });
-        assert_eq!(run(Prunable::RefreshTokens, 2), Pruned { rows: 2, full: true });
-        assert_eq!(run(Prunable::RefreshTokens, 2), Pruned { rows: 1, full: false });
-        assert_eq!(run(Prunable::RefreshTokens, 2), Pruned { rows: 0, full: false });
+        assert_eq!(
+            run(Prunable::RefreshTokens, 2),
+            Pruned {
+                rows: 2,
+                full: true
+            }
+        );
+        assert_eq!(
+            run(Prunable::RefreshTokens, 2),
+            Pruned {
+                rows: 2,
+                full: true
+            }
+        );
+        assert_eq!(
+            run(Prunable::RefreshTokens, 2),
+            Pruned {
+                rows: 1,
+                full: false
+            }
+        );
+        assert_eq!(
+            run(Prunable::RefreshTokens, 2),
+            Pruned {
+                rows: 0,
+                full: false
+            }
+        );
         assert_eq!(count(&db, "SELECT count(*) FROM refresh_tokens"), 1);
     }
 
