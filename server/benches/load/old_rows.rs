@@ -13,7 +13,7 @@ const CHUNK: u64 = 200_000;
 
 /// Writes `n` old logins into the database at `path` (created and migrated by the server
 /// first); prints the time taken and the file size.
-pub fn fill(path: &Path, n: u64, now: i64) {
+pub(crate) fn fill(path: &Path, n: u64, now: i64) {
     if n == 0 {
         return;
     }
