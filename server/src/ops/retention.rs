@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The retention: every `retention_interval_secs`, each prunable table is worked off in
 //! batches of at most `retention_batch_rows` rows (one short write job each), with a pause
-//! of `retention_pause_ms` between batches and at most `retention_batches_per_run` batches
+//! between batches of `retention_pause_ms` or four times the batch's own time, whichever is
+//! longer (so working a backlog off takes at most about a fifth of the writer), and at most `retention_batches_per_run` batches
 //! per table per run; rows are kept `retention_secs` after their expiry (see
 //! `store::Upkeep`).
 //!
@@ -30,7 +31,10 @@ pub(crate) async fn run_retention(s: &Shared) -> usize {
                 keep_secs,
                 limit: c.retention_batch_rows,
             };
-            match s.store.upkeep().prune(step).await {
+            let started = std::time::Instant::now();
+            let pruned = s.store.upkeep().prune(step).await;
+            let took = started.elapsed();
+            match pruned {
                 Ok(done) => {
                     total += done.rows;
                     if done.rows > 0 {
@@ -49,8 +53,9 @@ pub(crate) async fn run_retention(s: &Shared) -> usize {
                     break;
                 }
             }
-            if !pause.is_zero() {
-                tokio::time::sleep(pause).await;
+            let rest = pause.max(took * 4);
+            if !rest.is_zero() {
+                tokio::time::sleep(rest).await;
             }
         }
     }
