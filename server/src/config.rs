@@ -3,8 +3,9 @@
 //!
 //! Guarantees: [`ServerConfig::new`] gives the defaults documented on each field; a server
 //! starts only with a configuration that passes [`ServerConfig::validate`] (the error names
-//! the setting); `Debug` lists every field (none is secret: client secrets and keys live in
-//! the database, never in the configuration).
+//! the setting); `Debug` lists every field (the metrics token, the one secret a
+//! configuration may hold, is shown redacted; client secrets and keys live in the database,
+//! never in the configuration).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -168,6 +169,58 @@ pub struct ServerConfig {
     pub clock: ClockSource,
     /// Extra push channel told about each queued challenge, beside the long-poll.
     pub push: Option<Arc<dyn PushSender>>,
+    // Operations (issue 19, branch ops19; docs/operations.md).
+    /// Seconds an expired row (request, challenge, attempt, session, code, token,
+    /// redemption) is kept after its expiry before the retention deletes it (default 86 400
+    /// = 24 h): replays of codes and tokens are recognised as such within it.
+    pub retention_secs: u64,
+    /// Seconds between two retention runs (default 60).
+    pub retention_interval_secs: u64,
+    /// Most rows one retention batch deletes from one table (default 500): one short write
+    /// job, so logins queued behind it wait for one small batch only.
+    pub retention_batch_rows: usize,
+    /// Most batches per table in one run (default 200, so at most 100 000 rows per table
+    /// per run with the default batch); a longer backlog is worked off over later runs.
+    pub retention_batches_per_run: u32,
+    /// Milliseconds the retention pauses between two batches (default 5), leaving the
+    /// writer to logins.
+    pub retention_pause_ms: u64,
+    /// A separate address serving `/metrics`, `/health` and `/ready` (the admin listener;
+    /// default none). When set, the public listener does not serve `/metrics`.
+    pub metrics_bind: Option<SocketAddr>,
+    /// A bearer token `/metrics` asks for (default none). Without a token and without
+    /// `metrics_bind`, `/metrics` is not served (404); with a token, on either listener, a
+    /// request without `Authorization: Bearer <token>` gets 401.
+    pub metrics_token: Option<MetricsToken>,
+    /// A request header set by a trusted reverse proxy whose value becomes the request id
+    /// (e.g. `x-request-id`; default none: the server draws every id). Only values of 1 to
+    /// 64 characters of `A-Z a-z 0-9 - _ . :` are taken; others are replaced by a drawn id.
+    pub request_id_header: Option<String>,
+    /// Seconds a stop waits for in-flight requests to finish before it cuts them (default
+    /// 5). Long-polls answer "nothing yet" at once when the stop begins.
+    pub shutdown_grace_secs: u64,
+}
+
+/// The bearer token that protects `/metrics`; its `Debug` never shows it.
+#[derive(Clone)]
+pub struct MetricsToken(Arc<zeroize::Zeroizing<String>>);
+
+impl MetricsToken {
+    /// Wraps `token` (at least 16 characters, checked by the configuration's validation).
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(Arc::new(zeroize::Zeroizing::new(token.into())))
+    }
+
+    /// The token's bytes (compared in constant time by the metrics endpoint).
+    pub(crate) fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
+    }
 }
 
 impl ServerConfig {
@@ -210,6 +263,15 @@ impl ServerConfig {
             attestation_policy: None,
             clock: ClockSource::system(),
             push: None,
+            retention_secs: 86_400,
+            retention_interval_secs: 60,
+            retention_batch_rows: 500,
+            retention_batches_per_run: 200,
+            retention_pause_ms: 5,
+            metrics_bind: None,
+            metrics_token: None,
+            request_id_header: None,
+            shutdown_grace_secs: 5,
         }
     }
 
@@ -288,6 +350,30 @@ impl ServerConfig {
         }
         if !(1..=100).contains(&self.pin_guess_limit) {
             return bad("pin_guess_limit must be in 1..=100");
+        }
+        if self.retention_interval_secs == 0
+            || self.retention_batch_rows == 0
+            || self.retention_batches_per_run == 0
+        {
+            return bad(
+                "retention_interval_secs, retention_batch_rows and retention_batches_per_run \
+                 must be positive",
+            );
+        }
+        if i64::try_from(self.retention_secs).is_err() {
+            return bad("retention_secs is too large");
+        }
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 16)
+        {
+            return bad("metrics_token must be at least 16 characters");
+        }
+        if let Some(name) = &self.request_id_header {
+            if axum::http::HeaderName::try_from(name.as_str()).is_err() {
+                return bad("request_id_header is not a header name");
+            }
         }
         if let Some(issuer) = &self.issuer {
             let url = url::Url::parse(issuer)

@@ -17,6 +17,7 @@ const RANKS: &[(&str, u8)] = &[
     ("limits", 0),
     ("attestation", 0),
     ("relying_party", 0),
+    ("metrics", 0),
     ("domain", 1),
     // The store: all SQL.
     ("store", 2),
@@ -38,6 +39,7 @@ const RANKS: &[(&str, u8)] = &[
     ("admin", 7),
     ("openapi", 7),
     ("browser", 7),
+    ("ops", 7),
     // The top.
     ("router", 8),
     ("serve", 8),

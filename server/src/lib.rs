@@ -152,8 +152,10 @@ mod error;
 mod id_token;
 mod limits;
 mod login;
+mod metrics;
 mod oidc;
 mod openapi;
+mod ops;
 mod pages;
 mod push;
 mod qr;
@@ -176,9 +178,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use admin::{Admin, ClientOptions, DeviceInfo, RefusalInfo};
-pub use config::{ClockSource, ServerConfig};
+pub use config::{ClockSource, MetricsToken, ServerConfig};
 pub use error::ServerError;
 pub use id_token::ACR;
+pub use ops::{init_logging, LogFormat};
 pub use push::{LongPollNotifier, PushSender};
 pub use secrets::SecretsError;
 pub use store::StoreError;
@@ -197,9 +200,13 @@ pub fn open_admin(config: ServerConfig) -> Result<Admin, ServerError> {
 /// running on the runtime until the runtime stops.
 pub struct RunningServer {
     addr: SocketAddr,
+    /// The admin listener's address (`metrics_bind`), if any.
+    admin_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// The admin listener's task, if any.
+    admin_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl fmt::Debug for RunningServer {
@@ -222,6 +229,19 @@ impl RunningServer {
         &self.shared.issuer
     }
 
+    /// The bound address of the admin listener (`metrics_bind`: probes and `/metrics`), if
+    /// one is configured.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// Runs the retention once now (as its timer does every `retention_interval_secs`):
+    /// every table in bounded batches; returns the rows removed (failures are logged and
+    /// counted in the metrics).
+    pub async fn run_retention(&self) -> usize {
+        ops::run_retention(&self.shared).await
+    }
+
     /// An admin handle on this server's database.
     pub fn admin(&self) -> Admin {
         Admin::new(Arc::clone(&self.shared))
@@ -238,16 +258,25 @@ impl RunningServer {
             .map_err(|e| ServerError::Config(e.to_string()))
     }
 
-    /// Stops accepting connections, ends open long-polls at once, and waits (at most 5 s)
-    /// for in-flight requests to finish. Every committed state stays in the database.
+    /// Stops accepting connections (new ones are refused), answers open long-polls at once
+    /// with their normal "nothing yet" (clients retry, elsewhere behind a load balancer),
+    /// and waits (at most `shutdown_grace_secs`, default 5 s) for in-flight requests to
+    /// finish. Every committed state stays in the database.
     pub async fn shutdown(self) {
+        tracing::info!("stopping: no new connections, finishing in-flight requests");
         let _ = self.stop.send(true);
+        let grace = Duration::from_secs(self.shared.config.shutdown_grace_secs);
         let mut task = self.task;
-        if tokio::time::timeout(Duration::from_secs(5), &mut task)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, &mut task).await.is_err() {
             task.abort();
+        }
+        if let Some(mut admin) = self.admin_task {
+            if tokio::time::timeout(Duration::from_secs(1), &mut admin)
+                .await
+                .is_err()
+            {
+                admin.abort();
+            }
         }
     }
 }
@@ -325,7 +354,30 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             .map_err(|_| ServerError::Store(StoreError::Task))??
     };
     let app = router::router(Arc::clone(&shared));
-    let cleaner = tokio::spawn(state::prune_loop(Arc::clone(&shared)));
+    let admin = match config.metrics_bind {
+        Some(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|source| ServerError::Bind { addr: at, source })?;
+            let admin_addr = listener
+                .local_addr()
+                .map_err(|source| ServerError::Bind { addr: at, source })?;
+            let app = router::admin_router(Arc::clone(&shared));
+            let mut stop = stop_rx.clone();
+            let task = tokio::spawn(async move {
+                let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                });
+                if let Err(e) = served.await {
+                    tracing::warn!(error = %e, "admin listener failed");
+                }
+            });
+            tracing::info!(%admin_addr, "admin listener (probes, metrics)");
+            Some((admin_addr, task))
+        }
+        None => None,
+    };
+    let cleaner = tokio::spawn(ops::retention_loop(Arc::clone(&shared)));
     let revocations = tokio::spawn(state::revocation_loop(Arc::clone(&shared)));
     let limits = serve::ConnLimits {
         header_timeout: Duration::from_secs(config.header_read_timeout_secs),
@@ -338,11 +390,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         cleaner.abort();
         revocations.abort();
     });
+    let (admin_addr, admin_task) = admin.unzip();
     tracing::info!(%addr, %issuer, "vistalid-server listening");
     Ok(RunningServer {
         addr,
+        admin_addr,
         shared,
         stop,
         task,
+        admin_task,
     })
 }

@@ -13,7 +13,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use vistalid_core::protocol::CodeMode;
-use vistalid_server::{open_admin, start, ClientOptions, ServerConfig, ServerError};
+use vistalid_server::{
+    init_logging, open_admin, start, ClientOptions, LogFormat, MetricsToken, ServerConfig,
+    ServerError,
+};
 
 #[derive(Parser)]
 #[command(
@@ -183,7 +186,25 @@ struct FileConfig {
     pin_guess_limit: Option<u32>,
     /// The attestation policy file; a relative path is taken from the config file's folder.
     attestation_policy: Option<PathBuf>,
+    // Operations (docs/operations.md).
+    retention_secs: Option<u64>,
+    retention_interval_secs: Option<u64>,
+    retention_batch_rows: Option<usize>,
+    retention_batches_per_run: Option<u32>,
+    retention_pause_ms: Option<u64>,
+    metrics_bind: Option<SocketAddr>,
+    /// Better given as `VISTALID_METRICS_TOKEN` than written in the file.
+    metrics_token: Option<String>,
+    request_id_header: Option<String>,
+    shutdown_grace_secs: Option<u64>,
+    /// `human` (default) or `json`; also `VISTALID_LOG_FORMAT`.
+    log_format: Option<String>,
 }
+
+/// The environment variable with the bearer token of `/metrics`.
+const METRICS_TOKEN_ENV: &str = "VISTALID_METRICS_TOKEN";
+/// The environment variable choosing the log format (`human` or `json`).
+const LOG_FORMAT_ENV: &str = "VISTALID_LOG_FORMAT";
 
 /// Prints that `server` listens, once its signal handlers are in place (a SIGHUP sent as soon
 /// as the line shows is handled, never the default "terminate").
@@ -233,7 +254,7 @@ async fn wait_for_stop(server: &vistalid_server::RunningServer) -> Result<(), St
 /// guess and its answer). Never set it in production.
 const TEST_HOLD_ENV: &str = "VISTALID_TEST_HOLD_AFTER_GUESS_MS";
 
-fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
+fn load_config(cli: &Cli) -> Result<(ServerConfig, LogFormat), String> {
     let file: FileConfig = match &cli.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -286,25 +307,36 @@ fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
         wrong_pick_backoff_secs,
         wrong_pick_backoff_max_secs,
         client_cache_secs,
-        pin_guess_limit
+        pin_guess_limit,
+        retention_secs,
+        retention_interval_secs,
+        retention_batch_rows,
+        retention_batches_per_run,
+        retention_pause_ms,
+        shutdown_grace_secs
     );
+    c.metrics_bind = file.metrics_bind;
+    c.request_id_header = file.request_id_header;
+    c.metrics_token = std::env::var(METRICS_TOKEN_ENV)
+        .ok()
+        .or(file.metrics_token)
+        .map(MetricsToken::new);
+    let log_format = std::env::var(LOG_FORMAT_ENV)
+        .ok()
+        .or(file.log_format)
+        .map(|f| f.parse::<LogFormat>())
+        .transpose()?
+        .unwrap_or_default();
     if let Ok(ms) = std::env::var(TEST_HOLD_ENV) {
         c.test_hold_after_guess_ms = ms
             .parse()
             .map_err(|_| format!("{TEST_HOLD_ENV} must be a number of milliseconds"))?;
     }
-    Ok(c)
+    Ok((c, log_format))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -316,7 +348,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let mut config = load_config(&cli)?;
+    let (mut config, log_format) = load_config(&cli)?;
+    init_logging(log_format, None, std::io::stderr)?;
     let err = |e: ServerError| e.to_string();
     match cli.command {
         Command::Serve { bind, issuer } => {

@@ -25,7 +25,7 @@ use vistalid_core::protocol::{
 
 use crate::api::{ApiError, PATH_OPENAPI};
 use crate::state::Shared;
-use crate::{browser, device, oidc, openapi, qr};
+use crate::{browser, device, oidc, openapi, ops, qr};
 
 /// Builds the application router over `shared`.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -61,6 +61,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(PATH_PIN_CONFIRM, post(device::pin_confirm))
         .route(PATH_REDEEM, post(qr::redeem))
         .route(PATH_ISSUER_KEYS, get(qr::issuer_keys))
+        .route(ops::PATH_HEALTH, get(ops::health))
+        .route(ops::PATH_READY, get(ops::ready))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -69,11 +71,33 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let long_poll = Router::new()
         .route(PATH_CHALLENGES, get(device::challenges))
         .route(PATH_LOGIN_STATUS, get(browser::status));
+    // `/metrics` on the public listener only with a token and no admin listener.
+    let public_metrics =
+        shared.config.metrics_token.is_some() && shared.config.metrics_bind.is_none();
+    let timed = if public_metrics {
+        timed.route(ops::PATH_METRICS, get(ops::scrape_public))
+    } else {
+        timed
+    };
     timed
         .merge(long_poll)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(from_fn_with_state(Arc::clone(&shared), ops::observe))
+        .with_state(shared)
+}
+
+/// The admin listener's router (`metrics_bind`): the probes and `/metrics`, with the same
+/// request id and metrics layer.
+pub(crate) fn admin_router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(ops::PATH_HEALTH, get(ops::health))
+        .route(ops::PATH_READY, get(ops::ready))
+        .route(ops::PATH_METRICS, get(ops::scrape_admin))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(Arc::clone(&shared), ops::observe))
         .with_state(shared)
 }
 

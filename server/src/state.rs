@@ -10,8 +10,6 @@
 //!   restarts.
 //! - A client record is reused from the cache for at most `client_cache_secs` (real time);
 //!   [`ClientCache::forget`] drops it at once (after an admin change in this process).
-//! - The prune loop removes spent nonces and old requests every minute; a failure is logged
-//!   and retried at the next tick.
 //! - The attestation policy is read once at start (a bad file stops the start, naming the
 //!   key or file); its revocation list is re-read when its file changes and on
 //!   [`Shared::reload_revocations`] (the binary calls it on SIGHUP).
@@ -28,6 +26,7 @@ use crate::attestation::AttestationPolicy;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
 use crate::push::{LongPollNotifier, PushSender as _, Waiters};
 use crate::store::{ClientRecord, Store};
 
@@ -35,8 +34,6 @@ use crate::store::{ClientRecord, Store};
 const META_SERVER_KEY: &str = "server_signing_key_pkcs8";
 /// Meta key of the QR credential issuer's PKCS#8 signing key.
 const META_ISSUER_KEY: &str = "qr_issuer_signing_key_pkcs8";
-/// Period of the prune loop.
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Shared state of a server instance.
 pub(crate) struct Shared {
@@ -75,6 +72,8 @@ pub(crate) struct Shared {
     /// Whether unattested (software) keystores may enrol: the policy's choice, else whether
     /// the public URL is on loopback.
     pub(crate) software_allowed: bool,
+    /// The metrics registry (issue 19, branch ops19).
+    pub(crate) metrics: Metrics,
 }
 
 impl Shared {
@@ -114,6 +113,7 @@ impl Shared {
             notifier: Arc::new(LongPollNotifier::default()),
             answers: Waiters::default(),
             shutdown,
+            metrics: Metrics::new(),
         }))
     }
 
@@ -224,18 +224,5 @@ impl ClientCache {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(client_id);
-    }
-}
-
-/// Prunes spent nonces and old requests every minute (see `Store::prune`), until aborted.
-pub(crate) async fn prune_loop(s: Arc<Shared>) {
-    let mut tick = tokio::time::interval(PRUNE_EVERY);
-    loop {
-        tick.tick().await;
-        match s.store.prune(s.clock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(rows = n, "pruned"),
-            Err(e) => tracing::warn!(error = %e, "pruning failed"),
-        }
     }
 }

@@ -103,6 +103,11 @@ impl From<SecretsError> for ApiError {
     }
 }
 
+/// The API error code of a refused request, attached to its response for the metrics
+/// (`ops::observe` counts refusals by it; issue 19, branch ops19).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefusalCode(pub(crate) &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_client_error() {
@@ -113,6 +118,8 @@ impl IntoResponse for ApiError {
             error_description: self.description,
         };
         let mut resp = (self.status, axum::Json(body)).into_response();
+        resp.extensions_mut()
+            .insert(RefusalCode(self.error.as_str()));
         if let Some(c) = self.challenge {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));

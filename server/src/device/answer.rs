@@ -22,7 +22,7 @@ use vistalid_core::protocol::{
 use super::SKEW_SECS;
 use crate::api::{ApiError, JsonBody, PathParam};
 use crate::attestation::{AttestationError, AttestationRefusal};
-use crate::domain::{AnswerOutcome, RefusalStage};
+use crate::domain::{AnswerOutcome, RefusalStage, Stored as _};
 use crate::refusals::refuse;
 use crate::state::Shared;
 use crate::store::{AnswerRefusal, AnswerTry, Answered, CounterStep, DeviceKey};
@@ -57,9 +57,20 @@ pub(crate) async fn answer(
         Answered::Recorded {
             outcome,
             request_id,
+            flow,
         } => {
             // The browser login's page waits for this request (its status long-poll).
             s.answered(&request_id);
+            let outcome_name = match outcome {
+                AnswerOutcome::Approved => "approved",
+                AnswerOutcome::WrongCode => "wrong_code",
+                AnswerOutcome::Declined => "denied",
+                AnswerOutcome::Reported => "reported",
+            };
+            s.metrics
+                .logins
+                .get_or_create(&[("mode", flow.as_stored()), ("outcome", outcome_name)])
+                .inc();
             outcome
         }
         Answered::Refused(AnswerRefusal::CounterReplayed) => {

@@ -27,6 +27,7 @@ mod sqlite;
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
 #[allow(dead_code)]
 mod tokens;
+mod upkeep;
 
 use std::path::Path;
 
@@ -56,6 +57,8 @@ pub(crate) use tokens::{
     AccessGrant, CodeExchange, ExchangeRefusal, Exchanged, NewCode, NewToken, RefreshRefusal,
     RefreshTry, Refreshed, TokenGrant, Tokens,
 };
+
+pub(crate) use upkeep::{DbFigures, Prunable, PruneStep, Upkeep};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -171,10 +174,8 @@ impl Store {
         Tokens { store: self }
     }
 
-    /// Deletes spent nonces, stale PIN-guard request ids, and login requests (with their
-    /// challenges), login attempts, sessions, codes and tokens expired more than a day before
-    /// `now`; returns the rows removed. Fraud reports are kept.
-    pub(crate) async fn prune(&self, now: i64) -> Result<usize, StoreError> {
-        self.db.write(move |tx| sqlite::prune(tx, now)).await
+    /// Retention, readiness and connection figures (issue 19, branch ops19).
+    pub(crate) fn upkeep(&self) -> Upkeep<'_> {
+        Upkeep { store: self }
     }
 }

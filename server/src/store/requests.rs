@@ -119,6 +119,8 @@ pub(crate) enum Answered {
         outcome: AnswerOutcome,
         /// The request it answered (whose waiting pages to wake).
         request_id: String,
+        /// The flow that made the request (for the metrics).
+        flow: crate::domain::attempt::Flow,
     },
     /// Nothing was recorded, and why.
     Refused(AnswerRefusal),

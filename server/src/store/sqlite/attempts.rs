@@ -283,10 +283,3 @@ pub(in crate::store) fn finish(tx: &Tx<'_>, id: &str, now: i64) -> Result<bool, 
         .execute(rusqlite::params![id, now])?;
     Ok(n > 0)
 }
-
-/// Deletes attempts that expired before `horizon`.
-pub(super) fn prune(tx: &Tx<'_>, horizon: i64) -> Result<usize, StoreError> {
-    Ok(tx
-        .prepare_cached("DELETE FROM login_attempts WHERE expires_at < ?1")?
-        .execute([horizon])?)
-}

@@ -32,9 +32,10 @@ pub(super) mod sessions;
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
 #[allow(dead_code)]
 pub(super) mod tokens;
+pub(super) mod upkeep;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -126,6 +127,17 @@ struct Inner {
     readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
     path: PathBuf,
+    counters: Arc<Counters>,
+}
+
+/// Figures of the connections, kept with relaxed atomics (read by the metrics).
+#[derive(Default)]
+struct Counters {
+    reader_waits: AtomicU64,
+    queued: AtomicU64,
+    batches: AtomicU64,
+    jobs: AtomicU64,
+    busy_micros: AtomicU64,
 }
 
 impl Db {
@@ -151,15 +163,18 @@ impl Db {
             .map(|_| connect(path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         let (jobs, rx) = mpsc::channel::<Job>();
+        let counters = Arc::new(Counters::default());
+        let writer_counters = Arc::clone(&counters);
         std::thread::Builder::new()
             .name("vistalid-db-writer".into())
-            .spawn(move || writer_loop(writer, rx))?;
+            .spawn(move || writer_loop(writer, rx, &writer_counters))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 jobs,
                 readers,
                 next: AtomicUsize::new(0),
                 path: path.to_owned(),
+                counters,
             }),
         })
     }
@@ -167,6 +182,19 @@ impl Db {
     /// The database file path.
     pub(super) fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The connections' figures now.
+    pub(super) fn figures(&self) -> super::DbFigures {
+        let c = &self.inner.counters;
+        super::DbFigures {
+            readers: u64::try_from(self.inner.readers.len()).unwrap_or(u64::MAX),
+            reader_waits: c.reader_waits.load(Ordering::Relaxed),
+            writer_queue: c.queued.load(Ordering::Relaxed),
+            write_batches: c.batches.load(Ordering::Relaxed),
+            write_jobs: c.jobs.load(Ordering::Relaxed),
+            write_busy_micros: c.busy_micros.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `f` in a write transaction on the writer thread and returns its result once
@@ -217,7 +245,11 @@ impl Db {
             });
             (ok, delivery)
         });
-        self.inner.jobs.send(job).map_err(|_| StoreError::Task)
+        self.inner.counters.queued.fetch_add(1, Ordering::Relaxed);
+        self.inner.jobs.send(job).map_err(|_| {
+            self.inner.counters.queued.fetch_sub(1, Ordering::Relaxed);
+            StoreError::Task
+        })
     }
 
     /// Runs `f` on a reader connection, blocking the calling thread if all are busy (admin
@@ -249,6 +281,10 @@ impl Db {
                 return f(&conn);
             }
         }
+        self.inner
+            .counters
+            .reader_waits
+            .fetch_add(1, Ordering::Relaxed);
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let conn = inner.readers[start % n]
@@ -264,7 +300,7 @@ impl Db {
 /// The writer thread: takes every queued job (up to [`MAX_BATCH`]), runs them in one
 /// IMMEDIATE transaction with a savepoint each, commits, then delivers the results. Ends
 /// when every [`Db`] handle is gone.
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, counters: &Counters) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -273,6 +309,10 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
+        let taken = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+        counters.queued.fetch_sub(taken, Ordering::Relaxed);
+        counters.jobs.fetch_add(taken, Ordering::Relaxed);
         let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
             Ok(tx) => tx,
             Err(e) => {
@@ -320,6 +360,11 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
         } else {
             tx.commit()
         };
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+        counters.busy_micros.fetch_add(
+            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         for delivery in deliveries {
             delivery(
                 committed
@@ -335,20 +380,6 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
 /// (the writer's savepoints: parsed once, not on every job).
 fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
-}
-
-/// Rows are kept this long after their expiry (replays of codes and tokens are recognised
-/// within it; requests stay for token polls and audits).
-const KEEP_SECS: i64 = 86_400;
-
-/// Deletes what expired more than [`KEEP_SECS`] before `now` (spent nonces at once).
-pub(super) fn prune(tx: &Tx<'_>, now: i64) -> Result<usize, StoreError> {
-    let horizon = now.saturating_sub(KEEP_SECS);
-    Ok(requests::prune(tx, now, horizon)?
-        + attempts::prune(tx, horizon)?
-        + sessions::prune(tx, horizon)?
-        + tokens::prune(tx, horizon)?
-        + pin_guards::prune(tx, now)?)
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {

@@ -138,10 +138,3 @@ pub(in crate::store) fn confirm(
         .execute([&req.device_id])?;
     left(limit, 0).map(Ok)
 }
-
-/// Forgets request ids past their expiry.
-pub(in crate::store) fn prune(tx: &Tx<'_>, now: i64) -> Result<usize, StoreError> {
-    Ok(tx
-        .prepare_cached("DELETE FROM pin_guard_requests WHERE expires_at < ?1")?
-        .execute([now])?)
-}

@@ -113,13 +113,14 @@ struct Answerable {
     code: String,
     client_id: String,
     request_exp: i64,
+    flow: Flow,
 }
 
 fn answerable(tx: &Tx<'_>, challenge_id: &str) -> Result<Option<Answerable>, StoreError> {
     Ok(tx
         .prepare_cached(
             "SELECT c.device_id, c.status, c.exp, c.auth_req_id, r.status, r.code,
-                    r.client_id, r.expires_at
+                    r.client_id, r.expires_at, r.flow
              FROM challenges c JOIN auth_requests r ON r.id = c.auth_req_id
              WHERE c.id = ?1",
         )?
@@ -133,6 +134,7 @@ fn answerable(tx: &Tx<'_>, challenge_id: &str) -> Result<Option<Answerable>, Sto
                 code: r.get(5)?,
                 client_id: r.get(6)?,
                 request_exp: r.get(7)?,
+                flow: state(r, 8)?,
             })
         })
         .optional()?)
@@ -202,6 +204,7 @@ pub(in crate::store) fn answer(tx: &Tx<'_>, a: &AnswerTry) -> Result<Answered, S
     Ok(Answered::Recorded {
         outcome,
         request_id: row.request_id,
+        flow: row.flow,
     })
 }
 
@@ -316,20 +319,4 @@ pub(in crate::store) fn poll(tx: &Tx<'_>, p: &TokenPoll) -> Result<Poll, StoreEr
             }))
         }
     }
-}
-
-pub(super) fn prune(tx: &Tx<'_>, now: i64, horizon: i64) -> Result<usize, StoreError> {
-    let mut n = tx
-        .prepare_cached("DELETE FROM enrol_nonces WHERE expires_at < ?1")?
-        .execute([now])?;
-    n += tx
-        .prepare_cached(
-            "DELETE FROM challenges WHERE auth_req_id IN
-               (SELECT id FROM auth_requests WHERE expires_at < ?1)",
-        )?
-        .execute([horizon])?;
-    n += tx
-        .prepare_cached("DELETE FROM auth_requests WHERE expires_at < ?1")?
-        .execute([horizon])?;
-    Ok(n)
 }

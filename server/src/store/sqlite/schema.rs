@@ -274,4 +274,19 @@ ALTER TABLE clients ADD COLUMN scan_login INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE login_attempts ADD COLUMN scan_secret BLOB;
 ALTER TABLE challenges ADD COLUMN scan_attempt TEXT;
 "#,
+    // 9 (branch ops19, issue 19 operations): indexes
+    // for the batched retention (each batch walks an expiry index, oldest first) and
+    // partial indexes holding only pending rows, so the metrics' pending counts cost the same
+    // on a database of any size.
+    r#"
+CREATE INDEX IF NOT EXISTS auth_requests_expiry ON auth_requests(expires_at);
+CREATE INDEX IF NOT EXISTS auth_requests_pending ON auth_requests(flow, expires_at)
+    WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS challenges_pending ON challenges(exp) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS enrol_nonces_expiry ON enrol_nonces(expires_at);
+CREATE INDEX IF NOT EXISTS sessions_ended ON sessions(ended_at) WHERE ended_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens(expires_at);
+CREATE INDEX IF NOT EXISTS token_families_expiry ON token_families(expires_at);
+CREATE INDEX IF NOT EXISTS activation_codes_expiry ON activation_codes(expires_at);
+"#,
 ];

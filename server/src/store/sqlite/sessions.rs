@@ -131,10 +131,3 @@ pub(in crate::store) fn end(tx: &Tx<'_>, e: &EndSession) -> Result<usize, StoreE
     }
     Ok(n)
 }
-
-/// Deletes sessions that ended (or expired) before `horizon`.
-pub(super) fn prune(tx: &Tx<'_>, horizon: i64) -> Result<usize, StoreError> {
-    Ok(tx
-        .prepare_cached("DELETE FROM sessions WHERE expires_at < ?1 OR ended_at < ?1")?
-        .execute([horizon])?)
-}

@@ -358,17 +358,3 @@ pub(in crate::store) fn access(
     })
     .optional()?)
 }
-
-/// Deletes codes, tokens and families that expired before `horizon`.
-pub(super) fn prune(tx: &Tx<'_>, horizon: i64) -> Result<usize, StoreError> {
-    let mut n = 0;
-    for sql in [
-        "DELETE FROM authorization_codes WHERE expires_at < ?1",
-        "DELETE FROM access_tokens WHERE expires_at < ?1",
-        "DELETE FROM refresh_tokens WHERE expires_at < ?1",
-        "DELETE FROM token_families WHERE expires_at < ?1",
-    ] {
-        n += tx.prepare_cached(sql)?.execute([horizon])?;
-    }
-    Ok(n)
-}
