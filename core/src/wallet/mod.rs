@@ -23,6 +23,7 @@
 //! - `guard.rs`: the vault's PIN guard over HTTP (the server-counted guesses);
 //! - `hardware.rs`: the accounts' hardware keys (ADR 0001): attested at enrolment, co-signing
 //!   answers, deleted with the wallet;
+//! - `rollover.rs`: the challenge key's rollover (issue 19): re-pinning without re-enrolment;
 //! - `records.rs`: the persisted schema of both vault tiers;
 //! - `error.rs`: [`WalletError`] and the mappings from the layers below.
 
@@ -33,6 +34,7 @@ mod guard;
 mod hardware;
 mod present;
 mod records;
+mod rollover;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -45,7 +47,6 @@ use crate::client::{ClientError, ServerClient};
 use crate::clock::Clock;
 #[cfg(feature = "reqwest")]
 use crate::clock::SystemClock;
-use crate::keys::PublicKey;
 use crate::keystore::PlatformKeystore;
 use crate::protocol::{AccountKind, Identity};
 use crate::qr;
@@ -272,18 +273,21 @@ impl Wallet {
                     continue;
                 }
             };
-            let server_key =
-                PublicKey::from_jwk(&account.server_key).map_err(|_| WalletError::Corrupt)?;
-            let now = self.clock.now();
+            let mut account = account;
+            let mut tried = HashSet::new();
             for token in tokens {
-                match challenge::verify_challenge(
-                    &token,
-                    &server_key,
-                    &account.info.account_id,
-                    &account.info.device_id,
-                    &answered,
-                    now,
-                ) {
+                let verified = match self.challenge_key(&mut account, &token, &mut tried).await {
+                    Ok(server_key) => challenge::verify_challenge(
+                        &token,
+                        &server_key,
+                        &account.info.account_id,
+                        &account.info.device_id,
+                        &answered,
+                        self.clock.now(),
+                    ),
+                    Err(reason) => Err(reason),
+                };
+                match verified {
                     Ok(ch) => fetched.challenges.push(ch),
                     Err(reason) => fetched.rejected.push(RejectedChallenge {
                         account_id: account.info.account_id.clone(),

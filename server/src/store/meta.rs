@@ -22,4 +22,19 @@ impl Meta<'_> {
             .write_blocking(move |tx| sqlite::meta::get_or_insert(tx, key, &fresh))
             .map(Zeroizing::new)
     }
+
+    /// The value stored under `key`, if any (blocking).
+    pub(crate) fn value(&self, key: &'static str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        self.store
+            .db
+            .read_blocking(move |c| sqlite::meta::get(c, key))
+            .map(|v| v.map(Zeroizing::new))
+    }
+
+    /// Deletes the value stored under `key` (blocking).
+    pub(crate) fn remove(&self, key: &'static str) -> Result<(), StoreError> {
+        self.store
+            .db
+            .write_blocking(move |tx| sqlite::meta::remove(tx, key))
+    }
 }

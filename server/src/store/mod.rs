@@ -23,6 +23,8 @@ mod pin_guards;
 mod refusals;
 mod requests;
 mod sessions;
+// The server's signing keys (issue 19, branch keys19).
+mod signing_keys;
 mod sqlite;
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
 #[allow(dead_code)]
@@ -49,6 +51,8 @@ pub(crate) use requests::{
     AnswerRefusal, AnswerTry, Answered, CounterStep, Grant, NewChallenge, NewRequest, NotGranted,
     Poll, Queued, Requests, TokenPoll,
 };
+// The server's signing keys (issue 19, branch keys19).
+pub(crate) use signing_keys::{Rotated, SigningKeys, StoredKey};
 pub(crate) use sessions::{EndSession, NewSession, SessionCode, SessionGrant, Sessions};
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
 #[allow(unused_imports)]
@@ -158,6 +162,11 @@ impl Store {
     /// Browser login attempts.
     pub(crate) fn attempts(&self) -> Attempts<'_> {
         Attempts { store: self }
+    }
+
+    /// The server's signing keys, sealed, with their timing (issue 19, branch keys19).
+    pub(crate) fn signing_keys(&self) -> SigningKeys<'_> {
+        SigningKeys { store: self }
     }
 
     /// SSO sessions.

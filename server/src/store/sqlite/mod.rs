@@ -27,6 +27,8 @@ pub(super) mod pin_guards;
 pub(super) mod requests;
 mod schema;
 pub(super) mod sessions;
+// The server's signing keys (issue 19, branch keys19).
+pub(super) mod signing_keys;
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
 #[allow(dead_code)]
 pub(super) mod tokens;
