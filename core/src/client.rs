@@ -218,7 +218,11 @@ impl ServerClient {
     /// 19); the caller checks it ([`crate::rollover::verify_rollover`]). A key with no
     /// successor is a server error 404 `not_found`.
     pub async fn key_rollover(&self, kid: &str) -> Result<String, ClientError> {
-        if kid.is_empty() || !kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if kid.is_empty()
+            || !kid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(ClientError::BadResponse);
         }
         let path = PATH_KEY_ROLLOVER.replace("{kid}", kid);

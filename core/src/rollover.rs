@@ -112,7 +112,10 @@ mod tests {
 
     #[test]
     fn a_statement_by_the_pinned_key_moves_to_the_new_key() {
-        let (old, new) = (SigningKey::make().expect("k"), SigningKey::make().expect("k"));
+        let (old, new) = (
+            SigningKey::make().expect("k"),
+            SigningKey::make().expect("k"),
+        );
         let s = sign_rollover(&old, &new.public_key(), URL, 100, 50).expect("sign");
         let (key, claims) = verify_rollover(&s, &old.public_key(), URL).expect("verify");
         assert_eq!(key, new.public_key());

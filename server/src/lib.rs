@@ -150,6 +150,7 @@ mod device;
 mod domain;
 mod error;
 mod id_token;
+mod keyring;
 mod limits;
 mod login;
 mod oidc;
@@ -175,10 +176,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub use admin::{Admin, ClientOptions, DeviceInfo, RefusalInfo};
+pub use admin::{Admin, ClientOptions, DeviceInfo, KeyInfo, KeyRotation, RefusalInfo};
 pub use config::{ClockSource, ServerConfig};
 pub use error::ServerError;
 pub use id_token::ACR;
+pub use keyring::{Purpose as KeyPurpose, EXPIRY_MARGIN_SECS, MIN_PREPUBLISH_SECS};
 pub use push::{LongPollNotifier, PushSender};
 pub use secrets::SecretsError;
 pub use store::StoreError;
@@ -327,6 +329,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let app = router::router(Arc::clone(&shared));
     let cleaner = tokio::spawn(state::prune_loop(Arc::clone(&shared)));
     let revocations = tokio::spawn(state::revocation_loop(Arc::clone(&shared)));
+    let key_reload = tokio::spawn(state::keys_loop(Arc::clone(&shared)));
     let limits = serve::ConnLimits {
         header_timeout: Duration::from_secs(config.header_read_timeout_secs),
         idle_timeout: Duration::from_secs(config.idle_timeout_secs),
@@ -337,6 +340,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         serve::serve(listener, app, limits, stop_rx).await;
         cleaner.abort();
         revocations.abort();
+        key_reload.abort();
     });
     tracing::info!(%addr, %issuer, "vistalid-server listening");
     Ok(RunningServer {

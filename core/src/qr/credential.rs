@@ -35,8 +35,8 @@
 use ciborium::value::{Integer, Value};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 
-use super::issuer_keys::IssuerKey;
 use super::cose::{self, Sign1};
+use super::issuer_keys::IssuerKey;
 use super::QrError;
 use crate::keys::{PublicKey, SigningKey};
 
@@ -157,7 +157,11 @@ pub fn verify(
     now: i64,
     skew_secs: u32,
 ) -> Result<Credential, QrError> {
-    let keys: Vec<IssuerKey> = trusted_issuers.iter().copied().map(IssuerKey::unbounded).collect();
+    let keys: Vec<IssuerKey> = trusted_issuers
+        .iter()
+        .copied()
+        .map(IssuerKey::unbounded)
+        .collect();
     ParsedCredential::parse(bytes)?.check(&keys, now, skew_secs)
 }
 

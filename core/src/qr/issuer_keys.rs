@@ -59,8 +59,12 @@ impl IssuerKey {
     /// with `skew` seconds of clock difference (see the module's guarantees).
     pub fn admits(&self, issued_at: i64, now: i64, skew: i64) -> bool {
         issued_at >= self.not_before.saturating_sub(skew)
-            && self.retired_at.is_none_or(|r| issued_at < r.saturating_add(skew))
-            && self.not_after.is_none_or(|end| now <= end.saturating_add(skew))
+            && self
+                .retired_at
+                .is_none_or(|r| issued_at < r.saturating_add(skew))
+            && self
+                .not_after
+                .is_none_or(|end| now <= end.saturating_add(skew))
     }
 
     /// Whether the key is still trusted at `now` (its `not_after` not past).
@@ -236,7 +240,12 @@ impl IssuerKeyCache {
     }
 
     fn verify_now(&self, text: &str) -> Result<Verified, QrError> {
-        let keys = self.state.lock().unwrap_or_else(|p| p.into_inner()).keys.clone();
+        let keys = self
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys
+            .clone();
         let mut v = Verifier::with_issuer_keys(keys, Arc::clone(&self.clock));
         if let Some(a) = &self.audience {
             v = v.with_audience(a.clone());

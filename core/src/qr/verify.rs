@@ -79,7 +79,10 @@ impl Verifier {
     /// skew (30 s) and no expected audience.
     pub fn new(trusted_issuers: Vec<PublicKey>, clock: Arc<dyn Clock>) -> Self {
         Self::with_issuer_keys(
-            trusted_issuers.into_iter().map(IssuerKey::unbounded).collect(),
+            trusted_issuers
+                .into_iter()
+                .map(IssuerKey::unbounded)
+                .collect(),
             clock,
         )
     }

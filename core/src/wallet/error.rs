@@ -164,9 +164,7 @@ impl From<ChallengeError> for WalletError {
         match e {
             ChallengeError::BadServerSignature
             | ChallengeError::WrongRecipient
-            | ChallengeError::KeyRolloverRefused => {
-                Self::BadServerSignature
-            }
+            | ChallengeError::KeyRolloverRefused => Self::BadServerSignature,
             ChallengeError::Expired | ChallengeError::BadTime => Self::ChallengeExpired,
             ChallengeError::Replayed => Self::ChallengeReplayed,
             ChallengeError::BadCandidates => Self::Client(ClientError::BadResponse),

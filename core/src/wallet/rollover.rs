@@ -53,8 +53,8 @@ impl Wallet {
             .ok()
             .and_then(|h| h.kid)
             .ok_or(ChallengeError::BadServerSignature)?;
-        let pinned =
-            PublicKey::from_jwk(&account.server_key).map_err(|_| ChallengeError::BadServerSignature)?;
+        let pinned = PublicKey::from_jwk(&account.server_key)
+            .map_err(|_| ChallengeError::BadServerSignature)?;
         if pinned.thumbprint() == kid {
             return Ok(pinned);
         }

@@ -52,8 +52,8 @@ pub(crate) use requests::{
     Poll, Queued, Requests, TokenPoll,
 };
 // The server's signing keys (issue 19, branch keys19).
-pub(crate) use signing_keys::{Rotated, SigningKeys, StoredKey};
 pub(crate) use sessions::{EndSession, NewSession, SessionCode, SessionGrant, Sessions};
+pub(crate) use signing_keys::{Rotated, SigningKeys, StoredKey};
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
 #[allow(unused_imports)]
 pub(crate) use tokens::{
