@@ -175,6 +175,7 @@ fn to_core(e: VistalidError) -> KeystoreError {
         | VistalidError::BadSignature
         | VistalidError::AccountAlreadyEnrolled
         | VistalidError::DeviceNotTrusted { .. }
+        | VistalidError::KeyRolloverRefused { .. }
         | VistalidError::Network { .. }
         | VistalidError::Server { .. }
         | VistalidError::InvalidInput { .. }
