@@ -15,6 +15,7 @@ use vistalid_core::clock::{Clock, ManualClock, SystemClock};
 use vistalid_core::keys::SigningKey;
 use vistalid_core::keystore::MemoryKeystore;
 use vistalid_core::protocol::CodeMode;
+use vistalid_core::qr::{IssuerKey, IssuerKeyCache, IssuerKeySource, Mode, QrError, Verified};
 use vistalid_core::rollover::{sign_rollover, RolloverError, RolloverResponse};
 use vistalid_core::secret::Pin;
 use vistalid_core::transport::{
@@ -217,4 +218,117 @@ async fn a_rollover_not_signed_by_the_pinned_key_is_refused_and_changes_nothing(
             .unwrap(),
         AnswerOutcome::Approved
     );
+}
+
+/// The real client as the cache's key source, counting its fetches.
+struct CountingSource {
+    client: vistalid_core::client::ServerClient,
+    fetches: AtomicUsize,
+}
+
+impl IssuerKeySource for CountingSource {
+    fn fetch(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Vec<IssuerKey>, QrError>> + Send + '_>,
+    > {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        self.client.fetch()
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_issuer_key_keeps_its_credentials_valid_and_the_cache_fetches_once() {
+    let (s, w1) = setup().await;
+    let code = s.env.insured("ps-rot-1");
+    let first = w1.enrol(&s.env.url(), &code, Pin::new(PIN)).await.unwrap();
+    let source = Arc::new(CountingSource {
+        client: vistalid_core::client::ServerClient::new(&s.env.url()).unwrap(),
+        fetches: AtomicUsize::new(0),
+    });
+    let cache = IssuerKeyCache::new(
+        Arc::clone(&source) as Arc<dyn IssuerKeySource>,
+        Arc::clone(&s.clock) as Arc<dyn Clock>,
+        Vec::new(),
+        None,
+    );
+    let qr1 = w1
+        .present_qr(&first.account_id, Pin::new(PIN), Mode::Offline, None)
+        .await
+        .unwrap();
+    assert!(matches!(cache.verify(&qr1.text).await, Ok(Verified::Offline(_))));
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 1, "first use fetches");
+
+    // Rotate: the successor is listed at once (pre-publication), with its window.
+    let r = s
+        .env
+        .server
+        .admin()
+        .rotate_key(KeyPurpose::Issuer, 3600)
+        .unwrap();
+    let listed = source.client.issuer_key_set().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let old = listed.iter().find(|k| k.retired_at.is_some()).unwrap();
+    let new = listed.iter().find(|k| k.retired_at.is_none()).unwrap();
+    assert_eq!(old.retired_at, Some(r.active_at));
+    assert_eq!(old.not_after, Some(r.old_expires_at));
+    assert_eq!(new.not_before, r.active_at);
+    assert!(
+        r.old_expires_at >= r.active_at + 365 * 24 * 3600,
+        "the old key stays trusted as long as its credentials"
+    );
+
+    // After the switch a new insured gets a credential of the new key: the cache, which
+    // does not know it, fetches once for many presentations.
+    s.clock.set(r.active_at + 1);
+    let dir2 = tempfile::tempdir().unwrap();
+    let w2 = Wallet::open_with(
+        dir2.path(),
+        Arc::new(MemoryKeystore::new()),
+        fast_config(),
+        Arc::clone(&s.transport) as Arc<dyn Transport>,
+        Arc::clone(&s.clock) as Arc<dyn Clock>,
+    )
+    .unwrap();
+    let code = s.env.insured("ps-rot-2");
+    let second = w2.enrol(&s.env.url(), &code, Pin::new(PIN)).await.unwrap();
+    for _ in 0..5 {
+        let qr = w2
+            .present_qr(&second.account_id, Pin::new(PIN), Mode::Offline, None)
+            .await
+            .unwrap();
+        assert!(matches!(cache.verify(&qr.text).await, Ok(Verified::Offline(_))));
+    }
+    assert_eq!(
+        source.fetches.load(Ordering::SeqCst),
+        2,
+        "one refresh for the unknown key, not one per presentation"
+    );
+
+    // The retired key's credential still verifies (until it expires), with no fetch.
+    let qr1 = w1
+        .present_qr(&first.account_id, Pin::new(PIN), Mode::Offline, None)
+        .await
+        .unwrap();
+    assert!(matches!(cache.verify(&qr1.text).await, Ok(Verified::Offline(_))));
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 2);
+
+    // A credential of a key no list holds (another issuer): one fetch, then refused without
+    // more fetches within the retry delay.
+    let stranger = Env::start().await;
+    let (w3, _d3) = vistalid_e2e::wallet();
+    let code = stranger.insured("ps-other");
+    let third = w3.enrol(&stranger.url(), &code, Pin::new(PIN)).await.unwrap();
+    let foreign = w3
+        .present_qr(&third.account_id, Pin::new(PIN), Mode::Offline, None)
+        .await
+        .unwrap();
+    // The stranger's wallet runs on the system clock; ours may be ahead by a few seconds.
+    for _ in 0..3 {
+        assert_eq!(
+            cache.verify(&foreign.text).await.err(),
+            Some(QrError::UnknownIssuer)
+        );
+    }
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 3);
 }
