@@ -79,11 +79,7 @@ impl Shared {
         config.validate()?;
         let store = Store::open(&config.db_path)?;
         let (kek_file, create) = config.kek_file();
-        let keys = Keyring::open(
-            &store,
-            Kek::load_or_create(&kek_file, create)?,
-            config.clock.now(),
-        )?;
+        let keys = Keyring::open(&store, Kek::load_or_create(&kek_file, create)?)?;
         let attestation = match &config.attestation_policy {
             Some(path) => {
                 AttestationPolicy::load(path).map_err(|e| ServerError::Config(e.to_string()))?

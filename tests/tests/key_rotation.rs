@@ -256,8 +256,15 @@ async fn a_rotated_issuer_key_keeps_its_credentials_valid_and_the_cache_fetches_
         .present_qr(&first.account_id, Pin::new(PIN), Mode::Offline, None)
         .await
         .unwrap();
-    assert!(matches!(cache.verify(&qr1.text).await, Ok(Verified::Offline(_))));
-    assert_eq!(source.fetches.load(Ordering::SeqCst), 1, "first use fetches");
+    assert!(matches!(
+        cache.verify(&qr1.text).await,
+        Ok(Verified::Offline(_))
+    ));
+    assert_eq!(
+        source.fetches.load(Ordering::SeqCst),
+        1,
+        "first use fetches"
+    );
 
     // Rotate: the successor is listed at once (pre-publication), with its window.
     let r = s
@@ -297,7 +304,10 @@ async fn a_rotated_issuer_key_keeps_its_credentials_valid_and_the_cache_fetches_
             .present_qr(&second.account_id, Pin::new(PIN), Mode::Offline, None)
             .await
             .unwrap();
-        assert!(matches!(cache.verify(&qr.text).await, Ok(Verified::Offline(_))));
+        assert!(matches!(
+            cache.verify(&qr.text).await,
+            Ok(Verified::Offline(_))
+        ));
     }
     assert_eq!(
         source.fetches.load(Ordering::SeqCst),
@@ -310,7 +320,10 @@ async fn a_rotated_issuer_key_keeps_its_credentials_valid_and_the_cache_fetches_
         .present_qr(&first.account_id, Pin::new(PIN), Mode::Offline, None)
         .await
         .unwrap();
-    assert!(matches!(cache.verify(&qr1.text).await, Ok(Verified::Offline(_))));
+    assert!(matches!(
+        cache.verify(&qr1.text).await,
+        Ok(Verified::Offline(_))
+    ));
     assert_eq!(source.fetches.load(Ordering::SeqCst), 2);
 
     // A credential of a key no list holds (another issuer): one fetch, then refused without
@@ -318,7 +331,10 @@ async fn a_rotated_issuer_key_keeps_its_credentials_valid_and_the_cache_fetches_
     let stranger = Env::start().await;
     let (w3, _d3) = vistalid_e2e::wallet();
     let code = stranger.insured("ps-other");
-    let third = w3.enrol(&stranger.url(), &code, Pin::new(PIN)).await.unwrap();
+    let third = w3
+        .enrol(&stranger.url(), &code, Pin::new(PIN))
+        .await
+        .unwrap();
     let foreign = w3
         .present_qr(&third.account_id, Pin::new(PIN), Mode::Offline, None)
         .await

@@ -286,3 +286,89 @@ impl IssuerKeyCache {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SigningKey;
+    use crate::qr::credential::{self, CredentialClaims};
+
+    fn credential_at(issuer: &SigningKey, iat: i64) -> Vec<u8> {
+        let device = SigningKey::make().expect("key").public_key();
+        let claims = CredentialClaims {
+            issuer: "https://idp.example.fr".into(),
+            subject: "ps-1".into(),
+            given_name: "Léa".into(),
+            family_name: "Bernard".into(),
+            credential_id: vec![1; 16],
+            issued_at: iat,
+            expires_at: iat + 1000,
+        };
+        credential::issue(issuer, &claims, &device).expect("issue")
+    }
+
+    fn check(bytes: &[u8], keys: &[IssuerKey], now: i64) -> Result<(), QrError> {
+        crate::qr::credential::ParsedCredential::parse(bytes)?
+            .check(keys, now, 0)
+            .map(|_| ())
+    }
+
+    #[test]
+    fn a_retired_key_admits_its_credentials_until_they_expire_and_nothing_signed_later() {
+        let old = SigningKey::make().expect("key");
+        let key = IssuerKey {
+            key: old.public_key(),
+            not_before: 100,
+            retired_at: Some(200),
+            not_after: Some(1300),
+        };
+        // Signed in the window, checked after retirement: accepted.
+        assert_eq!(check(&credential_at(&old, 150), &[key], 900), Ok(()));
+        // Signed after retirement (a stolen retired key), or before the window: refused.
+        assert_eq!(
+            check(&credential_at(&old, 250), &[key], 900),
+            Err(QrError::IssuerKeyNotValid)
+        );
+        assert_eq!(
+            check(&credential_at(&old, 50), &[key], 900),
+            Err(QrError::IssuerKeyNotValid)
+        );
+        // Past the key's trust: refused even though the credential itself has not expired.
+        let short = IssuerKey {
+            not_after: Some(1000),
+            ..key
+        };
+        assert_eq!(
+            check(&credential_at(&old, 150), &[short], 1001),
+            Err(QrError::IssuerKeyNotValid)
+        );
+        // A key without a window is the old behaviour.
+        let bare = IssuerKey::unbounded(old.public_key());
+        assert_eq!(check(&credential_at(&old, 5000), &[bare], 5001), Ok(()));
+    }
+
+    #[test]
+    fn the_listed_shape_round_trips_and_plain_jwks_still_read() {
+        let k = IssuerKey {
+            key: SigningKey::make().expect("key").public_key(),
+            not_before: 1,
+            retired_at: Some(2),
+            not_after: Some(3),
+        };
+        let json = serde_json::to_string(&IssuerKeySet::from_keys(&[k])).expect("json");
+        let back: IssuerKeySet = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back.to_keys().expect("keys"), vec![k]);
+        // A plain JWK set (an older server) reads as unbounded keys, and old readers ignore
+        // the windows.
+        let plain = crate::keys::JwkSet::from_public_keys(&[k.key]).to_json();
+        let set: IssuerKeySet = serde_json::from_str(&plain).expect("plain");
+        assert_eq!(
+            set.to_keys().expect("keys"),
+            vec![IssuerKey::unbounded(k.key)]
+        );
+        assert_eq!(
+            crate::keys::JwkSet::parse_public_keys(&json).expect("old reader"),
+            vec![k.key]
+        );
+    }
+}

@@ -153,7 +153,7 @@ impl std::fmt::Debug for Keyring {
 impl Keyring {
     /// Opens the keyring of `store` under `kek`: creates each purpose's first key (or moves
     /// the older database's key in) when it has none, then reads them all. Blocks (start-up).
-    pub(crate) fn open(store: &Store, kek: Kek, now: i64) -> Result<Self, ServerError> {
+    pub(crate) fn open(store: &Store, kek: Kek) -> Result<Self, ServerError> {
         let ring = Self {
             kek,
             entries: RwLock::new(Arc::new(Vec::new())),
@@ -164,12 +164,13 @@ impl Keyring {
             if present.iter().any(|k| k.purpose == purpose.stored()) {
                 continue;
             }
-            let (key, since) = match store.meta().value(purpose.legacy_meta())? {
-                // A key of an older database: it has signed since before any record.
-                Some(pkcs8) => (SigningKey::from_pkcs8(&pkcs8)?, 0),
-                None => (SigningKey::make()?, now),
+            // A key of an older database, or a fresh one. A purpose's first key counts from
+            // the epoch: nothing came before it to hand over from.
+            let key = match store.meta().value(purpose.legacy_meta())? {
+                Some(pkcs8) => SigningKey::from_pkcs8(&pkcs8)?,
+                None => SigningKey::make()?,
             };
-            repo.insert_first(ring.stored_key(purpose, &key, since, since)?)?;
+            repo.insert_first(ring.stored_key(purpose, &key, 0, 0)?)?;
         }
         for legacy in [LEGACY_SERVER_KEY, LEGACY_ISSUER_KEY] {
             store.meta().remove(legacy)?;
