@@ -17,8 +17,8 @@ use serde_json::{json, Map, Value};
 use vistalid_core::protocol::{
     AnswerStatus, KeyStorage, AUTHORIZATION_CODE_GRANT_TYPE, CIBA_GRANT_TYPE, OPRF_MODE,
     OPRF_SUITE, PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY,
-    PATH_END_SESSION, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_KEY_ROLLOVER, PATH_LOGIN_STATUS,
-    PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
+    PATH_END_SESSION, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_KEY_ROLLOVER,
+    PATH_LOGIN_STATUS, PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
     REFRESH_TOKEN_GRANT_TYPE,
 };
 
@@ -523,9 +523,32 @@ fn schemas() -> Value {
             "kid": string(), "alg": string(), "use": string()
         }
     });
+    // Issue 19 (branch keys19): the issuer keys' windows and the rollover statement.
+    let issuer_key_set = json!({
+        "type": "object", "required": ["keys"],
+        "properties": { "keys": { "type": "array", "items": {
+            "type": "object",
+            "description": "An issuer key (JWK) with its window: it signs credentials from `not_before` until `retired_at`; its credentials are trusted until `not_after`.",
+            "required": ["kty", "crv", "x", "y"],
+            "properties": {
+                "kty": string(), "crv": string(), "x": string(), "y": string(),
+                "kid": string(), "alg": string(), "use": string(),
+                "not_before": { "type": "integer" },
+                "retired_at": { "type": "integer" },
+                "not_after": { "type": "integer" }
+            }
+        } } }
+    });
+    let key_rollover = json!({
+        "type": "object", "required": ["statement"],
+        "properties": { "statement": {
+            "type": "string",
+            "description": "Compact JWS (typ vistalid-key-rollover+jwt) signed by the old key: iss, old_kid, new_kid, new_key (JWK), not_before, iat."
+        } }
+    });
     let uint = json!({ "type": "integer", "minimum": 0 });
     let opt_text = |d: &str| json!({ "type": "string", "description": d });
-    json!({
+    let mut all = json!({
         "ErrorBody": {
             "type": "object",
             "description": "OAuth-style error (RFC 6749 §5.2); descriptions never carry secrets nor echo submitted values (a malformed input is named by its field).",
@@ -536,29 +559,6 @@ fn schemas() -> Value {
         "JwkSet": {
             "type": "object", "required": ["keys"],
             "properties": { "keys": { "type": "array", "items": schema_ref("Jwk") } }
-        },
-        // Issue 19 (branch keys19): the issuer keys' windows and the rollover statement.
-        "IssuerKeySet": {
-            "type": "object", "required": ["keys"],
-            "properties": { "keys": { "type": "array", "items": {
-                "type": "object",
-                "description": "An issuer key (JWK) with its window: it signs credentials from `not_before` until `retired_at`; its credentials are trusted until `not_after`.",
-                "required": ["kty", "crv", "x", "y"],
-                "properties": {
-                    "kty": string(), "crv": string(), "x": string(), "y": string(),
-                    "kid": string(), "alg": string(), "use": string(),
-                    "not_before": { "type": "integer" },
-                    "retired_at": { "type": "integer" },
-                    "not_after": { "type": "integer" }
-                }
-            } } }
-        },
-        "KeyRollover": {
-            "type": "object", "required": ["statement"],
-            "properties": { "statement": {
-                "type": "string",
-                "description": "Compact JWS (typ vistalid-key-rollover+jwt) signed by the old key: iss, old_kid, new_kid, new_key (JWK), not_before, iat."
-            } }
         },
         "Discovery": {
             "type": "object",
@@ -823,7 +823,10 @@ fn schemas() -> Value {
                 "enum": AnswerStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()
             } }
         }
-    })
+    });
+    all["IssuerKeySet"] = issuer_key_set;
+    all["KeyRollover"] = key_rollover;
+    all
 }
 
 /// The document, with `issuer` as the server URL.

@@ -11,12 +11,23 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
+use vistalid_core::protocol::ErrorCode;
 use vistalid_core::rollover::{sign_rollover, RolloverResponse};
 
 use crate::api::ApiError;
 use crate::keyring::Purpose;
 use crate::state::Shared;
+
+/// 404 `not_found`: no such challenge key, or none after it.
+fn no_successor() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "no such challenge key, or no successor yet",
+    )
+}
 
 /// GET the rollover statement from challenge key `kid` to its successor.
 pub(crate) async fn key_rollover(
@@ -26,11 +37,11 @@ pub(crate) async fn key_rollover(
     let old = s
         .keys
         .by_kid(Purpose::Challenge, &kid)
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(no_successor)?;
     let new = s
         .keys
         .successor(Purpose::Challenge, &kid)
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(no_successor)?;
     let statement = sign_rollover(
         &old.key,
         &new.public(),
