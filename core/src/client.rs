@@ -299,6 +299,24 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
+impl crate::qr::IssuerKeySource for ServerClient {
+    fn fetch(
+        &self,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<Vec<crate::qr::IssuerKey>, crate::qr::QrError>>
+                + Send
+                + '_,
+        >,
+    > {
+        Box::pin(async move {
+            self.issuer_key_set()
+                .await
+                .map_err(|_| crate::qr::QrError::KeysUnavailable)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,23 +496,5 @@ mod tests {
             let c = ServerClient::with_transport("https://idp.example.fr", t).expect("client");
             assert_eq!(c.enrol_nonce().await, Err(want));
         }
-    }
-}
-
-impl crate::qr::IssuerKeySource for ServerClient {
-    fn fetch(
-        &self,
-    ) -> std::pin::Pin<
-        Box<
-            dyn std::future::Future<Output = Result<Vec<crate::qr::IssuerKey>, crate::qr::QrError>>
-                + Send
-                + '_,
-        >,
-    > {
-        Box::pin(async move {
-            self.issuer_key_set()
-                .await
-                .map_err(|_| crate::qr::QrError::KeysUnavailable)
-        })
     }
 }

@@ -205,7 +205,9 @@ async fn instances_share_the_keys_under_one_key_encryption_key() {
     std::fs::write(&wrong, format!("{}\n", "A".repeat(43))).unwrap();
     let mut c = ServerConfig::new(&db);
     c.key_encryption_key_file = Some(wrong);
-    let e = vistalid_server::start(c).await.err().expect("refused");
+    let Err(e) = vistalid_server::start(c).await else {
+        panic!("started with another key-encryption key")
+    };
     assert!(e.to_string().contains("key-encryption key"), "{e}");
     // A configured file that does not exist is not created.
     let mut c = ServerConfig::new(&db);
