@@ -107,6 +107,14 @@ pub enum VistalidError {
     /// account as it was and wrote nothing. The activation code is spent on the server.
     #[error("this account is already in the wallet; nothing was changed")]
     AccountAlreadyEnrolled,
+    /// The server's key-rollover statement was refused (issue 19): not signed by the key the
+    /// wallet pinned at enrolment, or about another key or server. Nothing changed; the
+    /// challenges signed by the unknown key stay refused. `reason` is core's.
+    #[error("the server's key change was refused: {reason}")]
+    KeyRolloverRefused {
+        /// Why (core's text).
+        reason: String,
+    },
     /// The server does not accept this device as genuine: `missing` when it needs what the
     /// device did not send (an attestation: this keystore cannot attest; or the hardware key's
     /// co-signature: the wallet's files were copied to another keystore), otherwise the
@@ -291,6 +299,9 @@ impl From<WalletError> for VistalidError {
             WalletError::ScanRefused(code) => Self::ScanRefused {
                 code: code.as_str().to_owned(),
             },
+            WalletError::KeyRolloverRefused(r) => Self::KeyRolloverRefused {
+                reason: r.to_string(),
+            },
             WalletError::Storage(_) | WalletError::Internal(_) => Self::Internal {
                 reason: e.to_string(),
             },
@@ -334,6 +345,14 @@ mod tests {
             (WalletError::InvalidCode, V::InvalidCode),
             (WalletError::WrongCode, V::WrongCode),
             (WalletError::BadServerSignature, V::BadSignature),
+            (
+                WalletError::KeyRolloverRefused(
+                    vistalid_core::rollover::RolloverError::NotSignedByPinnedKey,
+                ),
+                V::KeyRolloverRefused {
+                    reason: "key rollover not signed by the pinned server key".into(),
+                },
+            ),
             (
                 WalletError::Client(ClientError::Network { retryable: true }),
                 V::Network { retryable: true },

@@ -180,6 +180,7 @@ fn to_core(e: VistalidError) -> KeystoreError {
         | VistalidError::ScanNoRequest
         | VistalidError::ScanRequired
         | VistalidError::ScanRefused { .. }
+        | VistalidError::KeyRolloverRefused { .. }
         | VistalidError::Network { .. }
         | VistalidError::Server { .. }
         | VistalidError::InvalidInput { .. }

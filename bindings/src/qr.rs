@@ -214,6 +214,9 @@ impl From<QrError> for VistalidError {
             QrError::UnknownIssuer | QrError::BadIssuerSignature | QrError::BadDeviceSignature => {
                 Self::BadSignature
             }
+            // Signed by a known issuer key outside its window (a retired key's late credential).
+            QrError::IssuerKeyNotValid => Self::BadSignature,
+            QrError::KeysUnavailable => Self::Network { retryable: true },
             QrError::Expired | QrError::CredentialExpired => Self::QrExpired,
             QrError::Signing => Self::Internal {
                 reason: e.to_string(),

@@ -200,6 +200,15 @@ impl Wallet {
         Ok(self.inner.scan_login(&text).await?.into())
     }
 
+    /// Moves account `account_id` to its server's newest challenge key by following the
+    /// server's key-rollover statements from the pinned key (issue 19); whether the pin
+    /// changed. A statement not signed by the pinned key throws `KeyRolloverRefused` and
+    /// changes nothing. (Fetching challenges does this by itself when a challenge names an
+    /// unknown key.)
+    pub async fn update_server_key(&self, account_id: String) -> Result<bool, VistalidError> {
+        Ok(self.inner.update_server_key(&account_id).await?)
+    }
+
     /// Approves challenge `challenge_id` with the wallet PIN and the code the user picked or
     /// typed. Throws `WrongCode` when the server refused the code (the login is refused).
     pub async fn approve(

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use vistalid_core::client::{ClientError, ServerClient};
-use vistalid_core::clock::{Clock, SystemClock};
-use vistalid_core::keys::PublicKey;
-use vistalid_core::qr::{presentation, Mode, QrMatrix, Verified, Verifier};
+use vistalid_core::clock::SystemClock;
+use vistalid_core::qr::{
+    presentation, IssuerKey, IssuerKeyCache, Mode, QrError, QrMatrix, Verified, Verifier,
+};
 use vistalid_core::wallet::{QrPresentation, WalletError};
 use zeroize::Zeroizing;
 
@@ -229,23 +230,21 @@ pub(crate) async fn verify(req: VerifyRequest<'_>) -> u8 {
         Ok(c) => c,
         Err(e) => return fail(&e.into()),
     };
-    let trusted = match (mode, &client) {
+    let verified = match (mode, &client) {
         // An online-mode code names no issuer key: nothing to fetch.
-        (Mode::Online, _) => Vec::new(),
-        (Mode::Offline, Some(c)) if !req.offline => match fetch_keys(c, req.data_dir).await {
-            Ok(k) => k,
-            Err(code) => return code,
-        },
+        (Mode::Online, _) => verifier(Vec::new(), req.audience.as_deref()).verify(&text),
+        (Mode::Offline, Some(c)) if !req.offline => {
+            match cached_verify(c, req.data_dir, req.audience.as_deref(), &text).await {
+                Ok(v) => v,
+                Err(code) => return code,
+            }
+        }
         (Mode::Offline, _) => match saved_keys(req.data_dir, req.server) {
-            Ok(k) => k,
+            Ok((k, _)) => verifier(k, req.audience.as_deref()).verify(&text),
             Err(code) => return code,
         },
     };
-    let mut verifier = Verifier::new(trusted, Arc::new(SystemClock));
-    if let Some(a) = req.audience {
-        verifier = verifier.with_audience(a);
-    }
-    match verifier.verify(&text) {
+    match verified {
         Ok(Verified::Offline(v)) => {
             let c = &v.credential.claims;
             println!(
@@ -272,21 +271,58 @@ pub(crate) async fn verify(req: VerifyRequest<'_>) -> u8 {
     }
 }
 
-/// Fetches the issuer keys and saves them for `--offline` (a failed save only warns).
-async fn fetch_keys(client: &ServerClient, data_dir: &Path) -> Result<Vec<PublicKey>, u8> {
-    let keys = client.issuer_keys().await.map_err(|e| fail(&e.into()))?;
-    let now = SystemClock.now();
-    if let Err(e) = key_cache::save(data_dir, client.base_url(), &keys, now) {
-        eprintln!(
-            "{}",
-            text::qr::cannot_save_keys(&key_cache::path(data_dir), &e)
-        );
+/// A verifier of `keys` (with their windows) on the system clock, for `audience`.
+fn verifier(keys: Vec<IssuerKey>, audience: Option<&str>) -> Verifier {
+    let v = Verifier::with_issuer_keys(keys, Arc::new(SystemClock));
+    match audience {
+        Some(a) => v.with_audience(a),
+        None => v,
     }
-    Ok(keys)
+}
+
+/// Verifies `text` with the server's issuer keys through core's self-refreshing cache,
+/// starting from the keys saved for that server: they are fetched again only when older than
+/// a day or when the credential names a key they do not hold (issue 19); new keys are saved
+/// for `--offline` (a failed save only warns).
+async fn cached_verify(
+    client: &ServerClient,
+    data_dir: &Path,
+    audience: Option<&str>,
+    text: &str,
+) -> Result<Result<Verified, QrError>, u8> {
+    let (keys, fetched_at) = match key_cache::load(data_dir, Some(client.base_url())) {
+        Ok((k, at)) => (k, Some(at)),
+        Err(_) => (Vec::new(), None),
+    };
+    let mut cache = IssuerKeyCache::new(
+        Arc::new(client.clone()),
+        Arc::new(SystemClock),
+        keys,
+        fetched_at,
+    );
+    if let Some(a) = audience {
+        cache = cache.with_audience(a);
+    }
+    let result = cache.verify(text).await;
+    if matches!(result, Err(QrError::KeysUnavailable)) {
+        return Err(fail(&WalletError::Client(ClientError::Network {
+            retryable: true,
+        })));
+    }
+    let (keys, now_fetched) = cache.keys();
+    if let Some(at) = now_fetched.filter(|at| Some(*at) != fetched_at) {
+        if let Err(e) = key_cache::save(data_dir, client.base_url(), &keys, at) {
+            eprintln!(
+                "{}",
+                text::qr::cannot_save_keys(&key_cache::path(data_dir), &e)
+            );
+        }
+    }
+    Ok(result)
 }
 
 /// The keys saved by an earlier fetch (of `server`, or of every server).
-fn saved_keys(data_dir: &Path, server: Option<&str>) -> Result<Vec<PublicKey>, u8> {
+fn saved_keys(data_dir: &Path, server: Option<&str>) -> Result<(Vec<IssuerKey>, i64), u8> {
     key_cache::load(data_dir, server).map_err(|e| {
         match e {
             CacheError::Missing => eprintln!("{}", text::qr::no_saved_keys(server)),

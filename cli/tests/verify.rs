@@ -108,7 +108,12 @@ fn qr_files_verify_redeem_and_offline_check() {
     assert_eq!(mode(&cache), 0o600);
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
-    assert_eq!(saved["version"], 1, "{saved}");
+    // Format 2 (issue 19): each key with its validity window.
+    assert_eq!(saved["version"], 2, "{saved}");
+    assert!(
+        saved["servers"][0]["keys"][0]["not_before"].is_i64(),
+        "{saved}"
+    );
 
     // Redemption with the secret from a file, from the environment, and from the flag (which
     // still works but warns that other users can see it).
@@ -145,10 +150,22 @@ fn qr_files_verify_redeem_and_offline_check() {
 
     rt.block_on(server.shutdown());
 
-    // Server down: the online check cannot run, the offline one can with the saved keys.
+    // Server down: the saved keys are less than a day old and hold the credential's key, so
+    // the check needs no fetch (issue 19: the cache refreshes when stale or for an unknown
+    // key, not for every presentation); `--offline` uses them too.
     let out = run(
         vistalid(
             pro.path(),
+            &["verify", "--text", &offline, "--server", &url],
+        ),
+        "",
+    );
+    assert_valid_offline(&out);
+    // With no saved keys the keys must be fetched: unreachable.
+    let empty = tempfile::tempdir().unwrap();
+    let out = run(
+        vistalid(
+            empty.path(),
             &["verify", "--text", &offline, "--server", &url],
         ),
         "",

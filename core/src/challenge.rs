@@ -36,6 +36,10 @@ pub enum ChallengeError {
     /// The JWS is malformed or not signed by the pinned server key.
     #[error("challenge is not signed by the pinned server key")]
     BadServerSignature,
+    /// The challenge is signed by a key the wallet has not pinned, and the server offered no
+    /// valid rollover to it from the pinned key (issue 19): refused, the pin is unchanged.
+    #[error("challenge signed by an unknown server key, with no valid key rollover")]
+    KeyRolloverRefused,
     /// The challenge is for another account or device.
     #[error("challenge is addressed to another account or device")]
     WrongRecipient,

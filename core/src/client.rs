@@ -25,7 +25,7 @@ use crate::protocol::{
     AnswerRequest, AnswerResponse, ChallengesResponse, EnrolRequest, EnrolResponse, ErrorBody,
     NonceResponse, PinConfirmResponse, PinGuardRequest, PinGuessResponse, RedeemRequest,
     RedeemResponse, PATH_ANSWER, PATH_CHALLENGES, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS,
-    PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM,
+    PATH_KEY_ROLLOVER, PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM,
 };
 use crate::transport::{HttpRequest, Method, Transport, TransportError};
 
@@ -206,6 +206,31 @@ impl ServerClient {
         set.public_keys().map_err(|_| ClientError::BadResponse)
     }
 
+    /// Fetches the QR issuer's keys with their validity windows (issue 19); keys listed
+    /// without windows are unbounded.
+    pub async fn issuer_key_set(&self) -> Result<Vec<crate::qr::IssuerKey>, ClientError> {
+        let req = request(Method::Get, self.url(PATH_ISSUER_KEYS), REQUEST_TIMEOUT);
+        let set: crate::qr::IssuerKeySet = self.send(req).await?;
+        set.to_keys().map_err(|_| ClientError::BadResponse)
+    }
+
+    /// Fetches the statement, signed by the challenge key `kid`, naming its successor (issue
+    /// 19); the caller checks it ([`crate::rollover::verify_rollover`]). A key with no
+    /// successor is a server error 404 `not_found`.
+    pub async fn key_rollover(&self, kid: &str) -> Result<String, ClientError> {
+        if kid.is_empty()
+            || !kid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ClientError::BadResponse);
+        }
+        let path = PATH_KEY_ROLLOVER.replace("{kid}", kid);
+        let req = request(Method::Get, self.url(&path), REQUEST_TIMEOUT);
+        let resp: crate::rollover::RolloverResponse = self.send(req).await?;
+        Ok(resp.statement)
+    }
+
     fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         let joined = format!("{}{}", self.base.path().trim_end_matches('/'), path);
@@ -271,6 +296,24 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
+    }
+}
+
+impl crate::qr::IssuerKeySource for ServerClient {
+    fn fetch(
+        &self,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<Vec<crate::qr::IssuerKey>, crate::qr::QrError>>
+                + Send
+                + '_,
+        >,
+    > {
+        Box::pin(async move {
+            self.issuer_key_set()
+                .await
+                .map_err(|_| crate::qr::QrError::KeysUnavailable)
+        })
     }
 }
 

@@ -19,6 +19,7 @@ pub mod oprf;
 pub mod pin_guard;
 pub mod protocol;
 pub mod qr;
+pub mod rollover;
 pub mod scan;
 pub mod secret;
 pub mod text;

@@ -27,6 +27,9 @@ pub const PATH_PIN_CONFIRM: &str = "/device/pin-guard/confirm";
 pub const PATH_REDEEM: &str = "/qr/redeem";
 /// Path: the QR credential issuer's public keys (GET, JWKS shape), for verifiers.
 pub const PATH_ISSUER_KEYS: &str = "/qr/issuer-keys";
+/// `GET` the statement, signed by the challenge key `{kid}`, naming its successor (issue 19,
+/// see [`crate::rollover`]).
+pub const PATH_KEY_ROLLOVER: &str = "/device/key-rollover/{kid}";
 /// Path: CIBA backchannel authentication (Pro Santé Connect's Keycloak path shape).
 pub const PATH_CIBA: &str = "/protocol/openid-connect/ext/ciba/auth";
 /// Path: the authorization endpoint (GET and POST): the browser login, authorization code

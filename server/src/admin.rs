@@ -25,6 +25,7 @@ use crate::attestation::{DeviceAttestation, HardwareKeyRecord};
 use crate::domain::activation::NewCode;
 use crate::domain::{secs, Stored as _};
 use crate::error::ServerError;
+use crate::keyring::Purpose as KeyPurpose;
 use crate::secrets;
 use crate::state::Shared;
 use crate::store::{
@@ -515,4 +516,112 @@ fn attestation_text(k: &HardwareKeyRecord) -> String {
         out.push_str(&format!(" patch={patch}"));
     }
     out
+}
+
+// ---- The signing keys and their rotation (issue 19, branch keys19). ----
+
+/// One signing key as the admin sees it (no private part).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// What it signs.
+    pub purpose: KeyPurpose,
+    /// Its id (RFC 7638 thumbprint), the `kid` of everything it signs.
+    pub kid: String,
+    /// Published from then on (seconds since the epoch).
+    pub published_at: i64,
+    /// Signs from then on.
+    pub active_at: i64,
+    /// Signs no more from then on (`None`: current or waiting).
+    pub retired_at: Option<i64>,
+    /// Published until then (`None`: no end yet).
+    pub expires_at: Option<i64>,
+}
+
+/// What [`Admin::rotate_key`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRotation {
+    /// The purpose rotated.
+    pub purpose: KeyPurpose,
+    /// The key retired.
+    pub old_kid: String,
+    /// Its successor, published now.
+    pub new_kid: String,
+    /// The successor signs (and the old key stops) from then on.
+    pub active_at: i64,
+    /// The old key is published until then.
+    pub old_expires_at: i64,
+}
+
+impl Admin {
+    /// The default pre-publication of a rotation of `purpose`, in seconds: an hour for the
+    /// ID-token key (relying parties' JWKS caches), a day for the QR issuer key (verifiers'
+    /// key caches, refreshed daily), five minutes for the challenge key (wallets move by
+    /// rollover statements; only the instances must have it).
+    pub fn default_prepublish_secs(purpose: KeyPurpose) -> i64 {
+        match purpose {
+            KeyPurpose::IdToken => 3600,
+            KeyPurpose::Challenge => 300,
+            KeyPurpose::Issuer => 24 * 3600,
+        }
+    }
+
+    /// The longest lifetime of what a `purpose` key signs, in seconds: the configured token
+    /// lifetime (ID tokens, signed userinfo), challenge lifetime, or the credential validity.
+    pub fn signed_lifetime_secs(&self, purpose: KeyPurpose) -> i64 {
+        let c = &self.shared.config;
+        let secs = match purpose {
+            KeyPurpose::IdToken => c.token_ttl_secs.max(c.access_token_ttl_secs),
+            KeyPurpose::Challenge => c.challenge_ttl_secs,
+            KeyPurpose::Issuer => {
+                u64::try_from(crate::credentials::VALIDITY_SECS).unwrap_or(u64::MAX)
+            }
+        };
+        i64::try_from(secs).unwrap_or(i64::MAX)
+    }
+
+    /// Rotates the `purpose` key: a successor is published now and signs after
+    /// `prepublish_secs` (at least `MIN_PREPUBLISH_SECS`); the old key then stops signing and
+    /// stays published for [`Self::signed_lifetime_secs`] plus `EXPIRY_MARGIN_SECS`. Every
+    /// instance on the database picks the successor up within a reload period.
+    pub fn rotate_key(
+        &self,
+        purpose: KeyPurpose,
+        prepublish_secs: i64,
+    ) -> Result<KeyRotation, ServerError> {
+        let s = &self.shared;
+        let r = s.keys.rotate(
+            &s.store,
+            purpose,
+            s.clock.now(),
+            prepublish_secs,
+            self.signed_lifetime_secs(purpose),
+        )?;
+        tracing::info!(purpose = ?r.purpose, old_kid = %r.old_kid, new_kid = %r.new_kid,
+            published_at = r.published_at, active_at = r.active_at, "signing key rotated");
+        Ok(KeyRotation {
+            purpose: r.purpose,
+            old_kid: r.old_kid,
+            new_kid: r.new_kid,
+            active_at: r.active_at,
+            old_expires_at: r.old_expires_at,
+        })
+    }
+
+    /// Every signing key, by purpose then age (re-read from the database).
+    pub fn signing_keys(&self) -> Result<Vec<KeyInfo>, ServerError> {
+        let s = &self.shared;
+        s.keys.reload_blocking(&s.store)?;
+        Ok(KeyPurpose::ALL
+            .into_iter()
+            .flat_map(|p| s.keys.all(p))
+            .map(|k| KeyInfo {
+                purpose: k.purpose,
+                kid: k.kid.clone(),
+                published_at: k.published_at,
+                active_at: k.active_at,
+                retired_at: k.retired_at,
+                expires_at: k.expires_at,
+            })
+            .collect())
+    }
 }

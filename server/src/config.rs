@@ -5,7 +5,7 @@
 //! starts only with a configuration that passes [`ServerConfig::validate`] (the error names
 //! the setting); `Debug` lists every field (the metrics token, the one secret a
 //! configuration may hold, is shown redacted; client secrets and keys live in the database,
-//! never in the configuration).
+//! never in the configuration; the key-encryption key file is named by its path).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -165,6 +165,13 @@ pub struct ServerConfig {
     /// requirements. `None` (the default): no attestation is accepted, and software keystores
     /// enrol only when the public URL (`issuer`) is on loopback.
     pub attestation_policy: Option<PathBuf>,
+    /// The key-encryption key file (issue 19, `docs/key-rotation.md`): 32 random bytes as 43
+    /// base64url characters; the signing keys are stored in the database sealed under it, so
+    /// every instance sharing a database must be given the same file. `None` (the default):
+    /// the file beside the database (`db_path` with `.kek` appended), created on first start.
+    /// A configured file must exist (the server does not create it: two instances creating
+    /// their own would not read each other's keys).
+    pub key_encryption_key_file: Option<PathBuf>,
     /// Source of time (tests use a `ManualClock`: `Arc::new(ManualClock::new(t)).into()`).
     pub clock: ClockSource,
     /// Extra push channel told about each queued challenge, beside the long-poll.
@@ -261,6 +268,7 @@ impl ServerConfig {
             pin_guess_limit: 10,
             test_hold_after_guess_ms: 0,
             attestation_policy: None,
+            key_encryption_key_file: None,
             clock: ClockSource::system(),
             push: None,
             retention_secs: 86_400,
@@ -281,6 +289,19 @@ impl ServerConfig {
         self.issuer
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    /// The key-encryption key file, and whether the server creates it when absent (only the
+    /// default one beside the database).
+    pub(crate) fn kek_file(&self) -> (PathBuf, bool) {
+        match &self.key_encryption_key_file {
+            Some(path) => (path.clone(), false),
+            None => {
+                let mut name = self.db_path.clone().into_os_string();
+                name.push(".kek");
+                (PathBuf::from(name), true)
+            }
+        }
     }
 
     /// The login guard's settings.

@@ -6,26 +6,28 @@
 //! signed by the issuer key (a key of its own, not the OIDC key), is valid one year, and its
 //! id is recorded with the device before it is handed out.
 
-use vistalid_core::keys::PublicKey;
+use vistalid_core::keys::{Jwk, PublicKey};
 use vistalid_core::protocol::Identity;
 use vistalid_core::qr::credential::{self, CredentialClaims};
 
 use crate::api::ApiError;
+use crate::keyring::Purpose;
 use crate::state::Shared;
 use crate::store::NewCredential;
 
 /// Validity of an issued credential: one year, then the insured enrols again.
-const VALIDITY_SECS: i64 = 365 * 24 * 3600;
+pub(crate) const VALIDITY_SECS: i64 = 365 * 24 * 3600;
 
 /// Issues and records the credential of an insured account's newly enrolled device; returns
-/// its bytes (COSE_Sign1).
+/// its bytes (COSE_Sign1) and the public JWK of the issuer key that signed it (the one that
+/// signs now, issue 19).
 pub(crate) async fn issue(
     s: &Shared,
     account_id: &str,
     device_id: &str,
     identity: &Identity,
     device_key: &PublicKey,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<(Vec<u8>, Jwk), ApiError> {
     let now = s.clock.now();
     let id = credential::make_credential_id().map_err(|e| ApiError::internal(&e))?;
     let claims = CredentialClaims {
@@ -37,8 +39,9 @@ pub(crate) async fn issue(
         issued_at: now,
         expires_at: now.saturating_add(VALIDITY_SECS),
     };
-    let bytes = credential::issue(&s.issuer_key, &claims, device_key)
-        .map_err(|e| ApiError::internal(&e))?;
+    let signer = s.keys.signer(Purpose::Issuer, now);
+    let bytes =
+        credential::issue(&signer.key, &claims, device_key).map_err(|e| ApiError::internal(&e))?;
     s.store
         .credentials()
         .record(NewCredential {
@@ -49,5 +52,5 @@ pub(crate) async fn issue(
             expires_at: claims.expires_at,
         })
         .await?;
-    Ok(bytes)
+    Ok((bytes, signer.jwk.clone()))
 }

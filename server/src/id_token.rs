@@ -15,6 +15,7 @@ use vistalid_core::protocol::{AccountKind, Identity, KeyStorage};
 
 use crate::api::ApiError;
 use crate::domain::secs;
+use crate::keyring::Purpose;
 use crate::state::Shared;
 use crate::store::{Grant, TokenGrant};
 
@@ -154,9 +155,11 @@ pub(crate) fn add_identity(claims: &mut Value, kind: AccountKind, who: &Identity
     }
 }
 
-/// `claims` as an ES256 JWT (`typ` JWT, `kid` the JWKS key's).
+/// `claims` as an ES256 JWT (`typ` JWT, `kid` the JWKS key's), signed by the ID-token key
+/// that signs now (issue 19: keys rotate, every token names its key).
 pub(crate) fn sign_claims(s: &Shared, claims: &Value) -> Result<String, ApiError> {
-    vistalid_core::jws::sign_json(&s.key, "JWT", claims).map_err(|e| ApiError::internal(&e))
+    let signer = s.keys.signer(Purpose::IdToken, s.clock.now());
+    vistalid_core::jws::sign_json(&signer.key, "JWT", claims).map_err(|e| ApiError::internal(&e))
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ const RANKS: &[(&str, u8)] = &[
     ("api", 3),
     ("pages", 3),
     ("config", 4),
+    // The signing keys and their rotation (issue 19, branch keys19).
+    ("keyring", 4),
     ("state", 5),
     ("clients", 6),
     ("login", 6),

@@ -150,6 +150,7 @@ mod device;
 mod domain;
 mod error;
 mod id_token;
+mod keyring;
 mod limits;
 mod login;
 mod metrics;
@@ -177,10 +178,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-pub use admin::{Admin, ClientOptions, DeviceInfo, RefusalInfo};
+pub use admin::{Admin, ClientOptions, DeviceInfo, KeyInfo, KeyRotation, RefusalInfo};
 pub use config::{ClockSource, MetricsToken, ServerConfig};
 pub use error::ServerError;
 pub use id_token::ACR;
+pub use keyring::{Purpose as KeyPurpose, EXPIRY_MARGIN_SECS, MIN_PREPUBLISH_SECS};
 pub use ops::{init_logging, LogFormat};
 pub use push::{LongPollNotifier, PushSender};
 pub use secrets::SecretsError;
@@ -379,6 +381,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     };
     let cleaner = tokio::spawn(ops::retention_loop(Arc::clone(&shared)));
     let revocations = tokio::spawn(state::revocation_loop(Arc::clone(&shared)));
+    let key_reload = tokio::spawn(state::keys_loop(Arc::clone(&shared)));
     let limits = serve::ConnLimits {
         header_timeout: Duration::from_secs(config.header_read_timeout_secs),
         idle_timeout: Duration::from_secs(config.idle_timeout_secs),
@@ -389,6 +392,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         serve::serve(listener, app, limits, stop_rx).await;
         cleaner.abort();
         revocations.abort();
+        key_reload.abort();
     });
     let (admin_addr, admin_task) = admin.unzip();
     tracing::info!(%addr, %issuer, "vistalid-server listening");

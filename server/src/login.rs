@@ -24,6 +24,7 @@ use vistalid_core::protocol::{ChallengeClaims, CodeMode, RequestContext, TYP_CHA
 use crate::api::ApiError;
 use crate::domain::guard::HoldRefusal;
 use crate::domain::secs;
+use crate::keyring::Purpose;
 use crate::secrets;
 use crate::state::Shared;
 use crate::store::{ClientRecord, LoginTarget, NewChallenge, NewRequest, Queued};
@@ -100,8 +101,9 @@ impl Shown<'_> {
             exp: self.exp,
             scan: self.ask.scan.clone(),
         };
-        let jws =
-            jws::sign_json(&s.key, TYP_CHALLENGE, &claims).map_err(|e| ApiError::internal(&e))?;
+        let signer = s.keys.signer(Purpose::Challenge, s.clock.now());
+        let jws = jws::sign_json(&signer.key, TYP_CHALLENGE, &claims)
+            .map_err(|e| ApiError::internal(&e))?;
         Ok(NewChallenge {
             id: claims.id,
             device_id: device_id.to_owned(),
@@ -209,6 +211,7 @@ pub(crate) fn decoy(s: &Shared) -> Result<(), ApiError> {
         scan: None,
     };
     let _ = secrets::make_token()?;
-    jws::sign_json(&s.key, TYP_CHALLENGE, &claims).map_err(|e| ApiError::internal(&e))?;
+    let signer = s.keys.signer(Purpose::Challenge, s.clock.now());
+    jws::sign_json(&signer.key, TYP_CHALLENGE, &claims).map_err(|e| ApiError::internal(&e))?;
     Ok(())
 }

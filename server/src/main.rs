@@ -126,12 +126,48 @@ enum Command {
     },
     /// Count the attestation refusals (enrolments, answers, logins), by code and failed check.
     AttestationRefusals,
+    /// Rotate a signing key (docs/key-rotation.md): the successor is published now and signs
+    /// after the pre-publication; the old key then stops signing and stays published until
+    /// everything it signed has expired. Running instances pick it up within a minute.
+    RotateKey {
+        /// Which key: `id-token`, `challenge` or `issuer`.
+        #[arg(value_enum)]
+        purpose: KeyKind,
+        /// Seconds between publication and first use (default: id-token 3600, challenge 300,
+        /// issuer 86400; at least 120).
+        #[arg(long)]
+        prepublish_secs: Option<i64>,
+    },
+    /// List the signing keys with their timing (published, signs from, retired, published
+    /// until).
+    Keys,
     /// Revoke a device.
     Revoke {
         /// Device id.
         #[arg(allow_hyphen_values = true)]
         device_id: String,
     },
+}
+
+/// The signing keys the admin rotates.
+#[derive(Clone, Copy, ValueEnum)]
+enum KeyKind {
+    /// ID tokens and signed userinfo (the JWKS).
+    IdToken,
+    /// Device challenges (pinned by wallets; moved by rollover statements).
+    Challenge,
+    /// QR credentials (the issuer keys).
+    Issuer,
+}
+
+impl KeyKind {
+    fn purpose(self) -> vistalid_server::KeyPurpose {
+        match self {
+            Self::IdToken => vistalid_server::KeyPurpose::IdToken,
+            Self::Challenge => vistalid_server::KeyPurpose::Challenge,
+            Self::Issuer => vistalid_server::KeyPurpose::Issuer,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -199,6 +235,9 @@ struct FileConfig {
     shutdown_grace_secs: Option<u64>,
     /// `human` (default) or `json`; also `VISTALID_LOG_FORMAT`.
     log_format: Option<String>,
+    /// The key-encryption key file (issue 19); a relative path is taken from the config
+    /// file's folder.
+    key_encryption_key_file: Option<PathBuf>,
 }
 
 /// The environment variable with the bearer token of `/metrics`.
@@ -275,6 +314,10 @@ fn load_config(cli: &Cli) -> Result<(ServerConfig, LogFormat), String> {
     }
     c.issuer = file.issuer;
     c.attestation_policy = file.attestation_policy.map(|p| {
+        let base = cli.config.as_deref().and_then(std::path::Path::parent);
+        base.map_or_else(|| p.clone(), |dir| dir.join(&p))
+    });
+    c.key_encryption_key_file = file.key_encryption_key_file.map(|p| {
         let base = cli.config.as_deref().and_then(std::path::Path::parent);
         base.map_or_else(|| p.clone(), |dir| dir.join(&p))
     });
@@ -480,6 +523,39 @@ async fn run(cli: Cli) -> Result<(), String> {
                 println!(
                     "{}\t{}\t{}\t{}\tlast {}",
                     r.stage, r.code, r.reason, r.count, r.last_at
+                );
+            }
+            Ok(())
+        }
+        Command::RotateKey {
+            purpose,
+            prepublish_secs,
+        } => {
+            let admin = open_admin(config).map_err(err)?;
+            let purpose = purpose.purpose();
+            let pre = prepublish_secs
+                .unwrap_or_else(|| vistalid_server::Admin::default_prepublish_secs(purpose));
+            let r = admin.rotate_key(purpose, pre).map_err(err)?;
+            println!(
+                "new key {} published now, signs from {}; old key {} signs until then and \
+                 stays published until {}",
+                r.new_kid, r.active_at, r.old_kid, r.old_expires_at
+            );
+            Ok(())
+        }
+        Command::Keys => {
+            let admin = open_admin(config).map_err(err)?;
+            let opt = |v: Option<i64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+            println!("purpose\tkid\tpublished\tsigns_from\tretired\tpublished_until");
+            for k in admin.signing_keys().map_err(err)? {
+                println!(
+                    "{:?}\t{}\t{}\t{}\t{}\t{}",
+                    k.purpose,
+                    k.kid,
+                    k.published_at,
+                    k.active_at,
+                    opt(k.retired_at),
+                    opt(k.expires_at)
                 );
             }
             Ok(())

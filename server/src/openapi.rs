@@ -17,8 +17,8 @@ use serde_json::{json, Map, Value};
 use vistalid_core::protocol::{
     AnswerStatus, KeyStorage, AUTHORIZATION_CODE_GRANT_TYPE, CIBA_GRANT_TYPE, OPRF_MODE,
     OPRF_SUITE, PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY,
-    PATH_END_SESSION, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_LOGIN_STATUS,
-    PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
+    PATH_END_SESSION, PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_KEY_ROLLOVER,
+    PATH_LOGIN_STATUS, PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
     REFRESH_TOKEN_GRANT_TYPE,
 };
 
@@ -415,10 +415,29 @@ fn paths() -> Value {
 
     let issuer_keys = operation(
         "issuerKeys",
-        "The QR credential issuer's public keys (JWK Set): what offline verifiers trust",
+        "The QR credential issuer's public keys (JWK Set), each with its validity window: what offline verifiers trust",
         "qr",
-        vec![("200", ok("JWK Set", "JwkSet"))],
+        vec![("200", ok("JWK Set with windows", "IssuerKeySet"))],
         false,
+    );
+    // The challenge key's rollover (issue 19, branch keys19).
+    let mut key_rollover = operation(
+        "keyRollover",
+        "The statement, signed by challenge key `kid`, naming the key that takes over from it (wallets re-pin with it)",
+        "device",
+        vec![
+            ("200", ok("The rollover statement", "KeyRollover")),
+            ("404", error("`not_found`: no such challenge key, or no successor yet")),
+        ],
+        false,
+    );
+    key_rollover.insert(
+        "parameters".into(),
+        json!([{
+            "name": "kid", "in": "path", "required": true,
+            "description": "The id (RFC 7638 thumbprint) of the challenge key the wallet pinned.",
+            "schema": { "type": "string" }
+        }]),
     );
 
     let mut redeem = operation(
@@ -484,6 +503,7 @@ fn paths() -> Value {
     p.insert(PATH_PIN_GUESS.into(), json!({ "post": pin_guess }));
     p.insert(PATH_PIN_CONFIRM.into(), json!({ "post": pin_confirm }));
     p.insert(PATH_ISSUER_KEYS.into(), json!({ "get": issuer_keys }));
+    p.insert(PATH_KEY_ROLLOVER.into(), json!({ "get": key_rollover }));
     p.insert(PATH_REDEEM.into(), json!({ "post": redeem }));
     p.insert(PATH_OPENAPI.into(), json!({ "get": openapi }));
     Value::Object(p)
@@ -503,9 +523,32 @@ fn schemas() -> Value {
             "kid": string(), "alg": string(), "use": string()
         }
     });
+    // Issue 19 (branch keys19): the issuer keys' windows and the rollover statement.
+    let issuer_key_set = json!({
+        "type": "object", "required": ["keys"],
+        "properties": { "keys": { "type": "array", "items": {
+            "type": "object",
+            "description": "An issuer key (JWK) with its window: it signs credentials from `not_before` until `retired_at`; its credentials are trusted until `not_after`.",
+            "required": ["kty", "crv", "x", "y"],
+            "properties": {
+                "kty": string(), "crv": string(), "x": string(), "y": string(),
+                "kid": string(), "alg": string(), "use": string(),
+                "not_before": { "type": "integer" },
+                "retired_at": { "type": "integer" },
+                "not_after": { "type": "integer" }
+            }
+        } } }
+    });
+    let key_rollover = json!({
+        "type": "object", "required": ["statement"],
+        "properties": { "statement": {
+            "type": "string",
+            "description": "Compact JWS (typ vistalid-key-rollover+jwt) signed by the old key: iss, old_kid, new_kid, new_key (JWK), not_before, iat."
+        } }
+    });
     let uint = json!({ "type": "integer", "minimum": 0 });
     let opt_text = |d: &str| json!({ "type": "string", "description": d });
-    json!({
+    let mut all = json!({
         "ErrorBody": {
             "type": "object",
             "description": "OAuth-style error (RFC 6749 §5.2); descriptions never carry secrets nor echo submitted values (a malformed input is named by its field).",
@@ -783,7 +826,10 @@ fn schemas() -> Value {
                 "enum": AnswerStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()
             } }
         }
-    })
+    });
+    all["IssuerKeySet"] = issuer_key_set;
+    all["KeyRollover"] = key_rollover;
+    all
 }
 
 /// The document, with `issuer` as the server URL.

@@ -18,9 +18,9 @@ use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 use vistalid_core::protocol::{
     PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_END_SESSION,
-    PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_LOGIN, PATH_LOGIN_CONTINUE,
-    PATH_LOGIN_RETRY, PATH_LOGIN_STATIC, PATH_LOGIN_STATUS, PATH_PIN_CONFIRM, PATH_PIN_GUESS,
-    PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
+    PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_KEY_ROLLOVER, PATH_LOGIN,
+    PATH_LOGIN_CONTINUE, PATH_LOGIN_RETRY, PATH_LOGIN_STATIC, PATH_LOGIN_STATUS, PATH_PIN_CONFIRM,
+    PATH_PIN_GUESS, PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
 };
 
 use crate::api::{ApiError, PATH_OPENAPI};
@@ -63,6 +63,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(PATH_ISSUER_KEYS, get(qr::issuer_keys))
         .route(ops::PATH_HEALTH, get(ops::health))
         .route(ops::PATH_READY, get(ops::ready))
+        .route(PATH_KEY_ROLLOVER, get(device::key_rollover))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

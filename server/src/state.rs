@@ -4,10 +4,10 @@
 //! without HTTP.
 //!
 //! Guarantees:
-//! - The server's signing keys (the OIDC and challenge key, and the QR issuer key, two
-//!   separate keys) are created once, on first start, and read back from the database on
-//!   every later start, so tokens, challenges and credentials stay verifiable across
-//!   restarts.
+//! - The server's signing keys (ID token, challenge, QR issuer: `keyring`) are created once,
+//!   on first start, sealed in the database, and read back on every later start and every
+//!   `keyring::RELOAD_SECS`, so tokens, challenges and credentials stay verifiable across
+//!   restarts, instances and rotations.
 //! - A client record is reused from the cache for at most `client_cache_secs` (real time);
 //!   [`ClientCache::forget`] drops it at once (after an admin change in this process).
 //! - The attestation policy is read once at start (a bad file stops the start, naming the
@@ -20,20 +20,15 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use vistalid_core::clock::Clock;
-use vistalid_core::keys::{Jwk, SigningKey};
 
 use crate::attestation::AttestationPolicy;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
+use crate::keyring::{Kek, Keyring};
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 use crate::push::{LongPollNotifier, PushSender as _, Waiters};
 use crate::store::{ClientRecord, Store};
-
-/// Meta key of the server's PKCS#8 signing key.
-const META_SERVER_KEY: &str = "server_signing_key_pkcs8";
-/// Meta key of the QR credential issuer's PKCS#8 signing key.
-const META_ISSUER_KEY: &str = "qr_issuer_signing_key_pkcs8";
 
 /// Shared state of a server instance.
 pub(crate) struct Shared {
@@ -43,14 +38,9 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     /// Source of time.
     pub(crate) clock: Arc<dyn Clock>,
-    /// The OIDC and challenge signing key.
-    pub(crate) key: SigningKey,
-    /// Its public JWK.
-    pub(crate) jwk: Jwk,
-    /// The QR credential issuer key (separate from the OIDC/challenge key).
-    pub(crate) issuer_key: SigningKey,
-    /// Its public JWK.
-    pub(crate) issuer_jwk: Jwk,
+    /// The signing keys (ID token, challenge, QR issuer), shared by every instance through
+    /// the database and re-read every `keyring::RELOAD_SECS` (issue 19).
+    pub(crate) keys: Keyring,
     /// The public base URL (OIDC `issuer`).
     pub(crate) issuer: String,
     /// Wakes parked long-polls.
@@ -86,8 +76,8 @@ impl Shared {
     ) -> Result<Arc<Self>, ServerError> {
         config.validate()?;
         let store = Store::open(&config.db_path)?;
-        let key = load_or_create_key(&store, META_SERVER_KEY)?;
-        let issuer_key = load_or_create_key(&store, META_ISSUER_KEY)?;
+        let (kek_file, create) = config.kek_file();
+        let keys = Keyring::open(&store, Kek::load_or_create(&kek_file, create)?)?;
         let attestation = match &config.attestation_policy {
             Some(path) => {
                 AttestationPolicy::load(path).map_err(|e| ServerError::Config(e.to_string()))?
@@ -103,12 +93,9 @@ impl Shared {
             browser_limiter: RateLimiter::new(config.browser_login_per_ip_per_min, 60),
             clients: ClientCache::new(Duration::from_secs(config.client_cache_secs)),
             clock: config.clock.shared(),
-            jwk: key.public_key().to_jwk(),
-            issuer_jwk: issuer_key.public_key().to_jwk(),
             store,
             config,
-            key,
-            issuer_key,
+            keys,
             issuer,
             notifier: Arc::new(LongPollNotifier::default()),
             answers: Waiters::default(),
@@ -176,13 +163,16 @@ pub(crate) async fn revocation_loop(s: Arc<Shared>) {
     }
 }
 
-/// Loads the key stored under `meta_key`, creating it on first start.
-fn load_or_create_key(store: &Store, meta_key: &'static str) -> Result<SigningKey, ServerError> {
-    let fresh = SigningKey::make()?;
-    let pkcs8 = store
-        .meta()
-        .value_or_insert(meta_key, fresh.to_pkcs8().clone())?;
-    Ok(SigningKey::from_pkcs8(&pkcs8)?)
+/// Re-reads the signing keys every `keyring::RELOAD_SECS` (a rotation by the admin command
+/// or another instance), until aborted; a failure is logged and the keys in force stay.
+pub(crate) async fn keys_loop(s: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(crate::keyring::RELOAD_SECS));
+    loop {
+        tick.tick().await;
+        if let Err(e) = s.keys.reload(&s.store).await {
+            tracing::warn!(error = %e, "signing keys not reloaded");
+        }
+    }
 }
 
 /// Client records read from the database, each reused for a bounded time.

@@ -118,6 +118,19 @@ pub(crate) fn refused(e: &QrError) -> String {
             "The QR code was issued by an issuer this software does not trust.",
             "Le QR code vient d'un émetteur auquel ce logiciel ne fait pas confiance."
         ),
+        QrError::IssuerKeyNotValid => t!(
+            "The QR code's credential was signed by an issuer key outside its validity \
+             (after its retirement, or after its trust ended): it is refused.",
+            "L'attestation du QR code a été signée par une clé de l'émetteur hors de sa \
+             période de validité (après son retrait, ou après la fin de sa confiance) : elle \
+             est refusée."
+        ),
+        QrError::KeysUnavailable => t!(
+            "The issuer's keys could not be fetched: check the connection, or use --offline \
+             with the saved keys.",
+            "Les clés de l'émetteur n'ont pas pu être récupérées : vérifiez la connexion, ou \
+             utilisez --offline avec les clés enregistrées."
+        ),
         QrError::WrongAudience => t!(
             "The QR code is addressed to another recipient.",
             "Le QR code est destiné à un autre destinataire."

@@ -36,6 +36,7 @@ use ciborium::value::{Integer, Value};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 
 use super::cose::{self, Sign1};
+use super::issuer_keys::IssuerKey;
 use super::QrError;
 use crate::keys::{PublicKey, SigningKey};
 
@@ -156,7 +157,12 @@ pub fn verify(
     now: i64,
     skew_secs: u32,
 ) -> Result<Credential, QrError> {
-    ParsedCredential::parse(bytes)?.check(trusted_issuers, now, skew_secs)
+    let keys: Vec<IssuerKey> = trusted_issuers
+        .iter()
+        .copied()
+        .map(IssuerKey::unbounded)
+        .collect();
+    ParsedCredential::parse(bytes)?.check(&keys, now, skew_secs)
 }
 
 /// A credential decoded but not yet checked (signature, time). Kept inside a decoded
@@ -185,15 +191,26 @@ impl ParsedCredential {
         &self.claims.credential_id
     }
 
-    /// Checks the issuer signature against `trusted_issuers`, then the validity window.
+    /// The issuer key id the credential names, unverified.
+    pub(crate) fn issuer_kid(&self) -> Option<[u8; 4]> {
+        self.sign1.kid().and_then(|k| <[u8; 4]>::try_from(k).ok())
+    }
+
+    /// Checks the issuer signature against `trusted_issuers`, the signing key's windows
+    /// (issue 19: the credential's `iat` inside the key's signing window, the key still
+    /// trusted at `now`), then the credential's validity window.
     pub(crate) fn check(
         self,
-        trusted_issuers: &[PublicKey],
+        trusted_issuers: &[IssuerKey],
         now: i64,
         skew_secs: u32,
     ) -> Result<Credential, QrError> {
-        let issuer_key = check_issuer_signature(&self.sign1, trusted_issuers)?;
         let skew = i64::from(skew_secs);
+        let issuer = check_issuer_signature(&self.sign1, trusted_issuers)?;
+        if !issuer.admits(self.claims.issued_at, now, skew) {
+            return Err(QrError::IssuerKeyNotValid);
+        }
+        let issuer_key = issuer.key;
         if self.claims.issued_at > now.saturating_add(skew) {
             return Err(QrError::CredentialNotYetValid);
         }
@@ -211,17 +228,17 @@ impl ParsedCredential {
 /// Finds the trusted key that signed `sign1`: by key id when present, else by trying each.
 fn check_issuer_signature(
     sign1: &Sign1,
-    trusted_issuers: &[PublicKey],
-) -> Result<PublicKey, QrError> {
+    trusted_issuers: &[IssuerKey],
+) -> Result<IssuerKey, QrError> {
     let mut candidates = trusted_issuers
         .iter()
-        .filter(|k| sign1.kid().is_none_or(|kid| kid == issuer_kid(k)))
+        .filter(|k| sign1.kid().is_none_or(|kid| kid == issuer_kid(&k.key)))
         .peekable();
     if candidates.peek().is_none() {
         return Err(QrError::UnknownIssuer);
     }
     for key in candidates {
-        if sign1.verify(key, &[])? {
+        if sign1.verify(&key.key, &[])? {
             return Ok(*key);
         }
     }

@@ -32,6 +32,15 @@ pub enum QrError {
     /// The credential's key id matches none of the trusted issuer keys.
     #[error("credential issuer is not trusted")]
     UnknownIssuer,
+    /// The credential was signed by a known issuer key outside that key's window (issue 19):
+    /// before the key took over, after it was retired (a stolen retired key), or the key's
+    /// trust ended (`not_after` past).
+    #[error("credential signed outside its issuer key's validity window")]
+    IssuerKeyNotValid,
+    /// The issuer's keys could not be fetched (network or server error) while the cache had
+    /// to refresh them.
+    #[error("the issuer keys could not be fetched")]
+    KeysUnavailable,
     /// The issuer's signature on the credential does not verify.
     #[error("credential issuer signature does not verify")]
     BadIssuerSignature,

@@ -17,6 +17,8 @@
 //! - [`presentation`]: the short-lived device-signed presentation the wallet shows.
 //! - [`verify`]: what the professional's software (offline) and the server (online
 //!   redemption) run.
+//! - [`issuer_keys`]: the issuer keys' validity windows and the verifier's self-refreshing
+//!   cache of them (issue 19).
 //! - [`render`]: the QR matrix, SVG, PNG and terminal renderings.
 //!
 //! Guarantees: every decoder is bounded in size and returns a typed [`QrError`] on any input;
@@ -26,6 +28,7 @@ pub mod base45;
 pub mod cose;
 pub mod credential;
 mod error;
+pub mod issuer_keys;
 pub mod presentation;
 pub mod render;
 pub mod verify;
@@ -33,6 +36,7 @@ pub mod zlib;
 
 pub use credential::{Credential, CredentialClaims};
 pub use error::QrError;
+pub use issuer_keys::{IssuerKey, IssuerKeyCache, IssuerKeySet, IssuerKeySource};
 pub use presentation::{present, Mode, PresentationSource};
 pub use render::{QrMatrix, PNG_SCALE};
 pub use verify::{

@@ -163,6 +163,12 @@ pub fn decode_text(text: &str, prefix: &str) -> Result<Vec<u8>, QrError> {
     Ok(zlib::inflate_if_compressed(&bytes, MAX_PAYLOAD_LEN)?.into_owned())
 }
 
+/// The issuer key id named by the credential an offline-mode `text` carries, unverified
+/// (what a key cache looks up); `None` for an online-mode text or one that does not decode.
+pub fn issuer_kid_of(text: &str) -> Option<[u8; 4]> {
+    decode(text).ok()?.credential?.issuer_kid()
+}
+
 /// Decodes a `VL1:` text into a [`Presentation`], checking structure only.
 pub fn decode(text: &str) -> Result<Presentation, QrError> {
     let cose = decode_text(text, PREFIX)?;

@@ -4,7 +4,7 @@
 //!
 //! Offline mode (the QR carries the credential), [`Verifier::verify`] checks, in this order:
 //! structure (prefix, Base45, zlib, CBOR, COSE) → issuer signature against the trusted
-//! issuer keys → credential validity → device signature with the key the credential binds
+//! issuer keys → the signing key's validity window → credential validity → device signature with the key the credential binds
 //! (`cnf`) → presentation time (`iat` not in the future, `exp` not past, both ± skew) →
 //! audience. Only then does it return [`Verified::Offline`] with the identity.
 //!
@@ -21,6 +21,7 @@
 use std::sync::Arc;
 
 use super::credential::Credential;
+use super::issuer_keys::IssuerKey;
 use super::presentation::{self, Mode, Presentation, NONCE_LEN};
 use super::QrError;
 use crate::clock::Clock;
@@ -31,7 +32,7 @@ pub const DEFAULT_SKEW_SECS: u32 = 30;
 
 /// The professional's verifier. Cheap to clone the inputs into; holds no secrets.
 pub struct Verifier {
-    trusted_issuers: Vec<PublicKey>,
+    trusted_issuers: Vec<IssuerKey>,
     clock: Arc<dyn Clock>,
     skew_secs: u32,
     audience: Option<String>,
@@ -77,6 +78,18 @@ impl Verifier {
     /// A verifier trusting `trusted_issuers`, reading time from `clock`, with the default
     /// skew (30 s) and no expected audience.
     pub fn new(trusted_issuers: Vec<PublicKey>, clock: Arc<dyn Clock>) -> Self {
+        Self::with_issuer_keys(
+            trusted_issuers
+                .into_iter()
+                .map(IssuerKey::unbounded)
+                .collect(),
+            clock,
+        )
+    }
+
+    /// A verifier trusting `trusted_issuers` within their validity windows (issue 19), with
+    /// the default skew and no expected audience.
+    pub fn with_issuer_keys(trusted_issuers: Vec<IssuerKey>, clock: Arc<dyn Clock>) -> Self {
         Self {
             trusted_issuers,
             clock,

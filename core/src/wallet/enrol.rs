@@ -162,6 +162,8 @@ impl Wallet {
         let record = AccountRecord {
             info: info.clone(),
             server_key: resp.server_key.clone(),
+            previous_server_key: None,
+            previous_until: 0,
             issuer_key: resp.issuer_key.clone(),
             poll_token: resp.poll_token.clone(),
             credential_id,

@@ -65,6 +65,11 @@ pub enum WalletError {
     /// A server message was not signed by the pinned server key.
     #[error("server signature invalid")]
     BadServerSignature,
+    /// The server's key-rollover statement was refused (issue 19): not signed by the pinned
+    /// challenge key, about another key or server, or naming an invalid key. The pinned key is
+    /// unchanged; challenges signed by the unknown key stay refused.
+    #[error("the server's key change was refused: {0}")]
+    KeyRolloverRefused(crate::rollover::RolloverError),
     /// The server does not accept this device as genuine (ADR 0001): `missing` when its policy
     /// needs what the device did not send (an attestation at enrolment: this keystore cannot
     /// attest and unattested keystores are not let in; or the hardware key's co-signature on
@@ -187,9 +192,9 @@ impl From<PinGuardError> for WalletError {
 impl From<ChallengeError> for WalletError {
     fn from(e: ChallengeError) -> Self {
         match e {
-            ChallengeError::BadServerSignature | ChallengeError::WrongRecipient => {
-                Self::BadServerSignature
-            }
+            ChallengeError::BadServerSignature
+            | ChallengeError::WrongRecipient
+            | ChallengeError::KeyRolloverRefused => Self::BadServerSignature,
             ChallengeError::Expired | ChallengeError::BadTime => Self::ChallengeExpired,
             ChallengeError::Replayed => Self::ChallengeReplayed,
             ChallengeError::BadCandidates => Self::Client(ClientError::BadResponse),

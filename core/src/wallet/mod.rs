@@ -23,6 +23,7 @@
 //! - `guard.rs`: the vault's PIN guard over HTTP (the server-counted guesses);
 //! - `hardware.rs`: the accounts' hardware keys (ADR 0001): attested at enrolment, co-signing
 //!   answers, deleted with the wallet;
+//! - `rollover.rs`: the challenge key's rollover (issue 19): re-pinning without re-enrolment;
 //! - `records.rs`: the persisted schema of both vault tiers;
 //! - `scan.rs`: scan mode ([`Wallet::scan_login`]): the login page's QR code and the MAC of
 //!   its answer;
@@ -35,6 +36,7 @@ mod guard;
 mod hardware;
 mod present;
 mod records;
+mod rollover;
 mod scan;
 
 use std::collections::{HashMap, HashSet};
@@ -48,7 +50,6 @@ use crate::client::{ClientError, ServerClient};
 use crate::clock::Clock;
 #[cfg(feature = "reqwest")]
 use crate::clock::SystemClock;
-use crate::keys::PublicKey;
 use crate::keystore::PlatformKeystore;
 use crate::protocol::{AccountKind, Identity};
 use crate::qr;
@@ -278,18 +279,21 @@ impl Wallet {
                     continue;
                 }
             };
-            let server_key =
-                PublicKey::from_jwk(&account.server_key).map_err(|_| WalletError::Corrupt)?;
-            let now = self.clock.now();
+            let mut account = account;
+            let mut tried = HashSet::new();
             for token in tokens {
-                match challenge::verify_challenge(
-                    &token,
-                    &server_key,
-                    &account.info.account_id,
-                    &account.info.device_id,
-                    &answered,
-                    now,
-                ) {
+                let verified = match self.challenge_key(&mut account, &token, &mut tried).await {
+                    Ok(server_key) => challenge::verify_challenge(
+                        &token,
+                        &server_key,
+                        &account.info.account_id,
+                        &account.info.device_id,
+                        &answered,
+                        self.clock.now(),
+                    ),
+                    Err(reason) => Err(reason),
+                };
+                match verified {
                     Ok(ch) => fetched.challenges.push(ch),
                     Err(reason) => fetched.rejected.push(RejectedChallenge {
                         account_id: account.info.account_id.clone(),

@@ -35,6 +35,13 @@ pub(super) struct AccountRecord {
     pub(super) info: AccountInfo,
     /// The server's challenge-signing key, pinned at enrolment.
     pub(super) server_key: Jwk,
+    /// The challenge key pinned before the last rollover (issue 19), still accepted until
+    /// `previous_until` for the challenges it signed before the new key took over.
+    #[serde(default)]
+    pub(super) previous_server_key: Option<Jwk>,
+    /// Until when (seconds since the epoch) `previous_server_key` is accepted.
+    #[serde(default)]
+    pub(super) previous_until: i64,
     /// The QR issuer's key (insured accounts).
     #[serde(default)]
     pub(super) issuer_key: Option<Jwk>,

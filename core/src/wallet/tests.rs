@@ -11,7 +11,7 @@ use super::*;
 use crate::client::ClientError;
 use crate::clock::ManualClock;
 use crate::jws;
-use crate::keys::SigningKey;
+use crate::keys::{PublicKey, SigningKey};
 use crate::keystore::{BadLengthKeystore, KeystoreError, MemoryKeystore};
 use crate::oprf::{BlindedElement, OprfServerKey};
 use crate::protocol::{

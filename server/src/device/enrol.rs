@@ -32,6 +32,7 @@ use crate::api::{too_many, ApiError, JsonBody};
 use crate::credentials;
 use crate::domain::activation::CodeKey;
 use crate::domain::{secs, RefusalStage};
+use crate::keyring::Purpose;
 use crate::limits::{ip_key, peer_ip};
 use crate::refusals::refuse;
 use crate::secrets;
@@ -106,10 +107,10 @@ pub(crate) async fn enrol(
     };
     let (issuer_key, credential) = match kind {
         AccountKind::Insured => {
-            let bytes =
+            let (bytes, issuer_jwk) =
                 credentials::issue(&s, &account_id, &device_id, &identity, &presentation_key)
                     .await?;
-            (Some(s.issuer_jwk.clone()), Some(B64URL.encode(bytes)))
+            (Some(issuer_jwk), Some(B64URL.encode(bytes)))
         }
         AccountKind::Practitioner => (None, None),
     };
@@ -119,7 +120,7 @@ pub(crate) async fn enrol(
         device_id,
         kind,
         identity,
-        server_key: s.jwk.clone(),
+        server_key: s.keys.signer(Purpose::Challenge, s.clock.now()).jwk.clone(),
         issuer_key,
         poll_token,
         credential,

@@ -26,6 +26,8 @@
 mod answer;
 mod challenges;
 mod enrol;
+// The challenge key's rollover statements (issue 19, branch keys19).
+mod key_rollover;
 mod pin_confirm;
 mod pin_guard;
 mod pin_guess;
@@ -34,6 +36,7 @@ mod scan_mac;
 pub(crate) use answer::answer;
 pub(crate) use challenges::challenges;
 pub(crate) use enrol::{enrol, enrol_nonce, enrol_per_ip};
+pub(crate) use key_rollover::key_rollover;
 pub(crate) use pin_confirm::pin_confirm;
 pub(crate) use pin_guess::pin_guess;
 

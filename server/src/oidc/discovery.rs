@@ -15,6 +15,7 @@ use vistalid_core::protocol::{
 use crate::api::cacheable;
 use crate::domain::lang::Lang;
 use crate::id_token::ACR;
+use crate::keyring::Purpose;
 use crate::state::Shared;
 
 /// GET discovery: the OpenID provider metadata.
@@ -58,7 +59,15 @@ pub(crate) async fn discovery(State(s): State<Arc<Shared>>) -> Response {
     cacheable(Json(body).into_response())
 }
 
-/// GET JWKS: the server's ES256 public key.
+/// GET JWKS: the server's published ES256 ID-token keys (issue 19: the next key from its
+/// pre-publication on, a retired one until every token it signed has expired), each with
+/// its `kid`.
 pub(crate) async fn jwks(State(s): State<Arc<Shared>>) -> Response {
-    cacheable(Json(json!({ "keys": [s.jwk] })).into_response())
+    let keys: Vec<_> = s
+        .keys
+        .published(Purpose::IdToken, s.clock.now())
+        .iter()
+        .map(|k| k.jwk.clone())
+        .collect();
+    cacheable(Json(json!({ "keys": keys })).into_response())
 }

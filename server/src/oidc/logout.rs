@@ -30,6 +30,7 @@ use super::page;
 use crate::api::{ApiError, FormBody, QueryParams};
 use crate::clients;
 use crate::domain::lang::Lang;
+use crate::keyring::Purpose;
 use crate::secrets;
 use crate::state::Shared;
 use crate::store::EndSession;
@@ -220,7 +221,9 @@ fn verify_hint(s: &Shared, hint: &str) -> Option<Hint> {
     if hint.len() > MAX_HINT {
         return None;
     }
-    let claims: Hint = jws::verify_json(hint, &s.key.public_key(), Some("JWT")).ok()?;
+    let kid = jws::peek_header(hint).ok()?.kid?;
+    let key = s.keys.by_kid(Purpose::IdToken, &kid)?;
+    let claims: Hint = jws::verify_json(hint, &key.public(), Some("JWT")).ok()?;
     (claims.iss == s.issuer).then_some(claims)
 }
 

@@ -39,7 +39,10 @@ pub(crate) async fn ready(State(s): State<Arc<Shared>>) -> Response {
     if *s.shutdown.borrow() {
         return text(StatusCode::SERVICE_UNAVAILABLE, "stopping\n");
     }
-    if s.jwk.x.is_empty() || s.issuer_jwk.x.is_empty() {
+    let loaded = crate::keyring::Purpose::ALL
+        .iter()
+        .all(|&p| !s.keys.all(p).is_empty());
+    if !loaded {
         return text(StatusCode::SERVICE_UNAVAILABLE, "keys not loaded\n");
     }
     match tokio::time::timeout(READY_WITHIN, s.store.upkeep().ping()).await {

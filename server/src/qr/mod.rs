@@ -22,9 +22,26 @@ use axum::Json;
 
 pub(crate) use redeem::redeem;
 
+use vistalid_core::qr::{IssuerKey, IssuerKeySet};
+
+use crate::keyring::Purpose;
 use crate::state::Shared;
 
-/// GET the issuer's public keys (JWKS shape): what verifiers trust.
-pub(crate) async fn issuer_keys(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "keys": [s.issuer_jwk] }))
+/// GET the issuer's public keys (JWKS shape), each with its validity window (issue 19:
+/// `not_before`, `retired_at`, `not_after`, see `vistalid_core::qr::issuer_keys`): every key
+/// published now, the next one from its pre-publication on, a retired one until the last
+/// credential it signed has expired.
+pub(crate) async fn issuer_keys(State(s): State<Arc<Shared>>) -> Json<IssuerKeySet> {
+    let keys: Vec<IssuerKey> = s
+        .keys
+        .published(Purpose::Issuer, s.clock.now())
+        .iter()
+        .map(|k| IssuerKey {
+            key: k.public(),
+            not_before: k.active_at,
+            retired_at: k.retired_at,
+            not_after: k.expires_at,
+        })
+        .collect();
+    Json(IssuerKeySet::from_keys(&keys))
 }

@@ -11,15 +11,21 @@ pub(crate) struct Meta<'a> {
 }
 
 impl Meta<'_> {
-    /// The value stored under `key`, storing `fresh` first when there is none (blocking).
-    pub(crate) fn value_or_insert(
+    /// The value stored under `key`, if any (blocking).
+    pub(crate) fn value(
         &self,
         key: &'static str,
-        fresh: Zeroizing<Vec<u8>>,
-    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
         self.store
             .db
-            .write_blocking(move |tx| sqlite::meta::get_or_insert(tx, key, &fresh))
-            .map(Zeroizing::new)
+            .read_blocking(move |c| sqlite::meta::get(c, key))
+            .map(|v| v.map(Zeroizing::new))
+    }
+
+    /// Deletes the value stored under `key` (blocking).
+    pub(crate) fn remove(&self, key: &'static str) -> Result<(), StoreError> {
+        self.store
+            .db
+            .write_blocking(move |tx| sqlite::meta::remove(tx, key))
     }
 }

@@ -23,6 +23,8 @@ mod pin_guards;
 mod refusals;
 mod requests;
 mod sessions;
+// The server's signing keys (issue 19, branch keys19).
+mod signing_keys;
 mod sqlite;
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
 #[allow(dead_code)]
@@ -50,7 +52,9 @@ pub(crate) use requests::{
     AnswerRefusal, AnswerTry, Answered, CounterStep, Grant, NewChallenge, NewRequest, NotGranted,
     Poll, Queued, Requests, ScanKey, TokenPoll,
 };
+// The server's signing keys (issue 19, branch keys19).
 pub(crate) use sessions::{EndSession, NewSession, SessionCode, SessionGrant, Sessions};
+pub(crate) use signing_keys::{Rotated, SigningKeys, StoredKey};
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
 #[allow(unused_imports)]
 pub(crate) use tokens::{
@@ -161,6 +165,11 @@ impl Store {
     /// Browser login attempts.
     pub(crate) fn attempts(&self) -> Attempts<'_> {
         Attempts { store: self }
+    }
+
+    /// The server's signing keys, sealed, with their timing (issue 19, branch keys19).
+    pub(crate) fn signing_keys(&self) -> SigningKeys<'_> {
+        SigningKeys { store: self }
     }
 
     /// SSO sessions.

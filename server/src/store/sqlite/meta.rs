@@ -5,16 +5,17 @@ use rusqlite::{Connection, OptionalExtension as _};
 
 use crate::store::StoreError;
 
-/// Writes `value` under `key` if absent; returns the stored value (the existing one if any).
-pub(in crate::store) fn get_or_insert(
-    conn: &Connection,
-    key: &str,
-    value: &[u8],
-) -> Result<Vec<u8>, StoreError> {
-    conn.prepare_cached("INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)")?
-        .execute(rusqlite::params![key, value])?;
-    conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+/// The value stored under `key`, if any.
+pub(in crate::store) fn get(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
         .query_row([key], |r| r.get(0))
-        .optional()?
-        .ok_or(StoreError::Corrupt("meta value vanished"))
+        .optional()?)
+}
+
+/// Deletes the value stored under `key` (nothing when absent).
+pub(in crate::store) fn remove(conn: &Connection, key: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
 }

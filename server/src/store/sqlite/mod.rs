@@ -29,6 +29,8 @@ pub(super) mod requests;
 pub(super) mod scan;
 mod schema;
 pub(super) mod sessions;
+// The server's signing keys (issue 19, branch keys19).
+pub(super) mod signing_keys;
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
 #[allow(dead_code)]
 pub(super) mod tokens;
@@ -446,14 +448,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sub/db.sqlite");
         let db = Db::open(&path).expect("open");
-        db.write_blocking(|tx| meta::get_or_insert(tx, "k", b"v1"))
-            .expect("insert");
+        db.write_blocking(|tx| {
+            tx.execute("INSERT INTO meta (key, value) VALUES ('k', x'7631')", [])?;
+            Ok(())
+        })
+        .expect("insert");
         drop(db);
         let db = Db::open(&path).expect("reopen");
-        let v = db
-            .write_blocking(|tx| meta::get_or_insert(tx, "k", b"v2"))
-            .expect("get");
-        assert_eq!(v, b"v1");
+        let v = db.read_blocking(|c| meta::get(c, "k")).expect("get");
+        assert_eq!(v.as_deref(), Some(&b"v1"[..]));
         let too_new = Connection::open(&path).expect("raw open");
         too_new
             .pragma_update(None, "user_version", 99)
@@ -469,13 +472,22 @@ mod tests {
         }
     }
 
+    /// The value under `key`, after storing `value` there if the key had none.
+    fn get_or_insert(tx: &Tx<'_>, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        tx.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+            rusqlite::params![key, value],
+        )?;
+        Ok(meta::get(tx, key)?.expect("just written"))
+    }
+
     #[test]
     fn a_failed_write_leaves_nothing_alone_or_in_a_batch() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Db::open(&dir.path().join("db.sqlite")).expect("open");
         let failing = |key: &'static str| {
             move |tx: &Tx<'_>| -> Result<(), StoreError> {
-                meta::get_or_insert(tx, key, b"x")?;
+                get_or_insert(tx, key, b"x")?;
                 Err(StoreError::Corrupt("test"))
             }
         };
@@ -486,9 +498,9 @@ mod tests {
             .build()
             .expect("runtime");
         rt.block_on(async {
-            let ok = db.write(|tx| meta::get_or_insert(tx, "kept", b"v"));
+            let ok = db.write(|tx| get_or_insert(tx, "kept", b"v"));
             let bad = db.write(failing("batched"));
-            let ok2 = db.write(|tx| meta::get_or_insert(tx, "kept2", b"v"));
+            let ok2 = db.write(|tx| get_or_insert(tx, "kept2", b"v"));
             let (a, b, c) = tokio::join!(ok, bad, ok2);
             assert!(a.is_ok() && b.is_err() && c.is_ok());
         });
@@ -500,7 +512,7 @@ mod tests {
         ];
         for (key, want) in expected {
             let v = db
-                .write_blocking(move |tx| meta::get_or_insert(tx, key, b"new"))
+                .write_blocking(move |tx| get_or_insert(tx, key, b"new"))
                 .expect("read back");
             assert_eq!(v, want, "{key}");
         }

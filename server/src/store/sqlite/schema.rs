@@ -289,4 +289,21 @@ CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens(expires_at);
 CREATE INDEX IF NOT EXISTS token_families_expiry ON token_families(expires_at);
 CREATE INDEX IF NOT EXISTS activation_codes_expiry ON activation_codes(expires_at);
 "#,
+    // 10 (branch keys19, issue 19 "keys that can change"): the server's signing keys, several
+    // per purpose (`id_token`, `challenge`, `issuer`), each sealed (AES-256-GCM) under the
+    // key-encryption key of the configuration, with its timing: published from
+    // `published_at`, signs from `active_at` until `retired_at`, published until
+    // `expires_at`. The keys of `meta` are moved here at the next start (`keyring`).
+    r#"
+CREATE TABLE signing_keys (
+    purpose      TEXT NOT NULL,
+    kid          TEXT NOT NULL,
+    sealed       BLOB NOT NULL,
+    published_at INTEGER NOT NULL,
+    active_at    INTEGER NOT NULL,
+    retired_at   INTEGER,
+    expires_at   INTEGER,
+    PRIMARY KEY (purpose, kid)
+) STRICT;
+"#,
 ];

@@ -214,6 +214,7 @@ fn wallet_error_code(e: &WalletError) -> &'static str {
         WalletError::InvalidCode => "invalid_code",
         WalletError::WrongCode => "wrong_code",
         WalletError::BadServerSignature => "bad_server_signature",
+        WalletError::KeyRolloverRefused(_) => "key_rollover_refused",
         WalletError::Client(ClientError::BadResponse) => "bad_server_response",
         WalletError::Client(ClientError::InsecureUrl) => "insecure_server_url",
         WalletError::Client(ClientError::Network { .. }) => "network",
