@@ -21,6 +21,7 @@ pub mod protocol;
 pub mod qr;
 pub mod secret;
 pub mod text;
+pub mod totp;
 pub mod transport;
 pub mod vault;
 pub mod wallet;

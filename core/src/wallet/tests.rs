@@ -245,6 +245,7 @@ impl FakeServer {
                 credential,
                 oprf,
                 login_id: None,
+                offline_otp: None,
             },
         )
     }
