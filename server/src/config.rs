@@ -164,6 +164,11 @@ pub struct ServerConfig {
     /// requirements. `None` (the default): no attestation is accepted, and software keystores
     /// enrol only when the public URL (`issuer`) is on loopback.
     pub attestation_policy: Option<PathBuf>,
+    /// The keys that seal the offline-code secrets at rest (issue 16), the current one
+    /// first; empty (the default): the server offers no offline code. Rotation: put a new
+    /// key first, keep the old ones after it, run `reseal-offline-secrets`, then drop them
+    /// (docs/offline-code.md).
+    pub offline_code_keys: crate::offline_seal::OfflineKeys,
     /// Source of time (tests use a `ManualClock`: `Arc::new(ManualClock::new(t)).into()`).
     pub clock: ClockSource,
     /// Extra push channel told about each queued challenge, beside the long-poll.
@@ -208,6 +213,7 @@ impl ServerConfig {
             pin_guess_limit: 10,
             test_hold_after_guess_ms: 0,
             attestation_policy: None,
+            offline_code_keys: crate::offline_seal::OfflineKeys::default(),
             clock: ClockSource::system(),
             push: None,
         }
