@@ -47,6 +47,8 @@ pub const PATH_LOGIN_STATUS: &str = "/login/{attempt}/status";
 pub const PATH_LOGIN_RETRY: &str = "/login/{attempt}/retry";
 /// Path: after approval, back to the client with the code (GET).
 pub const PATH_LOGIN_CONTINUE: &str = "/login/{attempt}/continue";
+/// The offline-code form of a login attempt (issue 16): GET shows it, POST checks a code.
+pub const PATH_LOGIN_OFFLINE: &str = "/login/{attempt}/offline";
 /// Path: the login page's static files (`mire.css`, `mire.js`, and hashed names).
 pub const PATH_LOGIN_STATIC: &str = "/login/static/{file}";
 /// Path: JWKS.

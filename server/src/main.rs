@@ -189,6 +189,12 @@ struct FileOfflineKey {
     key: String,
 }
 
+impl std::fmt::Debug for FileOfflineKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileOfflineKey({}, <redacted>)", self.id)
+    }
+}
+
 /// The configured offline-code keys, checked.
 fn offline_keys(keys: Vec<FileOfflineKey>) -> Result<vistalid_server::OfflineKeys, String> {
     use base64::Engine as _;
