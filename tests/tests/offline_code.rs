@@ -404,15 +404,12 @@ async fn the_server_takes_one_step_either_side_and_no_more() {
             accepted += 1;
             // Each accepted step is above the last: wait for the wallet's next step.
             tokio::time::sleep(std::time::Duration::from_secs(
-                u64::try_from(
-                    30 - (std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap()
-                        .as_secs()
-                        % 30),
-                )
-                .unwrap()
-                .min(30),
+                (30 - std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs()
+                    % 30)
+                    .min(30),
             ))
             .await;
         } else {
