@@ -74,6 +74,10 @@ pub enum VistalidError {
     /// This account has no QR credential (a practitioner account).
     #[error("this account has no QR credential")]
     NoCredential,
+    /// This account has no offline code (enrolled before the feature, or with a server that
+    /// does not offer it): its logins need the phone's network.
+    #[error("this account has no offline code")]
+    NoOfflineCode,
     /// The wallet's files are damaged or were tampered with: wipe it and enrol again.
     #[error("stored data is corrupt; enrol again")]
     Corrupt,
@@ -283,6 +287,7 @@ impl From<WalletError> for VistalidError {
             WalletError::BadServerSignature => Self::BadSignature,
             WalletError::Corrupt => Self::Corrupt,
             WalletError::NoCredential => Self::NoCredential,
+            WalletError::NoOfflineCode => Self::NoOfflineCode,
             WalletError::KeystoreMismatch => Self::KeyInvalidated,
             WalletError::Keystore(k) => k.into(),
             WalletError::AccountAlreadyEnrolled => Self::AccountAlreadyEnrolled,
@@ -393,6 +398,7 @@ mod tests {
                     reason: vistalid_core::scan::ScanError::BadOrigin.to_string(),
                 },
             ),
+            (WalletError::NoOfflineCode, V::NoOfflineCode),
             (WalletError::KeystoreMismatch, V::KeyInvalidated),
             (
                 WalletError::DeviceNotTrusted { missing: true },

@@ -170,6 +170,7 @@ fn to_core(e: VistalidError) -> KeystoreError {
         | VistalidError::WrongCode
         | VistalidError::QrExpired
         | VistalidError::NoCredential
+        | VistalidError::NoOfflineCode
         | VistalidError::Corrupt
         | VistalidError::ChallengeExpired
         | VistalidError::BadSignature

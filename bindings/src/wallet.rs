@@ -36,6 +36,24 @@ pub struct WalletOptions {
     pub device_name: String,
 }
 
+/// An offline code (issue 16) and how long it stays valid.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OfflineCode {
+    /// The 8 digits to type on the login page.
+    pub code: String,
+    /// Seconds until its 30-second step ends (the server also takes it one step later).
+    pub valid_for_secs: u32,
+}
+
+impl std::fmt::Debug for OfflineCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfflineCode")
+            .field("code", &"<redacted>")
+            .field("valid_for_secs", &self.valid_for_secs)
+            .finish()
+    }
+}
+
 /// Kind of account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum AccountKind {
@@ -257,6 +275,22 @@ impl Wallet {
             .present_qr(&account_id, pin, mode.into(), audience.as_deref())
             .await?;
         crate::qr::rendered(shown)
+    }
+
+    /// The offline code of `account_id` (issue 16): 8 digits and the seconds they stay valid,
+    /// after the PIN, with **no network** (Argon2 and the keystore only). A wrong PIN gives
+    /// a wrong code (the server refuses and counts it); throws `NoOfflineCode` for an
+    /// account enrolled without one, `Locked` / `Backoff` as the vault's local counter says.
+    pub async fn offline_code(
+        &self,
+        account_id: String,
+        pin: String,
+    ) -> Result<OfflineCode, VistalidError> {
+        let c = self.inner.offline_code(&account_id, Pin::new(pin)).await?;
+        Ok(OfflineCode {
+            code: c.code.clone(),
+            valid_for_secs: c.valid_for_secs,
+        })
     }
 
     /// Changes the wallet PIN; the old PIN counts as a try, the new one must meet the policy.

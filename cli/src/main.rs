@@ -7,6 +7,7 @@
 mod demo;
 mod files;
 mod key_cache;
+mod offline_cmds;
 mod qr_cmds;
 mod scan_cmd;
 mod text;
@@ -131,6 +132,13 @@ enum Command {
         )]
         client_secret: Option<String>,
     },
+    /// Shows the offline code of an account after the PIN, with no network (for the login
+    /// page's "My phone has no network").
+    Code {
+        /// Account id (default: the first account).
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// PIN management.
     Pin {
         #[command(subcommand)]
@@ -222,6 +230,7 @@ fn main() -> ExitCode {
                 })
                 .await
             }
+            Command::Code { account } => offline_cmds::code(&state_dir, account).await,
             Command::Pin {
                 action: PinAction::Change,
             } => wallet_cmds::change_pin(&state_dir).await,

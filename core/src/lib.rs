@@ -23,6 +23,7 @@ pub mod rollover;
 pub mod scan;
 pub mod secret;
 pub mod text;
+pub mod totp;
 pub mod transport;
 pub mod vault;
 pub mod wallet;

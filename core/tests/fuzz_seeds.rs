@@ -137,6 +137,7 @@ fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         credential: None,
         oprf: None,
         login_id: None,
+        offline_otp: None,
     };
     let protocol = vec![
         with_sel(0, br#"{"nonce":"bm9uY2U","expires_in":120}"#),

@@ -122,6 +122,7 @@ pub struct ClientOptions {
     post_logout_redirect_uris: Vec<String>,
     userinfo_signed: bool,
     scan_login: bool,
+    no_offline_code: bool,
 }
 
 impl ClientOptions {
@@ -135,7 +136,15 @@ impl ClientOptions {
             post_logout_redirect_uris: Vec::new(),
             userinfo_signed: false,
             scan_login: false,
+            no_offline_code: false,
         }
+    }
+
+    /// The client refuses the offline code (issue 16): its users log in with the phone's
+    /// approval only, and an SSO session opened by the offline code does not answer it.
+    pub fn no_offline_code(mut self, refuses: bool) -> Self {
+        self.no_offline_code = refuses;
+        self
     }
 
     /// Registers `audience`: the client then redeems only QR codes addressed to exactly this
@@ -259,8 +268,51 @@ impl Admin {
             },
             created_at: self.shared.clock.now(),
         })?;
+        if options.no_offline_code {
+            self.shared
+                .store
+                .offline()
+                .set_client_refuses(&client_id, true)?;
+        }
         tracing::info!(%client_id, "client registered");
         Ok((client_id, secret))
+    }
+
+    /// Re-seals every offline-code secret that is not under the current key (the first of
+    /// `offline_code_keys`) with it: `(moved, already current)`. A secret under a key that is
+    /// no longer configured cannot be opened and is an error naming its device (nothing is
+    /// lost: the others are moved, and that one waits for its key to come back).
+    pub fn reseal_offline_secrets(&self) -> Result<(usize, usize), ServerError> {
+        let keys = &self.shared.config.offline_code_keys;
+        let current = keys
+            .current_id()
+            .ok_or_else(|| ServerError::InvalidInput("no offline_code_keys configured".into()))?
+            .to_owned();
+        let store = &self.shared.store;
+        let all = store.offline().all()?;
+        let (mut moved, mut kept) = (0, 0);
+        for row in all {
+            if row.key_id == current {
+                kept += 1;
+                continue;
+            }
+            let secret = keys
+                .open(&row.key_id, &row.device_id, &row.sealed)
+                .ok_or_else(|| {
+                    ServerError::InvalidInput(format!(
+                        "device {}: its offline secret is sealed under key {}, which is not configured",
+                        row.device_id, row.key_id
+                    ))
+                })?;
+            let (key_id, sealed) = keys
+                .seal(&row.device_id, &secret)
+                .map_err(|e| ServerError::InvalidInput(e.to_string()))?;
+            let new = crate::store::offline::NewOfflineSecret { key_id, sealed };
+            if store.offline().reseal(&row.device_id, &row.key_id, new)? {
+                moved += 1;
+            }
+        }
+        Ok((moved, kept))
     }
 
     /// Gives a client a new secret (shown only here); the old one stops working at once in

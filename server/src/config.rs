@@ -172,6 +172,11 @@ pub struct ServerConfig {
     /// A configured file must exist (the server does not create it: two instances creating
     /// their own would not read each other's keys).
     pub key_encryption_key_file: Option<PathBuf>,
+    /// The keys that seal the offline-code secrets at rest (issue 16), the current one
+    /// first; empty (the default): the server offers no offline code. Rotation: put a new
+    /// key first, keep the old ones after it, run `reseal-offline-secrets`, then drop them
+    /// (docs/offline-code.md).
+    pub offline_code_keys: crate::offline_seal::OfflineKeys,
     /// Source of time (tests use a `ManualClock`: `Arc::new(ManualClock::new(t)).into()`).
     pub clock: ClockSource,
     /// Extra push channel told about each queued challenge, beside the long-poll.
@@ -269,6 +274,7 @@ impl ServerConfig {
             test_hold_after_guess_ms: 0,
             attestation_policy: None,
             key_encryption_key_file: None,
+            offline_code_keys: crate::offline_seal::OfflineKeys::default(),
             clock: ClockSource::system(),
             push: None,
             retention_secs: 86_400,

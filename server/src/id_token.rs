@@ -23,6 +23,18 @@ use crate::store::{Grant, TokenGrant};
 /// parties ask for (`acr_values=eidas1`). A device-bound key unlocked by a PIN, with a
 /// *code dynamique* matched by the user.
 pub const ACR: &str = "eidas1";
+/// Value of the `acr` claim of a login approved with the offline code (issue 16): a level
+/// below [`ACR`], which it does not meet (no device-key signature, no *code dynamique*): a
+/// TOTP of a secret the phone keeps masked by the PIN. A request whose `acr_values` does not
+/// name it excludes the fallback.
+pub const OFFLINE_ACR: &str = "urn:vistalid:acr:offline-otp";
+/// Whether a login may use the offline code: the client does not refuse it and the request's
+/// `acr_values`, when given, name [`OFFLINE_ACR`] (a request that asks only for more than
+/// the fallback gives excludes it).
+pub(crate) fn offline_allowed(client_refuses: bool, acr_values: Option<&str>) -> bool {
+    !client_refuses && acr_values.is_none_or(|v| v.split(' ').any(|a| a == OFFLINE_ACR))
+}
+
 /// How a login was authenticated, as the ID token's `amr` names it (RFC 8176 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Method {
@@ -31,6 +43,9 @@ pub(crate) enum Method {
     /// `hwk` or `swk`: proof of possession of the device key (something the user has):
     /// `hwk` only for an attested hardware key that co-signed ([`proven_storage`]).
     DeviceKey(KeyStorage),
+    /// `otp`: an offline code (issue 16). With [`Method::Pin`] it is *not* `mfa`: the code
+    /// does not show that the PIN was right by itself (docs/offline-code.md).
+    Otp,
 }
 
 /// The `amr` values of a login authenticated by `methods`, in order, with `mfa` added when
@@ -42,6 +57,7 @@ pub(crate) fn amr(methods: &[Method]) -> Vec<&'static str> {
             Method::Pin => "pin",
             Method::DeviceKey(KeyStorage::Hardware) => "hwk",
             Method::DeviceKey(KeyStorage::Software) => "swk",
+            Method::Otp => "otp",
         })
         .collect();
     let knows = methods.contains(&Method::Pin);
@@ -77,6 +93,7 @@ pub(crate) fn sign(
         &grant.account_id,
         grant.auth_time,
         proven_storage(grant),
+        false,
         now,
     );
     add_identity(&mut claims, grant.kind, &grant.identity);
@@ -92,8 +109,14 @@ fn base_claims(
     account_id: &str,
     auth_time: i64,
     storage: KeyStorage,
+    offline: bool,
     now: i64,
 ) -> Value {
+    let (acr, methods): (&str, &[Method]) = if offline {
+        (OFFLINE_ACR, &[Method::Otp, Method::Pin])
+    } else {
+        (ACR, &[Method::Pin, Method::DeviceKey(storage)])
+    };
     json!({
         "iss": s.issuer,
         "sub": account_id,
@@ -101,8 +124,8 @@ fn base_claims(
         "iat": now,
         "exp": now.saturating_add(secs(s.config.token_ttl_secs)),
         "auth_time": auth_time,
-        "acr": ACR,
-        "amr": amr(&[Method::Pin, Method::DeviceKey(storage)]),
+        "acr": acr,
+        "amr": amr(methods),
     })
 }
 
@@ -122,6 +145,7 @@ pub(crate) fn sign_browser(
         &grant.account_id,
         grant.auth_time,
         grant.key_storage,
+        grant.offline,
         now,
     );
     claims["azp"] = json!(client_id);

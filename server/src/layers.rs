@@ -18,6 +18,8 @@ const RANKS: &[(&str, u8)] = &[
     ("attestation", 0),
     ("relying_party", 0),
     ("metrics", 0),
+    // Offline-code secrets at rest (issue 16, branch otp16).
+    ("offline_seal", 0),
     ("domain", 1),
     // The store: all SQL.
     ("store", 2),

@@ -71,7 +71,13 @@ enum Command {
         /// `scan` (the phone must scan the login page's QR code; docs/scan-mode.md).
         #[arg(long, value_enum, default_value_t = LoginMode::Push)]
         login_mode: LoginMode,
+        /// The client refuses the offline code (issue 16): phone approvals only.
+        #[arg(long)]
+        no_offline_code: bool,
     },
+    /// Re-seal every offline-code secret under the current key (the first of
+    /// `offline_code_keys`); prints how many moved. Run after putting a new key first.
+    ResealOfflineSecrets,
     /// Give a client a new secret; prints it. The old one stops working (in a running server
     /// within its `client_cache_secs`, default 5 s).
     RotateSecret {
@@ -238,6 +244,50 @@ struct FileConfig {
     /// The key-encryption key file (issue 19); a relative path is taken from the config
     /// file's folder.
     key_encryption_key_file: Option<PathBuf>,
+    /// The offline-code keys (issue 16), the current one first: `[{"id": "k2", "key":
+    /// "<32 bytes, base64url>"}, ...]`.
+    offline_code_keys: Option<Vec<FileOfflineKey>>,
+}
+
+/// One offline-code key of the config file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOfflineKey {
+    id: String,
+    key: String,
+}
+
+impl std::fmt::Debug for FileOfflineKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileOfflineKey({}, <redacted>)", self.id)
+    }
+}
+
+/// The configured offline-code keys, checked.
+fn offline_keys(keys: Vec<FileOfflineKey>) -> Result<vistalid_server::OfflineKeys, String> {
+    use base64::Engine as _;
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        let bytes = zeroize::Zeroizing::new(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(k.key.trim_end_matches('='))
+                .map_err(|_| format!("offline_code_keys: key {} is not base64url", k.id))?,
+        );
+        let arr: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| format!("offline_code_keys: key {} is not 32 bytes", k.id))?;
+        let key = vistalid_server::OfflineCodeKey::new(&k.id, arr)
+            .ok_or_else(|| format!("offline_code_keys: bad key id {:?}", k.id))?;
+        if out
+            .iter()
+            .any(|o: &vistalid_server::OfflineCodeKey| o.id() == key.id())
+        {
+            return Err(format!("offline_code_keys: key id {} is repeated", k.id));
+        }
+        out.push(key);
+    }
+    Ok(vistalid_server::OfflineKeys::new(out))
 }
 
 /// The environment variable with the bearer token of `/metrics`.
@@ -321,6 +371,9 @@ fn load_config(cli: &Cli) -> Result<(ServerConfig, LogFormat), String> {
         let base = cli.config.as_deref().and_then(std::path::Path::parent);
         base.map_or_else(|| p.clone(), |dir| dir.join(&p))
     });
+    if let Some(keys) = file.offline_code_keys {
+        c.offline_code_keys = offline_keys(keys)?;
+    }
     macro_rules! set {
         ($($f:ident),*) => { $(if let Some(v) = file.$f { c.$f = v; })* };
     }
@@ -415,6 +468,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             post_logout_redirect_uri,
             userinfo_signed,
             login_mode,
+            no_offline_code,
         } => {
             let admin = open_admin(config).map_err(err)?;
             let mode = match mode {
@@ -433,10 +487,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let options = options
                 .userinfo_signed(userinfo_signed)
-                .scan_login(login_mode == LoginMode::Scan);
+                .scan_login(login_mode == LoginMode::Scan)
+                .no_offline_code(no_offline_code);
             let (id, secret) = admin.add_client_with(&name, &options).map_err(err)?;
             println!("client_id={id}");
             println!("client_secret={}", secret.as_str());
+            Ok(())
+        }
+        Command::ResealOfflineSecrets => {
+            let admin = open_admin(config).map_err(err)?;
+            let (moved, kept) = admin.reseal_offline_secrets().map_err(err)?;
+            println!("resealed={moved} already_current={kept}");
             Ok(())
         }
         Command::RotateSecret { client_id } => {

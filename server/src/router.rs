@@ -19,8 +19,8 @@ use tower_http::timeout::TimeoutLayer;
 use vistalid_core::protocol::{
     PATH_ANSWER, PATH_AUTHORIZE, PATH_CHALLENGES, PATH_CIBA, PATH_DISCOVERY, PATH_END_SESSION,
     PATH_ENROL, PATH_ENROL_NONCE, PATH_ISSUER_KEYS, PATH_JWKS, PATH_KEY_ROLLOVER, PATH_LOGIN,
-    PATH_LOGIN_CONTINUE, PATH_LOGIN_RETRY, PATH_LOGIN_STATIC, PATH_LOGIN_STATUS, PATH_PIN_CONFIRM,
-    PATH_PIN_GUESS, PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
+    PATH_LOGIN_CONTINUE, PATH_LOGIN_OFFLINE, PATH_LOGIN_RETRY, PATH_LOGIN_STATIC,
+    PATH_LOGIN_STATUS, PATH_PIN_CONFIRM, PATH_PIN_GUESS, PATH_REDEEM, PATH_TOKEN, PATH_USERINFO,
 };
 
 use crate::api::{ApiError, PATH_OPENAPI};
@@ -42,6 +42,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(PATH_LOGIN, get(browser::show).post(browser::submit))
         .route(PATH_LOGIN_RETRY, post(browser::retry))
         .route(PATH_LOGIN_CONTINUE, get(browser::finish))
+        .route(
+            PATH_LOGIN_OFFLINE,
+            get(browser::offline_show).post(browser::offline_submit),
+        )
         .route(PATH_LOGIN_STATIC, get(browser::static_file))
         .route(PATH_CIBA, post(oidc::ciba))
         .route(PATH_TOKEN, post(oidc::token))

@@ -8,6 +8,7 @@
 //! keeps a server and a sample health service running for a person's own browser.
 
 mod browser;
+mod offline;
 mod scan;
 pub(crate) mod serve;
 mod service;
@@ -103,6 +104,16 @@ async fn run_steps(
     step(1);
     let mut config = ServerConfig::for_tests(&data.path().join("server"));
     config.poll_interval_secs = 1;
+    // The offline code (step 15): its secrets sealed under a key made for this run.
+    let mut offline_key = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut offline_key)
+        .map_err(|_| "random generator failure")?;
+    config.offline_code_keys =
+        vistalid_server::OfflineKeys::new(vec![vistalid_server::OfflineCodeKey::new(
+            "demo",
+            offline_key,
+        )
+        .ok_or("offline-code key")?]);
     let server = vistalid_server::start(config)
         .await
         .map_err(|e| format!("server: {e}"))?;
@@ -230,6 +241,7 @@ async fn run_steps(
         (&client_id, &client_secret),
     )
     .await?;
+    offline::step_offline(&base, &admin, &wallet, &pin, NATIONAL_ID, 15, checks).await?;
     // The server checks every PIN try too: it stays up for the lockout step.
     let locked = lockout_step(&wallet, data.path(), &pin, checks).await;
     shutdown(server).await;
@@ -243,7 +255,7 @@ async fn lockout_step(
     pin: &str,
     checks: &mut Checks,
 ) -> Result<(), String> {
-    step(15);
+    step(16);
     // Back-off: 0, 0, 1, 5, 30 s after the 1st..5th wrong PIN. A try made too soon is refused
     // without being counted; on a slow machine the 1 s pause may already be over, so keep
     // trying until the back-off shows (at the latest after the 3rd wrong PIN, 5 s).

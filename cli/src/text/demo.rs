@@ -64,6 +64,10 @@ pub(crate) fn step(n: u32) -> String {
             "The professional's software verifies it, then redeems it online",
             "Le logiciel du professionnel le vérifie, puis le valide en ligne"
         ),
+        15 => t!(
+            "The phone has no network: a login with the offline code (PIN, 8 digits)",
+            "Le téléphone n'a pas de réseau : connexion avec le code hors ligne (code PIN, 8 chiffres)"
+        ),
         _ => t!(
             "Wrong PINs are counted, slowed down, then lock the vault",
             "Les codes PIN erronés sont comptés, ralentis, puis verrouillent le coffre"
@@ -119,8 +123,10 @@ pub(crate) enum Check {
     /// Step 14.
     SingleUse,
     /// Step 15.
+    OfflineCodeLogin,
+    /// Step 16.
     TriesLeftThenBackoff,
-    /// Step 15.
+    /// Step 16.
     LockedAfterFive,
     /// Step 11b (scan mode, issue 16).
     ScanQrRead,
@@ -225,6 +231,10 @@ pub(crate) fn check(c: Check) -> String {
         C::TriesLeftThenBackoff => t!(
             "wrong PINs give the tries left, then a back-off",
             "les codes PIN erronés donnent les essais restants, puis un délai d'attente"
+        ),
+        C::OfflineCodeLogin => t!(
+            "an offline code logs in; the ID token says amr otp+pin and the offline acr",
+            "un code hors ligne connecte ; le jeton d'identité dit amr otp+pin et l'acr hors ligne"
         ),
         C::LockedAfterFive => t!(
             "after 5 wrong PINs the vault is locked, even for the right PIN",

@@ -11,6 +11,7 @@
 
 pub(crate) mod browser;
 pub(crate) mod demo;
+pub(crate) mod offline;
 pub(crate) mod qr;
 pub(crate) mod wallet;
 

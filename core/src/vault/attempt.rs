@@ -50,6 +50,26 @@ impl PinKeys {
         Ok(Self { k_pin, k_hw })
     }
 
+    /// The keys of `pin` under `header`, uncounted (the offline secret: `offline.rs`).
+    pub(crate) fn derive_for(
+        inner: &Inner,
+        guard: &mut OpGuard<'_>,
+        header: &Header,
+        pin: &Pin,
+    ) -> Result<Self, VaultError> {
+        Self::derive(inner, guard, header, pin)
+    }
+
+    /// `k_pin` (the offline pad's input, `offline.rs`).
+    pub(crate) fn k_pin(&self) -> &[u8] {
+        self.k_pin.as_ref()
+    }
+
+    /// `k_hw` (the offline pad's input, `offline.rs`).
+    pub(crate) fn k_hw(&self) -> &[u8] {
+        &self.k_hw
+    }
+
     /// A second copy (for the handle of an account added under the same try).
     pub(crate) fn duplicate(&self) -> Self {
         Self {
@@ -295,7 +315,7 @@ impl Vault {
                 );
             }
             inner
-                .rewrap_all(op, file, dev, new, &opened, guard)
+                .rewrap_all(op, file, dev, (keys, new), &opened, guard)
                 .map_err(TryError::AfterRight)
         })
         .map(drop)
@@ -398,7 +418,7 @@ impl Inner {
         op: &mut OpGuard<'_>,
         file: &HeaderFile,
         dev: &DeviceKeys,
-        new: &Pin,
+        (old_keys, new): (&PinKeys, &Pin),
         opened: &[OpenedAccount],
         guard: &dyn PinGuard,
     ) -> Result<(), VaultError> {
@@ -443,13 +463,26 @@ impl Inner {
                 &account.section.data,
             )?;
         }
+        // The offline secrets (issue 16), re-masked under the new PIN beside the old
+        // entries: whichever header is on disk after a kill finds its own.
+        let mut offline = self.read_offline(&vault_id, dev)?;
+        offline.remask(old_keys, &file.header, &keys, &header);
+        let new_header = header.clone();
         let sealed = HeaderFile::seal(header, entries, dev)?;
+        let has_offline = !offline.is_empty();
+        if has_offline {
+            self.write_offline(file, dev, &mut offline)?;
+        }
         // The next generation's file first: nothing points to it until the header.
         self.write_secrets(generation, &secrets)?;
         // The commit point.
         storage::write_atomic(&self.dir, HEADER_FILE, &sealed.to_bytes()).map_err(io_err)?;
         // The old generation's file goes: the old header's data keys now seal nothing.
         layout::remove_stale_secrets(&self.dir, Some(generation)).map_err(io_err)?;
+        if has_offline {
+            offline.retain(new_header.generation, |_| true);
+            self.write_offline(&sealed, dev, &mut offline)?;
+        }
         for (entry, account) in file.accounts.iter().zip(opened) {
             let _ = guard.confirm(
                 &entry.account_id,

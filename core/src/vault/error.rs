@@ -65,6 +65,10 @@ pub enum VaultError {
     /// The vault holds no PIN tier for this account.
     #[error("no such account in the vault")]
     NoSuchAccount,
+    /// The account has no offline-code secret (enrolled before issue 16, or with a server
+    /// that offers no offline code).
+    #[error("this account has no offline code")]
+    NoOfflineSecret,
     /// The account's server could not check the PIN (unreachable, refusing, or its guess
     /// limit reached and its key erased: [`PinGuardError::Blocked`]).
     #[error("PIN check by the server: {0}")]

@@ -89,6 +89,7 @@ pub mod guard;
 mod header;
 mod layout;
 mod lockout;
+mod offline;
 mod pin;
 mod sections;
 pub(crate) mod storage;
@@ -411,6 +412,43 @@ impl Vault {
             .saturating_sub(counter.failures))
     }
 
+    /// The offline-code secret of `account_id` (issue 16), unmasked with `pin`, **without
+    /// the account's server** (the phone may have no network): Argon2id and the keystore PRF
+    /// only. The local limit and back-off apply (`Locked`, `Backoff`), but the try is not
+    /// counted: nothing here can tell a wrong PIN, which gives a wrong secret whose codes
+    /// the server refuses and counts (`offline.rs`, docs/offline-code.md).
+    /// `NoOfflineSecret` when the account has none (vaults and enrolments older than it).
+    pub fn offline_secret(
+        &self,
+        account_id: &str,
+        pin: &Pin,
+    ) -> Result<crate::totp::TotpSecret, VaultError> {
+        let inner = &*self.inner;
+        let mut op = inner.lock()?;
+        let (file, dev) = inner.read_header()?;
+        if file.account(account_id).is_none() {
+            return Err(VaultError::NoSuchAccount);
+        }
+        let id = file.header.vault_id;
+        let counter = inner.read_counter(&id, &dev)?;
+        if counter.failures >= inner.config.max_attempts {
+            return Err(VaultError::Pin(PinRefusal::Locked));
+        }
+        if inner.config.backoff {
+            let wait = counter.wait_secs(self.clock.now());
+            if wait > 0 {
+                return Err(VaultError::Pin(PinRefusal::Backoff {
+                    retry_after_secs: wait,
+                }));
+            }
+        }
+        let offline = inner.read_offline(&id, &dev)?;
+        let keys = attempt::PinKeys::derive_for(inner, &mut op, &file.header, pin)?;
+        offline
+            .unmask(&keys, &file.header, account_id)
+            .ok_or(VaultError::NoOfflineSecret)
+    }
+
     /// Deletes the keystore key first (crypto-erase), then the files (also stale temporary
     /// files) and the directory if it is then empty. The files are removed even when the
     /// keystore fails; its error is returned afterwards.
@@ -424,7 +462,7 @@ impl Vault {
         storage::remove(dir, HEADER_FILE).map_err(io_err)?;
         storage::sync_dir(dir).map_err(io_err)?;
         layout::remove_stale_secrets(dir, None).map_err(io_err)?;
-        for name in [DEVICE_FILE, COUNTER_FILE] {
+        for name in [DEVICE_FILE, COUNTER_FILE, offline::OFFLINE_FILE] {
             storage::remove(dir, name).map_err(io_err)?;
         }
         if let Ok(entries) = std::fs::read_dir(dir) {
@@ -470,3 +508,5 @@ impl fmt::Debug for Vault {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_offline;

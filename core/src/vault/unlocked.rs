@@ -83,6 +83,19 @@ impl Unlocked {
         self.inner.write_secrets(self.generation, &file)
     }
 
+    /// Stores the account's offline-code secret (issue 16) masked under the PIN this unlock
+    /// proved (`offline.rs`): no tag, so the stored bytes are no PIN oracle. Replaces a
+    /// former one; entries of older generations are dropped. `Stale` after a PIN change.
+    pub fn set_offline_secret(&self, secret: &crate::totp::TotpSecret) -> Result<(), VaultError> {
+        let _guard = self.inner.lock()?;
+        self.check_current()?;
+        let (file, dev) = self.inner.read_header()?;
+        let mut offline = self.inner.read_offline(&self.vault_id, &dev)?;
+        offline.retain(self.generation, |_| true);
+        offline.put(&self.keys, &file.header, &self.account_id, secret);
+        self.inner.write_offline(&file, &dev, &mut offline)
+    }
+
     /// Adds another account to the vault under the PIN this unlock proved: one counted guess
     /// at the new account's server (confirmed at once), a new data key, its section, then the
     /// header that lists it (the commit point). `AlreadyExists` when the vault holds that

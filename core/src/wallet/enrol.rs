@@ -45,6 +45,7 @@ use crate::protocol::{
 };
 use crate::qr;
 use crate::secret::Pin;
+use crate::totp::{self, TotpSecret};
 use crate::vault::{NewAccount, Vault};
 
 impl Wallet {
@@ -137,6 +138,7 @@ impl Wallet {
         PublicKey::from_jwk(&resp.server_key)
             .map_err(|_| WalletError::Client(ClientError::BadResponse))?;
         let (key_id, oprf_key) = check_oprf(&resp)?;
+        let offline = check_offline(&resp)?;
         let credential_id = match (&resp.issuer_key, &resp.credential) {
             (Some(issuer), Some(cred)) => {
                 Some(self.check_credential(issuer, cred, &unlock_key.public_key())?)
@@ -215,12 +217,22 @@ impl Wallet {
                 Ok(unlocked) => unlocked.add_account(new, &secrets, &guard),
                 Err(pin) => vault.add_first_account(&pin, new, &secrets, &guard),
             };
-            if let Err(e) = added {
-                // Nothing of the account was committed to the PIN tier: forget it.
-                state.accounts.retain(|a| a.info.account_id != account_id);
-                state.device_keys.retain(|k| k.account_id != account_id);
-                write_state(&vault, &state)?;
-                return Err(e.into());
+            let unlocked = match added {
+                Ok(u) => u,
+                Err(e) => {
+                    // Nothing of the account was committed to the PIN tier: forget it.
+                    state.accounts.retain(|a| a.info.account_id != account_id);
+                    state.device_keys.retain(|k| k.account_id != account_id);
+                    write_state(&vault, &state)?;
+                    return Err(e.into());
+                }
+            };
+            // The offline-code secret (issue 16), masked under the PIN just proved. The
+            // account is committed already: a failure here leaves it without the fallback
+            // (its logins need the network), which is what an older enrolment has.
+            if let Some(secret) = offline {
+                // `offline_code` then answers `NoOfflineCode`, which says what happened.
+                let _stored = unlocked.set_offline_secret(&secret);
             }
             Ok(())
         })
@@ -262,6 +274,23 @@ fn check_oprf(resp: &EnrolResponse) -> Result<(String, OprfPublicKey), WalletErr
     let key = OprfPublicKey::from_base64url(&oprf.public_key)
         .map_err(|_| WalletError::Client(ClientError::BadResponse))?;
     Ok((oprf.key_id.clone(), key))
+}
+
+/// The offline-code secret of the answer, if any: of the one shape this build speaks
+/// (HMAC-SHA256, 8 digits, 30 s, 32 bytes), else the answer is refused.
+fn check_offline(resp: &EnrolResponse) -> Result<Option<TotpSecret>, WalletError> {
+    let Some(info) = &resp.offline_otp else {
+        return Ok(None);
+    };
+    let bad = WalletError::Client(ClientError::BadResponse);
+    if info.algorithm != totp::ALGORITHM
+        || info.digits != totp::DIGITS
+        || info.period != totp::PERIOD_SECS
+    {
+        return Err(bad);
+    }
+    let bytes = zeroize::Zeroizing::new(B64URL.decode(&info.secret).map_err(|_| bad.clone())?);
+    TotpSecret::from_slice(&bytes).map(Some).ok_or(bad)
 }
 
 /// Refuses an enrolment answer that names an account the vault already holds.

@@ -109,6 +109,10 @@ pub enum WalletError {
     /// `scan_mac_invalid`, `scan_mac_unexpected`): the scanned code is not this page's.
     #[error("the server refused the scanned code: {0}")]
     ScanRefused(ErrorCode),
+    /// The account has no offline code (issue 16): it was enrolled before the feature, or
+    /// with a server that does not offer it. Its logins need the phone's network.
+    #[error("this account has no offline code; it was enrolled without one")]
+    NoOfflineCode,
     /// Stored data is damaged or was tampered with.
     #[error("stored data is corrupt")]
     Corrupt,
@@ -137,6 +141,7 @@ impl From<VaultError> for WalletError {
             VaultError::UnsupportedVersion(v) if v < 3 => Self::VaultOutdated,
             VaultError::Corrupt | VaultError::UnsupportedVersion(_) => Self::Corrupt,
             VaultError::NoSuchAccount => Self::NoSuchAccount,
+            VaultError::NoOfflineSecret => Self::NoOfflineCode,
             VaultError::Guard(g) => g.into(),
             VaultError::Oprf(OprfError::ProofMismatch) => Self::BadServerSignature,
             VaultError::Oprf(OprfError::Random) => Self::Internal("random generator failure"),
@@ -224,6 +229,7 @@ mod tests {
             (V::UnsupportedVersion(2), W::VaultOutdated),
             (V::UnsupportedVersion(4), W::Corrupt),
             (V::NoSuchAccount, W::NoSuchAccount),
+            (V::NoOfflineSecret, W::NoOfflineCode),
             (V::Guard(PinGuardError::Blocked), W::BlockedByServer),
             (
                 V::Guard(PinGuardError::Server(ClientError::Network {

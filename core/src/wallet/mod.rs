@@ -19,6 +19,7 @@
 //! - `enrol.rs`: enrolment ([`Wallet::enrol`]);
 //! - `answer.rs`: the answer protocol ([`Wallet::approve`], [`Wallet::deny`],
 //!   [`Wallet::report_not_me`]) and the replay cache's updates;
+//! - `offline_code.rs`: the offline code ([`Wallet::offline_code`], issue 16);
 //! - `present.rs`: the QR presentation ([`Wallet::present_qr`]) and its offline rule;
 //! - `guard.rs`: the vault's PIN guard over HTTP (the server-counted guesses);
 //! - `hardware.rs`: the accounts' hardware keys (ADR 0001): attested at enrolment, co-signing
@@ -34,6 +35,7 @@ mod enrol;
 mod error;
 mod guard;
 mod hardware;
+mod offline_code;
 mod present;
 mod records;
 mod rollover;
@@ -62,6 +64,7 @@ use guard::{HttpGuard, Target};
 use records::{read_state, DeviceState};
 
 pub use error::WalletError;
+pub use offline_code::OfflineCode;
 
 /// Longest long-poll wait the wallet asks for, in seconds.
 pub const MAX_WAIT_SECS: u32 = 30;

@@ -246,6 +246,7 @@ impl FakeServer {
                 credential,
                 oprf,
                 login_id: None,
+                offline_otp: None,
             },
         )
     }

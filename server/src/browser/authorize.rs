@@ -142,6 +142,10 @@ async fn from_session(
             now,
             idle_secs: i64::try_from(s.config.session_idle_secs).unwrap_or(i64::MAX),
             max_age: checked.max_age,
+            offline_ok: crate::id_token::offline_allowed(
+                s.store.offline().client_refuses(&target.client_id).await?,
+                checked.acr_values.as_deref(),
+            ),
             code: new_code(&code, target, checked, now),
         })
         .await?;

@@ -17,6 +17,7 @@
 
 mod authorize;
 mod cookies;
+mod offline;
 mod page;
 mod reply;
 pub(crate) mod request;
@@ -27,6 +28,7 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 
 pub(crate) use authorize::authorize;
+pub(crate) use offline::{offline_show, offline_submit};
 pub(crate) use page::{finish, retry, show, submit};
 pub(crate) use status::status;
 

@@ -111,11 +111,17 @@ pub(crate) async fn show(
         Ok(a) => a,
         Err(page) => return Ok(page),
     };
-    Ok(view(&s, &a, None))
+    let offline = super::offline::allowed(&s, &a, s.clock.now()).await?;
+    Ok(view_with(&s, &a, None, offline))
 }
 
 /// The page of `a` in its current state (`notice`: a message above the identifier form).
 fn view(s: &Shared, a: &Attempt, notice: Option<&str>) -> Response {
+    view_with(s, a, notice, false)
+}
+
+/// [`view`], with the offline code's link when `offline` (issue 16).
+fn view_with(s: &Shared, a: &Attempt, notice: Option<&str>, offline: bool) -> Response {
     let state = a.facts.state(s.clock.now());
     if state == LoginState::Gone {
         return gone_page(a.lang);
@@ -135,22 +141,23 @@ fn view(s: &Shared, a: &Attempt, notice: Option<&str>) -> Response {
         login_hint: a.login_hint.as_deref(),
         state,
         notice,
+        offline,
     })
 }
 
 /// A form of the login page, read (the body's fields, each once).
-struct Form {
+pub(super) struct Form {
     pairs: Vec<(String, String)>,
 }
 
 impl Form {
-    fn read(body: &[u8]) -> Self {
+    pub(super) fn read(body: &[u8]) -> Self {
         Self {
             pairs: serde_urlencoded::from_bytes(body).unwrap_or_default(),
         }
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         let mut it = self.pairs.iter().filter(|(k, _)| k == name);
         let first = it.next();
         if it.next().is_some() {
@@ -160,14 +167,14 @@ impl Form {
     }
 
     /// Whether the form carries `a`'s CSRF token.
-    fn csrf_ok(&self, a: &Attempt) -> bool {
+    pub(super) fn csrf_ok(&self, a: &Attempt) -> bool {
         self.get("csrf")
             .is_some_and(|t| secrets::ct_eq(t.as_bytes(), a.csrf.as_bytes()))
     }
 }
 
 /// The 403 page of a form without its CSRF token.
-fn csrf_page(lang: Lang) -> Response {
+pub(super) fn csrf_page(lang: Lang) -> Response {
     let m = messages::of(lang);
     pages::error_page(StatusCode::FORBIDDEN, lang, m.gone_title, m.csrf_text, None)
 }

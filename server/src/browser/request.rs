@@ -18,7 +18,7 @@
 use vistalid_core::protocol::ErrorCode;
 use vistalid_core::text;
 
-use crate::id_token::ACR;
+use crate::id_token::{ACR, OFFLINE_ACR};
 
 /// Most parameters an authorization request may carry.
 pub(crate) const MAX_PAIRS: usize = 64;
@@ -259,7 +259,7 @@ pub(crate) fn check(p: &Params) -> Result<Checked, Refusal> {
     };
     let acr_values = one("acr_values", "acr_values is repeated")?;
     if let Some(acr) = acr_values {
-        if acr.len() > MAX_VALUE || !acr.split(' ').any(|a| a == ACR) {
+        if acr.len() > MAX_VALUE || !acr.split(' ').any(|a| a == ACR || a == OFFLINE_ACR) {
             return Err(Refusal {
                 error: ErrorCode::UnmetAuthenticationRequirements,
                 description: "this server gives only acr eidas1",

@@ -23,8 +23,9 @@ use vistalid_core::keys::PublicKey;
 use vistalid_core::oprf::OprfServerKey;
 use vistalid_core::protocol::{
     AccountKind, EnrolProofClaims, EnrolRequest, EnrolResponse, ErrorCode, KeyStorage,
-    NonceResponse, OprfInfo, OPRF_MODE, OPRF_SUITE, TYP_ENROL_PROOF,
+    NonceResponse, OfflineOtpInfo, OprfInfo, OPRF_MODE, OPRF_SUITE, TYP_ENROL_PROOF,
 };
+use vistalid_core::totp;
 use zeroize::Zeroizing;
 
 use super::SKEW_SECS;
@@ -37,6 +38,7 @@ use crate::limits::{ip_key, peer_ip};
 use crate::refusals::refuse;
 use crate::secrets;
 use crate::state::Shared;
+use crate::store::offline::NewOfflineSecret;
 use crate::store::{CodeRedeem, CodeRefusal, Enrolled, Enrolment, NewDevice, NewPinGuard};
 
 /// Longest device name accepted (characters).
@@ -82,6 +84,7 @@ pub(crate) async fn enrol(
         mut enrolment,
         poll_token,
         oprf,
+        offline_otp,
     } = check(&s, req, now)?;
     // The attestation before the code: a refused device spends no try of the code.
     let checked = s.attestation.check_enrolment(
@@ -126,6 +129,7 @@ pub(crate) async fn enrol(
         credential,
         oprf,
         login_id,
+        offline_otp,
     }))
 }
 
@@ -143,6 +147,8 @@ struct Checked {
     poll_token: String,
     /// The answer's `oprf`, with a PIN guard.
     oprf: Option<OprfInfo>,
+    /// The answer's `offline_otp` (issue 16).
+    offline_otp: Option<OfflineOtpInfo>,
 }
 
 /// Checks an enrolment request (key, proof, name, PIN-guard keys, code shape) and prepares
@@ -204,8 +210,32 @@ fn check(s: &Shared, req: EnrolRequest, now: i64) -> Result<Checked, ApiError> {
         None => (public, None, None),
     };
     let poll_token = secrets::make_token()?;
+    let device_id = secrets::make_id()?;
+    // The offline code (issue 16): only for a wallet with a PIN guard (which keeps the
+    // secret masked by its PIN), and only when a key to seal it at rest is configured.
+    let (offline, offline_otp) = match (&pin_guard, s.config.offline_code_keys.is_enabled()) {
+        (Some(_), true) => {
+            let mut bytes = Zeroizing::new([0u8; totp::SECRET_LEN]);
+            secrets::fill(bytes.as_mut())?;
+            let secret = totp::TotpSecret::new(*bytes);
+            let (key_id, sealed) = s
+                .config
+                .offline_code_keys
+                .seal(&device_id, &secret)
+                .map_err(|e| ApiError::internal(&e))?;
+            let info = OfflineOtpInfo {
+                // EXPOSE: sent once, in the enrolment answer, over the enrolment channel.
+                secret: B64URL.encode(secret.expose()),
+                algorithm: totp::ALGORITHM.into(),
+                digits: totp::DIGITS,
+                period: totp::PERIOD_SECS,
+            };
+            (Some(NewOfflineSecret { key_id, sealed }), Some(info))
+        }
+        _ => (None, None),
+    };
     let device = NewDevice {
-        id: secrets::make_id()?,
+        id: device_id,
         name,
         public_key: public.as_sec1().to_vec(),
         // Set by the caller once the attestation is checked.
@@ -214,6 +244,7 @@ fn check(s: &Shared, req: EnrolRequest, now: i64) -> Result<Checked, ApiError> {
         // A wallet older than the field reported nothing: software, the weaker claim.
         key_storage: req.key_storage.unwrap_or(KeyStorage::Software),
         pin_guard,
+        offline,
     };
     let enrolment = Enrolment {
         nonce: proof.nonce,
@@ -227,6 +258,7 @@ fn check(s: &Shared, req: EnrolRequest, now: i64) -> Result<Checked, ApiError> {
         enrolment,
         poll_token,
         oprf,
+        offline_otp,
     })
 }
 

@@ -14,7 +14,7 @@ use vistalid_core::protocol::{
 
 use crate::api::cacheable;
 use crate::domain::lang::Lang;
-use crate::id_token::ACR;
+use crate::id_token::{ACR, OFFLINE_ACR};
 use crate::keyring::Purpose;
 use crate::state::Shared;
 
@@ -42,7 +42,7 @@ pub(crate) async fn discovery(State(s): State<Arc<Shared>>) -> Response {
         "userinfo_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": super::SCOPES,
-        "acr_values_supported": [ACR],
+        "acr_values_supported": [ACR, OFFLINE_ACR],
         "prompt_values_supported": ["none", "login"],
         "ui_locales_supported": Lang::ALL.map(Lang::tag),
         "authorization_response_iss_parameter_supported": true,

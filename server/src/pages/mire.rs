@@ -53,6 +53,8 @@ pub(crate) struct View<'a> {
     pub(crate) scan: bool,
     /// Scan mode: the QR code's inline SVG (built by the caller from core's renderer).
     pub(crate) scan_qr: Option<&'a str>,
+    /// Whether to offer the offline code ("My phone has no network", issue 16).
+    pub(crate) offline: bool,
 }
 
 /// The page of `view` (200; an unknown attempt is the caller's error page).
@@ -71,7 +73,11 @@ pub(crate) fn render(view: &View<'_>) -> Response {
                 " data-status=\"{}\" data-expires-in=\"{expires_in}\"",
                 esc(&login_path(PATH_LOGIN_STATUS, view.attempt_id))
             );
-            (m.waiting_title.to_owned(), waiting(view, m, expires_in))
+            let mut main = waiting(view, m, expires_in);
+            if view.offline {
+                main.push_str(&super::offline::link(view.lang, view.attempt_id));
+            }
+            (m.waiting_title.to_owned(), main)
         }
         LoginState::Approved => {
             let next = login_path(PATH_LOGIN_CONTINUE, view.attempt_id);
@@ -95,7 +101,10 @@ pub(crate) fn render(view: &View<'_>) -> Response {
             refusal(view, m, m.wrong_code_title, m.wrong_code_text, &extra)
         }
         LoginState::Expired { retries_left } => {
-            let extra = retry_form(view, m, retries_left);
+            let mut extra = retry_form(view, m, retries_left);
+            if view.offline {
+                extra.push_str(&super::offline::link(view.lang, view.attempt_id));
+            }
             refusal(view, m, m.expired_title, m.expired_text, &extra)
         }
         LoginState::Held { reason, wait_secs } => {

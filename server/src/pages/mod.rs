@@ -9,6 +9,7 @@
 mod html;
 pub(crate) mod messages;
 pub(crate) mod mire;
+pub(crate) mod offline;
 
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -40,6 +40,8 @@ pub(crate) struct NewDevice {
     pub(crate) key_storage: KeyStorage,
     /// Its PIN guard, when the wallet asked for one.
     pub(crate) pin_guard: Option<NewPinGuard>,
+    /// Its offline-code secret, sealed (issue 16), when the server offers the fallback.
+    pub(crate) offline: Option<super::offline::NewOfflineSecret>,
 }
 
 /// An enrolment: a nonce to spend, a code to redeem, the device to record.

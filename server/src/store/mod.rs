@@ -19,6 +19,7 @@ mod clients;
 mod codes;
 mod credentials;
 mod meta;
+pub(crate) mod offline;
 mod pin_guards;
 mod refusals;
 mod requests;
@@ -150,6 +151,11 @@ impl Store {
     /// The devices' PIN guards (OPRF keys and guess counters).
     pub(crate) fn pin_guards(&self) -> PinGuards<'_> {
         PinGuards { store: self }
+    }
+
+    /// The offline code's secrets and guard (issue 16).
+    pub(crate) fn offline(&self) -> offline::Offline<'_> {
+        offline::Offline { store: self }
     }
 
     /// Counts of attestation refusals.

@@ -29,6 +29,9 @@ pub(crate) struct SessionCode {
     pub(crate) idle_secs: i64,
     /// The request's `max_age`: the approval must be at most this old.
     pub(crate) max_age: Option<i64>,
+    /// Whether a session opened by the offline code may answer (issue 16): not for a
+    /// client that refuses the fallback or a request whose `acr_values` exclude it.
+    pub(crate) offline_ok: bool,
     /// The code to store when the session answers.
     pub(crate) code: NewCode,
 }

@@ -77,6 +77,9 @@ pub(crate) struct TokenGrant {
     /// Where the approving device's key is, as proven: `Hardware` only for a key its
     /// attestation verified at enrolment.
     pub(crate) key_storage: KeyStorage,
+    /// Whether the session was opened by the offline code (issue 16): `amr` `otp` and `pin`,
+    /// and the offline `acr`.
+    pub(crate) offline: bool,
     /// The client's `nonce` (codes only).
     pub(crate) nonce: Option<String>,
     /// The session (`sid`).

@@ -221,6 +221,7 @@ struct Approved {
     auth_time: Option<i64>,
     account_id: Option<String>,
     device_id: Option<String>,
+    offline: bool,
 }
 
 pub(in crate::store) fn issue_code(
@@ -231,7 +232,7 @@ pub(in crate::store) fn issue_code(
     let row = tx
         .prepare_cached(
             "SELECT a.done_at IS NOT NULL, a.expires_at, r.status, r.auth_time, r.account_id,
-                    r.answered_by
+                    r.answered_by, r.offline_otp
              FROM login_attempts a LEFT JOIN auth_requests r ON r.id = a.request_id
              WHERE a.id = ?1",
         )?
@@ -243,6 +244,7 @@ pub(in crate::store) fn issue_code(
                 auth_time: r.get(3)?,
                 account_id: r.get(4)?,
                 device_id: r.get(5)?,
+                offline: r.get::<_, Option<bool>>(6)?.unwrap_or(false),
             })
         })
         .optional()?;
@@ -269,6 +271,7 @@ pub(in crate::store) fn issue_code(
             device_id: &device_id,
             auth_time,
             now,
+            offline: a.offline,
         },
     )?;
     tokens::add_code(tx, &step.code, &sid, now)?;

@@ -92,6 +92,9 @@ pub(in crate::store) fn redeem(tx: &Tx<'_>, e: &Enrolment) -> Result<CodeRedeem,
         now,
         d.key_storage.as_stored()
     ])?;
+    if let Some(o) = &d.offline {
+        super::offline::insert(tx, &d.id, o, now)?;
+    }
     if let Some(g) = &d.pin_guard {
         super::pin_guards::insert(tx, &d.id, g, now)?;
     }

@@ -24,6 +24,7 @@ pub(super) mod codes;
 pub(super) mod credentials;
 pub(super) mod hardware;
 pub(super) mod meta;
+pub(super) mod offline;
 pub(super) mod pin_guards;
 pub(super) mod requests;
 pub(super) mod scan;

@@ -306,4 +306,25 @@ CREATE TABLE signing_keys (
     PRIMARY KEY (purpose, kid)
 ) STRICT;
 "#,
+    // 11 (branch otp16, issue 16): the offline code. Per device its TOTP secret, sealed with
+    // AES-256-GCM under a configured key (`key_id` names it, so it can rotate) and the last
+    // time step accepted (a step is accepted once); per account the fallback's wrong-code
+    // count and lock; clients that refuse it; requests and sessions it approved.
+    r#"
+CREATE TABLE offline_secrets (
+    device_id  TEXT PRIMARY KEY,
+    key_id     TEXT NOT NULL,
+    sealed     BLOB NOT NULL,
+    last_step  INTEGER,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE offline_guards (
+    account_id   TEXT PRIMARY KEY,
+    failures     INTEGER NOT NULL,
+    locked_until INTEGER
+) STRICT;
+ALTER TABLE clients ADD COLUMN no_offline_code INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE auth_requests ADD COLUMN offline_otp INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN offline_otp INTEGER NOT NULL DEFAULT 0;
+"#,
 ];

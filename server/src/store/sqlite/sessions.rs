@@ -15,6 +15,8 @@ pub(super) struct Opening<'a> {
     pub(super) device_id: &'a str,
     pub(super) auth_time: i64,
     pub(super) now: i64,
+    /// Approved by the offline code (issue 16).
+    pub(super) offline: bool,
 }
 
 /// Opens the session of an approval and returns its id. The browser's previous session is
@@ -26,7 +28,7 @@ pub(super) fn open(tx: &Tx<'_>, o: &Opening<'_>) -> Result<String, StoreError> {
         let renewed: Option<String> = tx
             .prepare_cached(
                 "UPDATE sessions SET cookie_hash = ?2, device_id = ?4, auth_time = ?5,
-                     expires_at = ?6, last_seen = ?7
+                     expires_at = ?6, last_seen = ?7, offline_otp = ?8
                  WHERE cookie_hash = ?1 AND account_id = ?3 AND ended_at IS NULL
                    AND expires_at > ?7
                  RETURNING id",
@@ -39,7 +41,8 @@ pub(super) fn open(tx: &Tx<'_>, o: &Opening<'_>) -> Result<String, StoreError> {
                     o.device_id,
                     o.auth_time,
                     s.expires_at,
-                    o.now
+                    o.now,
+                    o.offline
                 ],
                 |r| r.get(0),
             )
@@ -51,7 +54,7 @@ pub(super) fn open(tx: &Tx<'_>, o: &Opening<'_>) -> Result<String, StoreError> {
     }
     tx.prepare_cached(
         "INSERT INTO sessions (id, cookie_hash, account_id, device_id, auth_time, created_at,
-             expires_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6)",
+             expires_at, last_seen, offline_otp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?8)",
     )?
     .execute(rusqlite::params![
         s.id,
@@ -60,7 +63,8 @@ pub(super) fn open(tx: &Tx<'_>, o: &Opening<'_>) -> Result<String, StoreError> {
         o.device_id,
         o.auth_time,
         o.now,
-        s.expires_at
+        s.expires_at,
+        o.offline
     ])?;
     Ok(s.id.clone())
 }
@@ -74,10 +78,16 @@ pub(in crate::store) fn grant_code(
         .prepare_cached(
             "SELECT s.id, s.auth_time FROM sessions s JOIN devices d ON d.id = s.device_id
              WHERE s.cookie_hash = ?1 AND s.ended_at IS NULL AND s.expires_at > ?2
-               AND ?2 - s.last_seen < ?3 AND d.revoked_at IS NULL",
+               AND ?2 - s.last_seen < ?3 AND d.revoked_at IS NULL
+               AND (?4 OR s.offline_otp = 0)",
         )?
         .query_row(
-            rusqlite::params![ask.cookie_hash.as_slice(), now, ask.idle_secs],
+            rusqlite::params![
+                ask.cookie_hash.as_slice(),
+                now,
+                ask.idle_secs,
+                ask.offline_ok
+            ],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;

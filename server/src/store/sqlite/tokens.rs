@@ -107,7 +107,7 @@ fn session_grant(tx: &Tx<'_>, sid: &str) -> Result<Option<SessionGrant>, StoreEr
         .prepare_cached(
             "SELECT s.account_id, a.kind, a.subject_name_id, a.given_name, a.family_name,
                     a.profession, s.auth_time, d.attest_platform IS NOT NULL, s.expires_at,
-                    s.ended_at IS NULL AND d.revoked_at IS NULL, s.last_seen
+                    s.ended_at IS NULL AND d.revoked_at IS NULL, s.last_seen, s.offline_otp
              FROM sessions s JOIN accounts a ON a.id = s.account_id
              JOIN devices d ON d.id = s.device_id
              WHERE s.id = ?1",
@@ -131,6 +131,7 @@ fn session_grant(tx: &Tx<'_>, sid: &str) -> Result<Option<SessionGrant>, StoreEr
                     } else {
                         KeyStorage::Software
                     },
+                    offline: r.get(11)?,
                     nonce: None,
                     sid: sid.to_owned(),
                     scope: String::new(),

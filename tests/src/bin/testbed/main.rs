@@ -133,6 +133,12 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     // lift the login guard's holds too (the server's own tests cover them).
     config.wrong_pick_backoff_secs = 0;
     config.not_me_hold_secs = 0;
+    // The offline code (issue 16): enrolments get a secret, sealed under a test key.
+    config.offline_code_keys =
+        vistalid_server::OfflineKeys::new(vec![vistalid_server::OfflineCodeKey::new(
+            "testbed", [0x5a; 32],
+        )
+        .ok_or("offline-code key")?]);
     let strict_config = {
         let mut c = config.clone();
         c.db_path = data.path().join("strict.sqlite");
