@@ -248,7 +248,9 @@ impl From<WalletError> for VistalidError {
             WalletError::Keystore(k) => k.into(),
             WalletError::AccountAlreadyEnrolled => Self::AccountAlreadyEnrolled,
             WalletError::DeviceNotTrusted { missing } => Self::DeviceNotTrusted { missing },
-            WalletError::NoSuchAccount => invalid(&e),
+            WalletError::NoSuchAccount
+            | WalletError::InvalidPushToken
+            | WalletError::InvalidPush => invalid(&e),
             WalletError::Storage(_) | WalletError::Internal(_) => Self::Internal {
                 reason: e.to_string(),
             },

@@ -19,6 +19,7 @@
 //! - `enrol.rs`: enrolment ([`Wallet::enrol`]);
 //! - `answer.rs`: the answer protocol ([`Wallet::approve`], [`Wallet::deny`],
 //!   [`Wallet::report_not_me`]) and the replay cache's updates;
+//! - `push.rs`: push wake-ups ([`Wallet::register_push_token`], [`Wallet::handle_push`]);
 //! - `present.rs`: the QR presentation ([`Wallet::present_qr`]) and its offline rule;
 //! - `guard.rs`: the vault's PIN guard over HTTP (the server-counted guesses);
 //! - `hardware.rs`: the accounts' hardware keys (ADR 0001): attested at enrolment, co-signing
@@ -32,6 +33,7 @@ mod error;
 mod guard;
 mod hardware;
 mod present;
+mod push;
 mod records;
 
 use std::collections::{HashMap, HashSet};
@@ -322,9 +324,13 @@ impl Wallet {
         blocking(move || Ok(vault.change_pin(&old, &new, &guard)?)).await
     }
 
-    /// Erases the wallet: the accounts' hardware keys (best effort), the platform key
-    /// (crypto-erase), then the files. Pending challenges are forgotten.
+    /// Erases the wallet: the push token at every account's server (best effort, so the
+    /// phone is no longer woken), the accounts' hardware keys (best effort), the platform
+    /// key (crypto-erase), then the files. Pending challenges are forgotten.
     pub async fn wipe(&self) -> Result<(), WalletError> {
+        // Offline: the token stays at the server until the device is revoked or the push
+        // service answers it unregistered; the wipe goes on either way.
+        let _offline_is_fine = self.unregister_push_token().await;
         let taken = self
             .vault
             .lock()
