@@ -179,6 +179,10 @@ pub use admin::{Admin, ClientOptions, DeviceInfo, RefusalInfo};
 pub use config::{ClockSource, ServerConfig};
 pub use error::ServerError;
 pub use id_token::ACR;
+pub use push::apns::ApnsError;
+pub use push::config::{ApnsEnvironment, ApnsSettings, FcmSettings, PushDelivery};
+pub use push::fcm::FcmError;
+pub use push::queue::{DeliveryError, PushCounts};
 pub use push::{LongPollNotifier, PushSender};
 pub use secrets::SecretsError;
 pub use store::StoreError;
@@ -236,6 +240,12 @@ impl RunningServer {
             .await
             .map_err(|_| ServerError::Store(StoreError::Task))?
             .map_err(|e| ServerError::Config(e.to_string()))
+    }
+
+    /// The push delivery's outcome counts since start (issue 20); `None` when no provider is
+    /// configured. For `/metrics` (the operations issue) and tests.
+    pub fn push_counts(&self) -> Option<PushCounts> {
+        self.shared.delivery.as_ref().map(|d| d.counts())
     }
 
     /// Stops accepting connections, ends open long-polls at once, and waits (at most 5 s)
@@ -327,6 +337,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let app = router::router(Arc::clone(&shared));
     let cleaner = tokio::spawn(state::prune_loop(Arc::clone(&shared)));
     let revocations = tokio::spawn(state::revocation_loop(Arc::clone(&shared)));
+    let push_worker = shared
+        .delivery_worker
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .map(|w| tokio::spawn(w.run()));
     let limits = serve::ConnLimits {
         header_timeout: Duration::from_secs(config.header_read_timeout_secs),
         idle_timeout: Duration::from_secs(config.idle_timeout_secs),
@@ -337,6 +353,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         serve::serve(listener, app, limits, stop_rx).await;
         cleaner.abort();
         revocations.abort();
+        if let Some(w) = push_worker {
+            w.abort();
+        }
     });
     tracing::info!(%addr, %issuer, "vistalid-server listening");
     Ok(RunningServer {

@@ -27,12 +27,14 @@ mod enrol;
 mod pin_confirm;
 mod pin_guard;
 mod pin_guess;
+mod push_token;
 
 pub(crate) use answer::answer;
 pub(crate) use challenges::challenges;
 pub(crate) use enrol::{enrol, enrol_nonce, enrol_per_ip};
 pub(crate) use pin_confirm::pin_confirm;
 pub(crate) use pin_guess::pin_guess;
+pub(crate) use push_token::push_token;
 
 /// Clock skew tolerated on device-signed `iat` values, in seconds.
 const SKEW_SECS: i64 = 300;

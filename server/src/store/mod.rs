@@ -20,6 +20,7 @@ mod codes;
 mod credentials;
 mod meta;
 mod pin_guards;
+mod push_tokens;
 mod refusals;
 mod requests;
 mod sessions;
@@ -44,6 +45,7 @@ pub(crate) use meta::Meta;
 pub(crate) use pin_guards::{
     GuardKeys, GuardRefusal, GuardRequest, GuessOutcome, NewPinGuard, PinGuards,
 };
+pub(crate) use push_tokens::{PushRegistration, PushTokens, RegisterOutcome, StoredPushToken};
 pub(crate) use refusals::{RefusalCount, RefusalTally, Refusals};
 pub(crate) use requests::{
     AnswerRefusal, AnswerTry, Answered, CounterStep, Grant, NewChallenge, NewRequest, NotGranted,
@@ -143,6 +145,11 @@ impl Store {
     /// The devices' PIN guards (OPRF keys and guess counters).
     pub(crate) fn pin_guards(&self) -> PinGuards<'_> {
         PinGuards { store: self }
+    }
+
+    /// The devices' push tokens (issue 20).
+    pub(crate) fn push_tokens(&self) -> PushTokens<'_> {
+        PushTokens { store: self }
     }
 
     /// Counts of attestation refusals.

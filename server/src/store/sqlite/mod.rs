@@ -24,6 +24,7 @@ pub(super) mod credentials;
 pub(super) mod hardware;
 pub(super) mod meta;
 pub(super) mod pin_guards;
+pub(super) mod push_tokens;
 pub(super) mod requests;
 mod schema;
 pub(super) mod sessions;
@@ -309,7 +310,8 @@ pub(super) fn prune(tx: &Tx<'_>, now: i64) -> Result<usize, StoreError> {
         + attempts::prune(tx, horizon)?
         + sessions::prune(tx, horizon)?
         + tokens::prune(tx, horizon)?
-        + pin_guards::prune(tx, now)?)
+        + pin_guards::prune(tx, now)?
+        + push_tokens::prune(tx, now)?)
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {

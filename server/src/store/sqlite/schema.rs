@@ -266,4 +266,21 @@ CREATE TABLE attestation_refusals (
     PRIMARY KEY (stage, code, reason)
 ) STRICT;
 "#,
+    // push20 (slot 10, issue 20): each device's push token (FCM or APNs), at most one per
+    // device, and the registration request ids already used. Self-contained; the lead
+    // renumbers at merge.
+    r#"
+CREATE TABLE push_tokens (
+    device_id  TEXT PRIMARY KEY REFERENCES devices(id),
+    platform   TEXT NOT NULL,
+    token      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE push_token_requests (
+    device_id  TEXT NOT NULL,
+    jti        TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, jti)
+) STRICT;
+"#,
 ];
