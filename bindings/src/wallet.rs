@@ -134,7 +134,7 @@ pub enum AnswerOutcome {
 /// Swift let it go out of scope.
 #[derive(Debug, uniffi::Object)]
 pub struct Wallet {
-    inner: CoreWallet,
+    pub(crate) inner: CoreWallet,
 }
 
 #[uniffi::export(async_runtime = "tokio")]
