@@ -13,7 +13,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use vistalid_core::protocol::CodeMode;
-use vistalid_server::{open_admin, start, ClientOptions, ServerConfig, ServerError};
+use vistalid_server::{
+    open_admin, start, ApnsEnvironment, ApnsSettings, ClientOptions, FcmSettings, PushDelivery,
+    ServerConfig, ServerError,
+};
 
 #[derive(Parser)]
 #[command(
@@ -170,6 +173,82 @@ struct FileConfig {
     pin_guess_limit: Option<u32>,
     /// The attestation policy file; a relative path is taken from the config file's folder.
     attestation_policy: Option<PathBuf>,
+    /// The FCM and APNs delivery (issue 20, docs/push.md); absent: long-poll only.
+    push: Option<FilePush>,
+}
+
+/// The `push` section of the config file (docs/push.md); relative paths are taken from the
+/// config file's folder.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePush {
+    fcm: Option<FileFcm>,
+    apns: Option<FileApns>,
+    queue_capacity: Option<usize>,
+    max_in_flight: Option<usize>,
+    max_attempts: Option<u32>,
+    backoff_base_ms: Option<u64>,
+    backoff_max_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileFcm {
+    service_account_file: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileApns {
+    key_file: PathBuf,
+    key_id: String,
+    team_id: String,
+    topic: String,
+    /// `production` (the default) or `development`.
+    environment: Option<String>,
+    token_refresh_secs: Option<u64>,
+}
+
+impl FilePush {
+    fn into_delivery(self, base: Option<&std::path::Path>) -> Result<PushDelivery, String> {
+        let at = |p: PathBuf| base.map_or_else(|| p.clone(), |dir| dir.join(&p));
+        let mut d = PushDelivery::default();
+        d.fcm = self
+            .fcm
+            .map(|f| FcmSettings::new(at(f.service_account_file)));
+        d.apns = match self.apns {
+            Some(a) => Some(ApnsSettings {
+                key_file: at(a.key_file),
+                key_id: a.key_id,
+                team_id: a.team_id,
+                topic: a.topic,
+                environment: match a.environment.as_deref() {
+                    None | Some("production") => ApnsEnvironment::Production,
+                    Some("development") => ApnsEnvironment::Development,
+                    Some(_) => {
+                        return Err("push.apns.environment must be production or development".into())
+                    }
+                },
+                endpoint: None,
+                extra_roots_pem: None,
+                token_refresh_secs: a.token_refresh_secs.unwrap_or(2400),
+            }),
+            None => None,
+        };
+        macro_rules! set {
+            ($($f:ident),*) => { $(if let Some(v) = self.$f { d.$f = v; })* };
+        }
+        set!(
+            queue_capacity,
+            max_in_flight,
+            max_attempts,
+            backoff_base_ms,
+            backoff_max_ms,
+            request_timeout_ms
+        );
+        Ok(d)
+    }
 }
 
 /// Prints that `server` listens, once its signal handlers are in place (a SIGHUP sent as soon
@@ -244,6 +323,10 @@ fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
         let base = cli.config.as_deref().and_then(std::path::Path::parent);
         base.map_or_else(|| p.clone(), |dir| dir.join(&p))
     });
+    if let Some(push) = file.push {
+        let base = cli.config.as_deref().and_then(std::path::Path::parent);
+        c.push_delivery = Some(push.into_delivery(base)?);
+    }
     macro_rules! set {
         ($($f:ident),*) => { $(if let Some(v) = file.$f { c.$f = v; })* };
     }
