@@ -171,7 +171,7 @@ pub fn check_token(platform: PushPlatform, token: &str) -> Result<(), PushTokenE
         }
         PushPlatform::Apns => {
             (64..=MAX_APNS_TOKEN_HEX).contains(&token.len())
-                && token.len() % 2 == 0
+                && token.len().is_multiple_of(2)
                 && token
                     .bytes()
                     .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))

@@ -213,11 +213,10 @@ struct FileApns {
 impl FilePush {
     fn into_delivery(self, base: Option<&std::path::Path>) -> Result<PushDelivery, String> {
         let at = |p: PathBuf| base.map_or_else(|| p.clone(), |dir| dir.join(&p));
-        let mut d = PushDelivery::default();
-        d.fcm = self
+        let fcm = self
             .fcm
             .map(|f| FcmSettings::new(at(f.service_account_file)));
-        d.apns = match self.apns {
+        let apns = match self.apns {
             Some(a) => Some(ApnsSettings {
                 key_file: at(a.key_file),
                 key_id: a.key_id,
@@ -235,6 +234,11 @@ impl FilePush {
                 token_refresh_secs: a.token_refresh_secs.unwrap_or(2400),
             }),
             None => None,
+        };
+        let mut d = PushDelivery {
+            fcm,
+            apns,
+            ..PushDelivery::default()
         };
         macro_rules! set {
             ($($f:ident),*) => { $(if let Some(v) = self.$f { d.$f = v; })* };
