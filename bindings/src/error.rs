@@ -292,7 +292,9 @@ impl From<WalletError> for VistalidError {
             WalletError::Keystore(k) => k.into(),
             WalletError::AccountAlreadyEnrolled => Self::AccountAlreadyEnrolled,
             WalletError::DeviceNotTrusted { missing } => Self::DeviceNotTrusted { missing },
-            WalletError::NoSuchAccount => invalid(&e),
+            WalletError::NoSuchAccount
+            | WalletError::InvalidPushToken
+            | WalletError::InvalidPush => invalid(&e),
             WalletError::Scan(s) => Self::NotALoginQr {
                 reason: s.to_string(),
             },

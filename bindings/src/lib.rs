@@ -13,6 +13,7 @@
 mod error;
 mod keys;
 mod keystore;
+mod push;
 mod qr;
 mod transport;
 mod wallet;
@@ -22,6 +23,7 @@ pub use keys::{hash_to_curve_p256, jws_verify, verify_es256, DeviceKey};
 pub use keystore::{
     describe_keystore, DeviceAttestation, HardwareSignature, KeystoreDescription, PlatformKeystore,
 };
+pub use push::PushPlatform;
 pub use qr::{
     fetch_issuer_keys, redeem_qr, QrMode, QrPresentation, QrVerified, QrVerifier, RedeemedIdentity,
     PNG_SCALE,

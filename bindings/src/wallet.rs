@@ -154,7 +154,7 @@ pub enum AnswerOutcome {
 /// Swift let it go out of scope.
 #[derive(Debug, uniffi::Object)]
 pub struct Wallet {
-    inner: CoreWallet,
+    pub(crate) inner: CoreWallet,
 }
 
 #[uniffi::export(async_runtime = "tokio")]

@@ -180,6 +180,22 @@ impl ServerClient {
         self.send(req).await
     }
 
+    /// Registers, replaces or removes the device's push token (issue 20, signed request).
+    pub async fn push_token(
+        &self,
+        body: &crate::push::PushTokenRequest,
+    ) -> Result<crate::push::PushTokenResponse, ClientError> {
+        let req = with_json(
+            request(
+                Method::Post,
+                self.url(crate::push::PATH_PUSH_TOKEN),
+                REQUEST_TIMEOUT,
+            ),
+            body,
+        )?;
+        self.send(req).await
+    }
+
     /// Redeems a presented QR code once (the professional's software calls this, as a
     /// registered client authenticated with HTTP Basic).
     pub async fn redeem(

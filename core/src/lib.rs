@@ -18,6 +18,7 @@ pub mod keystore;
 pub mod oprf;
 pub mod pin_guard;
 pub mod protocol;
+pub mod push;
 pub mod qr;
 pub mod rollover;
 pub mod scan;

@@ -69,7 +69,7 @@ fn verified<T: for<'de> serde::Deserialize<'de>>(
     })
 }
 
-fn check_common(
+pub(crate) fn check_common(
     body: &PinGuardRequest,
     device_id: &str,
     jti: &str,

@@ -181,6 +181,9 @@ pub struct ServerConfig {
     pub clock: ClockSource,
     /// Extra push channel told about each queued challenge, beside the long-poll.
     pub push: Option<Arc<dyn PushSender>>,
+    /// The FCM and APNs delivery (issue 20, docs/push.md); `None` (the default): devices are
+    /// woken by long-poll only.
+    pub push_delivery: Option<crate::push::config::PushDelivery>,
     // Operations (issue 19, branch ops19; docs/operations.md).
     /// Seconds an expired row (request, challenge, attempt, session, code, token,
     /// redemption) is kept after its expiry before the retention deletes it (default 86 400
@@ -286,6 +289,7 @@ impl ServerConfig {
             metrics_token: None,
             request_id_header: None,
             shutdown_grace_secs: 5,
+            push_delivery: None,
         }
     }
 
@@ -330,6 +334,9 @@ impl ServerConfig {
     /// Checks every setting; the error names the first one out of range.
     pub(crate) fn validate(&self) -> Result<(), ServerError> {
         let bad = |m: &str| Err(ServerError::Config(m.to_owned()));
+        if let Some(p) = &self.push_delivery {
+            p.validate().map_err(ServerError::Config)?;
+        }
         if self.challenge_ttl_secs == 0 || self.challenge_ttl_secs > 600 {
             return bad("challenge_ttl_secs must be in 1..=600 (wallets refuse longer)");
         }

@@ -13,7 +13,6 @@ use std::path::Path;
 const RANKS: &[(&str, u8)] = &[
     // Pure vocabulary: no state, no I/O.
     ("secrets", 0),
-    ("push", 0),
     ("limits", 0),
     ("attestation", 0),
     ("relying_party", 0),
@@ -25,6 +24,8 @@ const RANKS: &[(&str, u8)] = &[
     ("store", 2),
     // The shared layer.
     ("error", 3),
+    // Push delivery (issue 20): reads and removes tokens through the store.
+    ("push", 3),
     ("api", 3),
     ("pages", 3),
     ("config", 4),

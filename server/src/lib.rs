@@ -186,6 +186,10 @@ pub use id_token::{ACR, OFFLINE_ACR};
 pub use keyring::{Purpose as KeyPurpose, EXPIRY_MARGIN_SECS, MIN_PREPUBLISH_SECS};
 pub use offline_seal::{OfflineCodeKey, OfflineKeys, SealError, MAX_KEY_ID};
 pub use ops::{init_logging, LogFormat};
+pub use push::apns::ApnsError;
+pub use push::config::{ApnsEnvironment, ApnsSettings, FcmSettings, PushDelivery};
+pub use push::fcm::FcmError;
+pub use push::queue::{DeliveryError, PushCounts};
 pub use push::{LongPollNotifier, PushSender};
 pub use secrets::SecretsError;
 pub use store::StoreError;
@@ -260,6 +264,12 @@ impl RunningServer {
             .await
             .map_err(|_| ServerError::Store(StoreError::Task))?
             .map_err(|e| ServerError::Config(e.to_string()))
+    }
+
+    /// The push delivery's outcome counts since start (issue 20); `None` when no provider is
+    /// configured. For `/metrics` (the operations issue) and tests.
+    pub fn push_counts(&self) -> Option<PushCounts> {
+        self.shared.delivery.as_ref().map(|d| d.counts())
     }
 
     /// Stops accepting connections (new ones are refused), answers open long-polls at once
@@ -384,6 +394,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let cleaner = tokio::spawn(ops::retention_loop(Arc::clone(&shared)));
     let revocations = tokio::spawn(state::revocation_loop(Arc::clone(&shared)));
     let key_reload = tokio::spawn(state::keys_loop(Arc::clone(&shared)));
+    let push_worker = shared
+        .delivery_worker
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .map(|w| tokio::spawn(w.run()));
     let limits = serve::ConnLimits {
         header_timeout: Duration::from_secs(config.header_read_timeout_secs),
         idle_timeout: Duration::from_secs(config.idle_timeout_secs),
@@ -395,6 +411,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         cleaner.abort();
         revocations.abort();
         key_reload.abort();
+        if let Some(w) = push_worker {
+            w.abort();
+        }
     });
     let (admin_addr, admin_task) = admin.unzip();
     tracing::info!(%addr, %issuer, "vistalid-server listening");

@@ -177,7 +177,7 @@ pub(crate) async fn start(
         Queued::AttemptClosed => return Ok(Start::AttemptClosed),
     }
     for c in &challenges {
-        s.wake(&c.device_id, &c.id);
+        s.wake(&c.device_id, &c.id, c.exp);
     }
     tracing::info!(client = %client.client_id, devices = challenges.len(), "login request queued");
     Ok(Start::Started(Started { request_id, code }))

@@ -14,8 +14,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use vistalid_core::protocol::CodeMode;
 use vistalid_server::{
-    init_logging, open_admin, start, ClientOptions, LogFormat, MetricsToken, ServerConfig,
-    ServerError,
+    init_logging, open_admin, start, ApnsEnvironment, ApnsSettings, ClientOptions, FcmSettings,
+    LogFormat, MetricsToken, PushDelivery, ServerConfig, ServerError,
 };
 
 #[derive(Parser)]
@@ -247,6 +247,86 @@ struct FileConfig {
     /// The offline-code keys (issue 16), the current one first: `[{"id": "k2", "key":
     /// "<32 bytes, base64url>"}, ...]`.
     offline_code_keys: Option<Vec<FileOfflineKey>>,
+    /// The FCM and APNs delivery (issue 20, docs/push.md); absent: long-poll only.
+    push: Option<FilePush>,
+}
+
+/// The `push` section of the config file (docs/push.md); relative paths are taken from the
+/// config file's folder.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePush {
+    fcm: Option<FileFcm>,
+    apns: Option<FileApns>,
+    queue_capacity: Option<usize>,
+    max_in_flight: Option<usize>,
+    max_attempts: Option<u32>,
+    backoff_base_ms: Option<u64>,
+    backoff_max_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileFcm {
+    service_account_file: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileApns {
+    key_file: PathBuf,
+    key_id: String,
+    team_id: String,
+    topic: String,
+    /// `production` (the default) or `development`.
+    environment: Option<String>,
+    token_refresh_secs: Option<u64>,
+}
+
+impl FilePush {
+    fn into_delivery(self, base: Option<&std::path::Path>) -> Result<PushDelivery, String> {
+        let at = |p: PathBuf| base.map_or_else(|| p.clone(), |dir| dir.join(&p));
+        let fcm = self
+            .fcm
+            .map(|f| FcmSettings::new(at(f.service_account_file)));
+        let apns = match self.apns {
+            Some(a) => Some(ApnsSettings {
+                key_file: at(a.key_file),
+                key_id: a.key_id,
+                team_id: a.team_id,
+                topic: a.topic,
+                environment: match a.environment.as_deref() {
+                    None | Some("production") => ApnsEnvironment::Production,
+                    Some("development") => ApnsEnvironment::Development,
+                    Some(_) => {
+                        return Err("push.apns.environment must be production or development".into())
+                    }
+                },
+                endpoint: None,
+                extra_roots_pem: None,
+                token_refresh_secs: a.token_refresh_secs.unwrap_or(2400),
+            }),
+            None => None,
+        };
+        let mut d = PushDelivery {
+            fcm,
+            apns,
+            ..PushDelivery::default()
+        };
+        macro_rules! set {
+            ($($f:ident),*) => { $(if let Some(v) = self.$f { d.$f = v; })* };
+        }
+        set!(
+            queue_capacity,
+            max_in_flight,
+            max_attempts,
+            backoff_base_ms,
+            backoff_max_ms,
+            request_timeout_ms
+        );
+        Ok(d)
+    }
 }
 
 /// One offline-code key of the config file.
@@ -373,6 +453,10 @@ fn load_config(cli: &Cli) -> Result<(ServerConfig, LogFormat), String> {
     });
     if let Some(keys) = file.offline_code_keys {
         c.offline_code_keys = offline_keys(keys)?;
+    }
+    if let Some(push) = file.push {
+        let base = cli.config.as_deref().and_then(std::path::Path::parent);
+        c.push_delivery = Some(push.into_delivery(base)?);
     }
     macro_rules! set {
         ($($f:ident),*) => { $(if let Some(v) = file.$f { c.$f = v; })* };

@@ -412,6 +412,25 @@ fn paths() -> Value {
         true,
     );
     pin_confirm.insert("requestBody".into(), json_body("PinGuardRequest"));
+    // Issue 20 (push20): the push-token registration.
+    let mut push_token = operation(
+        "pushToken",
+        "Registers, replaces or removes the device's push token (FCM or APNs), signed by the device-tier key, fresh and single-use; the server then wakes the device through that platform beside the long-poll",
+        "device",
+        vec![
+            ("200", ok("the registration is applied", "PushTokenResponse")),
+            (
+                "400",
+                error("`invalid_request` (malformed body or JWS, wrong typ, another device_id, bad jti, a token not of its platform's shape), `stale_request` (iat more than 120 s from the server time)"),
+            ),
+            ("401", error("`invalid_signature`: not signed by the device's registered key")),
+            ("403", error("`device_revoked`")),
+            ("404", error("`unknown_device`: no device with a PIN guard has this id")),
+            ("409", error("`replayed_request`: jti used before")),
+        ],
+        true,
+    );
+    push_token.insert("requestBody".into(), json_body("PushTokenRequest"));
 
     let issuer_keys = operation(
         "issuerKeys",
@@ -502,6 +521,10 @@ fn paths() -> Value {
     p.insert(PATH_ANSWER.into(), json!({ "post": answer }));
     p.insert(PATH_PIN_GUESS.into(), json!({ "post": pin_guess }));
     p.insert(PATH_PIN_CONFIRM.into(), json!({ "post": pin_confirm }));
+    p.insert(
+        vistalid_core::push::PATH_PUSH_TOKEN.into(),
+        json!({ "post": push_token }),
+    );
     p.insert(PATH_ISSUER_KEYS.into(), json!({ "get": issuer_keys }));
     p.insert(PATH_KEY_ROLLOVER.into(), json!({ "get": key_rollover }));
     p.insert(PATH_REDEEM.into(), json!({ "post": redeem }));
@@ -829,6 +852,24 @@ fn schemas() -> Value {
     });
     all["IssuerKeySet"] = issuer_key_set;
     all["KeyRollover"] = key_rollover;
+    // Issue 20 (push20): the push-token registration.
+    if let Value::Object(m) = &mut all {
+        if let Value::Object(push) = json!({
+        "PushTokenRequest": {
+            "type": "object", "required": ["device_id", "request"], "additionalProperties": false,
+            "properties": {
+                "device_id": string(),
+                "request": { "type": "string", "description": "Compact JWS (typ vistalid-push-token+jwt, ES256, the device-tier key) of the claims device_id, jti, iat and push: {platform: fcm|apns, token} (absent: remove the token)." }
+            }
+        },
+        "PushTokenResponse": {
+            "type": "object", "required": ["registered"],
+            "properties": { "registered": { "type": "boolean" } }
+        }
+        }) {
+            m.extend(push);
+        }
+    }
     all
 }
 

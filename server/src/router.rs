@@ -63,6 +63,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(PATH_ANSWER, post(device::answer))
         .route(PATH_PIN_GUESS, post(device::pin_guess))
         .route(PATH_PIN_CONFIRM, post(device::pin_confirm))
+        .route(
+            vistalid_core::push::PATH_PUSH_TOKEN,
+            post(device::push_token),
+        )
         .route(PATH_REDEEM, post(qr::redeem))
         .route(PATH_ISSUER_KEYS, get(qr::issuer_keys))
         .route(ops::PATH_HEALTH, get(ops::health))

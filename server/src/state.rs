@@ -15,7 +15,7 @@
 //!   [`Shared::reload_revocations`] (the binary calls it on SIGHUP).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -27,6 +27,7 @@ use crate::error::ServerError;
 use crate::keyring::{Kek, Keyring};
 use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
+use crate::push::queue::{Dispatcher, Worker};
 use crate::push::{LongPollNotifier, PushSender as _, Waiters};
 use crate::store::{ClientRecord, Store};
 
@@ -64,6 +65,10 @@ pub(crate) struct Shared {
     pub(crate) software_allowed: bool,
     /// The metrics registry (issue 19, branch ops19).
     pub(crate) metrics: Metrics,
+    /// The FCM and APNs delivery, if configured (issue 20).
+    pub(crate) delivery: Option<Dispatcher>,
+    /// Its worker, until `start` runs it.
+    pub(crate) delivery_worker: Mutex<Option<Worker>>,
 }
 
 impl Shared {
@@ -85,7 +90,18 @@ impl Shared {
             None => AttestationPolicy::default(),
         };
         let software_allowed = attestation.software_allowed(is_loopback_url(&issuer));
+        let clock = config.clock.shared();
+        let (delivery, delivery_worker) = match &config.push_delivery {
+            Some(p) => {
+                let (d, w) = Dispatcher::new(p, store.clone(), Arc::clone(&clock))
+                    .map_err(|e| ServerError::Config(e.to_string()))?;
+                (Some(d), Some(w))
+            }
+            None => (None, None),
+        };
         Ok(Arc::new(Self {
+            delivery,
+            delivery_worker: Mutex::new(delivery_worker),
             attestation,
             software_allowed,
             ciba_limiter: RateLimiter::new(config.ciba_per_client_per_min, 60),
@@ -115,11 +131,15 @@ impl Shared {
             .transpose()
     }
 
-    /// Tells the long-poll and the optional push channel that a challenge was queued.
-    pub(crate) fn wake(&self, device_id: &str, challenge_id: &str) {
+    /// Tells the long-poll, the push delivery and the optional push channel that a
+    /// challenge (expiring at `expires_at`) was queued. Never waits.
+    pub(crate) fn wake(&self, device_id: &str, challenge_id: &str, expires_at: i64) {
         self.notifier.notify(device_id, challenge_id);
+        if let Some(d) = &self.delivery {
+            d.notify_until(device_id, challenge_id, expires_at);
+        }
         if let Some(push) = &self.config.push {
-            push.notify(device_id, challenge_id);
+            push.notify_until(device_id, challenge_id, expires_at);
         }
     }
 

@@ -113,6 +113,14 @@ pub enum WalletError {
     /// with a server that does not offer it. Its logins need the phone's network.
     #[error("this account has no offline code; it was enrolled without one")]
     NoOfflineCode,
+    /// The push token is not of its platform's shape (issue 20): pass what the platform
+    /// gave (FCM's registration token, APNs' device token bytes).
+    #[error("the push token is not of its platform's shape")]
+    InvalidPushToken,
+    /// The push is not a Vistalid wake-up of a known version, or names a device this wallet
+    /// does not hold (issue 20): ignore it.
+    #[error("this push is not a wake-up for this wallet")]
+    InvalidPush,
     /// Stored data is damaged or was tampered with.
     #[error("stored data is corrupt")]
     Corrupt,

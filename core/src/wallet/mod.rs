@@ -20,6 +20,7 @@
 //! - `answer.rs`: the answer protocol ([`Wallet::approve`], [`Wallet::deny`],
 //!   [`Wallet::report_not_me`]) and the replay cache's updates;
 //! - `offline_code.rs`: the offline code ([`Wallet::offline_code`], issue 16);
+//! - `push.rs`: push wake-ups ([`Wallet::register_push_token`], [`Wallet::handle_push`]);
 //! - `present.rs`: the QR presentation ([`Wallet::present_qr`]) and its offline rule;
 //! - `guard.rs`: the vault's PIN guard over HTTP (the server-counted guesses);
 //! - `hardware.rs`: the accounts' hardware keys (ADR 0001): attested at enrolment, co-signing
@@ -37,6 +38,7 @@ mod guard;
 mod hardware;
 mod offline_code;
 mod present;
+mod push;
 mod records;
 mod rollover;
 mod scan;
@@ -335,9 +337,13 @@ impl Wallet {
         blocking(move || Ok(vault.change_pin(&old, &new, &guard)?)).await
     }
 
-    /// Erases the wallet: the accounts' hardware keys (best effort), the platform key
-    /// (crypto-erase), then the files. Pending challenges are forgotten.
+    /// Erases the wallet: the push token at every account's server (best effort, so the
+    /// phone is no longer woken), the accounts' hardware keys (best effort), the platform
+    /// key (crypto-erase), then the files. Pending challenges are forgotten.
     pub async fn wipe(&self) -> Result<(), WalletError> {
+        // Offline: the token stays at the server until the device is revoked or the push
+        // service answers it unregistered; the wipe goes on either way.
+        let _offline_is_fine = self.unregister_push_token().await;
         let taken = self
             .vault
             .lock()

@@ -31,6 +31,7 @@ mod key_rollover;
 mod pin_confirm;
 mod pin_guard;
 mod pin_guess;
+mod push_token;
 mod scan_mac;
 
 pub(crate) use answer::answer;
@@ -39,6 +40,7 @@ pub(crate) use enrol::{enrol, enrol_nonce, enrol_per_ip};
 pub(crate) use key_rollover::key_rollover;
 pub(crate) use pin_confirm::pin_confirm;
 pub(crate) use pin_guess::pin_guess;
+pub(crate) use push_token::push_token;
 
 /// Clock skew tolerated on device-signed `iat` values, in seconds.
 const SKEW_SECS: i64 = 300;

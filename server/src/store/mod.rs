@@ -21,6 +21,7 @@ mod credentials;
 mod meta;
 pub(crate) mod offline;
 mod pin_guards;
+mod push_tokens;
 mod refusals;
 mod requests;
 mod sessions;
@@ -48,6 +49,7 @@ pub(crate) use meta::Meta;
 pub(crate) use pin_guards::{
     GuardKeys, GuardRefusal, GuardRequest, GuessOutcome, NewPinGuard, PinGuards,
 };
+pub(crate) use push_tokens::{PushRegistration, PushTokens, RegisterOutcome, StoredPushToken};
 pub(crate) use refusals::{RefusalCount, RefusalTally, Refusals};
 pub(crate) use requests::{
     AnswerRefusal, AnswerTry, Answered, CounterStep, Grant, NewChallenge, NewRequest, NotGranted,
@@ -156,6 +158,11 @@ impl Store {
     /// The offline code's secrets and guard (issue 16).
     pub(crate) fn offline(&self) -> offline::Offline<'_> {
         offline::Offline { store: self }
+    }
+
+    /// The devices' push tokens (issue 20).
+    pub(crate) fn push_tokens(&self) -> PushTokens<'_> {
+        PushTokens { store: self }
     }
 
     /// Counts of attestation refusals.

@@ -22,6 +22,8 @@ pub(crate) enum Prunable {
     EnrolNonces,
     /// Used PIN-guard request ids, at their expiry.
     PinGuardRequests,
+    /// Used push-token registration request ids (issue 20), at their expiry.
+    PushTokenRequests,
     /// Login requests (CIBA and browser) and their challenges (device answers).
     Requests,
     /// Browser login attempts.
@@ -44,9 +46,10 @@ pub(crate) enum Prunable {
 
 impl Prunable {
     /// Every table group, in visiting order.
-    pub(crate) const ALL: [Self; 11] = [
+    pub(crate) const ALL: [Self; 12] = [
         Self::EnrolNonces,
         Self::PinGuardRequests,
+        Self::PushTokenRequests,
         Self::Requests,
         Self::Attempts,
         Self::Sessions,
@@ -63,6 +66,7 @@ impl Prunable {
         match self {
             Self::EnrolNonces => "enrol_nonces",
             Self::PinGuardRequests => "pin_guard_requests",
+            Self::PushTokenRequests => "push_token_requests",
             Self::Requests => "auth_requests",
             Self::Attempts => "login_attempts",
             Self::Sessions => "sessions",

@@ -141,6 +141,8 @@ pub(in crate::store) fn revoke_device(
                 ChallengeStatus::Closed.as_stored(),
                 ChallengeStatus::Pending.as_stored()
             ])?;
+            // A revoked device is never woken again (issue 20).
+            super::push_tokens::remove_in(tx, device_id)?;
             Ok(Revocation::Revoked)
         }
     }

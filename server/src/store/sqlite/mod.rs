@@ -26,6 +26,7 @@ pub(super) mod hardware;
 pub(super) mod meta;
 pub(super) mod offline;
 pub(super) mod pin_guards;
+pub(super) mod push_tokens;
 pub(super) mod requests;
 pub(super) mod scan;
 mod schema;

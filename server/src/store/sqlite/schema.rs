@@ -327,4 +327,21 @@ ALTER TABLE clients ADD COLUMN no_offline_code INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE auth_requests ADD COLUMN offline_otp INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN offline_otp INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 12 (branch push20, issue 20): each device's push token (FCM or APNs), at most one per
+    // device, and the registration request ids already used.
+    r#"
+CREATE TABLE push_tokens (
+    device_id  TEXT PRIMARY KEY REFERENCES devices(id),
+    platform   TEXT NOT NULL,
+    token      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE push_token_requests (
+    device_id  TEXT NOT NULL,
+    jti        TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, jti)
+) STRICT;
+CREATE INDEX push_token_requests_expiry ON push_token_requests(expires_at);
+"#,
 ];

@@ -42,6 +42,7 @@ pub(in crate::store) fn prune(tx: &Tx<'_>, step: &PruneStep) -> Result<Pruned, S
     match step.table {
         Prunable::EnrolNonces => by_expiry("enrol_nonces", step.now),
         Prunable::PinGuardRequests => by_expiry("pin_guard_requests", step.now),
+        Prunable::PushTokenRequests => by_expiry("push_token_requests", step.now),
         Prunable::Requests => prune_requests(tx, horizon, limit),
         Prunable::Attempts => by_expiry("login_attempts", horizon),
         Prunable::Sessions => {

@@ -1,23 +1,45 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Waking devices when a challenge is queued, and login pages when their request is
-//! answered.
+//! answered; the push delivery through FCM and APNs (issue 20, docs/push.md).
 //!
-//! Guarantees: a push carries only the device id and the challenge id (no secrets, no
-//! codes); the device always fetches the signed challenge itself. [`LongPollNotifier`] wakes
-//! every long-poll waiting for that device at once; [`Waiters`] does the same for any key
-//! (the login page's status long-poll waits on its request id). Neither holds state that
-//! matters after a restart (the challenges and answers are in the database).
+//! Guarantees: a push carries only the device id, the challenge id and a generic text (no
+//! service name, no code, no name); the device always fetches the signed challenge itself.
+//! [`LongPollNotifier`] wakes every long-poll waiting for that device at once; [`Waiters`]
+//! does the same for any key (the login page's status long-poll waits on its request id).
+//! Neither holds state that matters after a restart (the challenges and answers are in the
+//! database). The delivery ([`queue::Dispatcher`]) never blocks its caller: a bounded queue,
+//! a worker that retries with back-off, and the senders of each platform.
+//!
+//! Where things are: `queue.rs` (the bounded queue, retries, outcome counts), `fcm.rs` (FCM
+//! HTTP v1 and its OAuth token), `apns.rs` (the APNs provider API and its provider token),
+//! `payload.rs` (what a push carries), `jwt.rs` (the RS256 and ES256 assertions),
+//! `config.rs` (the providers' settings and key files).
+
+pub(crate) mod apns;
+pub(crate) mod config;
+pub(crate) mod fcm;
+mod jwt;
+mod payload;
+pub(crate) mod queue;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
-/// A channel that tells a device a challenge is waiting (FCM and APNs are planned
-/// implementations). Implementations must not block: queue the message and return.
+/// A channel that tells a device a challenge is waiting (the long-poll, the FCM and APNs
+/// delivery of [`queue::Dispatcher`], or an embedder's own). Implementations must not block:
+/// queue the message and return.
 pub trait PushSender: Send + Sync + 'static {
     /// Tells device `device_id` that challenge `challenge_id` is waiting.
     fn notify(&self, device_id: &str, challenge_id: &str);
+
+    /// Like [`PushSender::notify`], knowing when the challenge expires (seconds since the
+    /// epoch), so a push is not kept past it. The default forgets the expiry.
+    fn notify_until(&self, device_id: &str, challenge_id: &str, expires_at: i64) {
+        let _ = expires_at;
+        self.notify(device_id, challenge_id);
+    }
 }
 
 impl std::fmt::Debug for dyn PushSender {

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+//! What the push tests share: scripted answers, what the stand-ins saw, the privacy check,
+//! and waiting for a stand-in to receive something.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod apns;
+pub mod fcm;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One scripted answer of a stand-in send endpoint (then 200 once the script is empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    Ok,
+    /// 400 (FCM `INVALID_ARGUMENT`, APNs `BadDeviceToken`).
+    Bad,
+    /// FCM 404 `UNREGISTERED`, APNs 410 `Unregistered`.
+    Unregistered,
+    /// APNs 403 `ExpiredProviderToken`.
+    ExpiredProviderToken,
+    /// 429 with `Retry-After` seconds (APNs `TooManyProviderTokenUpdates`).
+    TooMany(u64),
+    /// 503.
+    Unavailable,
+    /// Waits this long, then 200 (a slow service).
+    Slow(Duration),
+}
+
+/// One request a send endpoint received: when, its data pairs and the raw body.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub at: Instant,
+    pub token: String,
+    pub data: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// State shared between a stand-in and its test.
+#[derive(Debug, Default)]
+pub struct Log {
+    pub script: Mutex<VecDeque<Reply>>,
+    pub received: Mutex<Vec<Received>>,
+    /// Every deviation from the documented contract: the test asserts none.
+    pub violations: Mutex<Vec<String>>,
+    /// OAuth token requests (FCM) or distinct provider tokens (APNs).
+    pub credentials: Mutex<Vec<String>>,
+}
+
+impl Log {
+    pub fn script(&self, replies: &[Reply]) {
+        self.script.lock().unwrap().extend(replies.iter().copied());
+    }
+    pub fn next_reply(&self) -> Reply {
+        self.script.lock().unwrap().pop_front().unwrap_or(Reply::Ok)
+    }
+    pub fn violation(&self, what: impl Into<String>) {
+        self.violations.lock().unwrap().push(what.into());
+    }
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+    pub fn assert_no_violation(&self) {
+        let v = self.violations.lock().unwrap();
+        assert!(v.is_empty(), "contract violations: {v:?}");
+    }
+    /// Waits (at most `limit`) until `n` sends were received.
+    pub async fn wait_for(&self, n: usize, limit: Duration) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let got = self.received();
+            if got.len() >= n || start.elapsed() > limit {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Shared handle.
+pub type SharedLog = Arc<Log>;
+
+/// Asserts no received body holds any of `secrets` (service name, binding message, code,
+/// names, RPPS) in any case.
+pub fn assert_private(received: &[Received], secrets: &[&str]) {
+    assert!(!received.is_empty(), "nothing was received");
+    for r in received {
+        let body = r.body.to_lowercase();
+        for s in secrets {
+            assert!(
+                !body.contains(&s.to_lowercase()),
+                "a push carried {s:?}: {}",
+                r.body
+            );
+        }
+        let keys: Vec<&str> = r.data.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["vl_challenge", "vl_device", "vl_v"], "data keys");
+    }
+}
+
+/// The data pairs of a received push, as the platform hands them to the app.
+pub fn pairs(r: &Received) -> Vec<(&str, &str)> {
+    r.data
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Decodes a compact JWS's header and claims, and its signing input and signature.
+pub fn split_jws(jws: &str) -> Option<(serde_json::Value, serde_json::Value, String, Vec<u8>)> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use base64::Engine as _;
+    let mut it = jws.split('.');
+    let (h, c, s) = (it.next()?, it.next()?, it.next()?);
+    if it.next().is_some() {
+        return None;
+    }
+    let header = serde_json::from_slice(&B64URL.decode(h).ok()?).ok()?;
+    let claims = serde_json::from_slice(&B64URL.decode(c).ok()?).ok()?;
+    Some((header, claims, format!("{h}.{c}"), B64URL.decode(s).ok()?))
+}
+
+/// The data pairs of a JSON object's string members, sorted, except `skip`.
+pub fn string_pairs(v: &serde_json::Value, skip: &[&str]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = v
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| !skip.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("<not a string>").to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
