@@ -66,6 +66,9 @@ pub(crate) struct Metrics {
     pub(crate) requests_pending: GaugeFamily<2>,
     /// Challenges queued for a device and not yet answered or expired (read at each scrape).
     pub(crate) challenges_pending: Gauge,
+    /// Push wake-ups (FCM, APNs; issue 20) by `outcome` since start, read from the delivery
+    /// queue's counts at each scrape (absent when no provider is configured).
+    pub(crate) push: GaugeFamily<1>,
 }
 
 impl Default for Metrics {
@@ -89,6 +92,7 @@ impl Metrics {
             store: Family::default(),
             requests_pending: Family::default(),
             challenges_pending: Gauge::default(),
+            push: Family::default(),
         };
         m.register(
             "vistalid_logins",
@@ -139,6 +143,11 @@ impl Metrics {
             "vistalid_challenges_pending",
             "Challenges queued for a device, not yet answered nor expired",
             m.challenges_pending.clone(),
+        );
+        m.register(
+            "vistalid_push_wakeups",
+            "Push wake-ups since start by outcome (queued, dropped, skipped, delivered, retried, unregistered, rejected, gave_up)",
+            m.push.clone(),
         );
         m
     }

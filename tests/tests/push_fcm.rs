@@ -24,6 +24,7 @@ const PIN: &str = "204862";
 const TOKEN: &str = "fcm-registration-token:APA91b_test-1";
 const SERVICE: &str = "Dossier Médical Partagé";
 const BINDING: &str = "Connexion au DMP";
+const METRICS_TOKEN: &str = "metrics-token-of-the-push-tests";
 
 async fn setup(tweak: impl FnOnce(&mut PushDelivery)) -> (StandIn, Env, tempfile::TempDir) {
     let keys = tempfile::tempdir().unwrap();
@@ -35,7 +36,11 @@ async fn setup(tweak: impl FnOnce(&mut PushDelivery)) -> (StandIn, Env, tempfile
         ..PushDelivery::default()
     };
     tweak(&mut delivery);
-    let env = Env::start_with(|c, _| c.push_delivery = Some(delivery)).await;
+    let env = Env::start_with(|c, _| {
+        c.push_delivery = Some(delivery);
+        c.metrics_token = Some(vistalid_server::MetricsToken::new(METRICS_TOKEN));
+    })
+    .await;
     (stand_in, env, keys)
 }
 
@@ -95,6 +100,23 @@ async fn a_login_wakes_the_device_and_the_approval_completes() {
     fcm.log.assert_no_violation();
     let counts = env.server.push_counts().unwrap();
     assert_eq!((counts.queued, counts.delivered), (1, 1));
+    // The same counts on /metrics (the operations' registry).
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", env.url()))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "vistalid_push_wakeups{outcome=\"queued\"} 1",
+        "vistalid_push_wakeups{outcome=\"delivered\"} 1",
+        "vistalid_push_wakeups{outcome=\"gave_up\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 
     // A push naming another device is refused without a request; an answered challenge is
     // no longer pending.

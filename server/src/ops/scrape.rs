@@ -100,4 +100,21 @@ async fn refresh(s: &Shared) {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: pending counts not read"),
     }
+    if let Some(d) = &s.delivery {
+        let c = d.counts();
+        for (outcome, n) in [
+            ("queued", c.queued),
+            ("dropped", c.dropped),
+            ("skipped", c.skipped),
+            ("delivered", c.delivered),
+            ("retried", c.retried),
+            ("unregistered", c.unregistered),
+            ("rejected", c.rejected),
+            ("gave_up", c.gave_up),
+        ] {
+            m.push
+                .get_or_create(&[("outcome", outcome)])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
 }
