@@ -6,7 +6,7 @@
 //! - [`code_at`] is RFC 6238's `TOTP` for the SHA-256 rows of its Appendix B (tested on
 //!   them, with the RFC's 32-byte ASCII seed `"12345678901234567890123456789012"`).
 //! - [`Step::of`] refuses a time before the epoch (`None`), never wraps it.
-//! - [`matches`] compares the 8 digits in constant time (`subtle`), whatever the input.
+//! - [`matches()`] compares the 8 digits in constant time (`subtle`), whatever the input.
 //! - The secret lives in a [`TotpSecret`] (wiped on drop, `Debug` redacted).
 
 use std::fmt;

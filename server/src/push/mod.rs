@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 /// A channel that tells a device a challenge is waiting (the long-poll, the FCM and APNs
-/// delivery of [`queue::Dispatcher`], or an embedder's own). Implementations must not block:
+/// delivery of the `queue` module's dispatcher, or an embedder's own). Implementations must not block:
 /// queue the message and return.
 pub trait PushSender: Send + Sync + 'static {
     /// Tells device `device_id` that challenge `challenge_id` is waiting.
