@@ -120,7 +120,7 @@ async fn waiting(h: &Harness, rp: &Rp, b: &mut Browser, ask_scan: bool) -> (Stri
     }
     let r = b.post(&page, &form).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let html = b.get(&h.url(&location(&r))).await.body;
+    let html = b.get(&location(&r)).await.body;
     assert!(html.contains("data-state=\"waiting\""), "{html}");
     (page, html)
 }
