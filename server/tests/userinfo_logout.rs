@@ -338,7 +338,10 @@ async fn discovery_advertises_exactly_the_browser_login() {
         d["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post"])
     );
-    assert_eq!(d["acr_values_supported"], serde_json::json!(["eidas1"]));
+    assert_eq!(
+        d["acr_values_supported"],
+        serde_json::json!(["eidas1", "urn:vistalid:acr:offline-otp"])
+    );
     assert_eq!(d["ui_locales_supported"], serde_json::json!(["fr", "en"]));
     assert_eq!(
         d["userinfo_signing_alg_values_supported"],
