@@ -37,7 +37,7 @@ private final class SwitchableTransport: HttpTransport, @unchecked Sendable {
 /// stay valid with no network at all; a wrong PIN gives another code and costs no local try.
 final class OfflineCodeTests: XCTestCase {
     func testOfflineCodeWorksWithoutTheNetworkAndAWrongPinGivesAnotherCode() async throws {
-        let p = Fixture.shared.practitioners[11]
+        let p = Fixture.shared.practitioners[13]
         let transport = SwitchableTransport()
         let w = try await openTestWallet(at: tempDir(), keystore: MemoryKeystore(), transport: transport)
         let account = try await w.enrol(serverUrl: Fixture.shared.base_url, activationCode: p.activation_code, pin: pin)

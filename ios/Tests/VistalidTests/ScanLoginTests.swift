@@ -64,7 +64,7 @@ final class ScanLoginTests: XCTestCase {
     }
 
     func testScanLoginFetchesTheRequestAndTheApprovalCarriesTheMac() async throws {
-        let p = fixture.practitioners[11]
+        let p = fixture.practitioners[12]
         let w = try await openTestWallet(at: tempDir(), keystore: MemoryKeystore())
         _ = try await w.enrol(serverUrl: fixture.base_url, activationCode: p.activation_code, pin: scanPin)
 

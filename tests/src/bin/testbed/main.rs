@@ -6,7 +6,7 @@
 //! SIGINT.
 //!
 //! ```text
-//! vistalid-testbed --fixture PATH [--count N] [--phone M]     (N defaults to 12, M to 0)
+//! vistalid-testbed --fixture PATH [--count N] [--phone M]     (N defaults to 14, M to 0)
 //! ```
 //!
 //! The fixture file (written to `PATH.tmp`, then renamed, so a reader never sees half a file):
@@ -62,7 +62,7 @@ struct Options {
 
 fn parse_args() -> Result<Options, String> {
     let mut fixture = None;
-    let mut count = 12;
+    let mut count = 14;
     let mut phone = 0;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

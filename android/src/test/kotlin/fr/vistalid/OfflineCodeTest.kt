@@ -21,7 +21,7 @@ private const val WRONG_PIN = "975310"
 class OfflineCodeTest {
     @Test
     fun offlineCodeWorksWithoutTheNetworkAndAWrongPinGivesAnotherCode(): Unit = runBlocking {
-        val (_, activation) = Fixture.practitioner(11)
+        val (_, activation) = Fixture.practitioner(13)
         val dir = Files.createTempDirectory("vistalid-wallet").toFile()
         val offline = SwitchableTransport()
         openTestWallet(dir, MemoryHmacKeystore(), transport = offline).use { w ->

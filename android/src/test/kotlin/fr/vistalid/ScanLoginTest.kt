@@ -90,7 +90,7 @@ class ScanLoginTest {
 
     @Test
     fun scanLoginFetchesTheRequestAndTheApprovalCarriesTheMac(): Unit = runBlocking {
-        val (rpps, code) = Fixture.practitioner(11)
+        val (rpps, code) = Fixture.practitioner(12)
         val dir = Files.createTempDirectory("vistalid-wallet").toFile()
         openTestWallet(dir, MemoryHmacKeystore()).use { w ->
             w.enrol(Fixture.baseUrl, code, SCAN_PIN)
