@@ -25,7 +25,7 @@ use axum::response::Response;
 use vistalid_core::protocol::{PATH_LOGIN, PATH_LOGIN_CONTINUE};
 use vistalid_core::totp::{self, Step};
 
-use super::page::{bound, csrf_page, Form};
+use super::page::{bound, bound_form};
 use super::reply::see_other;
 use crate::api::{ApiError, PathParam};
 use crate::domain::attempt::LoginState;
@@ -84,14 +84,10 @@ pub(crate) async fn offline_submit(
     PathParam(id): PathParam<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let a = match bound(&s, &headers, &id).await? {
-        Ok(a) => a,
+    let (a, form) = match bound_form(&s, &headers, &id, &body).await? {
+        Ok(found) => found,
         Err(page) => return Ok(page),
     };
-    let form = Form::read(&body);
-    if !form.csrf_ok(&a) {
-        return Ok(csrf_page(a.lang));
-    }
     let now = s.clock.now();
     if !allowed(&s, &a, now).await? {
         return Ok(see_other(&login_path(PATH_LOGIN, &a.id)));

@@ -65,6 +65,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
+/// A form posted to attempt `id`: the attempt and the form when this browser holds the
+/// attempt's cookie and the form carries its CSRF token; else the page to answer with (the
+/// "gone" page, or the CSRF page).
+pub(super) async fn bound_form(
+    s: &Shared,
+    headers: &HeaderMap,
+    id: &str,
+    body: &[u8],
+) -> Result<Result<(Attempt, Form), Response>, ApiError> {
+    let a = match bound(s, headers, id).await? {
+        Ok(a) => a,
+        Err(page) => return Ok(Err(page)),
+    };
+    let form = Form::read(body);
+    if !form.csrf_ok(&a) {
+        return Ok(Err(csrf_page(a.lang)));
+    }
+    Ok(Ok((a, form)))
+}
+
 /// The attempt `id` if this browser holds its cookie; else the "gone" page (404).
 pub(super) async fn bound(
     s: &Shared,
@@ -187,14 +207,10 @@ pub(crate) async fn submit(
     PathParam(id): PathParam<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let a = match bound(&s, &headers, &id).await? {
-        Ok(a) => a,
+    let (a, form) = match bound_form(&s, &headers, &id, &body).await? {
+        Ok(found) => found,
         Err(page) => return Ok(page),
     };
-    let form = Form::read(&body);
-    if !form.csrf_ok(&a) {
-        return Ok(csrf_page(a.lang));
-    }
     // Scan mode on the user's request (issue 16): the attempt gets its QR secret first.
     let a = if form.get("login_mode") == Some("scan") && a.scan_secret.is_none() {
         s.store
