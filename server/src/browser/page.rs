@@ -4,8 +4,9 @@
 //!
 //! Guarantees (with the module's):
 //! - An unknown identifier and an account without an active device end in the one
-//!   `no_device` state, after a decoy signature standing for the challenge a known account's
-//!   device would get, so the answer's wording and cost do not tell them apart. A held
+//!   `no_device` state by the same steps (the store's same reads, the same start, a decoy
+//!   signature standing for the challenge a known account's device would get), so the
+//!   answer's wording and cost do not tell them apart. A held
 //!   account says so (as the CIBA endpoint tells a registered client).
 //! - At most `browser_login_per_ip_per_min` phone challenges per peer address per minute
 //!   (identifier forms and retries together); beyond, the page asks to wait (429).
@@ -307,15 +308,9 @@ async fn start(
     let Some(client) = clients::find(s, &a.client_id).await? else {
         return Ok(gone_page(a.lang));
     };
-    let Some(target) = target else {
-        // Unknown: spend what a known account's start costs, answer what it answers.
-        login::decoy(s)?;
-        s.store
-            .attempts()
-            .stop(&a.id, StopTry::NoDevice, now)
-            .await?;
-        return Ok(page);
-    };
+    // Unknown: the same steps as an account without a device (its start ends at
+    // `NoActiveDevice`, then the decoy signature), so neither the answer nor its time differs.
+    let target = target.unwrap_or_else(LoginTarget::nobody);
     let account_id = target.account_id.clone();
     let ask = ask(a, &client.name, headers, peer);
     let started = login::start(s, &client, target, ask, Some(&a.id)).await?;

@@ -45,12 +45,23 @@ pub(crate) enum Added {
 pub(crate) struct LoginTarget {
     /// Account id.
     pub(crate) account_id: String,
-    /// Practitioner or insured.
-    pub(crate) kind: AccountKind,
     /// The login guard's state.
     pub(crate) hold: Hold,
     /// Its devices that are not revoked, oldest first.
     pub(crate) devices: Vec<LoginDevice>,
+}
+
+impl LoginTarget {
+    /// What the login page walks with for an identifier no account has: no device and no
+    /// hold, so that a start ends as for an account without an active device (having read
+    /// nothing of the empty account id), through the same steps and at the same cost.
+    pub(crate) fn nobody() -> Self {
+        Self {
+            account_id: String::new(),
+            hold: Hold::default(),
+            devices: Vec::new(),
+        }
+    }
 }
 
 /// A device a login may queue a challenge for.

@@ -3,6 +3,7 @@
 //! kept in the account row.
 
 use rusqlite::{Connection, OptionalExtension as _};
+use vistalid_core::protocol::AccountKind;
 
 use super::{codes, hardware, state, Tx};
 use crate::domain::guard::{Hold, Policy};
@@ -157,34 +158,52 @@ pub(in crate::store) enum TargetBy {
     AccountId,
 }
 
+/// The columns of a login target's account row, read by [`target_row`].
+const TARGET_COLUMNS: &str = "id, kind, not_me_until, wrong_pick_until";
+
+/// Whether one row of a login-target query is the account asked for, with its id and hold.
+fn target_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(bool, String, Hold)> {
+    // The login does not need the kind, but a kind the server does not know is a corrupt
+    // account, never one that can log in.
+    let _kind: AccountKind = state(r, 1)?;
+    Ok((
+        r.get(4)?,
+        r.get(0)?,
+        Hold {
+            not_me_until: r.get(2)?,
+            wrong_pick_until: r.get(3)?,
+        },
+    ))
+}
+
+/// The account `hint` names (`by`), with its active devices; `None` when none matches.
+///
+/// A miss walks the reads of a hit (issue 15: the login page must not tell an unknown
+/// identifier from a known one by time): the one statement reads and decodes an account row
+/// either way (on a miss, the first account, then dropped), and the devices query runs for
+/// an account id no device has.
 pub(in crate::store) fn login_target(
     c: &Connection,
     hint: &str,
     by: TargetBy,
 ) -> Result<Option<LoginTarget>, StoreError> {
-    let sql = match by {
-        TargetBy::LoginId => {
-            "SELECT id, kind, not_me_until, wrong_pick_until FROM accounts WHERE login_id = ?1"
-        }
-        TargetBy::AccountId => {
-            "SELECT id, kind, not_me_until, wrong_pick_until FROM accounts WHERE id = ?1"
-        }
+    let column = match by {
+        TargetBy::LoginId => "login_id",
+        TargetBy::AccountId => "id",
     };
+    let sql = format!(
+        "SELECT {TARGET_COLUMNS}, 1 FROM accounts WHERE {column} = ?1
+         UNION ALL
+         SELECT * FROM (SELECT {TARGET_COLUMNS}, 0 FROM accounts ORDER BY rowid LIMIT 1)
+         LIMIT 1"
+    );
     let row = c
-        .prepare_cached(sql)?
-        .query_row([hint], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                state(r, 1)?,
-                Hold {
-                    not_me_until: r.get(2)?,
-                    wrong_pick_until: r.get(3)?,
-                },
-            ))
-        })
+        .prepare_cached(&sql)?
+        .query_row([hint], target_row)
         .optional()?;
-    let Some((account_id, kind, hold)) = row else {
-        return Ok(None);
+    let (found, account_id, hold) = match row {
+        Some((true, id, hold)) => (true, id, hold),
+        Some((false, ..)) | None => (false, String::new(), Hold::default()),
     };
     let sql = format!(
         "SELECT d.id, {} FROM devices d WHERE d.account_id = ?1 AND d.revoked_at IS NULL
@@ -200,9 +219,8 @@ pub(in crate::store) fn login_target(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(LoginTarget {
+    Ok(found.then_some(LoginTarget {
         account_id,
-        kind,
         hold,
         devices,
     }))
