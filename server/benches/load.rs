@@ -21,10 +21,9 @@
 //! Settings (environment): `VL_BENCH_PAIRS` (concurrent pairs, default 64), `VL_BENCH_SECS`
 //! (measured seconds per flow, default 5), `VL_BENCH_WORKERS` (tokio workers, default 2),
 //! `VL_BENCH_MAX_FLOWS` (stop a flow after this many, default unbounded), `VL_BENCH_FLOWS`
-//! (`ciba,browser` by default; add `identifier` to compare the identifier step's time for an
-//! unknown identifier and a known one without a device, `VL_BENCH_TRIES` pairs, default 200:
-//! it fails when a sign test tells them apart. Not in the default list yet: in a release
-//! build the known account is still ~12 µs slower, z ≈ 6: its extra reads are not matched).
+//! (`ciba,browser,identifier` by default; `identifier` compares the identifier step's time for
+//! an unknown identifier and a known one without a device, `VL_BENCH_TRIES` pairs, default
+//! 200: it fails when a sign test tells them apart).
 //! `VL_BENCH_OLD_LOGINS` (old logins, expired two days ago,
 //! written before the run so it measures a database that has served for a while; default 0:
 //! a fresh database; see [`old_rows`]), `VL_BENCH_DIR` (where the database goes; default a
