@@ -50,6 +50,10 @@ use vistalid_core::protocol::{
 use vistalid_server::relying_party::{CibaRequest, RelyingParty};
 use vistalid_server::{start, ServerConfig};
 
+/// The server binary's allocator (src/main.rs), so the bench measures what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "load/browser.rs"]
 mod browser;
 #[path = "load/old_rows.rs"]

@@ -10,10 +10,11 @@
 //! (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&#39;`, `&nbsp;`, decimal and hexadecimal); text has
 //! its whitespace collapsed.
 
-/// A page's HTML.
+/// A page's HTML (its start tags read once, on the first look-up, and kept).
 #[derive(Debug, Clone)]
 pub struct Html {
     text: String,
+    elements: std::sync::OnceLock<Vec<Element>>,
 }
 
 /// An element's start tag, and where its content lies in the page.
@@ -76,7 +77,10 @@ const VOID: &[&str] = &[
 impl Html {
     /// Wraps a page's text.
     pub fn new(text: impl Into<String>) -> Self {
-        Self { text: text.into() }
+        Self {
+            text: text.into(),
+            elements: std::sync::OnceLock::new(),
+        }
     }
 
     /// The page's text.
@@ -86,6 +90,15 @@ impl Html {
 
     /// Every start tag, in document order.
     pub fn elements(&self) -> Vec<Element> {
+        self.parsed().to_vec()
+    }
+
+    /// Every start tag, in document order (read on the first call).
+    fn parsed(&self) -> &[Element] {
+        self.elements.get_or_init(|| self.read_elements())
+    }
+
+    fn read_elements(&self) -> Vec<Element> {
         let mut out = Vec::new();
         let t = self.text.as_str();
         let mut at = 0;
@@ -116,14 +129,15 @@ impl Html {
 
     /// The first element with `id`.
     pub fn by_id(&self, id: &str) -> Option<Element> {
-        self.elements()
-            .into_iter()
+        self.parsed()
+            .iter()
             .find(|e| e.attr("id") == Some(id))
+            .cloned()
     }
 
     /// The first element named `tag`.
     pub fn first(&self, tag: &str) -> Option<Element> {
-        self.elements().into_iter().find(|e| e.name == tag)
+        self.parsed().iter().find(|e| e.name == tag).cloned()
     }
 
     /// The text inside `element` (tags removed, references decoded, whitespace collapsed).
@@ -151,13 +165,13 @@ impl Html {
     /// The form with `id` and its fields.
     pub fn form(&self, id: &str) -> Option<Form> {
         let form = self
-            .elements()
-            .into_iter()
+            .parsed()
+            .iter()
             .find(|e| e.name == "form" && e.attr("id") == Some(id))?;
-        let end = self.content_end(&form);
+        let end = self.content_end(form);
         let inner = Html::new(&self.text[form.content_start..end]);
         let mut fields = Vec::new();
-        let elements = inner.elements();
+        let elements = inner.parsed();
         for (i, e) in elements.iter().enumerate() {
             let Some(name) = e.attr("name") else { continue };
             match e.name.as_str() {

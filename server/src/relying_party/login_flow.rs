@@ -283,10 +283,10 @@ impl BrowserLogin {
         if resp.status != 200 {
             return Err(RpError::page(STEP, format!("answered {}", resp.status)));
         }
-        let status: Status = serde_json::from_str(&resp.body)
-            .map_err(|_| RpError::page(STEP, "not the status JSON"))?;
         let json: serde_json::Value =
             serde_json::from_str(&resp.body).map_err(|_| RpError::page(STEP, "not JSON"))?;
+        let status =
+            Status::deserialize(&json).map_err(|_| RpError::page(STEP, "not the status JSON"))?;
         if json.get("code").is_some() || json.get("identifier").is_some() {
             return Err(RpError::page(
                 STEP,

@@ -253,7 +253,9 @@ impl UserAgent {
     async fn send(&self, request: reqwest::RequestBuilder, url: &Url) -> Result<Response, RpError> {
         let mut request = request;
         let cookies: Vec<String> = self
-            .cookies()
+            .jar
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter(|c| c.matches(url))
             .map(|c| format!("{}={}", c.name, c.value))
@@ -266,7 +268,7 @@ impl UserAgent {
         }
         let mut resp = request.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
+        let headers = std::mem::take(resp.headers_mut());
         let location = headers
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())

@@ -43,6 +43,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OpenFlags, Row};
 
@@ -50,8 +51,18 @@ use super::StoreError;
 use crate::domain::Stored;
 use schema::MIGRATIONS;
 
-/// A write transaction of the backend, as the repositories' SQL receives it.
-pub(super) type Tx<'a> = rusqlite::Transaction<'a>;
+/// A write transaction of the backend, as the repositories' SQL receives it: the writer
+/// connection inside the batch's IMMEDIATE transaction, which the writer thread begins and
+/// ends (with cached statements: `BEGIN`/`COMMIT` are not parsed again for every batch).
+pub(super) struct Tx<'a>(&'a Connection);
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.0
+    }
+}
 
 /// A stored state text that no variant has (carried inside rusqlite's conversion error, then
 /// turned into [`StoreError::Corrupt`]).
@@ -304,7 +315,7 @@ impl Db {
 /// The writer thread: takes every queued job (up to [`MAX_BATCH`]), runs them in one
 /// IMMEDIATE transaction with a savepoint each, commits, then delivers the results. Ends
 /// when every [`Db`] handle is gone.
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, counters: &Counters) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, counters: &Counters) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -317,14 +328,12 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, counters: &Counter
         let taken = u64::try_from(batch.len()).unwrap_or(u64::MAX);
         counters.queued.fetch_sub(taken, Ordering::Relaxed);
         counters.jobs.fetch_add(taken, Ordering::Relaxed);
-        let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-            Ok(tx) => tx,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot begin a write transaction");
-                drop(batch);
-                continue;
-            }
-        };
+        if let Err(e) = run_cached(&conn, "BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            drop(batch);
+            continue;
+        }
+        let tx = Tx(&conn);
         let mut deliveries = Vec::with_capacity(batch.len());
         // A job alone needs no savepoint: when it fails, the transaction is rolled back.
         let alone = batch.len() == 1;
@@ -357,12 +366,16 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, counters: &Counter
         // A lone failed job's changes are undone with the transaction; its delivery carries
         // its own error (a rollback is not a commit failure).
         let committed = if failed_alone {
-            if let Err(e) = tx.rollback() {
-                tracing::error!(error = %e, "cannot roll back a write transaction");
-            }
+            rollback(&conn);
             Ok(())
         } else {
-            tx.commit()
+            run_cached(&conn, "COMMIT").inspect_err(|_| {
+                // A failed COMMIT (say SQLITE_BUSY) leaves the transaction open: undo it, so
+                // the next batch begins on a clean connection.
+                if !conn.is_autocommit() {
+                    rollback(&conn);
+                }
+            })
         };
         counters.batches.fetch_add(1, Ordering::Relaxed);
         counters.busy_micros.fetch_add(
@@ -381,9 +394,16 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, counters: &Counter
 }
 
 /// Runs a statement without parameters or rows through the connection's statement cache
-/// (the writer's savepoints: parsed once, not on every job).
+/// (the writer's transactions and savepoints: parsed once, not on every batch or job).
 fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// Rolls the writer's open transaction back (logged when even that fails).
+fn rollback(conn: &Connection) {
+    if let Err(e) = run_cached(conn, "ROLLBACK") {
+        tracing::error!(error = %e, "cannot roll back a write transaction");
+    }
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -397,6 +417,13 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // The query planner stability guarantee: a statement's plan never depends on the values
+    // bound to it, so a cached statement is not prepared again when they change. Without it,
+    // a bound `status = ?N` on a table with a partial index (`WHERE status = 'pending'`)
+    // makes SQLite re-prepare the statement at every execution, to see whether the index
+    // applies to the new value. The partial indexes serve the metrics' counts, which name
+    // the state as a literal.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
@@ -518,6 +545,34 @@ mod tests {
                 .expect("read back");
             assert_eq!(v, want, "{key}");
         }
+    }
+
+    #[test]
+    fn cached_statements_are_not_prepared_again_for_new_values() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db.sqlite");
+        let db = Db::open(&path).expect("open");
+        // A bound state on a table with a partial index on that state (challenges_pending).
+        let sql =
+            "SELECT count(*) FROM challenges WHERE device_id = ?1 AND status = ?2 AND exp > ?3";
+        let reprepared = |c: &Connection| -> Result<i32, StoreError> {
+            for (i, status) in ["pending", "answered", "pending"].into_iter().enumerate() {
+                let n: i64 = c
+                    .prepare_cached(sql)?
+                    .query_row(rusqlite::params![format!("d{i}"), status, i], |r| r.get(0))?;
+                assert_eq!(n, 0);
+            }
+            let stmt = c.prepare_cached(sql)?;
+            Ok(stmt.get_status(rusqlite::StatementStatus::RePrepare))
+        };
+        assert_eq!(db.read_blocking(reprepared).expect("reader"), 0);
+        assert_eq!(
+            db.write_blocking(move |tx| reprepared(tx)).expect("writer"),
+            0
+        );
+        // What the setting prevents: the same statement on a connection without it.
+        let plain = Connection::open(&path).expect("plain");
+        assert!(reprepared(&plain).expect("plain") > 0);
     }
 
     #[test]
