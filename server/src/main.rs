@@ -752,4 +752,130 @@ mod tests {
             assert_eq!(got, id);
         }
     }
+
+    /// The file's `push` section parsed into the push delivery (issue 20), relative key
+    /// paths taken from the config file's folder.
+    fn push_of(json: serde_json::Value) -> Result<PushDelivery, String> {
+        let file: FileConfig = serde_json::from_value(json).map_err(|e| e.to_string())?;
+        let push = file.push.ok_or("no push section")?;
+        let d = push.into_delivery(Some(std::path::Path::new("/etc/vistalid")))?;
+        d.validate()?;
+        Ok(d)
+    }
+
+    #[test]
+    fn the_push_section_parses_into_the_delivery() {
+        let d = push_of(serde_json::json!({"push": {
+            "fcm": {"service_account_file": "fcm.json"},
+            "apns": {"key_file": "/keys/AuthKey_ABCDE12345.p8", "key_id": "ABCDE12345",
+                     "team_id": "TEAM123456", "topic": "fr.vistalid.app",
+                     "environment": "development", "token_refresh_secs": 1800},
+            "queue_capacity": 64, "max_in_flight": 4, "max_attempts": 3,
+            "backoff_base_ms": 100, "backoff_max_ms": 2000, "request_timeout_ms": 5000
+        }}))
+        .expect("a whole push section");
+        let fcm = d.fcm.expect("fcm");
+        assert_eq!(
+            fcm.service_account_file,
+            PathBuf::from("/etc/vistalid/fcm.json")
+        );
+        assert_eq!(fcm.endpoint, "https://fcm.googleapis.com");
+        let apns = d.apns.expect("apns");
+        assert_eq!(apns.key_file, PathBuf::from("/keys/AuthKey_ABCDE12345.p8"));
+        assert_eq!(
+            (apns.key_id.as_str(), apns.team_id.as_str()),
+            ("ABCDE12345", "TEAM123456")
+        );
+        assert_eq!(apns.topic, "fr.vistalid.app");
+        assert_eq!(apns.environment, ApnsEnvironment::Development);
+        assert_eq!(apns.token_refresh_secs, 1800);
+        assert_eq!(
+            (d.queue_capacity, d.max_in_flight, d.max_attempts),
+            (64, 4, 3)
+        );
+        assert_eq!(
+            (d.backoff_base_ms, d.backoff_max_ms, d.request_timeout_ms),
+            (100, 2000, 5000)
+        );
+        // Only APNs, the defaults elsewhere: production host, 40 min tokens.
+        let d = push_of(serde_json::json!({"push": {"apns": {
+            "key_file": "k.p8", "key_id": "ABCDE12345", "team_id": "TEAM123456",
+            "topic": "fr.vistalid.app"}}}))
+        .expect("apns alone");
+        assert!(d.fcm.is_none());
+        let apns = d.apns.expect("apns");
+        assert_eq!(apns.environment, ApnsEnvironment::Production);
+        assert_eq!(apns.token_refresh_secs, 2400);
+        assert_eq!(apns.key_file, PathBuf::from("/etc/vistalid/k.p8"));
+        assert_eq!(d.queue_capacity, PushDelivery::default().queue_capacity);
+    }
+
+    #[test]
+    fn a_bad_push_entry_is_refused_by_name() {
+        let apns = |extra: serde_json::Value| {
+            let mut a = serde_json::json!({"key_file": "k.p8", "key_id": "ABCDE12345",
+                "team_id": "TEAM123456", "topic": "fr.vistalid.app"});
+            for (k, v) in extra.as_object().expect("object") {
+                a[k] = v.clone();
+            }
+            serde_json::json!({"push": {"apns": a}})
+        };
+        for (json, names) in [
+            (
+                apns(serde_json::json!({"environment": "staging"})),
+                "push.apns.environment",
+            ),
+            (apns(serde_json::json!({"key_id": "short"})), "key_id"),
+            (
+                apns(serde_json::json!({"team_id": "TEAM-12345"})),
+                "team_id",
+            ),
+            (apns(serde_json::json!({"topic": ""})), "topic"),
+            (
+                apns(serde_json::json!({"token_refresh_secs": 600})),
+                "token_refresh_secs",
+            ),
+            (
+                apns(serde_json::json!({"token_refresh_secs": 3601})),
+                "token_refresh_secs",
+            ),
+            (apns(serde_json::json!({"kid": "ABCDE12345"})), "kid"),
+            (
+                serde_json::json!({"push": {"apns": {"key_id": "ABCDE12345"}}}),
+                "key_file",
+            ),
+            (
+                serde_json::json!({"push": {"fcm": {}}}),
+                "service_account_file",
+            ),
+            (
+                serde_json::json!({"push": {"fcm": {"service_account_file": 7}}}),
+                "invalid type",
+            ),
+            (serde_json::json!({"push": {"gcm": {}}}), "gcm"),
+            (
+                serde_json::json!({"push": {"queue_capacity": 0}}),
+                "queue_capacity",
+            ),
+            (
+                serde_json::json!({"push": {"max_in_flight": 300}}),
+                "max_in_flight",
+            ),
+            (
+                serde_json::json!({"push": {"max_attempts": 11}}),
+                "max_attempts",
+            ),
+            (
+                serde_json::json!({"push": {"backoff_base_ms": 5000, "backoff_max_ms": 100}}),
+                "backoff_base_ms",
+            ),
+            (
+                serde_json::json!({"push": {"request_timeout_ms": 0}}),
+                "request_timeout_ms",
+            ),
+        ] {
+            let err = push_of(json.clone()).expect_err(&format!("{json} accepted"));
+            assert!(err.contains(names), "{json}: {err} does not name {names}");
+        }
+    }
 }
