@@ -204,7 +204,13 @@ async fn an_offline_code_logs_in_once_with_amr_otp_and_pin() {
     assert!((1..=30).contains(&code.valid_for_secs));
     let r = type_code(&mut b, &page, &code.code).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(r.location.as_deref().unwrap().ends_with("/continue"));
+    // Back to the login page (the CSP's form-action 'self' governs the POST's redirects),
+    // which is approved and leads on to the client.
+    assert_eq!(
+        format!("{}{}", f.env.url(), r.location.as_deref().unwrap()),
+        page
+    );
+    assert_eq!(b.get(&page).await.state(), "approved");
     let r = b.get(&format!("{page}/continue")).await;
     let callback = r.location.unwrap();
     assert!(callback.starts_with(CALLBACK), "{callback}");
@@ -325,6 +331,7 @@ async fn a_client_that_refuses_it_and_acr_values_that_exclude_it_never_offer_it(
             )
             .await;
         assert!(!r.location.unwrap().ends_with("/continue"));
+        assert_eq!(b.get(&page).await.state(), "waiting", "nothing approved");
     }
     // acr_values naming the fallback's level allow it.
     let mut b = Browser::new();
@@ -401,6 +408,7 @@ async fn the_server_takes_one_step_either_side_and_no_more() {
                 "offset {offset}: {}",
                 r.body
             );
+            assert_eq!(b.get(&page).await.state(), "approved", "offset {offset}");
             accepted += 1;
             // Each accepted step is above the last: wait for the wallet's next step.
             tokio::time::sleep(std::time::Duration::from_secs(
