@@ -9,7 +9,6 @@
 
 mod oidc_support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use oidc_support::{
@@ -17,12 +16,11 @@ use oidc_support::{
     CALLBACK, PIN,
 };
 use openidconnect::core::{
-    CoreAuthPrompt, CoreClient, CoreErrorResponseType, CoreGenderClaim, CoreIdTokenVerifier,
-    CoreJsonWebKeySet,
+    CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreIdTokenVerifier, CoreJsonWebKeySet,
 };
 use openidconnect::{
     ClientId, ClientSecret, CsrfToken, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse as _,
-    PostLogoutRedirectUrl, RedirectUrl, RequestTokenError, TokenResponse as _, UserInfoClaims,
+    PostLogoutRedirectUrl, RequestTokenError, TokenResponse as _, UserInfoClaims,
 };
 use reqwest::header::LOCATION;
 use reqwest::StatusCode;
