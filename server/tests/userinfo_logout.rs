@@ -311,18 +311,22 @@ async fn logout_without_a_hint_asks_a_confirmation_protected_by_a_csrf_token() {
     assert!(r.body.contains("data-state=\"logged_out\""), "{}", r.body);
 }
 
-#[tokio::test]
-async fn discovery_advertises_exactly_the_browser_login() {
-    let h = Harness::start().await;
-    let d: Value = h
-        .http
+/// The server's discovery document.
+async fn discovery(h: &Harness) -> Value {
+    h.http
         .get(h.url(PATH_DISCOVERY))
         .send()
         .await
-        .expect("d")
+        .expect("discovery")
         .json()
         .await
-        .expect("json");
+        .expect("json")
+}
+
+#[tokio::test]
+async fn discovery_advertises_exactly_the_browser_login() {
+    let h = Harness::start().await;
+    let d = discovery(&h).await;
     let base = h.server.base_url();
     assert_eq!(d["userinfo_endpoint"], format!("{base}{PATH_USERINFO}"));
     assert_eq!(
@@ -402,15 +406,7 @@ async fn discovery_lists_the_offline_level_only_with_an_offline_code_key() {
         c.offline_code_keys = vistalid_server::OfflineKeys::new(vec![key]);
     })
     .await;
-    let d: Value = h
-        .http
-        .get(h.url(PATH_DISCOVERY))
-        .send()
-        .await
-        .expect("d")
-        .json()
-        .await
-        .expect("json");
+    let d = discovery(&h).await;
     assert_eq!(
         d["acr_values_supported"],
         serde_json::json!(["eidas1", vistalid_server::OFFLINE_ACR])

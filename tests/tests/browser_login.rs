@@ -125,7 +125,7 @@ async fn code_pkce_nonce_userinfo_refresh_rotation_reuse_and_logout() {
         r.headers()[LOCATION],
         format!("{BYE}?state=bye-state").as_str()
     );
-    assert!(!b.cookies.contains_key("vl_session"));
+    assert!(!b.cookies.contains("vl_session"));
     // The session is over: the access token is dead, and a new request needs the phone.
     let dead = rp
         .client

@@ -7,9 +7,7 @@
 //! it, `acr_values` that exclude it, and an enrolment without it.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::collections::BTreeMap;
-
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 use vistalid_core::protocol::CodeMode;
 use vistalid_core::secret::Pin;
@@ -26,7 +24,7 @@ const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
 struct Browser {
     http: reqwest::Client,
-    cookies: BTreeMap<String, String>,
+    cookies: vistalid_e2e::CookieJar,
 }
 
 /// What the browser saw.
@@ -57,27 +55,12 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            cookies: BTreeMap::new(),
+            cookies: vistalid_e2e::CookieJar::default(),
         }
     }
 
     async fn send(&mut self, req: reqwest::RequestBuilder) -> Seen {
-        let jar = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let r = req.header(COOKIE, jar).send().await.unwrap();
-        for v in r.headers().get_all(SET_COOKIE) {
-            let text = v.to_str().unwrap();
-            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
-            if value.is_empty() || text.to_ascii_lowercase().contains("max-age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
+        let r = self.cookies.send(req).await;
         let status = r.status();
         let location = r
             .headers()

@@ -17,7 +17,7 @@ use openidconnect::{
     Nonce, OAuth2TokenResponse as _, PkceCodeChallenge, ProviderMetadata, RedirectUrl,
     TokenResponse as _,
 };
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use vistalid_core::protocol::CodeMode;
@@ -66,35 +66,19 @@ pub fn oidc_http() -> reqwest::Client {
 /// A browser: a cookie jar kept by hand, redirects not followed.
 pub struct Browser {
     pub http: reqwest::Client,
-    pub cookies: BTreeMap<String, String>,
+    pub cookies: vistalid_e2e::CookieJar,
 }
 
 impl Browser {
     pub fn new() -> Self {
         Self {
             http: oidc_http(),
-            cookies: BTreeMap::new(),
+            cookies: vistalid_e2e::CookieJar::default(),
         }
     }
 
     pub async fn send(&mut self, req: reqwest::RequestBuilder) -> reqwest::Response {
-        let jar = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let r = req.header(COOKIE, jar).send().await.unwrap();
-        for v in r.headers().get_all(SET_COOKIE) {
-            let text = v.to_str().unwrap();
-            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
-            if value.is_empty() || text.to_ascii_lowercase().contains("max-age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        r
+        self.cookies.send(req).await
     }
 
     /// Follows the authorization URL: `Ok(callback query)` when the server answered at
