@@ -177,6 +177,41 @@ impl RelyingParty {
     }
 }
 
+/// A browser's cookies, kept by hand (the tests' browsers follow no redirects): sent with
+/// every request, updated from every response's `Set-Cookie` (an empty value or `Max-Age=0`
+/// deletes).
+#[derive(Debug, Default)]
+pub struct CookieJar(std::collections::BTreeMap<String, String>);
+
+impl CookieJar {
+    /// Sends `req` with the jar's cookies and keeps what the response sets or deletes.
+    pub async fn send(&mut self, req: reqwest::RequestBuilder) -> reqwest::Response {
+        use reqwest::header::{COOKIE, SET_COOKIE};
+        let jar = self
+            .0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let r = req.header(COOKIE, jar).send().await.unwrap();
+        for v in r.headers().get_all(SET_COOKIE) {
+            let text = v.to_str().unwrap();
+            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
+            if value.is_empty() || text.to_ascii_lowercase().contains("max-age=0") {
+                self.0.remove(name);
+            } else {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        r
+    }
+
+    /// Whether the jar holds cookie `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+}
+
 /// Scan mode (issue 16): the text of the QR code in a login page's inline SVG (core's
 /// renderer: one path of runs `M x y h w v1 h-w z`), drawn at 4 px per module and read by a
 /// QR decoder, as a phone's camera would; `None` without a readable code.

@@ -24,6 +24,11 @@ fn the_demo_passes_every_check() {
     assert!(summary.ends_with(" 0 failed"), "{summary}");
     assert!(passed >= 24, "{summary}");
     assert!(!stdout.contains("FAIL"), "{stdout}");
+    // The offline-code login is a step of its own (scan mode's checks are in step 11).
+    assert!(
+        stdout.contains("The phone has no network: a login with the offline code"),
+        "{stdout}"
+    );
     for check in [
         "ID token (ES256) verifies against the JWKS",
         "the waiting page names the service and shows the code dynamique",
@@ -38,6 +43,8 @@ fn the_demo_passes_every_check() {
         "scan mode: the page's QR code reads back (PNG, the CLI's decoder) and names this server",
         "scan mode: the push alone cannot approve (the wallet asks for the scan)",
         "scan mode: the approval carries the MAC; the code is exchanged for the practitioner's ID token",
+        // The offline code (issue 16): one login with it.
+        "an offline code logs in; the ID token says amr otp+pin and the offline acr",
     ] {
         assert!(
             stdout.contains(&format!("ok   {check}")),

@@ -161,6 +161,41 @@ async fn client_commands_register_an_audience_rotate_and_remove() {
     assert!(!ok && err.contains("not found"), "{err}");
 }
 
+/// Issue 16: `add-client --no-offline-code` registers a client that refuses the offline code
+/// (the column the login page reads, `store::offline::client_refuses`); without the flag, a
+/// client accepts it. The e2e `tests/tests/oidc_offline.rs` shows such a client refused.
+#[test]
+fn add_client_no_offline_code_registers_a_client_that_refuses_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db.sqlite");
+    let uri = "http://127.0.0.1:9/cb";
+    let (ok, out, err) = run(
+        &[
+            "add-client",
+            "Strict",
+            "--redirect-uri",
+            uri,
+            "--no-offline-code",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
+    let strict = value(&out, "client_id").to_owned();
+    let (ok, out, err) = run(&["add-client", "Plain", "--redirect-uri", uri], &db);
+    assert!(ok, "{err}");
+    let plain = value(&out, "client_id").to_owned();
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let refuses = |id: &str| -> i64 {
+        conn.query_row(
+            "SELECT no_offline_code FROM clients WHERE client_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .expect("client row")
+    };
+    assert_eq!((refuses(&strict), refuses(&plain)), (1, 0));
+}
+
 #[tokio::test]
 async fn devices_shows_each_devices_pin_guesses_left() {
     use common::guarded::{element, enrol_guarded, jti};

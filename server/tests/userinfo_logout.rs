@@ -311,18 +311,22 @@ async fn logout_without_a_hint_asks_a_confirmation_protected_by_a_csrf_token() {
     assert!(r.body.contains("data-state=\"logged_out\""), "{}", r.body);
 }
 
-#[tokio::test]
-async fn discovery_advertises_exactly_the_browser_login() {
-    let h = Harness::start().await;
-    let d: Value = h
-        .http
+/// The server's discovery document.
+async fn discovery(h: &Harness) -> Value {
+    h.http
         .get(h.url(PATH_DISCOVERY))
         .send()
         .await
-        .expect("d")
+        .expect("discovery")
         .json()
         .await
-        .expect("json");
+        .expect("json")
+}
+
+#[tokio::test]
+async fn discovery_advertises_exactly_the_browser_login() {
+    let h = Harness::start().await;
+    let d = discovery(&h).await;
     let base = h.server.base_url();
     assert_eq!(d["userinfo_endpoint"], format!("{base}{PATH_USERINFO}"));
     assert_eq!(
@@ -338,10 +342,8 @@ async fn discovery_advertises_exactly_the_browser_login() {
         d["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post"])
     );
-    assert_eq!(
-        d["acr_values_supported"],
-        serde_json::json!(["eidas1", "urn:vistalid:acr:offline-otp"])
-    );
+    // No offline-code key is configured here: the offline code's level is not advertised.
+    assert_eq!(d["acr_values_supported"], serde_json::json!(["eidas1"]));
     assert_eq!(d["ui_locales_supported"], serde_json::json!(["fr", "en"]));
     assert_eq!(
         d["userinfo_signing_alg_values_supported"],
@@ -393,6 +395,22 @@ async fn discovery_advertises_exactly_the_browser_login() {
             "{k}"
         );
     }
+}
+
+/// Discovery lists the offline code's level exactly when the server can give it: with an
+/// offline-code key configured, beside eidas1; without one (above), eidas1 alone.
+#[tokio::test]
+async fn discovery_lists_the_offline_level_only_with_an_offline_code_key() {
+    let key = vistalid_server::OfflineCodeKey::new("k1", [7u8; 32]).expect("key");
+    let h = Harness::start_with(|c| {
+        c.offline_code_keys = vistalid_server::OfflineKeys::new(vec![key]);
+    })
+    .await;
+    let d = discovery(&h).await;
+    assert_eq!(
+        d["acr_values_supported"],
+        serde_json::json!(["eidas1", vistalid_server::OFFLINE_ACR])
+    );
 }
 
 #[tokio::test]

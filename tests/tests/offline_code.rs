@@ -7,9 +7,7 @@
 //! it, `acr_values` that exclude it, and an enrolment without it.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::collections::BTreeMap;
-
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 use vistalid_core::protocol::CodeMode;
 use vistalid_core::secret::Pin;
@@ -26,7 +24,7 @@ const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
 struct Browser {
     http: reqwest::Client,
-    cookies: BTreeMap<String, String>,
+    cookies: vistalid_e2e::CookieJar,
 }
 
 /// What the browser saw.
@@ -57,27 +55,12 @@ impl Browser {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            cookies: BTreeMap::new(),
+            cookies: vistalid_e2e::CookieJar::default(),
         }
     }
 
     async fn send(&mut self, req: reqwest::RequestBuilder) -> Seen {
-        let jar = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let r = req.header(COOKIE, jar).send().await.unwrap();
-        for v in r.headers().get_all(SET_COOKIE) {
-            let text = v.to_str().unwrap();
-            let (name, value) = text.split(';').next().unwrap().split_once('=').unwrap();
-            if value.is_empty() || text.to_ascii_lowercase().contains("max-age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
+        let r = self.cookies.send(req).await;
         let status = r.status();
         let location = r
             .headers()
@@ -204,7 +187,13 @@ async fn an_offline_code_logs_in_once_with_amr_otp_and_pin() {
     assert!((1..=30).contains(&code.valid_for_secs));
     let r = type_code(&mut b, &page, &code.code).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(r.location.as_deref().unwrap().ends_with("/continue"));
+    // Back to the login page (the CSP's form-action 'self' governs the POST's redirects),
+    // which is approved and leads on to the client.
+    assert_eq!(
+        format!("{}{}", f.env.url(), r.location.as_deref().unwrap()),
+        page
+    );
+    assert_eq!(b.get(&page).await.state(), "approved");
     let r = b.get(&format!("{page}/continue")).await;
     let callback = r.location.unwrap();
     assert!(callback.starts_with(CALLBACK), "{callback}");
@@ -325,6 +314,7 @@ async fn a_client_that_refuses_it_and_acr_values_that_exclude_it_never_offer_it(
             )
             .await;
         assert!(!r.location.unwrap().ends_with("/continue"));
+        assert_eq!(b.get(&page).await.state(), "waiting", "nothing approved");
     }
     // acr_values naming the fallback's level allow it.
     let mut b = Browser::new();
@@ -401,6 +391,7 @@ async fn the_server_takes_one_step_either_side_and_no_more() {
                 "offset {offset}: {}",
                 r.body
             );
+            assert_eq!(b.get(&page).await.state(), "approved", "offset {offset}");
             accepted += 1;
             // Each accepted step is above the last: wait for the wallet's next step.
             tokio::time::sleep(std::time::Duration::from_secs(

@@ -14,7 +14,10 @@
 //!   for the current step and one step either side, all of them computed whatever matches.
 //!   A step is accepted once per device (a replay is refused and counted as a wrong code).
 //! - A right code approves the attempt's phone request as approved by the offline code: its
-//!   ID token says `amr` `["otp", "pin"]` and `acr` [`id_token::OFFLINE_ACR`].
+//!   ID token says `amr` `["otp", "pin"]` and `acr` [`id_token::OFFLINE_ACR`]. The answer
+//!   sends the browser back to the login page (same origin), whose approved state leads on to
+//!   the client: the CSP's `form-action 'self'` also governs the redirects after a form's
+//!   POST, so a redirect chain to the client from here would be blocked by the browser.
 
 use std::sync::Arc;
 
@@ -22,7 +25,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use vistalid_core::protocol::{PATH_LOGIN, PATH_LOGIN_CONTINUE};
+use vistalid_core::protocol::PATH_LOGIN;
 use vistalid_core::totp::{self, Step};
 
 use super::page::{bound, bound_form};
@@ -150,7 +153,12 @@ pub(crate) async fn offline_submit(
             Accepted::Approved(request_id) => {
                 s.answered(&request_id);
                 tracing::info!(client = %a.client_id, "browser login approved with the offline code");
-                return Ok(see_other(&login_path(PATH_LOGIN_CONTINUE, &a.id)));
+                // Back to the login page (same origin), whose approved state leads on to the
+                // client: a browser enforces the page's CSP `form-action 'self'` on every
+                // redirect that follows a form's POST, so this answer must not lead off
+                // this origin (a 303 to `/continue`, which redirects to the client, would be
+                // blocked).
+                return Ok(see_other(&login_path(PATH_LOGIN, &a.id)));
             }
             Accepted::Closed => return Ok(see_other(&login_path(PATH_LOGIN, &a.id))),
             Accepted::Replayed => {

@@ -18,9 +18,16 @@ use crate::id_token::{ACR, OFFLINE_ACR};
 use crate::keyring::Purpose;
 use crate::state::Shared;
 
-/// GET discovery: the OpenID provider metadata.
+/// GET discovery: the OpenID provider metadata. `acr_values_supported` lists the offline
+/// code's level ([`OFFLINE_ACR`]) only when an offline-code key is configured: a server that
+/// cannot give that level does not advertise it.
 pub(crate) async fn discovery(State(s): State<Arc<Shared>>) -> Response {
     let iss = &s.issuer;
+    let acr_values: &[&str] = if s.config.offline_code_keys.is_enabled() {
+        &[ACR, OFFLINE_ACR]
+    } else {
+        &[ACR]
+    };
     let body = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}{PATH_AUTHORIZE}"),
@@ -42,7 +49,7 @@ pub(crate) async fn discovery(State(s): State<Arc<Shared>>) -> Response {
         "userinfo_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": super::SCOPES,
-        "acr_values_supported": [ACR, OFFLINE_ACR],
+        "acr_values_supported": acr_values,
         "prompt_values_supported": ["none", "login"],
         "ui_locales_supported": Lang::ALL.map(Lang::tag),
         "authorization_response_iss_parameter_supported": true,

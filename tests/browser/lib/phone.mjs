@@ -79,3 +79,11 @@ export function notMe(login, options = {}) {
 export function qr(login, options = {}) {
   return call('POST', `${seg(login)}/qr`, options);
 }
+
+/**
+ * The account's offline code (issue 16), as the wallet shows it after the PIN, computed
+ * without the network: { code (8 digits), valid_for_secs }. `options` may give `pin`.
+ */
+export function offlineCode(login, options = {}) {
+  return call('POST', `${seg(login)}/code`, options);
+}

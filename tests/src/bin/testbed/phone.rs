@@ -16,6 +16,7 @@
 //! | `POST /phone/{login}/deny` | declines |
 //! | `POST /phone/{login}/not-me` | reports "this was not me" |
 //! | `POST /phone/{login}/qr` `{"online":false}` | shows the insured's QR presentation |
+//! | `POST /phone/{login}/code` | shows the offline code (issue 16): `{"code","valid_for_secs"}` |
 //!
 //! `{login}` is the RPPS number of a practitioner or the id of an insured person. Every body
 //! field is optional: `code` (what the test read on the page), `pin` (to try a wrong PIN),
@@ -225,6 +226,7 @@ fn wallet_error_code(e: &WalletError) -> &'static str {
         WalletError::Keystore(_) => "keystore",
         WalletError::Storage(_) => "storage",
         WalletError::Internal(_) => "internal",
+        WalletError::NoOfflineCode => "no_offline_code",
         _ => "other",
     }
 }
@@ -303,6 +305,8 @@ enum Action {
     Answer(Answer),
     /// Show the insured's QR presentation.
     Qr,
+    /// Show the offline code (no network needed).
+    Code,
 }
 
 /// How the phone answers a challenge.
@@ -322,6 +326,7 @@ impl Action {
             "deny" => Self::Answer(Answer::Deny),
             "not-me" => Self::Answer(Answer::NotMe),
             "qr" => Self::Qr,
+            "code" => Self::Code,
             _ => return None,
         })
     }
@@ -336,7 +341,7 @@ async fn act(
         return refused(
             StatusCode::NOT_FOUND,
             "unknown_action",
-            format!("no action {action:?}: approve, wrong, deny, not-me or qr"),
+            format!("no action {action:?}: approve, wrong, deny, not-me, qr or code"),
         );
     };
     let Some(held) = accounts.get(&login) else {
@@ -352,6 +357,7 @@ async fn act(
     };
     match action {
         Action::Qr => show_qr(held, &body).await,
+        Action::Code => show_offline_code(held, &body).await,
         Action::Answer(answer) => answer_challenge(held, answer, &body).await,
     }
 }
@@ -479,6 +485,19 @@ async fn show_qr(held: &Held, body: &ActBody) -> Reply {
     )
 }
 
+/// `POST /phone/{login}/code`: the account's offline code after the PIN (the body's, else
+/// [`PHONE_PIN`]), computed by the wallet without the network, and the seconds it stays valid.
+async fn show_offline_code(held: &Held, body: &ActBody) -> Reply {
+    let pin = Pin::new(body.pin.as_deref().unwrap_or(PHONE_PIN));
+    match held.wallet.offline_code(&held.account_id, pin).await {
+        Ok(c) => reply(
+            StatusCode::OK,
+            json!({ "code": c.code, "valid_for_secs": c.valid_for_secs }),
+        ),
+        Err(e) => wallet_error(&e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -533,6 +552,7 @@ mod tests {
         assert_eq!(Action::parse("wrong"), Some(Action::Answer(Answer::Wrong)));
         assert_eq!(Action::parse("deny"), Some(Action::Answer(Answer::Deny)));
         assert_eq!(Action::parse("qr"), Some(Action::Qr));
+        assert_eq!(Action::parse("code"), Some(Action::Code));
         assert_eq!(Action::parse("approve "), None);
         assert_eq!(Action::parse("pending"), None);
     }
