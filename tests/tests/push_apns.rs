@@ -4,15 +4,18 @@
 //! and the payload size: the login wakes the device and the approval completes, the provider
 //! token is reused, 429/503 are retried, `ExpiredProviderToken` never makes the server
 //! replace its token faster than Apple allows, `Unregistered` and `BadDeviceToken` remove the
-//! token, and no push carries the service name, the code or a name.
+//! token, and no push carries the service name, the code or a name; on a shared manual
+//! clock, the provider token is renewed at 40 minutes and never faster than Apple allows.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod push_support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use push_support::apns::StandIn;
 use push_support::{assert_private, pairs, Reply};
+use vistalid_core::clock::{Clock as _, ManualClock, SystemClock};
 use vistalid_core::protocol::CodeMode;
 use vistalid_core::push::PushPlatform;
 use vistalid_core::secret::Pin;
@@ -172,4 +175,61 @@ async fn unregistered_and_bad_device_tokens_are_removed() {
         assert_eq!(apns.log.wait_for(2, Duration::from_secs(10)).await.len(), 2);
         apns.log.assert_no_violation();
     }
+}
+
+/// The provider token is replaced once it is `token_refresh_secs` old (40 min by default),
+/// not a second before; a token APNs calls expired is replaced only once 20 minutes old. The
+/// stand-in judges times on the server's own (manual) clock and answers 429
+/// `TooManyProviderTokenUpdates` to, and records, any update faster than Apple allows.
+#[tokio::test]
+async fn the_provider_token_is_renewed_at_forty_minutes_and_never_faster_than_apple_allows() {
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let keys = tempfile::tempdir().unwrap();
+    let apns = StandIn::start(keys.path()).await;
+    apns.log.share_clock(Arc::clone(&clock));
+    let delivery = PushDelivery {
+        apns: Some(apns.settings()),
+        backoff_base_ms: 200,
+        backoff_max_ms: 2_000,
+        max_attempts: 3,
+        ..PushDelivery::default()
+    };
+    let shared = Arc::clone(&clock);
+    let env = Env::start_with(move |c, _| {
+        c.push_delivery = Some(delivery);
+        c.clock = shared.into();
+    })
+    .await;
+    let rp = env.relying_party(CodeMode::Pick);
+    let (_w, _dir) = enrolled(&env).await;
+    let tokens = || apns.log.credentials.lock().unwrap().len();
+
+    rp.ciba(RPPS, "un").await;
+    apns.log.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(tokens(), 1);
+    clock.advance(2_399);
+    rp.ciba(RPPS, "deux").await;
+    apns.log.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(tokens(), 1, "kept until 40 minutes old");
+    clock.advance(1);
+    rp.ciba(RPPS, "trois").await;
+    apns.log.wait_for(3, Duration::from_secs(10)).await;
+    assert_eq!(tokens(), 2, "replaced at 40 minutes");
+
+    // Called expired at 19 minutes old: kept, the push retried after the back-off.
+    clock.advance(19 * 60);
+    apns.log.script(&[Reply::ExpiredProviderToken]);
+    rp.ciba(RPPS, "quatre").await;
+    apns.log.wait_for(5, Duration::from_secs(10)).await;
+    assert_eq!(tokens(), 2, "not replaced before 20 minutes");
+    // Called expired at 20 minutes old: replaced at once.
+    clock.advance(60);
+    apns.log.script(&[Reply::ExpiredProviderToken]);
+    rp.ciba(RPPS, "cinq").await;
+    let got = apns.log.wait_for(7, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 7);
+    assert_eq!(tokens(), 3, "replaced once 20 minutes old");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(env.server.push_counts().unwrap().delivered, 5);
+    apns.log.assert_no_violation();
 }

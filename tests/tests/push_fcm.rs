@@ -8,10 +8,12 @@
 
 mod push_support;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use push_support::fcm::StandIn;
+use push_support::fcm::{StandIn, ACCESS_TOKEN_SECS};
 use push_support::{assert_private, pairs, Reply};
+use vistalid_core::clock::{Clock as _, ManualClock, SystemClock};
 use vistalid_core::protocol::CodeMode;
 use vistalid_core::push::PushPlatform;
 use vistalid_core::secret::Pin;
@@ -279,4 +281,46 @@ async fn a_slow_or_dead_push_service_never_delays_the_ciba_answer() {
     );
     assert!(slow[2] < Duration::from_secs(1), "{slow:?}");
     assert!(dead_times[2] < Duration::from_secs(1), "{dead_times:?}");
+}
+
+/// The OAuth access token is fetched again shortly before its expiry (60 s margin), not
+/// before; the stand-in judges times on the server's own (manual) clock and refuses, and
+/// records, an access token used past its `expires_in`.
+#[tokio::test]
+async fn the_access_token_is_fetched_again_just_before_it_expires_and_not_before() {
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let keys = tempfile::tempdir().unwrap();
+    let fcm = StandIn::start(keys.path()).await;
+    fcm.log.share_clock(Arc::clone(&clock));
+    let delivery = PushDelivery {
+        fcm: Some(fcm.settings()),
+        backoff_base_ms: 200,
+        backoff_max_ms: 2_000,
+        ..PushDelivery::default()
+    };
+    let shared = Arc::clone(&clock);
+    let env = Env::start_with(move |c, _| {
+        c.push_delivery = Some(delivery);
+        c.clock = shared.into();
+    })
+    .await;
+    let rp = env.relying_party(CodeMode::Pick);
+    let (_w, _dir) = enrolled(&env, true).await;
+    let tokens = || fcm.log.credentials.lock().unwrap().len();
+
+    rp.ciba(RPPS, "un").await;
+    fcm.log.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(tokens(), 1);
+    // 3599 s tokens, renewed 60 s before they expire: kept at 3538 s, renewed at 3539 s.
+    clock.advance(ACCESS_TOKEN_SECS - 61);
+    rp.ciba(RPPS, "deux").await;
+    fcm.log.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(tokens(), 1, "kept until a minute before its expiry");
+    clock.advance(1);
+    rp.ciba(RPPS, "trois").await;
+    fcm.log.wait_for(3, Duration::from_secs(10)).await;
+    assert_eq!(tokens(), 2, "fetched again a minute before its expiry");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(env.server.push_counts().unwrap().delivered, 3);
+    fcm.log.assert_no_violation();
 }

@@ -17,7 +17,7 @@ use ring::signature::{
 };
 use serde_json::{json, Value};
 
-use super::{now, split_jws, string_pairs, Log, Received, Reply, SharedLog};
+use super::{split_jws, string_pairs, Log, Received, Reply, SharedLog};
 
 pub const TEAM_ID: &str = "TEAM123456";
 pub const KEY_ID: &str = "KEY9876543";
@@ -187,7 +187,7 @@ async fn handle(st: St, req: Request<Incoming>) -> Response<Full<Bytes>> {
         log.violation("authorization is not `bearer <JWT>`");
         return reason(StatusCode::FORBIDDEN, "MissingProviderToken");
     };
-    let t = now();
+    let t = log.now();
     let signed = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, st.public.as_slice())
         .verify(input.as_bytes(), &sig)
         .is_ok();
@@ -207,11 +207,16 @@ async fn handle(st: St, req: Request<Incoming>) -> Response<Full<Bytes>> {
             return reason(StatusCode::FORBIDDEN, "InvalidProviderToken");
         }
     }
-    {
-        let mut c = log.credentials.lock().unwrap();
-        if !c.contains(&auth) {
-            c.push(auth.clone());
+    // Apple takes at most one new provider token per 20 minutes: a faster one is a
+    // deviation, answered 429 TooManyProviderTokenUpdates as APNs does.
+    let seen = log.credentials.lock().unwrap().contains(&auth);
+    if !seen {
+        let last = log.credential_times.lock().unwrap().last().copied();
+        if last.is_some_and(|l| t - l < 1200) {
+            log.violation("a new provider token less than 20 minutes after the last one");
+            return reason(StatusCode::TOO_MANY_REQUESTS, "TooManyProviderTokenUpdates");
         }
+        log.new_credential(auth.clone());
     }
     let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let keys_ok = payload.as_object().is_some_and(|o| {

@@ -15,12 +15,14 @@ use rsa::pkcs1::EncodeRsaPublicKey as _;
 use rsa::pkcs8::EncodePrivateKey as _;
 use serde_json::{json, Value};
 
-use super::{now, split_jws, string_pairs, Log, Received, Reply, SharedLog};
+use super::{split_jws, string_pairs, Log, Received, Reply, SharedLog};
 
 pub const PROJECT: &str = "vistalid-test";
 pub const CLIENT_EMAIL: &str = "push@vistalid-test.iam.gserviceaccount.com";
 pub const KEY_ID: &str = "0123456789abcdef";
 pub const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
+/// Lifetime of the access tokens the token endpoint issues (`expires_in`, as Google's).
+pub const ACCESS_TOKEN_SECS: i64 = 3599;
 
 /// The test's service-account key: (PKCS#8 PEM, PKCS#1 public DER), made once per binary
 /// (RSA key generation is slow without optimisation).
@@ -111,7 +113,7 @@ async fn token(State(st): State<St>, Form(form): Form<Vec<(String, String)>>) ->
     let verified = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &key().1)
         .verify(input.as_bytes(), &sig)
         .is_ok();
-    let t = now();
+    let t = log.now();
     let checks = [
         (verified, "RS256 signature under the service-account key"),
         (header["alg"] == "RS256", "alg RS256"),
@@ -143,13 +145,9 @@ async fn token(State(st): State<St>, Form(form): Form<Vec<(String, String)>>) ->
                 .into_response();
         }
     }
-    let issued = {
-        let mut c = log.credentials.lock().unwrap();
-        let t = format!("ya29.test-{}", c.len() + 1);
-        c.push(t.clone());
-        t
-    };
-    Json(json!({ "access_token": issued, "expires_in": 3599, "token_type": "Bearer" }))
+    let issued = format!("ya29.test-{}", log.credentials.lock().unwrap().len() + 1);
+    log.new_credential(issued.clone());
+    Json(json!({ "access_token": issued, "expires_in": ACCESS_TOKEN_SECS, "token_type": "Bearer" }))
         .into_response()
 }
 
@@ -181,10 +179,25 @@ async fn send(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
-    let known = bearer
-        .as_ref()
-        .is_some_and(|b| log.credentials.lock().unwrap().contains(b));
-    if !known {
+    // Issued by the token endpoint, and not past its `expires_in`.
+    let issued_at = bearer.as_ref().and_then(|b| {
+        let i = log
+            .credentials
+            .lock()
+            .unwrap()
+            .iter()
+            .position(|c| c == b)?;
+        log.credential_times.lock().unwrap().get(i).copied()
+    });
+    if issued_at.is_some_and(|at| log.now() >= at + ACCESS_TOKEN_SECS) {
+        log.violation("send: an access token used after its expiry");
+        return fcm_error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "THIRD_PARTY_AUTH_ERROR",
+        );
+    }
+    if issued_at.is_none() {
         log.violation("send: bearer is not an issued access token");
         return fcm_error(
             StatusCode::UNAUTHORIZED,

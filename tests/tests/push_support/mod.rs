@@ -46,9 +46,28 @@ pub struct Log {
     pub violations: Mutex<Vec<String>>,
     /// OAuth token requests (FCM) or distinct provider tokens (APNs).
     pub credentials: Mutex<Vec<String>>,
+    /// When each of `credentials` was first seen (the stand-in's clock).
+    pub credential_times: Mutex<Vec<i64>>,
+    /// The clock the stand-in judges times by, when the test shares the server's manual
+    /// clock with it ([`Log::share_clock`]); the system clock otherwise.
+    pub clock: std::sync::OnceLock<Arc<vistalid_core::clock::ManualClock>>,
 }
 
 impl Log {
+    /// Judges times by `clock` from now on (the test gives the server the same one).
+    pub fn share_clock(&self, clock: Arc<vistalid_core::clock::ManualClock>) {
+        assert!(self.clock.set(clock).is_ok(), "the clock is shared once");
+    }
+    /// The stand-in's time, seconds since the epoch.
+    pub fn now(&self) -> i64 {
+        use vistalid_core::clock::Clock as _;
+        self.clock.get().map_or_else(now, |c| c.now())
+    }
+    /// Records a new credential at the stand-in's time.
+    pub fn new_credential(&self, credential: String) {
+        self.credentials.lock().unwrap().push(credential);
+        self.credential_times.lock().unwrap().push(self.now());
+    }
     pub fn script(&self, replies: &[Reply]) {
         self.script.lock().unwrap().extend(replies.iter().copied());
     }
