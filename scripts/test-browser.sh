@@ -6,7 +6,7 @@
 #   1. scripts/install-browser.sh (Chromium, npm ci; fast when already installed);
 #   2. cargo builds vistalid-testbed (the reference server, with its test-only phone) and the
 #      vistalid CLI (its QR decoder reads QR codes off screenshots);
-#   3. starts the testbed with `--phone 19` (fixture file in VISTALID_FIXTURE) and one shared
+#   3. starts the testbed with `--phone 20` (fixture file in VISTALID_FIXTURE) and one shared
 #      Chromium (VISTALID_BROWSER_WS); both stop on exit;
 #   4. runs `node --test` over every tests/browser/**/*.test.mjs (add a file and it runs), 4
 #      files at a time (they mostly wait on the phone and the pages; each file has phone
@@ -40,9 +40,9 @@ cleanup() {
 trap cleanup EXIT
 
 # Both serve until their standard input (descriptors 3 and 4 here) closes.
-step "start vistalid-testbed --phone 19 and the shared Chromium"
+step "start vistalid-testbed --phone 20 and the shared Chromium"
 mkfifo "$RUN/testbed.in" "$RUN/browser.in"
-"$CARGO_TARGET_DIR/debug/vistalid-testbed" --fixture "$RUN/fixture.json" --count 2 --phone 19 \
+"$CARGO_TARGET_DIR/debug/vistalid-testbed" --fixture "$RUN/fixture.json" --count 2 --phone 20 \
   <"$RUN/testbed.in" &
 TB_PID=$!
 exec 3>"$RUN/testbed.in"

@@ -267,6 +267,20 @@ async fn logout_without_a_hint_asks_a_confirmation_protected_by_a_csrf_token() {
     let form = r.html().form("logout").expect("form#logout");
     let csrf = form.field("csrf").expect("csrf").to_owned();
     assert_eq!(form.field("post_logout_redirect_uri"), Some(BYE));
+    // The confirmed POST answers with a 303 to the client: a browser follows it only if the
+    // page's CSP names the client's origin in form-action (found with Chromium).
+    let csp = r.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    let origin = url::Url::parse(BYE)
+        .expect("url")
+        .origin()
+        .ascii_serialization();
+    assert!(
+        csp.contains(&format!("form-action 'self' {origin};")),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"));
     // A POST without the token, with a wrong one, or the token on a GET: the confirmation
     // again, nothing ended (another site cannot end the session).
     let mut posts: Vec<Vec<(&str, &str)>> = vec![query.to_vec()];

@@ -16,7 +16,9 @@
 //!   (OIDC RP-Initiated Logout §2: `data-state="logout_confirm"`, a POST form to this endpoint
 //!   with a CSRF token derived from the session cookie, which another site can neither read
 //!   nor compute); the session ends only when that form comes back with its token. A browser
-//!   without a session has nothing to end and goes on at once.
+//!   without a session has nothing to end and goes on at once. The confirmation page's CSP
+//!   names the checked redirect's origin in `form-action`, since a browser enforces it on the
+//!   303 that answers the form.
 
 use std::sync::Arc;
 

@@ -49,7 +49,7 @@ pub(super) fn confirm(lang: Lang, c: &Confirm<'_>) -> Response {
             ));
         }
     }
-    Document {
+    let mut r = Document {
         lang,
         title: m.logout_confirm_title,
         state: "logout_confirm",
@@ -64,7 +64,13 @@ pub(super) fn confirm(lang: Lang, c: &Confirm<'_>) -> Response {
             esc(m.logout_confirm_submit)
         ),
     }
-    .respond(StatusCode::OK)
+    .respond(StatusCode::OK);
+    // The confirmed POST answers with a 303 to the registered address: the browser must be
+    // let go there (`form-action`).
+    if let Some(uri) = c.post_logout_redirect_uri.filter(|v| !v.is_empty()) {
+        pages::allow_form_target(r.headers_mut(), uri);
+    }
+    r
 }
 
 /// The "session closed" page.

@@ -26,6 +26,29 @@ pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src '
      img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
      base-uri 'none'";
 
+/// Lets the page's forms lead to `target`'s origin besides this server (`form-action`): a
+/// browser enforces `form-action` on every redirect that follows a form's POST, so a form
+/// whose answer is a 303 to a client (the logout confirmation's registered
+/// `post_logout_redirect_uri`) needs its origin named. `target` must be an address already
+/// checked against the client's registration; one without a tuple origin (`data:`, opaque)
+/// leaves the policy as it is.
+pub(crate) fn allow_form_target(headers: &mut HeaderMap, target: &str) {
+    let Ok(url) = url::Url::parse(target) else {
+        return;
+    };
+    let origin = url.origin();
+    if !origin.is_tuple() {
+        return;
+    }
+    let csp = CSP.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {}", origin.ascii_serialization()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
 /// Text escaped for HTML text and double-quoted attributes.
 pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -14,7 +14,7 @@ pub(crate) mod offline;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-pub(crate) use html::{asset, esc, harden, Document};
+pub(crate) use html::{allow_form_target, asset, esc, harden, Document};
 
 use crate::domain::lang::Lang;
 

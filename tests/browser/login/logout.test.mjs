@@ -3,7 +3,8 @@
 // shows the "session closed" page and ends the SSO session (the next authorization request
 // shows the identifier form again); an unregistered post_logout_redirect_uri is never
 // redirected to; an authorization request with an unregistered redirect_uri gets an error
-// page, never a redirect (RFC 6749 §4.1.2.1).
+// page, never a redirect (RFC 6749 §4.1.2.1); the confirmation form leads the browser on to
+// a registered post_logout_redirect_uri (the page's CSP form-action names its origin).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setup, waitForRedirect } from '../lib/harness.mjs';
@@ -85,4 +86,42 @@ test('logout: the session-closed page ends the session; unregistered URIs get er
   assert.equal(new URL(tab.url()).origin, new URL(d.authorization_endpoint).origin, 'not redirected');
   assert.equal(await stateOf(tab), 'error');
   await snap(tab, 'authorize-unregistered-redirect-uri');
+});
+
+test('logout: the confirmation form leads the browser on to the registered post_logout_redirect_uri', { skip }, async (t) => {
+  const snap = captures('logout-redirect');
+  const { login } = phone.phoneAccount('practitioner', 19);
+  const { page, rp } = await startLogin(t);
+  await submitIdentifier(page, nationalId(login));
+  await expectState(page, 'waiting');
+  const code = await codeShown(page);
+  const back = await waitForRedirect(page, rp.redirect_uri, () => phone.approve(login, code));
+  assert.ok(params(back).code, 'logged in');
+  const d = await discovery();
+  const tab = await page.context().newPage();
+
+  // Without id_token_hint: the confirmation first; its POST answers with a 303 to the
+  // client, which the page's CSP (form-action) must let the browser follow.
+  const end = new URL(d.end_session_endpoint);
+  end.searchParams.set('client_id', rp.id);
+  end.searchParams.set('post_logout_redirect_uri', rp.post_logout_redirect_uri);
+  end.searchParams.set('state', 'after-logout');
+  await tab.goto(end.href);
+  await expectState(tab, 'logout_confirm');
+  await snap(tab, 'logout-confirm-redirect');
+  const blocked = [];
+  tab.on('console', (m) => { if (/form-action/.test(m.text())) blocked.push(m.text()); });
+  // Nothing listens at the client's address: watch the request instead of the page.
+  const [gone] = await Promise.all([
+    tab.waitForRequest((r) => r.url().startsWith(rp.post_logout_redirect_uri), { timeout: 10_000 }),
+    tab.click('form#logout button'),
+  ]);
+  assert.equal(params(gone.url()).state, 'after-logout');
+  assert.deepEqual(blocked, [], 'no CSP refusal');
+
+  // The session is over: the next request shows the identifier form.
+  const again = await page.context().newPage();
+  const next = authorizationRequest({ endpoint: d.authorization_endpoint, clientId: rp.id, redirectUri: rp.redirect_uri });
+  await again.goto(next.url.href);
+  await expectState(again, 'identifier');
 });
