@@ -80,7 +80,7 @@ final class KeyRolloverTests: XCTestCase {
         XCTAssertEqual(token.0, 200)
         let again = try await w.updateServerKey(accountId: account.accountId)
         XCTAssertFalse(again, "nothing newer than the new key")
-        XCTAssertEqual(transport.rollovers, 4, "one rollover request per refresh and per refused fetch")
+        XCTAssertEqual(transport.rollovers, 5, "forged refresh 1, refused fetch 1, true refresh 2 (the hop, then none newer), last refresh 1")
     }
 }
 

@@ -74,7 +74,9 @@ async fn rotate(State(k): State<Keys>) -> Result<Json<serde_json::Value>, (Statu
         k.clock
             .back_secs
             .store(MIN_PREPUBLISH_SECS, Ordering::SeqCst);
-        let r = k.admin.rotate_key(KeyPurpose::Challenge, MIN_PREPUBLISH_SECS);
+        let r = k
+            .admin
+            .rotate_key(KeyPurpose::Challenge, MIN_PREPUBLISH_SECS);
         k.clock.back_secs.store(0, Ordering::SeqCst);
         r
     })
