@@ -24,6 +24,9 @@ struct Fixture: Decodable {
     struct ScanClient: Decodable { let id: String; let redirect_uri: String }
     let scan_client: ScanClient
     let camera_url: String
+    /// The testbed's key-rollover calls (issue 19): `POST /rotate-challenge-key`,
+    /// `GET /forged-rollover` (a statement not signed by the pinned key).
+    let keys_url: String
 
     static let shared: Fixture = {
         guard let path = ProcessInfo.processInfo.environment["VISTALID_FIXTURE"] else {

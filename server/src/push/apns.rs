@@ -208,3 +208,85 @@ impl ApnsSender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::push::config::ApnsEnvironment;
+    use base64::Engine as _;
+    use ring::rand::SystemRandom;
+    use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use vistalid_core::clock::ManualClock;
+
+    const T0: i64 = 1_800_000_000;
+
+    fn sender(dir: &std::path::Path, clock: Arc<ManualClock>) -> ApnsSender {
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .expect("key");
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref())
+        );
+        let key_file = dir.join("AuthKey_ABC123DEFG.p8");
+        std::fs::write(&key_file, pem).expect("write key");
+        let settings = ApnsSettings {
+            key_file,
+            key_id: "ABC123DEFG".into(),
+            team_id: "TEAM123456".into(),
+            topic: "fr.example.vistalid".into(),
+            environment: ApnsEnvironment::Development,
+            endpoint: None,
+            extra_roots_pem: None,
+            token_refresh_secs: 2400,
+        };
+        ApnsSender::new(&settings, clock, Duration::from_secs(5)).expect("sender")
+    }
+
+    /// The `iat` of a provider token.
+    fn iat(token: &str) -> i64 {
+        let claims = token.split('.').nth(1).expect("claims");
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .expect("b64");
+        serde_json::from_slice::<serde_json::Value>(&claims).expect("json")["iat"]
+            .as_i64()
+            .expect("iat")
+    }
+
+    /// The provider token is reused until `token_refresh_secs` old, then renewed (the injected
+    /// clock moves, nothing sleeps); a refused token younger than Apple's 20 minutes is not
+    /// replaced (`None`: the push waits), an older one is.
+    #[tokio::test]
+    async fn the_provider_token_is_reused_within_its_window_and_never_renewed_too_fast() {
+        let dir = tempfile::tempdir().expect("dir");
+        let clock = Arc::new(ManualClock::new(T0));
+        let s = sender(dir.path(), Arc::clone(&clock));
+        let first = s.provider_token(false).await.expect("ok").expect("token");
+        assert_eq!(iat(&first), T0);
+        clock.set(T0 + 2399);
+        let same = s.provider_token(false).await.expect("ok").expect("token");
+        assert_eq!(same.as_str(), first.as_str(), "reused inside the window");
+        // APNs said ExpiredProviderToken, but the token is under 20 minutes old: keep it.
+        clock.set(T0 + 1199);
+        assert!(s.provider_token(true).await.expect("ok").is_none());
+        assert_eq!(
+            s.provider_token(false)
+                .await
+                .expect("ok")
+                .expect("token")
+                .as_str(),
+            first.as_str(),
+            "a refusal of a young token changed nothing"
+        );
+        clock.set(T0 + 2400);
+        let renewed = s.provider_token(false).await.expect("ok").expect("token");
+        assert_eq!(iat(&renewed), T0 + 2400, "renewed once the window passed");
+        // A refusal of the renewed token 20 minutes later replaces it; sooner, not.
+        clock.set(T0 + 2400 + 1199);
+        assert!(s.provider_token(true).await.expect("ok").is_none());
+        clock.set(T0 + 2400 + 1200);
+        let again = s.provider_token(true).await.expect("ok").expect("token");
+        assert_eq!(iat(&again), T0 + 3600);
+    }
+}

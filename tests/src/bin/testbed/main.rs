@@ -6,7 +6,7 @@
 //! SIGINT.
 //!
 //! ```text
-//! vistalid-testbed --fixture PATH [--count N] [--phone M]     (N defaults to 14, M to 0)
+//! vistalid-testbed --fixture PATH [--count N] [--phone M]     (N defaults to 15, M to 0)
 //! ```
 //!
 //! The fixture file (written to `PATH.tmp`, then renamed, so a reader never sees half a file):
@@ -23,6 +23,10 @@
 //!
 //! `scan_client` is a browser client registered for scan mode (issue 16); `camera_url` is
 //! [`camera`], the stand-in for a phone camera that reads a login page's QR code.
+//!
+//! [`keys`] serves the key-rollover calls of the shells' tests (issue 19) at `"keys_url"`:
+//! `POST /rotate-challenge-key` (the `rotate-key challenge` admin command) and
+//! `GET /forged-rollover` (a rollover statement not signed by the pinned key).
 //!
 //! It also starts [`hostile`], a misbehaving HTTP server for the shells' transport tests, and
 //! adds its base URL to the fixture as `"hostile_url"`.
@@ -44,6 +48,7 @@
 
 mod camera;
 mod hostile;
+mod keys;
 mod phone;
 
 use std::path::PathBuf;
@@ -62,7 +67,7 @@ struct Options {
 
 fn parse_args() -> Result<Options, String> {
     let mut fixture = None;
-    let mut count = 14;
+    let mut count = 15;
     let mut phone = 0;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -150,6 +155,9 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         c.challenge_ttl_secs = STRICT_EXPIRES_IN;
         c
     };
+    // The main server's clock, which the key-rollover call sets back during a rotation.
+    let clock = std::sync::Arc::new(keys::ShiftableClock::default());
+    config.clock = std::sync::Arc::clone(&clock).into();
     let server = vistalid_server::start(config).await?;
     let admin = server.admin();
 
@@ -183,8 +191,17 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
             .redirect_uri(&scan_redirect)
             .scan_login(true),
     )?;
+    let keys_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let keys_url = format!("http://{}", keys_listener.local_addr()?);
+    tokio::spawn(keys::serve(
+        keys_listener,
+        server.admin(),
+        clock,
+        server.base_url().to_owned(),
+    ));
     let mut fixture = json!({
         "base_url": server.base_url(),
+        "keys_url": keys_url,
         "hostile_url": hostile_url,
         "pick_client": pick_client,
         "type_client": type_client,

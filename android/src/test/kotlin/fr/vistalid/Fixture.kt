@@ -48,6 +48,12 @@ internal object Fixture {
         return c["id"] as String to c["redirect_uri"] as String
     }
 
+    /**
+     * The testbed's key-rollover calls (issue 19): `POST /rotate-challenge-key` rotates the
+     * challenge-signing key, `GET /forged-rollover` gives a statement not signed by the pinned key.
+     */
+    val keysUrl: String get() = json["keys_url"] as String
+
     /** The testbed's stand-in for a phone camera: reads a login page's QR code. */
     val cameraUrl: String get() = json["camera_url"] as String
 
