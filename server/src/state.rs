@@ -80,7 +80,7 @@ impl Shared {
         shutdown: watch::Receiver<bool>,
     ) -> Result<Arc<Self>, ServerError> {
         config.validate()?;
-        let store = Store::open(&config.db_path)?;
+        let store = Store::open(&config.database()?)?;
         let (kek_file, create) = config.kek_file();
         let keys = Keyring::open(&store, Kek::load_or_create(&kek_file, create)?)?;
         let attestation = match &config.attestation_policy {

@@ -16,7 +16,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// The guard to create with a device (in the enrolment's transaction).
 #[derive(Clone)]
@@ -103,17 +103,21 @@ impl PinGuards<'_> {
     /// The keys of `device_id`'s guard, if it has one.
     pub(crate) async fn keys(&self, device_id: &str) -> Result<Option<GuardKeys>, StoreError> {
         let id = device_id.to_owned();
-        self.store
-            .db
-            .read(move |c| sqlite::pin_guards::keys(c, &id))
+        self.store.read(
+            id,
+            |tx, id| sqlite::pin_guards::keys(tx, id),
+            |tx, id| Box::pin(postgres::pin_guards::keys(tx, id)),
+        )
             .await
     }
 
     /// Spends the request id and counts one guess (see the module guarantees).
     pub(crate) async fn count_guess(&self, req: GuardRequest) -> Result<GuessOutcome, StoreError> {
-        self.store
-            .db
-            .write(move |tx| sqlite::pin_guards::count_guess(tx, &req))
+        self.store.write(
+            req,
+            |tx, req| sqlite::pin_guards::count_guess(tx, req),
+            |tx, req| Box::pin(postgres::pin_guards::count_guess(tx, req)),
+        )
             .await
     }
 
@@ -122,9 +126,11 @@ impl PinGuards<'_> {
         &self,
         req: GuardRequest,
     ) -> Result<Result<u32, GuardRefusal>, StoreError> {
-        self.store
-            .db
-            .write(move |tx| sqlite::pin_guards::confirm(tx, &req))
+        self.store.write(
+            req,
+            |tx, req| sqlite::pin_guards::confirm(tx, req),
+            |tx, req| Box::pin(postgres::pin_guards::confirm(tx, req)),
+        )
             .await
     }
 }

@@ -17,7 +17,7 @@ use std::fmt;
 
 use vistalid_core::push::PushPlatform;
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// A device's token, as the senders need it.
 #[derive(Clone, PartialEq, Eq)]
@@ -85,9 +85,11 @@ impl PushTokens<'_> {
         &self,
         reg: PushRegistration,
     ) -> Result<RegisterOutcome, StoreError> {
-        self.store
-            .db
-            .write(move |tx| sqlite::push_tokens::register(tx, &reg))
+        self.store.write(
+            reg,
+            |tx, reg| sqlite::push_tokens::register(tx, reg),
+            |tx, reg| Box::pin(postgres::push_tokens::register(tx, reg)),
+        )
             .await
     }
 
@@ -97,9 +99,11 @@ impl PushTokens<'_> {
         device_id: &str,
     ) -> Result<Option<StoredPushToken>, StoreError> {
         let id = device_id.to_owned();
-        self.store
-            .db
-            .read(move |c| sqlite::push_tokens::of_device(c, &id))
+        self.store.read(
+            id,
+            |tx, id| sqlite::push_tokens::of_device(tx, id),
+            |tx, id| Box::pin(postgres::push_tokens::of_device(tx, id)),
+        )
             .await
     }
 
@@ -107,9 +111,11 @@ impl PushTokens<'_> {
     /// unregistered); whether one was removed.
     pub(crate) async fn remove_if(&self, device_id: &str, token: &str) -> Result<bool, StoreError> {
         let (id, token) = (device_id.to_owned(), token.to_owned());
-        self.store
-            .db
-            .write(move |tx| sqlite::push_tokens::remove_if(tx, &id, &token))
+        self.store.write(
+            (id, token),
+            |tx, (id, token)| sqlite::push_tokens::remove_if(tx, id, token),
+            |tx, (id, token)| Box::pin(postgres::push_tokens::remove_if(tx, id, token)),
+        )
             .await
     }
 }
