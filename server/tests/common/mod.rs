@@ -150,6 +150,8 @@ fn test_config(
     c.poll_interval_secs = 0;
     c.clock = Arc::clone(clock).into();
     tweak(&mut c);
+    // VL_TEST_DATABASE_URL set (scripts/test.sh's PostgreSQL suites): a schema of its own.
+    c.use_test_database().expect("test database");
     c
 }
 

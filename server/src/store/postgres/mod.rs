@@ -404,16 +404,12 @@ async fn run<D: Sync, T>(
     }
 }
 
-/// **Tests only**: a fresh schema on the PostgreSQL server of `base_url` (its own tables,
-/// so tests run in parallel on one server), returned as a URL whose `search_path` names it.
-/// Blocks.
-pub fn test_schema_url(base_url: &str) -> Result<String, StoreError> {
-    let mut name = String::from("t_");
-    let mut bytes = [0u8; 10];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .map_err(|_| StoreError::Task)?;
-    for b in bytes {
-        name.push_str(&format!("{b:02x}"));
+/// **Tests only**: the schema `name` (created if absent) on the PostgreSQL server of
+/// `base_url`, returned as a URL whose `search_path` names it: each test gets its own
+/// tables, so tests run in parallel on one server. Blocks.
+pub(crate) fn test_schema_url(base_url: &str, name: &str) -> Result<String, StoreError> {
+    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return Err(StoreError::Unavailable(format!("bad schema name {name}")));
     }
     let settings = PgSettings {
         url: base_url.to_owned(),
@@ -423,7 +419,7 @@ pub fn test_schema_url(base_url: &str) -> Result<String, StoreError> {
     };
     let config = connection_config(&settings)?;
     let pool = pool(&config, &settings, 1)?;
-    let sql = format!("CREATE SCHEMA {name}");
+    let sql = format!("CREATE SCHEMA IF NOT EXISTS {name}");
     std::thread::scope(|scope| {
         scope
             .spawn(move || {
@@ -439,8 +435,10 @@ pub fn test_schema_url(base_url: &str) -> Result<String, StoreError> {
             .join()
             .map_err(|_| StoreError::Task)?
     })?;
-    let mut url = url::Url::parse(base_url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    url.query_pairs_mut()
-        .append_pair("options", &format!("-c search_path={name}"));
-    Ok(url.to_string())
+    // Percent-encoded by hand: tokio-postgres reads `+` as a plus, not a space.
+    let options = format!("options=-c%20search_path%3D{name}");
+    Ok(match base_url.split_once('?') {
+        Some((head, query)) => format!("{head}?{query}&{options}"),
+        None => format!("{base_url}?{options}"),
+    })
 }
