@@ -380,40 +380,9 @@ impl ServerConfig {
     pub fn for_tests(dir: &std::path::Path) -> Self {
         let mut c = Self::new(dir.join("vistalid-server.sqlite"));
         c.poll_interval_secs = 0;
-        c.use_test_database()
-            .expect("the test database of VL_TEST_DATABASE_URL");
         c
     }
 
-    /// **Tests only**: when the environment variable [`TEST_DATABASE_ENV`] names a
-    /// PostgreSQL server, moves this configuration there: to a schema of its own, named after
-    /// [`Self::db_path`] (so a test that reopens the same path finds its data again, and two
-    /// tests never share tables), with the key-encryption key file beside `db_path` (created
-    /// if absent). Without the variable, nothing changes (SQLite at `db_path`). Blocks.
-    pub fn use_test_database(&mut self) -> Result<(), ServerError> {
-        let Ok(base) = std::env::var(TEST_DATABASE_ENV) else {
-            return Ok(());
-        };
-        if base.is_empty() {
-            return Ok(());
-        }
-        let path = std::path::absolute(&self.db_path).map_err(crate::store::StoreError::Io)?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, path.as_os_str().as_encoded_bytes());
-        let name: String = std::iter::once("t_".to_owned())
-            .chain(digest.as_ref()[..12].iter().map(|b| format!("{b:02x}")))
-            .collect();
-        self.database_url = Some(crate::store::postgres::test_schema_url(&base, &name)?);
-        if self.key_encryption_key_file.is_none() {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(crate::store::StoreError::Io)?;
-            }
-            let mut kek = path.into_os_string();
-            kek.push(".kek");
-            crate::keyring::Kek::load_or_create(std::path::Path::new(&kek), true)?;
-            self.key_encryption_key_file = Some(PathBuf::from(kek));
-        }
-        Ok(())
-    }
 
     /// Checks every setting; the error names the first one out of range.
     pub(crate) fn validate(&self) -> Result<(), ServerError> {

@@ -149,6 +149,40 @@ impl Shared {
     }
 }
 
+impl ServerConfig {
+    /// **Tests only**: when the environment variable [`crate::config::TEST_DATABASE_ENV`] names a
+    /// PostgreSQL server, moves this configuration there: to a schema of its own, named after
+    /// [`Self::db_path`] (so a test that reopens the same path finds its data again, and two
+    /// tests never share tables), with the key-encryption key file beside `db_path` (created
+    /// if absent). Without the variable, or with [`ServerConfig::database_url`] already set,
+    /// nothing changes. Blocks.
+    pub fn use_test_database(&mut self) -> Result<(), ServerError> {
+        let Ok(base) = std::env::var(crate::config::TEST_DATABASE_ENV) else {
+            return Ok(());
+        };
+        // A configuration that names its database keeps it (a test of the SQLite file).
+        if base.is_empty() || self.database_url.is_some() {
+            return Ok(());
+        }
+        let path = std::path::absolute(&self.db_path).map_err(crate::store::StoreError::Io)?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, path.as_os_str().as_encoded_bytes());
+        let name: String = std::iter::once("t_".to_owned())
+            .chain(digest.as_ref()[..12].iter().map(|b| format!("{b:02x}")))
+            .collect();
+        self.database_url = Some(crate::store::postgres::test_schema_url(&base, &name)?);
+        if self.key_encryption_key_file.is_none() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(crate::store::StoreError::Io)?;
+            }
+            let mut kek = path.into_os_string();
+            kek.push(".kek");
+            Kek::load_or_create(std::path::Path::new(&kek), true)?;
+            self.key_encryption_key_file = Some(std::path::PathBuf::from(kek));
+        }
+        Ok(())
+    }
+}
+
 /// Whether `url`'s host is a loopback address or `localhost` (a development or test server).
 fn is_loopback_url(url: &str) -> bool {
     match url::Url::parse(url)

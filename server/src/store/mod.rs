@@ -194,7 +194,7 @@ impl Store {
     async fn read<D, T>(
         &self,
         d: D,
-        lite: impl FnOnce(&rusqlite::Connection, &D) -> Result<T, StoreError> + Send + 'static,
+        lite: impl FnOnce(&sqlite::Conn, &D) -> Result<T, StoreError> + Send + 'static,
         pg: postgres::Job<D, T>,
     ) -> Result<T, StoreError>
     where
@@ -228,7 +228,7 @@ impl Store {
     fn read_blocking<D: Sync, T: Send>(
         &self,
         d: D,
-        lite: impl FnOnce(&rusqlite::Connection, &D) -> Result<T, StoreError>,
+        lite: impl FnOnce(&sqlite::Conn, &D) -> Result<T, StoreError>,
         pg: postgres::Job<D, T>,
     ) -> Result<T, StoreError> {
         match &self.backend {

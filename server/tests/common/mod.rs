@@ -141,6 +141,13 @@ impl Harness {
     }
 }
 
+/// For a test that reads or writes the SQLite file itself (or runs the binary on it): keeps
+/// it on SQLite whatever `VL_TEST_DATABASE_URL` says.
+#[allow(dead_code)]
+pub fn sqlite_only(c: &mut ServerConfig) {
+    c.database_url = Some(format!("sqlite:{}", c.db_path.display()));
+}
+
 fn test_config(
     dir: &tempfile::TempDir,
     clock: &Arc<ManualClock>,

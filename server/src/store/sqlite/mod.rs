@@ -53,6 +53,9 @@ use schema::MIGRATIONS;
 /// A write transaction of the backend, as the repositories' SQL receives it.
 pub(super) type Tx<'a> = rusqlite::Transaction<'a>;
 
+/// A read connection of the backend, as the repositories' SQL receives it.
+pub(super) type Conn = rusqlite::Connection;
+
 /// A stored state text that no variant has (carried inside rusqlite's conversion error, then
 /// turned into [`StoreError::Corrupt`]).
 #[derive(Debug)]
