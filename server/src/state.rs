@@ -164,12 +164,19 @@ impl ServerConfig {
         if base.is_empty() || self.database_url.is_some() {
             return Ok(());
         }
+        self.use_postgres_schema(&base)
+    }
+
+    /// **Tests and benches only**: moves this configuration to a schema of its own on the
+    /// PostgreSQL server of `base_url` (see [`ServerConfig::use_test_database`]). Blocks.
+    pub fn use_postgres_schema(&mut self, base_url: &str) -> Result<(), ServerError> {
+        let base = base_url;
         let path = std::path::absolute(&self.db_path).map_err(crate::store::StoreError::Io)?;
         let digest = ring::digest::digest(&ring::digest::SHA256, path.as_os_str().as_encoded_bytes());
         let name: String = std::iter::once("t_".to_owned())
             .chain(digest.as_ref()[..12].iter().map(|b| format!("{b:02x}")))
             .collect();
-        self.database_url = Some(crate::store::postgres::test_schema_url(&base, &name)?);
+        self.database_url = Some(crate::store::postgres::test_schema_url(base, &name)?);
         if self.key_encryption_key_file.is_none() {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(crate::store::StoreError::Io)?;
