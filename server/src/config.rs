@@ -383,7 +383,6 @@ impl ServerConfig {
         c
     }
 
-
     /// Checks every setting; the error names the first one out of range.
     pub(crate) fn validate(&self) -> Result<(), ServerError> {
         let bad = |m: &str| Err(ServerError::Config(m.to_owned()));

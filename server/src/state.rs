@@ -172,7 +172,8 @@ impl ServerConfig {
     pub fn use_postgres_schema(&mut self, base_url: &str) -> Result<(), ServerError> {
         let base = base_url;
         let path = std::path::absolute(&self.db_path).map_err(crate::store::StoreError::Io)?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, path.as_os_str().as_encoded_bytes());
+        let digest =
+            ring::digest::digest(&ring::digest::SHA256, path.as_os_str().as_encoded_bytes());
         let name: String = std::iter::once("t_".to_owned())
             .chain(digest.as_ref()[..12].iter().map(|b| format!("{b:02x}")))
             .collect();

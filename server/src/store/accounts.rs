@@ -153,8 +153,8 @@ impl Accounts<'_> {
     pub(crate) fn alerts(&self, account: &str) -> Result<Option<Alerts>, StoreError> {
         self.store.read_blocking(
             account,
-            |tx, account| sqlite::accounts::alerts(tx, *account),
-            |tx, account| Box::pin(postgres::accounts::alerts(tx, *account)),
+            |tx, account| sqlite::accounts::alerts(tx, account),
+            |tx, account| Box::pin(postgres::accounts::alerts(tx, account)),
         )
     }
 
@@ -162,8 +162,8 @@ impl Accounts<'_> {
     pub(crate) fn devices(&self, account: &str) -> Result<Vec<DeviceRecord>, StoreError> {
         self.store.read_blocking(
             account,
-            |tx, account| sqlite::accounts::devices(tx, *account),
-            |tx, account| Box::pin(postgres::accounts::devices(tx, *account)),
+            |tx, account| sqlite::accounts::devices(tx, account),
+            |tx, account| Box::pin(postgres::accounts::devices(tx, account)),
         )
     }
 
@@ -188,11 +188,20 @@ impl Accounts<'_> {
         login_id: &str,
     ) -> Result<Option<LoginTarget>, StoreError> {
         let hint = login_id.to_owned();
-        self.store.read(
-            hint,
-            |tx, hint| sqlite::accounts::login_target(tx, hint, sqlite::accounts::TargetBy::LoginId),
-            |tx, hint| Box::pin(postgres::accounts::login_target(tx, hint, sqlite::accounts::TargetBy::LoginId)),
-        )
+        self.store
+            .read(
+                hint,
+                |tx, hint| {
+                    sqlite::accounts::login_target(tx, hint, sqlite::accounts::TargetBy::LoginId)
+                },
+                |tx, hint| {
+                    Box::pin(postgres::accounts::login_target(
+                        tx,
+                        hint,
+                        sqlite::accounts::TargetBy::LoginId,
+                    ))
+                },
+            )
             .await
     }
 
@@ -202,11 +211,20 @@ impl Accounts<'_> {
         account_id: &str,
     ) -> Result<Option<LoginTarget>, StoreError> {
         let id = account_id.to_owned();
-        self.store.read(
-            id,
-            |tx, id| sqlite::accounts::login_target(tx, id, sqlite::accounts::TargetBy::AccountId),
-            |tx, id| Box::pin(postgres::accounts::login_target(tx, id, sqlite::accounts::TargetBy::AccountId)),
-        )
+        self.store
+            .read(
+                id,
+                |tx, id| {
+                    sqlite::accounts::login_target(tx, id, sqlite::accounts::TargetBy::AccountId)
+                },
+                |tx, id| {
+                    Box::pin(postgres::accounts::login_target(
+                        tx,
+                        id,
+                        sqlite::accounts::TargetBy::AccountId,
+                    ))
+                },
+            )
             .await
     }
 
@@ -214,8 +232,8 @@ impl Accounts<'_> {
     pub(crate) fn login_id(&self, account: &str) -> Result<Option<String>, StoreError> {
         self.store.read_blocking(
             account,
-            |tx, account| sqlite::accounts::login_id(tx, *account),
-            |tx, account| Box::pin(postgres::accounts::login_id(tx, *account)),
+            |tx, account| sqlite::accounts::login_id(tx, account),
+            |tx, account| Box::pin(postgres::accounts::login_id(tx, account)),
         )
     }
 
@@ -225,11 +243,12 @@ impl Accounts<'_> {
         device_id: &str,
     ) -> Result<Option<DeviceKey>, StoreError> {
         let id = device_id.to_owned();
-        self.store.read(
-            id,
-            |tx, id| sqlite::accounts::device_key(tx, id),
-            |tx, id| Box::pin(postgres::accounts::device_key(tx, id)),
-        )
+        self.store
+            .read(
+                id,
+                |tx, id| sqlite::accounts::device_key(tx, id),
+                |tx, id| Box::pin(postgres::accounts::device_key(tx, id)),
+            )
             .await
     }
 
@@ -238,11 +257,10 @@ impl Accounts<'_> {
         &self,
         hash: [u8; 32],
     ) -> Result<Option<String>, StoreError> {
-        self.store.read(
-            hash,
-            |tx, hash| sqlite::accounts::device_by_poll_token(tx, hash),
-            |tx, hash| Box::pin(postgres::accounts::device_by_poll_token(tx, hash)),
-        )
+        self.store
+            .read(hash, sqlite::accounts::device_by_poll_token, |tx, hash| {
+                Box::pin(postgres::accounts::device_by_poll_token(tx, hash))
+            })
             .await
     }
 }

@@ -161,22 +161,22 @@ pub(crate) struct Attempts<'a> {
 impl Attempts<'_> {
     /// Stores a new attempt.
     pub(crate) async fn create(&self, attempt: NewAttempt) -> Result<(), StoreError> {
-        self.store.write(
-            attempt,
-            |tx, attempt| sqlite::attempts::create(tx, attempt),
-            |tx, attempt| Box::pin(postgres::attempts::create(tx, attempt)),
-        )
+        self.store
+            .write(attempt, sqlite::attempts::create, |tx, attempt| {
+                Box::pin(postgres::attempts::create(tx, attempt))
+            })
             .await
     }
 
     /// The attempt `id`, with its client, request and the account's device names.
     pub(crate) async fn find(&self, id: &str) -> Result<Option<Attempt>, StoreError> {
         let id = id.to_owned();
-        self.store.read(
-            id,
-            |tx, id| sqlite::attempts::find(tx, id),
-            |tx, id| Box::pin(postgres::attempts::find(tx, id)),
-        )
+        self.store
+            .read(
+                id,
+                |tx, id| sqlite::attempts::find(tx, id),
+                |tx, id| Box::pin(postgres::attempts::find(tx, id)),
+            )
             .await
     }
 
@@ -188,21 +188,21 @@ impl Attempts<'_> {
         now: i64,
     ) -> Result<Stopped, StoreError> {
         let id = id.to_owned();
-        self.store.write(
-            (id, stop, now),
-            |tx, (id, stop, now)| sqlite::attempts::stop(tx, id, stop, *now),
-            |tx, (id, stop, now)| Box::pin(postgres::attempts::stop(tx, id, stop, *now)),
-        )
+        self.store
+            .write(
+                (id, stop, now),
+                |tx, (id, stop, now)| sqlite::attempts::stop(tx, id, stop, *now),
+                |tx, (id, stop, now)| Box::pin(postgres::attempts::stop(tx, id, stop, *now)),
+            )
             .await
     }
 
     /// After an approval: stores the code, opens the session, marks the attempt done.
     pub(crate) async fn issue_code(&self, step: CodeFromAttempt) -> Result<Continued, StoreError> {
-        self.store.write(
-            step,
-            |tx, step| sqlite::attempts::issue_code(tx, step),
-            |tx, step| Box::pin(postgres::attempts::issue_code(tx, step)),
-        )
+        self.store
+            .write(step, sqlite::attempts::issue_code, |tx, step| {
+                Box::pin(postgres::attempts::issue_code(tx, step))
+            })
             .await
     }
 
@@ -214,11 +214,12 @@ impl Attempts<'_> {
         secret: Arc<ScanSecret>,
     ) -> Result<bool, StoreError> {
         let id = id.to_owned();
-        self.store.write(
-            (id, secret),
-            |tx, (id, secret)| sqlite::scan::enable(tx, id, secret),
-            |tx, (id, secret)| Box::pin(postgres::scan::enable(tx, id, secret)),
-        )
+        self.store
+            .write(
+                (id, secret),
+                |tx, (id, secret)| sqlite::scan::enable(tx, id, secret),
+                |tx, (id, secret)| Box::pin(postgres::scan::enable(tx, id, secret)),
+            )
             .await
     }
 
@@ -226,11 +227,12 @@ impl Attempts<'_> {
     /// before.
     pub(crate) async fn finish(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let id = id.to_owned();
-        self.store.write(
-            (id, now),
-            |tx, (id, now)| sqlite::attempts::finish(tx, id, *now),
-            |tx, (id, now)| Box::pin(postgres::attempts::finish(tx, id, *now)),
-        )
+        self.store
+            .write(
+                (id, now),
+                |tx, (id, now)| sqlite::attempts::finish(tx, id, *now),
+                |tx, (id, now)| Box::pin(postgres::attempts::finish(tx, id, *now)),
+            )
             .await
     }
 }

@@ -47,11 +47,10 @@ pub(crate) struct Clients<'a> {
 impl Clients<'_> {
     /// Registers a relying party (blocking).
     pub(crate) fn add(&self, client: NewClient) -> Result<(), StoreError> {
-        self.store.write_blocking(
-            client,
-            |tx, client| sqlite::clients::add(tx, client),
-            |tx, client| Box::pin(postgres::clients::add(tx, client)),
-        )
+        self.store
+            .write_blocking(client, sqlite::clients::add, |tx, client| {
+                Box::pin(postgres::clients::add(tx, client))
+            })
     }
 
     /// Replaces a client's secret hash; `false` when no client has that id (blocking).
@@ -77,11 +76,12 @@ impl Clients<'_> {
     /// The record of `client_id`, if registered.
     pub(crate) async fn find(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
         let id = client_id.to_owned();
-        self.store.read(
-            id,
-            |tx, id| sqlite::clients::find(tx, id),
-            |tx, id| Box::pin(postgres::clients::find(tx, id)),
-        )
+        self.store
+            .read(
+                id,
+                |tx, id| sqlite::clients::find(tx, id),
+                |tx, id| Box::pin(postgres::clients::find(tx, id)),
+            )
             .await
     }
 }

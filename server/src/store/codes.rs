@@ -104,21 +104,23 @@ impl Codes<'_> {
     /// Stores a fresh single-use enrolment nonce.
     pub(crate) async fn add_nonce(&self, nonce: &str, expires_at: i64) -> Result<(), StoreError> {
         let nonce = nonce.to_owned();
-        self.store.write(
-            (nonce, expires_at),
-            |tx, (nonce, expires_at)| sqlite::codes::add_nonce(tx, nonce, *expires_at),
-            |tx, (nonce, expires_at)| Box::pin(postgres::codes::add_nonce(tx, nonce, *expires_at)),
-        )
+        self.store
+            .write(
+                (nonce, expires_at),
+                |tx, (nonce, expires_at)| sqlite::codes::add_nonce(tx, nonce, *expires_at),
+                |tx, (nonce, expires_at)| {
+                    Box::pin(postgres::codes::add_nonce(tx, nonce, *expires_at))
+                },
+            )
             .await
     }
 
     /// Spends the nonce, redeems the code and enrols the device, in one transaction.
     pub(crate) async fn redeem(&self, enrolment: Enrolment) -> Result<CodeRedeem, StoreError> {
-        self.store.write(
-            enrolment,
-            |tx, enrolment| sqlite::codes::redeem(tx, enrolment),
-            |tx, enrolment| Box::pin(postgres::codes::redeem(tx, enrolment)),
-        )
+        self.store
+            .write(enrolment, sqlite::codes::redeem, |tx, enrolment| {
+                Box::pin(postgres::codes::redeem(tx, enrolment))
+            })
             .await
     }
 

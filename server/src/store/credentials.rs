@@ -67,32 +67,31 @@ pub(crate) struct Credentials<'a> {
 impl Credentials<'_> {
     /// Records an issued credential.
     pub(crate) async fn record(&self, credential: NewCredential) -> Result<(), StoreError> {
-        self.store.write(
-            credential,
-            |tx, credential| sqlite::credentials::record(tx, credential),
-            |tx, credential| Box::pin(postgres::credentials::record(tx, credential)),
-        )
+        self.store
+            .write(credential, sqlite::credentials::record, |tx, credential| {
+                Box::pin(postgres::credentials::record(tx, credential))
+            })
             .await
     }
 
     /// Who credential `id` was issued to, if it exists.
     pub(crate) async fn presenter(&self, id: &[u8]) -> Result<Option<Presenter>, StoreError> {
         let id = id.to_vec();
-        self.store.read(
-            id,
-            |tx, id| sqlite::credentials::presenter(tx, id),
-            |tx, id| Box::pin(postgres::credentials::presenter(tx, id)),
-        )
+        self.store
+            .read(
+                id,
+                |tx, id| sqlite::credentials::presenter(tx, id),
+                |tx, id| Box::pin(postgres::credentials::presenter(tx, id)),
+            )
             .await
     }
 
     /// Redeems a presentation once (and drops records expired over an hour ago).
     pub(crate) async fn redeem(&self, redemption: NewRedemption) -> Result<Redemption, StoreError> {
-        self.store.write(
-            redemption,
-            |tx, redemption| sqlite::credentials::redeem(tx, redemption),
-            |tx, redemption| Box::pin(postgres::credentials::redeem(tx, redemption)),
-        )
+        self.store
+            .write(redemption, sqlite::credentials::redeem, |tx, redemption| {
+                Box::pin(postgres::credentials::redeem(tx, redemption))
+            })
             .await
     }
 }

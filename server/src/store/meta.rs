@@ -16,11 +16,12 @@ impl Meta<'_> {
         &self,
         key: &'static str,
     ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-        self.store.read_blocking(
-            key,
-            |tx, key| sqlite::meta::get(tx, *key),
-            |tx, key| Box::pin(postgres::meta::get_value(tx, *key)),
-        )
+        self.store
+            .read_blocking(
+                key,
+                |tx, key| sqlite::meta::get(tx, key),
+                |tx, key| Box::pin(postgres::meta::get_value(tx, key)),
+            )
             .map(|v| v.map(Zeroizing::new))
     }
 
@@ -28,8 +29,8 @@ impl Meta<'_> {
     pub(crate) fn remove(&self, key: &'static str) -> Result<(), StoreError> {
         self.store.write_blocking(
             key,
-            |tx, key| sqlite::meta::remove(tx, *key),
-            |tx, key| Box::pin(postgres::meta::remove(tx, *key)),
+            |tx, key| sqlite::meta::remove(tx, key),
+            |tx, key| Box::pin(postgres::meta::remove(tx, key)),
         )
     }
 }

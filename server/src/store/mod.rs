@@ -30,8 +30,8 @@ mod refusals;
 mod requests;
 mod sessions;
 // The server's signing keys (issue 19, branch keys19).
-mod signing_keys;
 pub(crate) mod postgres;
+mod signing_keys;
 mod sqlite;
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
 #[allow(dead_code)]

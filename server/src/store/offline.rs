@@ -103,43 +103,45 @@ impl Offline<'_> {
     /// Whether the account has an active device with an offline secret.
     pub(crate) async fn available(&self, account_id: &str) -> Result<bool, StoreError> {
         let id = account_id.to_owned();
-        self.store.read(
-            id,
-            |tx, id| sqlite::offline::available(tx, id),
-            |tx, id| Box::pin(postgres::offline::available(tx, id)),
-        )
+        self.store
+            .read(
+                id,
+                |tx, id| sqlite::offline::available(tx, id),
+                |tx, id| Box::pin(postgres::offline::available(tx, id)),
+            )
             .await
     }
 
     /// Counts a try of `account_id` at `now` (see the module guarantees).
     pub(crate) async fn begin(&self, account_id: &str, now: i64) -> Result<Begin, StoreError> {
         let id = account_id.to_owned();
-        self.store.write(
-            (id, now),
-            |tx, (id, now)| sqlite::offline::begin(tx, id, *now),
-            |tx, (id, now)| Box::pin(postgres::offline::begin(tx, id, *now)),
-        )
+        self.store
+            .write(
+                (id, now),
+                |tx, (id, now)| sqlite::offline::begin(tx, id, *now),
+                |tx, (id, now)| Box::pin(postgres::offline::begin(tx, id, *now)),
+            )
             .await
     }
 
     /// Records that the counted try was wrong.
     pub(crate) async fn fail(&self, account_id: &str, now: i64) -> Result<Failed, StoreError> {
         let id = account_id.to_owned();
-        self.store.write(
-            (id, now),
-            |tx, (id, now)| sqlite::offline::fail(tx, id, *now),
-            |tx, (id, now)| Box::pin(postgres::offline::fail(tx, id, *now)),
-        )
+        self.store
+            .write(
+                (id, now),
+                |tx, (id, now)| sqlite::offline::fail(tx, id, *now),
+                |tx, (id, now)| Box::pin(postgres::offline::fail(tx, id, *now)),
+            )
             .await
     }
 
     /// Accepts a right code (see the module guarantees).
     pub(crate) async fn accept(&self, a: OfflineAccept) -> Result<Accepted, StoreError> {
-        self.store.write(
-            a,
-            |tx, a| sqlite::offline::accept(tx, a),
-            |tx, a| Box::pin(postgres::offline::accept(tx, a)),
-        )
+        self.store
+            .write(a, sqlite::offline::accept, |tx, a| {
+                Box::pin(postgres::offline::accept(tx, a))
+            })
             .await
     }
 
@@ -147,11 +149,12 @@ impl Offline<'_> {
     /// unknown client refuses.
     pub(crate) async fn client_refuses(&self, client_id: &str) -> Result<bool, StoreError> {
         let id = client_id.to_owned();
-        self.store.read(
-            id,
-            |tx, id| sqlite::offline::client_refuses(tx, id),
-            |tx, id| Box::pin(postgres::offline::client_refuses(tx, id)),
-        )
+        self.store
+            .read(
+                id,
+                |tx, id| sqlite::offline::client_refuses(tx, id),
+                |tx, id| Box::pin(postgres::offline::client_refuses(tx, id)),
+            )
             .await
     }
 

@@ -103,21 +103,21 @@ impl PinGuards<'_> {
     /// The keys of `device_id`'s guard, if it has one.
     pub(crate) async fn keys(&self, device_id: &str) -> Result<Option<GuardKeys>, StoreError> {
         let id = device_id.to_owned();
-        self.store.read(
-            id,
-            |tx, id| sqlite::pin_guards::keys(tx, id),
-            |tx, id| Box::pin(postgres::pin_guards::keys(tx, id)),
-        )
+        self.store
+            .read(
+                id,
+                |tx, id| sqlite::pin_guards::keys(tx, id),
+                |tx, id| Box::pin(postgres::pin_guards::keys(tx, id)),
+            )
             .await
     }
 
     /// Spends the request id and counts one guess (see the module guarantees).
     pub(crate) async fn count_guess(&self, req: GuardRequest) -> Result<GuessOutcome, StoreError> {
-        self.store.write(
-            req,
-            |tx, req| sqlite::pin_guards::count_guess(tx, req),
-            |tx, req| Box::pin(postgres::pin_guards::count_guess(tx, req)),
-        )
+        self.store
+            .write(req, sqlite::pin_guards::count_guess, |tx, req| {
+                Box::pin(postgres::pin_guards::count_guess(tx, req))
+            })
             .await
     }
 
@@ -126,11 +126,10 @@ impl PinGuards<'_> {
         &self,
         req: GuardRequest,
     ) -> Result<Result<u32, GuardRefusal>, StoreError> {
-        self.store.write(
-            req,
-            |tx, req| sqlite::pin_guards::confirm(tx, req),
-            |tx, req| Box::pin(postgres::pin_guards::confirm(tx, req)),
-        )
+        self.store
+            .write(req, sqlite::pin_guards::confirm, |tx, req| {
+                Box::pin(postgres::pin_guards::confirm(tx, req))
+            })
             .await
     }
 }

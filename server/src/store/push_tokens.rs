@@ -85,11 +85,10 @@ impl PushTokens<'_> {
         &self,
         reg: PushRegistration,
     ) -> Result<RegisterOutcome, StoreError> {
-        self.store.write(
-            reg,
-            |tx, reg| sqlite::push_tokens::register(tx, reg),
-            |tx, reg| Box::pin(postgres::push_tokens::register(tx, reg)),
-        )
+        self.store
+            .write(reg, sqlite::push_tokens::register, |tx, reg| {
+                Box::pin(postgres::push_tokens::register(tx, reg))
+            })
             .await
     }
 
@@ -99,11 +98,12 @@ impl PushTokens<'_> {
         device_id: &str,
     ) -> Result<Option<StoredPushToken>, StoreError> {
         let id = device_id.to_owned();
-        self.store.read(
-            id,
-            |tx, id| sqlite::push_tokens::of_device(tx, id),
-            |tx, id| Box::pin(postgres::push_tokens::of_device(tx, id)),
-        )
+        self.store
+            .read(
+                id,
+                |tx, id| sqlite::push_tokens::of_device(tx, id),
+                |tx, id| Box::pin(postgres::push_tokens::of_device(tx, id)),
+            )
             .await
     }
 
@@ -111,11 +111,12 @@ impl PushTokens<'_> {
     /// unregistered); whether one was removed.
     pub(crate) async fn remove_if(&self, device_id: &str, token: &str) -> Result<bool, StoreError> {
         let (id, token) = (device_id.to_owned(), token.to_owned());
-        self.store.write(
-            (id, token),
-            |tx, (id, token)| sqlite::push_tokens::remove_if(tx, id, token),
-            |tx, (id, token)| Box::pin(postgres::push_tokens::remove_if(tx, id, token)),
-        )
+        self.store
+            .write(
+                (id, token),
+                |tx, (id, token)| sqlite::push_tokens::remove_if(tx, id, token),
+                |tx, (id, token)| Box::pin(postgres::push_tokens::remove_if(tx, id, token)),
+            )
             .await
     }
 }

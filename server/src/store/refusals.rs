@@ -46,11 +46,10 @@ pub(crate) struct Refusals<'a> {
 impl Refusals<'_> {
     /// Counts one refusal.
     pub(crate) async fn count(&self, refusal: RefusalCount) -> Result<(), StoreError> {
-        self.store.write(
-            refusal,
-            |tx, refusal| sqlite::hardware::count_refusal(tx, refusal),
-            |tx, refusal| Box::pin(postgres::hardware::count_refusal(tx, refusal)),
-        )
+        self.store
+            .write(refusal, sqlite::hardware::count_refusal, |tx, refusal| {
+                Box::pin(postgres::hardware::count_refusal(tx, refusal))
+            })
             .await
     }
 

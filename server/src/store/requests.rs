@@ -225,11 +225,12 @@ impl Requests<'_> {
     /// Scan mode (issue 16): what the answer to challenge `id` must carry.
     pub(crate) async fn scan_key(&self, id: &str) -> Result<ScanKey, StoreError> {
         let id = id.to_owned();
-        self.store.read(
-            id,
-            |tx, id| sqlite::scan::key_of(tx, id),
-            |tx, id| Box::pin(postgres::scan::key_of(tx, id)),
-        )
+        self.store
+            .read(
+                id,
+                |tx, id| sqlite::scan::key_of(tx, id),
+                |tx, id| Box::pin(postgres::scan::key_of(tx, id)),
+            )
             .await
     }
 
@@ -240,11 +241,14 @@ impl Requests<'_> {
         request: NewRequest,
         max_pending: u32,
     ) -> Result<Queued, StoreError> {
-        self.store.write(
-            (request, max_pending),
-            |tx, (request, max_pending)| sqlite::requests::queue(tx, request, *max_pending),
-            |tx, (request, max_pending)| Box::pin(postgres::requests::queue(tx, request, *max_pending)),
-        )
+        self.store
+            .write(
+                (request, max_pending),
+                |tx, (request, max_pending)| sqlite::requests::queue(tx, request, *max_pending),
+                |tx, (request, max_pending)| {
+                    Box::pin(postgres::requests::queue(tx, request, *max_pending))
+                },
+            )
             .await
     }
 
@@ -255,31 +259,30 @@ impl Requests<'_> {
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
         let id = device_id.to_owned();
-        self.store.read(
-            (id, now),
-            |tx, (id, now)| sqlite::requests::pending_for_device(tx, id, *now),
-            |tx, (id, now)| Box::pin(postgres::requests::pending_for_device(tx, id, *now)),
-        )
+        self.store
+            .read(
+                (id, now),
+                |tx, (id, now)| sqlite::requests::pending_for_device(tx, id, *now),
+                |tx, (id, now)| Box::pin(postgres::requests::pending_for_device(tx, id, *now)),
+            )
             .await
     }
 
     /// Records a device's answer to its challenge (the code compared in constant time).
     pub(crate) async fn answer(&self, answer: AnswerTry) -> Result<Answered, StoreError> {
-        self.store.write(
-            answer,
-            |tx, answer| sqlite::requests::answer(tx, answer),
-            |tx, answer| Box::pin(postgres::requests::answer(tx, answer)),
-        )
+        self.store
+            .write(answer, sqlite::requests::answer, |tx, answer| {
+                Box::pin(postgres::requests::answer(tx, answer))
+            })
             .await
     }
 
     /// One token poll by the client that made the request.
     pub(crate) async fn poll(&self, poll: TokenPoll) -> Result<Poll, StoreError> {
-        self.store.write(
-            poll,
-            |tx, poll| sqlite::requests::poll(tx, poll),
-            |tx, poll| Box::pin(postgres::requests::poll(tx, poll)),
-        )
+        self.store
+            .write(poll, sqlite::requests::poll, |tx, poll| {
+                Box::pin(postgres::requests::poll(tx, poll))
+            })
             .await
     }
 }

@@ -67,11 +67,10 @@ pub(crate) struct Sessions<'a> {
 impl Sessions<'_> {
     /// Answers an authorization request from the browser's session, if it can.
     pub(crate) async fn grant_code(&self, ask: SessionCode) -> Result<SessionGrant, StoreError> {
-        self.store.write(
-            ask,
-            |tx, ask| sqlite::sessions::grant_code(tx, ask),
-            |tx, ask| Box::pin(postgres::sessions::grant_code(tx, ask)),
-        )
+        self.store
+            .write(ask, sqlite::sessions::grant_code, |tx, ask| {
+                Box::pin(postgres::sessions::grant_code(tx, ask))
+            })
             .await
     }
 
@@ -79,11 +78,10 @@ impl Sessions<'_> {
     /// of sessions ended.
     #[allow(dead_code)] // The logout endpoint's (branch tokens15).
     pub(crate) async fn end(&self, end: EndSession) -> Result<usize, StoreError> {
-        self.store.write(
-            end,
-            |tx, end| sqlite::sessions::end(tx, end),
-            |tx, end| Box::pin(postgres::sessions::end(tx, end)),
-        )
+        self.store
+            .write(end, sqlite::sessions::end, |tx, end| {
+                Box::pin(postgres::sessions::end(tx, end))
+            })
             .await
     }
 }

@@ -85,11 +85,10 @@ impl SigningKeys<'_> {
 
     /// Stores `key` if its purpose has no key yet; whether it was stored (blocking).
     pub(crate) fn insert_first(&self, key: StoredKey) -> Result<bool, StoreError> {
-        self.store.write_blocking(
-            key,
-            |tx, key| sqlite::signing_keys::insert_first(tx, key),
-            |tx, key| Box::pin(postgres::signing_keys::insert_first(tx, key)),
-        )
+        self.store
+            .write_blocking(key, sqlite::signing_keys::insert_first, |tx, key| {
+                Box::pin(postgres::signing_keys::insert_first(tx, key))
+            })
     }
 
     /// Stores `successor` and retires `old_kid` (of the same purpose) at
@@ -103,8 +102,18 @@ impl SigningKeys<'_> {
     ) -> Result<Rotated, StoreError> {
         self.store.write_blocking(
             (old_kid, old_expires_at, successor, now),
-            |tx, (old_kid, old_expires_at, successor, now)| sqlite::signing_keys::rotate(tx, old_kid, *old_expires_at, successor, *now),
-            |tx, (old_kid, old_expires_at, successor, now)| Box::pin(postgres::signing_keys::rotate(tx, old_kid, *old_expires_at, successor, *now)),
+            |tx, (old_kid, old_expires_at, successor, now)| {
+                sqlite::signing_keys::rotate(tx, old_kid, *old_expires_at, successor, *now)
+            },
+            |tx, (old_kid, old_expires_at, successor, now)| {
+                Box::pin(postgres::signing_keys::rotate(
+                    tx,
+                    old_kid,
+                    *old_expires_at,
+                    successor,
+                    *now,
+                ))
+            },
         )
     }
 }

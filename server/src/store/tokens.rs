@@ -176,21 +176,19 @@ pub(crate) struct Tokens<'a> {
 impl Tokens<'_> {
     /// Exchanges a code (see the module guarantees).
     pub(crate) async fn exchange_code(&self, x: CodeExchange) -> Result<Exchanged, StoreError> {
-        self.store.write(
-            x,
-            |tx, x| sqlite::tokens::exchange_code(tx, x),
-            |tx, x| Box::pin(postgres::tokens::exchange_code(tx, x)),
-        )
+        self.store
+            .write(x, sqlite::tokens::exchange_code, |tx, x| {
+                Box::pin(postgres::tokens::exchange_code(tx, x))
+            })
             .await
     }
 
     /// Exchanges a refresh token (see the module guarantees).
     pub(crate) async fn refresh(&self, r: RefreshTry) -> Result<Refreshed, StoreError> {
-        self.store.write(
-            r,
-            |tx, r| sqlite::tokens::refresh(tx, r),
-            |tx, r| Box::pin(postgres::tokens::refresh(tx, r)),
-        )
+        self.store
+            .write(r, sqlite::tokens::refresh, |tx, r| {
+                Box::pin(postgres::tokens::refresh(tx, r))
+            })
             .await
     }
 
@@ -200,11 +198,12 @@ impl Tokens<'_> {
         hash: [u8; 32],
         now: i64,
     ) -> Result<Option<AccessGrant>, StoreError> {
-        self.store.read(
-            (hash, now),
-            |tx, (hash, now)| sqlite::tokens::access(tx, hash, *now),
-            |tx, (hash, now)| Box::pin(postgres::tokens::access(tx, hash, *now)),
-        )
+        self.store
+            .read(
+                (hash, now),
+                |tx, (hash, now)| sqlite::tokens::access(tx, hash, *now),
+                |tx, (hash, now)| Box::pin(postgres::tokens::access(tx, hash, *now)),
+            )
             .await
     }
 }

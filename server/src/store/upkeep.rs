@@ -144,11 +144,10 @@ pub(crate) struct Upkeep<'a> {
 impl Upkeep<'_> {
     /// Deletes up to `step.limit` expired rows of `step.table` (see the module guarantees).
     pub(crate) async fn prune(&self, step: PruneStep) -> Result<Pruned, StoreError> {
-        self.store.write(
-            step,
-            |tx, step| sqlite::upkeep::prune(tx, step),
-            |tx, step| Box::pin(postgres::upkeep::prune(tx, step)),
-        )
+        self.store
+            .write(step, sqlite::upkeep::prune, |tx, step| {
+                Box::pin(postgres::upkeep::prune(tx, step))
+            })
             .await
     }
 
@@ -162,17 +161,22 @@ impl Upkeep<'_> {
             )
             .await?;
         self.store
-            .write((), |_, ()| Ok(()), |tx, ()| Box::pin(postgres::upkeep::ping(tx)))
+            .write(
+                (),
+                |_, ()| Ok(()),
+                |tx, ()| Box::pin(postgres::upkeep::ping(tx)),
+            )
             .await
     }
 
     /// Login requests and challenges waiting at `now`.
     pub(crate) async fn pending(&self, now: i64) -> Result<PendingCounts, StoreError> {
-        self.store.read(
-            now,
-            |tx, now| sqlite::upkeep::pending(tx, *now),
-            |tx, now| Box::pin(postgres::upkeep::pending(tx, *now)),
-        )
+        self.store
+            .read(
+                now,
+                |tx, now| sqlite::upkeep::pending(tx, *now),
+                |tx, now| Box::pin(postgres::upkeep::pending(tx, *now)),
+            )
             .await
     }
 

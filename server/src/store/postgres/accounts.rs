@@ -135,7 +135,12 @@ pub(in crate::store) async fn revoke_device(
     device_id: &str,
     now: i64,
 ) -> Result<Revocation, StoreError> {
-    let known = opt(tx, "SELECT revoked_at FROM devices WHERE id = $1", &[&device_id]).await?;
+    let known = opt(
+        tx,
+        "SELECT revoked_at FROM devices WHERE id = $1",
+        &[&device_id],
+    )
+    .await?;
     let Some(row) = known else {
         return Ok(Revocation::Unknown);
     };

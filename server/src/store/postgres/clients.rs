@@ -55,7 +55,12 @@ pub(in crate::store) async fn set_secret(
 }
 
 pub(in crate::store) async fn remove(tx: &Tx<'_>, client_id: &str) -> Result<bool, StoreError> {
-    let n = exec(tx, "DELETE FROM clients WHERE client_id = $1", &[&client_id]).await?;
+    let n = exec(
+        tx,
+        "DELETE FROM clients WHERE client_id = $1",
+        &[&client_id],
+    )
+    .await?;
     Ok(n > 0)
 }
 

@@ -27,10 +27,7 @@ pub(in crate::store) async fn add_nonce(
     Ok(())
 }
 
-pub(in crate::store) async fn redeem(
-    tx: &Tx<'_>,
-    e: &Enrolment,
-) -> Result<CodeRedeem, StoreError> {
+pub(in crate::store) async fn redeem(tx: &Tx<'_>, e: &Enrolment) -> Result<CodeRedeem, StoreError> {
     let now = e.now;
     // The nonce is spent whatever happens next.
     let nonce_exp: Option<i64> = opt(

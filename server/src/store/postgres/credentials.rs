@@ -14,7 +14,13 @@ pub(in crate::store) async fn record(tx: &Tx<'_>, c: &NewCredential) -> Result<(
         tx,
         "INSERT INTO credentials (id, account_id, device_id, issued_at, expires_at)
          VALUES ($1, $2, $3, $4, $5)",
-        &[&c.id, &c.account_id, &c.device_id, &c.issued_at, &c.expires_at],
+        &[
+            &c.id,
+            &c.account_id,
+            &c.device_id,
+            &c.issued_at,
+            &c.expires_at,
+        ],
     )
     .await?;
     Ok(())
@@ -64,7 +70,13 @@ pub(in crate::store) async fn redeem(
         tx,
         "INSERT INTO redemptions (nonce, credential_id, client_id, redeemed_at, expires_at)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (nonce) DO NOTHING",
-        &[&r.nonce, &r.credential_id, &r.client_id, &r.now, &r.expires_at],
+        &[
+            &r.nonce,
+            &r.credential_id,
+            &r.client_id,
+            &r.now,
+            &r.expires_at,
+        ],
     )
     .await?;
     Ok(if inserted == 1 {

@@ -40,7 +40,8 @@ pub(super) fn read(r: &Row, first: usize) -> Result<Option<HardwareKeyRecord>, S
             public_key: key,
         },
         apple_key_id: get(r, first + 7)?,
-        counter: u32::try_from(counter).map_err(|_| StoreError::Corrupt("devices.attest_counter"))?,
+        counter: u32::try_from(counter)
+            .map_err(|_| StoreError::Corrupt("devices.attest_counter"))?,
     }))
 }
 

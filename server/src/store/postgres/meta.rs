@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! SQL of the `meta` table: named values the server keeps.
 
-use super::{get, opt, exec, Tx};
+use super::{exec, get, opt, Tx};
 use crate::store::StoreError;
 
 /// The value stored under `key`, if any.

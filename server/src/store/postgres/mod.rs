@@ -408,7 +408,10 @@ async fn run<D: Sync, T>(
 /// `base_url`, returned as a URL whose `search_path` names it: each test gets its own
 /// tables, so tests run in parallel on one server. Blocks.
 pub(crate) fn test_schema_url(base_url: &str, name: &str) -> Result<String, StoreError> {
-    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
         return Err(StoreError::Unavailable(format!("bad schema name {name}")));
     }
     let settings = PgSettings {

@@ -53,7 +53,10 @@ pub(in crate::store) async fn key_of(tx: &Tx<'_>, id: &str) -> Result<ScanKey, S
         return Ok(ScanKey::NoChallenge);
     };
     Ok(
-        match (get::<Option<String>>(&r, 0)?, get::<Option<Vec<u8>>>(&r, 1)?) {
+        match (
+            get::<Option<String>>(&r, 0)?,
+            get::<Option<Vec<u8>>>(&r, 1)?,
+        ) {
             (None, _) => ScanKey::Plain,
             (Some(_), None) => ScanKey::Gone,
             (Some(_), Some(bytes)) => {

@@ -90,7 +90,12 @@ pub(in crate::store) async fn rotate(
         tx,
         "UPDATE signing_keys SET retired_at = $3, expires_at = $4
          WHERE purpose = $1 AND kid = $2 AND retired_at IS NULL",
-        &[&successor.purpose, &old_kid, &successor.active_at, &old_expires_at],
+        &[
+            &successor.purpose,
+            &old_kid,
+            &successor.active_at,
+            &old_expires_at,
+        ],
     )
     .await?;
     if retired != 1 {
