@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Runs every check and test of the project: format, lints, rustdoc (warnings denied), cargo
 # deny (scripts/deny.sh), a build with the declared rust-version, Rust tests (unit, vectors,
-# end-to-end over loopback, the CLI demo and a pseudo-terminal session), a smoke run of every
+# end-to-end over loopback, the CLI demo and a pseudo-terminal session), the server and
+# end-to-end suites again on a throwaway PostgreSQL (scripts/pg.sh), a smoke run of every
 # bench (scripts/bench-smoke.sh), then the binding
 # tests from Kotlin (JVM) and Swift (Linux), the browser tests (Playwright driving Chromium,
 # axe-core), the size budget of the release FFI library,
@@ -62,6 +63,18 @@ suite() {
 }
 
 suite "cargo test (workspace)" '^test result:' cargo test --workspace
+# The server and end-to-end suites again on PostgreSQL (issue 19): a throwaway server on
+# loopback (scripts/pg.sh), stopped when they end or the run stops.
+export VL_PG_STATE="$logs/pg.state"
+trap 'scripts/pg.sh stop >/dev/null 2>&1 || true; rm -rf "$logs"' EXIT
+on_postgres() {
+  local url status=0
+  url=$(scripts/pg.sh start)
+  VL_TEST_DATABASE_URL=$url cargo test -p vistalid-server -p vistalid-e2e || status=$?
+  scripts/pg.sh stop
+  return $status
+}
+suite "cargo test on PostgreSQL (server, end-to-end)" '^test result:' on_postgres
 suite "benches: one smoke run of each (no speed asserted)" '^benches: [0-9]+ passed, [0-9]+ failed' \
   scripts/bench-smoke.sh
 suite "Kotlin binding tests (JVM)" '^kotlin: [0-9]+ passed, [0-9]+ failed' scripts/test-kotlin.sh

@@ -110,6 +110,8 @@ fn test_config(dir: &std::path::Path, addr: Option<std::net::SocketAddr>) -> Ser
         config.bind = addr;
     }
     config.poll_interval_secs = 0;
+    // VL_TEST_DATABASE_URL set (scripts/test.sh's PostgreSQL suite): a schema of its own.
+    config.use_test_database().expect("test database");
     config
 }
 

@@ -24,7 +24,8 @@
 //! (`ciba,browser,identifier` by default; `identifier` compares the identifier step's time for
 //! an unknown identifier and a known one without a device, `VL_BENCH_TRIES` pairs, default
 //! 200: it fails when a sign test tells them apart).
-//! `VL_BENCH_OLD_LOGINS` (old logins, expired two days ago,
+//! `VL_BENCH_DATABASE_URL` (a PostgreSQL server: the run goes to a schema of its own there,
+//! issue 19; default: the SQLite file), `VL_BENCH_OLD_LOGINS` (old logins, expired two days ago,
 //! written before the run so it measures a database that has served for a while; default 0:
 //! a fresh database; see [`old_rows`]), `VL_BENCH_DIR` (where the database goes; default a
 //! temporary folder, removed at the end either way), `VL_BENCH_RETENTION` (`idle`: the
@@ -101,6 +102,13 @@ fn main() {
         old_rows::fill(&db, old, now());
     }
     let mut config = ServerConfig::new(&db);
+    // VL_BENCH_DATABASE_URL (a PostgreSQL server, e.g. `scripts/pg.sh url`): the same run on
+    // a schema of its own there instead of the SQLite file.
+    if let Ok(url) = std::env::var("VL_BENCH_DATABASE_URL") {
+        assert_eq!(old, 0, "VL_BENCH_OLD_LOGINS writes the SQLite file only");
+        config.use_postgres_schema(&url).expect("PostgreSQL schema");
+        eprintln!("database: PostgreSQL ({url})");
+    }
     if std::env::var("VL_BENCH_RETENTION").as_deref() == Ok("idle") {
         // The rows stay while measuring (one batch per table at start, the next run in an
         // hour): what holding them costs, apart from working a backlog off.

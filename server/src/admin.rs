@@ -90,7 +90,7 @@ pub struct Admin {
 impl std::fmt::Debug for Admin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Admin")
-            .field("db", &self.shared.store.path())
+            .field("db", &self.shared.store.describe())
             .finish()
     }
 }

@@ -60,6 +60,11 @@ impl fmt::Debug for ClockSource {
     }
 }
 
+/// **Tests only**: the environment variable naming the PostgreSQL server the test suites
+/// run against (`postgres://user@127.0.0.1:port/postgres`, set by `scripts/test.sh`);
+/// unset: SQLite.
+pub const TEST_DATABASE_ENV: &str = "VL_TEST_DATABASE_URL";
+
 /// Configuration of a server instance. [`ServerConfig::new`] gives the documented defaults.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -184,6 +189,20 @@ pub struct ServerConfig {
     /// The FCM and APNs delivery (issue 20, docs/push.md); `None` (the default): devices are
     /// woken by long-poll only.
     pub push_delivery: Option<crate::push::config::PushDelivery>,
+    // PostgreSQL (issue 19; docs/operations.md).
+    /// The database URL: `sqlite:PATH` (a SQLite file) or `postgres://user:password@host:port/
+    /// database` (several instances on one PostgreSQL). `None` (the default): the SQLite
+    /// file [`Self::db_path`]. With PostgreSQL, [`Self::key_encryption_key_file`] must be set
+    /// (every instance must read the same key).
+    pub database_url: Option<String>,
+    /// PostgreSQL: connections in each instance's pool (default 16).
+    pub database_pool_size: usize,
+    /// PostgreSQL: longest wait in milliseconds for a pooled connection, or to make one
+    /// (default 5000); past it a request fails with a retryable error instead of hanging.
+    pub database_wait_timeout_ms: u64,
+    /// PostgreSQL: longest run of one statement, and longest wait for a row lock, in
+    /// milliseconds (default 5000).
+    pub database_statement_timeout_ms: u64,
     // Operations (issue 19, branch ops19; docs/operations.md).
     /// Seconds an expired row (request, challenge, attempt, session, code, token,
     /// redemption) is kept after its expiry before the retention deletes it (default 86 400
@@ -290,6 +309,10 @@ impl ServerConfig {
             request_id_header: None,
             shutdown_grace_secs: 5,
             push_delivery: None,
+            database_url: None,
+            database_pool_size: 16,
+            database_wait_timeout_ms: 5000,
+            database_statement_timeout_ms: 5000,
         }
     }
 
@@ -301,13 +324,42 @@ impl ServerConfig {
             .unwrap_or_else(|| format!("http://{bound}"))
     }
 
+    /// The database the configuration names (see [`Self::database_url`]).
+    pub(crate) fn database(&self) -> Result<crate::store::Database, ServerError> {
+        use crate::store::{postgres, Database, PgSettings};
+        match self.database_url.as_deref() {
+            None => Ok(Database::Sqlite(self.db_path.clone())),
+            Some(url) => match url.strip_prefix("sqlite:") {
+                Some(path) if !path.is_empty() => Ok(Database::Sqlite(PathBuf::from(path))),
+                Some(_) => Err(ServerError::Config(
+                    "database_url sqlite: names no file".into(),
+                )),
+                None if postgres::is_url(url) => Ok(Database::Postgres(PgSettings {
+                    url: url.to_owned(),
+                    pool_size: self.database_pool_size,
+                    wait_timeout: std::time::Duration::from_millis(self.database_wait_timeout_ms),
+                    statement_timeout: std::time::Duration::from_millis(
+                        self.database_statement_timeout_ms,
+                    ),
+                })),
+                None => Err(ServerError::Config(
+                    "database_url must start with sqlite: or postgres://".into(),
+                )),
+            },
+        }
+    }
+
     /// The key-encryption key file, and whether the server creates it when absent (only the
     /// default one beside the database).
     pub(crate) fn kek_file(&self) -> (PathBuf, bool) {
         match &self.key_encryption_key_file {
             Some(path) => (path.clone(), false),
             None => {
-                let mut name = self.db_path.clone().into_os_string();
+                let db = match self.database() {
+                    Ok(crate::store::Database::Sqlite(path)) => path,
+                    _ => self.db_path.clone(),
+                };
+                let mut name = db.into_os_string();
                 name.push(".kek");
                 (PathBuf::from(name), true)
             }
@@ -414,6 +466,24 @@ impl ServerConfig {
                 .map_err(|_| ServerError::Config("issuer is not a URL".into()))?;
             if !matches!(url.scheme(), "http" | "https") || issuer.ends_with('/') {
                 return bad("issuer must be an http(s) URL without a trailing slash");
+            }
+        }
+        if let crate::store::Database::Postgres(pg) = self.database()? {
+            if self.key_encryption_key_file.is_none() {
+                // A file created beside a database on another machine would differ per
+                // instance: each would seal keys the others cannot open.
+                return bad(
+                    "key_encryption_key_file is required with a PostgreSQL database_url \
+                     (every instance must be given the same file)",
+                );
+            }
+            if pg.pool_size == 0 || pg.pool_size > 1000 {
+                return bad("database_pool_size must be in 1..=1000");
+            }
+            if self.database_wait_timeout_ms == 0 || self.database_statement_timeout_ms == 0 {
+                return bad(
+                    "database_wait_timeout_ms and database_statement_timeout_ms must be positive",
+                );
             }
         }
         Ok(())

@@ -170,24 +170,30 @@ fn no_module_names_one_above_it_or_beside_it() {
 }
 
 #[test]
-fn only_the_sqlite_backend_names_rusqlite() {
+fn each_backend_crate_is_named_only_in_its_backend() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut paths = Vec::new();
     sources(&root, &mut paths);
-    let backend = root.join("store").join("sqlite");
-    let leaks: Vec<_> = paths
-        .iter()
-        .filter(|p| !p.starts_with(&backend) && !p.ends_with("layers.rs"))
-        .filter(|p| {
-            std::fs::read_to_string(p)
-                .expect("read source")
-                .contains("rusqlite")
-        })
-        .collect();
-    assert!(
-        leaks.is_empty(),
-        "rusqlite outside store/sqlite/: {leaks:?}"
-    );
+    for (krate, folder) in [
+        ("rusqlite", "sqlite"),
+        ("tokio_postgres", "postgres"),
+        ("deadpool", "postgres"),
+    ] {
+        let backend = root.join("store").join(folder);
+        let leaks: Vec<_> = paths
+            .iter()
+            .filter(|p| !p.starts_with(&backend) && !p.ends_with("layers.rs"))
+            .filter(|p| {
+                std::fs::read_to_string(p)
+                    .expect("read source")
+                    .contains(krate)
+            })
+            .collect();
+        assert!(
+            leaks.is_empty(),
+            "{krate} outside store/{folder}/: {leaks:?}"
+        );
+    }
 }
 
 #[test]

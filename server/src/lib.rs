@@ -180,7 +180,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use admin::{Admin, ClientOptions, DeviceInfo, KeyInfo, KeyRotation, RefusalInfo};
-pub use config::{ClockSource, MetricsToken, ServerConfig};
+pub use config::{ClockSource, MetricsToken, ServerConfig, TEST_DATABASE_ENV};
 pub use error::ServerError;
 pub use id_token::{ACR, OFFLINE_ACR};
 pub use keyring::{Purpose as KeyPurpose, EXPIRY_MARGIN_SECS, MIN_PREPUBLISH_SECS};

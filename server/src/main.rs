@@ -36,6 +36,10 @@ struct Cli {
     /// SQLite database file.
     #[arg(long, global = true, env = "VISTALID_DB")]
     db: Option<PathBuf>,
+    /// Database URL: `sqlite:PATH` or `postgres://user@host:port/database` (issue 19;
+    /// PostgreSQL needs `key_encryption_key_file`). Overrides `--db`.
+    #[arg(long, global = true, env = "VISTALID_DATABASE_URL")]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -244,6 +248,11 @@ struct FileConfig {
     metrics_token: Option<String>,
     request_id_header: Option<String>,
     shutdown_grace_secs: Option<u64>,
+    /// `sqlite:PATH` or `postgres://…` (issue 19); also `VISTALID_DATABASE_URL`.
+    database_url: Option<String>,
+    database_pool_size: Option<usize>,
+    database_wait_timeout_ms: Option<u64>,
+    database_statement_timeout_ms: Option<u64>,
     /// `human` (default) or `json`; also `VISTALID_LOG_FORMAT`.
     log_format: Option<String>,
     /// The key-encryption key file (issue 19); a relative path is taken from the config
@@ -498,8 +507,12 @@ fn load_config(cli: &Cli) -> Result<(ServerConfig, LogFormat), String> {
         retention_batch_rows,
         retention_batches_per_run,
         retention_pause_ms,
-        shutdown_grace_secs
+        shutdown_grace_secs,
+        database_pool_size,
+        database_wait_timeout_ms,
+        database_statement_timeout_ms
     );
+    c.database_url = cli.database_url.clone().or(file.database_url);
     c.metrics_bind = file.metrics_bind;
     c.request_id_header = file.request_id_header;
     c.metrics_token = std::env::var(METRICS_TOKEN_ENV)

@@ -80,7 +80,7 @@ impl Shared {
         shutdown: watch::Receiver<bool>,
     ) -> Result<Arc<Self>, ServerError> {
         config.validate()?;
-        let store = Store::open(&config.db_path)?;
+        let store = Store::open(&config.database()?)?;
         let (kek_file, create) = config.kek_file();
         let keys = Keyring::open(&store, Kek::load_or_create(&kek_file, create)?)?;
         let attestation = match &config.attestation_policy {
@@ -146,6 +146,48 @@ impl Shared {
     /// Tells the login pages waiting for request `request_id` that it was answered.
     pub(crate) fn answered(&self, request_id: &str) {
         self.answers.wake(request_id);
+    }
+}
+
+impl ServerConfig {
+    /// **Tests only**: when the environment variable [`crate::config::TEST_DATABASE_ENV`] names a
+    /// PostgreSQL server, moves this configuration there: to a schema of its own, named after
+    /// [`Self::db_path`] (so a test that reopens the same path finds its data again, and two
+    /// tests never share tables), with the key-encryption key file beside `db_path` (created
+    /// if absent). Without the variable, or with [`ServerConfig::database_url`] already set,
+    /// nothing changes. Blocks.
+    pub fn use_test_database(&mut self) -> Result<(), ServerError> {
+        let Ok(base) = std::env::var(crate::config::TEST_DATABASE_ENV) else {
+            return Ok(());
+        };
+        // A configuration that names its database keeps it (a test of the SQLite file).
+        if base.is_empty() || self.database_url.is_some() {
+            return Ok(());
+        }
+        self.use_postgres_schema(&base)
+    }
+
+    /// **Tests and benches only**: moves this configuration to a schema of its own on the
+    /// PostgreSQL server of `base_url` (see [`ServerConfig::use_test_database`]). Blocks.
+    pub fn use_postgres_schema(&mut self, base_url: &str) -> Result<(), ServerError> {
+        let base = base_url;
+        let path = std::path::absolute(&self.db_path).map_err(crate::store::StoreError::Io)?;
+        let digest =
+            ring::digest::digest(&ring::digest::SHA256, path.as_os_str().as_encoded_bytes());
+        let name: String = std::iter::once("t_".to_owned())
+            .chain(digest.as_ref()[..12].iter().map(|b| format!("{b:02x}")))
+            .collect();
+        self.database_url = Some(crate::store::postgres::test_schema_url(base, &name)?);
+        if self.key_encryption_key_file.is_none() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(crate::store::StoreError::Io)?;
+            }
+            let mut kek = path.into_os_string();
+            kek.push(".kek");
+            Kek::load_or_create(std::path::Path::new(&kek), true)?;
+            self.key_encryption_key_file = Some(std::path::PathBuf::from(kek));
+        }
+        Ok(())
     }
 }
 

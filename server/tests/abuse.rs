@@ -105,6 +105,7 @@ async fn good_logins_survive_hostile_traffic_and_memory_stays_flat() {
 async fn run() {
     let h = Arc::new(
         Harness::start_with(|c| {
+            common::sqlite_only(c);
             c.ciba_per_client_per_min = 1_000_000;
             c.enrol_per_ip_per_min = 1_000;
         })

@@ -31,7 +31,7 @@ fn value<'a>(stdout: &'a str, key: &str) -> &'a str {
 
 #[tokio::test]
 async fn admin_commands_work_beside_a_running_server() {
-    let h = Harness::start().await;
+    let h = Harness::start_with(common::sqlite_only).await;
     // The CLI runs on the real clock; so must the server here.
     h.clock.set(vistalid_core::clock::Clock::now(
         &vistalid_core::clock::SystemClock,
@@ -121,7 +121,11 @@ fn config_file_is_read_and_unknown_keys_are_refused() {
 /// Issue 13 items 1 and 6: `add-client --audience`, `rotate-secret` and `remove-client`.
 #[tokio::test]
 async fn client_commands_register_an_audience_rotate_and_remove() {
-    let h = Harness::start_with(|c| c.client_cache_secs = 1).await;
+    let h = Harness::start_with(|c| {
+        common::sqlite_only(c);
+        c.client_cache_secs = 1;
+    })
+    .await;
     let db = h.dir.path().join("server.sqlite");
     let _dev = h.practitioner("10101010101").await;
     let (ok, out, err) = run(&["add-client", "Cabinet A", "--audience", "Cabinet A"], &db);
@@ -201,7 +205,7 @@ async fn devices_shows_each_devices_pin_guesses_left() {
     use common::guarded::{element, enrol_guarded, jti};
     use vistalid_core::protocol::{PinGuessResponse, PATH_PIN_GUESS};
 
-    let h = Harness::start().await;
+    let h = Harness::start_with(common::sqlite_only).await;
     let db = h.dir.path().join("server.sqlite");
     let code = h
         .admin()

@@ -61,10 +61,9 @@ async fn a_separate_admin_process_is_seen_within_the_cache_lifetime() {
     })
     .await;
     let _dev = h.practitioner(RPPS).await;
-    let separate = vistalid_server::open_admin(vistalid_server::ServerConfig::new(
-        h.dir.path().join("server.sqlite"),
-    ))
-    .expect("open admin");
+    let mut config = vistalid_server::ServerConfig::new(h.dir.path().join("server.sqlite"));
+    config.use_test_database().expect("test database");
+    let separate = vistalid_server::open_admin(config).expect("open admin");
     let (id, secret) = separate
         .add_client("Dossier patient", CodeMode::Pick)
         .expect("client");

@@ -175,7 +175,9 @@ async fn the_challenge_rollover_statement_is_signed_by_the_old_key() {
 
 #[tokio::test]
 async fn instances_share_the_keys_under_one_key_encryption_key() {
-    let h = Harness::start().await;
+    // Reads the SQLite file itself (the PostgreSQL suite shares keys across instances in
+    // tests/instances.rs).
+    let h = Harness::start_with(common::sqlite_only).await;
     let rot = h.admin().rotate_key(KeyPurpose::IdToken, 300).unwrap();
     // A second instance on the same database (and the default key file beside it) serves the
     // same JWKS, rotation included.

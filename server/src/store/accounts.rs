@@ -9,7 +9,7 @@
 use vistalid_core::protocol::{AccountKind, Identity, KeyStorage};
 
 use super::codes::CodeIssue;
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 use crate::attestation::HardwareKeyRecord;
 use crate::domain::guard::Hold;
 
@@ -142,32 +142,40 @@ impl Accounts<'_> {
     /// Creates an account with its first activation code (earlier codes cannot exist), in
     /// one transaction (blocking).
     pub(crate) fn add(&self, account: NewAccount, code: CodeIssue) -> Result<Added, StoreError> {
-        self.store
-            .db
-            .write_blocking(move |tx| sqlite::accounts::add(tx, &account, &code))
+        self.store.write_blocking(
+            (account, code),
+            |tx, (account, code)| sqlite::accounts::add(tx, account, code),
+            |tx, (account, code)| Box::pin(postgres::accounts::add(tx, account, code)),
+        )
     }
 
     /// Ends the login guard's holds on `account`; `false` when there is no such account
     /// (blocking).
     pub(crate) fn clear_holds(&self, account: &str) -> Result<bool, StoreError> {
         let account = account.to_owned();
-        self.store
-            .db
-            .write_blocking(move |tx| sqlite::accounts::clear_holds(tx, &account))
+        self.store.write_blocking(
+            account,
+            |tx, account| sqlite::accounts::clear_holds(tx, account),
+            |tx, account| Box::pin(postgres::accounts::clear_holds(tx, account)),
+        )
     }
 
     /// The alert counters of `account`, if it exists (blocking).
     pub(crate) fn alerts(&self, account: &str) -> Result<Option<Alerts>, StoreError> {
-        self.store
-            .db
-            .read_blocking(|c| sqlite::accounts::alerts(c, account))
+        self.store.read_blocking(
+            account,
+            |tx, account| sqlite::accounts::alerts(tx, account),
+            |tx, account| Box::pin(postgres::accounts::alerts(tx, account)),
+        )
     }
 
     /// The devices of `account`, revoked ones included, oldest first (blocking).
     pub(crate) fn devices(&self, account: &str) -> Result<Vec<DeviceRecord>, StoreError> {
-        self.store
-            .db
-            .read_blocking(|c| sqlite::accounts::devices(c, account))
+        self.store.read_blocking(
+            account,
+            |tx, account| sqlite::accounts::devices(tx, account),
+            |tx, account| Box::pin(postgres::accounts::devices(tx, account)),
+        )
     }
 
     /// Revokes a device and closes its pending challenges (blocking).
@@ -177,9 +185,11 @@ impl Accounts<'_> {
         now: i64,
     ) -> Result<Revocation, StoreError> {
         let id = device_id.to_owned();
-        self.store
-            .db
-            .write_blocking(move |tx| sqlite::accounts::revoke_device(tx, &id, now))
+        self.store.write_blocking(
+            (id, now),
+            |tx, (id, now)| sqlite::accounts::revoke_device(tx, id, *now),
+            |tx, (id, now)| Box::pin(postgres::accounts::revoke_device(tx, id, *now)),
+        )
     }
 
     /// The account whose login identifier is `login_id` (as `domain::identifier::read`
@@ -190,10 +200,19 @@ impl Accounts<'_> {
     ) -> Result<Option<LoginTarget>, StoreError> {
         let hint = login_id.to_owned();
         self.store
-            .db
-            .read(move |c| {
-                sqlite::accounts::login_target(c, &hint, sqlite::accounts::TargetBy::LoginId)
-            })
+            .read(
+                hint,
+                |tx, hint| {
+                    sqlite::accounts::login_target(tx, hint, sqlite::accounts::TargetBy::LoginId)
+                },
+                |tx, hint| {
+                    Box::pin(postgres::accounts::login_target(
+                        tx,
+                        hint,
+                        sqlite::accounts::TargetBy::LoginId,
+                    ))
+                },
+            )
             .await
     }
 
@@ -204,18 +223,29 @@ impl Accounts<'_> {
     ) -> Result<Option<LoginTarget>, StoreError> {
         let id = account_id.to_owned();
         self.store
-            .db
-            .read(move |c| {
-                sqlite::accounts::login_target(c, &id, sqlite::accounts::TargetBy::AccountId)
-            })
+            .read(
+                id,
+                |tx, id| {
+                    sqlite::accounts::login_target(tx, id, sqlite::accounts::TargetBy::AccountId)
+                },
+                |tx, id| {
+                    Box::pin(postgres::accounts::login_target(
+                        tx,
+                        id,
+                        sqlite::accounts::TargetBy::AccountId,
+                    ))
+                },
+            )
             .await
     }
 
     /// The login identifier of `account` (blocking).
     pub(crate) fn login_id(&self, account: &str) -> Result<Option<String>, StoreError> {
-        self.store
-            .db
-            .read_blocking(|c| sqlite::accounts::login_id(c, account))
+        self.store.read_blocking(
+            account,
+            |tx, account| sqlite::accounts::login_id(tx, account),
+            |tx, account| Box::pin(postgres::accounts::login_id(tx, account)),
+        )
     }
 
     /// The key, standing and account of device `device_id`.
@@ -225,8 +255,11 @@ impl Accounts<'_> {
     ) -> Result<Option<DeviceKey>, StoreError> {
         let id = device_id.to_owned();
         self.store
-            .db
-            .read(move |c| sqlite::accounts::device_key(c, &id))
+            .read(
+                id,
+                |tx, id| sqlite::accounts::device_key(tx, id),
+                |tx, id| Box::pin(postgres::accounts::device_key(tx, id)),
+            )
             .await
     }
 
@@ -236,8 +269,9 @@ impl Accounts<'_> {
         hash: [u8; 32],
     ) -> Result<Option<String>, StoreError> {
         self.store
-            .db
-            .read(move |c| sqlite::accounts::device_by_poll_token(c, &hash))
+            .read(hash, sqlite::accounts::device_by_poll_token, |tx, hash| {
+                Box::pin(postgres::accounts::device_by_poll_token(tx, hash))
+            })
             .await
     }
 }

@@ -10,7 +10,7 @@ use vistalid_core::scan::ScanSecret;
 
 use super::sessions::NewSession;
 use super::tokens::NewCode;
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 use crate::domain::attempt::{AttemptFacts, HoldReason};
 use crate::domain::lang::Lang;
 
@@ -162,8 +162,9 @@ impl Attempts<'_> {
     /// Stores a new attempt.
     pub(crate) async fn create(&self, attempt: NewAttempt) -> Result<(), StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::attempts::create(tx, &attempt))
+            .write(attempt, sqlite::attempts::create, |tx, attempt| {
+                Box::pin(postgres::attempts::create(tx, attempt))
+            })
             .await
     }
 
@@ -171,8 +172,11 @@ impl Attempts<'_> {
     pub(crate) async fn find(&self, id: &str) -> Result<Option<Attempt>, StoreError> {
         let id = id.to_owned();
         self.store
-            .db
-            .read(move |c| sqlite::attempts::find(c, &id))
+            .read(
+                id,
+                |tx, id| sqlite::attempts::find(tx, id),
+                |tx, id| Box::pin(postgres::attempts::find(tx, id)),
+            )
             .await
     }
 
@@ -185,16 +189,20 @@ impl Attempts<'_> {
     ) -> Result<Stopped, StoreError> {
         let id = id.to_owned();
         self.store
-            .db
-            .write(move |tx| sqlite::attempts::stop(tx, &id, &stop, now))
+            .write(
+                (id, stop, now),
+                |tx, (id, stop, now)| sqlite::attempts::stop(tx, id, stop, *now),
+                |tx, (id, stop, now)| Box::pin(postgres::attempts::stop(tx, id, stop, *now)),
+            )
             .await
     }
 
     /// After an approval: stores the code, opens the session, marks the attempt done.
     pub(crate) async fn issue_code(&self, step: CodeFromAttempt) -> Result<Continued, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::attempts::issue_code(tx, &step))
+            .write(step, sqlite::attempts::issue_code, |tx, step| {
+                Box::pin(postgres::attempts::issue_code(tx, step))
+            })
             .await
     }
 
@@ -207,8 +215,11 @@ impl Attempts<'_> {
     ) -> Result<bool, StoreError> {
         let id = id.to_owned();
         self.store
-            .db
-            .write(move |tx| sqlite::scan::enable(tx, &id, &secret))
+            .write(
+                (id, secret),
+                |tx, (id, secret)| sqlite::scan::enable(tx, id, secret),
+                |tx, (id, secret)| Box::pin(postgres::scan::enable(tx, id, secret)),
+            )
             .await
     }
 
@@ -217,8 +228,11 @@ impl Attempts<'_> {
     pub(crate) async fn finish(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let id = id.to_owned();
         self.store
-            .db
-            .write(move |tx| sqlite::attempts::finish(tx, &id, now))
+            .write(
+                (id, now),
+                |tx, (id, now)| sqlite::attempts::finish(tx, id, *now),
+                |tx, (id, now)| Box::pin(postgres::attempts::finish(tx, id, *now)),
+            )
             .await
     }
 }

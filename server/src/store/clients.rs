@@ -4,7 +4,7 @@
 
 use vistalid_core::protocol::CodeMode;
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// A registered relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,32 +48,40 @@ impl Clients<'_> {
     /// Registers a relying party (blocking).
     pub(crate) fn add(&self, client: NewClient) -> Result<(), StoreError> {
         self.store
-            .db
-            .write_blocking(move |tx| sqlite::clients::add(tx, &client))
+            .write_blocking(client, sqlite::clients::add, |tx, client| {
+                Box::pin(postgres::clients::add(tx, client))
+            })
     }
 
     /// Replaces a client's secret hash; `false` when no client has that id (blocking).
     pub(crate) fn set_secret(&self, client_id: &str, hash: [u8; 32]) -> Result<bool, StoreError> {
         let id = client_id.to_owned();
-        self.store
-            .db
-            .write_blocking(move |tx| sqlite::clients::set_secret(tx, &id, &hash))
+        self.store.write_blocking(
+            (id, hash),
+            |tx, (id, hash)| sqlite::clients::set_secret(tx, id, hash),
+            |tx, (id, hash)| Box::pin(postgres::clients::set_secret(tx, id, hash)),
+        )
     }
 
     /// Removes a client; `false` when no client has that id (blocking).
     pub(crate) fn remove(&self, client_id: &str) -> Result<bool, StoreError> {
         let id = client_id.to_owned();
-        self.store
-            .db
-            .write_blocking(move |tx| sqlite::clients::remove(tx, &id))
+        self.store.write_blocking(
+            id,
+            |tx, id| sqlite::clients::remove(tx, id),
+            |tx, id| Box::pin(postgres::clients::remove(tx, id)),
+        )
     }
 
     /// The record of `client_id`, if registered.
     pub(crate) async fn find(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
         let id = client_id.to_owned();
         self.store
-            .db
-            .read(move |c| sqlite::clients::find(c, &id))
+            .read(
+                id,
+                |tx, id| sqlite::clients::find(tx, id),
+                |tx, id| Box::pin(postgres::clients::find(tx, id)),
+            )
             .await
     }
 }

@@ -4,7 +4,7 @@
 
 use vistalid_core::protocol::{AccountKind, Identity, KeyStorage};
 
-use super::{sqlite, NewPinGuard, Store, StoreError};
+use super::{postgres, sqlite, NewPinGuard, Store, StoreError};
 use crate::attestation::HardwareKeyRecord;
 use crate::domain::activation::CodeKey;
 
@@ -105,16 +105,22 @@ impl Codes<'_> {
     pub(crate) async fn add_nonce(&self, nonce: &str, expires_at: i64) -> Result<(), StoreError> {
         let nonce = nonce.to_owned();
         self.store
-            .db
-            .write(move |tx| sqlite::codes::add_nonce(tx, &nonce, expires_at))
+            .write(
+                (nonce, expires_at),
+                |tx, (nonce, expires_at)| sqlite::codes::add_nonce(tx, nonce, *expires_at),
+                |tx, (nonce, expires_at)| {
+                    Box::pin(postgres::codes::add_nonce(tx, nonce, *expires_at))
+                },
+            )
             .await
     }
 
     /// Spends the nonce, redeems the code and enrols the device, in one transaction.
     pub(crate) async fn redeem(&self, enrolment: Enrolment) -> Result<CodeRedeem, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::codes::redeem(tx, &enrolment))
+            .write(enrolment, sqlite::codes::redeem, |tx, enrolment| {
+                Box::pin(postgres::codes::redeem(tx, enrolment))
+            })
             .await
     }
 
@@ -126,8 +132,10 @@ impl Codes<'_> {
         code: CodeIssue,
     ) -> Result<Option<usize>, StoreError> {
         let account = account.to_owned();
-        self.store
-            .db
-            .write_blocking(move |tx| sqlite::codes::issue(tx, &account, &code))
+        self.store.write_blocking(
+            (account, code),
+            |tx, (account, code)| sqlite::codes::issue(tx, account, code),
+            |tx, (account, code)| Box::pin(postgres::codes::issue(tx, account, code)),
+        )
     }
 }

@@ -4,7 +4,7 @@
 
 use vistalid_core::protocol::Identity;
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// A credential to record.
 #[derive(Debug, Clone)]
@@ -68,8 +68,9 @@ impl Credentials<'_> {
     /// Records an issued credential.
     pub(crate) async fn record(&self, credential: NewCredential) -> Result<(), StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::credentials::record(tx, &credential))
+            .write(credential, sqlite::credentials::record, |tx, credential| {
+                Box::pin(postgres::credentials::record(tx, credential))
+            })
             .await
     }
 
@@ -77,16 +78,20 @@ impl Credentials<'_> {
     pub(crate) async fn presenter(&self, id: &[u8]) -> Result<Option<Presenter>, StoreError> {
         let id = id.to_vec();
         self.store
-            .db
-            .read(move |c| sqlite::credentials::presenter(c, &id))
+            .read(
+                id,
+                |tx, id| sqlite::credentials::presenter(tx, id),
+                |tx, id| Box::pin(postgres::credentials::presenter(tx, id)),
+            )
             .await
     }
 
     /// Redeems a presentation once (and drops records expired over an hour ago).
     pub(crate) async fn redeem(&self, redemption: NewRedemption) -> Result<Redemption, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::credentials::redeem(tx, &redemption))
+            .write(redemption, sqlite::credentials::redeem, |tx, redemption| {
+                Box::pin(postgres::credentials::redeem(tx, redemption))
+            })
             .await
     }
 }

@@ -3,7 +3,7 @@
 
 use zeroize::Zeroizing;
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// The repository of named values.
 pub(crate) struct Meta<'a> {
@@ -17,15 +17,20 @@ impl Meta<'_> {
         key: &'static str,
     ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
         self.store
-            .db
-            .read_blocking(move |c| sqlite::meta::get(c, key))
+            .read_blocking(
+                key,
+                |tx, key| sqlite::meta::get(tx, key),
+                |tx, key| Box::pin(postgres::meta::get_value(tx, key)),
+            )
             .map(|v| v.map(Zeroizing::new))
     }
 
     /// Deletes the value stored under `key` (blocking).
     pub(crate) fn remove(&self, key: &'static str) -> Result<(), StoreError> {
-        self.store
-            .db
-            .write_blocking(move |tx| sqlite::meta::remove(tx, key))
+        self.store.write_blocking(
+            key,
+            |tx, key| sqlite::meta::remove(tx, key),
+            |tx, key| Box::pin(postgres::meta::remove(tx, key)),
+        )
     }
 }

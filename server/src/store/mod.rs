@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The store: every record the server keeps, behind one repository per table group, with
-//! methods named after what they do. All SQL lives below this folder (in `sqlite/`).
+//! methods named after what they do. All SQL lives below this folder: in `sqlite/` (the
+//! embedded default) and `postgres/` (several instances on one database, issue 19), the
+//! backend chosen once, when the store opens, by the configured database URL.
 //!
 //! Guarantees:
 //! - Callers see the store handle ([`Store`]), its repositories and plain Rust types
@@ -12,6 +14,8 @@
 //!   that says what happened, and commits whatever the outcome; only an `Err` rolls back.
 //! - A stored state the server does not know is [`StoreError::Corrupt`], never a default.
 //! - Methods without `async` block the calling thread (start-up and admin paths only).
+//! - Both backends keep the same guarantees and give the same outcomes; each repository
+//!   method names its SQL on both (`Store::write` and friends take one of each).
 
 mod accounts;
 mod attempts;
@@ -26,6 +30,7 @@ mod refusals;
 mod requests;
 mod sessions;
 // The server's signing keys (issue 19, branch keys19).
+pub(crate) mod postgres;
 mod signing_keys;
 mod sqlite;
 // Used by the token endpoint, userinfo and logout (issue 15, branch tokens15).
@@ -33,7 +38,9 @@ mod sqlite;
 mod tokens;
 mod upkeep;
 
-use std::path::Path;
+use std::path::PathBuf;
+
+pub(crate) use postgres::PgSettings;
 
 pub(crate) use accounts::{
     Accounts, Added, Alerts, DeviceKey, DeviceRecord, LoginDevice, LoginTarget, NewAccount,
@@ -95,34 +102,139 @@ pub enum StoreError {
     /// activation codes share the lookup space). Nothing was written.
     #[error("no free {0} after many draws")]
     Exhausted(&'static str),
+    /// Concurrent transactions (on this or another instance) kept conflicting on the same
+    /// rows: the write was tried again up to its limit and never committed. Retryable.
+    #[error("database write conflicted with concurrent writes; nothing was written")]
+    Conflict,
+    /// The database did not answer in time (names what: the connection pool's wait, a
+    /// statement, a row lock). Retryable.
+    #[error("database timeout: {0}")]
+    Timeout(&'static str),
+    /// No connection to the database could be made or kept (the server's reason).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where the data lives, as the configuration names it.
+#[derive(Debug, Clone)]
+pub(crate) enum Database {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database.
+    Postgres(PgSettings),
+}
+
+/// The backend of a store, chosen once when it opens.
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlite::Db),
+    Postgres(postgres::Pg),
 }
 
 /// The store handle (cheap to clone; every clone uses the same database).
 #[derive(Clone)]
 pub(crate) struct Store {
-    db: sqlite::Db,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("path", &self.db.path())
+            .field("database", &self.describe())
             .finish()
     }
 }
 
 impl Store {
-    /// Opens (creating if needed) the SQLite database at `path` and migrates it. The file is
-    /// created with mode 0600 on Unix: it holds the server keys.
-    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) the database and migrates it. A SQLite file is created
+    /// with mode 0600 on Unix: it holds the server keys (sealed). Blocks (start-up).
+    pub(crate) fn open(database: &Database) -> Result<Self, StoreError> {
         Ok(Self {
-            db: sqlite::Db::open(path)?,
+            backend: match database {
+                Database::Sqlite(path) => Backend::Sqlite(sqlite::Db::open(path)?),
+                Database::Postgres(settings) => Backend::Postgres(postgres::Pg::open(settings)?),
+            },
         })
     }
 
-    /// Where the data lives.
-    pub(crate) fn path(&self) -> &Path {
-        self.db.path()
+    /// Where the data lives (a file path, or the PostgreSQL URL without its password).
+    pub(crate) fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(db) => db.path().display().to_string(),
+            Backend::Postgres(pg) => pg.describe(),
+        }
+    }
+
+    /// The connections' figures now.
+    fn figures(&self) -> DbFigures {
+        match &self.backend {
+            Backend::Sqlite(db) => db.figures(),
+            Backend::Postgres(pg) => pg.figures(),
+        }
+    }
+
+    /// Runs one write transaction on `d`: `lite` on SQLite, `pg` on PostgreSQL.
+    async fn write<D, T>(
+        &self,
+        d: D,
+        lite: impl FnOnce(&sqlite::Tx<'_>, &D) -> Result<T, StoreError> + Send + 'static,
+        pg: postgres::Job<D, T>,
+    ) -> Result<T, StoreError>
+    where
+        D: Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        match &self.backend {
+            Backend::Sqlite(db) => db.write(move |tx| lite(tx, &d)).await,
+            Backend::Postgres(db) => db.write(&d, pg).await,
+        }
+    }
+
+    /// Runs one read on `d`: `lite` on SQLite, `pg` on PostgreSQL.
+    async fn read<D, T>(
+        &self,
+        d: D,
+        lite: impl FnOnce(&sqlite::Conn, &D) -> Result<T, StoreError> + Send + 'static,
+        pg: postgres::Job<D, T>,
+    ) -> Result<T, StoreError>
+    where
+        D: Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        match &self.backend {
+            Backend::Sqlite(db) => db.read(move |c| lite(c, &d)).await,
+            Backend::Postgres(db) => db.read(&d, pg).await,
+        }
+    }
+
+    /// [`Store::write`], blocking the calling thread (start-up and admin paths only).
+    fn write_blocking<D, T>(
+        &self,
+        d: D,
+        lite: impl FnOnce(&sqlite::Tx<'_>, &D) -> Result<T, StoreError> + Send + 'static,
+        pg: postgres::Job<D, T>,
+    ) -> Result<T, StoreError>
+    where
+        D: Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        match &self.backend {
+            Backend::Sqlite(db) => db.write_blocking(move |tx| lite(tx, &d)),
+            Backend::Postgres(db) => db.write_blocking(&d, pg),
+        }
+    }
+
+    /// [`Store::read`], blocking the calling thread (start-up and admin paths only).
+    fn read_blocking<D: Sync, T: Send>(
+        &self,
+        d: D,
+        lite: impl FnOnce(&sqlite::Conn, &D) -> Result<T, StoreError>,
+        pg: postgres::Job<D, T>,
+    ) -> Result<T, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.read_blocking(|c| lite(c, &d)),
+            Backend::Postgres(db) => db.read_blocking(&d, pg),
+        }
     }
 
     /// Accounts and their devices.

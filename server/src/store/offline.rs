@@ -14,7 +14,7 @@
 //!   offline code; a success resets the count.
 //! - Only active devices' secrets are returned: a revoked device's code is never compared.
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// Wrong codes (or tries in flight) that lock the fallback.
 pub(crate) const MAX_FAILURES: u32 = 5;
@@ -104,8 +104,11 @@ impl Offline<'_> {
     pub(crate) async fn available(&self, account_id: &str) -> Result<bool, StoreError> {
         let id = account_id.to_owned();
         self.store
-            .db
-            .read(move |c| sqlite::offline::available(c, &id))
+            .read(
+                id,
+                |tx, id| sqlite::offline::available(tx, id),
+                |tx, id| Box::pin(postgres::offline::available(tx, id)),
+            )
             .await
     }
 
@@ -113,8 +116,11 @@ impl Offline<'_> {
     pub(crate) async fn begin(&self, account_id: &str, now: i64) -> Result<Begin, StoreError> {
         let id = account_id.to_owned();
         self.store
-            .db
-            .write(move |tx| sqlite::offline::begin(tx, &id, now))
+            .write(
+                (id, now),
+                |tx, (id, now)| sqlite::offline::begin(tx, id, *now),
+                |tx, (id, now)| Box::pin(postgres::offline::begin(tx, id, *now)),
+            )
             .await
     }
 
@@ -122,16 +128,20 @@ impl Offline<'_> {
     pub(crate) async fn fail(&self, account_id: &str, now: i64) -> Result<Failed, StoreError> {
         let id = account_id.to_owned();
         self.store
-            .db
-            .write(move |tx| sqlite::offline::fail(tx, &id, now))
+            .write(
+                (id, now),
+                |tx, (id, now)| sqlite::offline::fail(tx, id, *now),
+                |tx, (id, now)| Box::pin(postgres::offline::fail(tx, id, *now)),
+            )
             .await
     }
 
     /// Accepts a right code (see the module guarantees).
     pub(crate) async fn accept(&self, a: OfflineAccept) -> Result<Accepted, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::offline::accept(tx, &a))
+            .write(a, sqlite::offline::accept, |tx, a| {
+                Box::pin(postgres::offline::accept(tx, a))
+            })
             .await
     }
 
@@ -140,8 +150,11 @@ impl Offline<'_> {
     pub(crate) async fn client_refuses(&self, client_id: &str) -> Result<bool, StoreError> {
         let id = client_id.to_owned();
         self.store
-            .db
-            .read(move |c| sqlite::offline::client_refuses(c, &id))
+            .read(
+                id,
+                |tx, id| sqlite::offline::client_refuses(tx, id),
+                |tx, id| Box::pin(postgres::offline::client_refuses(tx, id)),
+            )
             .await
     }
 
@@ -152,14 +165,20 @@ impl Offline<'_> {
         refuses: bool,
     ) -> Result<bool, StoreError> {
         let id = client_id.to_owned();
-        self.store
-            .db
-            .write_blocking(move |tx| sqlite::offline::set_client_refuses(tx, &id, refuses))
+        self.store.write_blocking(
+            (id, refuses),
+            |tx, (id, refuses)| sqlite::offline::set_client_refuses(tx, id, *refuses),
+            |tx, (id, refuses)| Box::pin(postgres::offline::set_client_refuses(tx, id, *refuses)),
+        )
     }
 
     /// Every sealed secret (blocking: the admin's re-sealing).
     pub(crate) fn all(&self) -> Result<Vec<DeviceSecret>, StoreError> {
-        self.store.db.read_blocking(sqlite::offline::all)
+        self.store.read_blocking(
+            (),
+            |c, ()| sqlite::offline::all(c),
+            |tx, ()| Box::pin(postgres::offline::all_secrets(tx)),
+        )
     }
 
     /// Replaces a device's sealed secret if it is still sealed under `old_key_id`
@@ -171,8 +190,10 @@ impl Offline<'_> {
         new: NewOfflineSecret,
     ) -> Result<bool, StoreError> {
         let (d, k) = (device_id.to_owned(), old_key_id.to_owned());
-        self.store
-            .db
-            .write_blocking(move |tx| sqlite::offline::reseal(tx, &d, &k, &new))
+        self.store.write_blocking(
+            (d, k, new),
+            |tx, (d, k, new)| sqlite::offline::reseal(tx, d, k, new),
+            |tx, (d, k, new)| Box::pin(postgres::offline::reseal(tx, d, k, new)),
+        )
     }
 }

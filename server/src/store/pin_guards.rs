@@ -16,7 +16,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// The guard to create with a device (in the enrolment's transaction).
 #[derive(Clone)]
@@ -104,16 +104,20 @@ impl PinGuards<'_> {
     pub(crate) async fn keys(&self, device_id: &str) -> Result<Option<GuardKeys>, StoreError> {
         let id = device_id.to_owned();
         self.store
-            .db
-            .read(move |c| sqlite::pin_guards::keys(c, &id))
+            .read(
+                id,
+                |tx, id| sqlite::pin_guards::keys(tx, id),
+                |tx, id| Box::pin(postgres::pin_guards::keys(tx, id)),
+            )
             .await
     }
 
     /// Spends the request id and counts one guess (see the module guarantees).
     pub(crate) async fn count_guess(&self, req: GuardRequest) -> Result<GuessOutcome, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::pin_guards::count_guess(tx, &req))
+            .write(req, sqlite::pin_guards::count_guess, |tx, req| {
+                Box::pin(postgres::pin_guards::count_guess(tx, req))
+            })
             .await
     }
 
@@ -123,8 +127,9 @@ impl PinGuards<'_> {
         req: GuardRequest,
     ) -> Result<Result<u32, GuardRefusal>, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::pin_guards::confirm(tx, &req))
+            .write(req, sqlite::pin_guards::confirm, |tx, req| {
+                Box::pin(postgres::pin_guards::confirm(tx, req))
+            })
             .await
     }
 }

@@ -17,7 +17,7 @@ use std::fmt;
 
 use vistalid_core::push::PushPlatform;
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// A device's token, as the senders need it.
 #[derive(Clone, PartialEq, Eq)]
@@ -86,8 +86,9 @@ impl PushTokens<'_> {
         reg: PushRegistration,
     ) -> Result<RegisterOutcome, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::push_tokens::register(tx, &reg))
+            .write(reg, sqlite::push_tokens::register, |tx, reg| {
+                Box::pin(postgres::push_tokens::register(tx, reg))
+            })
             .await
     }
 
@@ -98,8 +99,11 @@ impl PushTokens<'_> {
     ) -> Result<Option<StoredPushToken>, StoreError> {
         let id = device_id.to_owned();
         self.store
-            .db
-            .read(move |c| sqlite::push_tokens::of_device(c, &id))
+            .read(
+                id,
+                |tx, id| sqlite::push_tokens::of_device(tx, id),
+                |tx, id| Box::pin(postgres::push_tokens::of_device(tx, id)),
+            )
             .await
     }
 
@@ -108,8 +112,11 @@ impl PushTokens<'_> {
     pub(crate) async fn remove_if(&self, device_id: &str, token: &str) -> Result<bool, StoreError> {
         let (id, token) = (device_id.to_owned(), token.to_owned());
         self.store
-            .db
-            .write(move |tx| sqlite::push_tokens::remove_if(tx, &id, &token))
+            .write(
+                (id, token),
+                |tx, (id, token)| sqlite::push_tokens::remove_if(tx, id, token),
+                |tx, (id, token)| Box::pin(postgres::push_tokens::remove_if(tx, id, token)),
+            )
             .await
     }
 }

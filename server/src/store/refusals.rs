@@ -7,7 +7,7 @@
 
 use vistalid_core::protocol::ErrorCode;
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 use crate::domain::RefusalStage;
 
 /// One refusal to count.
@@ -47,13 +47,18 @@ impl Refusals<'_> {
     /// Counts one refusal.
     pub(crate) async fn count(&self, refusal: RefusalCount) -> Result<(), StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::hardware::count_refusal(tx, &refusal))
+            .write(refusal, sqlite::hardware::count_refusal, |tx, refusal| {
+                Box::pin(postgres::hardware::count_refusal(tx, refusal))
+            })
             .await
     }
 
     /// Every count, by stage, code and reason (blocking).
     pub(crate) fn tallies(&self) -> Result<Vec<RefusalTally>, StoreError> {
-        self.store.db.read_blocking(sqlite::hardware::refusals)
+        self.store.read_blocking(
+            (),
+            |c, ()| sqlite::hardware::refusals(c),
+            |tx, ()| Box::pin(postgres::hardware::refusals(tx)),
+        )
     }
 }

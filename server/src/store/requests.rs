@@ -6,7 +6,7 @@
 
 use vistalid_core::protocol::{AccountKind, Decision, Identity, KeyStorage};
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 use crate::domain::attempt::Flow;
 use crate::domain::guard::Policy;
 use crate::domain::{AnswerOutcome, DenialReason};
@@ -226,8 +226,11 @@ impl Requests<'_> {
     pub(crate) async fn scan_key(&self, id: &str) -> Result<ScanKey, StoreError> {
         let id = id.to_owned();
         self.store
-            .db
-            .read(move |c| sqlite::scan::key_of(c, &id))
+            .read(
+                id,
+                |tx, id| sqlite::scan::key_of(tx, id),
+                |tx, id| Box::pin(postgres::scan::key_of(tx, id)),
+            )
             .await
     }
 
@@ -239,8 +242,13 @@ impl Requests<'_> {
         max_pending: u32,
     ) -> Result<Queued, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::requests::queue(tx, &request, max_pending))
+            .write(
+                (request, max_pending),
+                |tx, (request, max_pending)| sqlite::requests::queue(tx, request, *max_pending),
+                |tx, (request, max_pending)| {
+                    Box::pin(postgres::requests::queue(tx, request, *max_pending))
+                },
+            )
             .await
     }
 
@@ -252,24 +260,29 @@ impl Requests<'_> {
     ) -> Result<Vec<String>, StoreError> {
         let id = device_id.to_owned();
         self.store
-            .db
-            .read(move |c| sqlite::requests::pending_for_device(c, &id, now))
+            .read(
+                (id, now),
+                |tx, (id, now)| sqlite::requests::pending_for_device(tx, id, *now),
+                |tx, (id, now)| Box::pin(postgres::requests::pending_for_device(tx, id, *now)),
+            )
             .await
     }
 
     /// Records a device's answer to its challenge (the code compared in constant time).
     pub(crate) async fn answer(&self, answer: AnswerTry) -> Result<Answered, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::requests::answer(tx, &answer))
+            .write(answer, sqlite::requests::answer, |tx, answer| {
+                Box::pin(postgres::requests::answer(tx, answer))
+            })
             .await
     }
 
     /// One token poll by the client that made the request.
     pub(crate) async fn poll(&self, poll: TokenPoll) -> Result<Poll, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::requests::poll(tx, &poll))
+            .write(poll, sqlite::requests::poll, |tx, poll| {
+                Box::pin(postgres::requests::poll(tx, poll))
+            })
             .await
     }
 }

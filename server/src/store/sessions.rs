@@ -5,7 +5,7 @@
 //! token families they issued.
 
 use super::tokens::NewCode;
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// A session to open.
 #[derive(Debug, Clone)]
@@ -68,8 +68,9 @@ impl Sessions<'_> {
     /// Answers an authorization request from the browser's session, if it can.
     pub(crate) async fn grant_code(&self, ask: SessionCode) -> Result<SessionGrant, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::sessions::grant_code(tx, &ask))
+            .write(ask, sqlite::sessions::grant_code, |tx, ask| {
+                Box::pin(postgres::sessions::grant_code(tx, ask))
+            })
             .await
     }
 
@@ -78,8 +79,9 @@ impl Sessions<'_> {
     #[allow(dead_code)] // The logout endpoint's (branch tokens15).
     pub(crate) async fn end(&self, end: EndSession) -> Result<usize, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::sessions::end(tx, &end))
+            .write(end, sqlite::sessions::end, |tx, end| {
+                Box::pin(postgres::sessions::end(tx, end))
+            })
             .await
     }
 }

@@ -11,7 +11,7 @@
 //!   transaction, and refuses (changing nothing) when the purpose already has a key that is
 //!   published but not yet signing, or when the key to retire is no longer the current one.
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// One stored signing key.
 #[derive(Clone, PartialEq, Eq)]
@@ -65,19 +65,30 @@ pub(crate) struct SigningKeys<'a> {
 impl SigningKeys<'_> {
     /// Every stored key, every purpose (blocking).
     pub(crate) fn all_blocking(&self) -> Result<Vec<StoredKey>, StoreError> {
-        self.store.db.read_blocking(sqlite::signing_keys::all)
+        self.store.read_blocking(
+            (),
+            |c, ()| sqlite::signing_keys::all(c),
+            |tx, ()| Box::pin(postgres::signing_keys::all_keys(tx)),
+        )
     }
 
     /// Every stored key, every purpose.
     pub(crate) async fn all(&self) -> Result<Vec<StoredKey>, StoreError> {
-        self.store.db.read(sqlite::signing_keys::all).await
+        self.store
+            .read(
+                (),
+                |c, ()| sqlite::signing_keys::all(c),
+                |tx, ()| Box::pin(postgres::signing_keys::all_keys(tx)),
+            )
+            .await
     }
 
     /// Stores `key` if its purpose has no key yet; whether it was stored (blocking).
     pub(crate) fn insert_first(&self, key: StoredKey) -> Result<bool, StoreError> {
         self.store
-            .db
-            .write_blocking(move |tx| sqlite::signing_keys::insert_first(tx, &key))
+            .write_blocking(key, sqlite::signing_keys::insert_first, |tx, key| {
+                Box::pin(postgres::signing_keys::insert_first(tx, key))
+            })
     }
 
     /// Stores `successor` and retires `old_kid` (of the same purpose) at
@@ -89,8 +100,20 @@ impl SigningKeys<'_> {
         successor: StoredKey,
         now: i64,
     ) -> Result<Rotated, StoreError> {
-        self.store.db.write_blocking(move |tx| {
-            sqlite::signing_keys::rotate(tx, &old_kid, old_expires_at, &successor, now)
-        })
+        self.store.write_blocking(
+            (old_kid, old_expires_at, successor, now),
+            |tx, (old_kid, old_expires_at, successor, now)| {
+                sqlite::signing_keys::rotate(tx, old_kid, *old_expires_at, successor, *now)
+            },
+            |tx, (old_kid, old_expires_at, successor, now)| {
+                Box::pin(postgres::signing_keys::rotate(
+                    tx,
+                    old_kid,
+                    *old_expires_at,
+                    successor,
+                    *now,
+                ))
+            },
+        )
     }
 }

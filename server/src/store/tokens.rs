@@ -12,7 +12,7 @@
 
 use vistalid_core::protocol::{AccountKind, Identity, KeyStorage};
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// An authorization code to store.
 #[derive(Debug, Clone)]
@@ -177,16 +177,18 @@ impl Tokens<'_> {
     /// Exchanges a code (see the module guarantees).
     pub(crate) async fn exchange_code(&self, x: CodeExchange) -> Result<Exchanged, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::tokens::exchange_code(tx, &x))
+            .write(x, sqlite::tokens::exchange_code, |tx, x| {
+                Box::pin(postgres::tokens::exchange_code(tx, x))
+            })
             .await
     }
 
     /// Exchanges a refresh token (see the module guarantees).
     pub(crate) async fn refresh(&self, r: RefreshTry) -> Result<Refreshed, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::tokens::refresh(tx, &r))
+            .write(r, sqlite::tokens::refresh, |tx, r| {
+                Box::pin(postgres::tokens::refresh(tx, r))
+            })
             .await
     }
 
@@ -197,8 +199,11 @@ impl Tokens<'_> {
         now: i64,
     ) -> Result<Option<AccessGrant>, StoreError> {
         self.store
-            .db
-            .read(move |c| sqlite::tokens::access(c, &hash, now))
+            .read(
+                (hash, now),
+                |tx, (hash, now)| sqlite::tokens::access(tx, hash, *now),
+                |tx, (hash, now)| Box::pin(postgres::tokens::access(tx, hash, *now)),
+            )
             .await
     }
 }

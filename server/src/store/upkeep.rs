@@ -13,7 +13,7 @@
 //! - [`Upkeep::ping`] answers only after a read and a write round trip (so "ready" means
 //!   the reader pool and the writer thread both work).
 
-use super::{sqlite, Store, StoreError};
+use super::{postgres, sqlite, Store, StoreError};
 
 /// A table group the retention prunes, in the order it visits them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,27 +145,43 @@ impl Upkeep<'_> {
     /// Deletes up to `step.limit` expired rows of `step.table` (see the module guarantees).
     pub(crate) async fn prune(&self, step: PruneStep) -> Result<Pruned, StoreError> {
         self.store
-            .db
-            .write(move |tx| sqlite::upkeep::prune(tx, &step))
+            .write(step, sqlite::upkeep::prune, |tx, step| {
+                Box::pin(postgres::upkeep::prune(tx, step))
+            })
             .await
     }
 
     /// A read and a write round trip; `Ok` when both worked.
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
-        self.store.db.read(sqlite::upkeep::ping).await?;
-        self.store.db.write(|_| Ok(())).await
+        self.store
+            .read(
+                (),
+                |c, ()| sqlite::upkeep::ping(c),
+                |tx, ()| Box::pin(postgres::upkeep::ping(tx)),
+            )
+            .await?;
+        self.store
+            .write(
+                (),
+                |_, ()| Ok(()),
+                |tx, ()| Box::pin(postgres::upkeep::ping(tx)),
+            )
+            .await
     }
 
     /// Login requests and challenges waiting at `now`.
     pub(crate) async fn pending(&self, now: i64) -> Result<PendingCounts, StoreError> {
         self.store
-            .db
-            .read(move |conn| sqlite::upkeep::pending(conn, now))
+            .read(
+                now,
+                |tx, now| sqlite::upkeep::pending(tx, *now),
+                |tx, now| Box::pin(postgres::upkeep::pending(tx, *now)),
+            )
             .await
     }
 
     /// The connections' figures now (no query).
     pub(crate) fn figures(&self) -> DbFigures {
-        self.store.db.figures()
+        self.store.figures()
     }
 }

@@ -141,6 +141,13 @@ impl Harness {
     }
 }
 
+/// For a test that reads or writes the SQLite file itself (or runs the binary on it): keeps
+/// it on SQLite whatever `VL_TEST_DATABASE_URL` says.
+#[allow(dead_code)]
+pub fn sqlite_only(c: &mut ServerConfig) {
+    c.database_url = Some(format!("sqlite:{}", c.db_path.display()));
+}
+
 fn test_config(
     dir: &tempfile::TempDir,
     clock: &Arc<ManualClock>,
@@ -150,6 +157,8 @@ fn test_config(
     c.poll_interval_secs = 0;
     c.clock = Arc::clone(clock).into();
     tweak(&mut c);
+    // VL_TEST_DATABASE_URL set (scripts/test.sh's PostgreSQL suites): a schema of its own.
+    c.use_test_database().expect("test database");
     c
 }
 

@@ -64,6 +64,9 @@ impl std::ops::Deref for Tx<'_> {
     }
 }
 
+/// A read connection of the backend, as the repositories' SQL receives it.
+pub(super) type Conn = rusqlite::Connection;
+
 /// A stored state text that no variant has (carried inside rusqlite's conversion error, then
 /// turned into [`StoreError::Corrupt`]).
 #[derive(Debug)]

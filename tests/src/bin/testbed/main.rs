@@ -128,6 +128,8 @@ const CLIENT_NAME: &str = "Dossier Médical Partagé";
 async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let data = tempfile::tempdir()?;
     let mut config = ServerConfig::for_tests(data.path());
+    // VL_TEST_DATABASE_URL set (scripts/test.sh's PostgreSQL suite): a schema of its own.
+    config.use_test_database()?;
     config.poll_interval_secs = 0;
     // Every binding test enrols and logs in from 127.0.0.1 within a minute: lift the per-IP
     // and per-client rate limits, which the server's own tests cover.
@@ -147,6 +149,10 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let strict_config = {
         let mut c = config.clone();
         c.db_path = data.path().join("strict.sqlite");
+        // A database of its own on PostgreSQL too (VL_TEST_DATABASE_URL).
+        c.database_url = None;
+        c.key_encryption_key_file = None;
+        c.use_test_database()?;
         // The strict server keeps the guard's default holds and has short challenges.
         let defaults = ServerConfig::new(&c.db_path);
         c.wrong_pick_backoff_secs = defaults.wrong_pick_backoff_secs;

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# A throwaway PostgreSQL server on loopback for the test suites (issue 19).
+#
+#   scripts/pg.sh start   initdb in a fresh temporary directory, start on a free port
+#                         (TCP on 127.0.0.1 only; the socket in the same directory)
+#   scripts/pg.sh url     print the URL of the running server (for VL_TEST_DATABASE_URL)
+#   scripts/pg.sh stop    stop it and delete its directory
+#
+# The server is Debian's `postgresql` (scripts/install.sh), binaries under
+# /usr/lib/postgresql/*/bin. PostgreSQL refuses to run as root: as root the server runs as
+# the `postgres` user the package creates. The state (directory, port) is kept in
+# ${VL_PG_STATE:-/tmp/vistalid-pg.state}. Its data is never kept: fsync is off.
+set -euo pipefail
+
+STATE="${VL_PG_STATE:-/tmp/vistalid-pg.state}"
+
+bin_dir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [[ -n "$d" && -x "$d/initdb" ]] || {
+    echo "pg.sh: PostgreSQL not installed (scripts/install.sh installs Debian's postgresql)" >&2
+    exit 1
+  }
+  echo "$d"
+}
+
+as_owner() {
+  if [[ $(id -u) -eq 0 ]]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+case "${1:-}" in
+  start)
+    if [[ -f "$STATE" ]]; then
+      echo "pg.sh: already started ($STATE); stop it first" >&2
+      exit 1
+    fi
+    BIN=$(bin_dir)
+    DIR=$(mktemp -d /tmp/vistalid-pg.XXXXXX)
+    PORT=$(free_port)
+    [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$DIR"
+    as_owner "$BIN/initdb" -D "$DIR/data" -U vistalid --auth=trust -E UTF8 --no-sync >"$DIR/initdb.log" 2>&1 || {
+      cat "$DIR/initdb.log" >&2; exit 1; }
+    as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
+      -o "-h 127.0.0.1 -p $PORT -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB" \
+      start >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
+    printf 'DIR=%s\nPORT=%s\nBIN=%s\n' "$DIR" "$PORT" "$BIN" >"$STATE"
+    echo "postgres://vistalid@127.0.0.1:$PORT/postgres"
+    ;;
+  url)
+    # shellcheck disable=SC1090
+    source "$STATE"
+    echo "postgres://vistalid@127.0.0.1:$PORT/postgres"
+    ;;
+  stop)
+    [[ -f "$STATE" ]] || exit 0
+    # shellcheck disable=SC1090
+    source "$STATE"
+    as_owner "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$DIR" "$STATE"
+    ;;
+  *)
+    echo "usage: scripts/pg.sh start|url|stop" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The PostgreSQL backend of the store (issue 19): a pool of connections shared by every
+//! instance of a cluster, schema migrations at start, and the SQL of every repository (one
+//! submodule per table group, mirroring `sqlite/`). This folder is the only place that names
+//! tokio-postgres or deadpool-postgres.
+//!
+//! Why tokio-postgres with deadpool-postgres (docs/adr/0003-postgresql-client.md): they are
+//! async-native on the server's Tokio runtime (no thread per query), need no database at
+//! compile time (sqlx's checked macros do, or a committed query cache), and bring a small
+//! dependency tree that `cargo deny` accepts.
+//!
+//! Guarantees:
+//! - Each write is one `SERIALIZABLE` transaction: concurrent writes on any number of
+//!   instances behave as if run one after the other, as SQLite's single writer does, so the
+//!   repositories' read-then-write steps keep single use (activation codes, answers,
+//!   authorization codes, refresh tokens, QR redemptions). A transaction that PostgreSQL
+//!   aborts as a serialization failure or a deadlock is run again from the start, up to
+//!   [`MAX_TRIES`] times, then reported as [`StoreError::Conflict`]; nothing of an aborted
+//!   try stays written.
+//! - Each read is one `REPEATABLE READ READ ONLY` transaction (one snapshot).
+//! - Nothing hangs on a slow or gone database: waiting for a pooled connection is bounded
+//!   (`database_wait_timeout_ms`, then [`StoreError::Timeout`]), so is every statement
+//!   (`statement_timeout` and `lock_timeout` of the session, then [`StoreError::Timeout`]);
+//!   a connection that cannot be made is [`StoreError::Unavailable`]. Broken connections are
+//!   dropped from the pool and new ones made on demand (a PostgreSQL restart heals itself).
+//! - Statements are prepared once per connection and cached.
+//! - A stored state text that no variant has is [`StoreError::Corrupt`] naming the column.
+//! - Migrations are applied under an advisory lock, so instances starting together migrate
+//!   once; a schema newer than this server is refused ([`StoreError::TooNew`]).
+
+pub(super) mod accounts;
+pub(super) mod attempts;
+pub(super) mod clients;
+pub(super) mod codes;
+pub(super) mod credentials;
+pub(super) mod hardware;
+pub(super) mod meta;
+pub(super) mod offline;
+pub(super) mod pin_guards;
+pub(super) mod push_tokens;
+pub(super) mod requests;
+pub(super) mod scan;
+mod schema;
+pub(super) mod sessions;
+pub(super) mod signing_keys;
+#[allow(dead_code)]
+pub(super) mod tokens;
+pub(super) mod upkeep;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, NoTls, Row};
+
+use super::StoreError;
+use crate::domain::Stored;
+
+/// A transaction of the backend, as the repositories' SQL receives it.
+pub(super) type Tx<'a> = deadpool_postgres::Transaction<'a>;
+
+/// The future a repository's SQL returns.
+pub(super) type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// The SQL of one repository method: its transaction and its input, borrowed.
+pub(super) type Job<D, T> = for<'a> fn(&'a Tx<'a>, &'a D) -> Fut<'a, T>;
+
+/// Tries of a write transaction that PostgreSQL aborts as a serialization failure.
+pub(super) const MAX_TRIES: u32 = 12;
+
+/// The PostgreSQL settings of the configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct PgSettings {
+    /// `postgres://…` (user, password, host, port, database, options).
+    pub(crate) url: String,
+    /// Connections in the pool.
+    pub(crate) pool_size: usize,
+    /// Longest wait for a pooled connection (and to make one).
+    pub(crate) wait_timeout: Duration,
+    /// Longest run of one statement, and longest wait for a row lock.
+    pub(crate) statement_timeout: Duration,
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.code() {
+            Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE => Self::Conflict,
+            Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED => Self::Conflict,
+            Some(c) if *c == SqlState::QUERY_CANCELED => Self::Timeout("statement"),
+            Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE => Self::Timeout("row lock"),
+            Some(c) if c.code().starts_with("08") || c.code().starts_with("57P") => {
+                Self::Unavailable(e.to_string())
+            }
+            Some(_) => Self::Database(Box::new(e)),
+            None if e.is_closed() => Self::Unavailable(e.to_string()),
+            None => Self::Database(Box::new(e)),
+        }
+    }
+}
+
+impl From<PoolError> for StoreError {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::Timeout(_) => Self::Timeout("database connection pool"),
+            PoolError::Backend(e) => e.into(),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Reads the typed state in column `idx` of `row`.
+pub(super) fn state<T: Stored>(row: &Row, idx: usize) -> Result<T, StoreError> {
+    let text: &str = row.try_get(idx)?;
+    T::from_stored(text).ok_or(StoreError::Corrupt(T::COLUMN))
+}
+
+/// Reads the optional typed state in column `idx` of `row`.
+pub(super) fn opt_state<T: Stored>(row: &Row, idx: usize) -> Result<Option<T>, StoreError> {
+    let text: Option<&str> = row.try_get(idx)?;
+    text.map(|t| T::from_stored(t).ok_or(StoreError::Corrupt(T::COLUMN)))
+        .transpose()
+}
+
+/// Column `idx` of `row`.
+pub(super) fn get<'r, T: tokio_postgres::types::FromSql<'r>>(
+    row: &'r Row,
+    idx: usize,
+) -> Result<T, StoreError> {
+    Ok(row.try_get(idx)?)
+}
+
+/// A count or limit as the `BIGINT` columns keep it.
+pub(super) fn big(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+/// Runs `sql` (prepared once per connection) and returns the rows it changed.
+pub(super) async fn exec(
+    tx: &Tx<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let st = tx.prepare_cached(sql).await?;
+    Ok(tx.execute(&st, params).await?)
+}
+
+/// Runs `sql` and returns its one row, if any (more than one is an error of the SQL).
+pub(super) async fn opt(
+    tx: &Tx<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Row>, StoreError> {
+    let st = tx.prepare_cached(sql).await?;
+    Ok(tx.query_opt(&st, params).await?)
+}
+
+/// Runs `sql` and returns its one row.
+pub(super) async fn one(
+    tx: &Tx<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Row, StoreError> {
+    let st = tx.prepare_cached(sql).await?;
+    Ok(tx.query_one(&st, params).await?)
+}
+
+/// Runs `sql` and returns every row.
+pub(super) async fn all(
+    tx: &Tx<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, StoreError> {
+    let st = tx.prepare_cached(sql).await?;
+    Ok(tx.query(&st, params).await?)
+}
+
+/// The database: a pool of connections.
+#[derive(Clone)]
+pub(super) struct Pg {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    settings: PgSettings,
+    config: tokio_postgres::Config,
+    counters: Counters,
+}
+
+/// Figures of the pool, kept with relaxed atomics (read by the metrics).
+#[derive(Default)]
+struct Counters {
+    transactions: AtomicU64,
+    retries: AtomicU64,
+    busy_micros: AtomicU64,
+}
+
+/// Whether `text` names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub(crate) fn is_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// The URL with its password hidden (for logs and `Debug`).
+pub(crate) fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("redacted"));
+            }
+            u.to_string()
+        }
+        Err(_) => "postgres://<unparsable>".to_owned(),
+    }
+}
+
+fn connection_config(s: &PgSettings) -> Result<tokio_postgres::Config, StoreError> {
+    let mut config: tokio_postgres::Config = s
+        .url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| StoreError::Unavailable(e.to_string()))?;
+    let ms = s.statement_timeout.as_millis();
+    // The URL's own options (a schema's `search_path`) are kept, the timeouts added.
+    let mut options = config.get_options().unwrap_or_default().to_owned();
+    options.push_str(&format!(
+        " -c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout={}",
+        ms.saturating_mul(4)
+    ));
+    config.options(options.trim());
+    config.connect_timeout(s.wait_timeout);
+    config.keepalives(true);
+    config.application_name("vistalid-server");
+    Ok(config)
+}
+
+fn pool(config: &tokio_postgres::Config, s: &PgSettings, size: usize) -> Result<Pool, StoreError> {
+    let manager = Manager::from_config(
+        config.clone(),
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size.max(1))
+        .wait_timeout(Some(s.wait_timeout))
+        .create_timeout(Some(s.wait_timeout))
+        .recycle_timeout(Some(s.wait_timeout))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+impl Pg {
+    /// Connects to the database of `settings` and migrates it (blocks: start-up). The pool's
+    /// connections are made on demand, on the runtime that uses them.
+    pub(super) fn open(settings: &PgSettings) -> Result<Self, StoreError> {
+        let config = connection_config(settings)?;
+        let pg = Self {
+            inner: Arc::new(Inner {
+                pool: pool(&config, settings, settings.pool_size)?,
+                settings: settings.clone(),
+                config,
+                counters: Counters::default(),
+            }),
+        };
+        pg.on_own_runtime(|pool| async move {
+            let mut client = pool.get().await?;
+            schema::migrate(&mut client).await
+        })?;
+        Ok(pg)
+    }
+
+    /// What the store is, for logs (no password).
+    pub(super) fn describe(&self) -> String {
+        redacted(&self.inner.settings.url)
+    }
+
+    /// The pool's figures now.
+    pub(super) fn figures(&self) -> super::DbFigures {
+        let status = self.inner.pool.status();
+        let c = &self.inner.counters;
+        super::DbFigures {
+            readers: u64::try_from(status.max_size).unwrap_or(u64::MAX),
+            reader_waits: u64::try_from(status.waiting).unwrap_or(u64::MAX),
+            writer_queue: 0,
+            write_batches: c.transactions.load(Ordering::Relaxed),
+            write_jobs: c.retries.load(Ordering::Relaxed),
+            write_busy_micros: c.busy_micros.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs `job` in a serializable write transaction and returns its result once committed;
+    /// a serialization failure runs it again (see the module guarantees). An `Err` of the
+    /// job rolls its transaction back.
+    pub(super) async fn write<D: Sync, T>(&self, d: &D, job: Job<D, T>) -> Result<T, StoreError> {
+        run(&self.inner.pool, &self.inner.counters, d, job, Mode::Write).await
+    }
+
+    /// Runs `job` in a read-only transaction (one snapshot).
+    pub(super) async fn read<D: Sync, T>(&self, d: &D, job: Job<D, T>) -> Result<T, StoreError> {
+        run(&self.inner.pool, &self.inner.counters, d, job, Mode::Read).await
+    }
+
+    /// Like [`Pg::write`], blocking the calling thread (start-up and admin paths only): runs
+    /// on a thread of its own with its own connection, so it works inside or outside a
+    /// runtime.
+    pub(super) fn write_blocking<D: Sync, T: Send>(
+        &self,
+        d: &D,
+        job: Job<D, T>,
+    ) -> Result<T, StoreError> {
+        let counters = &self.inner.counters;
+        self.on_own_runtime(|pool| async move { run(&pool, counters, d, job, Mode::Write).await })
+    }
+
+    /// Like [`Pg::read`], blocking the calling thread (start-up and admin paths only).
+    pub(super) fn read_blocking<D: Sync, T: Send>(
+        &self,
+        d: &D,
+        job: Job<D, T>,
+    ) -> Result<T, StoreError> {
+        let counters = &self.inner.counters;
+        self.on_own_runtime(|pool| async move { run(&pool, counters, d, job, Mode::Read).await })
+    }
+
+    /// Runs `f` with a one-connection pool on a new thread and runtime of its own (the main
+    /// pool's connections belong to the server's runtime).
+    fn on_own_runtime<T, F, Fu>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send,
+        F: FnOnce(Pool) -> Fu + Send,
+        Fu: Future<Output = Result<T, StoreError>>,
+    {
+        let pool = pool(&self.inner.config, &self.inner.settings, 1)?;
+        std::thread::scope(|scope| {
+            scope
+                .spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    rt.block_on(f(pool))
+                })
+                .join()
+                .map_err(|_| StoreError::Task)?
+        })
+    }
+}
+
+/// Whether a transaction writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Read,
+    Write,
+}
+
+async fn run<D: Sync, T>(
+    pool: &Pool,
+    counters: &Counters,
+    d: &D,
+    job: Job<D, T>,
+    mode: Mode,
+) -> Result<T, StoreError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let started = std::time::Instant::now();
+        let mut client = pool.get().await?;
+        let result = async {
+            let tx = client
+                .build_transaction()
+                .isolation_level(match mode {
+                    Mode::Write => IsolationLevel::Serializable,
+                    Mode::Read => IsolationLevel::RepeatableRead,
+                })
+                .read_only(mode == Mode::Read)
+                .start()
+                .await?;
+            let value = job(&tx, d).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        counters.transactions.fetch_add(1, Ordering::Relaxed);
+        counters.busy_micros.fetch_add(
+            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        match result {
+            Err(StoreError::Conflict) if tries < MAX_TRIES => {
+                counters.retries.fetch_add(1, Ordering::Relaxed);
+                drop(client);
+                // A short pause, longer at each try, spread so the racers do not meet again.
+                let jitter = u64::from(std::process::id() ^ tries).wrapping_mul(7919) % 3;
+                let ms = u64::from(tries.min(6)) * 2 + jitter;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// **Tests only**: the schema `name` (created if absent) on the PostgreSQL server of
+/// `base_url`, returned as a URL whose `search_path` names it: each test gets its own
+/// tables, so tests run in parallel on one server. Blocks.
+pub(crate) fn test_schema_url(base_url: &str, name: &str) -> Result<String, StoreError> {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(StoreError::Unavailable(format!("bad schema name {name}")));
+    }
+    let settings = PgSettings {
+        url: base_url.to_owned(),
+        pool_size: 1,
+        wait_timeout: Duration::from_secs(10),
+        statement_timeout: Duration::from_secs(30),
+    };
+    let config = connection_config(&settings)?;
+    let pool = pool(&config, &settings, 1)?;
+    let sql = format!("CREATE SCHEMA IF NOT EXISTS {name}");
+    std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async {
+                    let client = pool.get().await?;
+                    client.batch_execute(&sql).await?;
+                    Ok::<_, StoreError>(())
+                })
+            })
+            .join()
+            .map_err(|_| StoreError::Task)?
+    })?;
+    // Percent-encoded by hand: tokio-postgres reads `+` as a plus, not a space.
+    let options = format!("options=-c%20search_path%3D{name}");
+    Ok(match base_url.split_once('?') {
+        Some((head, query)) => format!("{head}?{query}&{options}"),
+        None => format!("{base_url}?{options}"),
+    })
+}
