@@ -51,7 +51,7 @@ use vistalid_core::protocol::{
 use vistalid_server::relying_party::{CibaRequest, RelyingParty};
 use vistalid_server::{start, ServerConfig};
 
-/// The server binary's allocator (src/main.rs), so the bench measures what it runs.
+/// The server binary's allocator (src/bin/vistalid-server/main.rs), so the bench measures what it runs.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
