@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Every module of the crate and its rank, bottom (0) to top. `lib.rs` (the crate root, the
-/// entry points) is above them all; `main.rs` is another crate.
+/// entry points) is above them all; the binary (`bin/vistalid-server/`) is another crate.
 const RANKS: &[(&str, u8)] = &[
     // Pure vocabulary: no state, no I/O.
     ("secrets", 0),
@@ -57,7 +57,9 @@ const RANKS: &[(&str, u8)] = &[
 fn module_of(relative: &Path) -> Option<String> {
     let first = relative.components().next()?.as_os_str().to_str()?;
     let name = first.strip_suffix(".rs").unwrap_or(first);
-    (name != "lib" && name != "main").then(|| name.to_owned())
+    // `lib.rs` is the crate root; `bin/` holds the server binary, another crate (its
+    // `crate::` is the binary's own modules).
+    (name != "lib" && name != "bin").then(|| name.to_owned())
 }
 
 /// The top modules a source text names through `crate::` paths, `use crate::{a, b::c}`
