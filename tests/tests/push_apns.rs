@@ -10,12 +10,10 @@
 
 mod push_support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use push_support::apns::StandIn;
-use push_support::{assert_private, pairs, Reply};
-use vistalid_core::clock::{Clock as _, ManualClock, SystemClock};
+use push_support::{assert_private, clocked_env, pairs, Reply};
 use vistalid_core::protocol::CodeMode;
 use vistalid_core::push::PushPlatform;
 use vistalid_core::secret::Pin;
@@ -183,10 +181,8 @@ async fn unregistered_and_bad_device_tokens_are_removed() {
 /// `TooManyProviderTokenUpdates` to, and records, any update faster than Apple allows.
 #[tokio::test]
 async fn the_provider_token_is_renewed_at_forty_minutes_and_never_faster_than_apple_allows() {
-    let clock = Arc::new(ManualClock::new(SystemClock.now()));
     let keys = tempfile::tempdir().unwrap();
     let apns = StandIn::start(keys.path()).await;
-    apns.log.share_clock(Arc::clone(&clock));
     let delivery = PushDelivery {
         apns: Some(apns.settings()),
         backoff_base_ms: 200,
@@ -194,12 +190,7 @@ async fn the_provider_token_is_renewed_at_forty_minutes_and_never_faster_than_ap
         max_attempts: 3,
         ..PushDelivery::default()
     };
-    let shared = Arc::clone(&clock);
-    let env = Env::start_with(move |c, _| {
-        c.push_delivery = Some(delivery);
-        c.clock = shared.into();
-    })
-    .await;
+    let (env, clock) = clocked_env(&apns.log, delivery).await;
     let rp = env.relying_party(CodeMode::Pick);
     let (_w, _dir) = enrolled(&env).await;
     let tokens = || apns.log.credentials.lock().unwrap().len();

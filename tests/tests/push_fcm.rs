@@ -8,12 +8,10 @@
 
 mod push_support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use push_support::fcm::{StandIn, ACCESS_TOKEN_SECS};
-use push_support::{assert_private, pairs, Reply};
-use vistalid_core::clock::{Clock as _, ManualClock, SystemClock};
+use push_support::{assert_private, clocked_env, pairs, Reply};
 use vistalid_core::protocol::CodeMode;
 use vistalid_core::push::PushPlatform;
 use vistalid_core::secret::Pin;
@@ -288,22 +286,15 @@ async fn a_slow_or_dead_push_service_never_delays_the_ciba_answer() {
 /// records, an access token used past its `expires_in`.
 #[tokio::test]
 async fn the_access_token_is_fetched_again_just_before_it_expires_and_not_before() {
-    let clock = Arc::new(ManualClock::new(SystemClock.now()));
     let keys = tempfile::tempdir().unwrap();
     let fcm = StandIn::start(keys.path()).await;
-    fcm.log.share_clock(Arc::clone(&clock));
     let delivery = PushDelivery {
         fcm: Some(fcm.settings()),
         backoff_base_ms: 200,
         backoff_max_ms: 2_000,
         ..PushDelivery::default()
     };
-    let shared = Arc::clone(&clock);
-    let env = Env::start_with(move |c, _| {
-        c.push_delivery = Some(delivery);
-        c.clock = shared.into();
-    })
-    .await;
+    let (env, clock) = clocked_env(&fcm.log, delivery).await;
     let rp = env.relying_party(CodeMode::Pick);
     let (_w, _dir) = enrolled(&env, true).await;
     let tokens = || fcm.log.credentials.lock().unwrap().len();

@@ -100,6 +100,24 @@ impl Log {
 /// Shared handle.
 pub type SharedLog = Arc<Log>;
 
+/// A server with `delivery` on a manual clock at the present time, shared with the
+/// stand-in that `log` records (so both judge token ages alike); the clock is returned.
+pub async fn clocked_env(
+    log: &Log,
+    delivery: vistalid_server::PushDelivery,
+) -> (vistalid_e2e::Env, Arc<vistalid_core::clock::ManualClock>) {
+    use vistalid_core::clock::{Clock as _, ManualClock, SystemClock};
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    log.share_clock(Arc::clone(&clock));
+    let shared = Arc::clone(&clock);
+    let env = vistalid_e2e::Env::start_with(move |c, _| {
+        c.push_delivery = Some(delivery);
+        c.clock = shared.into();
+    })
+    .await;
+    (env, clock)
+}
+
 /// Asserts no received body holds any of `secrets` (service name, binding message, code,
 /// names, RPPS) in any case.
 ///
