@@ -20,7 +20,7 @@ use browser::{location, Ask, Browser};
 use common::instances::{postgres_url, schema_of, second_instance_with};
 use common::{Harness, Rp};
 use vistalid_core::protocol::{CodeMode, Decision};
-use vistalid_server::{ClientOptions, ServerConfig, LISTENER_APPLICATION_NAME};
+use vistalid_server::{ClientOptions, MetricsToken, ServerConfig, LISTENER_APPLICATION_NAME};
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
 /// Seconds a long-poll is asked to wait.
@@ -38,8 +38,29 @@ fn recheck_secs() -> u64 {
     }
 }
 
+/// The bearer token of `/metrics` in these tests.
+const METRICS_TOKEN: &str = "instances-wake-metrics-token";
+
 fn tweak(c: &mut ServerConfig) {
     c.long_poll_recheck_secs = recheck_secs();
+    c.metrics_token = Some(MetricsToken::new(METRICS_TOKEN));
+}
+
+/// The value of the counter `series` (name and labels) in `h`'s `/metrics`, 0 when absent.
+async fn counter(h: &Harness, series: &str) -> u64 {
+    let text = h
+        .http
+        .get(h.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Says which path the test checks on this backend.
@@ -252,6 +273,14 @@ async fn the_listeners_reconnect_after_their_connections_are_killed() {
         wait_for_listeners(&a, 2, &before).await;
         device_wakes_across(&a, &b, &rp, &format!("1000000001{round}")).await;
         device_wakes_across(&b, &a, &rp, &format!("1000000002{round}")).await;
+    }
+    // Each listener started listening three times (at start, after each kill), and heard
+    // the challenges queued on the other instance.
+    for h in [&a, &b] {
+        let connected = r#"vistalid_wake_listener_events_total{event="connected"}"#;
+        assert_eq!(counter(h, connected).await, 3);
+        let heard = r#"vistalid_wake_listener_events_total{event="device"}"#;
+        assert!(counter(h, heard).await >= 3);
     }
     b.server.shutdown().await;
 }

@@ -121,7 +121,7 @@ impl Listener {
         // The connection is driven by a task of its own, which passes the notifications on;
         // the channel closes when the connection ends.
         let (sender, mut notes) = mpsc::unbounded_channel();
-        let driver = tokio::spawn(async move {
+        let _driver = AbortOnDrop(tokio::spawn(async move {
             loop {
                 match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                     Some(Ok(AsyncMessage::Notification(n))) => {
@@ -137,7 +137,7 @@ impl Listener {
                     None => break,
                 }
             }
-        });
+        }));
         let listen = async {
             let schema: String = client
                 .query_one("SELECT current_schema()", &[])
@@ -147,14 +147,7 @@ impl Listener {
             client.batch_execute(&listen).await?;
             Ok::<_, StoreError>(listen)
         }
-        .await;
-        let listen = match listen {
-            Ok(l) => l,
-            Err(e) => {
-                driver.abort();
-                return Err(e);
-            }
-        };
+        .await?;
         // Anything sent before this point was missed: every waiter re-reads.
         on(Wakeup::Resync);
         let mut ping = tokio::time::interval(PING_EVERY);
@@ -178,8 +171,17 @@ impl Listener {
                 }
             }
         }
-        driver.abort();
         Ok(())
+    }
+}
+
+/// A task aborted when this handle is dropped (the connection's driver ends with the
+/// listener, also when the listener's own task is aborted at shutdown).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
