@@ -192,6 +192,9 @@ pub use push::fcm::FcmError;
 pub use push::queue::{DeliveryError, PushCounts};
 pub use push::{LongPollNotifier, PushSender};
 pub use secrets::SecretsError;
+/// The application name of each instance's PostgreSQL wake-up listener (issue 19; in
+/// `pg_stat_activity`, for operators and tests).
+pub use store::postgres::notify::LISTENER_APPLICATION_NAME;
 pub use store::StoreError;
 
 use state::Shared;
@@ -394,6 +397,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let cleaner = tokio::spawn(ops::retention_loop(Arc::clone(&shared)));
     let revocations = tokio::spawn(state::revocation_loop(Arc::clone(&shared)));
     let key_reload = tokio::spawn(state::keys_loop(Arc::clone(&shared)));
+    // PostgreSQL: wake-ups from the other instances (none on SQLite).
+    let wake_listener = shared
+        .store
+        .wake_listener()
+        .map(|l| tokio::spawn(state::wake_loop(Arc::clone(&shared), l)));
     let push_worker = shared
         .delivery_worker
         .lock()
@@ -411,6 +419,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         cleaner.abort();
         revocations.abort();
         key_reload.abort();
+        if let Some(l) = wake_listener {
+            l.abort();
+        }
         if let Some(w) = push_worker {
             w.abort();
         }
