@@ -5,6 +5,7 @@
 #   scripts/pg.sh start   initdb in a fresh temporary directory, start on a free port
 #                         (TCP on 127.0.0.1 only; the socket in the same directory)
 #   scripts/pg.sh url     print the URL of the running server (for VL_TEST_DATABASE_URL)
+#   scripts/pg.sh restart restart it (pg_ctl restart -m fast: clients are cut, same port)
 #   scripts/pg.sh stop    stop it and delete its directory
 #
 # The server is Debian's `postgresql` (scripts/install.sh), binaries under
@@ -60,6 +61,11 @@ case "${1:-}" in
     source "$STATE"
     echo "postgres://vistalid@127.0.0.1:$PORT/postgres"
     ;;
+  restart)
+    # shellcheck disable=SC1090
+    source "$STATE"
+    as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -m fast -w -t 60 restart >/dev/null
+    ;;
   stop)
     [[ -f "$STATE" ]] || exit 0
     # shellcheck disable=SC1090
@@ -68,7 +74,7 @@ case "${1:-}" in
     rm -rf "$DIR" "$STATE"
     ;;
   *)
-    echo "usage: scripts/pg.sh start|url|stop" >&2
+    echo "usage: scripts/pg.sh start|url|restart|stop" >&2
     exit 2
     ;;
 esac
