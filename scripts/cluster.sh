@@ -12,7 +12,8 @@
 #   scripts/cluster.sh kill N         SIGKILL instance N (1..3): no graceful stop
 #   scripts/cluster.sh revive N       start instance N again on its port (after kill or stop)
 #   scripts/cluster.sh stop-instance N  SIGTERM instance N and wait for it to exit
-#   scripts/cluster.sh restart-db     restart the PostgreSQL it started (pg_ctl restart -m fast)
+#   scripts/cluster.sh restart-db [SECS]  restart the PostgreSQL it started (pg_ctl stop -m
+#                                     fast, SECS seconds down, default 0, then start)
 #   scripts/cluster.sh status         one line per instance: pid, alive, /ready status
 #   scripts/cluster.sh instance-url N the address of instance N itself (not through HAProxy)
 #   scripts/cluster.sh log N          the path of instance N's log (JSON lines); `log haproxy`
@@ -260,7 +261,7 @@ cmd_revive() {
 cmd_restart_db() {
   load_state
   [[ -n "$PG_STATE" ]] || die "the database was given (VL_CLUSTER_DATABASE_URL): restart it yourself"
-  VL_PG_STATE="$PG_STATE" scripts/pg.sh restart
+  VL_PG_STATE="$PG_STATE" scripts/pg.sh restart "${1:-0}"
 }
 
 cmd_status() {
@@ -282,7 +283,7 @@ case "${1:-}" in
   kill) cmd_kill "${2:-}" ;;
   stop-instance) cmd_stop_instance "${2:-}" ;;
   revive) cmd_revive "${2:-}" ;;
-  restart-db) cmd_restart_db ;;
+  restart-db) cmd_restart_db "${2:-0}" ;;
   status) cmd_status ;;
   instance-url) check_instance "${2:-}" && load_state && echo "http://127.0.0.1:$(instance_port "$2")" ;;
   log)
@@ -297,7 +298,7 @@ case "${1:-}" in
   db-url) load_state && echo "$DB_URL" ;;
   dir) load_state && echo "$DIR" ;;
   *)
-    echo "usage: scripts/cluster.sh start|stop|url|kill N|revive N|stop-instance N|restart-db|status|instance-url N|log N|db-url|dir|haproxy-config" >&2
+    echo "usage: scripts/cluster.sh start|stop|url|kill N|revive N|stop-instance N|restart-db [SECS]|status|instance-url N|log N|db-url|dir|haproxy-config" >&2
     exit 2
     ;;
 esac
