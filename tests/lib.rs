@@ -48,6 +48,20 @@ impl Env {
         if cluster::enabled() {
             return Self::start_cluster(config, data).await;
         }
+        Self::one(config, data).await
+    }
+
+    /// As [`Env::start_with`], but one instance even in cluster mode: for the tests that count
+    /// what one process keeps to itself (the push providers' access and provider tokens,
+    /// which each instance fetches and renews on its own).
+    pub async fn start_one_with(tweak: impl FnOnce(&mut ServerConfig, &std::path::Path)) -> Env {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = test_config(data.path(), None);
+        tweak(&mut config, data.path());
+        Self::one(config, data).await
+    }
+
+    async fn one(config: ServerConfig, data: tempfile::TempDir) -> Env {
         let server = vistalid_server::start(config).await.unwrap();
         Env {
             server,
@@ -68,8 +82,10 @@ impl Env {
         // An admin change made through `server.admin()` must hold on every instance at once,
         // as it does on one: no instance keeps a client record it read before.
         config.client_cache_secs = 0;
-        // Every connection comes from HAProxy's address (docs/operations.md).
+        // Every connection comes from HAProxy's address, which names each request
+        // (docs/operations.md, the cluster).
         config.max_connections_per_ip = config.max_connections;
+        config.request_id_header = Some("x-request-id".into());
         let mut instances = start_instances(&config, None).await;
         let addrs: Vec<_> = instances.iter().map(RunningServer::addr).collect();
         let front = cluster::Front::start(port, &addrs).await;

@@ -408,7 +408,10 @@ async fn kill_9_of_one_instance_under_load_loses_no_login() {
     let retried: usize = tallies.iter().map(|t| t.retried).sum();
     let lost: usize = tallies.iter().map(|t| t.lost_tokens).sum();
     let haproxy = std::fs::read_to_string(cluster.run(&["log", "haproxy"])).unwrap();
-    for line in haproxy.lines().filter(|l| l.contains("is DOWN") || l.contains("is UP")) {
+    for line in haproxy
+        .lines()
+        .filter(|l| l.contains("is DOWN") || l.contains("is UP"))
+    {
         eprintln!("haproxy: {line}");
     }
     let unavailable: Vec<usize> = [1, 3]

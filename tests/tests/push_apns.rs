@@ -6,6 +6,9 @@
 //! replace its token faster than Apple allows, `Unregistered` and `BadDeviceToken` remove the
 //! token, and no push carries the service name, the code or a name; on a shared manual
 //! clock, the provider token is renewed at 40 minutes and never faster than Apple allows.
+//!
+//! One server instance even in the cluster suite (`Env::start_one_with`): each instance keeps
+//! its own provider token, and these tests count its renewals.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod push_support;
@@ -37,7 +40,7 @@ async fn setup() -> (StandIn, Env, tempfile::TempDir) {
         max_attempts: 3,
         ..PushDelivery::default()
     };
-    let env = Env::start_with(|c, _| c.push_delivery = Some(delivery)).await;
+    let env = Env::start_one_with(|c, _| c.push_delivery = Some(delivery)).await;
     (stand_in, env, keys)
 }
 

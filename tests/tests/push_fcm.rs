@@ -4,6 +4,9 @@
 //! the access token is reused, 429/503 are retried within bounds, an unregistered token is
 //! removed, a slow or dead FCM never delays the CIBA answer, and no push carries the service
 //! name, the code or a name.
+//!
+//! One server instance even in the cluster suite (`Env::start_one_with`): each instance keeps
+//! its own provider token, and these tests count its renewals.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod push_support;
@@ -36,7 +39,7 @@ async fn setup(tweak: impl FnOnce(&mut PushDelivery)) -> (StandIn, Env, tempfile
         ..PushDelivery::default()
     };
     tweak(&mut delivery);
-    let env = Env::start_with(|c, _| {
+    let env = Env::start_one_with(|c, _| {
         c.push_delivery = Some(delivery);
         c.metrics_token = Some(vistalid_server::MetricsToken::new(METRICS_TOKEN));
     })
