@@ -481,7 +481,7 @@ async fn instances_reconnect_after_a_postgresql_restart() {
     }
     restart.join().unwrap();
     assert!(
-        seen.iter().any(|s| *s == 503),
+        seen.contains(&503),
         "/ready never said the database was gone: {seen:?}"
     );
     let deadline = Instant::now() + Duration::from_secs(15);
