@@ -81,20 +81,14 @@ suite "cargo test on PostgreSQL (server, end-to-end)" '^test result:' on_postgre
 # The end-to-end suite again through a 3-instance cluster (issue 19): three in-process
 # instances on one PostgreSQL schema behind a real HAProxy (tests/cluster.rs), then the fault
 # tests, ignored elsewhere, on scripts/cluster.sh's real processes (kill -9 under load, a
-# PostgreSQL restart, a slow database). The package selection is the PostgreSQL suite's (no
-# rebuild with other features); its run has built target/debug/vistalid-server.
+# PostgreSQL restart, a slow database), with the workspace build's target/debug/vistalid-server.
 on_cluster() {
-  local url status=0 tests=()
-  for f in tests/tests/*.rs; do
-    [[ $f == */cluster_faults.rs ]] || tests+=(--test "$(basename "$f" .rs)")
-  done
+  local url status=0
   url=$(scripts/pg.sh start)
-  VL_TEST_CLUSTER=1 VL_TEST_DATABASE_URL=$url cargo test -p vistalid-server -p vistalid-e2e \
-    "${tests[@]}" || status=$?
+  VL_TEST_CLUSTER=1 VL_TEST_DATABASE_URL=$url scripts/test-packages.sh vistalid-e2e || status=$?
   scripts/pg.sh stop
   [ $status -eq 0 ] || return $status
-  cargo test -p vistalid-server -p vistalid-e2e \
-    --test cluster_faults -- --ignored --test-threads 1
+  scripts/test-packages.sh vistalid-e2e -- --ignored --test-threads 1 fault_
 }
 suite "cargo test through a 3-instance cluster (end-to-end, faults)" '^test result:' on_cluster
 suite "benches: one smoke run of each (no speed asserted)" '^benches: [0-9]+ passed, [0-9]+ failed' \

@@ -11,8 +11,8 @@
 //! new CIBA request. Any other error fails the test.
 //!
 //! They need PostgreSQL, HAProxy and the server binary (`VL_CLUSTER_BIN`, default
-//! target/debug/vistalid-server), so they are `#[ignore]`d: scripts/test.sh's cluster suite
-//! runs them with `--ignored` after building the binary.
+//! target/debug/vistalid-server, which the workspace's test build makes), so they are
+//! `#[ignore]`d: scripts/test.sh's cluster suite runs them (`--ignored fault_`).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -376,7 +376,7 @@ fn log_of(cluster: &Cluster, n: usize) -> String {
 /// serve new logins without a single error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL, HAProxy and the server binary: scripts/test.sh's cluster suite"]
-async fn kill_9_of_one_instance_under_load_loses_no_login() {
+async fn fault_kill_9_of_one_instance_under_load_loses_no_login() {
     let cluster = Cluster::start();
     let rp = cluster.relying_party();
     let users = Arc::new(enrol(&cluster, 0, USERS as u64).await);
@@ -458,7 +458,7 @@ async fn kill_9_of_one_instance_under_load_loses_no_login() {
 /// itself on every instance, and the next logins pass without one retry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL, HAProxy and the server binary: scripts/test.sh's cluster suite"]
-async fn instances_reconnect_after_a_postgresql_restart() {
+async fn fault_postgresql_restart_instances_reconnect_by_themselves() {
     let cluster = Cluster::start();
     let rp = cluster.relying_party();
     let users = Arc::new(enrol(&cluster, 0, 3).await);
@@ -512,7 +512,7 @@ async fn instances_reconnect_after_a_postgresql_restart() {
 /// once the lock is gone, logins pass again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL, HAProxy and the server binary: scripts/test.sh's cluster suite"]
-async fn a_slow_database_gives_typed_timeouts_not_hangs() {
+async fn fault_slow_database_gives_typed_timeouts_not_hangs() {
     let cluster = Cluster::start();
     let rp = cluster.relying_party();
     let users = Arc::new(enrol(&cluster, 0, 1).await);
