@@ -365,6 +365,26 @@ async fn logins(
     out
 }
 
+/// HAProxy's 5xx answers in its log (`option httplog` lines), counted by server, status and
+/// termination state (`SC--`: the connection to the server failed, `SH--`: the server
+/// closed before answering, ...).
+fn proxy_errors(log: &str) -> std::collections::BTreeMap<(String, String, String), usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in log.lines() {
+        let words: Vec<&str> = line
+            .split_whitespace()
+            .skip_while(|w| !w.starts_with("vistalid/"))
+            .collect();
+        if let [server, _timers, status, _bytes, _, _, flags, ..] = words[..] {
+            if status.starts_with('5') {
+                *out.entry((server.to_owned(), status.to_owned(), flags.to_owned()))
+                    .or_default() += 1;
+            }
+        }
+    }
+    out
+}
+
 fn log_of(cluster: &Cluster, n: usize) -> String {
     std::fs::read_to_string(Path::new(&cluster.run(&["log", &n.to_string()]))).unwrap()
 }
@@ -414,6 +434,10 @@ async fn fault_kill_9_of_one_instance_under_load_loses_no_login() {
     {
         eprintln!("haproxy: {line}");
     }
+    eprintln!(
+        "HAProxy's 5xx answers (server, status, termination state): {:?}",
+        proxy_errors(&haproxy)
+    );
     let unavailable: Vec<usize> = [1, 3]
         .iter()
         .map(|n| log_of(&cluster, *n).matches("database unavailable").count())
