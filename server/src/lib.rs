@@ -269,6 +269,14 @@ impl RunningServer {
             .map_err(|e| ServerError::Config(e.to_string()))
     }
 
+    /// Re-reads the signing keys from the database now, as the server does by itself every
+    /// reload period (a minute): a rotation made by another instance or by the admin command
+    /// is then in force here. For tests that move a manual clock past a pre-publication
+    /// without waiting for the timer. On failure the keys in force stay.
+    pub async fn reload_keys(&self) -> Result<(), ServerError> {
+        self.shared.keys.reload(&self.shared.store).await
+    }
+
     /// The push delivery's outcome counts since start (issue 20); `None` when no provider is
     /// configured. For `/metrics` (the operations issue) and tests.
     pub fn push_counts(&self) -> Option<PushCounts> {
