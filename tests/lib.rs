@@ -86,9 +86,21 @@ impl Env {
         // (docs/operations.md, the cluster).
         config.max_connections_per_ip = config.max_connections;
         config.request_id_header = Some("x-request-id".into());
-        let mut instances = start_instances(&config, None).await;
+        let instances = start_instances(&config, None).await;
         let addrs: Vec<_> = instances.iter().map(RunningServer::addr).collect();
-        let front = cluster::Front::start(port, &addrs).await;
+        Self::behind_front(config, data, instances, port, &addrs).await
+    }
+
+    /// HAProxy on `port` in front of `instances` (at `addrs`), the first of them as
+    /// [`Env::server`].
+    async fn behind_front(
+        config: ServerConfig,
+        data: tempfile::TempDir,
+        mut instances: Vec<RunningServer>,
+        port: u16,
+        addrs: &[std::net::SocketAddr],
+    ) -> Env {
+        let front = cluster::Front::start(port, addrs).await;
         let server = instances.remove(0);
         Env {
             server,
@@ -127,15 +139,8 @@ impl Env {
         };
         let port = front.port();
         drop(front);
-        let mut instances = start_instances(&config, Some(&addrs)).await;
-        let front = cluster::Front::start(port, &addrs).await;
-        let server = instances.remove(0);
-        Env {
-            server,
-            data,
-            others: instances,
-            front: Some(Cluster { config, front }),
-        }
+        let instances = start_instances(&config, Some(&addrs)).await;
+        Self::behind_front(config, data, instances, port, &addrs).await
     }
 
     /// The server's base URL: HAProxy's in cluster mode.
