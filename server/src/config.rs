@@ -238,6 +238,12 @@ pub struct ServerConfig {
     /// Seconds a stop waits for in-flight requests to finish before it cuts them (default
     /// 5). Long-polls answer "nothing yet" at once when the stop begins.
     pub shutdown_grace_secs: u64,
+    /// Seconds between two re-reads of a waiting long-poll (the device's challenges, the
+    /// login page's status) when nothing woke it (default 10; at least 1). A safety net:
+    /// wake-ups are immediate in one instance and, on PostgreSQL, across instances
+    /// (LISTEN/NOTIFY), but a notification sent while an instance's listener reconnects is
+    /// lost.
+    pub long_poll_recheck_secs: u64,
 }
 
 /// The bearer token that protects `/metrics`; its `Debug` never shows it.
@@ -314,6 +320,7 @@ impl ServerConfig {
             metrics_token: None,
             request_id_header: None,
             shutdown_grace_secs: 5,
+            long_poll_recheck_secs: 10,
             push_delivery: None,
             database_url: None,
             database_pool_size: 16,
@@ -403,6 +410,9 @@ impl ServerConfig {
         }
         if self.max_pending_per_account == 0 {
             return bad("max_pending_per_account must be at least 1");
+        }
+        if self.long_poll_recheck_secs == 0 {
+            return bad("long_poll_recheck_secs must be at least 1");
         }
         if self.body_limit_bytes < 1024 {
             return bad("body_limit_bytes must be at least 1024");

@@ -25,6 +25,9 @@
 //!   dropped from the pool and new ones made on demand (a PostgreSQL restart heals itself).
 //! - Statements are prepared once per connection and cached.
 //! - A stored state text that no variant has is [`StoreError::Corrupt`] naming the column.
+//! - A write that queues a challenge or answers a request announces it to every instance
+//!   in its own transaction (`NOTIFY`, delivered on commit), heard by each instance's
+//!   listener on a connection of its own (`notify`).
 //! - Migrations are applied under an advisory lock, so instances starting together migrate
 //!   once; a schema newer than this server is refused ([`StoreError::TooNew`]).
 
@@ -35,6 +38,7 @@ pub(super) mod codes;
 pub(super) mod credentials;
 pub(super) mod hardware;
 pub(super) mod meta;
+pub(crate) mod notify;
 pub(super) mod offline;
 pub(super) mod pin_guards;
 pub(super) mod push_tokens;
@@ -282,6 +286,11 @@ impl Pg {
             schema::migrate(&mut client).await
         })?;
         Ok(pg)
+    }
+
+    /// The wake-up listener of this instance, on a connection of its own (see `notify`).
+    pub(super) fn listener(&self) -> notify::Listener {
+        notify::Listener::new(&self.inner.config)
     }
 
     /// What the store is, for logs (no password).
