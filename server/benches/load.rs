@@ -20,9 +20,10 @@
 //! play every host and relying party, so the per-IP and per-client limits are lifted.
 //!
 //! Legs ([`legs`], issue 19): `VL_BENCH_BACKENDS` names the deployments measured side by
-//! side in one run (`sqlite`, `postgres`, `sqlite-old`, `sqlite-old-idle`, `postgres-old`,
-//! `postgres-old-idle`; default `sqlite`, plus `postgres` when `VL_BENCH_DATABASE_URL` is
-//! set, plus `sqlite-old` when `VL_BENCH_OLD_LOGINS` is set). `VL_BENCH_ROUNDS` (default 1)
+//! side in one run (`sqlite`, `postgres`, `cluster` — 3 instances on one PostgreSQL
+//! behind HAProxy —, each also with `-old` or `-old-idle`; default `sqlite`, plus `postgres`
+//! when `VL_BENCH_DATABASE_URL` is set, plus `sqlite-old` when `VL_BENCH_OLD_LOGINS` is
+//! set). `VL_BENCH_ROUNDS` (default 1)
 //! rounds run every leg in turn (A B A B), each leg started before its turn and stopped
 //! after, each flow after `VL_BENCH_WARMUP_SECS` (default 1) unmeasured; the summary gives
 //! per leg the median flows/s over rounds and the ratio to the first leg.
@@ -269,9 +270,10 @@ fn databases(
         }
         let tag = format!(
             "{}-{}",
-            match leg.backend {
-                Backend::Sqlite => "sqlite",
-                Backend::Postgres => "postgres",
+            match (leg.backend, leg.deployment) {
+                (Backend::Sqlite, _) => "sqlite",
+                (Backend::Postgres, legs::Deployment::InProcess) => "postgres",
+                (Backend::Postgres, legs::Deployment::Cluster) => "cluster",
             },
             if leg.old { "old" } else { "fresh" }
         );
@@ -291,6 +293,9 @@ fn databases(
         config.enrol_per_ip_per_min = u32::MAX;
         config.ciba_per_client_per_min = u32::MAX;
         config.browser_login_per_ip_per_min = u32::MAX;
+        if let Ok(n) = std::env::var("VL_BENCH_PG_POOL") {
+            config.database_pool_size = n.parse().expect("VL_BENCH_PG_POOL");
+        }
         if let Ok(p) = std::env::var("VL_BENCH_RETENTION_PERCENT") {
             config.retention_busy_percent = p.parse().expect("VL_BENCH_RETENTION_PERCENT");
         }
@@ -460,14 +465,14 @@ async fn measure(
     }
     let counters = report::Counters::scrape(&ctx.http, &endpoint.metrics).await;
     let pids = endpoint.db.pids();
-    let cpu = report::Cpu::now(&pids);
+    let proxy: Vec<u32> = endpoint.proxy.into_iter().collect();
+    let cpu = report::Cpu::now(&pids, &proxy);
     let rss = report::rss_mib();
     let started = Instant::now();
     let (latencies, errors) = drive(ctx, pairs, flow, settings.secs, settings.max_flows).await;
     let secs = started.elapsed().as_secs_f64();
-    let cpu = cpu.until(&report::Cpu::now(&pids));
-    let counters =
-        counters.until(&report::Counters::scrape(&ctx.http, &endpoint.metrics).await);
+    let cpu = cpu.until(&report::Cpu::now(&pids, &proxy));
+    let counters = counters.until(&report::Counters::scrape(&ctx.http, &endpoint.metrics).await);
     report::Phase {
         leg: leg.name.clone(),
         postgres: leg.backend == Backend::Postgres,
@@ -601,8 +606,11 @@ async fn challenges(
     Ok(list)
 }
 
-/// The phone verifies the first challenge with the pinned key and approves it with `code`
-/// (the code the login page shows: the user picks it; no PIN time).
+/// The phone verifies the listed challenges with the pinned key and approves the newest one
+/// that offers `code` (the code the login page shows: the user picks it; no PIN time). Any
+/// other one is left from a flow that failed (an error the bench counted): it is declined,
+/// as a user would, so that one failed flow does not make the next ones fail (a wrong pick
+/// on it would hold the account).
 async fn approve(
     http: &reqwest::Client,
     base: &str,
@@ -610,38 +618,85 @@ async fn approve(
     list: &ChallengesResponse,
     code: &str,
 ) -> Result<(), String> {
-    let token = list.challenges.first().ok_or("no challenge")?;
-    let c: ChallengeClaims =
-        jws::verify_json(token, &w.server_key, Some(TYP_CHALLENGE)).map_err(|e| e.to_string())?;
-    let pick = c
-        .candidates
+    let read = |list: &ChallengesResponse| {
+        list.challenges
+            .iter()
+            .map(|token| jws::verify_json(token, &w.server_key, Some(TYP_CHALLENGE)))
+            .collect::<Result<Vec<ChallengeClaims>, _>>()
+            .map_err(|e| e.to_string())
+    };
+    let offers = |c: &ChallengeClaims| c.candidates.iter().any(|x| x == code);
+    let mut listed = read(list)?;
+    if !listed.iter().any(offers) {
+        // The parked poll returned only a stale challenge, before this flow's was queued.
+        listed = read(&park(http, base, w).await?)?;
+    }
+    let chosen = listed
         .iter()
-        .find(|x| **x == code)
+        .rposition(offers)
         .ok_or("code not among candidates")?;
+    let c = listed.remove(chosen);
+    for stale in &listed {
+        answer(http, base, w, stale, Decision::Deny, None).await?;
+    }
+    answer(http, base, w, &c, Decision::Approve, Some(code)).await
+}
+
+/// The phone's signed answer to challenge `c`.
+async fn answer(
+    http: &reqwest::Client,
+    base: &str,
+    w: &Wallet,
+    c: &ChallengeClaims,
+    decision: Decision,
+    code: Option<&str>,
+) -> Result<(), String> {
     let answer = jws::sign_json(
         &w.key,
         TYP_ANSWER,
         &AnswerClaims {
             challenge_id: c.id.clone(),
             device_id: w.enrolment.device_id.clone(),
-            decision: Decision::Approve,
-            code: Some(pick.clone()),
+            decision,
+            code: code.map(str::to_owned),
             iat: now(),
             scan_mac: None,
         },
     )
     .map_err(|e| e.to_string())?;
-    let r = http
-        .post(format!("{base}/device/challenges/{}/answer", c.id))
-        .json(&AnswerRequest {
-            answer,
-            hardware_signature: None,
-        })
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    // After a 503 (a database timeout, or a write that kept conflicting: nothing written)
+    // the wallet lets the user try again (core's `wallet::answer`); the bench does so at
+    // once after the server's Retry-After, at most twice. Those answers show in the phase's
+    // HTTP 5xx count.
+    let mut tries = 0;
+    let r = loop {
+        tries += 1;
+        let r = http
+            .post(format!("{base}/device/challenges/{}/answer", c.id))
+            .json(&AnswerRequest {
+                answer: answer.clone(),
+                hardware_signature: None,
+            })
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE || tries == 3 {
+            break r;
+        }
+        let wait = r
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .unwrap_or(1);
+        tokio::time::sleep(Duration::from_secs(wait.min(5))).await;
+    };
     if !r.status().is_success() {
-        return Err(format!("answer: {}", r.status()));
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        return Err(format!(
+            "answer: {status}: {}",
+            body.chars().take(160).collect::<String>()
+        ));
     }
     Ok(())
 }

@@ -195,7 +195,11 @@ pub struct ServerConfig {
     /// file [`Self::db_path`]. With PostgreSQL, [`Self::key_encryption_key_file`] must be set
     /// (every instance must read the same key).
     pub database_url: Option<String>,
-    /// PostgreSQL: connections in each instance's pool (default 16).
+    /// PostgreSQL: connections in each instance's pool (default 4). Every write is a
+    /// `SERIALIZABLE` transaction: more connections than the database server has cores to run
+    /// them make transactions overlap longer and conflict more, so fewer connections give
+    /// more logins per second (docs/operations.md: about twice the database server's cores,
+    /// shared among the instances).
     pub database_pool_size: usize,
     /// PostgreSQL: longest wait in milliseconds for a pooled connection, or to make one
     /// (default 5000); past it a request fails with a retryable error instead of hanging.
@@ -323,7 +327,7 @@ impl ServerConfig {
             long_poll_recheck_secs: 10,
             push_delivery: None,
             database_url: None,
-            database_pool_size: 16,
+            database_pool_size: 4,
             database_wait_timeout_ms: 5000,
             database_statement_timeout_ms: 5000,
         }

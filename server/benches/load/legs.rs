@@ -8,17 +8,23 @@
 //! [`Database`] (how to reach and fill it; the bench's clients and wallets are made there
 //! once, at its first start). A leg is started before its turn and stopped after it, so a
 //! leg waiting for its turn costs the measured one nothing (a retention working a backlog
-//! off, say). The legs run in-process today; a cluster leg (N instances behind a proxy,
-//! `scripts/cluster.sh`) becomes another [`Deployment`] with the same endpoint.
+//! off, say).
 //!
-//! Leg names (`VL_BENCH_BACKENDS`): `sqlite`, `postgres`, and the same on a database that
-//! already holds `VL_BENCH_OLD_LOGINS` old logins: `sqlite-old`, `postgres-old`, with the
-//! retention as in production, or `sqlite-old-idle`, `postgres-old-idle` with the
-//! retention idle (one batch per table when the leg starts). The `-old` legs of a backend
-//! share one database.
+//! Leg names (`VL_BENCH_BACKENDS`): `sqlite`, `postgres` (one instance in this process),
+//! `cluster` ([`CLUSTER_INSTANCES`] instances in this process on one PostgreSQL schema,
+//! behind Debian's HAProxy with the configuration of `scripts/cluster.sh haproxy-config`,
+//! the one the cluster's operators page documents: the flows go through HAProxy, which
+//! spreads them round-robin), and the same on a database that already holds
+//! `VL_BENCH_OLD_LOGINS` old logins: `sqlite-old`, `postgres-old`, `cluster-old`, with the
+//! retention as in production, or `sqlite-old-idle`, `postgres-old-idle`,
+//! `cluster-old-idle` with the retention idle (one batch per table when the leg starts).
+//! The `-old` legs of a backend and deployment share one database.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use vistalid_server::{RunningServer, ServerConfig};
 
@@ -38,7 +44,12 @@ pub(super) enum Backend {
 pub(super) enum Deployment {
     /// One server in this process, on the server runtime.
     InProcess,
+    /// [`CLUSTER_INSTANCES`] servers in this process, on the server runtime, behind HAProxy.
+    Cluster,
 }
+
+/// Instances of a `cluster` leg (as `scripts/cluster.sh` and the end-to-end cluster suite).
+pub(super) const CLUSTER_INSTANCES: usize = 3;
 
 /// One leg, as named in `VL_BENCH_BACKENDS`.
 #[derive(Debug, Clone)]
@@ -60,15 +71,17 @@ pub(super) struct LegSpec {
 /// Parses `VL_BENCH_BACKENDS` (see the module doc); `idle` is `VL_BENCH_RETENTION=idle`,
 /// which makes every `-old` leg idle.
 pub(super) fn parse(list: &str, idle: bool) -> Vec<LegSpec> {
-    let mut keys: Vec<(Backend, bool)> = Vec::new();
+    let mut keys: Vec<(Backend, Deployment, bool)> = Vec::new();
     list.split(',')
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(|name| {
-            let (backend, rest) = if let Some(r) = name.strip_prefix("sqlite") {
-                (Backend::Sqlite, r)
+            let (backend, deployment, rest) = if let Some(r) = name.strip_prefix("sqlite") {
+                (Backend::Sqlite, Deployment::InProcess, r)
             } else if let Some(r) = name.strip_prefix("postgres") {
-                (Backend::Postgres, r)
+                (Backend::Postgres, Deployment::InProcess, r)
+            } else if let Some(r) = name.strip_prefix("cluster") {
+                (Backend::Postgres, Deployment::Cluster, r)
             } else {
                 panic!("VL_BENCH_BACKENDS: unknown leg {name}");
             };
@@ -78,7 +91,7 @@ pub(super) fn parse(list: &str, idle: bool) -> Vec<LegSpec> {
                 "-old-idle" => (true, true),
                 _ => panic!("VL_BENCH_BACKENDS: unknown leg {name}"),
             };
-            let key = (backend, old);
+            let key = (backend, deployment, old);
             let db = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
                 keys.push(key);
                 keys.len() - 1
@@ -86,7 +99,7 @@ pub(super) fn parse(list: &str, idle: bool) -> Vec<LegSpec> {
             LegSpec {
                 name: name.to_owned(),
                 backend,
-                deployment: Deployment::InProcess,
+                deployment,
                 old,
                 idle_retention,
                 db,
@@ -129,6 +142,8 @@ pub(super) struct Endpoint {
     pub(super) metrics: Vec<String>,
     /// The database server whose processes' CPU counts to the leg.
     pub(super) db: DbProcesses,
+    /// The load balancer's process (HAProxy), whose CPU counts to the leg.
+    pub(super) proxy: Option<u32>,
 }
 
 /// A leg's database server processes.
@@ -154,6 +169,30 @@ impl DbProcesses {
 pub(super) enum Started {
     /// An in-process server.
     InProcess(RunningServer),
+    /// In-process servers behind HAProxy.
+    Cluster(Vec<RunningServer>, Front),
+}
+
+/// The server configuration of `leg` on `db`: the retention as the leg says, an admin
+/// listener for `/metrics`.
+fn leg_config(leg: &LegSpec, db: &Database) -> ServerConfig {
+    let mut config = db.config.clone();
+    if leg.idle_retention {
+        // The rows stay while measuring (one batch per table at start, the next run in an
+        // hour): what holding them costs, apart from working them off.
+        config.retention_batches_per_run = 1;
+        config.retention_interval_secs = 3600;
+    }
+    config.metrics_bind = Some("127.0.0.1:0".parse().expect("address"));
+    config
+}
+
+/// The leg's database processes, for its CPU.
+fn db_processes(db: &Database) -> DbProcesses {
+    match &db.pg_url {
+        Some(url) => DbProcesses::Postgres(url.clone()),
+        None => DbProcesses::InProcess,
+    }
 }
 
 impl Started {
@@ -163,29 +202,41 @@ impl Started {
         db: &Database,
         rt: &tokio::runtime::Runtime,
     ) -> (Self, Endpoint) {
+        let mut config = leg_config(leg, db);
         match leg.deployment {
             Deployment::InProcess => {
-                let mut config = db.config.clone();
-                if leg.idle_retention {
-                    // The rows stay while measuring (one batch per table at start, the next
-                    // run in an hour): what holding them costs, apart from working them off.
-                    config.retention_batches_per_run = 1;
-                    config.retention_interval_secs = 3600;
-                }
-                config.metrics_bind = Some("127.0.0.1:0".parse().expect("address"));
-                let server = rt
-                    .block_on(vistalid_server::start(config))
-                    .expect("server");
-                let admin = server.admin_addr().expect("admin listener");
+                let server = rt.block_on(vistalid_server::start(config)).expect("server");
                 let endpoint = Endpoint {
                     base: server.base_url().to_owned(),
-                    metrics: vec![format!("http://{admin}/metrics")],
-                    db: match &db.pg_url {
-                        Some(url) => DbProcesses::Postgres(url.clone()),
-                        None => DbProcesses::InProcess,
-                    },
+                    metrics: vec![metrics_url(&server)],
+                    db: db_processes(db),
+                    proxy: None,
                 };
                 (Self::InProcess(server), endpoint)
+            }
+            Deployment::Cluster => {
+                // HAProxy's port first: it is every instance's issuer (tokens and discovery
+                // name the front, whichever instance answers), as in scripts/cluster.sh.
+                let port = free_port();
+                config.issuer = Some(format!("http://127.0.0.1:{port}"));
+                // HAProxy names each request; every connection comes from its address.
+                config.request_id_header = Some("x-request-id".into());
+                config.max_connections_per_ip = config.max_connections;
+                let servers: Vec<RunningServer> = (0..CLUSTER_INSTANCES)
+                    .map(|_| {
+                        rt.block_on(vistalid_server::start(config.clone()))
+                            .expect("instance")
+                    })
+                    .collect();
+                let addrs: Vec<SocketAddr> = servers.iter().map(RunningServer::addr).collect();
+                let front = Front::start(port, &addrs, rt);
+                let endpoint = Endpoint {
+                    base: front.url(),
+                    metrics: servers.iter().map(metrics_url).collect(),
+                    db: db_processes(db),
+                    proxy: Some(front.child.id()),
+                };
+                (Self::Cluster(servers, front), endpoint)
             }
         }
     }
@@ -194,6 +245,7 @@ impl Started {
     pub(super) fn admin(&self) -> vistalid_server::Admin {
         match self {
             Self::InProcess(s) => s.admin(),
+            Self::Cluster(s, _) => s[0].admin(),
         }
     }
 
@@ -201,7 +253,99 @@ impl Started {
     pub(super) fn stop(self, rt: &tokio::runtime::Runtime) {
         match self {
             Self::InProcess(s) => rt.block_on(s.shutdown()),
+            Self::Cluster(servers, front) => {
+                drop(front);
+                for s in servers {
+                    rt.block_on(s.shutdown());
+                }
+            }
         }
+    }
+}
+
+/// `/metrics` of `server`'s admin listener.
+fn metrics_url(server: &RunningServer) -> String {
+    let admin = server.admin_addr().expect("admin listener");
+    format!("http://{admin}/metrics")
+}
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("a free port");
+    l.local_addr().expect("bound").port()
+}
+
+/// HAProxy in front of a cluster leg's instances, with `scripts/cluster.sh`'s
+/// configuration; killed when dropped (no process outlives the bench).
+pub(super) struct Front {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Front {
+    /// Starts HAProxy on `127.0.0.1:port` in front of `backends` and waits until it answers
+    /// `/ready` (blocks on `rt`).
+    fn start(port: u16, backends: &[SocketAddr], rt: &tokio::runtime::Runtime) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = Command::new(repo_script("cluster.sh"))
+            .arg("haproxy-config")
+            .arg(dir.path())
+            .arg(port.to_string())
+            .args(backends.iter().map(|a| a.port().to_string()))
+            .output()
+            .expect("scripts/cluster.sh haproxy-config");
+        assert!(out.status.success(), "haproxy-config: {out:?}");
+        let cfg = dir.path().join("haproxy.cfg");
+        std::fs::write(&cfg, &out.stdout).expect("haproxy.cfg");
+        let log = std::fs::File::create(dir.path().join("haproxy.log")).expect("haproxy.log");
+        let child = Command::new("haproxy")
+            .arg("-db")
+            .arg("-f")
+            .arg(&cfg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("haproxy (scripts/install.sh installs Debian's haproxy)");
+        let mut front = Self {
+            child,
+            port,
+            _dir: dir,
+        };
+        let http = reqwest::Client::new();
+        let ready = format!("{}/ready", front.url());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        rt.block_on(async {
+            loop {
+                if let Some(status) = front.child.try_wait().expect("haproxy status") {
+                    panic!("haproxy exited: {status}");
+                }
+                let answer = http
+                    .get(&ready)
+                    .timeout(Duration::from_secs(2))
+                    .send()
+                    .await;
+                if answer.is_ok_and(|r| r.status().is_success()) {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "haproxy not ready in 20 s");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        front
+    }
+
+    /// HAProxy's base URL.
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -221,7 +365,7 @@ impl PgServer {
             return Self { url, started: None };
         }
         let state = dir.join("pg.state");
-        let out = std::process::Command::new(script())
+        let out = Command::new(repo_script("pg.sh"))
             .arg("start")
             .env("VL_PG_STATE", &state)
             .output()
@@ -243,7 +387,7 @@ impl PgServer {
 impl Drop for PgServer {
     fn drop(&mut self) {
         if let Some(state) = &self.started {
-            let _ = std::process::Command::new(script())
+            let _ = Command::new(repo_script("pg.sh"))
                 .arg("stop")
                 .env("VL_PG_STATE", state)
                 .status();
@@ -251,9 +395,11 @@ impl Drop for PgServer {
     }
 }
 
-/// `scripts/pg.sh` of this checkout.
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg.sh")
+/// `scripts/NAME` of this checkout.
+fn repo_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts")
+        .join(name)
 }
 
 /// The PostgreSQL server's processes behind `url` when it runs on this machine: the
@@ -266,10 +412,7 @@ fn postgres_pids(url: &str) -> Vec<u32> {
             .ok()
             .map(|r| r.get(0))
     });
-    let Some(postmaster) = backend
-        .and_then(|b| u32::try_from(b).ok())
-        .and_then(parent)
-    else {
+    let Some(postmaster) = backend.and_then(|b| u32::try_from(b).ok()).and_then(parent) else {
         return Vec::new();
     };
     let mut pids = vec![postmaster];

@@ -18,11 +18,14 @@ pub(super) struct Cpu {
     pub(super) client: f64,
     /// The database server's processes (PostgreSQL).
     pub(super) db: f64,
+    /// The load balancer's process (HAProxy, cluster legs).
+    pub(super) proxy: f64,
 }
 
 impl Cpu {
-    /// Now, for this process's threads and the processes `pids`.
-    pub(super) fn now(pids: &[u32]) -> Self {
+    /// Now, for this process's threads, the database processes `pids` and the load
+    /// balancer's `proxy`.
+    pub(super) fn now(pids: &[u32], proxy: &[u32]) -> Self {
         let mut cpu = Self::default();
         if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
             for t in tasks.flatten() {
@@ -36,10 +39,13 @@ impl Cpu {
                 }
             }
         }
-        cpu.db = pids
-            .iter()
-            .map(|p| ticks(std::path::Path::new(&format!("/proc/{p}/stat"))))
-            .sum();
+        let sum = |pids: &[u32]| {
+            pids.iter()
+                .map(|p| ticks(std::path::Path::new(&format!("/proc/{p}/stat"))))
+                .sum()
+        };
+        cpu.db = sum(pids);
+        cpu.proxy = sum(proxy);
         cpu
     }
 
@@ -50,12 +56,13 @@ impl Cpu {
             writer: later.writer - self.writer,
             client: later.client - self.client,
             db: later.db - self.db,
+            proxy: later.proxy - self.proxy,
         }
     }
 
     /// The total, in seconds.
     pub(super) fn total(&self) -> f64 {
-        self.server + self.writer + self.client + self.db
+        self.server + self.writer + self.client + self.db + self.proxy
     }
 }
 
@@ -186,7 +193,7 @@ impl Phase {
         println!(
             "[round {}] {} {}: {:.0} flows/s ({} in {:.2} s, {} errors, {} HTTP 5xx); p50 {:.1} ms, \
              p99 {:.1} ms; cpu per flow: server {:.0} us, SQLite writer {:.0} us, database \
-             processes {:.0} us, load generator {:.0} us, total {:.0} us; store: {store}; \
+             processes {:.0} us, HAProxy {:.0} us, load generator {:.0} us, total {:.0} us; store: {store}; \
              retention: {:.0} old logins pruned/s; RSS {:.1} -> {:.1} MiB",
             self.round,
             self.leg,
@@ -201,6 +208,7 @@ impl Phase {
             us(c.server),
             us(c.writer),
             us(c.db),
+            us(c.proxy),
             us(c.client),
             us(c.total()),
             self.counters.pruned_requests / self.secs.max(1e-9),

@@ -128,11 +128,7 @@ impl Pace {
     /// The rest after a batch that took `took`: `100 / busy_percent - 1` times it when
     /// `busy`, once it otherwise; at least the configured minimum.
     fn rest(&self, took: Duration, busy: bool) -> Duration {
-        let factor = if busy {
-            100 / self.busy_percent - 1
-        } else {
-            1
-        };
+        let factor = if busy { 100 / self.busy_percent - 1 } else { 1 };
         (took * factor).max(self.min)
     }
 }
