@@ -267,6 +267,7 @@ async fn a_backlog_is_worked_off_over_several_bounded_runs() {
         c.retention_batch_rows = 2;
         c.retention_batches_per_run = 2;
         c.retention_pause_ms = 0;
+        c.max_pending_per_account = 6;
     })
     .await;
     let rp = h.client(CodeMode::Pick).await;
