@@ -55,6 +55,7 @@ struct FileConfig {
     retention_batch_rows: Option<usize>,
     retention_batches_per_run: Option<u32>,
     retention_pause_ms: Option<u64>,
+    retention_busy_percent: Option<u8>,
     metrics_bind: Option<SocketAddr>,
     /// Better given as `VISTALID_METRICS_TOKEN` than written in the file.
     metrics_token: Option<String>,
@@ -277,6 +278,7 @@ pub(crate) fn load_config(cli: &Cli) -> Result<(ServerConfig, LogFormat), String
         retention_batch_rows,
         retention_batches_per_run,
         retention_pause_ms,
+        retention_busy_percent,
         shutdown_grace_secs,
         database_pool_size,
         database_wait_timeout_ms,
