@@ -4,8 +4,9 @@
 //! Guarantees: [`ServerConfig::new`] gives the defaults documented on each field; a server
 //! starts only with a configuration that passes [`ServerConfig::validate`] (the error names
 //! the setting); `Debug` lists every field (the metrics token, the one secret a
-//! configuration may hold, is shown redacted; client secrets and keys live in the database,
-//! never in the configuration; the key-encryption key file is named by its path).
+//! configuration may hold, is shown redacted, and so is the password of the database URL;
+//! client secrets and keys live in the database, never in the configuration; the
+//! key-encryption key file is named by its path).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -194,7 +195,7 @@ pub struct ServerConfig {
     /// database` (several instances on one PostgreSQL). `None` (the default): the SQLite
     /// file [`Self::db_path`]. With PostgreSQL, [`Self::key_encryption_key_file`] must be set
     /// (every instance must read the same key).
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     /// PostgreSQL: connections in each instance's pool (default 16).
     pub database_pool_size: usize,
     /// PostgreSQL: longest wait in milliseconds for a pooled connection, or to make one
@@ -233,6 +234,40 @@ pub struct ServerConfig {
     /// Seconds a stop waits for in-flight requests to finish before it cuts them (default
     /// 5). Long-polls answer "nothing yet" at once when the stop begins.
     pub shutdown_grace_secs: u64,
+}
+
+/// A database URL (`sqlite:PATH` or `postgres://…`, see [`ServerConfig::database_url`]); its
+/// `Debug` shows it with the password (user information or `password=`) replaced by
+/// `redacted`.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "String")]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL as written, password included: for the connection only, never for a log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(url: &str) -> Self {
+        Self(url.to_owned())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&crate::store::postgres::redacted(&self.0))
+            .finish()
+    }
 }
 
 /// The bearer token that protects `/metrics`; its `Debug` never shows it.
@@ -327,7 +362,8 @@ impl ServerConfig {
     /// The database the configuration names (see [`Self::database_url`]).
     pub(crate) fn database(&self) -> Result<crate::store::Database, ServerError> {
         use crate::store::{postgres, Database, PgSettings};
-        match self.database_url.as_deref() {
+        // EXPOSE: read to open the database; the URL itself leaves only through `redacted`.
+        match self.database_url.as_ref().map(DatabaseUrl::expose) {
             None => Ok(Database::Sqlite(self.db_path.clone())),
             Some(url) => match url.strip_prefix("sqlite:") {
                 Some(path) if !path.is_empty() => Ok(Database::Sqlite(PathBuf::from(path))),
@@ -335,7 +371,7 @@ impl ServerConfig {
                     "database_url sqlite: names no file".into(),
                 )),
                 None if postgres::is_url(url) => Ok(Database::Postgres(PgSettings {
-                    url: url.to_owned(),
+                    url: url.into(),
                     pool_size: self.database_pool_size,
                     wait_timeout: std::time::Duration::from_millis(self.database_wait_timeout_ms),
                     statement_timeout: std::time::Duration::from_millis(
@@ -515,6 +551,29 @@ mod tests {
             );
         }
         assert!(shown.contains("ClockSource { now: "), "{shown}");
+    }
+
+    #[test]
+    fn debug_hides_the_database_password_in_both_spellings() {
+        let mut c = ServerConfig::new("/tmp/x.sqlite");
+        c.database_url = Some(
+            "postgres://vistalid:pw-in-userinfo@db.example:5432/idp?sslmode=verify-full\
+             &password=pw-in-query&sslrootcert=/etc/ca.pem"
+                .into(),
+        );
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("pw-in-userinfo"), "{shown}");
+        assert!(!shown.contains("pw-in-query"), "{shown}");
+        assert!(
+            shown.contains("postgres://vistalid:redacted@db.example:5432/idp?sslmode=verify-full"),
+            "{shown}"
+        );
+        let Ok(crate::store::Database::Postgres(pg)) = c.database() else {
+            panic!("postgres")
+        };
+        let shown = format!("{pg:?}");
+        assert!(!shown.contains("pw-in-"), "{shown}");
+        assert!(shown.contains("password=redacted"), "{shown}");
     }
 
     #[test]
