@@ -5,14 +5,15 @@
 # benchmark once in its test mode; the custom mains run a short round; the load bench runs
 # VL_BENCH_PAIRS pairs, default 24, for VL_BENCH_SECS seconds, default 1, which is more
 # wallets than one address may enrol per minute by default, so its own limits are
-# exercised). Nothing about speed is asserted; a bench that panics or cannot complete a flow
+# exercised; on three legs by default: SQLite, PostgreSQL on a throwaway server, and the
+# 3-instance cluster behind HAProxy). Nothing about speed is asserted; a bench that panics or cannot complete a flow
 # fails. Prints one closing line: `benches: N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 VL_BENCH_PAIRS=${VL_BENCH_PAIRS:-24} VL_BENCH_SECS=${VL_BENCH_SECS:-1} \
-  cargo test --workspace --bench '*' --no-fail-fast 2>&1 | tee "$log"
+  VL_BENCH_BACKENDS=${VL_BENCH_BACKENDS:-sqlite,postgres,cluster} cargo test --workspace --bench '*' --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 ran=$(grep -c '^     Running benches/' "$log")
 failed=$(grep -c '^error: test failed, to rerun pass .*--bench ' "$log")

@@ -21,6 +21,10 @@ deny_bin=${VISTALID_TOOLCHAINS:-/var/cache/vistalid-toolchains}/cargo-deny-0.20.
 [ -x "$deny_bin/cargo-deny" ] && export PATH="$deny_bin:$PATH"
 command -v cargo-deny >/dev/null || { echo "deny.sh: cargo-deny missing (scripts/install.sh)" >&2; exit 1; }
 
+# cargo-deny reads `cargo metadata` for every target (Windows, wasm, Android crates
+# included), offline: the builds before it download only the host's crates, so a fresh
+# cargo home needs the rest fetched first (a no-op when they are cached).
+cargo fetch --locked --quiet
 cargo deny --offline check bans licenses sources
 
 db="${VISTALID_ADVISORY_DB:-$root/../shared/advisory-db}"

@@ -5,6 +5,8 @@
 #   scripts/pg.sh start   initdb in a fresh temporary directory, start on a free port
 #                         (TCP on 127.0.0.1 only; the socket in the same directory)
 #   scripts/pg.sh url     print the URL of the running server (for VL_TEST_DATABASE_URL)
+#   scripts/pg.sh restart [SECS]  stop it (pg_ctl stop -m fast: clients are cut), stay down
+#                         SECS seconds (default 0), start it again on the same port
 #   scripts/pg.sh stop    stop it and delete its directory
 #
 # The server is Debian's `postgresql` (scripts/install.sh), binaries under
@@ -33,6 +35,13 @@ as_owner() {
   fi
 }
 
+# Starts the server of $DIR on $PORT (both set by the caller).
+start_server() {
+  as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
+    -o "-h 127.0.0.1 -p $PORT -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB" \
+    start >/dev/null
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
@@ -49,9 +58,7 @@ case "${1:-}" in
     [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$DIR"
     as_owner "$BIN/initdb" -D "$DIR/data" -U vistalid --auth=trust -E UTF8 --no-sync >"$DIR/initdb.log" 2>&1 || {
       cat "$DIR/initdb.log" >&2; exit 1; }
-    as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-      -o "-h 127.0.0.1 -p $PORT -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB" \
-      start >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
+    start_server || { cat "$DIR/server.log" >&2; exit 1; }
     printf 'DIR=%s\nPORT=%s\nBIN=%s\n' "$DIR" "$PORT" "$BIN" >"$STATE"
     echo "postgres://vistalid@127.0.0.1:$PORT/postgres"
     ;;
@@ -59,6 +66,13 @@ case "${1:-}" in
     # shellcheck disable=SC1090
     source "$STATE"
     echo "postgres://vistalid@127.0.0.1:$PORT/postgres"
+    ;;
+  restart)
+    # shellcheck disable=SC1090
+    source "$STATE"
+    as_owner "$BIN/pg_ctl" -D "$DIR/data" -m fast -w -t 60 stop >/dev/null
+    sleep "${2:-0}"
+    start_server || { cat "$DIR/server.log" >&2; exit 1; }
     ;;
   stop)
     [[ -f "$STATE" ]] || exit 0
@@ -68,7 +82,7 @@ case "${1:-}" in
     rm -rf "$DIR" "$STATE"
     ;;
   *)
-    echo "usage: scripts/pg.sh start|url|stop" >&2
+    echo "usage: scripts/pg.sh start|url|restart [SECS]|stop" >&2
     exit 2
     ;;
 esac

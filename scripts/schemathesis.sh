@@ -31,7 +31,10 @@ if ! [ -x "$venv/bin/schemathesis" ]; then
     "$venv/bin/pip" install --quiet "schemathesis>=4,<5"
 fi
 
-cargo build --quiet -p vistalid-server --bin vistalid-server
+# The workspace's test build holds the binary (its integration tests run it): after
+# `cargo test --workspace` nothing is built again, where `cargo build -p vistalid-server`
+# would build the dependencies again with that narrower selection's features.
+cargo test --quiet --workspace --no-run
 bin="$CARGO_TARGET_DIR/debug/vistalid-server"
 
 work="$(mktemp -d)"

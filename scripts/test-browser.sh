@@ -25,8 +25,10 @@ step "install (Chromium, npm packages)"
 scripts/install-browser.sh || fail "install-browser.sh failed"
 
 step "cargo build vistalid-testbed, vistalid"
-cargo build -q -p vistalid-e2e --bin vistalid-testbed -p vistalid-cli --bin vistalid ||
-  fail "cargo build failed"
+# From the workspace's test build (the binaries' own integration tests run them): nothing to
+# build after `cargo test --workspace`, where `cargo build -p ...` would build the
+# dependencies again with a narrower selection's features.
+cargo test -q --workspace --no-run || fail "cargo build failed"
 export VISTALID_CLI=$CARGO_TARGET_DIR/debug/vistalid
 
 RUN=$(mktemp -d)

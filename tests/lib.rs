@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Shared helpers for the end-to-end tests: a reference server on an ephemeral loopback port
 //! with a temporary SQLite file, a relying party speaking CIBA to it, and wallets with fast
-//! (test-only) Argon2 parameters and an in-memory keystore.
+//! (test-only) Argon2 parameters and an in-memory keystore. With `VL_TEST_CLUSTER=1` (and
+//! `VL_TEST_DATABASE_URL`) the server is 3 instances behind a real HAProxy ([`cluster`]).
 #![allow(clippy::unwrap_used, missing_docs)]
+
+pub mod cluster;
 
 use std::sync::Arc;
 
@@ -15,10 +18,20 @@ use vistalid_core::wallet::{Wallet, WalletConfig};
 use vistalid_server::relying_party as rp;
 use vistalid_server::{RunningServer, ServerConfig};
 
-/// A running reference server with its data directory.
+/// A running reference server with its data directory. In cluster mode ([`cluster`]),
+/// `server` is the first of the instances (its `admin()` writes the shared database),
+/// `others` the rest, and `front` the HAProxy that [`Env::url`] names.
 pub struct Env {
     pub server: RunningServer,
     pub data: tempfile::TempDir,
+    pub others: Vec<RunningServer>,
+    front: Option<Cluster>,
+}
+
+/// What a cluster needs to start again: the shared configuration and HAProxy.
+struct Cluster {
+    config: ServerConfig,
+    front: cluster::Front,
 }
 
 impl Env {
@@ -32,21 +45,152 @@ impl Env {
         let data = tempfile::tempdir().unwrap();
         let mut config = test_config(data.path(), None);
         tweak(&mut config, data.path());
+        if cluster::enabled() {
+            return Self::start_cluster(config, data).await;
+        }
+        Self::one(config, data).await
+    }
+
+    /// As [`Env::start_with`], but one instance even in cluster mode: for the tests that count
+    /// what one process keeps to itself (the push providers' access and provider tokens,
+    /// which each instance fetches and renews on its own).
+    pub async fn start_one_with(tweak: impl FnOnce(&mut ServerConfig, &std::path::Path)) -> Env {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = test_config(data.path(), None);
+        tweak(&mut config, data.path());
+        Self::one(config, data).await
+    }
+
+    async fn one(config: ServerConfig, data: tempfile::TempDir) -> Env {
         let server = vistalid_server::start(config).await.unwrap();
-        Env { server, data }
+        Env {
+            server,
+            data,
+            others: Vec::new(),
+            front: None,
+        }
     }
 
-    /// Stops the server and starts a new one on the same SQLite file.
+    /// The cluster of `config`: [`cluster::INSTANCES`] instances on its database (one schema,
+    /// one key-encryption key file, one clock), each on a free port, then HAProxy on a port
+    /// chosen first (the instances' common issuer).
+    async fn start_cluster(mut config: ServerConfig, data: tempfile::TempDir) -> Env {
+        let port = cluster::free_port();
+        if config.issuer.is_none() {
+            config.issuer = Some(format!("http://127.0.0.1:{port}"));
+        }
+        // An admin change made through `server.admin()` must hold on every instance at once,
+        // as it does on one: no instance keeps a client record it read before.
+        config.client_cache_secs = 0;
+        // Every connection comes from HAProxy's address, which names each request
+        // (docs/operations.md, the cluster).
+        config.max_connections_per_ip = config.max_connections;
+        config.request_id_header = Some("x-request-id".into());
+        let instances = start_instances(&config, None).await;
+        let addrs: Vec<_> = instances.iter().map(RunningServer::addr).collect();
+        Self::behind_front(config, data, instances, port, &addrs).await
+    }
+
+    /// HAProxy on `port` in front of `instances` (at `addrs`), the first of them as
+    /// [`Env::server`].
+    async fn behind_front(
+        config: ServerConfig,
+        data: tempfile::TempDir,
+        mut instances: Vec<RunningServer>,
+        port: u16,
+        addrs: &[std::net::SocketAddr],
+    ) -> Env {
+        let front = cluster::Front::start(port, addrs).await;
+        let server = instances.remove(0);
+        Env {
+            server,
+            data,
+            others: instances,
+            front: Some(Cluster { config, front }),
+        }
+    }
+
+    /// Stops the server and starts a new one on the same SQLite file. In cluster mode: stops
+    /// every instance and HAProxy, then starts them again on the same addresses and the same
+    /// configuration (clock included).
     pub async fn restart(self) -> Env {
-        let Env { server, data } = self;
-        let addr = server.addr();
+        let Env {
+            server,
+            data,
+            others,
+            front,
+        } = self;
+        let addrs: Vec<_> = std::iter::once(&server)
+            .chain(&others)
+            .map(RunningServer::addr)
+            .collect();
         server.shutdown().await;
-        let server = start_server_at(data.path(), Some(addr)).await;
-        Env { server, data }
+        for s in others {
+            s.shutdown().await;
+        }
+        let Some(Cluster { config, front }) = front else {
+            let server = start_server_at(data.path(), Some(addrs[0])).await;
+            return Env {
+                server,
+                data,
+                others: Vec::new(),
+                front: None,
+            };
+        };
+        let port = front.port();
+        drop(front);
+        let instances = start_instances(&config, Some(&addrs)).await;
+        Self::behind_front(config, data, instances, port, &addrs).await
     }
 
+    /// The server's base URL: HAProxy's in cluster mode.
     pub fn url(&self) -> String {
-        self.server.base_url().to_owned()
+        match &self.front {
+            Some(c) => c.front.url(),
+            None => self.server.base_url().to_owned(),
+        }
+    }
+
+    /// Every instance: the server, then the others (one outside cluster mode).
+    pub fn instances(&self) -> impl Iterator<Item = &RunningServer> {
+        std::iter::once(&self.server).chain(&self.others)
+    }
+
+    /// The push delivery's counts summed over the instances (each instance pushes the
+    /// challenges it queued); `None` without a push provider.
+    pub fn push_counts(&self) -> Option<vistalid_server::PushCounts> {
+        let mut all = self.instances().map(RunningServer::push_counts);
+        let mut sum = all.next()??;
+        for c in all.flatten() {
+            sum.queued += c.queued;
+            sum.dropped += c.dropped;
+            sum.skipped += c.skipped;
+            sum.delivered += c.delivered;
+            sum.retried += c.retried;
+            sum.unregistered += c.unregistered;
+            sum.rejected += c.rejected;
+            sum.gave_up += c.gave_up;
+        }
+        Some(sum)
+    }
+
+    /// Rotates a signing key through the server's admin (see `Admin::rotate_key`), then has
+    /// the other instances re-read the keys, as their timer would during the
+    /// pre-publication (which a manual clock skips).
+    pub async fn rotate_key(
+        &self,
+        purpose: vistalid_server::KeyPurpose,
+        prepublish_secs: i64,
+    ) -> vistalid_server::KeyRotation {
+        let r = self
+            .server
+            .admin()
+            .rotate_key(purpose, prepublish_secs)
+            .unwrap();
+        for other in &self.others {
+            other.reload_keys().await.unwrap();
+        }
+        r
     }
 
     /// Adds a relying party and returns it.
@@ -93,6 +237,23 @@ impl Env {
             .unwrap()
             .to_string()
     }
+}
+
+/// The instances of a cluster on `config`, on `addrs` when given (a restart), else on free
+/// ports.
+async fn start_instances(
+    config: &ServerConfig,
+    addrs: Option<&[std::net::SocketAddr]>,
+) -> Vec<RunningServer> {
+    let mut out = Vec::with_capacity(cluster::INSTANCES);
+    for i in 0..cluster::INSTANCES {
+        let mut c = config.clone();
+        if let Some(addrs) = addrs {
+            c.bind = addrs[i];
+        }
+        out.push(vistalid_server::start(c).await.unwrap());
+    }
+    out
 }
 
 async fn start_server_at(

@@ -13,28 +13,37 @@
 //! parked → the continue link's redirect to the client → code exchange (PKCE, ID token
 //! verified with nonce and `at_hash`) → userinfo.
 //!
-//! Each prints completed flows/s, p50/p99 latency (the phone's PIN time excluded: the keys are
-//! loaded), the RSS once a second, and CPU per flow. The server gets the bench's own limits:
-//! one loopback address and one client play every host and relying party, so the per-IP and
-//! per-client limits are lifted.
+//! Each phase prints completed flows/s, p50/p99 latency (the phone's PIN time excluded: the
+//! keys are loaded), CPU per flow (server threads, SQLite's writer, the database server's
+//! processes, the load generator) and the store's counters (PostgreSQL's serialization
+//! retries). The server gets the bench's own limits: one loopback address and one client
+//! play every host and relying party, so the per-IP and per-client limits are lifted.
+//!
+//! Legs ([`legs`], issue 19): `VL_BENCH_BACKENDS` names the deployments measured side by
+//! side in one run (`sqlite`, `postgres`, `cluster` — 3 instances on one PostgreSQL
+//! behind HAProxy —, each also with `-old` or `-old-idle`; default `sqlite`, plus `postgres`
+//! when `VL_BENCH_DATABASE_URL` is set, plus `sqlite-old` when `VL_BENCH_OLD_LOGINS` is
+//! set). `VL_BENCH_ROUNDS` (default 1)
+//! rounds run every leg in turn (A B A B), each leg started before its turn and stopped
+//! after, each flow after `VL_BENCH_WARMUP_SECS` (default 1) unmeasured; the summary gives
+//! per leg the median flows/s over rounds and the ratio to the first leg.
 //!
 //! Settings (environment): `VL_BENCH_PAIRS` (concurrent pairs, default 64), `VL_BENCH_SECS`
 //! (measured seconds per flow, default 5), `VL_BENCH_WORKERS` (tokio workers, default 2),
 //! `VL_BENCH_MAX_FLOWS` (stop a flow after this many, default unbounded), `VL_BENCH_FLOWS`
 //! (`ciba,browser,identifier` by default; `identifier` compares the identifier step's time for
 //! an unknown identifier and a known one without a device, `VL_BENCH_TRIES` pairs, default
-//! 200: it fails when a sign test tells them apart).
-//! `VL_BENCH_DATABASE_URL` (a PostgreSQL server: the run goes to a schema of its own there,
-//! issue 19; default: the SQLite file), `VL_BENCH_OLD_LOGINS` (old logins, expired two days ago,
-//! written before the run so it measures a database that has served for a while; default 0:
-//! a fresh database; see [`old_rows`]), `VL_BENCH_DIR` (where the database goes; default a
-//! temporary folder, removed at the end either way), `VL_BENCH_RETENTION` (`idle`: the
-//! retention does one batch per table at start and no more during the run; default: the
-//! server's defaults, so on old logins it works their backlog off while the bench measures).
+//! 200, on the first leg: it fails when a sign test tells them apart).
+//! `VL_BENCH_DATABASE_URL` (a PostgreSQL server for the `postgres` legs, each database on a
+//! schema of its own there; without it, a `postgres` leg starts a throwaway server with
+//! `scripts/pg.sh` and stops it at the end), `VL_BENCH_OLD_LOGINS` (old logins, expired two
+//! days ago, in the `-old` legs' databases, written before the run so they measure a
+//! database that has served for a while; see [`old_rows`]), `VL_BENCH_OLD_DB` (the
+//! `sqlite-old` leg's file, kept after the run and topped up at the next; default: in the
+//! run's folder), `VL_BENCH_DIR` (where the run's folder goes; default the system's
+//! temporary folder; removed at the end), `VL_BENCH_RETENTION` (`idle`: every `-old` leg as
+//! `-old-idle`), `VL_BENCH_RETENTION_PERCENT` (the servers' `retention_busy_percent`).
 //!
-//! Run: `cargo bench -p vistalid-server --bench load`. It fails (non-zero exit) when no flow
-//! completes or any flow errs, so the test command's smoke run (`cargo test --bench load`,
-//! a debug build, a few pairs for a second) catches a broken bench.
 #![allow(missing_docs)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -49,7 +58,7 @@ use vistalid_core::protocol::{
     PATH_ENROL_NONCE, TYP_ANSWER, TYP_CHALLENGE, TYP_ENROL_PROOF,
 };
 use vistalid_server::relying_party::{CibaRequest, RelyingParty};
-use vistalid_server::{start, ServerConfig};
+use vistalid_server::ServerConfig;
 
 /// The server binary's allocator (src/bin/vistalid-server/main.rs), so the bench measures what it runs.
 #[global_allocator]
@@ -57,8 +66,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "load/browser.rs"]
 mod browser;
+#[path = "load/legs.rs"]
+mod legs;
 #[path = "load/old_rows.rs"]
 mod old_rows;
+#[path = "load/report.rs"]
+mod report;
+
+use legs::Backend;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -94,95 +109,222 @@ fn main() {
         Err(_) => tempfile::tempdir(),
     }
     .expect("tempdir");
-    let db = dir.path().join("bench.sqlite");
     let old = env("VL_BENCH_OLD_LOGINS", 0);
-    if old > 0 {
-        // The server creates and migrates the file; the old rows go in before it serves.
-        drop(vistalid_server::open_admin(ServerConfig::new(&db)).expect("migrate"));
-        old_rows::fill(&db, old, now());
+    let default_legs = [
+        Some("sqlite"),
+        std::env::var("VL_BENCH_DATABASE_URL")
+            .is_ok()
+            .then_some("postgres"),
+        (old > 0).then_some("sqlite-old"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(",");
+    let leg_list = std::env::var("VL_BENCH_BACKENDS").unwrap_or(default_legs);
+    let idle = std::env::var("VL_BENCH_RETENTION").as_deref() == Ok("idle");
+    let legs = legs::parse(&leg_list, idle);
+    assert!(!legs.is_empty(), "VL_BENCH_BACKENDS names no leg");
+    let pg = legs
+        .iter()
+        .any(|l| l.backend == Backend::Postgres)
+        .then(|| legs::PgServer::from_env_or_start(dir.path()));
+    let mut databases = databases(&legs, dir.path(), pg.as_ref(), old);
+    let settings = Settings::from_env();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(usize::try_from(settings.pairs * 3).unwrap_or(256))
+        .build()
+        .expect("client");
+    println!(
+        "load bench: legs {leg_list}, {} rounds, {} concurrent RP+wallet pairs, {} s per flow \
+         after {} s of warm-up, loopback; load average {}",
+        settings.rounds,
+        settings.pairs,
+        settings.secs,
+        settings.warmup,
+        load_average()
+    );
+    let mut phases = Vec::new();
+    let mut broken = Vec::new();
+    for round in 1..=settings.rounds {
+        for (i, leg) in legs.iter().enumerate() {
+            let db = &mut databases[leg.db];
+            let (started, endpoint) = legs::Started::start(leg, db, &server_rt);
+            if db.setup.is_none() {
+                db.setup = Some(client_rt.block_on(set_up(
+                    &started.admin(),
+                    &endpoint.base,
+                    &http,
+                    settings.pairs,
+                )));
+            }
+            let setup = db.setup.as_ref().expect("set up");
+            let ctx = Arc::new(Ctx::new(&endpoint.base, setup, &http));
+            for &flow in &settings.flows {
+                let phase = client_rt.block_on(measure(
+                    &ctx,
+                    &setup.pairs,
+                    flow,
+                    &settings,
+                    &endpoint,
+                    leg,
+                    round,
+                ));
+                phase.print();
+                if phase.latencies.is_empty() || phase.errors > 0 {
+                    broken.push(format!(
+                        "{} {} round {round}: {} flows, {} errors",
+                        leg.name,
+                        flow.name(),
+                        phase.latencies.len(),
+                        phase.errors
+                    ));
+                }
+                phases.push(phase);
+            }
+            if round == 1 && i == 0 && settings.identifier {
+                let tries = usize::try_from(env("VL_BENCH_TRIES", 200)).unwrap_or(200);
+                if let Err(e) =
+                    client_rt.block_on(ctx.browser.identifier_timing(&started.admin(), tries))
+                {
+                    broken.push(format!("identifier timing: {e}"));
+                }
+            }
+            started.stop(&server_rt);
+        }
     }
-    let mut config = ServerConfig::new(&db);
-    // VL_BENCH_DATABASE_URL (a PostgreSQL server, e.g. `scripts/pg.sh url`): the same run on
-    // a schema of its own there instead of the SQLite file.
-    if let Ok(url) = std::env::var("VL_BENCH_DATABASE_URL") {
-        assert_eq!(old, 0, "VL_BENCH_OLD_LOGINS writes the SQLite file only");
-        config.use_postgres_schema(&url).expect("PostgreSQL schema");
-        eprintln!("database: PostgreSQL ({url})");
+    let names: Vec<String> = legs.iter().map(|l| l.name.clone()).collect();
+    report::summary(
+        &phases,
+        &names,
+        &format!("load average after: {}", load_average()),
+    );
+    for db in &databases {
+        if db.old_logins > 0 {
+            let left = match &db.pg_url {
+                Some(url) => old_rows::count_postgres(url),
+                None => old_rows::count_sqlite(&db.path),
+            };
+            println!(
+                "{:?} database: old logins {} at the start, {left} after the run; {:.2} GB",
+                db.backend,
+                db.old_logins,
+                old_rows::size(&db.path, db.pg_url.as_deref()) as f64 / 1e9
+            );
+        }
     }
-    if std::env::var("VL_BENCH_RETENTION").as_deref() == Ok("idle") {
-        // The rows stay while measuring (one batch per table at start, the next run in an
-        // hour): what holding them costs, apart from working a backlog off.
-        config.retention_batches_per_run = 1;
-        config.retention_interval_secs = 3600;
-    }
-    config.poll_interval_secs = 0;
-    // The bench's own limits. Every pair comes from 127.0.0.1: one address plays many hosts
-    // (connections and enrolments), and one relying party plays many (CIBA requests).
-    config.max_connections_per_ip = config.max_connections;
-    config.enrol_per_ip_per_min = u32::MAX;
-    config.ciba_per_client_per_min = u32::MAX;
-    config.browser_login_per_ip_per_min = u32::MAX;
-    let server = server_rt.block_on(start(config)).expect("server");
-    client_rt.block_on(run(&server));
-    if old > 0 {
-        // What the retention worked off while the bench ran (its first run starts at once).
-        let left: i64 = rusqlite::Connection::open(&db)
-            .and_then(|c| {
-                c.query_row(
-                    "SELECT count(*) FROM auth_requests WHERE id LIKE 'old-%'",
-                    [],
-                    |r| r.get(0),
-                )
-            })
-            .unwrap_or(-1);
-        println!("old logins still in the database after the run: {left} of {old}");
-    }
-    server_rt.block_on(server.shutdown());
-    // The database (and its old rows) goes with the folder.
+    // The throwaway PostgreSQL goes (if the bench started it), then the run's folder.
+    drop(pg);
     drop(dir);
+    // A bench that cannot run a flow is broken: fail (the test command's smoke run relies on
+    // it), whatever the speed.
+    assert!(broken.is_empty(), "the load bench is broken: {broken:?}");
 }
 
-/// CPU seconds (user + system) per thread-name group, from /proc (Linux only).
-fn cpu_by_thread() -> std::collections::BTreeMap<String, f64> {
-    let mut out = std::collections::BTreeMap::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return out;
-    };
-    for t in tasks.flatten() {
-        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
-        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
-        // Fields after the ")" that closes comm: state is field 3; utime 14, stime 15.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+/// The run's settings from the environment.
+struct Settings {
+    pairs: u64,
+    secs: u64,
+    warmup: u64,
+    rounds: u64,
+    max_flows: u64,
+    flows: Vec<Flow>,
+    identifier: bool,
+}
+
+impl Settings {
+    fn from_env() -> Self {
+        let list =
+            std::env::var("VL_BENCH_FLOWS").unwrap_or_else(|_| "ciba,browser,identifier".into());
+        Self {
+            pairs: env("VL_BENCH_PAIRS", 64),
+            secs: env("VL_BENCH_SECS", 5),
+            warmup: env("VL_BENCH_WARMUP_SECS", 1),
+            rounds: env("VL_BENCH_ROUNDS", 1).max(1),
+            max_flows: env("VL_BENCH_MAX_FLOWS", u64::MAX),
+            flows: list
+                .split(',')
+                .filter_map(|f| match f.trim() {
+                    "ciba" => Some(Flow::Ciba),
+                    "browser" => Some(Flow::Browser),
+                    _ => None,
+                })
+                .collect(),
+            identifier: list.split(',').any(|f| f.trim() == "identifier"),
+        }
+    }
+}
+
+/// The databases the legs name (one per backend and old-or-fresh), created, migrated and
+/// (the old ones) filled.
+fn databases(
+    legs: &[legs::LegSpec],
+    dir: &std::path::Path,
+    pg: Option<&legs::PgServer>,
+    old: u64,
+) -> Vec<legs::Database> {
+    let mut out: Vec<legs::Database> = Vec::new();
+    for leg in legs {
+        if leg.db < out.len() {
             continue;
+        }
+        let tag = format!(
+            "{}-{}",
+            match (leg.backend, leg.deployment) {
+                (Backend::Sqlite, _) => "sqlite",
+                (Backend::Postgres, legs::Deployment::InProcess) => "postgres",
+                (Backend::Postgres, legs::Deployment::Cluster) => "cluster",
+            },
+            if leg.old { "old" } else { "fresh" }
+        );
+        let path = match std::env::var("VL_BENCH_OLD_DB") {
+            Ok(p) if leg.old && leg.backend == Backend::Sqlite => std::path::PathBuf::from(p),
+            _ => dir.join(format!("{tag}.sqlite")),
         };
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-            + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        let group = match comm.trim() {
-            c if c.starts_with("vl-server") => "server (HTTP + handlers)",
-            c if c.starts_with("vistalid-db") => "server (SQLite writer)",
-            c if c.starts_with("vl-client") => "load generator (RPs + wallets)",
-            _ => "other",
-        };
-        *out.entry(group.to_owned()).or_insert(0.0) += ticks / 100.0;
+        let mut config = ServerConfig::new(&path);
+        if leg.backend == Backend::Postgres {
+            let url = &pg.expect("PostgreSQL server").url;
+            config.use_postgres_schema(url).expect("PostgreSQL schema");
+        }
+        config.poll_interval_secs = 0;
+        // The bench's own limits. Every pair comes from 127.0.0.1: one address plays many
+        // hosts (connections and enrolments), and one relying party plays many (CIBA).
+        config.max_connections_per_ip = config.max_connections;
+        config.enrol_per_ip_per_min = u32::MAX;
+        config.ciba_per_client_per_min = u32::MAX;
+        config.browser_login_per_ip_per_min = u32::MAX;
+        if let Ok(n) = std::env::var("VL_BENCH_PG_POOL") {
+            config.database_pool_size = n.parse().expect("VL_BENCH_PG_POOL");
+        }
+        if let Ok(p) = std::env::var("VL_BENCH_RETENTION_PERCENT") {
+            config.retention_busy_percent = p.parse().expect("VL_BENCH_RETENTION_PERCENT");
+        }
+        let pg_url = config.database_url.as_ref().map(|u| u.expose().to_owned());
+        let mut old_logins = 0;
+        if leg.old {
+            assert!(old > 0, "leg {} needs VL_BENCH_OLD_LOGINS", leg.name);
+            // The server creates and migrates the database; the old rows go in before it
+            // serves.
+            drop(vistalid_server::open_admin(config.clone()).expect("migrate"));
+            match &pg_url {
+                Some(url) => old_rows::fill_postgres(url, old, now()),
+                None => old_rows::fill_sqlite(&path, old, now()),
+            }
+            old_logins = match &pg_url {
+                Some(url) => old_rows::count_postgres(url),
+                None => old_rows::count_sqlite(&path),
+            };
+        }
+        out.push(legs::Database {
+            backend: leg.backend,
+            config,
+            path,
+            pg_url,
+            old_logins,
+            setup: None,
+        });
     }
     out
-}
-
-fn report_cpu(
-    before: &std::collections::BTreeMap<String, f64>,
-    after: &std::collections::BTreeMap<String, f64>,
-    flows: u64,
-    name: &str,
-) {
-    let flows = flows.max(1) as f64;
-    for (k, v) in after {
-        let d = v - before.get(k).copied().unwrap_or(0.0);
-        println!(
-            "{name}: cpu {k}: {d:.2} s = {:.0} us per flow",
-            d * 1e6 / flows
-        );
-    }
 }
 
 /// Which flow a phase runs.
@@ -204,12 +346,24 @@ impl Flow {
     }
 }
 
-/// What every flow of a run shares.
+/// What every flow of a leg's turn shares.
 struct Ctx {
     http: reqwest::Client,
     base: String,
     ciba_rp: RelyingParty,
     browser: browser::Browser,
+}
+
+impl Ctx {
+    /// The relying parties of `setup` on the server at `base`.
+    fn new(base: &str, setup: &legs::Setup, http: &reqwest::Client) -> Self {
+        Self {
+            http: http.clone(),
+            base: base.to_owned(),
+            ciba_rp: RelyingParty::new(base, &setup.ciba.0, &setup.ciba.1).with_http(http.clone()),
+            browser: browser::Browser::new(base, &setup.browser, http, setup.pairs.len() * 3),
+        }
+    }
 }
 
 /// One enrolled phone and its account.
@@ -218,72 +372,35 @@ struct Pair {
     wallet: Wallet,
 }
 
-async fn run(server: &vistalid_server::RunningServer) {
-    let pairs = env("VL_BENCH_PAIRS", 64);
-    let secs = env("VL_BENCH_SECS", 5);
-    let flow_list =
-        std::env::var("VL_BENCH_FLOWS").unwrap_or_else(|_| "ciba,browser,identifier".into());
-    let flows: Vec<Flow> = flow_list
-        .split(',')
-        .filter_map(|f| match f.trim() {
-            "ciba" => Some(Flow::Ciba),
-            "browser" => Some(Flow::Browser),
-            _ => None,
-        })
-        .collect();
-    let base = server.base_url().to_owned();
-    let admin = server.admin();
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(usize::try_from(pairs * 3).unwrap_or(256))
-        .build()
-        .expect("client");
-
+/// The bench's clients, accounts and enrolled phones on a leg's database (at its first
+/// start). Account numbers are drawn from the clock, so a kept database takes a new set.
+async fn set_up(
+    admin: &vistalid_server::Admin,
+    base: &str,
+    http: &reqwest::Client,
+    pairs: u64,
+) -> legs::Setup {
     let (client_id, secret) = admin
         .add_client("Bench RP", CodeMode::Pick)
         .expect("client");
-    let ciba_rp = RelyingParty::new(&base, &client_id, &secret).with_http(http.clone());
-    let browser = browser::Browser::register(&admin, &base, &http, pairs);
+    let browser = browser::Browser::register(admin);
+    let first = 10_000_000_000u64 + (u64::try_from(now()).unwrap_or(0) % 1_000_000) * 1000;
     let mut wallets = Vec::new();
     for i in 0..pairs {
-        let rpps = format!("{}", 10_000_000_000u64 + i);
+        let rpps = format!("{}", first + i);
         let code = admin
             .add_practitioner(&rpps, "Bench", "User", "10")
             .expect("account");
         wallets.push(Arc::new(Pair {
-            wallet: enrol(&http, &base, code.as_str()).await,
+            wallet: enrol(http, base, code.as_str()).await,
             rpps,
         }));
     }
-    let ctx = Arc::new(Ctx {
-        http,
-        base,
-        ciba_rp,
+    legs::Setup {
+        ciba: (client_id, secret.to_string()),
         browser,
-    });
-    println!(
-        "load bench: {pairs} concurrent RP+wallet pairs, {secs} s per flow, loopback, SQLite file; load average {}",
-        load_average()
-    );
-    let mut broken = Vec::new();
-    for flow in flows {
-        let (completed, failed) = phase(&ctx, &wallets, flow, secs).await;
-        if completed == 0 || failed > 0 {
-            broken.push(format!(
-                "{}: {completed} flows, {failed} errors",
-                flow.name()
-            ));
-        }
+        pairs: wallets,
     }
-    if flow_list.split(',').any(|f| f.trim() == "identifier") {
-        let tries = usize::try_from(env("VL_BENCH_TRIES", 200)).unwrap_or(200);
-        if let Err(e) = ctx.browser.identifier_timing(&admin, tries).await {
-            broken.push(format!("identifier timing: {e}"));
-        }
-    }
-    println!("load average after: {}", load_average());
-    // A bench that cannot run a flow is broken: fail (the test command's smoke run relies on
-    // it), whatever the speed.
-    assert!(broken.is_empty(), "the load bench is broken: {broken:?}");
 }
 
 /// A phone enrolled with `code` (keys in memory: no Argon2, no PIN).
@@ -332,15 +449,56 @@ async fn enrol(http: &reqwest::Client, base: &str, code: &str) -> Wallet {
     }
 }
 
-/// Runs `flow` on every pair for `secs` seconds; prints its figures; returns (completed,
-/// failed).
-async fn phase(ctx: &Arc<Ctx>, pairs: &[Arc<Pair>], flow: Flow, secs: u64) -> (u64, u64) {
-    let max_flows = env("VL_BENCH_MAX_FLOWS", u64::MAX);
-    let before = cpu_by_thread();
+/// Runs `flow` on every pair: `warmup` seconds unmeasured, then `secs` measured, with the
+/// CPU and the leg's counters read around it.
+async fn measure(
+    ctx: &Arc<Ctx>,
+    pairs: &[Arc<Pair>],
+    flow: Flow,
+    settings: &Settings,
+    endpoint: &legs::Endpoint,
+    leg: &legs::LegSpec,
+    round: u64,
+) -> report::Phase {
+    if settings.warmup > 0 {
+        drive(ctx, pairs, flow, settings.warmup, u64::MAX).await;
+    }
+    let counters = report::Counters::scrape(&ctx.http, &endpoint.metrics).await;
+    let pids = endpoint.db.pids();
+    let proxy: Vec<u32> = endpoint.proxy.into_iter().collect();
+    let cpu = report::Cpu::now(&pids, &proxy);
+    let rss = report::rss_mib();
+    let started = Instant::now();
+    let (latencies, errors) = drive(ctx, pairs, flow, settings.secs, settings.max_flows).await;
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu.until(&report::Cpu::now(&pids, &proxy));
+    let counters = counters.until(&report::Counters::scrape(&ctx.http, &endpoint.metrics).await);
+    report::Phase {
+        leg: leg.name.clone(),
+        postgres: leg.backend == Backend::Postgres,
+        flow: flow.name(),
+        round,
+        latencies,
+        errors,
+        secs,
+        cpu,
+        counters,
+        rss_mib: (rss, report::rss_mib()),
+    }
+}
+
+/// Runs `flow` on every pair for `secs` seconds (or until `max_flows` completed); returns
+/// the completed flows' latencies and the failed flows' count.
+async fn drive(
+    ctx: &Arc<Ctx>,
+    pairs: &[Arc<Pair>],
+    flow: Flow,
+    secs: u64,
+    max_flows: u64,
+) -> (Vec<Duration>, u64) {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
     let mut tasks = Vec::new();
     for pair in pairs {
         let (ctx, pair) = (ctx.clone(), pair.clone());
@@ -370,99 +528,16 @@ async fn phase(ctx: &Arc<Ctx>, pairs: &[Arc<Pair>], flow: Flow, secs: u64) -> (u
             latencies
         }));
     }
-    let mut rss = vec![rss_kib()];
-    let deadline = tokio::time::sleep(Duration::from_secs(secs));
-    tokio::pin!(deadline);
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
-    let mut last_sample = Instant::now();
-    loop {
-        tokio::select! {
-            () = &mut deadline => break,
-            _ = tick.tick() => {
-                if stop.load(Ordering::Relaxed) { break; }
-                if last_sample.elapsed() >= Duration::from_secs(1) {
-                    rss.push(rss_kib());
-                    last_sample = Instant::now();
-                }
-            }
-        }
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.store(true, Ordering::Relaxed);
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await.expect("task"));
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    rss.push(rss_kib());
-    all.sort();
-    let pct = |p: f64| -> f64 {
-        if all.is_empty() {
-            return 0.0;
-        }
-        let i = ((all.len() as f64 - 1.0) * p).round() as usize;
-        all[i].as_secs_f64() * 1000.0
-    };
-    let name = flow.name();
-    println!(
-        "{name}: completed flows: {} in {elapsed:.2} s = {:.0} flows/s; errors {}",
-        all.len(),
-        all.len() as f64 / elapsed,
-        errors.load(Ordering::Relaxed)
-    );
-    println!(
-        "{name}: flow latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        pct(0.5),
-        pct(0.99),
-        pct(1.0)
-    );
-    let mib = |k: u64| k as f64 / 1024.0;
-    println!(
-        "{name}: RSS MiB per second: {}",
-        rss.iter()
-            .map(|k| format!("{:.0}", mib(*k)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    let after = cpu_by_thread();
-    report_cpu(&before, &after, all.len() as u64, name);
-    // Per-login summary: the server's threads (HTTP + SQLite writer) and the load
-    // generator's, so the CPU cost can be read whatever the machine's other load.
-    let used = |prefix: &str| -> f64 {
-        after
-            .iter()
-            .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| v - before.get(k).copied().unwrap_or(0.0))
-            .sum::<f64>()
-            * 1e6
-            / (all.len().max(1) as f64)
-    };
-    let (server, client) = (used("server"), used("load generator"));
-    println!(
-        "{name}: cpu per login: server {server:.0} us, load generator {client:.0} us, total {:.0} us \
-         (= {:.0} logins/s on 2 cores)",
-        server + client,
-        2e6 / (server + client).max(1.0)
-    );
-    println!(
-        "{name}: RSS MiB start/middle/end: {:.1} {:.1} {:.1}",
-        mib(rss[0]),
-        mib(rss[rss.len() / 2]),
-        mib(rss[rss.len() - 1])
-    );
-    (all.len() as u64, errors.load(Ordering::Relaxed))
-}
-
-/// The process's resident set size in KiB (Linux; 0 elsewhere).
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
+    (all, errors.load(Ordering::Relaxed))
 }
 
 /// The machine's 1, 5 and 15 minute load averages (Linux; `?` elsewhere).
@@ -531,8 +606,11 @@ async fn challenges(
     Ok(list)
 }
 
-/// The phone verifies the first challenge with the pinned key and approves it with `code`
-/// (the code the login page shows: the user picks it; no PIN time).
+/// The phone verifies the listed challenges with the pinned key and approves the newest one
+/// that offers `code` (the code the login page shows: the user picks it; no PIN time). Any
+/// other one is left from a flow that failed (an error the bench counted): it is declined,
+/// as a user would, so that one failed flow does not make the next ones fail (a wrong pick
+/// on it would hold the account).
 async fn approve(
     http: &reqwest::Client,
     base: &str,
@@ -540,38 +618,85 @@ async fn approve(
     list: &ChallengesResponse,
     code: &str,
 ) -> Result<(), String> {
-    let token = list.challenges.first().ok_or("no challenge")?;
-    let c: ChallengeClaims =
-        jws::verify_json(token, &w.server_key, Some(TYP_CHALLENGE)).map_err(|e| e.to_string())?;
-    let pick = c
-        .candidates
+    let read = |list: &ChallengesResponse| {
+        list.challenges
+            .iter()
+            .map(|token| jws::verify_json(token, &w.server_key, Some(TYP_CHALLENGE)))
+            .collect::<Result<Vec<ChallengeClaims>, _>>()
+            .map_err(|e| e.to_string())
+    };
+    let offers = |c: &ChallengeClaims| c.candidates.iter().any(|x| x == code);
+    let mut listed = read(list)?;
+    if !listed.iter().any(offers) {
+        // The parked poll returned only a stale challenge, before this flow's was queued.
+        listed = read(&park(http, base, w).await?)?;
+    }
+    let chosen = listed
         .iter()
-        .find(|x| **x == code)
+        .rposition(offers)
         .ok_or("code not among candidates")?;
+    let c = listed.remove(chosen);
+    for stale in &listed {
+        answer(http, base, w, stale, Decision::Deny, None).await?;
+    }
+    answer(http, base, w, &c, Decision::Approve, Some(code)).await
+}
+
+/// The phone's signed answer to challenge `c`.
+async fn answer(
+    http: &reqwest::Client,
+    base: &str,
+    w: &Wallet,
+    c: &ChallengeClaims,
+    decision: Decision,
+    code: Option<&str>,
+) -> Result<(), String> {
     let answer = jws::sign_json(
         &w.key,
         TYP_ANSWER,
         &AnswerClaims {
             challenge_id: c.id.clone(),
             device_id: w.enrolment.device_id.clone(),
-            decision: Decision::Approve,
-            code: Some(pick.clone()),
+            decision,
+            code: code.map(str::to_owned),
             iat: now(),
             scan_mac: None,
         },
     )
     .map_err(|e| e.to_string())?;
-    let r = http
-        .post(format!("{base}/device/challenges/{}/answer", c.id))
-        .json(&AnswerRequest {
-            answer,
-            hardware_signature: None,
-        })
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    // After a 503 (a database timeout, or a write that kept conflicting: nothing written)
+    // the wallet lets the user try again (core's `wallet::answer`); the bench does so at
+    // once after the server's Retry-After, at most twice. Those answers show in the phase's
+    // HTTP 5xx count.
+    let mut tries = 0;
+    let r = loop {
+        tries += 1;
+        let r = http
+            .post(format!("{base}/device/challenges/{}/answer", c.id))
+            .json(&AnswerRequest {
+                answer: answer.clone(),
+                hardware_signature: None,
+            })
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE || tries == 3 {
+            break r;
+        }
+        let wait = r
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .unwrap_or(1);
+        tokio::time::sleep(Duration::from_secs(wait.min(5))).await;
+    };
     if !r.status().is_success() {
-        return Err(format!("answer: {}", r.status()));
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        return Err(format!(
+            "answer: {status}: {}",
+            body.chars().take(160).collect::<String>()
+        ));
     }
     Ok(())
 }

@@ -196,7 +196,11 @@ pub struct ServerConfig {
     /// file [`Self::db_path`]. With PostgreSQL, [`Self::key_encryption_key_file`] must be set
     /// (every instance must read the same key).
     pub database_url: Option<DatabaseUrl>,
-    /// PostgreSQL: connections in each instance's pool (default 16).
+    /// PostgreSQL: connections in each instance's pool (default 4). Every write is a
+    /// `SERIALIZABLE` transaction: more connections than the database server has cores to run
+    /// them make transactions overlap longer and conflict more, so fewer connections give
+    /// more logins per second (docs/operations.md: about twice the database server's cores,
+    /// shared among the instances).
     pub database_pool_size: usize,
     /// PostgreSQL: longest wait in milliseconds for a pooled connection, or to make one
     /// (default 5000); past it a request fails with a retryable error instead of hanging.
@@ -217,9 +221,14 @@ pub struct ServerConfig {
     /// Most batches per table in one run (default 200, so at most 100 000 rows per table
     /// per run with the default batch); a longer backlog is worked off over later runs.
     pub retention_batches_per_run: u32,
-    /// Milliseconds the retention pauses between two batches (default 5), leaving the
-    /// writer to logins.
+    /// Milliseconds the retention pauses between two batches at least (default 5), leaving
+    /// the writer to logins.
     pub retention_pause_ms: u64,
+    /// Most share of the time, in percent, the retention spends in its batches while other
+    /// writes are coming in (default 5, 1..=50): each batch is followed by a pause of
+    /// `100 / percent - 1` times its own length. With no other write since its last batch, the
+    /// retention takes up to half the time (a pause as long as the batch).
+    pub retention_busy_percent: u8,
     /// A separate address serving `/metrics`, `/health` and `/ready` (the admin listener;
     /// default none). When set, the public listener does not serve `/metrics`.
     pub metrics_bind: Option<SocketAddr>,
@@ -234,6 +243,12 @@ pub struct ServerConfig {
     /// Seconds a stop waits for in-flight requests to finish before it cuts them (default
     /// 5). Long-polls answer "nothing yet" at once when the stop begins.
     pub shutdown_grace_secs: u64,
+    /// Seconds between two re-reads of a waiting long-poll (the device's challenges, the
+    /// login page's status) when nothing woke it (default 10; at least 1). A safety net:
+    /// wake-ups are immediate in one instance and, on PostgreSQL, across instances
+    /// (LISTEN/NOTIFY), but a notification sent while an instance's listener reconnects is
+    /// lost.
+    pub long_poll_recheck_secs: u64,
 }
 
 /// A database URL (`sqlite:PATH` or `postgres://…`, see [`ServerConfig::database_url`]); its
@@ -339,13 +354,15 @@ impl ServerConfig {
             retention_batch_rows: 500,
             retention_batches_per_run: 200,
             retention_pause_ms: 5,
+            retention_busy_percent: 5,
             metrics_bind: None,
             metrics_token: None,
             request_id_header: None,
             shutdown_grace_secs: 5,
+            long_poll_recheck_secs: 10,
             push_delivery: None,
             database_url: None,
-            database_pool_size: 16,
+            database_pool_size: 4,
             database_wait_timeout_ms: 5000,
             database_statement_timeout_ms: 5000,
         }
@@ -434,6 +451,9 @@ impl ServerConfig {
         if self.max_pending_per_account == 0 {
             return bad("max_pending_per_account must be at least 1");
         }
+        if self.long_poll_recheck_secs == 0 {
+            return bad("long_poll_recheck_secs must be at least 1");
+        }
         if self.body_limit_bytes < 1024 {
             return bad("body_limit_bytes must be at least 1024");
         }
@@ -481,6 +501,9 @@ impl ServerConfig {
                 "retention_interval_secs, retention_batch_rows and retention_batches_per_run \
                  must be positive",
             );
+        }
+        if !(1..=50).contains(&self.retention_busy_percent) {
+            return bad("retention_busy_percent must be in 1..=50");
         }
         if i64::try_from(self.retention_secs).is_err() {
             return bad("retention_secs is too large");

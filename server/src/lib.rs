@@ -192,6 +192,9 @@ pub use push::fcm::FcmError;
 pub use push::queue::{DeliveryError, PushCounts};
 pub use push::{LongPollNotifier, PushSender};
 pub use secrets::SecretsError;
+/// The application name of each instance's PostgreSQL wake-up listener (issue 19; in
+/// `pg_stat_activity`, for operators and tests).
+pub use store::postgres::notify::LISTENER_APPLICATION_NAME;
 pub use store::StoreError;
 
 use state::Shared;
@@ -264,6 +267,14 @@ impl RunningServer {
             .await
             .map_err(|_| ServerError::Store(StoreError::Task))?
             .map_err(|e| ServerError::Config(e.to_string()))
+    }
+
+    /// Re-reads the signing keys from the database now, as the server does by itself every
+    /// reload period (a minute): a rotation made by another instance or by the admin command
+    /// is then in force here. For tests that move a manual clock past a pre-publication
+    /// without waiting for the timer. On failure the keys in force stay.
+    pub async fn reload_keys(&self) -> Result<(), ServerError> {
+        self.shared.keys.reload(&self.shared.store).await
     }
 
     /// The push delivery's outcome counts since start (issue 20); `None` when no provider is
@@ -394,6 +405,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let cleaner = tokio::spawn(ops::retention_loop(Arc::clone(&shared)));
     let revocations = tokio::spawn(state::revocation_loop(Arc::clone(&shared)));
     let key_reload = tokio::spawn(state::keys_loop(Arc::clone(&shared)));
+    // PostgreSQL: wake-ups from the other instances (none on SQLite).
+    let wake_listener = shared
+        .store
+        .wake_listener()
+        .map(|l| tokio::spawn(state::wake_loop(Arc::clone(&shared), l)));
     let push_worker = shared
         .delivery_worker
         .lock()
@@ -411,6 +427,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         cleaner.abort();
         revocations.abort();
         key_reload.abort();
+        if let Some(l) = wake_listener {
+            l.abort();
+        }
         if let Some(w) = push_worker {
             w.abort();
         }

@@ -69,6 +69,10 @@ pub(crate) struct Metrics {
     /// Push wake-ups (FCM, APNs; issue 20) by `outcome` since start, read from the delivery
     /// queue's counts at each scrape (absent when no provider is configured).
     pub(crate) push: GaugeFamily<1>,
+    /// What the PostgreSQL wake-up listener heard (issue 19), by `event`: `connected` (it
+    /// started listening: once at start, then once per reconnection), `device` (a
+    /// challenge queued on some instance), `request` (a request answered on some instance).
+    pub(crate) wake_listener: CounterFamily<1>,
 }
 
 impl Default for Metrics {
@@ -93,6 +97,7 @@ impl Metrics {
             requests_pending: Family::default(),
             challenges_pending: Gauge::default(),
             push: Family::default(),
+            wake_listener: Family::default(),
         };
         m.register(
             "vistalid_logins",
@@ -148,6 +153,11 @@ impl Metrics {
             "vistalid_push_wakeups",
             "Push wake-ups since start by outcome (queued, dropped, skipped, delivered, retried, unregistered, rejected, gave_up)",
             m.push.clone(),
+        );
+        m.register(
+            "vistalid_wake_listener_events",
+            "What the PostgreSQL wake-up listener heard, by event (connected, device, request)",
+            m.wake_listener.clone(),
         );
         m
     }

@@ -29,7 +29,7 @@ use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 use crate::push::queue::{Dispatcher, Worker};
 use crate::push::{LongPollNotifier, PushSender as _, Waiters};
-use crate::store::{ClientRecord, Store};
+use crate::store::{ClientRecord, Store, WakeListener, Wakeup};
 
 /// Shared state of a server instance.
 pub(crate) struct Shared {
@@ -147,6 +147,37 @@ impl Shared {
     pub(crate) fn answered(&self, request_id: &str) {
         self.answers.wake(request_id);
     }
+
+    /// Wakes this instance's long-polls for a wake-up heard from the database (a write on
+    /// any instance): only the long-polls, the originating instance sent the pushes.
+    fn heard(&self, w: Wakeup) {
+        let event = match w {
+            Wakeup::Device(device_id) => {
+                self.notifier.wake_device(&device_id);
+                "device"
+            }
+            Wakeup::Request(request_id) => {
+                self.answers.wake(&request_id);
+                "request"
+            }
+            Wakeup::Resync => {
+                self.notifier.wake_all();
+                self.answers.wake_all();
+                "connected"
+            }
+        };
+        self.metrics
+            .wake_listener
+            .get_or_create(&[("event", event)])
+            .inc();
+    }
+}
+
+/// Hears the wake-ups of every instance on the database (PostgreSQL) and wakes this
+/// instance's long-polls, until aborted; the listener reconnects by itself, and each time
+/// it starts listening every long-poll re-reads its state.
+pub(crate) async fn wake_loop(s: Arc<Shared>, listener: WakeListener) {
+    listener.run(move |w| s.heard(w)).await;
 }
 
 impl ServerConfig {

@@ -122,7 +122,11 @@ async fn logins_refusals_enrolments_and_pending_work_are_counted() {
         std::env::var(vistalid_server::TEST_DATABASE_ENV).is_ok_and(|v| !v.is_empty());
     let readers = format!(
         r#"vistalid_store{{figure="readers"}} {}"#,
-        if on_postgres { 16 } else { 4 }
+        if on_postgres {
+            vistalid_server::ServerConfig::new("unused").database_pool_size
+        } else {
+            4
+        }
     );
     for line in [
         r#"vistalid_logins_total{mode="ciba",outcome="approved"} 1"#,
@@ -252,4 +256,43 @@ async fn the_retention_prunes_what_expired_a_day_ago_and_keeps_the_rest() {
     );
     expect_err(rp.token(&h, &old.auth_req_id).await, 400, "invalid_grant");
     expect_err(rp.token(&h, &fresh.auth_req_id).await, 400, "expired_token");
+}
+
+#[tokio::test]
+async fn a_backlog_is_worked_off_over_several_bounded_runs() {
+    // At most 2 batches of 2 requests per run (each request with its challenge: 4 rows a
+    // batch in the auth_requests group), on SQLite and on PostgreSQL alike.
+    let h = Harness::start_with(|c| {
+        with_token(c);
+        c.retention_batch_rows = 2;
+        c.retention_batches_per_run = 2;
+        c.retention_pause_ms = 0;
+        c.max_pending_per_account = 6;
+    })
+    .await;
+    let rp = h.client(CodeMode::Pick).await;
+    let _dev = h.practitioner(RPPS).await;
+    let mut requests = Vec::new();
+    for _ in 0..6 {
+        requests.push(rp.ciba(&h, RPPS).await.expect("ciba").auth_req_id);
+    }
+    h.clock.advance(120 + 86_400 + 60);
+    let pruned = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(r#"vistalid_retention_pruned_rows_total{table="auth_requests"} "#)
+            })
+            .map_or(0, |v| v.trim().parse().expect("a count"))
+    };
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        h.server.run_retention().await;
+        seen.push(pruned(&metrics(&h).await));
+    }
+    // 4 requests and their 4 challenges in the first run, the last 2 and theirs in the
+    // second, nothing left for the third.
+    assert_eq!(seen, [8, 12, 12], "rows pruned after each run");
+    for id in &requests {
+        expect_err(rp.token(&h, id).await, 400, "invalid_grant");
+    }
 }

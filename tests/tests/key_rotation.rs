@@ -119,10 +119,9 @@ async fn the_wallet_follows_a_challenge_key_rotation_without_enrolling_again() {
     let code = s.env.practitioner(RPPS);
     w.enrol(&s.env.url(), &code, Pin::new(PIN)).await.unwrap();
     let rp = s.env.relying_party(CodeMode::Type);
-    let admin = s.env.server.admin();
 
     // Rotated: during the pre-publication the old key still signs; nothing to roll over.
-    let r = admin.rotate_key(KeyPurpose::Challenge, 120).unwrap();
+    let r = s.env.rotate_key(KeyPurpose::Challenge, 120).await;
     let before = rp.ciba(RPPS, "Avant").await;
     let fetched = w.fetch_challenges(0).await.unwrap();
     assert_eq!(fetched.challenges.len(), 1, "{:?}", fetched.rejected);
@@ -183,12 +182,7 @@ async fn a_rollover_not_signed_by_the_pinned_key_is_refused_and_changes_nothing(
         .unwrap()
         .account_id;
     let rp = s.env.relying_party(CodeMode::Type);
-    let r = s
-        .env
-        .server
-        .admin()
-        .rotate_key(KeyPurpose::Challenge, 120)
-        .unwrap();
+    let r = s.env.rotate_key(KeyPurpose::Challenge, 120).await;
     s.clock.set(r.active_at);
     let a = rp.ciba(RPPS, "Connexion").await;
 
@@ -267,12 +261,7 @@ async fn a_rotated_issuer_key_keeps_its_credentials_valid_and_the_cache_fetches_
     );
 
     // Rotate: the successor is listed at once (pre-publication), with its window.
-    let r = s
-        .env
-        .server
-        .admin()
-        .rotate_key(KeyPurpose::Issuer, 3600)
-        .unwrap();
+    let r = s.env.rotate_key(KeyPurpose::Issuer, 3600).await;
     let listed = source.client.issuer_key_set().await.unwrap();
     assert_eq!(listed.len(), 2);
     let old = listed.iter().find(|k| k.retired_at.is_some()).unwrap();

@@ -6,6 +6,9 @@
 //! replace its token faster than Apple allows, `Unregistered` and `BadDeviceToken` remove the
 //! token, and no push carries the service name, the code or a name; on a shared manual
 //! clock, the provider token is renewed at 40 minutes and never faster than Apple allows.
+//!
+//! One server instance even in the cluster suite (`Env::start_one_with`): each instance keeps
+//! its own provider token, and these tests count its renewals.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod push_support;
@@ -37,7 +40,7 @@ async fn setup() -> (StandIn, Env, tempfile::TempDir) {
         max_attempts: 3,
         ..PushDelivery::default()
     };
-    let env = Env::start_with(|c, _| c.push_delivery = Some(delivery)).await;
+    let env = Env::start_one_with(|c, _| c.push_delivery = Some(delivery)).await;
     (stand_in, env, keys)
 }
 
@@ -60,7 +63,7 @@ async fn a_login_wakes_the_device_the_approval_completes_and_the_provider_token_
     let ciba = rp.ciba(RPPS, BINDING).await;
     let got = apns.log.wait_for(1, Duration::from_secs(10)).await;
     apns.log.assert_no_violation();
-    assert_eq!(got.len(), 1, "{:?}", env.server.push_counts());
+    assert_eq!(got.len(), 1, "{:?}", env.push_counts());
     assert_eq!(got[0].token, TOKEN);
     let ch = w
         .handle_push(pairs(&got[0]))
@@ -119,7 +122,7 @@ async fn throttling_and_outages_are_retried_and_a_young_token_is_not_replaced() 
         "back-off doubled"
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let c = env.server.push_counts().unwrap();
+    let c = env.push_counts().unwrap();
     assert_eq!((c.retried, c.delivered), (2, 1));
 
     // ExpiredProviderToken on a token minutes old: not replaced (Apple allows one update per
@@ -138,7 +141,7 @@ async fn throttling_and_outages_are_retried_and_a_young_token_is_not_replaced() 
         "the provider token was not replaced"
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(env.server.push_counts().unwrap().delivered, 2);
+    assert_eq!(env.push_counts().unwrap().delivered, 2);
     apns.log.assert_no_violation();
 }
 
@@ -152,11 +155,7 @@ async fn unregistered_and_bad_device_tokens_are_removed() {
         rp.ciba(RPPS, BINDING).await;
         apns.log.wait_for(1, Duration::from_secs(10)).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(
-            env.server.push_counts().unwrap().unregistered,
-            1,
-            "{reply:?}"
-        );
+        assert_eq!(env.push_counts().unwrap().unregistered, 1, "{reply:?}");
         rp.ciba(RPPS, "deux").await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(
@@ -221,6 +220,6 @@ async fn the_provider_token_is_renewed_at_forty_minutes_and_never_faster_than_ap
     assert_eq!(got.len(), 7);
     assert_eq!(tokens(), 3, "replaced once 20 minutes old");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(env.server.push_counts().unwrap().delivered, 5);
+    assert_eq!(env.push_counts().unwrap().delivered, 5);
     apns.log.assert_no_violation();
 }

@@ -4,6 +4,9 @@
 //! the access token is reused, 429/503 are retried within bounds, an unregistered token is
 //! removed, a slow or dead FCM never delays the CIBA answer, and no push carries the service
 //! name, the code or a name.
+//!
+//! One server instance even in the cluster suite (`Env::start_one_with`): each instance keeps
+//! its own provider token, and these tests count its renewals.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod push_support;
@@ -36,7 +39,7 @@ async fn setup(tweak: impl FnOnce(&mut PushDelivery)) -> (StandIn, Env, tempfile
         ..PushDelivery::default()
     };
     tweak(&mut delivery);
-    let env = Env::start_with(|c, _| {
+    let env = Env::start_one_with(|c, _| {
         c.push_delivery = Some(delivery);
         c.metrics_token = Some(vistalid_server::MetricsToken::new(METRICS_TOKEN));
     })
@@ -65,7 +68,7 @@ async fn a_login_wakes_the_device_and_the_approval_completes() {
     let ciba = rp.ciba(RPPS, BINDING).await;
     let got = fcm.log.wait_for(1, Duration::from_secs(10)).await;
     fcm.log.assert_no_violation();
-    assert_eq!(got.len(), 1, "one push: {:?}", env.server.push_counts());
+    assert_eq!(got.len(), 1, "one push: {:?}", env.push_counts());
     assert_eq!(got[0].token, TOKEN);
     let ch = w
         .handle_push(pairs(&got[0]))
@@ -98,7 +101,7 @@ async fn a_login_wakes_the_device_and_the_approval_completes() {
         ],
     );
     fcm.log.assert_no_violation();
-    let counts = env.server.push_counts().unwrap();
+    let counts = env.push_counts().unwrap();
     assert_eq!((counts.queued, counts.delivered), (1, 1));
     // The same counts on /metrics (the operations' registry).
     let metrics = reqwest::Client::new()
@@ -159,7 +162,7 @@ async fn a_device_without_a_token_still_gets_its_challenges() {
     assert_eq!(w.fetch_challenges(5).await.unwrap().challenges.len(), 1);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(fcm.log.received().is_empty());
-    assert_eq!(env.server.push_counts().unwrap().skipped, 1);
+    assert_eq!(env.push_counts().unwrap().skipped, 1);
 }
 
 #[tokio::test]
@@ -184,7 +187,7 @@ async fn retries_after_429_and_503_honour_retry_after_within_bounds() {
         "{second:?}"
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let c = env.server.push_counts().unwrap();
+    let c = env.push_counts().unwrap();
     assert_eq!((c.retried, c.delivered, c.gave_up), (2, 1, 0));
 
     // Always 503: given up after max_attempts tries in all.
@@ -194,7 +197,7 @@ async fn retries_after_429_and_503_honour_retry_after_within_bounds() {
     assert_eq!(got.len(), 7, "four tries");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(fcm.log.received().len(), 7, "no fifth try");
-    assert_eq!(env.server.push_counts().unwrap().gave_up, 1);
+    assert_eq!(env.push_counts().unwrap().gave_up, 1);
     fcm.log.assert_no_violation();
 }
 
@@ -208,13 +211,13 @@ async fn an_unregistered_token_is_removed_and_a_400_is_not_retried() {
     fcm.log.wait_for(1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(fcm.log.received().len(), 1, "a 400 is not retried");
-    assert_eq!(env.server.push_counts().unwrap().rejected, 1);
+    assert_eq!(env.push_counts().unwrap().rejected, 1);
 
     fcm.log.script(&[Reply::Unregistered]);
     rp.ciba(RPPS, "deux").await;
     fcm.log.wait_for(2, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(env.server.push_counts().unwrap().unregistered, 1);
+    assert_eq!(env.push_counts().unwrap().unregistered, 1);
     rp.ciba(RPPS, "trois").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
@@ -222,7 +225,7 @@ async fn an_unregistered_token_is_removed_and_a_400_is_not_retried() {
         2,
         "the removed token is not used again"
     );
-    assert_eq!(env.server.push_counts().unwrap().skipped, 1);
+    assert_eq!(env.push_counts().unwrap().skipped, 1);
     // The device still gets its challenges by long-poll.
     assert_eq!(w.fetch_challenges(0).await.unwrap().challenges.len(), 3);
     fcm.log.assert_no_violation();
@@ -312,6 +315,6 @@ async fn the_access_token_is_fetched_again_just_before_it_expires_and_not_before
     fcm.log.wait_for(3, Duration::from_secs(10)).await;
     assert_eq!(tokens(), 2, "fetched again a minute before its expiry");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(env.server.push_counts().unwrap().delivered, 3);
+    assert_eq!(env.push_counts().unwrap().delivered, 3);
     fcm.log.assert_no_violation();
 }

@@ -12,8 +12,11 @@
 //!   ([`Wallet::scan_login`]), with the MAC over its id and the decision; else
 //!   [`WalletError::ScanRequired`], before the PIN.
 //! - An account with a hardware key sends its co-signature over the answer's JWS (ADR 0001).
-//! - Once the server has seen the answer (any reply but a network failure), the challenge id
-//!   goes into the replay cache; after a network failure the user may try again.
+//! - Once the server has decided on the answer (any reply but a network failure or a 5xx),
+//!   the challenge id goes into the replay cache; after a network failure or a server fault
+//!   (5xx: a database timeout, an instance lost behind a load balancer) the user may try
+//!   again, and the server's single use of answers refuses a second one
+//!   (`challenge_already_answered`) if the first was recorded after all.
 
 use std::sync::Arc;
 
@@ -92,7 +95,12 @@ impl Wallet {
             hardware_signature,
         };
         let result = client.answer(&ch.id, &request).await;
-        if !matches!(result, Err(ClientError::Network { .. })) {
+        let undecided = match &result {
+            Err(ClientError::Network { .. }) => true,
+            Err(ClientError::Server { status, .. }) => *status >= 500,
+            _ => false,
+        };
+        if !undecided {
             self.remember_answered(&vault, &ch).await?;
             self.forget_scan(&ch.id)?;
         }

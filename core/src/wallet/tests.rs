@@ -675,6 +675,29 @@ async fn a_network_failure_leaves_the_challenge_answerable() {
 }
 
 #[tokio::test]
+async fn a_server_fault_leaves_the_challenge_answerable() {
+    for status in [500, 502, 503] {
+        let f = enrolled().await;
+        let ch = fetched_pick(&f, "ch-1").await;
+        f.server.state().answer = AnswerReply::Error(status, "server_error");
+        assert_eq!(
+            f.wallet.approve(&ch.id, Pin::new(PIN), "34").await,
+            Err(WalletError::Client(ClientError::Server {
+                status,
+                code: "server_error".into(),
+            })),
+            "{status}"
+        );
+        f.server.state().answer = AnswerReply::Status("approved");
+        assert_eq!(
+            f.wallet.approve(&ch.id, Pin::new(PIN), "34").await,
+            Ok(AnswerOutcome::Approved),
+            "{status}: answerable again"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_servers_verdicts_map_to_typed_errors_and_burn_the_challenge() {
     for (status, code, want) in [
         (403, "wrong_code", WalletError::WrongCode),

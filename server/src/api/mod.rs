@@ -6,7 +6,9 @@
 //! (413 for oversized bodies, 404 for unknown paths, 405 for wrong methods); a rejected
 //! body, query or path names the field and the kind of fault, never the submitted value. A
 //! 5xx only for server faults (database, random generator, signing), logged without
-//! secrets.
+//! secrets: 503 `server_error` with `Retry-After` when the database was too slow,
+//! unreachable or kept conflicting (a retry may succeed, on this instance or another), 500
+//! otherwise.
 
 mod extract;
 
@@ -84,6 +86,18 @@ impl ApiError {
         )
     }
 
+    /// 503 `server_error`, with `Retry-After` (see [`RETRY_AFTER_SECS`]): the database did
+    /// not answer in time, could not be reached, or the write kept conflicting; the cause is
+    /// logged, not sent. A retry may succeed.
+    pub(crate) fn unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "database unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ServerError,
+            "the database is unavailable, try again shortly",
+        )
+    }
+
     /// Adds a `WWW-Authenticate` challenge.
     pub(crate) fn with_challenge(mut self, value: &'static str) -> Self {
         self.challenge = Some(value);
@@ -91,9 +105,17 @@ impl ApiError {
     }
 }
 
+/// Seconds a 503 asks the client to wait before it retries (`Retry-After`).
+pub(crate) const RETRY_AFTER_SECS: &str = "1";
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::internal(&e)
+        match e {
+            StoreError::Timeout(_) | StoreError::Unavailable(_) | StoreError::Conflict => {
+                Self::unavailable(&e)
+            }
+            _ => Self::internal(&e),
+        }
     }
 }
 
@@ -129,6 +151,12 @@ impl IntoResponse for ApiError {
             // or a client may send its next request on a connection about to close.
             resp.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
         }
         if self.status == StatusCode::UNAUTHORIZED || self.status == StatusCode::BAD_REQUEST {
             resp.headers_mut()

@@ -5,8 +5,9 @@
 //! Guarantees: only the browser holding the attempt's cookie gets an answer (else 404
 //! `not_found`, the same as an unknown attempt); the answer never carries the *code
 //! dynamique* or the identifier; a waiting long-poll returns as soon as a device answers
-//! (woken by the answer), when the challenge expires, when the server stops, or after
-//! `wait` seconds.
+//! (woken by the answer, on this instance or, on PostgreSQL, on another; re-read every
+//! `long_poll_recheck_secs` in any case), when the challenge expires, when the server stops,
+//! or after `wait` seconds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use super::page::bound;
 use crate::api::{ApiError, PathParam, QueryParams};
 use crate::domain::attempt::LoginState;
 use crate::pages::{harden, mire::login_path};
+use crate::push::wait::{long_poll, Read};
 use crate::state::Shared;
 use crate::store::Attempt;
 
@@ -71,26 +73,24 @@ pub(crate) async fn status(
         (a.facts.state(now), a.request.clone(), q.wait > 0)
     {
         let handle = s.answers.subscribe(&request.id);
-        let waited = async {
-            // Enabled before the second read: an answer in between still wakes it.
-            let woken = handle.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            let Some(fresh) = s.store.attempts().find(&id).await? else {
-                return Ok(None);
-            };
-            if !matches!(fresh.facts.state(now), LoginState::Waiting { .. }) {
-                return Ok(Some(fresh));
-            }
-            let wait = q.wait.min(u64::try_from(expires_in).unwrap_or(0));
-            let mut stop = s.shutdown.clone();
-            tokio::select! {
-                () = &mut woken => {}
-                () = tokio::time::sleep(Duration::from_secs(wait)) => {}
-                _ = stop.wait_for(|v| *v) => {}
-            }
-            s.store.attempts().find(&id).await
-        }
+        let wait = q.wait.min(u64::try_from(expires_in).unwrap_or(0));
+        let waited = long_poll(
+            &handle,
+            Duration::from_secs(wait),
+            Duration::from_secs(s.config.long_poll_recheck_secs),
+            s.shutdown.clone(),
+            || async {
+                let fresh = s.store.attempts().find(&id).await?;
+                Ok::<_, ApiError>(match fresh {
+                    Some(f)
+                        if matches!(f.facts.state(s.clock.now()), LoginState::Waiting { .. }) =>
+                    {
+                        Read::Wait(Some(f))
+                    }
+                    other => Read::Done(other),
+                })
+            },
+        )
         .await;
         s.answers.release(&request.id, handle);
         if let Some(fresh) = waited? {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The device long-poll: a device's pending challenges, waiting up to `wait` seconds (at
-//! most `max_wait_secs`) for one to be queued.
+//! most `max_wait_secs`) for one to be queued: woken when one is queued on this instance or,
+//! on PostgreSQL, on another, and re-reading every `long_poll_recheck_secs` in any case.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use vistalid_core::protocol::{ChallengesResponse, ErrorCode};
 
 use crate::api::{bearer, ApiError, QueryParams};
+use crate::push::wait::{long_poll, Read};
 use crate::secrets;
 use crate::state::Shared;
 
@@ -45,23 +47,20 @@ pub(crate) async fn challenges(
     let wait = q.wait.unwrap_or(0).min(s.config.max_wait_secs);
 
     let handle = s.notifier.subscribe(&device_id);
-    let result = async {
-        // Enabled before the first read, so a challenge queued in between still wakes it.
-        let notified = handle.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let first = pending(&s, &device_id).await?;
-        if !first.is_empty() || wait == 0 {
-            return Ok(first);
-        }
-        let mut stop = s.shutdown.clone();
-        tokio::select! {
-            () = &mut notified => {}
-            () = tokio::time::sleep(Duration::from_secs(wait)) => {}
-            _ = stop.wait_for(|v| *v) => {}
-        }
-        pending(&s, &device_id).await
-    }
+    let result = long_poll(
+        &handle,
+        Duration::from_secs(wait),
+        Duration::from_secs(s.config.long_poll_recheck_secs),
+        s.shutdown.clone(),
+        || async {
+            let found = pending(&s, &device_id).await?;
+            Ok::<_, ApiError>(if found.is_empty() {
+                Read::Wait(found)
+            } else {
+                Read::Done(found)
+            })
+        },
+    )
     .await;
     s.notifier.release(&device_id, handle);
     Ok(Json(ChallengesResponse {

@@ -13,7 +13,8 @@
 //! Where things are: `queue.rs` (the bounded queue, retries, outcome counts), `fcm.rs` (FCM
 //! HTTP v1 and its OAuth token), `apns.rs` (the APNs provider API and its provider token),
 //! `payload.rs` (what a push carries), `jwt.rs` (the RS256 and ES256 assertions),
-//! `config.rs` (the providers' settings and key files).
+//! `config.rs` (the providers' settings and key files), `wait.rs` (how a long-poll waits:
+//! re-reads after each wake-up and on a bounded timer).
 
 pub(crate) mod apns;
 pub(crate) mod config;
@@ -21,6 +22,7 @@ pub(crate) mod fcm;
 mod jwt;
 mod payload;
 pub(crate) mod queue;
+pub(crate) mod wait;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -80,6 +82,15 @@ impl Waiters {
         }
     }
 
+    /// Wakes every waiter of every key (after wake-ups may have been lost: each re-reads
+    /// its state).
+    pub(crate) fn wake_all(&self) {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        for n in map.values() {
+            n.notify_waiters();
+        }
+    }
+
     #[cfg(test)]
     fn is_empty(&self) -> bool {
         self.map.lock().expect("lock").is_empty()
@@ -101,6 +112,17 @@ impl LongPollNotifier {
     /// Drops the handle of a device when no poll holds it any more (bounds the map).
     pub(crate) fn release(&self, device_id: &str, handle: Arc<Notify>) {
         self.waiters.release(device_id, handle);
+    }
+
+    /// Wakes the open long-polls of `device_id` (a challenge was queued on another
+    /// instance: no push is sent from here).
+    pub(crate) fn wake_device(&self, device_id: &str) {
+        self.waiters.wake(device_id);
+    }
+
+    /// Wakes every device's open long-polls (each re-reads its challenges).
+    pub(crate) fn wake_all(&self) {
+        self.waiters.wake_all();
     }
 }
 
@@ -130,5 +152,23 @@ mod tests {
         }
         n.release("d1", h);
         assert!(n.waiters.is_empty());
+    }
+
+    #[tokio::test]
+    async fn wake_all_wakes_every_key() {
+        let w = Waiters::default();
+        let (h1, h2) = (w.subscribe("r1"), w.subscribe("r2"));
+        let (n1, n2) = (h1.notified(), h2.notified());
+        tokio::pin!(n1, n2);
+        n1.as_mut().enable();
+        n2.as_mut().enable();
+        w.wake("elsewhere");
+        w.wake_all();
+        tokio::time::timeout(Duration::from_secs(1), async {
+            n1.await;
+            n2.await;
+        })
+        .await
+        .expect("both woken");
     }
 }

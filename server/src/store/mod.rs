@@ -37,6 +37,8 @@ mod sqlite;
 #[allow(dead_code)]
 mod tokens;
 mod upkeep;
+// Wake-ups across instances (issue 19, branch pgnotify).
+mod wake;
 
 use std::path::PathBuf;
 
@@ -73,6 +75,7 @@ pub(crate) use tokens::{
 };
 
 pub(crate) use upkeep::{DbFigures, Prunable, PruneStep, Upkeep};
+pub(crate) use wake::{WakeListener, Wakeup};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

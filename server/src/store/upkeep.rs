@@ -184,4 +184,16 @@ impl Upkeep<'_> {
     pub(crate) fn figures(&self) -> DbFigures {
         self.store.figures()
     }
+
+    /// How much the database has been written to since start, as a count that only grows
+    /// (no query): write jobs run by SQLite's writer thread, or transactions run on
+    /// PostgreSQL (each retry counted). The retention compares two readings to tell whether
+    /// other writes came in meanwhile.
+    pub(crate) fn activity(&self) -> u64 {
+        let f = self.store.figures();
+        match self.store.backend {
+            super::Backend::Sqlite(_) => f.write_jobs,
+            super::Backend::Postgres(_) => f.write_batches,
+        }
+    }
 }

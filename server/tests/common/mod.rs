@@ -5,6 +5,7 @@
 
 pub mod guarded;
 pub mod hardware;
+pub mod instances;
 
 use std::sync::Arc;
 

@@ -110,7 +110,7 @@ pub async fn clocked_env(
     let clock = Arc::new(ManualClock::new(SystemClock.now()));
     log.share_clock(Arc::clone(&clock));
     let shared = Arc::clone(&clock);
-    let env = vistalid_e2e::Env::start_with(move |c, _| {
+    let env = vistalid_e2e::Env::start_one_with(move |c, _| {
         c.push_delivery = Some(delivery);
         c.clock = shared.into();
     })

@@ -303,7 +303,8 @@ pub(super) async fn mark_answer(tx: &Tx<'_>, m: &AnswerMark<'_>) -> Result<(), S
         AnswerOutcome::Approved => {
             exec(
                 tx,
-                "UPDATE accounts SET wrong_streak = 0, wrong_pick_until = NULL WHERE id = $1",
+                "UPDATE accounts SET wrong_streak = 0, wrong_pick_until = NULL
+                 WHERE id = $1 AND (wrong_streak <> 0 OR wrong_pick_until IS NOT NULL)",
                 &[&m.account_id],
             )
             .await?;

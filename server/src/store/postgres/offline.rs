@@ -6,7 +6,7 @@ use crate::domain::{RequestStatus, Stored as _};
 use crate::store::offline::{
     Accepted, Begin, DeviceSecret, Failed, NewOfflineSecret, OfflineAccept, LOCK_SECS, MAX_FAILURES,
 };
-use crate::store::StoreError;
+use crate::store::{StoreError, Wakeup};
 
 /// Creates `device_id`'s secret (in the enrolment's transaction).
 pub(in crate::store) async fn insert(
@@ -181,6 +181,7 @@ pub(in crate::store) async fn accept(
     )
     .await?;
     set_guard(tx, &a.account_id, 0, None).await?;
+    super::notify::announce(tx, &Wakeup::Request(request_id.clone())).await?;
     Ok(Accepted::Approved(request_id))
 }
 

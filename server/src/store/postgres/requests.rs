@@ -5,13 +5,13 @@ use tokio_postgres::Row;
 use vistalid_core::protocol::{Identity, KeyStorage};
 
 use super::accounts::{mark_answer, AnswerMark};
-use super::{all, attempts, exec, get, one, opt, opt_state, state, tokens, Tx};
+use super::{all, attempts, exec, get, notify, one, opt, opt_state, state, tokens, Tx};
 use crate::domain::attempt::Flow;
 use crate::domain::{AnswerOutcome, ChallengeStatus, RequestStatus, Stored as _};
 use crate::secrets;
 use crate::store::{
     AnswerRefusal, AnswerTry, Answered, Grant, NewRequest, NotGranted, Poll, Queued, StoreError,
-    TokenPoll,
+    TokenPoll, Wakeup,
 };
 
 pub(in crate::store) async fn queue(
@@ -79,6 +79,7 @@ pub(in crate::store) async fn queue(
             ],
         )
         .await?;
+        notify::announce(tx, &Wakeup::Device(c.device_id.clone())).await?;
     }
     if let Some(attempt) = &r.scan_attempt {
         super::scan::mark_challenges(tx, &r.id, attempt).await?;
@@ -214,6 +215,7 @@ pub(in crate::store) async fn answer(tx: &Tx<'_>, a: &AnswerTry) -> Result<Answe
         },
     )
     .await?;
+    notify::announce(tx, &Wakeup::Request(row.request_id.clone())).await?;
     Ok(Answered::Recorded {
         outcome,
         request_id: row.request_id,

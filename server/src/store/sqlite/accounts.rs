@@ -287,7 +287,8 @@ pub(super) fn mark_answer(tx: &Tx<'_>, m: &AnswerMark<'_>) -> Result<(), StoreEr
         AnswerOutcome::Declined => {}
         AnswerOutcome::Approved => {
             tx.prepare_cached(
-                "UPDATE accounts SET wrong_streak = 0, wrong_pick_until = NULL WHERE id = ?1",
+                "UPDATE accounts SET wrong_streak = 0, wrong_pick_until = NULL
+                 WHERE id = ?1 AND (wrong_streak <> 0 OR wrong_pick_until IS NOT NULL)",
             )?
             .execute([m.account_id])?;
         }
