@@ -284,7 +284,11 @@ pub(crate) fn load_config(cli: &Cli) -> Result<(ServerConfig, LogFormat), String
         database_wait_timeout_ms,
         database_statement_timeout_ms
     );
-    c.database_url = cli.database_url.clone().map(Into::into).or(file.database_url);
+    c.database_url = cli
+        .database_url
+        .clone()
+        .map(Into::into)
+        .or(file.database_url);
     c.metrics_bind = file.metrics_bind;
     c.request_id_header = file.request_id_header;
     c.metrics_token = std::env::var(METRICS_TOKEN_ENV)

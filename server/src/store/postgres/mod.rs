@@ -53,9 +53,9 @@ pub(super) mod scan;
 mod schema;
 pub(super) mod sessions;
 pub(super) mod signing_keys;
+pub(crate) mod tls;
 #[allow(dead_code)]
 pub(super) mod tokens;
-pub(crate) mod tls;
 pub(super) mod upkeep;
 
 use std::future::Future;
@@ -238,7 +238,11 @@ pub(crate) fn redacted(url: &str) -> String {
             match authority.rsplit_once('@') {
                 Some((userinfo, hosts)) => {
                     let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-                    let hidden = if userinfo.contains(':') { ":redacted" } else { "" };
+                    let hidden = if userinfo.contains(':') {
+                        ":redacted"
+                    } else {
+                        ""
+                    };
                     format!("{scheme}://{user}{hidden}@{hosts}{path}")
                 }
                 None => head.to_owned(),

@@ -81,7 +81,9 @@ pub(crate) struct TlsSettings {
 /// The URL without its TLS options (for tokio-postgres, which knows neither `sslrootcert`
 /// nor the verify modes) and what they asked. Refuses modes and options the server does not
 /// support.
-pub(crate) fn split_url(url: &str) -> Result<(String, Option<SslMode>, Option<PathBuf>), StoreError> {
+pub(crate) fn split_url(
+    url: &str,
+) -> Result<(String, Option<SslMode>, Option<PathBuf>), StoreError> {
     let Some((head, query)) = url.split_once('?') else {
         return Ok((url.to_owned(), None, None));
     };
@@ -117,9 +119,18 @@ pub(crate) fn split_url(url: &str) -> Result<(String, Option<SslMode>, Option<Pa
                 ))
             }
             "sslrootcert" if !value.is_empty() => root = Some(PathBuf::from(&*value)),
-            "sslcert" | "sslkey" | "sslpassword" | "sslcrl" | "sslcrldir" | "sslsni"
-            | "sslcertmode" | "ssl_min_protocol_version" | "ssl_max_protocol_version"
-            | "sslcompression" | "requiressl" | "sslrootcert" => {
+            "sslcert"
+            | "sslkey"
+            | "sslpassword"
+            | "sslcrl"
+            | "sslcrldir"
+            | "sslsni"
+            | "sslcertmode"
+            | "ssl_min_protocol_version"
+            | "ssl_max_protocol_version"
+            | "sslcompression"
+            | "requiressl"
+            | "sslrootcert" => {
                 return Err(StoreError::TlsConfig(format!(
                     "{key} is not supported in database_url"
                 )))
@@ -202,7 +213,10 @@ pub(crate) fn settle(
 
 /// What the start-up log says of a connection with `settings` to the hosts of `config`:
 /// `Some(warning)` when it is plaintext or unauthenticated off loopback.
-pub(crate) fn warning(settings: &TlsSettings, config: &tokio_postgres::Config) -> Option<&'static str> {
+pub(crate) fn warning(
+    settings: &TlsSettings,
+    config: &tokio_postgres::Config,
+) -> Option<&'static str> {
     if on_loopback(config) {
         return None;
     }
@@ -482,13 +496,20 @@ fn end_point(cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
     let oid = parsed.signature_algorithm().oid.to_string();
     let algorithm = match oid.as_str() {
         // md5, sha1, sha256 WithRSAEncryption; ecdsa-with-SHA1, -SHA256.
-        "1.2.840.113549.1.1.4" | "1.2.840.113549.1.1.5" | "1.2.840.113549.1.1.11"
-        | "1.2.840.10045.4.1" | "1.2.840.10045.4.3.2" => &ring::digest::SHA256,
+        "1.2.840.113549.1.1.4"
+        | "1.2.840.113549.1.1.5"
+        | "1.2.840.113549.1.1.11"
+        | "1.2.840.10045.4.1"
+        | "1.2.840.10045.4.3.2" => &ring::digest::SHA256,
         "1.2.840.113549.1.1.12" | "1.2.840.10045.4.3.3" => &ring::digest::SHA384,
         "1.2.840.113549.1.1.13" | "1.2.840.10045.4.3.4" => &ring::digest::SHA512,
         _ => return None,
     };
-    Some(ring::digest::digest(algorithm, cert.as_ref()).as_ref().to_vec())
+    Some(
+        ring::digest::digest(algorithm, cert.as_ref())
+            .as_ref()
+            .to_vec(),
+    )
 }
 
 /// The handshake's reason when `e` is a failed TLS connection (the server has no TLS, a
@@ -496,12 +517,11 @@ fn end_point(cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
 pub(crate) fn failure(e: &tokio_postgres::Error) -> Option<String> {
     let text = e.to_string();
     // tokio-postgres's `Kind::Tls` (its `Display`); the source is ours or its own text.
-    text.starts_with("error performing TLS handshake").then(|| {
-        match std::error::Error::source(e) {
+    text.starts_with("error performing TLS handshake")
+        .then(|| match std::error::Error::source(e) {
             Some(source) => source.to_string(),
             None => text,
-        }
-    })
+        })
 }
 
 #[cfg(test)]
@@ -524,7 +544,10 @@ mod tests {
         assert_eq!(mode, Some(SslMode::VerifyFull));
         assert_eq!(root, Some(PathBuf::from("/etc/ca x.pem")));
         let (rest, mode, _) = split_url("postgres://u@h/x?sslmode=disable").expect("split");
-        assert_eq!((rest.as_str(), mode), ("postgres://u@h/x", Some(SslMode::Disable)));
+        assert_eq!(
+            (rest.as_str(), mode),
+            ("postgres://u@h/x", Some(SslMode::Disable))
+        );
     }
 
     #[test]
@@ -571,8 +594,12 @@ mod tests {
         };
         assert!(warn("postgres://u@db.example/x?sslmode=disable"));
         assert!(warn("postgres://u@db.example/x?sslmode=require"));
-        assert!(!warn("postgres://u@db.example/x?sslmode=require&sslrootcert=/ca.pem"));
-        assert!(!warn("postgres://u@db.example/x?sslmode=verify-full&sslrootcert=/ca.pem"));
+        assert!(!warn(
+            "postgres://u@db.example/x?sslmode=require&sslrootcert=/ca.pem"
+        ));
+        assert!(!warn(
+            "postgres://u@db.example/x?sslmode=verify-full&sslrootcert=/ca.pem"
+        ));
         assert!(!warn("postgres://u@127.0.0.1/x?sslmode=disable"));
     }
 
