@@ -264,11 +264,6 @@ impl PgConnector {
             config: Some(Arc::new(config)),
         })
     }
-
-    /// Whether connections are encrypted.
-    pub(crate) fn encrypts(&self) -> bool {
-        self.config.is_some()
-    }
 }
 
 fn web_pki(
