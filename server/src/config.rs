@@ -9,6 +9,8 @@
 //! key-encryption key file is named by its path).
 
 use std::fmt;
+
+pub use crate::store::DatabaseUrl;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -249,40 +251,6 @@ pub struct ServerConfig {
     /// (LISTEN/NOTIFY), but a notification sent while an instance's listener reconnects is
     /// lost.
     pub long_poll_recheck_secs: u64,
-}
-
-/// A database URL (`sqlite:PATH` or `postgres://…`, see [`ServerConfig::database_url`]); its
-/// `Debug` shows it with the password (user information or `password=`) replaced by
-/// `redacted`.
-#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
-#[serde(from = "String")]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    /// The URL as written, password included: for the connection only, never for a log.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for DatabaseUrl {
-    fn from(url: String) -> Self {
-        Self(url)
-    }
-}
-
-impl From<&str> for DatabaseUrl {
-    fn from(url: &str) -> Self {
-        Self(url.to_owned())
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("DatabaseUrl")
-            .field(&crate::store::postgres::redacted(&self.0))
-            .finish()
-    }
 }
 
 /// The bearer token that protects `/metrics`; its `Debug` never shows it.

@@ -22,6 +22,7 @@ mod attempts;
 mod clients;
 mod codes;
 mod credentials;
+mod database_url;
 mod meta;
 pub(crate) mod offline;
 mod pin_guards;
@@ -42,6 +43,7 @@ mod wake;
 
 use std::path::PathBuf;
 
+pub use database_url::DatabaseUrl;
 pub(crate) use postgres::PgSettings;
 
 pub(crate) use accounts::{

@@ -69,8 +69,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
+use super::DatabaseUrl;
 use super::StoreError;
-use crate::config::DatabaseUrl;
 use crate::domain::Stored;
 pub(crate) use tls::PgConnector;
 
