@@ -133,39 +133,27 @@ fn sslmode_is_enforced_against_a_tls_only_server() {
     let other = dir.path().join("other-ca.pem");
     let d = dir.path();
 
+    // `sslmode` and `sslrootcert` for `mode` with the CA file `ca`.
+    let with = |mode: &str, ca: &Path| format!("sslmode={mode}&sslrootcert={}", ca.display());
+
     // The right CA and the name on the certificate: connected, migrated (the server
     // refuses every plaintext TCP connection, so each of the store's connections used TLS).
-    let ok = open(
-        d,
-        &pg.url(
-            "127.0.0.1",
-            &format!("sslmode=verify-full&sslrootcert={}", ca.display()),
-        ),
-    );
+    let ok = open(d, &pg.url("127.0.0.1", &with("verify-full", &ca)));
     assert!(ok.is_ok(), "verify-full with the right CA: {}", shown(&ok));
     drop(ok);
 
     let refused = [
         (
             "a CA that did not sign the server's certificate",
-            pg.url(
-                "127.0.0.1",
-                &format!("sslmode=verify-full&sslrootcert={}", other.display()),
-            ),
+            pg.url("127.0.0.1", &with("verify-full", &other)),
         ),
         (
             "a host name the certificate does not give",
-            pg.url(
-                "localhost",
-                &format!("sslmode=verify-full&sslrootcert={}", ca.display()),
-            ),
+            pg.url("localhost", &with("verify-full", &ca)),
         ),
         (
             "verify-ca with another CA",
-            pg.url(
-                "127.0.0.1",
-                &format!("sslmode=verify-ca&sslrootcert={}", other.display()),
-            ),
+            pg.url("127.0.0.1", &with("verify-ca", &other)),
         ),
     ];
     for (why, url) in &refused {
@@ -184,13 +172,7 @@ fn sslmode_is_enforced_against_a_tls_only_server() {
     assert!(!shown(&plain).contains(PASSWORD), "{}", shown(&plain));
 
     // verify-ca checks the chain only: the certificate names 127.0.0.1, not localhost.
-    let ca_only = open(
-        d,
-        &pg.url(
-            "localhost",
-            &format!("sslmode=verify-ca&sslrootcert={}", ca.display()),
-        ),
-    );
+    let ca_only = open(d, &pg.url("localhost", &with("verify-ca", &ca)));
     assert!(ca_only.is_ok(), "verify-ca: {}", shown(&ca_only));
     drop(ca_only);
 
