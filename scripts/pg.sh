@@ -13,6 +13,10 @@
 # /usr/lib/postgresql/*/bin. PostgreSQL refuses to run as root: as root the server runs as
 # the `postgres` user the package creates. The state (directory, port) is kept in
 # ${VL_PG_STATE:-/tmp/vistalid-pg.state}. Its data is never kept: fsync is off.
+#
+# VL_PG_TLS=DIR at `start`: TLS only (ssl=on with DIR/server.crt and DIR/server.key, and
+# pg_hba.conf refusing every connection over TCP without TLS), for the tests of the server's
+# sslmode handling; kept across `restart`.
 set -euo pipefail
 
 STATE="${VL_PG_STATE:-/tmp/vistalid-pg.state}"
@@ -37,9 +41,21 @@ as_owner() {
 
 # Starts the server of $DIR on $PORT (both set by the caller).
 start_server() {
+  local tls=""
+  [[ "${TLS:-0}" = 1 ]] && tls="-c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
   as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-    -o "-h 127.0.0.1 -p $PORT -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB" \
+    -o "-h 127.0.0.1 -p $PORT -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB $tls" \
     start >/dev/null
+}
+
+# TLS only: the certificate and key of $VL_PG_TLS in the data directory, and TCP
+# connections without TLS refused.
+set_up_tls() {
+  install -m 0644 "$VL_PG_TLS/server.crt" "$DIR/data/server.crt"
+  install -m 0600 "$VL_PG_TLS/server.key" "$DIR/data/server.key"
+  [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$DIR/data/server.crt" "$DIR/data/server.key"
+  printf '%s\n' 'local all all trust' 'hostssl all all 127.0.0.1/32 trust' \
+    'hostnossl all all 127.0.0.1/32 reject' >"$DIR/data/pg_hba.conf"
 }
 
 free_port() {
@@ -58,8 +74,13 @@ case "${1:-}" in
     [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$DIR"
     as_owner "$BIN/initdb" -D "$DIR/data" -U vistalid --auth=trust -E UTF8 --no-sync >"$DIR/initdb.log" 2>&1 || {
       cat "$DIR/initdb.log" >&2; exit 1; }
+    TLS=0
+    if [[ -n "${VL_PG_TLS:-}" ]]; then
+      set_up_tls
+      TLS=1
+    fi
     start_server || { cat "$DIR/server.log" >&2; exit 1; }
-    printf 'DIR=%s\nPORT=%s\nBIN=%s\n' "$DIR" "$PORT" "$BIN" >"$STATE"
+    printf 'DIR=%s\nPORT=%s\nBIN=%s\nTLS=%s\n' "$DIR" "$PORT" "$BIN" "$TLS" >"$STATE"
     echo "postgres://vistalid@127.0.0.1:$PORT/postgres"
     ;;
   url)

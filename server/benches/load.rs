@@ -299,7 +299,7 @@ fn databases(
         if let Ok(p) = std::env::var("VL_BENCH_RETENTION_PERCENT") {
             config.retention_busy_percent = p.parse().expect("VL_BENCH_RETENTION_PERCENT");
         }
-        let pg_url = config.database_url.clone();
+        let pg_url = config.database_url.as_ref().map(|u| u.expose().to_owned());
         let mut old_logins = 0;
         if leg.old {
             assert!(old > 0, "leg {} needs VL_BENCH_OLD_LOGINS", leg.name);

@@ -4,10 +4,13 @@
 //! Guarantees: [`ServerConfig::new`] gives the defaults documented on each field; a server
 //! starts only with a configuration that passes [`ServerConfig::validate`] (the error names
 //! the setting); `Debug` lists every field (the metrics token, the one secret a
-//! configuration may hold, is shown redacted; client secrets and keys live in the database,
-//! never in the configuration; the key-encryption key file is named by its path).
+//! configuration may hold, is shown redacted, and so is the password of the database URL;
+//! client secrets and keys live in the database, never in the configuration; the
+//! key-encryption key file is named by its path).
 
 use std::fmt;
+
+pub use crate::store::DatabaseUrl;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -194,7 +197,7 @@ pub struct ServerConfig {
     /// database` (several instances on one PostgreSQL). `None` (the default): the SQLite
     /// file [`Self::db_path`]. With PostgreSQL, [`Self::key_encryption_key_file`] must be set
     /// (every instance must read the same key).
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     /// PostgreSQL: connections in each instance's pool (default 4). Every write is a
     /// `SERIALIZABLE` transaction: more connections than the database server has cores to run
     /// them make transactions overlap longer and conflict more, so fewer connections give
@@ -344,7 +347,8 @@ impl ServerConfig {
     /// The database the configuration names (see [`Self::database_url`]).
     pub(crate) fn database(&self) -> Result<crate::store::Database, ServerError> {
         use crate::store::{postgres, Database, PgSettings};
-        match self.database_url.as_deref() {
+        // EXPOSE: read to open the database; the URL itself leaves only through `redacted`.
+        match self.database_url.as_ref().map(DatabaseUrl::expose) {
             None => Ok(Database::Sqlite(self.db_path.clone())),
             Some(url) => match url.strip_prefix("sqlite:") {
                 Some(path) if !path.is_empty() => Ok(Database::Sqlite(PathBuf::from(path))),
@@ -352,7 +356,7 @@ impl ServerConfig {
                     "database_url sqlite: names no file".into(),
                 )),
                 None if postgres::is_url(url) => Ok(Database::Postgres(PgSettings {
-                    url: url.to_owned(),
+                    url: url.into(),
                     pool_size: self.database_pool_size,
                     wait_timeout: std::time::Duration::from_millis(self.database_wait_timeout_ms),
                     statement_timeout: std::time::Duration::from_millis(
@@ -538,6 +542,29 @@ mod tests {
             );
         }
         assert!(shown.contains("ClockSource { now: "), "{shown}");
+    }
+
+    #[test]
+    fn debug_hides_the_database_password_in_both_spellings() {
+        let mut c = ServerConfig::new("/tmp/x.sqlite");
+        c.database_url = Some(
+            "postgres://vistalid:pw-in-userinfo@db.example:5432/idp?sslmode=verify-full\
+             &password=pw-in-query&sslrootcert=/etc/ca.pem"
+                .into(),
+        );
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("pw-in-userinfo"), "{shown}");
+        assert!(!shown.contains("pw-in-query"), "{shown}");
+        assert!(
+            shown.contains("postgres://vistalid:redacted@db.example:5432/idp?sslmode=verify-full"),
+            "{shown}"
+        );
+        let Ok(crate::store::Database::Postgres(pg)) = c.database() else {
+            panic!("postgres")
+        };
+        let shown = format!("{pg:?}");
+        assert!(!shown.contains("pw-in-"), "{shown}");
+        assert!(shown.contains("password=redacted"), "{shown}");
     }
 
     #[test]

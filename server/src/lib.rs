@@ -180,7 +180,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use admin::{Admin, ClientOptions, DeviceInfo, KeyInfo, KeyRotation, RefusalInfo};
-pub use config::{ClockSource, MetricsToken, ServerConfig, TEST_DATABASE_ENV};
+pub use config::{ClockSource, DatabaseUrl, MetricsToken, ServerConfig, TEST_DATABASE_ENV};
 pub use error::ServerError;
 pub use id_token::{ACR, OFFLINE_ACR};
 pub use keyring::{Purpose as KeyPurpose, EXPIRY_MARGIN_SECS, MIN_PREPUBLISH_SECS};
@@ -435,7 +435,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         }
     });
     let (admin_addr, admin_task) = admin.unzip();
-    tracing::info!(%addr, %issuer, "vistalid-server listening");
+    // The database as `Store::describe` shows it: a path, or the URL without its password.
+    let database = shared.store.describe();
+    tracing::info!(%addr, %issuer, %database, "vistalid-server listening");
     Ok(RunningServer {
         addr,
         admin_addr,

@@ -208,7 +208,7 @@ impl ServerConfig {
         let name: String = std::iter::once("t_".to_owned())
             .chain(digest.as_ref()[..12].iter().map(|b| format!("{b:02x}")))
             .collect();
-        self.database_url = Some(crate::store::postgres::test_schema_url(base, &name)?);
+        self.database_url = Some(crate::store::postgres::test_schema_url(base, &name)?.into());
         if self.key_encryption_key_file.is_none() {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(crate::store::StoreError::Io)?;

@@ -14,7 +14,7 @@ const RPPS: &str = "10101010101";
 fn edit(h: &Harness, sql: &str) {
     let mut config = vistalid_server::ServerConfig::new(h.dir.path().join("server.sqlite"));
     config.use_test_database().expect("test database");
-    if let Some(url) = config.database_url {
+    if let Some(url) = config.database_url.map(|u| u.expose().to_owned()) {
         let owned = sql.to_owned();
         let changed = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()

@@ -102,7 +102,7 @@ impl Cluster {
     fn admin(&self) -> vistalid_server::Admin {
         let dir = PathBuf::from(self.run(&["dir"]));
         let mut c = vistalid_server::ServerConfig::new(dir.join("admin.sqlite"));
-        c.database_url = Some(self.db_url());
+        c.database_url = Some(self.db_url().into());
         c.key_encryption_key_file = Some(dir.join("kek"));
         c.issuer = Some(self.url.clone());
         vistalid_server::open_admin(c).unwrap()

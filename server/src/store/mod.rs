@@ -22,6 +22,7 @@ mod attempts;
 mod clients;
 mod codes;
 mod credentials;
+mod database_url;
 mod meta;
 pub(crate) mod offline;
 mod pin_guards;
@@ -42,6 +43,7 @@ mod wake;
 
 use std::path::PathBuf;
 
+pub use database_url::DatabaseUrl;
 pub(crate) use postgres::PgSettings;
 
 pub(crate) use accounts::{
@@ -116,6 +118,15 @@ pub enum StoreError {
     /// No connection to the database could be made or kept (the server's reason).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The TLS settings of the database URL are refused or cannot be used (an unsupported
+    /// `sslmode`, a CA file that is missing or holds no certificate); never holds the URL.
+    #[error("database TLS setting: {0}")]
+    TlsConfig(String),
+    /// A TLS connection to the database failed: the server has no TLS, or its certificate
+    /// was refused (unknown CA, wrong name, expired); the handshake's reason. Never holds
+    /// the URL.
+    #[error("TLS to the database failed: {0}")]
+    Tls(String),
 }
 
 /// Where the data lives, as the configuration names it.

@@ -48,6 +48,6 @@ pub async fn second_instance(h: &Harness) -> Harness {
 /// SQLite.
 pub fn schema_of(h: &Harness) -> Option<String> {
     let url = config_beside(h, |_| {}).database_url?;
-    let (_, after) = url.split_once("search_path%3D")?;
+    let (_, after) = url.expose().split_once("search_path%3D")?;
     Some(after.split('&').next().unwrap_or(after).to_owned())
 }

@@ -146,7 +146,7 @@ impl Harness {
 /// it on SQLite whatever `VL_TEST_DATABASE_URL` says.
 #[allow(dead_code)]
 pub fn sqlite_only(c: &mut ServerConfig) {
-    c.database_url = Some(format!("sqlite:{}", c.db_path.display()));
+    c.database_url = Some(format!("sqlite:{}", c.db_path.display()).into());
 }
 
 fn test_config(

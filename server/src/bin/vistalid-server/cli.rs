@@ -20,8 +20,14 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "VISTALID_DB")]
     pub(crate) db: Option<PathBuf>,
     /// Database URL: `sqlite:PATH` or `postgres://user@host:port/database` (issue 19;
-    /// PostgreSQL needs `key_encryption_key_file`). Overrides `--db`.
-    #[arg(long, global = true, env = "VISTALID_DATABASE_URL")]
+    /// PostgreSQL needs `key_encryption_key_file`; TLS: `?sslmode=verify-full&sslrootcert=PATH`).
+    /// Overrides `--db`. `--help` never shows the variable's value (it may hold a password).
+    #[arg(
+        long,
+        global = true,
+        env = "VISTALID_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub(crate) database_url: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,

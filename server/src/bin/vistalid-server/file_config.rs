@@ -62,7 +62,7 @@ struct FileConfig {
     request_id_header: Option<String>,
     shutdown_grace_secs: Option<u64>,
     /// `sqlite:PATH` or `postgres://…` (issue 19); also `VISTALID_DATABASE_URL`.
-    database_url: Option<String>,
+    database_url: Option<vistalid_server::DatabaseUrl>,
     database_pool_size: Option<usize>,
     database_wait_timeout_ms: Option<u64>,
     database_statement_timeout_ms: Option<u64>,
@@ -284,7 +284,11 @@ pub(crate) fn load_config(cli: &Cli) -> Result<(ServerConfig, LogFormat), String
         database_wait_timeout_ms,
         database_statement_timeout_ms
     );
-    c.database_url = cli.database_url.clone().or(file.database_url);
+    c.database_url = cli
+        .database_url
+        .clone()
+        .map(Into::into)
+        .or(file.database_url);
     c.metrics_bind = file.metrics_bind;
     c.request_id_header = file.request_id_header;
     c.metrics_token = std::env::var(METRICS_TOKEN_ENV)

@@ -30,6 +30,12 @@
 //!   listener on a connection of its own (`notify`).
 //! - Migrations are applied under an advisory lock, so instances starting together migrate
 //!   once; a schema newer than this server is refused ([`StoreError::TooNew`]).
+//! - Every connection (the pool's, the start-up's, and any other this folder opens) is made
+//!   by [`connection`]: the URL's `sslmode` and `sslrootcert` hold for all (`tls`). The
+//!   start-up logs whether the connection is encrypted, as PostgreSQL reports it
+//!   (`pg_stat_ssl`), and warns of plaintext or unauthenticated connections off loopback.
+//! - The password of the URL (user information or `password=`) is shown in no log, no
+//!   `Debug` and no error ([`redacted`]).
 
 pub(super) mod accounts;
 pub(super) mod attempts;
@@ -47,6 +53,7 @@ pub(super) mod scan;
 mod schema;
 pub(super) mod sessions;
 pub(super) mod signing_keys;
+pub(crate) mod tls;
 #[allow(dead_code)]
 pub(super) mod tokens;
 pub(super) mod upkeep;
@@ -60,10 +67,12 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, Row};
 
+use super::DatabaseUrl;
 use super::StoreError;
 use crate::domain::Stored;
+pub(crate) use tls::PgConnector;
 
 /// A transaction of the backend, as the repositories' SQL receives it.
 pub(super) type Tx<'a> = deadpool_postgres::Transaction<'a>;
@@ -80,8 +89,9 @@ pub(super) const MAX_TRIES: u32 = 12;
 /// The PostgreSQL settings of the configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct PgSettings {
-    /// `postgres://…` (user, password, host, port, database, options).
-    pub(crate) url: String,
+    /// `postgres://…` (user, password, host, port, database, options, `sslmode`,
+    /// `sslrootcert`); its `Debug` hides the password.
+    pub(crate) url: DatabaseUrl,
     /// Connections in the pool.
     pub(crate) pool_size: usize,
     /// Longest wait for a pooled connection (and to make one).
@@ -92,6 +102,9 @@ pub(crate) struct PgSettings {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
+        if let Some(reason) = tls::failure(&e) {
+            return Self::Tls(reason);
+        }
         match e.code() {
             Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE => Self::Conflict,
             Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED => Self::Conflict,
@@ -193,6 +206,7 @@ struct Inner {
     pool: Pool,
     settings: PgSettings,
     config: tokio_postgres::Config,
+    tls: PgConnector,
     counters: Counters,
 }
 
@@ -209,22 +223,63 @@ pub(crate) fn is_url(text: &str) -> bool {
     text.starts_with("postgres://") || text.starts_with("postgresql://")
 }
 
-/// The URL with its password hidden (for logs and `Debug`).
+/// The URL with its password hidden (for logs and `Debug`): the password of the user
+/// information and the value of any `password=` parameter read `redacted`; the rest (user,
+/// hosts, database, other parameters) is kept as written.
 pub(crate) fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("redacted"));
+    let (head, query) = match url.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            match authority.rsplit_once('@') {
+                Some((userinfo, hosts)) => {
+                    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+                    let hidden = if userinfo.contains(':') {
+                        ":redacted"
+                    } else {
+                        ""
+                    };
+                    format!("{scheme}://{user}{hidden}@{hosts}{path}")
+                }
+                None => head.to_owned(),
             }
-            u.to_string()
         }
-        Err(_) => "postgres://<unparsable>".to_owned(),
+        None => head.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<&str> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => "password=redacted",
+                _ => p,
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
+    out
 }
 
-fn connection_config(s: &PgSettings) -> Result<tokio_postgres::Config, StoreError> {
-    let mut config: tokio_postgres::Config = s
-        .url
+/// The connection settings and the TLS connector of `settings`: the one way this server
+/// connects to PostgreSQL (the pool, the start-up, the LISTEN connection), so the URL's
+/// `sslmode` and `sslrootcert` hold for every connection. `config.connect(connector)` makes
+/// one. Reads the CA file; refuses what `tls` refuses.
+pub(crate) fn connection(
+    settings: &PgSettings,
+) -> Result<(tokio_postgres::Config, PgConnector, tls::TlsSettings), StoreError> {
+    let (url, mode, root) = tls::split_url(settings.url.expose())?;
+    let mut config = connection_config(&url, settings)?;
+    let tls = tls::settle(&mut config, mode, root)?;
+    Ok((config, PgConnector::new(&tls)?, tls))
+}
+
+fn connection_config(url: &str, s: &PgSettings) -> Result<tokio_postgres::Config, StoreError> {
+    // tokio-postgres's parse errors name the option, never its value.
+    let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e: tokio_postgres::Error| StoreError::Unavailable(e.to_string()))?;
     let ms = s.statement_timeout.as_millis();
@@ -250,10 +305,15 @@ fn connection_config(s: &PgSettings) -> Result<tokio_postgres::Config, StoreErro
     Ok(config)
 }
 
-fn pool(config: &tokio_postgres::Config, s: &PgSettings, size: usize) -> Result<Pool, StoreError> {
+fn pool(
+    config: &tokio_postgres::Config,
+    tls: &PgConnector,
+    s: &PgSettings,
+    size: usize,
+) -> Result<Pool, StoreError> {
     let manager = Manager::from_config(
         config.clone(),
-        NoTls,
+        tls.clone(),
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -272,30 +332,49 @@ impl Pg {
     /// Connects to the database of `settings` and migrates it (blocks: start-up). The pool's
     /// connections are made on demand, on the runtime that uses them.
     pub(super) fn open(settings: &PgSettings) -> Result<Self, StoreError> {
-        let config = connection_config(settings)?;
+        let (config, tls, tls_settings) = connection(settings)?;
+        let database = redacted(settings.url.expose());
+        if let Some(warning) = tls::warning(&tls_settings, &config) {
+            tracing::warn!(%database, sslmode = tls_settings.mode.as_str(), "{warning}");
+        }
         let pg = Self {
             inner: Arc::new(Inner {
-                pool: pool(&config, settings, settings.pool_size)?,
+                pool: pool(&config, &tls, settings, settings.pool_size)?,
                 settings: settings.clone(),
                 config,
+                tls,
                 counters: Counters::default(),
             }),
         };
-        pg.on_own_runtime(|pool| async move {
+        let (encrypted, version) = pg.on_own_runtime(|pool| async move {
             let mut client = pool.get().await?;
-            schema::migrate(&mut client).await
+            schema::migrate(&mut client).await?;
+            let row = client
+                .query_one(
+                    "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    &[],
+                )
+                .await?;
+            Ok((get::<bool>(&row, 0)?, get::<Option<String>>(&row, 1)?))
         })?;
+        tracing::info!(
+            %database,
+            sslmode = tls_settings.mode.as_str(),
+            database_tls = encrypted,
+            tls_version = version.as_deref().unwrap_or("none"),
+            "PostgreSQL store open"
+        );
         Ok(pg)
     }
 
     /// The wake-up listener of this instance, on a connection of its own (see `notify`).
     pub(super) fn listener(&self) -> notify::Listener {
-        notify::Listener::new(&self.inner.config)
+        notify::Listener::new(&self.inner.config, &self.inner.tls)
     }
 
     /// What the store is, for logs (no password).
     pub(super) fn describe(&self) -> String {
-        redacted(&self.inner.settings.url)
+        redacted(self.inner.settings.url.expose())
     }
 
     /// The pool's figures now.
@@ -354,7 +433,7 @@ impl Pg {
         F: FnOnce(Pool) -> Fu + Send,
         Fu: Future<Output = Result<T, StoreError>>,
     {
-        let pool = pool(&self.inner.config, &self.inner.settings, 1)?;
+        let pool = pool(&self.inner.config, &self.inner.tls, &self.inner.settings, 1)?;
         std::thread::scope(|scope| {
             scope
                 .spawn(move || {
@@ -446,13 +525,13 @@ pub(crate) fn test_schema_url(base_url: &str, name: &str) -> Result<String, Stor
         return Err(StoreError::Unavailable(format!("bad schema name {name}")));
     }
     let settings = PgSettings {
-        url: base_url.to_owned(),
+        url: base_url.into(),
         pool_size: 1,
         wait_timeout: Duration::from_secs(10),
         statement_timeout: Duration::from_secs(30),
     };
-    let config = connection_config(&settings)?;
-    let pool = pool(&config, &settings, 1)?;
+    let (config, tls, _) = connection(&settings)?;
+    let pool = pool(&config, &tls, &settings, 1)?;
     let sql = format!("CREATE SCHEMA IF NOT EXISTS {name}");
     std::thread::scope(|scope| {
         scope

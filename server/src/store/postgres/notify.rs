@@ -23,9 +23,9 @@
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
-use super::Tx;
+use super::{PgConnector, Tx};
 use crate::store::wake::Wakeup;
 use crate::store::StoreError;
 
@@ -82,15 +82,19 @@ pub(super) async fn announce(tx: &Tx<'_>, w: &Wakeup) -> Result<(), StoreError> 
 /// guarantees).
 pub(crate) struct Listener {
     config: tokio_postgres::Config,
+    tls: PgConnector,
 }
 
 impl Listener {
     /// A listener on the database of `config` (the pool's settings, its own application
-    /// name).
-    pub(super) fn new(config: &tokio_postgres::Config) -> Self {
+    /// name), connecting as the pool does (`tls`: the URL's `sslmode` and `sslrootcert`).
+    pub(super) fn new(config: &tokio_postgres::Config, tls: &PgConnector) -> Self {
         let mut config = config.clone();
         config.application_name(LISTENER_APPLICATION_NAME);
-        Self { config }
+        Self {
+            config,
+            tls: tls.clone(),
+        }
     }
 
     /// Listens until the task is dropped or aborted, calling `on` with each wake-up (and
@@ -117,7 +121,7 @@ impl Listener {
     /// notification; `Ok` when a connection that listened ended, `Err` when it could not
     /// listen.
     async fn listen_once(&self, on: &mut (impl FnMut(Wakeup) + Send)) -> Result<(), StoreError> {
-        let (client, mut connection) = self.config.connect(NoTls).await?;
+        let (client, mut connection) = self.config.connect(self.tls.clone()).await?;
         // The connection is driven by a task of its own, which passes the notifications on;
         // the channel closes when the connection ends.
         let (sender, mut notes) = mpsc::unbounded_channel();
