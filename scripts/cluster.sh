@@ -94,8 +94,13 @@ instance_pid() {
   cat "$DIR/instance$1.pid" 2>/dev/null || true
 }
 
+# Whether process $1 runs: a killed process stays a zombie (state Z) until its parent
+# reaps it, which for these orphans may take a while: that is dead too.
 alive() {
-  [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null
+  [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [[ -n "$state" && "$state" != Z ]]
 }
 
 write_instance_config() {
