@@ -8,7 +8,8 @@ use vistalid_server::relying_party::user_agent::UserAgent;
 use vistalid_server::relying_party::{AuthorizeOptions, RelyingParty};
 use vistalid_server::{Admin, ClientOptions};
 
-use super::{approve, challenges, park, Pair};
+use super::phone::{approve, challenges, park};
+use super::Pair;
 
 #[path = "identifier.rs"]
 mod identifier;
