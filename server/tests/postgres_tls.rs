@@ -95,6 +95,20 @@ impl Drop for TlsServer {
     }
 }
 
+/// A folder with the key-encryption key and the certificates, and the TLS-only server using
+/// them; `None` outside the PostgreSQL suite (said on stderr).
+fn tls_server() -> Option<(tempfile::TempDir, TlsServer)> {
+    if std::env::var(TEST_DATABASE_ENV).map_or(true, |v| v.is_empty()) {
+        eprintln!("skipped here: runs in the PostgreSQL suite ({TEST_DATABASE_ENV} set)");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("kek"), KEK).expect("kek");
+    make_certificates(dir.path());
+    let pg = TlsServer::start(dir.path());
+    Some((dir, pg))
+}
+
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg.sh")
 }
@@ -121,14 +135,9 @@ fn shown(r: &Result<vistalid_server::Admin, ServerError>) -> String {
 
 #[test]
 fn sslmode_is_enforced_against_a_tls_only_server() {
-    if std::env::var(TEST_DATABASE_ENV).map_or(true, |v| v.is_empty()) {
-        eprintln!("skipped here: runs in the PostgreSQL suite ({TEST_DATABASE_ENV} set)");
+    let Some((dir, pg)) = tls_server() else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("kek"), KEK).expect("kek");
-    make_certificates(dir.path());
-    let pg = TlsServer::start(dir.path());
+    };
     let ca = dir.path().join("ca.pem");
     let other = dir.path().join("other-ca.pem");
     let d = dir.path();
@@ -183,14 +192,9 @@ fn sslmode_is_enforced_against_a_tls_only_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_started_server_and_its_wake_up_listener_work_over_tls() {
-    if std::env::var(TEST_DATABASE_ENV).map_or(true, |v| v.is_empty()) {
-        eprintln!("skipped here: runs in the PostgreSQL suite ({TEST_DATABASE_ENV} set)");
+    let Some((dir, pg)) = tls_server() else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("kek"), KEK).expect("kek");
-    make_certificates(dir.path());
-    let pg = TlsServer::start(dir.path());
+    };
     let mut c = ServerConfig::new(dir.path().join("unused.sqlite"));
     c.database_url = Some(
         pg.url(

@@ -243,14 +243,20 @@ pub(crate) struct PgConnector {
 impl PgConnector {
     /// The connector for `settings`: reads the CA file (errors name the file, never the URL).
     pub(crate) fn new(settings: &TlsSettings) -> Result<Self, StoreError> {
-        if settings.mode == SslMode::Disable {
-            return Ok(Self { config: None });
-        }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier: Arc<dyn ServerCertVerifier> = match (&settings.root_cert, settings.mode) {
             (Some(path), SslMode::VerifyFull) => web_pki(path, &provider)?,
-            (Some(path), _) => Arc::new(AnyName(web_pki(path, &provider)?)),
-            (None, _) => Arc::new(Unauthenticated(Arc::clone(&provider))),
+            (_, SslMode::Disable) => return Ok(Self { config: None }),
+            // `settle` refuses this already; never an unauthenticated verify-full.
+            (None, SslMode::VerifyFull) => {
+                return Err(StoreError::TlsConfig(
+                    "sslmode=verify-full needs sslrootcert=PATH".into(),
+                ))
+            }
+            (root, SslMode::VerifyCa | SslMode::Require) => Arc::new(NoNameCheck {
+                chain: root.as_deref().map(|p| web_pki(p, &provider)).transpose()?,
+                provider: Arc::clone(&provider),
+            }),
         };
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -290,11 +296,17 @@ fn web_pki(
         .map_err(|e| StoreError::TlsConfig(format!("sslrootcert {shown}: {e}")))
 }
 
-/// `verify-ca`: the chain of the web PKI verifier, whatever name the certificate gives.
+/// The verifier of `verify-ca` and of `require`: the chain of the web PKI verifier when
+/// there is a CA file (`verify-ca`, or `require` with one: libpq's rule), whatever name the
+/// certificate gives; no chain at all without one (`require`). The handshake's signatures
+/// are always checked, so the peer holds the key of the certificate it shows.
 #[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
+struct NoNameCheck {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
 
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for NoNameCheck {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -303,11 +315,11 @@ impl ServerCertVerifier for AnyName {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
         // The chain is checked before the name: a name error means the chain passed.
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -321,7 +333,8 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -330,61 +343,14 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `require` without a CA file: any certificate (libpq's rule); the handshake's signatures
-/// are still checked, so the peer holds the key of the certificate it shows.
-#[derive(Debug)]
-struct Unauthenticated(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unauthenticated {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
