@@ -180,57 +180,52 @@ pub(in crate::store) async fn login_target(
     by: crate::store::sqlite::accounts::TargetBy,
 ) -> Result<Option<LoginTarget>, StoreError> {
     use crate::store::sqlite::accounts::TargetBy;
-    let sql = match by {
-        TargetBy::LoginId => {
-            "(SELECT id, kind, not_me_until, wrong_pick_until, TRUE FROM accounts WHERE login_id = $1)
-             UNION ALL
-             (SELECT id, kind, not_me_until, wrong_pick_until, FALSE FROM accounts ORDER BY id LIMIT 1)
-             LIMIT 1"
-        }
-        TargetBy::AccountId => {
-            "(SELECT id, kind, not_me_until, wrong_pick_until, TRUE FROM accounts WHERE id = $1)
-             UNION ALL
-             (SELECT id, kind, not_me_until, wrong_pick_until, FALSE FROM accounts ORDER BY id LIMIT 1)
-             LIMIT 1"
-        }
-    };
-    let row = opt(tx, sql, &[&hint]).await?;
-    let (found, account_id, hold) = match row {
-        Some(r) => {
-            // The login does not need the kind, but a kind the server does not know is a
-            // corrupt account, never one that can log in.
-            let _kind: vistalid_core::protocol::AccountKind = state(&r, 1)?;
-            let hold = Hold {
-                not_me_until: get(&r, 2)?,
-                wrong_pick_until: get(&r, 3)?,
-            };
-            let hit: bool = get(&r, 4)?;
-            if hit {
-                (true, get::<String>(&r, 0)?, hold)
-            } else {
-                (false, String::new(), Hold::default())
-            }
-        }
-        None => (false, String::new(), Hold::default()),
+    // One statement: the account (or, for an unknown one, the first account, so that both
+    // read a row), then its devices, looked up for an unknown account too (by an id no
+    // account has), so that a known and an unknown identifier cost the same.
+    const TARGET: &str = "SELECT t.id, t.kind, t.not_me_until, t.wrong_pick_until, t.hit, d.id, ";
+    const DEVICES: &str = " FROM t LEFT JOIN devices d
+             ON d.account_id = CASE WHEN t.hit THEN t.id ELSE '' END AND d.revoked_at IS NULL
+         ORDER BY d.created_at, d.seq";
+    let account = match by {
+        TargetBy::LoginId => "login_id",
+        TargetBy::AccountId => "id",
     };
     let sql = format!(
-        "SELECT d.id, {} FROM devices d WHERE d.account_id = $1 AND d.revoked_at IS NULL
-         ORDER BY d.created_at, d.seq",
+        "WITH t AS ((SELECT id, kind, not_me_until, wrong_pick_until, TRUE AS hit
+                     FROM accounts WHERE {account} = $1)
+                    UNION ALL
+                    (SELECT id, kind, not_me_until, wrong_pick_until, FALSE
+                     FROM accounts ORDER BY id LIMIT 1)
+                    LIMIT 1)
+         {TARGET}{}{DEVICES}",
         hardware::COLUMNS
     );
-    let devices = all(tx, &sql, &[&account_id])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(LoginDevice {
-                id: get(r, 0)?,
-                hardware_key: hardware::read(r, 1)?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(found.then_some(LoginTarget {
-        account_id,
-        hold,
+    let rows = all(tx, &sql, &[&hint]).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None); // no account at all
+    };
+    // The login does not need the kind, but a kind the server does not know is a corrupt
+    // account, never one that can log in.
+    let _kind: vistalid_core::protocol::AccountKind = state(first, 1)?;
+    if !get::<bool>(first, 4)? {
+        return Ok(None);
+    }
+    let mut devices = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if let Some(id) = get::<Option<String>>(r, 5)? {
+            devices.push(LoginDevice {
+                id,
+                hardware_key: hardware::read(r, 6)?,
+            });
+        }
+    }
+    Ok(Some(LoginTarget {
+        account_id: get(first, 0)?,
+        hold: Hold {
+            not_me_until: get(first, 2)?,
+            wrong_pick_until: get(first, 3)?,
+        },
         devices,
     }))
 }
@@ -294,12 +289,17 @@ pub(super) struct AnswerMark<'a> {
     pub(super) outcome: AnswerOutcome,
     pub(super) policy: Policy,
     pub(super) now: i64,
+    /// Whether the account has a wrong-pick streak or hold, as this transaction read it
+    /// (`Some(false)`: an approval has nothing to clear and writes nothing); `None`: not
+    /// read, the update checks.
+    pub(super) streak: Option<bool>,
 }
 
 pub(super) async fn mark_answer(tx: &Tx<'_>, m: &AnswerMark<'_>) -> Result<(), StoreError> {
     let until = |v: u64| m.now.saturating_add(secs(v));
     match m.outcome {
         AnswerOutcome::Declined => {}
+        AnswerOutcome::Approved if m.streak == Some(false) => {}
         AnswerOutcome::Approved => {
             exec(
                 tx,

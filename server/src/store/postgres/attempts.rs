@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use vistalid_core::scan::ScanSecret;
 
-use super::{all, exec, get, opt, opt_state, sessions, state, tokens, Tx};
+use super::{exec, get, opt, opt_state, sessions, state, tokens, Tx};
 use crate::domain::attempt::{AttemptFacts, AttemptStop, RequestFacts, MAX_RETRIES};
 use crate::domain::{RequestStatus, Stored as _};
 use crate::store::{
@@ -51,7 +51,10 @@ pub(in crate::store) async fn find(tx: &Tx<'_>, id: &str) -> Result<Option<Attem
                 a.state, a.locale, a.login_hint, a.account_id, a.expires_at,
                 a.done_at IS NOT NULL, a.starts, a.stop, a.held_reason, a.held_until,
                 r.id, r.code, r.status, r.reason, r.expires_at,
-                a.nonce, a.code_challenge, a.scope, a.acr_values, a.scan_secret
+                a.nonce, a.code_challenge, a.scope, a.acr_values, a.scan_secret,
+                ARRAY(SELECT d.name FROM devices d
+                      WHERE d.account_id = a.account_id AND d.revoked_at IS NULL
+                      ORDER BY d.created_at, d.seq)
          FROM login_attempts a JOIN clients c ON c.client_id = a.client_id
          LEFT JOIN auth_requests r ON r.id = a.request_id
          WHERE a.id = $1",
@@ -81,7 +84,7 @@ pub(in crate::store) async fn find(tx: &Tx<'_>, id: &str) -> Result<Option<Attem
     };
     let hash: Vec<u8> = get(&r, 1)?;
     let starts: i64 = get(&r, 13)?;
-    let mut attempt = Attempt {
+    let attempt = Attempt {
         id: get(&r, 0)?,
         cookie_hash: hash
             .try_into()
@@ -109,7 +112,8 @@ pub(in crate::store) async fn find(tx: &Tx<'_>, id: &str) -> Result<Option<Attem
             request: request.as_ref().map(|(_, f)| *f),
         },
         request: request.map(|(q, _)| q),
-        devices: Vec::new(),
+        // The account's devices, in the same statement (none without an account).
+        devices: get(&r, 27)?,
         scan_secret: match get::<Option<Vec<u8>>>(&r, 26)? {
             None => None,
             Some(bytes) => Some(Arc::new(
@@ -118,18 +122,6 @@ pub(in crate::store) async fn find(tx: &Tx<'_>, id: &str) -> Result<Option<Attem
             )),
         },
     };
-    if let Some(account) = &attempt.account_id {
-        attempt.devices = all(
-            tx,
-            "SELECT name FROM devices WHERE account_id = $1 AND revoked_at IS NULL
-             ORDER BY created_at, seq",
-            &[account],
-        )
-        .await?
-        .iter()
-        .map(|r| get(r, 0))
-        .collect::<Result<Vec<String>, _>>()?;
-    }
     Ok(Some(attempt))
 }
 

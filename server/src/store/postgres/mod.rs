@@ -16,8 +16,17 @@
 //!   authorization codes, refresh tokens, QR redemptions). A transaction that PostgreSQL
 //!   aborts as a serialization failure or a deadlock is run again from the start, up to
 //!   [`MAX_TRIES`] times, then reported as [`StoreError::Conflict`]; nothing of an aborted
-//!   try stays written.
-//! - Each read is one `REPEATABLE READ READ ONLY` transaction (one snapshot).
+//!   try stays written. `BEGIN` is sent without waiting for its reply, ahead of the job's
+//!   first statement (one round trip fewer); the pool's sessions are read-only by default,
+//!   so should `BEGIN` fail, the statements that ran outside the block wrote nothing, and
+//!   the write fails with `BEGIN`'s error.
+//! - A read runs without a transaction block: each of its statements is one implicit
+//!   `READ COMMITTED`, read-only transaction (the session's defaults are set so, whatever
+//!   the role's) and sees what was committed when it started, as each statement on a SQLite
+//!   reader connection does. No `BEGIN`/`COMMIT` round trips: most reads are one statement.
+//!   A read of several statements (an account, then its devices) may see a write commit
+//!   between them, on both backends; a decision that needs one state is taken inside a
+//!   write transaction, which re-reads what it relies on.
 //! - Nothing hangs on a slow or gone database: waiting for a pooled connection is bounded
 //!   (`database_wait_timeout_ms`, then [`StoreError::Timeout`]), so is every statement
 //!   (`statement_timeout` and `lock_timeout` of the session, then [`StoreError::Timeout`]);
@@ -49,6 +58,7 @@ pub(super) mod offline;
 pub(super) mod pin_guards;
 pub(super) mod push_tokens;
 pub(super) mod requests;
+mod run;
 pub(super) mod scan;
 mod schema;
 pub(super) mod sessions;
@@ -67,15 +77,20 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, Row};
+use tokio_postgres::Row;
 
 use super::DatabaseUrl;
 use super::StoreError;
 use crate::domain::Stored;
+use run::{run, Mode};
 pub(crate) use tls::PgConnector;
 
-/// A transaction of the backend, as the repositories' SQL receives it.
-pub(super) type Tx<'a> = deadpool_postgres::Transaction<'a>;
+/// What the repositories' SQL runs on: a pooled connection, inside the `SERIALIZABLE`
+/// transaction block of a write, or on its own for a read (see the module guarantees).
+/// Only [`run`] makes one.
+pub(super) struct Tx<'a> {
+    client: &'a deadpool_postgres::Client,
+}
 
 /// The future a repository's SQL returns.
 pub(super) type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -162,8 +177,8 @@ pub(super) async fn exec(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<u64, StoreError> {
-    let st = tx.prepare_cached(sql).await?;
-    Ok(tx.execute(&st, params).await?)
+    let st = tx.client.prepare_cached(sql).await?;
+    Ok(tx.client.execute(&st, params).await?)
 }
 
 /// Runs `sql` and returns its one row, if any (more than one is an error of the SQL).
@@ -172,8 +187,8 @@ pub(super) async fn opt(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Option<Row>, StoreError> {
-    let st = tx.prepare_cached(sql).await?;
-    Ok(tx.query_opt(&st, params).await?)
+    let st = tx.client.prepare_cached(sql).await?;
+    Ok(tx.client.query_opt(&st, params).await?)
 }
 
 /// Runs `sql` and returns its one row.
@@ -182,8 +197,8 @@ pub(super) async fn one(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Row, StoreError> {
-    let st = tx.prepare_cached(sql).await?;
-    Ok(tx.query_one(&st, params).await?)
+    let st = tx.client.prepare_cached(sql).await?;
+    Ok(tx.client.query_one(&st, params).await?)
 }
 
 /// Runs `sql` and returns every row.
@@ -192,8 +207,8 @@ pub(super) async fn all(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Row>, StoreError> {
-    let st = tx.prepare_cached(sql).await?;
-    Ok(tx.query(&st, params).await?)
+    let st = tx.client.prepare_cached(sql).await?;
+    Ok(tx.client.query(&st, params).await?)
 }
 
 /// The database: a pool of connections.
@@ -295,7 +310,7 @@ fn connection_config(url: &str, s: &PgSettings) -> Result<tokio_postgres::Config
     let mut options = config.get_options().unwrap_or_default().to_owned();
     options.push_str(&format!(
         " -c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout={} \
-         -c enable_seqscan=off",
+         -c enable_seqscan=off -c default_transaction_isolation=read\\ committed",
         ms.saturating_mul(4)
     ));
     config.options(options.trim());
@@ -311,8 +326,16 @@ fn pool(
     s: &PgSettings,
     size: usize,
 ) -> Result<Pool, StoreError> {
+    // The pool's sessions are read-only by default: a statement runs read-write only
+    // inside a write's `BEGIN … READ WRITE` block (and the migrations' own).
+    let mut config = config.clone();
+    let options = format!(
+        "{} -c default_transaction_read_only=on",
+        config.get_options().unwrap_or_default()
+    );
+    config.options(options.trim());
     let manager = Manager::from_config(
-        config.clone(),
+        config,
         tls.clone(),
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
@@ -448,72 +471,6 @@ impl Pg {
     }
 }
 
-/// Whether a transaction writes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Read,
-    Write,
-}
-
-async fn run<D: Sync, T>(
-    pool: &Pool,
-    counters: &Counters,
-    d: &D,
-    job: Job<D, T>,
-    mode: Mode,
-) -> Result<T, StoreError> {
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let started = std::time::Instant::now();
-        let mut client = pool.get().await?;
-        let result = async {
-            let tx = client
-                .build_transaction()
-                .isolation_level(match mode {
-                    Mode::Write => IsolationLevel::Serializable,
-                    Mode::Read => IsolationLevel::RepeatableRead,
-                })
-                .read_only(mode == Mode::Read)
-                .start()
-                .await?;
-            let value = job(&tx, d).await?;
-            tx.commit().await?;
-            Ok(value)
-        }
-        .await;
-        counters.transactions.fetch_add(1, Ordering::Relaxed);
-        counters.busy_micros.fetch_add(
-            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-        match result {
-            Err(StoreError::Conflict) if tries < MAX_TRIES => {
-                counters.retries.fetch_add(1, Ordering::Relaxed);
-                drop(client);
-                tokio::time::sleep(backoff(tries)).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// The pause after the `tries`-th aborted try: uniform between 1 ms and 2^`tries` ms (at most
-/// 64), from the system's random source ("full jitter"), so that transactions that
-/// conflicted, in one process or on several instances, do not meet again at the next try.
-fn backoff(tries: u32) -> Duration {
-    use ring::rand::SecureRandom;
-    let span_us = 1000 * (1_u64 << tries.clamp(1, 6));
-    let mut bytes = [0_u8; 4];
-    // The random source failing is no reason to fail the write: a fixed spread then.
-    let r = ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_or(u64::from(tries) * 7919, |()| {
-            u64::from(u32::from_le_bytes(bytes))
-        });
-    Duration::from_micros(1000 + r % span_us)
-}
-
 /// **Tests only**: the schema `name` (created if absent) on the PostgreSQL server of
 /// `base_url`, returned as a URL whose `search_path` names it: each test gets its own
 /// tables, so tests run in parallel on one server. Blocks.
@@ -541,7 +498,9 @@ pub(crate) fn test_schema_url(base_url: &str, name: &str) -> Result<String, Stor
                     .build()?;
                 rt.block_on(async {
                     let client = pool.get().await?;
-                    client.batch_execute(&sql).await?;
+                    client
+                        .batch_execute(&format!("BEGIN READ WRITE; {sql}; COMMIT"))
+                        .await?;
                     Ok::<_, StoreError>(())
                 })
             })

@@ -42,8 +42,8 @@ pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// How often an idle listener checks its connection (a silent network loss).
 pub(crate) const PING_EVERY: Duration = Duration::from_secs(15);
 
-/// The payload of `w`: its kind letter and its id.
-fn payload(w: &Wakeup) -> Option<String> {
+/// The payload of `w`: its kind letter and its id (`None`: nothing to announce).
+pub(super) fn payload(w: &Wakeup) -> Option<String> {
     match w {
         Wakeup::Device(id) => Some(format!("d:{id}")),
         Wakeup::Request(id) => Some(format!("r:{id}")),
@@ -66,15 +66,22 @@ pub(crate) fn listen_statement(schema: &str) -> String {
     format!("LISTEN \"{channel}\"")
 }
 
+/// The SQL call that announces the payload in parameter `$n` on this schema's channel, for
+/// a statement to fold in (`… RETURNING pg_notify(…)`: no statement of its own), as
+/// [`announce`] does on its own.
+macro_rules! pg_notify {
+    ($n:literal) => {
+        concat!("pg_notify('vistalid_wake_' || current_schema(), $", $n, ")")
+    };
+}
+pub(super) use pg_notify;
+
 /// Announces `w` to every instance's listener when `tx` commits.
 pub(super) async fn announce(tx: &Tx<'_>, w: &Wakeup) -> Result<(), StoreError> {
     let Some(text) = payload(w) else {
         return Ok(());
     };
-    let st = tx
-        .prepare_cached("SELECT pg_notify('vistalid_wake_' || current_schema(), $1)")
-        .await?;
-    tx.execute(&st, &[&text]).await?;
+    super::exec(tx, concat!("SELECT ", pg_notify!(1)), &[&text]).await?;
     Ok(())
 }
 

@@ -65,10 +65,14 @@ pub(in crate::store) async fn queue(
         attempts::link_request(tx, attempt, &r.id, &r.account_id).await?;
     }
     for c in &r.challenges {
+        // Announced to the device's waiters by the insert itself (one statement).
         exec(
             tx,
-            "INSERT INTO challenges (id, auth_req_id, device_id, jws, exp, status)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            concat!(
+                "INSERT INTO challenges (id, auth_req_id, device_id, jws, exp, status)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+                notify::pg_notify!(7)
+            ),
             &[
                 &c.id,
                 &r.id,
@@ -76,10 +80,10 @@ pub(in crate::store) async fn queue(
                 &c.jws,
                 &c.exp,
                 &ChallengeStatus::Pending.as_stored(),
+                &notify::payload(&Wakeup::Device(c.device_id.clone())),
             ],
         )
         .await?;
-        notify::announce(tx, &Wakeup::Device(c.device_id.clone())).await?;
     }
     if let Some(attempt) = &r.scan_attempt {
         super::scan::mark_challenges(tx, &r.id, attempt).await?;
@@ -121,16 +125,24 @@ struct Answerable {
     client_id: String,
     request_exp: i64,
     flow: Flow,
+    /// Whether the answering account has a wrong-pick streak or hold that an approval clears.
+    streak: bool,
 }
 
-async fn answerable(tx: &Tx<'_>, challenge_id: &str) -> Result<Option<Answerable>, StoreError> {
+async fn answerable(
+    tx: &Tx<'_>,
+    challenge_id: &str,
+    account_id: &str,
+) -> Result<Option<Answerable>, StoreError> {
     opt(
         tx,
         "SELECT c.device_id, c.status, c.exp, c.auth_req_id, r.status, r.code,
-                r.client_id, r.expires_at, r.flow
+                r.client_id, r.expires_at, r.flow,
+                COALESCE(ac.wrong_streak <> 0 OR ac.wrong_pick_until IS NOT NULL, FALSE)
          FROM challenges c JOIN auth_requests r ON r.id = c.auth_req_id
+         LEFT JOIN accounts ac ON ac.id = $2
          WHERE c.id = $1",
-        &[&challenge_id],
+        &[&challenge_id, &account_id],
     )
     .await?
     .map(|r| {
@@ -144,6 +156,7 @@ async fn answerable(tx: &Tx<'_>, challenge_id: &str) -> Result<Option<Answerable
             client_id: get(&r, 6)?,
             request_exp: get(&r, 7)?,
             flow: state(&r, 8)?,
+            streak: get(&r, 9)?,
         })
     })
     .transpose()
@@ -151,7 +164,7 @@ async fn answerable(tx: &Tx<'_>, challenge_id: &str) -> Result<Option<Answerable
 
 pub(in crate::store) async fn answer(tx: &Tx<'_>, a: &AnswerTry) -> Result<Answered, StoreError> {
     let now = a.now;
-    let Some(row) = answerable(tx, &a.challenge_id).await? else {
+    let Some(row) = answerable(tx, &a.challenge_id, &a.account_id).await? else {
         return Ok(Answered::Refused(AnswerRefusal::UnknownChallenge));
     };
     if row.owner != a.device_id {
@@ -189,16 +202,22 @@ pub(in crate::store) async fn answer(tx: &Tx<'_>, a: &AnswerTry) -> Result<Answe
         ],
     )
     .await?;
+    // Announced to the request's waiters by the update itself (one statement).
     exec(
         tx,
-        "UPDATE auth_requests SET status = $2, reason = $3, auth_time = $4, answered_by = $5
-         WHERE id = $1",
+        concat!(
+            "UPDATE auth_requests SET status = $2, reason = $3, auth_time = $4,
+                 answered_by = $5
+             WHERE id = $1 RETURNING ",
+            notify::pg_notify!(6)
+        ),
         &[
             &row.request_id,
             &outcome.request_status().as_stored(),
             &outcome.denial().map(|d| d.as_stored()),
             &now,
             &a.device_id,
+            &notify::payload(&Wakeup::Request(row.request_id.clone())),
         ],
     )
     .await?;
@@ -212,10 +231,10 @@ pub(in crate::store) async fn answer(tx: &Tx<'_>, a: &AnswerTry) -> Result<Answe
             outcome,
             policy: a.policy,
             now,
+            streak: Some(row.streak),
         },
     )
     .await?;
-    notify::announce(tx, &Wakeup::Request(row.request_id.clone())).await?;
     Ok(Answered::Recorded {
         outcome,
         request_id: row.request_id,

@@ -341,7 +341,7 @@ CREATE INDEX push_token_requests_expiry ON push_token_requests(expires_at);
 pub(super) async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), StoreError> {
     let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
     loop {
-        let tx = client.transaction().await?;
+        let tx = client.build_transaction().read_only(false).start().await?;
         // One migrating instance per schema at a time.
         tx.execute(
             "SELECT pg_advisory_xact_lock(hashtext(current_schema()))",

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+//! How a repository's job runs (see the guarantees of the parent module): a read on a pooled
+//! connection without a transaction block, a write in a `SERIALIZABLE` block whose `BEGIN`
+//! goes out with the job's first statement, tried again after a serialization failure.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+
+use super::{Counters, Job, Tx, MAX_TRIES};
+use crate::store::StoreError;
+
+/// Whether a transaction writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    Read,
+    Write,
+}
+
+pub(super) async fn run<D: Sync, T>(
+    pool: &Pool,
+    counters: &Counters,
+    d: &D,
+    job: Job<D, T>,
+    mode: Mode,
+) -> Result<T, StoreError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let started = std::time::Instant::now();
+        let client = pool.get().await?;
+        let tx = Tx { client: &client };
+        let result = match mode {
+            Mode::Read => job(&tx, d).await,
+            Mode::Write => {
+                // BEGIN is sent now and its reply read after the job's statements, which
+                // the connection sends after it: no round trip of its own.
+                let mut block = Block::begin(&client);
+                let outcome = job(&tx, d).await;
+                // A BEGIN that failed leaves the job's statements outside any block, on a
+                // read-only session: they wrote nothing, and its error is the answer.
+                block.started().await?;
+                match outcome {
+                    Ok(value) => block.commit().await.map(|()| value),
+                    Err(e) => Err(e), // `block` dropped: rolled back
+                }
+            }
+        };
+        counters.transactions.fetch_add(1, Ordering::Relaxed);
+        counters.busy_micros.fetch_add(
+            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        match result {
+            Err(StoreError::Conflict) if tries < MAX_TRIES => {
+                counters.retries.fetch_add(1, Ordering::Relaxed);
+                drop(client);
+                tokio::time::sleep(backoff(tries)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A reply of the connection not read yet.
+type Reply<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send + 'a>>;
+
+/// The transaction block of a write, `BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE`
+/// queued on the connection when it is made. Dropped without [`Block::commit`] (the job
+/// failed, or the caller's future was dropped mid-write), it queues `ROLLBACK` before the
+/// connection can go back to the pool: a connection's requests run in order, so whoever
+/// uses it next starts after the rollback.
+struct Block<'a> {
+    client: &'a deadpool_postgres::Client,
+    begin: Option<Reply<'a>>,
+    open: bool,
+}
+
+impl<'a> Block<'a> {
+    /// Sends `BEGIN` (tokio-postgres sends a request at its first poll) without waiting.
+    fn begin(client: &'a deadpool_postgres::Client) -> Self {
+        let mut begin: Reply<'a> =
+            Box::pin(client.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE"));
+        let first = begin
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        Self {
+            client,
+            begin: match first {
+                std::task::Poll::Ready(Ok(())) => None,
+                std::task::Poll::Ready(Err(e)) => {
+                    Some(Box::pin(std::future::ready(Err(e))) as Reply<'a>)
+                }
+                std::task::Poll::Pending => Some(begin),
+            },
+            open: true,
+        }
+    }
+
+    /// `BEGIN`'s reply.
+    async fn started(&mut self) -> Result<(), StoreError> {
+        if let Some(begin) = self.begin.take() {
+            begin.await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self) -> Result<(), StoreError> {
+        self.open = false;
+        // A COMMIT that fails leaves no transaction open (PostgreSQL ends the block).
+        Ok(self.client.batch_execute("COMMIT").await?)
+    }
+}
+
+impl Drop for Block<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // The request is queued at the first poll; its reply is not waited for (as
+            // tokio-postgres's own transaction does when dropped).
+            let rollback = self.client.batch_execute("ROLLBACK");
+            let mut rollback = std::pin::pin!(rollback);
+            let waker = std::task::Waker::noop();
+            let _ = rollback
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(waker));
+        }
+    }
+}
+
+/// The pause after the `tries`-th aborted try: uniform between 1 ms and 2^`tries` ms (at most
+/// 64), from the system's random source ("full jitter"), so that transactions that
+/// conflicted, in one process or on several instances, do not meet again at the next try.
+fn backoff(tries: u32) -> Duration {
+    use ring::rand::SecureRandom;
+    let span_us = 1000 * (1_u64 << tries.clamp(1, 6));
+    let mut bytes = [0_u8; 4];
+    // The random source failing is no reason to fail the write: a fixed spread then.
+    let r = ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_or(u64::from(tries) * 7919, |()| {
+            u64::from(u32::from_le_bytes(bytes))
+        });
+    Duration::from_micros(1000 + r % span_us)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+//! A read writes nothing (the pool's sessions are read-only outside a write's block), and a
+//! write whose future is dropped half-way leaves nothing written and its connection usable.
+//! On the PostgreSQL of `VL_TEST_DATABASE_URL` (the PostgreSQL suite); said skipped otherwise.
+
+use std::time::Duration;
+
+use super::super::{exec, get, one, test_schema_url, Fut, Pg, PgSettings, Tx};
+use crate::store::StoreError;
+
+/// The PostgreSQL suite's server (the configuration's `TEST_DATABASE_ENV`, which this layer
+/// does not name).
+const TEST_DATABASE_ENV: &str = "VL_TEST_DATABASE_URL";
+
+/// A store on a new schema of its own (`schema` and this run's), with one pooled connection (so a second job gets the
+/// connection the first one used); `None` outside the PostgreSQL suite.
+fn store(schema: &str) -> Option<Pg> {
+    let Ok(base) = std::env::var(TEST_DATABASE_ENV) else {
+        eprintln!("skipped here: runs in the PostgreSQL suite ({TEST_DATABASE_ENV} set)");
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let schema = format!("{schema}_{}_{nanos}", std::process::id());
+    let url = test_schema_url(&base, &schema).expect("schema");
+    let pg = Pg::open(&PgSettings {
+        url: url.as_str().into(),
+        pool_size: 1,
+        wait_timeout: Duration::from_secs(10),
+        statement_timeout: Duration::from_secs(10),
+    })
+    .expect("open");
+    Some(pg)
+}
+
+fn insert<'a>(tx: &'a Tx<'a>, key: &'a &'static str) -> Fut<'a, u64> {
+    Box::pin(async move {
+        exec(
+            tx,
+            "INSERT INTO meta (key, value) VALUES ($1, '\\x00')",
+            &[key],
+        )
+        .await
+    })
+}
+
+/// Inserts, then never finishes (its caller gives up).
+fn insert_then_hang<'a>(tx: &'a Tx<'a>, key: &'a &'static str) -> Fut<'a, u64> {
+    Box::pin(async move {
+        exec(
+            tx,
+            "INSERT INTO meta (key, value) VALUES ($1, '\\x00')",
+            &[key],
+        )
+        .await?;
+        std::future::pending::<()>().await;
+        Ok(0)
+    })
+}
+
+fn count<'a>(tx: &'a Tx<'a>, key: &'a &'static str) -> Fut<'a, i64> {
+    Box::pin(async move {
+        get(
+            &one(tx, "SELECT count(*) FROM meta WHERE key = $1", &[key]).await?,
+            0,
+        )
+    })
+}
+
+fn in_block<'a>(tx: &'a Tx<'a>, _: &'a ()) -> Fut<'a, bool> {
+    Box::pin(async move {
+        get(
+            &one(
+                tx,
+                "SELECT current_setting('transaction_isolation') = 'serializable'
+                        AND current_setting('transaction_read_only') = 'off'",
+                &[],
+            )
+            .await?,
+            0,
+        )
+    })
+}
+
+#[tokio::test]
+async fn a_read_cannot_write_and_a_write_runs_serializable_read_write() {
+    let Some(pg) = store("run_read_only") else {
+        return;
+    };
+    let refused = pg
+        .read(&"read-tries", insert)
+        .await
+        .expect_err("read wrote");
+    let code = match &refused {
+        StoreError::Database(e) => e
+            .downcast_ref::<tokio_postgres::Error>()
+            .and_then(|e| e.code().cloned()),
+        _ => None,
+    };
+    assert_eq!(
+        code,
+        Some(tokio_postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION),
+        "not refused as read-only: {refused:?}"
+    );
+    assert_eq!(pg.read(&"read-tries", count).await.expect("count"), 0);
+    assert_eq!(pg.write(&"write-does", insert).await.expect("write"), 1);
+    assert_eq!(pg.read(&"write-does", count).await.expect("count"), 1);
+    assert!(pg.write(&(), in_block).await.expect("write"));
+    assert!(!pg.read(&(), in_block).await.expect("read"));
+}
+
+#[tokio::test]
+async fn a_write_given_up_half_way_leaves_nothing_and_its_connection_clean() {
+    let Some(pg) = store("run_dropped") else {
+        return;
+    };
+    let given_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        pg.write(&"dropped", insert_then_hang),
+    )
+    .await;
+    assert!(given_up.is_err(), "the hanging write finished");
+    // The pool's one connection again: the block was rolled back, not left open.
+    assert_eq!(pg.read(&"dropped", count).await.expect("count"), 0);
+    assert!(!pg.read(&(), in_block).await.expect("read"));
+    assert_eq!(pg.write(&"dropped", insert).await.expect("write"), 1);
+    assert_eq!(pg.read(&"dropped", count).await.expect("count"), 1);
+    let e = pg
+        .write(&"dropped", insert)
+        .await
+        .expect_err("a duplicate key");
+    assert!(matches!(e, StoreError::Database(_)), "{e:?}");
+}
