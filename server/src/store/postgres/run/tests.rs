@@ -35,25 +35,22 @@ fn store(schema: &str) -> Option<Pg> {
 }
 
 fn insert<'a>(tx: &'a Tx<'a>, key: &'a &'static str) -> Fut<'a, u64> {
-    Box::pin(async move {
-        exec(
-            tx,
-            "INSERT INTO meta (key, value) VALUES ($1, '\\x00')",
-            &[key],
-        )
-        .await
-    })
+    Box::pin(insert_row(tx, key))
+}
+
+async fn insert_row(tx: &Tx<'_>, key: &str) -> Result<u64, StoreError> {
+    exec(
+        tx,
+        "INSERT INTO meta (key, value) VALUES ($1, '\\x00')",
+        &[&key],
+    )
+    .await
 }
 
 /// Inserts, then never finishes (its caller gives up).
 fn insert_then_hang<'a>(tx: &'a Tx<'a>, key: &'a &'static str) -> Fut<'a, u64> {
     Box::pin(async move {
-        exec(
-            tx,
-            "INSERT INTO meta (key, value) VALUES ($1, '\\x00')",
-            &[key],
-        )
-        .await?;
+        insert_row(tx, key).await?;
         std::future::pending::<()>().await;
         Ok(0)
     })
