@@ -290,16 +290,15 @@ pub(super) struct AnswerMark<'a> {
     pub(super) policy: Policy,
     pub(super) now: i64,
     /// Whether the account has a wrong-pick streak or hold, as this transaction read it
-    /// (`Some(false)`: an approval has nothing to clear and writes nothing); `None`: not
-    /// read, the update checks.
-    pub(super) streak: Option<bool>,
+    /// (`false`: an approval has nothing to clear and writes nothing).
+    pub(super) streak: bool,
 }
 
 pub(super) async fn mark_answer(tx: &Tx<'_>, m: &AnswerMark<'_>) -> Result<(), StoreError> {
     let until = |v: u64| m.now.saturating_add(secs(v));
     match m.outcome {
         AnswerOutcome::Declined => {}
-        AnswerOutcome::Approved if m.streak == Some(false) => {}
+        AnswerOutcome::Approved if !m.streak => {}
         AnswerOutcome::Approved => {
             exec(
                 tx,

@@ -5,9 +5,10 @@
 //! instance's waiters.
 //!
 //! Guarantees:
-//! - A notification is sent by the transaction of the write it announces
-//!   ([`announce`]), so PostgreSQL delivers it only if that transaction commits, after the
-//!   commit; a try aborted and run again (serialization failure) announces nothing.
+//! - A notification is sent by the transaction of the write it announces ([`announce`],
+//!   or `pg_notify!` folded into one of the write's own statements), so PostgreSQL
+//!   delivers it only if that transaction commits, after the commit; a try aborted and run
+//!   again (serialization failure) announces nothing.
 //! - The payload is a kind letter and an id that the database already holds in clear (a
 //!   device id, a request id): never a code, a token or a key.
 //! - The channel is named after the schema of the connection (`vistalid_wake_<schema>`), so

@@ -231,7 +231,7 @@ pub(in crate::store) async fn answer(tx: &Tx<'_>, a: &AnswerTry) -> Result<Answe
             outcome,
             policy: a.policy,
             now,
-            streak: Some(row.streak),
+            streak: row.streak,
         },
     )
     .await?;
