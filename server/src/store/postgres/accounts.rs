@@ -183,10 +183,6 @@ pub(in crate::store) async fn login_target(
     // One statement: the account (or, for an unknown one, the first account, so that both
     // read a row), then its devices, looked up for an unknown account too (by an id no
     // account has), so that a known and an unknown identifier cost the same.
-    const TARGET: &str = "SELECT t.id, t.kind, t.not_me_until, t.wrong_pick_until, t.hit, d.id, ";
-    const DEVICES: &str = " FROM t LEFT JOIN devices d
-             ON d.account_id = CASE WHEN t.hit THEN t.id ELSE '' END AND d.revoked_at IS NULL
-         ORDER BY d.created_at, d.seq";
     let account = match by {
         TargetBy::LoginId => "login_id",
         TargetBy::AccountId => "id",
@@ -198,7 +194,10 @@ pub(in crate::store) async fn login_target(
                     (SELECT id, kind, not_me_until, wrong_pick_until, FALSE
                      FROM accounts ORDER BY id LIMIT 1)
                     LIMIT 1)
-         {TARGET}{}{DEVICES}",
+         SELECT t.id, t.kind, t.not_me_until, t.wrong_pick_until, t.hit, d.id, {}
+         FROM t LEFT JOIN devices d
+             ON d.account_id = CASE WHEN t.hit THEN t.id ELSE '' END AND d.revoked_at IS NULL
+         ORDER BY d.created_at, d.seq",
         hardware::COLUMNS
     );
     let rows = all(tx, &sql, &[&hint]).await?;

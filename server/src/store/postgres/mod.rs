@@ -310,7 +310,7 @@ fn connection_config(url: &str, s: &PgSettings) -> Result<tokio_postgres::Config
     let mut options = config.get_options().unwrap_or_default().to_owned();
     options.push_str(&format!(
         " -c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout={} \
-         -c enable_seqscan=off -c default_transaction_isolation=read\\ committed",
+         -c enable_seqscan=off",
         ms.saturating_mul(4)
     ));
     config.options(options.trim());
@@ -326,11 +326,12 @@ fn pool(
     s: &PgSettings,
     size: usize,
 ) -> Result<Pool, StoreError> {
-    // The pool's sessions are read-only by default: a statement runs read-write only
-    // inside a write's `BEGIN … READ WRITE` block (and the migrations' own).
+    // The pool's sessions run a statement outside a block as READ COMMITTED and read-only
+    // (the reads), whatever the role's defaults: a statement runs read-write only inside a
+    // write's `BEGIN … READ WRITE` block (and the migrations' own).
     let mut config = config.clone();
     let options = format!(
-        "{} -c default_transaction_read_only=on",
+        "{} -c default_transaction_isolation=read\\ committed -c default_transaction_read_only=on",
         config.get_options().unwrap_or_default()
     );
     config.options(options.trim());

@@ -14,7 +14,7 @@ use super::{Counters, Job, Tx, MAX_TRIES};
 use crate::store::StoreError;
 
 /// Whether a transaction writes.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(super) enum Mode {
     Read,
     Write,
@@ -80,22 +80,16 @@ struct Block<'a> {
 }
 
 impl<'a> Block<'a> {
-    /// Sends `BEGIN` (tokio-postgres sends a request at its first poll) without waiting.
+    /// Sends `BEGIN` without waiting for its reply.
     fn begin(client: &'a deadpool_postgres::Client) -> Self {
         let mut begin: Reply<'a> =
             Box::pin(client.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE"));
-        let first = begin
-            .as_mut()
-            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        if let std::task::Poll::Ready(reply) = send_now(begin.as_mut()) {
+            begin = Box::pin(std::future::ready(reply));
+        }
         Self {
             client,
-            begin: match first {
-                std::task::Poll::Ready(Ok(())) => None,
-                std::task::Poll::Ready(Err(e)) => {
-                    Some(Box::pin(std::future::ready(Err(e))) as Reply<'a>)
-                }
-                std::task::Poll::Pending => Some(begin),
-            },
+            begin: Some(begin),
             open: true,
         }
     }
@@ -118,16 +112,17 @@ impl<'a> Block<'a> {
 impl Drop for Block<'_> {
     fn drop(&mut self) {
         if self.open {
-            // The request is queued at the first poll; its reply is not waited for (as
-            // tokio-postgres's own transaction does when dropped).
-            let rollback = self.client.batch_execute("ROLLBACK");
-            let mut rollback = std::pin::pin!(rollback);
-            let waker = std::task::Waker::noop();
-            let _ = rollback
-                .as_mut()
-                .poll(&mut std::task::Context::from_waker(waker));
+            // Its reply is not waited for (as tokio-postgres's own transaction does when
+            // dropped).
+            let _ = send_now(std::pin::pin!(self.client.batch_execute("ROLLBACK")));
         }
     }
+}
+
+/// Polls `request` once: tokio-postgres queues a request on the connection at its first
+/// poll, so it is sent even if its reply is read later, or never.
+fn send_now<F: Future + ?Sized>(request: Pin<&mut F>) -> std::task::Poll<F::Output> {
+    request.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
 }
 
 /// The pause after the `tries`-th aborted try: uniform between 1 ms and 2^`tries` ms (at most
