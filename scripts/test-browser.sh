@@ -8,7 +8,8 @@
 #      vistalid CLI (its QR decoder reads QR codes off screenshots);
 #   3. starts the testbed with `--phone 20` (fixture file in VISTALID_FIXTURE) and one shared
 #      Chromium (VISTALID_BROWSER_WS); both stop on exit;
-#   4. runs `node --test` over every tests/browser/**/*.test.mjs (add a file and it runs), 4
+#   4. runs `node --test` over every tests/browser/**/*.test.mjs (add a file and it runs; or
+#      over the files given as arguments, relative to tests/browser), 4
 #      files at a time (they mostly wait on the phone and the pages; each file has phone
 #      accounts of its own, which selftest/accounts.test.mjs checks).
 # Screenshots and axe results land in target/browser-screenshots/ (ignored by git).
@@ -63,7 +64,11 @@ export VISTALID_FIXTURE=$RUN/fixture.json
 VISTALID_BROWSER_WS=$(cat "$RUN/browser.ws")
 export VISTALID_BROWSER_WS
 
-mapfile -t files < <(cd tests/browser && find . -name node_modules -prune -o -name '*.test.mjs' -print | sort)
+if [ $# -gt 0 ]; then
+  files=("$@")
+else
+  mapfile -t files < <(cd tests/browser && find . -name node_modules -prune -o -name '*.test.mjs' -print | sort)
+fi
 [ ${#files[@]} -gt 0 ] || fail "no tests/browser/**/*.test.mjs"
 step "node --test (${#files[@]} files)"
 rc=0

@@ -8,19 +8,33 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { discovery, expectState, server } from './login.mjs';
+import { discovery, expectState, server, stateOf } from './login.mjs';
 import { exchangeCode, verifyIdToken } from './oidc.mjs';
 import * as phone from './phone.mjs';
 
 /** The offline code's acr (server/src/id_token.rs, OFFLINE_ACR). */
 export const OFFLINE_ACR = 'urn:vistalid:acr:offline-otp';
 
-/** Follows the waiting page's offline link (keyboard: focus and Enter) to the offline form. */
+/**
+ * Follows the waiting page's offline link (keyboard: focus and Enter) to the offline form.
+ * With JavaScript off the waiting page reloads itself every 3 s (meta refresh): a reload can
+ * replace the document while the link is looked up, or between the focus and the Enter. So
+ * the link is awaited (up to 10 s, three reloads: a page without it fails), and the keyboard
+ * steps are done again, at most 3 times, when the page that loaded is the waiting page again.
+ */
 export async function chooseOffline(page) {
-  const link = page.locator('a#offline');
-  assert.equal(await link.count(), 1, 'the waiting page offers the offline code');
-  await link.focus();
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.keyboard.press('Enter')]);
+  for (let tries = 1; ; tries++) {
+    const link = page.locator('a#offline');
+    try {
+      await link.waitFor({ state: 'attached', timeout: 10_000 });
+    } catch {
+      assert.fail(`the waiting page offers the offline code (no a#offline at ${page.url()})`);
+    }
+    await link.focus();
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.keyboard.press('Enter')]);
+    const shown = await stateOf(page).catch(() => null);
+    if (shown !== 'waiting' || tries === 3) break;
+  }
   await expectState(page, 'offline');
 }
 
