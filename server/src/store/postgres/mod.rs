@@ -67,6 +67,8 @@ pub(super) mod scan;
 mod schema;
 pub(super) mod sessions;
 pub(super) mod signing_keys;
+#[cfg(test)]
+mod testing;
 pub(crate) mod tls;
 #[allow(dead_code)]
 pub(super) mod tokens;
@@ -337,9 +339,10 @@ fn pool(
     // The pool's sessions run a statement outside a block as READ COMMITTED and read-only
     // (the reads), whatever the role's defaults: a statement runs read-write only inside a
     // write's `BEGIN … READ WRITE` block (and the migrations' own). No JIT: every statement
-    // here touches a few rows by index, and pg_stat_statements showed an enrolment's
-    // activation-code UPDATE compiled (3 functions, 55-115 ms of the backend's CPU) on
-    // every call when the planner's estimate crossed `jit_above_cost`.
+    // here touches a few rows by index, and a statement left without an index (a disabled
+    // sequential scan, costed at 10^10, far above `jit_above_cost`) was compiled on every
+    // call: pg_stat_statements showed the update killing an account's earlier activation
+    // codes taking 55-115 ms of the backend's CPU each time, until migration 13 gave it one.
     let mut config = config.clone();
     let options = format!(
         "{} -c default_transaction_isolation=read\\ committed -c default_transaction_read_only=on \

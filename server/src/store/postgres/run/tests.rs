@@ -8,34 +8,9 @@
 use std::time::Duration;
 
 use super::super::last::{end_with, params, Last};
-use super::super::{exec, get, one, test_schema_url, Fut, Pg, PgSettings, Tx};
+use super::super::testing::store;
+use super::super::{exec, get, one, Fut, Tx};
 use crate::store::StoreError;
-
-/// The PostgreSQL suite's server (the configuration's `TEST_DATABASE_ENV`, which this layer
-/// does not name).
-const TEST_DATABASE_ENV: &str = "VL_TEST_DATABASE_URL";
-
-/// A store on a new schema of its own (`schema` and this run's), with one pooled connection (so a second job gets the
-/// connection the first one used); `None` outside the PostgreSQL suite.
-fn store(schema: &str) -> Option<Pg> {
-    let Ok(base) = std::env::var(TEST_DATABASE_ENV) else {
-        eprintln!("skipped here: runs in the PostgreSQL suite ({TEST_DATABASE_ENV} set)");
-        return None;
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let schema = format!("{schema}_{}_{nanos}", std::process::id());
-    let url = test_schema_url(&base, &schema).expect("schema");
-    let pg = Pg::open(&PgSettings {
-        url: url.as_str().into(),
-        pool_size: 1,
-        wait_timeout: Duration::from_secs(10),
-        statement_timeout: Duration::from_secs(10),
-    })
-    .expect("open");
-    Some(pg)
-}
 
 fn insert<'a>(tx: &'a Tx<'a>, key: &'a &'static str) -> Fut<'a, u64> {
     Box::pin(insert_row(tx, key))
