@@ -562,22 +562,23 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// The relying party's CIBA request, sent again after a 503 (a database timeout, or a write
-/// that kept conflicting: nothing was written), after the server's `Retry-After: 1`, at
-/// most twice, as a backend that honours the retryable answer would. Those show in the
-/// phase's HTTP 5xx count.
-async fn ciba_request(
-    rp: &RelyingParty,
-    request: &CibaRequest,
-) -> Result<vistalid_core::protocol::CibaResponse, String> {
+/// A relying party's request (the CIBA request, the token poll), sent again after a 503 (a
+/// database timeout, or a write that kept conflicting: nothing was written), after the
+/// server's `Retry-After: 1`, at most twice, as a backend that honours the retryable answer
+/// would. Those show in the phase's HTTP 5xx count.
+async fn after_503<T, F, Fut>(mut send: F) -> Result<T, RpError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RpError>>,
+{
     let mut tries = 0;
     loop {
         tries += 1;
-        match rp.ciba(request).await {
+        match send().await {
             Err(RpError::Refused { status: 503, .. }) if tries < 3 => {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            other => return other.map_err(|e| e.to_string()),
+            other => return other,
         }
     }
 }
@@ -587,13 +588,12 @@ async fn ciba_flow(ctx: &Ctx, pair: &Pair) -> Result<(), String> {
     // The wallet parks its long-poll first, as a phone waiting for a push would.
     let poll = park(http, base, w);
     let request = CibaRequest::new(pair.rpps.as_str()).binding_message("bench");
-    let (poll, ciba) = tokio::join!(poll, ciba_request(rp, &request));
-    let ciba = ciba?;
+    let (poll, ciba) = tokio::join!(poll, after_503(|| rp.ciba(&request)));
+    let ciba = ciba.map_err(|e| e.to_string())?;
     let list = challenges(http, base, w, poll).await?;
     approve(http, base, w, &list, &ciba.dynamic_code).await?;
     // The relying party redeems the token and verifies the ID token (JWKS cached).
-    let tok = rp
-        .token(&ciba.auth_req_id)
+    let tok = after_503(|| rp.token(&ciba.auth_req_id))
         .await
         .map_err(|e| format!("token: {e}"))?;
     rp.verify_id_token(&tok.id_token, None)

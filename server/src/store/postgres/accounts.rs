@@ -2,6 +2,7 @@
 //! SQL of the `accounts`, `devices` and `fraud_reports` tables, and of the login guard state
 //! kept in the account row.
 
+use super::last::{params, Last};
 use super::{all, codes, exec, get, hardware, one, opt, state, Tx};
 use crate::domain::guard::{Hold, Policy};
 use crate::domain::{secs, AnswerOutcome, ChallengeStatus, Stored as _};
@@ -293,48 +294,40 @@ pub(super) struct AnswerMark<'a> {
     pub(super) streak: bool,
 }
 
-pub(super) async fn mark_answer(tx: &Tx<'_>, m: &AnswerMark<'_>) -> Result<(), StoreError> {
+/// Writes what answer `m` changes of its account: the wrong-pick count now (its new value
+/// decides the hold), the rest added to `last`.
+pub(super) async fn mark_answer<'p>(
+    tx: &Tx<'_>,
+    m: &AnswerMark<'p>,
+    last: &mut Last<'p>,
+) -> Result<(), StoreError> {
     let until = |v: u64| m.now.saturating_add(secs(v));
     match m.outcome {
         AnswerOutcome::Declined => {}
         AnswerOutcome::Approved if !m.streak => {}
         AnswerOutcome::Approved => {
-            exec(
-                tx,
+            last.add(
                 "UPDATE accounts SET wrong_streak = 0, wrong_pick_until = NULL
                  WHERE id = $1 AND (wrong_streak <> 0 OR wrong_pick_until IS NOT NULL)",
-                &[&m.account_id],
-            )
-            .await?;
+                params![m.account_id],
+            );
         }
         AnswerOutcome::Reported => {
             if m.policy.not_me_hold_secs > 0 {
-                exec(
-                    tx,
+                last.add(
                     "UPDATE accounts SET not_me_until = $2 WHERE id = $1",
-                    &[&m.account_id, &until(m.policy.not_me_hold_secs)],
-                )
-                .await?;
+                    params![m.account_id, until(m.policy.not_me_hold_secs)],
+                );
             }
-            exec(
-                tx,
+            last.add(
                 "INSERT INTO fraud_reports (account_id, device_id, auth_req_id, client_id,
                      reported_at) VALUES ($1, $2, $3, $4, $5)",
-                &[
-                    &m.account_id,
-                    &m.device_id,
-                    &m.request_id,
-                    &m.client_id,
-                    &m.now,
-                ],
-            )
-            .await?;
-            exec(
-                tx,
+                params![m.account_id, m.device_id, m.request_id, m.client_id, m.now],
+            );
+            last.add(
                 "UPDATE accounts SET fraud_reports = fraud_reports + 1 WHERE id = $1",
-                &[&m.account_id],
-            )
-            .await?;
+                params![m.account_id],
+            );
         }
         AnswerOutcome::WrongCode => {
             let streak: i64 = get(
@@ -352,12 +345,10 @@ pub(super) async fn mark_answer(tx: &Tx<'_>, m: &AnswerMark<'_>) -> Result<(), S
                 .policy
                 .backoff_secs(u32::try_from(streak).unwrap_or(u32::MAX));
             if wait > 0 {
-                exec(
-                    tx,
+                last.add(
                     "UPDATE accounts SET wrong_pick_until = $2 WHERE id = $1",
-                    &[&m.account_id, &until(wait)],
-                )
-                .await?;
+                    params![m.account_id, until(wait)],
+                );
             }
         }
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use vistalid_core::scan::ScanSecret;
 
+use super::last::{end_with, params, Last};
 use super::{exec, get, opt, opt_state, sessions, state, tokens, Tx};
 use crate::domain::attempt::{AttemptFacts, AttemptStop, RequestFacts, MAX_RETRIES};
 use crate::domain::{RequestStatus, Stored as _};
@@ -156,21 +157,19 @@ pub(super) async fn may_start(tx: &Tx<'_>, id: &str, now: i64) -> Result<bool, S
 }
 
 /// Links the request just queued to its attempt (a start: counted, stops cleared).
-pub(super) async fn link_request(
-    tx: &Tx<'_>,
-    id: &str,
-    request_id: &str,
-    account_id: &str,
-) -> Result<(), StoreError> {
-    exec(
-        tx,
+/// Adds to `last` the update that links attempt `id` to the request it started.
+pub(super) fn link_request<'p>(
+    last: &mut Last<'p>,
+    id: &'p str,
+    request_id: &'p str,
+    account_id: &'p str,
+) {
+    last.add(
         "UPDATE login_attempts SET request_id = $2, account_id = $3, starts = starts + 1,
              stop = NULL, held_reason = NULL, held_until = NULL
          WHERE id = $1",
-        &[&id, &request_id, &account_id],
-    )
-    .await?;
-    Ok(())
+        params![id, request_id, account_id],
+    );
 }
 
 pub(in crate::store) async fn stop(
@@ -248,6 +247,7 @@ pub(in crate::store) async fn issue_code(
     if now >= expires_at {
         return Ok(Continued::NotApproved);
     }
+    let mut last = Last::default();
     let sid = sessions::open(
         tx,
         &sessions::Opening {
@@ -259,15 +259,15 @@ pub(in crate::store) async fn issue_code(
             now,
             offline,
         },
+        &mut last,
     )
     .await?;
-    tokens::add_code(tx, &step.code, &sid, now).await?;
-    exec(
-        tx,
+    tokens::add_code(&mut last, &step.code, sid, now);
+    last.add(
         "UPDATE login_attempts SET done_at = $2 WHERE id = $1",
-        &[&step.attempt_id, &now],
-    )
-    .await?;
+        params![&step.attempt_id, now],
+    );
+    end_with(tx, last).await?;
     Ok(Continued::Issued)
 }
 

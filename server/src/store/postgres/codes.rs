@@ -184,3 +184,6 @@ pub(super) async fn store_code(
     }
     Err(StoreError::Exhausted("activation code lookup"))
 }
+
+#[cfg(test)]
+mod tests;

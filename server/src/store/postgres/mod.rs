@@ -19,7 +19,9 @@
 //!   try stays written. `BEGIN` is sent without waiting for its reply, ahead of the job's
 //!   first statement (one round trip fewer); the pool's sessions are read-only by default,
 //!   so should `BEGIN` fail, the statements that ran outside the block wrote nothing, and
-//!   the write fails with `BEGIN`'s error.
+//!   the write fails with `BEGIN`'s error. A write's last statements (those after its
+//!   last read) go out together with its `COMMIT` (`last`): after its reads, a write costs
+//!   one round trip more, whatever the number of rows it writes.
 //! - A read runs without a transaction block: each of its statements is one implicit
 //!   `READ COMMITTED`, read-only transaction (the session's defaults are set so, whatever
 //!   the role's) and sees what was committed when it started, as each statement on a SQLite
@@ -32,7 +34,8 @@
 //!   (`statement_timeout` and `lock_timeout` of the session, then [`StoreError::Timeout`]);
 //!   a connection that cannot be made is [`StoreError::Unavailable`]. Broken connections are
 //!   dropped from the pool and new ones made on demand (a PostgreSQL restart heals itself).
-//! - Statements are prepared once per connection and cached.
+//! - Statements are prepared once per connection and cached. No statement is JIT-compiled
+//!   (the sessions run with `jit = off`).
 //! - A stored state text that no variant has is [`StoreError::Corrupt`] naming the column.
 //! - A write that queues a challenge or answers a request announces it to every instance
 //!   in its own transaction (`NOTIFY`, delivered on commit), heard by each instance's
@@ -52,6 +55,7 @@ pub(super) mod clients;
 pub(super) mod codes;
 pub(super) mod credentials;
 pub(super) mod hardware;
+pub(super) mod last;
 pub(super) mod meta;
 pub(crate) mod notify;
 pub(super) mod offline;
@@ -63,6 +67,8 @@ pub(super) mod scan;
 mod schema;
 pub(super) mod sessions;
 pub(super) mod signing_keys;
+#[cfg(test)]
+mod testing;
 pub(crate) mod tls;
 #[allow(dead_code)]
 pub(super) mod tokens;
@@ -90,6 +96,10 @@ pub(crate) use tls::PgConnector;
 /// Only [`run`] makes one.
 pub(super) struct Tx<'a> {
     client: &'a deadpool_postgres::Client,
+    /// Whether this runs inside a write's transaction block.
+    write: bool,
+    /// Whether [`last::end_with`] sent the block's `COMMIT` behind the job's last statements.
+    commit_sent: std::sync::atomic::AtomicBool,
 }
 
 /// The future a repository's SQL returns.
@@ -328,10 +338,15 @@ fn pool(
 ) -> Result<Pool, StoreError> {
     // The pool's sessions run a statement outside a block as READ COMMITTED and read-only
     // (the reads), whatever the role's defaults: a statement runs read-write only inside a
-    // write's `BEGIN … READ WRITE` block (and the migrations' own).
+    // write's `BEGIN … READ WRITE` block (and the migrations' own). No JIT: every statement
+    // here touches a few rows by index, and a statement left without an index (a disabled
+    // sequential scan, costed at 10^10, far above `jit_above_cost`) was compiled on every
+    // call: pg_stat_statements showed the update killing an account's earlier activation
+    // codes taking 55-115 ms of the backend's CPU each time, until migration 13 gave it one.
     let mut config = config.clone();
     let options = format!(
-        "{} -c default_transaction_isolation=read\\ committed -c default_transaction_read_only=on",
+        "{} -c default_transaction_isolation=read\\ committed -c default_transaction_read_only=on \
+         -c jit=off",
         config.get_options().unwrap_or_default()
     );
     config.options(options.trim());

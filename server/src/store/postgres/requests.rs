@@ -5,7 +5,8 @@ use tokio_postgres::Row;
 use vistalid_core::protocol::{Identity, KeyStorage};
 
 use super::accounts::{mark_answer, AnswerMark};
-use super::{all, attempts, exec, get, notify, one, opt, opt_state, state, tokens, Tx};
+use super::last::{end_with, params, Last};
+use super::{all, attempts, get, notify, one, opt, opt_state, state, tokens, Tx};
 use crate::domain::attempt::Flow;
 use crate::domain::{AnswerOutcome, ChallengeStatus, RequestStatus, Stored as _};
 use crate::secrets;
@@ -41,12 +42,12 @@ pub(in crate::store) async fn queue(
     if pending >= i64::from(max_pending) {
         return Ok(Queued::TooManyPending);
     }
-    exec(
-        tx,
+    let mut last = Last::default();
+    last.add(
         "INSERT INTO auth_requests (id, client_id, account_id, code, scope, acr_values,
              created_at, expires_at, interval_secs, status, flow)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        &[
+        params![
             &r.id,
             &r.client_id,
             &r.account_id,
@@ -56,38 +57,36 @@ pub(in crate::store) async fn queue(
             &r.created_at,
             &r.expires_at,
             &r.interval_secs,
-            &RequestStatus::Pending.as_stored(),
-            &r.flow().as_stored(),
+            RequestStatus::Pending.as_stored(),
+            r.flow().as_stored(),
         ],
-    )
-    .await?;
+    );
     if let Some(attempt) = &r.attempt {
-        attempts::link_request(tx, attempt, &r.id, &r.account_id).await?;
+        attempts::link_request(&mut last, attempt, &r.id, &r.account_id);
     }
     for c in &r.challenges {
         // Announced to the device's waiters by the insert itself (one statement).
-        exec(
-            tx,
+        last.add(
             concat!(
                 "INSERT INTO challenges (id, auth_req_id, device_id, jws, exp, status)
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
                 notify::pg_notify!(7)
             ),
-            &[
+            params![
                 &c.id,
                 &r.id,
                 &c.device_id,
                 &c.jws,
                 &c.exp,
-                &ChallengeStatus::Pending.as_stored(),
-                &notify::payload(&Wakeup::Device(c.device_id.clone())),
+                ChallengeStatus::Pending.as_stored(),
+                notify::payload(&Wakeup::Device(c.device_id.clone())),
             ],
-        )
-        .await?;
+        );
     }
     if let Some(attempt) = &r.scan_attempt {
-        super::scan::mark_challenges(tx, &r.id, attempt).await?;
+        super::scan::mark_challenges(&mut last, &r.id, attempt);
     }
+    end_with(tx, last).await?;
     Ok(Queued::Queued)
 }
 
@@ -187,40 +186,7 @@ pub(in crate::store) async fn answer(tx: &Tx<'_>, a: &AnswerTry) -> Result<Answe
             return Ok(Answered::Refused(AnswerRefusal::CounterReplayed));
         }
     }
-    // Close every challenge of the request (the other devices' too).
-    exec(
-        tx,
-        "UPDATE challenges SET status = CASE WHEN id = $2 THEN $4 ELSE $5 END,
-             answered_at = $3 WHERE auth_req_id = $1 AND status = $6",
-        &[
-            &row.request_id,
-            &a.challenge_id,
-            &now,
-            &ChallengeStatus::Answered.as_stored(),
-            &ChallengeStatus::Closed.as_stored(),
-            &ChallengeStatus::Pending.as_stored(),
-        ],
-    )
-    .await?;
-    // Announced to the request's waiters by the update itself (one statement).
-    exec(
-        tx,
-        concat!(
-            "UPDATE auth_requests SET status = $2, reason = $3, auth_time = $4,
-                 answered_by = $5
-             WHERE id = $1 RETURNING ",
-            notify::pg_notify!(6)
-        ),
-        &[
-            &row.request_id,
-            &outcome.request_status().as_stored(),
-            &outcome.denial().map(|d| d.as_stored()),
-            &now,
-            &a.device_id,
-            &notify::payload(&Wakeup::Request(row.request_id.clone())),
-        ],
-    )
-    .await?;
+    let mut last = Last::default();
     mark_answer(
         tx,
         &AnswerMark {
@@ -233,8 +199,40 @@ pub(in crate::store) async fn answer(tx: &Tx<'_>, a: &AnswerTry) -> Result<Answe
             now,
             streak: row.streak,
         },
+        &mut last,
     )
     .await?;
+    // Close every challenge of the request (the other devices' too).
+    last.add(
+        "UPDATE challenges SET status = CASE WHEN id = $2 THEN $4 ELSE $5 END,
+             answered_at = $3 WHERE auth_req_id = $1 AND status = $6",
+        params![
+            &row.request_id,
+            &a.challenge_id,
+            now,
+            ChallengeStatus::Answered.as_stored(),
+            ChallengeStatus::Closed.as_stored(),
+            ChallengeStatus::Pending.as_stored(),
+        ],
+    );
+    // Announced to the request's waiters by the update itself (one statement).
+    last.add(
+        concat!(
+            "UPDATE auth_requests SET status = $2, reason = $3, auth_time = $4,
+                 answered_by = $5
+             WHERE id = $1 RETURNING ",
+            notify::pg_notify!(6)
+        ),
+        params![
+            &row.request_id,
+            outcome.request_status().as_stored(),
+            outcome.denial().map(|d| d.as_stored()),
+            now,
+            &a.device_id,
+            notify::payload(&Wakeup::Request(row.request_id.clone())),
+        ],
+    );
+    end_with(tx, last).await?;
     Ok(Answered::Recorded {
         outcome,
         request_id: row.request_id,
@@ -312,21 +310,20 @@ pub(in crate::store) async fn poll(tx: &Tx<'_>, p: &TokenPoll) -> Result<Poll, S
             .map(|r| Poll::NotGranted(NotGranted::Denied(r)))
             .ok_or(StoreError::Corrupt("auth_requests.reason")),
         RequestStatus::Approved if now <= row.expires_at.saturating_add(p.grace_secs) => {
-            exec(
-                tx,
+            let mut last = Last::default();
+            last.add(
                 "UPDATE auth_requests SET status = $2, access_token_hash = $3, last_poll = $4
                  WHERE id = $1",
-                &[
+                params![
                     &p.auth_req_id,
-                    &RequestStatus::Issued.as_stored(),
-                    &p.access_token_hash.as_slice(),
-                    &now,
+                    RequestStatus::Issued.as_stored(),
+                    p.access_token_hash.as_slice(),
+                    now,
                 ],
-            )
-            .await?;
+            );
             tokens::add_access(
-                tx,
-                &tokens::AccessRow {
+                &mut last,
+                tokens::AccessRow {
                     hash: &p.access_token_hash,
                     client_id: &p.client_id,
                     account_id: &row.grant.account_id,
@@ -335,8 +332,8 @@ pub(in crate::store) async fn poll(tx: &Tx<'_>, p: &TokenPoll) -> Result<Poll, S
                     now,
                     expires_at: p.access_token_exp,
                 },
-            )
-            .await?;
+            );
+            end_with(tx, last).await?;
             Ok(Poll::Granted(Grant {
                 auth_time: row.auth_time.unwrap_or(now),
                 ..row.grant
@@ -347,12 +344,12 @@ pub(in crate::store) async fn poll(tx: &Tx<'_>, p: &TokenPoll) -> Result<Poll, S
             Ok(Poll::NotGranted(NotGranted::Expired))
         }
         RequestStatus::Pending => {
-            exec(
-                tx,
+            let mut last = Last::default();
+            last.add(
                 "UPDATE auth_requests SET last_poll = $2 WHERE id = $1",
-                &[&p.auth_req_id, &now],
-            )
-            .await?;
+                params![&p.auth_req_id, now],
+            );
+            end_with(tx, last).await?;
             let too_fast = row
                 .last_poll
                 .is_some_and(|last| now.saturating_sub(last) < row.interval);

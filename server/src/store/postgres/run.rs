@@ -32,7 +32,11 @@ pub(super) async fn run<D: Sync, T>(
         tries += 1;
         let started = std::time::Instant::now();
         let client = pool.get().await?;
-        let tx = Tx { client: &client };
+        let tx = Tx {
+            client: &client,
+            write: matches!(mode, Mode::Write),
+            commit_sent: std::sync::atomic::AtomicBool::new(false),
+        };
         let result = match mode {
             Mode::Read => job(&tx, d).await,
             Mode::Write => {
@@ -40,12 +44,19 @@ pub(super) async fn run<D: Sync, T>(
                 // the connection sends after it: no round trip of its own.
                 let mut block = Block::begin(&client);
                 let outcome = job(&tx, d).await;
+                // The job's last statements went out with COMMIT (last::end_with), which
+                // ended the block (as a rollback if one of them failed) and whose reply
+                // the job read.
+                if tx.commit_sent.load(Ordering::Relaxed) {
+                    block.open = false;
+                }
                 // A BEGIN that failed leaves the job's statements outside any block, on a
                 // read-only session: they wrote nothing, and its error is the answer.
                 block.started().await?;
                 match outcome {
-                    Ok(value) => block.commit().await.map(|()| value),
-                    Err(e) => Err(e), // `block` dropped: rolled back
+                    Ok(value) if block.open => block.commit().await.map(|()| value),
+                    Ok(value) => Ok(value),
+                    Err(e) => Err(e), // `block` dropped: rolled back if still open
                 }
             }
         };
@@ -66,7 +77,19 @@ pub(super) async fn run<D: Sync, T>(
 }
 
 /// A reply of the connection not read yet.
-type Reply<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send + 'a>>;
+pub(super) type Pending<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error>> + Send + 'a>>;
+
+/// `request`, sent now (see [`send_now`]); its reply read when awaited.
+pub(super) fn sent<'a, T: Send + 'a>(
+    request: impl Future<Output = Result<T, tokio_postgres::Error>> + Send + 'a,
+) -> Pending<'a, T> {
+    let mut request: Pending<'a, T> = Box::pin(request);
+    match send_now(request.as_mut()) {
+        std::task::Poll::Ready(reply) => Box::pin(std::future::ready(reply)),
+        std::task::Poll::Pending => request,
+    }
+}
 
 /// The transaction block of a write, `BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE`
 /// queued on the connection when it is made. Dropped without [`Block::commit`] (the job
@@ -75,21 +98,18 @@ type Reply<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> 
 /// uses it next starts after the rollback.
 struct Block<'a> {
     client: &'a deadpool_postgres::Client,
-    begin: Option<Reply<'a>>,
+    begin: Option<Pending<'a, ()>>,
     open: bool,
 }
 
 impl<'a> Block<'a> {
     /// Sends `BEGIN` without waiting for its reply.
     fn begin(client: &'a deadpool_postgres::Client) -> Self {
-        let mut begin: Reply<'a> =
-            Box::pin(client.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE"));
-        if let std::task::Poll::Ready(reply) = send_now(begin.as_mut()) {
-            begin = Box::pin(std::future::ready(reply));
-        }
         Self {
             client,
-            begin: Some(begin),
+            begin: Some(sent(
+                client.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE"),
+            )),
             open: true,
         }
     }

@@ -4,6 +4,7 @@
 
 use vistalid_core::scan::ScanSecret;
 
+use super::last::{params, Last};
 use super::{exec, get, opt, Tx};
 use crate::store::{ScanKey, StoreError};
 
@@ -24,19 +25,13 @@ pub(in crate::store) async fn enable(
     Ok(n > 0)
 }
 
-/// Marks the challenges of request `request_id` as answering through attempt `attempt`.
-pub(super) async fn mark_challenges(
-    tx: &Tx<'_>,
-    request_id: &str,
-    attempt: &str,
-) -> Result<(), StoreError> {
-    exec(
-        tx,
+/// Adds to `last` the update that marks the challenges of request `request_id` as
+/// answering through attempt `attempt`.
+pub(super) fn mark_challenges<'p>(last: &mut Last<'p>, request_id: &'p str, attempt: &'p str) {
+    last.add(
         "UPDATE challenges SET scan_attempt = $2 WHERE auth_req_id = $1",
-        &[&request_id, &attempt],
-    )
-    .await?;
-    Ok(())
+        params![request_id, attempt],
+    );
 }
 
 /// What the answer to challenge `id` must carry.

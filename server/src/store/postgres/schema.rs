@@ -335,6 +335,14 @@ CREATE TABLE push_token_requests (
 );
 CREATE INDEX push_token_requests_expiry ON push_token_requests(expires_at);
 "#,
+    // 13: the account's unused activation codes by account, for the update that kills them
+    // when a new code is issued (without it, PostgreSQL scanned the whole table: a disabled
+    // sequential scan, JIT-compiled on every call and, inside SERIALIZABLE, a lock on the
+    // whole table for the conflict check).
+    r#"
+CREATE INDEX IF NOT EXISTS activation_codes_account ON activation_codes(account_id)
+    WHERE used_at IS NULL;
+"#,
 ];
 
 /// Applies the migrations the database lacks (see the module guarantees).

@@ -2,6 +2,7 @@
 //! SQL of the `sessions` table: opening a session at a phone approval, answering an
 //! authorization request from it, and ending it (with its token families).
 
+use super::last::{end_with, params, Last};
 use super::{all, exec, get, opt, tokens, Tx};
 use crate::store::{EndSession, NewSession, SessionCode, SessionGrant, StoreError};
 
@@ -23,8 +24,13 @@ enum Which<'a> {
     Id(&'a str),
 }
 
-/// Opens the session of an approval and returns its id (see `sqlite::sessions::open`).
-pub(super) async fn open(tx: &Tx<'_>, o: &Opening<'_>) -> Result<String, StoreError> {
+/// Opens the session of an approval and returns its id (see `sqlite::sessions::open`): a
+/// renewal is written now, a new session's insert is added to `last`.
+pub(super) async fn open<'p>(
+    tx: &Tx<'_>,
+    o: &Opening<'p>,
+    last: &mut Last<'p>,
+) -> Result<String, StoreError> {
     let s = o.session;
     if let Some(old) = o.replaces {
         let renewed = opt(
@@ -51,22 +57,20 @@ pub(super) async fn open(tx: &Tx<'_>, o: &Opening<'_>) -> Result<String, StoreEr
         }
         end_where(tx, Which::Cookie(old.as_slice()), o.now).await?;
     }
-    exec(
-        tx,
+    last.add(
         "INSERT INTO sessions (id, cookie_hash, account_id, device_id, auth_time, created_at,
              expires_at, last_seen, offline_otp) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8)",
-        &[
+        params![
             &s.id,
-            &s.cookie_hash.as_slice(),
-            &o.account_id,
-            &o.device_id,
-            &o.auth_time,
-            &o.now,
-            &s.expires_at,
-            &o.offline,
+            s.cookie_hash.as_slice(),
+            o.account_id,
+            o.device_id,
+            o.auth_time,
+            o.now,
+            s.expires_at,
+            o.offline,
         ],
-    )
-    .await?;
+    );
     Ok(s.id.clone())
 }
 
@@ -100,13 +104,13 @@ pub(in crate::store) async fn grant_code(
     {
         return Ok(SessionGrant::TooOld);
     }
-    exec(
-        tx,
+    let mut last = Last::default();
+    last.add(
         "UPDATE sessions SET last_seen = $2 WHERE id = $1",
-        &[&sid, &now],
-    )
-    .await?;
-    tokens::add_code(tx, &ask.code, &sid, now).await?;
+        params![sid.clone(), now],
+    );
+    tokens::add_code(&mut last, &ask.code, sid, now);
+    end_with(tx, last).await?;
     Ok(SessionGrant::Issued)
 }
 

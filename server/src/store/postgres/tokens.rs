@@ -5,6 +5,7 @@
 use tokio_postgres::Row;
 use vistalid_core::protocol::{Identity, KeyStorage};
 
+use super::last::{end_with, params, Last};
 use super::{exec, get, opt, state, Tx};
 use crate::secrets;
 use crate::store::{
@@ -12,31 +13,24 @@ use crate::store::{
     Refreshed, StoreError, TokenGrant,
 };
 
-pub(super) async fn add_code(
-    tx: &Tx<'_>,
-    c: &NewCode,
-    session_id: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    exec(
-        tx,
+/// Adds the insert of authorization code `c`, of session `session_id`, to `last`.
+pub(super) fn add_code<'p>(last: &mut Last<'p>, c: &'p NewCode, session_id: String, now: i64) {
+    last.add(
         "INSERT INTO authorization_codes (hash, client_id, redirect_uri, code_challenge, nonce,
              scope, session_id, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[
-            &c.hash.as_slice(),
+        params![
+            c.hash.as_slice(),
             &c.client_id,
             &c.redirect_uri,
             &c.code_challenge,
             &c.nonce,
             &c.scope,
-            &session_id,
-            &now,
-            &c.expires_at,
+            session_id,
+            now,
+            c.expires_at,
         ],
-    )
-    .await?;
-    Ok(())
+    );
 }
 
 /// An access token row.
@@ -50,40 +44,36 @@ pub(super) struct AccessRow<'a> {
     pub(super) expires_at: i64,
 }
 
-pub(super) async fn add_access(tx: &Tx<'_>, a: &AccessRow<'_>) -> Result<(), StoreError> {
-    exec(
-        tx,
+/// Adds the insert of access token `a` to `last`.
+pub(super) fn add_access<'p>(last: &mut Last<'p>, a: AccessRow<'p>) {
+    last.add(
         "INSERT INTO access_tokens (hash, client_id, account_id, family_id, scope, created_at,
              expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[
-            &a.hash.as_slice(),
-            &a.client_id,
-            &a.account_id,
-            &a.family_id,
-            &a.scope,
-            &a.now,
-            &a.expires_at,
+        params![
+            a.hash.as_slice(),
+            a.client_id,
+            a.account_id,
+            a.family_id,
+            a.scope,
+            a.now,
+            a.expires_at,
         ],
-    )
-    .await?;
-    Ok(())
+    );
 }
 
-async fn add_refresh(
-    tx: &Tx<'_>,
-    hash: &[u8; 32],
-    family_id: &str,
+/// Adds the insert of a refresh token to `last`.
+fn add_refresh<'p>(
+    last: &mut Last<'p>,
+    hash: &'p [u8; 32],
+    family_id: &'p str,
     now: i64,
     expires_at: i64,
-) -> Result<(), StoreError> {
-    exec(
-        tx,
+) {
+    last.add(
         "INSERT INTO refresh_tokens (hash, family_id, created_at, expires_at)
          VALUES ($1, $2, $3, $4)",
-        &[&hash.as_slice(), &family_id, &now, &expires_at],
-    )
-    .await?;
-    Ok(())
+        params![hash.as_slice(), family_id, now, expires_at],
+    );
 }
 
 async fn revoke_family(tx: &Tx<'_>, family_id: &str, now: i64) -> Result<(), StoreError> {
@@ -197,31 +187,28 @@ pub(in crate::store) async fn exchange_code(
     let Some(session) = session_grant(tx, &session_id).await?.filter(|s| s.live) else {
         return refused(ExchangeRefusal::SessionEnded);
     };
-    exec(
-        tx,
+    let refresh_exp = x.refresh.expires_at.min(session.expires_at);
+    let mut last = Last::default();
+    last.add(
         "UPDATE authorization_codes SET used_at = $2, family_id = $3 WHERE hash = $1",
-        &[&x.code_hash.as_slice(), &now, &x.family_id],
-    )
-    .await?;
-    exec(
-        tx,
+        params![x.code_hash.as_slice(), now, &x.family_id],
+    );
+    last.add(
         "INSERT INTO token_families (id, client_id, session_id, scope, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
-        &[
+        params![
             &x.family_id,
             &x.client_id,
             &session_id,
             &scope,
-            &now,
-            &session.expires_at,
+            now,
+            session.expires_at,
         ],
-    )
-    .await?;
-    let refresh_exp = x.refresh.expires_at.min(session.expires_at);
-    add_refresh(tx, &x.refresh.hash, &x.family_id, now, refresh_exp).await?;
+    );
+    add_refresh(&mut last, &x.refresh.hash, &x.family_id, now, refresh_exp);
     add_access(
-        tx,
-        &AccessRow {
+        &mut last,
+        AccessRow {
             hash: &x.access.hash,
             client_id: &x.client_id,
             account_id: &session.grant.account_id,
@@ -230,8 +217,8 @@ pub(in crate::store) async fn exchange_code(
             now,
             expires_at: x.access.expires_at,
         },
-    )
-    .await?;
+    );
+    end_with(tx, last).await?;
     Ok(Exchanged::Granted(Box::new(TokenGrant {
         nonce,
         scope,
@@ -287,23 +274,20 @@ pub(in crate::store) async fn refresh(
         revoke_family(tx, &family_id, now).await?;
         return refused(RefreshRefusal::Expired);
     }
-    exec(
-        tx,
-        "UPDATE sessions SET last_seen = $2 WHERE id = $1",
-        &[&session_id, &now],
-    )
-    .await?;
-    exec(
-        tx,
-        "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1",
-        &[&t.hash.as_slice(), &now],
-    )
-    .await?;
     let refresh_exp = t.refresh.expires_at.min(family_expires_at);
-    add_refresh(tx, &t.refresh.hash, &family_id, now, refresh_exp).await?;
+    let mut last = Last::default();
+    last.add(
+        "UPDATE sessions SET last_seen = $2 WHERE id = $1",
+        params![&session_id, now],
+    );
+    last.add(
+        "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1",
+        params![t.hash.as_slice(), now],
+    );
+    add_refresh(&mut last, &t.refresh.hash, &family_id, now, refresh_exp);
     add_access(
-        tx,
-        &AccessRow {
+        &mut last,
+        AccessRow {
             hash: &t.access.hash,
             client_id: &t.client_id,
             account_id: &session.grant.account_id,
@@ -312,8 +296,8 @@ pub(in crate::store) async fn refresh(
             now,
             expires_at: t.access.expires_at,
         },
-    )
-    .await?;
+    );
+    end_with(tx, last).await?;
     Ok(Refreshed::Granted(Box::new(TokenGrant {
         scope,
         refresh_expires_at: refresh_exp,

@@ -1,38 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-//! A read writes nothing (the pool's sessions are read-only outside a write's block), and a
-//! write whose future is dropped half-way leaves nothing written and its connection usable.
+//! A read writes nothing (the pool's sessions are read-only outside a write's block), a
+//! write whose future is dropped half-way leaves nothing written and its connection usable,
+//! and a write's last statements sent with its COMMIT (`last::end_with`) run inside its
+//! block, all or none.
 //! On the PostgreSQL of `VL_TEST_DATABASE_URL` (the PostgreSQL suite); said skipped otherwise.
 
 use std::time::Duration;
 
-use super::super::{exec, get, one, test_schema_url, Fut, Pg, PgSettings, Tx};
+use super::super::last::{end_with, params, Last};
+use super::super::testing::store;
+use super::super::{exec, get, one, Fut, Tx};
 use crate::store::StoreError;
-
-/// The PostgreSQL suite's server (the configuration's `TEST_DATABASE_ENV`, which this layer
-/// does not name).
-const TEST_DATABASE_ENV: &str = "VL_TEST_DATABASE_URL";
-
-/// A store on a new schema of its own (`schema` and this run's), with one pooled connection (so a second job gets the
-/// connection the first one used); `None` outside the PostgreSQL suite.
-fn store(schema: &str) -> Option<Pg> {
-    let Ok(base) = std::env::var(TEST_DATABASE_ENV) else {
-        eprintln!("skipped here: runs in the PostgreSQL suite ({TEST_DATABASE_ENV} set)");
-        return None;
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let schema = format!("{schema}_{}_{nanos}", std::process::id());
-    let url = test_schema_url(&base, &schema).expect("schema");
-    let pg = Pg::open(&PgSettings {
-        url: url.as_str().into(),
-        pool_size: 1,
-        wait_timeout: Duration::from_secs(10),
-        statement_timeout: Duration::from_secs(10),
-    })
-    .expect("open");
-    Some(pg)
-}
 
 fn insert<'a>(tx: &'a Tx<'a>, key: &'a &'static str) -> Fut<'a, u64> {
     Box::pin(insert_row(tx, key))
@@ -60,6 +38,15 @@ fn count<'a>(tx: &'a Tx<'a>, key: &'a &'static str) -> Fut<'a, i64> {
     Box::pin(async move {
         get(
             &one(tx, "SELECT count(*) FROM meta WHERE key = $1", &[key]).await?,
+            0,
+        )
+    })
+}
+
+fn jit_off<'a>(tx: &'a Tx<'a>, _: &'a ()) -> Fut<'a, bool> {
+    Box::pin(async move {
+        get(
+            &one(tx, "SELECT current_setting('jit') = 'off'", &[]).await?,
             0,
         )
     })
@@ -105,6 +92,10 @@ async fn a_read_cannot_write_and_a_write_runs_serializable_read_write() {
     assert_eq!(pg.read(&"write-does", count).await.expect("count"), 1);
     assert!(pg.write(&(), in_block).await.expect("write"));
     assert!(!pg.read(&(), in_block).await.expect("read"));
+    assert!(
+        pg.read(&(), jit_off).await.expect("read"),
+        "JIT on for the pool's sessions"
+    );
 }
 
 #[tokio::test]
@@ -128,4 +119,71 @@ async fn a_write_given_up_half_way_leaves_nothing_and_its_connection_clean() {
         .await
         .expect_err("a duplicate key");
     assert!(matches!(e, StoreError::Database(_)), "{e:?}");
+}
+
+/// Inserts `keys[0]`, then ends with the inserts of the others, in one go with the COMMIT.
+fn insert_then_last<'a>(tx: &'a Tx<'a>, keys: &'a [&'static str; 4]) -> Fut<'a, ()> {
+    Box::pin(async move {
+        insert_row(tx, keys[0]).await?;
+        let mut last = Last::default();
+        for key in &keys[1..] {
+            // A statement this connection has not prepared yet: its Parse waits for a reply
+            // before anything is sent, so the COMMIT cannot overtake it.
+            last.add(
+                "INSERT INTO meta (key, value) VALUES ($1, '\\x01')",
+                params![*key],
+            );
+        }
+        end_with(tx, last).await
+    })
+}
+
+fn count_all<'a, const N: usize>(tx: &'a Tx<'a>, keys: &'a [&'static str; N]) -> Fut<'a, i64> {
+    Box::pin(async move {
+        get(
+            &one(
+                tx,
+                "SELECT count(*) FROM meta WHERE key = ANY($1)",
+                &[&keys.as_slice()],
+            )
+            .await?,
+            0,
+        )
+    })
+}
+
+#[tokio::test]
+async fn a_write_ending_with_its_last_statements_commits_them_in_its_block() {
+    let Some(pg) = store("run_last") else {
+        return;
+    };
+    let keys = ["first", "last-1", "last-2", "last-3"];
+    pg.write(&keys, insert_then_last).await.expect("write");
+    // Sent after the COMMIT, an insert would have run on the read-only session and failed.
+    assert_eq!(pg.read(&keys, count_all).await.expect("count"), 4);
+    // The COMMIT ended the block: the connection is clean, and the next write commits.
+    assert!(!pg.read(&(), in_block).await.expect("read"));
+    assert!(pg.write(&(), in_block).await.expect("write"));
+    assert_eq!(pg.write(&"after", insert).await.expect("write"), 1);
+    assert_eq!(pg.read(&"after", count).await.expect("count"), 1);
+}
+
+#[tokio::test]
+async fn a_last_statement_that_fails_leaves_nothing_of_the_write() {
+    let Some(pg) = store("run_last_fails") else {
+        return;
+    };
+    assert_eq!(pg.write(&"taken", insert).await.expect("write"), 1);
+    // The third of the last statements hits a key that exists.
+    let keys = ["early", "last-1", "taken", "last-3"];
+    let e = pg
+        .write(&keys, insert_then_last)
+        .await
+        .expect_err("a duplicate key");
+    assert!(matches!(e, StoreError::Database(_)), "{e:?}");
+    let written = ["early", "last-1", "last-3"];
+    assert_eq!(pg.read(&written, count_all).await.expect("count"), 0);
+    assert!(!pg.read(&(), in_block).await.expect("read"));
+    assert_eq!(pg.write(&"after", insert).await.expect("write"), 1);
+    assert_eq!(pg.read(&"after", count).await.expect("count"), 1);
 }
