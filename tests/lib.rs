@@ -100,7 +100,7 @@ impl Env {
         port: u16,
         addrs: &[std::net::SocketAddr],
     ) -> Env {
-        let front = cluster::Front::start(port, addrs).await;
+        let front = cluster::front(port, addrs).await;
         let server = instances.remove(0);
         Env {
             server,

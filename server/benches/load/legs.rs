@@ -22,10 +22,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use vistalid_cluster_front::{free_port, repo_script, Front};
 use vistalid_server::{RunningServer, ServerConfig};
 
 use super::Pair;
@@ -229,12 +229,12 @@ impl Started {
                     })
                     .collect();
                 let addrs: Vec<SocketAddr> = servers.iter().map(RunningServer::addr).collect();
-                let front = Front::start(port, &addrs, rt);
+                let front = rt.block_on(Front::start(port, &addrs, None));
                 let endpoint = Endpoint {
                     base: front.url(),
                     metrics: servers.iter().map(metrics_url).collect(),
                     db: db_processes(db),
-                    proxy: Some(front.child.id()),
+                    proxy: Some(front.pid()),
                 };
                 (Self::Cluster(servers, front), endpoint)
             }
@@ -267,86 +267,6 @@ impl Started {
 fn metrics_url(server: &RunningServer) -> String {
     let admin = server.admin_addr().expect("admin listener");
     format!("http://{admin}/metrics")
-}
-
-/// A free loopback port.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("a free port");
-    l.local_addr().expect("bound").port()
-}
-
-/// HAProxy in front of a cluster leg's instances, with `scripts/cluster.sh`'s
-/// configuration; killed when dropped (no process outlives the bench).
-pub(super) struct Front {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Front {
-    /// Starts HAProxy on `127.0.0.1:port` in front of `backends` and waits until it answers
-    /// `/ready` (blocks on `rt`).
-    fn start(port: u16, backends: &[SocketAddr], rt: &tokio::runtime::Runtime) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let out = Command::new(repo_script("cluster.sh"))
-            .arg("haproxy-config")
-            .arg(dir.path())
-            .arg(port.to_string())
-            .args(backends.iter().map(|a| a.port().to_string()))
-            .output()
-            .expect("scripts/cluster.sh haproxy-config");
-        assert!(out.status.success(), "haproxy-config: {out:?}");
-        let cfg = dir.path().join("haproxy.cfg");
-        std::fs::write(&cfg, &out.stdout).expect("haproxy.cfg");
-        let log = std::fs::File::create(dir.path().join("haproxy.log")).expect("haproxy.log");
-        let child = Command::new("haproxy")
-            .arg("-db")
-            .arg("-f")
-            .arg(&cfg)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("haproxy (scripts/install.sh installs Debian's haproxy)");
-        let mut front = Self {
-            child,
-            port,
-            _dir: dir,
-        };
-        let http = reqwest::Client::new();
-        let ready = format!("{}/ready", front.url());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        rt.block_on(async {
-            loop {
-                if let Some(status) = front.child.try_wait().expect("haproxy status") {
-                    panic!("haproxy exited: {status}");
-                }
-                let answer = http
-                    .get(&ready)
-                    .timeout(Duration::from_secs(2))
-                    .send()
-                    .await;
-                if answer.is_ok_and(|r| r.status().is_success()) {
-                    return;
-                }
-                assert!(Instant::now() < deadline, "haproxy not ready in 20 s");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        });
-        front
-    }
-
-    /// HAProxy's base URL.
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Front {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The bench's PostgreSQL server: `VL_BENCH_DATABASE_URL`, or one started with
@@ -393,13 +313,6 @@ impl Drop for PgServer {
                 .status();
         }
     }
-}
-
-/// `scripts/NAME` of this checkout.
-fn repo_script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../scripts")
-        .join(name)
 }
 
 /// The PostgreSQL server's processes behind `url` when it runs on this machine: the
