@@ -47,7 +47,7 @@ pub fn cluster_script() -> PathBuf {
 }
 
 /// Starts HAProxy on `127.0.0.1:port` in front of `backends`, health-checking them every
-/// [`CHECK_MS`] milliseconds, and waits until it answers `/ready`.
+/// 200 ms (`CHECK_MS`), and waits until it answers `/ready`.
 pub async fn front(port: u16, backends: &[SocketAddr]) -> Front {
     Front::start(port, backends, Some(CHECK_MS)).await
 }
