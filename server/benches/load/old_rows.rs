@@ -112,7 +112,7 @@ pub(crate) fn fill_sqlite(path: &Path, n: u64, now: i64) {
              FROM k;
              WITH RECURSIVE k(i) AS (SELECT {done} UNION ALL SELECT i + 1 FROM k WHERE i + 1 < {stop})
              INSERT INTO access_tokens (hash, client_id, account_id, scope, created_at, expires_at)
-             SELECT unhex(printf('%012x', {ms})) || randomblob(26), 'old-client',
+             SELECT unhex(printf('%012x', {ms}) || hex(randomblob(26))), 'old-client',
                  'old-account-' || (i % 1000), 'openid',
                  {expired} - 120 - i / 1000, {expired} - i / 1000
              FROM k;
