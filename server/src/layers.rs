@@ -20,6 +20,8 @@ const RANKS: &[(&str, u8)] = &[
     // Offline-code secrets at rest (issue 16, branch otp16).
     ("offline_seal", 0),
     ("domain", 1),
+    // Time-ordered ids and token keys (issue 19, branch ordered).
+    ("ordered", 1),
     // The store: all SQL.
     ("store", 2),
     // The shared layer.

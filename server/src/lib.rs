@@ -158,6 +158,7 @@ mod offline_seal;
 mod oidc;
 mod openapi;
 mod ops;
+mod ordered;
 mod pages;
 mod push;
 mod qr;

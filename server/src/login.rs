@@ -25,6 +25,7 @@ use crate::api::ApiError;
 use crate::domain::guard::HoldRefusal;
 use crate::domain::secs;
 use crate::keyring::Purpose;
+use crate::ordered;
 use crate::secrets;
 use crate::state::Shared;
 use crate::store::{ClientRecord, LoginTarget, NewChallenge, NewRequest, Queued};
@@ -89,7 +90,7 @@ impl Shown<'_> {
         device_id: &str,
     ) -> Result<NewChallenge, ApiError> {
         let claims = ChallengeClaims {
-            id: secrets::make_token()?,
+            id: ordered::make_ordered_token()?.to_string(),
             account_id: account_id.to_owned(),
             device_id: device_id.to_owned(),
             service: self.client.name.clone(),
@@ -134,7 +135,7 @@ pub(crate) async fn start(
         return Ok(Start::NoEligibleDevice);
     }
     let cfg = &s.config;
-    let request_id = secrets::make_token()?;
+    let request_id = ordered::make_ordered_token()?.to_string();
     let code = secrets::make_dynamic_code()?;
     let candidates = match client.mode {
         CodeMode::Pick => secrets::make_candidates(&code, cfg.pick_candidates)?,
@@ -198,7 +199,7 @@ fn eligible_devices(s: &Shared, client: &ClientRecord, target: &LoginTarget) -> 
 /// an answer must take the time a start takes without starting anything.
 pub(crate) fn decoy(s: &Shared) -> Result<(), ApiError> {
     let claims = ChallengeClaims {
-        id: secrets::make_token()?,
+        id: ordered::make_ordered_token()?.to_string(),
         account_id: String::new(),
         device_id: String::new(),
         service: String::new(),
@@ -210,7 +211,7 @@ pub(crate) fn decoy(s: &Shared) -> Result<(), ApiError> {
         exp: 0,
         scan: None,
     };
-    let _ = secrets::make_token()?;
+    let _ = ordered::make_ordered_token()?;
     let signer = s.keys.signer(Purpose::Challenge, s.clock.now());
     jws::sign_json(&signer.key, TYP_CHALLENGE, &claims).map_err(|e| ApiError::internal(&e))?;
     Ok(())

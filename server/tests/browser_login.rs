@@ -459,7 +459,7 @@ async fn pick_mode_end_to_end_with_its_headers_cookies_and_sso() {
     let q = back.query();
     assert_eq!(q["state"], "st-123");
     assert_eq!(q["iss"], h.server.base_url());
-    assert_eq!(q["code"].len(), 43);
+    assert_eq!(q["code"].len(), 55, "time prefix and 256 random bits");
     let session = back
         .headers
         .get_all(SET_COOKIE)
@@ -493,7 +493,11 @@ async fn pick_mode_end_to_end_with_its_headers_cookies_and_sso() {
         "{}",
         r.location()
     );
-    assert_eq!(r.query()["code"].len(), 43);
+    assert_eq!(
+        r.query()["code"].len(),
+        55,
+        "time prefix and 256 random bits"
+    );
     let r = b.get(&sso(&[("prompt", "none")])).await;
     assert!(r.query().contains_key("code"), "prompt=none with a session");
     let r = b.get(&sso(&[("max_age", "3600")])).await;

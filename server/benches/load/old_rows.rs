@@ -3,7 +3,9 @@
 //! two days before the run, written in bulk SQL before the server starts, each as a login
 //! leaves it: its request (`auth_requests`, issued), its challenge with a JWS of a real
 //! challenge's size, its access token. The server's retention then works them off in small
-//! batches while the bench measures, as on a database that has served for a while.
+//! batches while the bench measures, as on a database that has served for a while. Their
+//! ids and token keys begin with their creation time as the server's own do (`ordered`):
+//! hex milliseconds for ids, 6 bytes for token keys.
 //!
 //! A kept SQLite file (`VL_BENCH_OLD_DB`) is topped up to the count rather than filled
 //! again: what the retention removed in a run is written back at the next.
@@ -14,12 +16,14 @@ use std::time::Instant;
 /// Rows per insert transaction.
 const CHUNK: u64 = 200_000;
 
-/// Old logins in the SQLite file at `path` (ids `old-…`, through the primary key).
+/// Old logins in the SQLite file at `path` (accounts `old-account-…`, through the
+/// `auth_requests_account` index).
 pub(crate) fn count_sqlite(path: &Path) -> u64 {
     rusqlite::Connection::open(path)
         .and_then(|c| {
             c.query_row(
-                "SELECT count(*) FROM auth_requests WHERE id >= 'old-' AND id < 'old.'",
+                "SELECT count(*) FROM auth_requests
+                 WHERE account_id >= 'old-account-' AND account_id < 'old-account.'",
                 [],
                 |r| r.get::<_, i64>(0),
             )
@@ -32,7 +36,8 @@ pub(crate) fn count_sqlite(path: &Path) -> u64 {
 pub(crate) fn count_postgres(url: &str) -> u64 {
     super::legs::with_client(url, |c| async move {
         c.query_one(
-            "SELECT count(*) FROM auth_requests WHERE id >= 'old-' AND id < 'old.'",
+            "SELECT count(*) FROM auth_requests
+             WHERE account_id >= 'old-account-' AND account_id < 'old-account.'",
             &[],
         )
         .await
@@ -82,8 +87,10 @@ pub(crate) fn fill_sqlite(path: &Path, n: u64, now: i64) {
         .expect("sync");
     // Two days ago: past the default 24 h retention, so every row is prunable.
     let expired = now - 2 * 86_400;
-    // Ids of this top-up's own (`old-<now>-<i>`), apart from those of earlier fills.
+    // Ids of this top-up's own (`<time>old-<now>-<i>`), apart from those of earlier fills;
+    // login `i` was made at `ms(i)`, 1 000 logins a second going back from two days ago.
     let tag = now;
+    let ms = format!("(({expired} - 120 - i / 1000) * 1000 + i % 1000)");
     let (mut done, end) = (0, n - have);
     while done < end {
         let count = CHUNK.min(end - done);
@@ -92,18 +99,21 @@ pub(crate) fn fill_sqlite(path: &Path, n: u64, now: i64) {
              WITH RECURSIVE k(i) AS (SELECT {done} UNION ALL SELECT i + 1 FROM k WHERE i + 1 < {stop})
              INSERT INTO auth_requests (id, client_id, account_id, code, scope, created_at,
                  expires_at, interval_secs, status, auth_time, answered_by, flow)
-             SELECT 'old-{tag}-' || i, 'old-client', 'old-account-' || (i % 1000), '42', 'openid',
+             SELECT printf('%012xold-{tag}-%024d', {ms}, i), 'old-client',
+                 'old-account-' || (i % 1000), '42', 'openid',
                  {expired} - 120 - i / 1000, {expired} - i / 1000, 5, 'issued',
                  {expired} - 100, 'old-device', CASE i % 2 WHEN 0 THEN 'ciba' ELSE 'browser' END
              FROM k;
              WITH RECURSIVE k(i) AS (SELECT {done} UNION ALL SELECT i + 1 FROM k WHERE i + 1 < {stop})
              INSERT INTO challenges (id, auth_req_id, device_id, jws, exp, status, answered_at)
-             SELECT 'oldc-{tag}-' || i, 'old-{tag}-' || i, 'old-device-' || (i % 1000),
-                 hex(randomblob(330)), {expired} - i / 1000, 'answered', {expired} - 100
+             SELECT printf('%012xoldc-{tag}-%023d', {ms}, i), printf('%012xold-{tag}-%024d', {ms}, i),
+                 'old-device-' || (i % 1000), hex(randomblob(330)), {expired} - i / 1000,
+                 'answered', {expired} - 100
              FROM k;
              WITH RECURSIVE k(i) AS (SELECT {done} UNION ALL SELECT i + 1 FROM k WHERE i + 1 < {stop})
              INSERT INTO access_tokens (hash, client_id, account_id, scope, created_at, expires_at)
-             SELECT randomblob(32), 'old-client', 'old-account-' || (i % 1000), 'openid',
+             SELECT unhex(printf('%012x', {ms}) || hex(randomblob(26))), 'old-client',
+                 'old-account-' || (i % 1000), 'openid',
                  {expired} - 120 - i / 1000, {expired} - i / 1000
              FROM k;
              COMMIT;",
@@ -128,6 +138,8 @@ pub(crate) fn fill_postgres(url: &str, n: u64, now: i64) {
     let started = Instant::now();
     let expired = now - 2 * 86_400;
     let (tag, end) = (now, i64::try_from(n - have).unwrap_or(i64::MAX));
+    // As in `fill_sqlite`: login `i` was made at `ms(i)`, as 12 hex digits.
+    let hex_ms = format!("lpad(to_hex(({expired} - 120 - i / 1000) * 1000 + i % 1000), 12, '0')");
     super::legs::with_client(url, |c| async move {
         let chunk = 500_000_i64;
         let mut done = 0_i64;
@@ -137,20 +149,21 @@ pub(crate) fn fill_postgres(url: &str, n: u64, now: i64) {
                 "BEGIN;
                  INSERT INTO auth_requests (id, client_id, account_id, code, scope, created_at,
                      expires_at, interval_secs, status, auth_time, answered_by, flow)
-                 SELECT 'old-{tag}-' || i, 'old-client', 'old-account-' || (i % 1000), '42',
-                     'openid', {expired} - 120 - i / 1000, {expired} - i / 1000, 5, 'issued',
+                 SELECT {hex_ms} || 'old-{tag}-' || lpad(i::text, 24, '0'), 'old-client',
+                     'old-account-' || (i % 1000), '42', 'openid', {expired} - 120 - i / 1000, {expired} - i / 1000, 5, 'issued',
                      {expired} - 100, 'old-device',
                      CASE i % 2 WHEN 0 THEN 'ciba' ELSE 'browser' END
                  FROM generate_series({done}::bigint, {stop}) i;
                  INSERT INTO challenges (id, auth_req_id, device_id, jws, exp, status, answered_at)
-                 SELECT 'oldc-{tag}-' || i, 'old-{tag}-' || i, 'old-device-' || (i % 1000),
+                 SELECT {hex_ms} || 'oldc-{tag}-' || lpad(i::text, 23, '0'),
+                     {hex_ms} || 'old-{tag}-' || lpad(i::text, 24, '0'), 'old-device-' || (i % 1000),
                      repeat(md5(i::text || random()::text), 21), {expired} - i / 1000,
                      'answered', {expired} - 100
                  FROM generate_series({done}::bigint, {stop}) i;
                  INSERT INTO access_tokens (hash, client_id, account_id, scope, created_at,
                      expires_at)
-                 SELECT decode(md5(i::text || 'a' || random()::text)
-                         || md5(i::text || 'b' || random()::text), 'hex'),
+                 SELECT decode({hex_ms} || substr(md5(i::text || 'a' || random()::text)
+                         || md5(i::text || 'b' || random()::text), 1, 52), 'hex'),
                      'old-client', 'old-account-' || (i % 1000), 'openid',
                      {expired} - 120 - i / 1000, {expired} - i / 1000
                  FROM generate_series({done}::bigint, {stop}) i;

@@ -30,6 +30,7 @@ use crate::api::ApiError;
 use crate::clients;
 use crate::domain::attempt::ATTEMPT_TTL_SECS;
 use crate::domain::lang::Lang;
+use crate::ordered;
 use crate::pages::{self, messages, mire::login_path};
 use crate::secrets;
 use crate::state::Shared;
@@ -133,7 +134,7 @@ async fn from_session(
     let Some(cookie_hash) = cookies::session_hash(headers) else {
         return Ok(None);
     };
-    let code = secrets::make_token()?;
+    let code = ordered::make_ordered_token()?;
     let grant = s
         .store
         .sessions()
@@ -166,7 +167,7 @@ async fn from_session(
 /// The code row for `code` (its hash, bound to client, redirect URI and PKCE challenge).
 pub(crate) fn new_code(code: &str, target: &Target, checked: &Checked, now: i64) -> NewCode {
     NewCode {
-        hash: secrets::hash(code.as_bytes()),
+        hash: ordered::token_key(code),
         client_id: target.client_id.clone(),
         redirect_uri: target.redirect_uri.clone(),
         code_challenge: checked.code_challenge.clone(),
@@ -186,7 +187,7 @@ async fn new_attempt(
     scan: bool,
     now: i64,
 ) -> Result<Response, ApiError> {
-    let id = secrets::make_id()?;
+    let id = ordered::make_ordered_id()?;
     let secret = zeroize::Zeroizing::new(secrets::make_token()?);
     s.store
         .attempts()

@@ -2,13 +2,15 @@
 //! The browser login's cookies (ADR 0002): `vl_attempt_<attempt>` binds an attempt to one
 //! browser, `vl_session` names the SSO session.
 //!
-//! Guarantees: both are random 256-bit secrets of which the server keeps only the SHA-256;
+//! Guarantees: both are random 256-bit secrets of which the server keeps only a hash (the
+//! attempt cookie's SHA-256, the session cookie's [`ordered::token_key`]);
 //! both are `HttpOnly`, `SameSite=Lax`, and `Secure` unless the issuer is `http` on a
 //! loopback host; the attempt cookie is sent only under `/login/`. A cookie is compared to
 //! its hash in constant time.
 
 use axum::http::{header, HeaderMap, HeaderValue};
 
+use crate::ordered;
 use crate::secrets;
 
 /// Name of the SSO session cookie.
@@ -37,9 +39,10 @@ pub(crate) fn matches(headers: &HeaderMap, name: &str, hash: &[u8; 32]) -> bool 
     read(headers, name).is_some_and(|v| secrets::ct_eq(&secrets::hash(v.as_bytes()), hash))
 }
 
-/// The SHA-256 of the request's SSO session cookie, if it sent one.
+/// The key the request's SSO session cookie is stored under ([`ordered::token_key`]), if it
+/// sent one.
 pub(crate) fn session_hash(headers: &HeaderMap) -> Option<[u8; 32]> {
-    read(headers, SESSION_COOKIE).map(|v| secrets::hash(v.as_bytes()))
+    read(headers, SESSION_COOKIE).map(ordered::token_key)
 }
 
 /// Whether cookies for `issuer` need `Secure`: always, except plain `http` on a loopback

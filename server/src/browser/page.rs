@@ -37,6 +37,7 @@ use crate::domain::lang::Lang;
 use crate::domain::RefusalStage;
 use crate::limits::ip_key;
 use crate::login::{self, Ask, Start};
+use crate::ordered;
 use crate::pages::{self, messages, mire};
 use crate::refusals::refuse;
 use crate::secrets;
@@ -448,14 +449,14 @@ async fn approved(
     headers: &HeaderMap,
     now: i64,
 ) -> Result<Response, ApiError> {
-    let code = secrets::make_token()?;
-    let session_secret = zeroize::Zeroizing::new(secrets::make_token()?);
+    let code = ordered::make_ordered_token()?;
+    let session_secret = ordered::make_ordered_token()?;
     let ttl = i64::try_from(s.config.session_ttl_secs).unwrap_or(i64::MAX);
     let step = CodeFromAttempt {
         attempt_id: a.id.clone(),
         now,
         code: NewCode {
-            hash: secrets::hash(code.as_bytes()),
+            hash: ordered::token_key(&code),
             client_id: a.client_id.clone(),
             redirect_uri: a.redirect_uri.clone(),
             code_challenge: a.code_challenge.clone(),
@@ -464,8 +465,8 @@ async fn approved(
             expires_at: now.saturating_add(CODE_TTL_SECS),
         },
         session: NewSession {
-            id: secrets::make_id()?,
-            cookie_hash: secrets::hash(session_secret.as_bytes()),
+            id: ordered::make_ordered_id()?,
+            cookie_hash: ordered::token_key(&session_secret),
             expires_at: now.saturating_add(ttl),
         },
         replaces: cookies::session_hash(headers),

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use super::issued::Fresh;
 use crate::api::ApiError;
-use crate::secrets;
+use crate::ordered;
 use crate::state::Shared;
 use crate::store::{CodeExchange, ExchangeRefusal, Exchanged};
 
@@ -31,12 +31,12 @@ pub(super) async fn exchange(
     let now = s.clock.now();
     let fresh = Fresh::draw(s, now)?;
     let x = CodeExchange {
-        code_hash: secrets::hash(code.as_bytes()),
+        code_hash: ordered::token_key(code),
         client_id: client_id.to_owned(),
         redirect_uri,
         verifier_challenge,
         now,
-        family_id: secrets::make_id()?,
+        family_id: ordered::make_ordered_id()?,
         access: fresh.access_row,
         refresh: fresh.refresh_row,
     };

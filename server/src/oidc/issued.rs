@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::api::{no_store, ApiError};
 use crate::domain::secs;
 use crate::id_token;
-use crate::secrets;
+use crate::ordered;
 use crate::state::Shared;
 use crate::store::{NewToken, TokenGrant};
 
@@ -32,15 +32,15 @@ pub(super) struct Fresh {
 impl Fresh {
     /// Draws a pair issued at `now`.
     pub(super) fn draw(s: &Shared, now: i64) -> Result<Self, ApiError> {
-        let access = Zeroizing::new(secrets::make_token()?);
-        let refresh = Zeroizing::new(secrets::make_token()?);
+        let access = ordered::make_ordered_token()?;
+        let refresh = ordered::make_ordered_token()?;
         Ok(Self {
             access_row: NewToken {
-                hash: secrets::hash(access.as_bytes()),
+                hash: ordered::token_key(&access),
                 expires_at: now.saturating_add(secs(s.config.access_token_ttl_secs)),
             },
             refresh_row: NewToken {
-                hash: secrets::hash(refresh.as_bytes()),
+                hash: ordered::token_key(&refresh),
                 expires_at: now.saturating_add(secs(s.config.refresh_token_ttl_secs)),
             },
             access,

@@ -33,6 +33,7 @@ use crate::api::{ApiError, FormBody, QueryParams};
 use crate::clients;
 use crate::domain::lang::Lang;
 use crate::keyring::Purpose;
+use crate::ordered;
 use crate::secrets;
 use crate::state::Shared;
 use crate::store::EndSession;
@@ -178,7 +179,7 @@ async fn logout(
         .store
         .sessions()
         .end(EndSession {
-            cookie_hash: cookie.as_deref().map(|c| secrets::hash(c.as_bytes())),
+            cookie_hash: cookie.as_deref().map(|c| ordered::token_key(c)),
             sid: hint.and_then(|h| h.sid),
             now: s.clock.now(),
         })

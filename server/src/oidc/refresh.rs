@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 use super::issued::Fresh;
 use crate::api::ApiError;
 use crate::domain::secs;
-use crate::secrets;
+use crate::ordered;
 use crate::state::Shared;
 use crate::store::{RefreshRefusal, RefreshTry, Refreshed};
 
@@ -32,7 +32,7 @@ pub(super) async fn refresh(
     let now = s.clock.now();
     let fresh = Fresh::draw(s, now)?;
     let r = RefreshTry {
-        hash: secrets::hash(refresh_token.as_bytes()),
+        hash: ordered::token_key(refresh_token),
         client_id: client_id.to_owned(),
         now,
         idle_secs: secs(s.config.session_idle_secs),

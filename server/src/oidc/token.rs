@@ -20,7 +20,7 @@ use crate::api::{no_store, ApiError, FormBody};
 use crate::clients::{self, Posted};
 use crate::domain::secs;
 use crate::id_token;
-use crate::secrets;
+use crate::ordered;
 use crate::state::Shared;
 use crate::store::{NotGranted, Poll, TokenPoll};
 
@@ -64,12 +64,12 @@ pub(crate) async fn token(
 /// One CIBA poll of `auth_req_id` by `client_id`.
 async fn ciba_poll(s: &Shared, client_id: &str, auth_req_id: String) -> Result<Response, ApiError> {
     let now = s.clock.now();
-    let access_token = secrets::make_token()?;
+    let access_token = ordered::make_ordered_token()?;
     let poll = TokenPoll {
         auth_req_id,
         client_id: client_id.to_owned(),
         now,
-        access_token_hash: secrets::hash(access_token.as_bytes()),
+        access_token_hash: ordered::token_key(&access_token),
         access_token_exp: now.saturating_add(secs(s.config.token_ttl_secs)),
         grace_secs: REDEEM_GRACE_SECS,
     };
@@ -81,7 +81,7 @@ async fn ciba_poll(s: &Shared, client_id: &str, auth_req_id: String) -> Result<R
     tracing::info!(client = %client_id, "ID token issued");
     Ok(no_store(
         Json(json!({
-            "access_token": access_token,
+            "access_token": access_token.as_str(),
             "token_type": "Bearer",
             "expires_in": s.config.token_ttl_secs,
             "id_token": id_token,

@@ -27,7 +27,7 @@ use zeroize::Zeroizing;
 use crate::api::{bearer, no_store, ApiError};
 use crate::clients;
 use crate::id_token;
-use crate::secrets;
+use crate::ordered;
 use crate::state::Shared;
 use crate::store::AccessGrant;
 
@@ -122,7 +122,7 @@ async fn answer(s: &Shared, token: Option<Zeroizing<String>>) -> Result<Response
     let Some(grant) = s
         .store
         .tokens()
-        .access(secrets::hash(token.as_bytes()), now)
+        .access(ordered::token_key(&token), now)
         .await?
     else {
         return Err(ApiError::new(

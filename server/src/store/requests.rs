@@ -151,7 +151,7 @@ pub(crate) struct TokenPoll {
     pub(crate) client_id: String,
     /// Time of the poll.
     pub(crate) now: i64,
-    /// SHA-256 of the access token to issue with a grant.
+    /// Key of the access token to issue with a grant (`ordered::token_key`).
     pub(crate) access_token_hash: [u8; 32],
     /// Expiry of that access token.
     pub(crate) access_token_exp: i64,

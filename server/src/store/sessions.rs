@@ -12,7 +12,7 @@ use super::{postgres, sqlite, Store, StoreError};
 pub(crate) struct NewSession {
     /// Public session id (the ID token's `sid`).
     pub(crate) id: String,
-    /// SHA-256 of the session cookie's secret.
+    /// Key of the session cookie's secret (its time prefix and SHA-256: `ordered::token_key`).
     pub(crate) cookie_hash: [u8; 32],
     /// Absolute end.
     pub(crate) expires_at: i64,
@@ -21,7 +21,7 @@ pub(crate) struct NewSession {
 /// An authorization request answered from the browser's session.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionCode {
-    /// SHA-256 of the session cookie's secret.
+    /// Key of the session cookie's secret (its time prefix and SHA-256: `ordered::token_key`).
     pub(crate) cookie_hash: [u8; 32],
     /// Time of the request.
     pub(crate) now: i64,
@@ -51,7 +51,7 @@ pub(crate) enum SessionGrant {
 #[allow(dead_code)] // The logout endpoint's (branch tokens15).
 #[derive(Debug, Clone)]
 pub(crate) struct EndSession {
-    /// SHA-256 of the browser's session cookie, if it sent one.
+    /// Key of the browser's session cookie (`ordered::token_key`), if it sent one.
     pub(crate) cookie_hash: Option<[u8; 32]>,
     /// The `sid` of a verified `id_token_hint`.
     pub(crate) sid: Option<String>,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Authorization codes, access tokens and refresh-token families (ADR 0002). Every token is
-//! stored as the SHA-256 of its random value.
+//! stored under a key of its value: its creation time and its SHA-256 (`ordered::token_key`;
+//! tokens made before time-ordered tokens, under their SHA-256).
 //!
 //! Guarantees:
 //! - A code works once, for its client, its redirect URI and its PKCE verifier, before its
@@ -17,7 +18,7 @@ use super::{postgres, sqlite, Store, StoreError};
 /// An authorization code to store.
 #[derive(Debug, Clone)]
 pub(crate) struct NewCode {
-    /// SHA-256 of the code.
+    /// Key of the code (its time prefix and SHA-256: `ordered::token_key`).
     pub(crate) hash: [u8; 32],
     /// The client it is for.
     pub(crate) client_id: String,
@@ -36,7 +37,7 @@ pub(crate) struct NewCode {
 /// A token to store (access or refresh).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NewToken {
-    /// SHA-256 of the token.
+    /// Key of the token (its time prefix and SHA-256: `ordered::token_key`).
     pub(crate) hash: [u8; 32],
     /// Expiry (a refresh token's is cut at its family's end).
     pub(crate) expires_at: i64,
@@ -45,7 +46,7 @@ pub(crate) struct NewToken {
 /// A code exchange at the token endpoint.
 #[derive(Debug, Clone)]
 pub(crate) struct CodeExchange {
-    /// SHA-256 of the code presented.
+    /// Key of the code presented (`ordered::token_key`).
     pub(crate) code_hash: [u8; 32],
     /// The authenticated client.
     pub(crate) client_id: String,
@@ -119,7 +120,7 @@ pub(crate) enum Exchanged {
 /// A refresh at the token endpoint.
 #[derive(Debug, Clone)]
 pub(crate) struct RefreshTry {
-    /// SHA-256 of the refresh token presented.
+    /// Key of the refresh token presented (`ordered::token_key`).
     pub(crate) hash: [u8; 32],
     /// The authenticated client.
     pub(crate) client_id: String,

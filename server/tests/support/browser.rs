@@ -72,7 +72,7 @@ pub struct Callback {
 }
 
 impl Callback {
-    fn parse(location: &str) -> Self {
+    pub fn parse(location: &str) -> Self {
         let url = url::Url::parse(location).expect("callback URL");
         let get = |k: &str| {
             url.query_pairs()
