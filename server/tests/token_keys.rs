@@ -73,6 +73,17 @@ fn legacy_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
+/// A browser login of a fresh practitioner, its code exchanged: the server, the relying
+/// party and the token response.
+async fn logged_in() -> (Harness, common::Rp, serde_json::Value) {
+    let (h, rp, device, login_id) = setup().await;
+    let (_b, ask, cb) = login(&h, &rp, &device, &login_id).await;
+    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
+        .await
+        .expect("exchange");
+    (h, rp, t)
+}
+
 #[tokio::test]
 async fn what_a_login_creates_begins_with_its_creation_time() {
     // CIBA: the request id, the challenge id, the access token.
@@ -182,11 +193,7 @@ async fn tokens_are_stored_under_their_time_and_hash() {
 
 #[tokio::test]
 async fn a_refresh_token_stored_under_its_plain_hash_still_refreshes() {
-    let (h, rp, device, login_id) = setup().await;
-    let (_b, ask, cb) = login(&h, &rp, &device, &login_id).await;
-    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
-        .await
-        .expect("exchange");
+    let (h, rp, t) = logged_in().await;
     let issued = s(&t, "refresh_token");
     // The row as a server before time-ordered tokens would have stored a 43-character token.
     let legacy = legacy_token();
@@ -214,11 +221,7 @@ async fn a_refresh_token_stored_under_its_plain_hash_still_refreshes() {
 
 #[tokio::test]
 async fn an_access_token_is_found_by_its_own_key_only() {
-    let (h, rp, device, login_id) = setup().await;
-    let (_b, ask, cb) = login(&h, &rp, &device, &login_id).await;
-    let t = exchange(&h, &rp, cb.code(), CALLBACK, &ask.verifier)
-        .await
-        .expect("exchange");
+    let (h, _rp, t) = logged_in().await;
     let access = s(&t, "access_token");
     assert_eq!(userinfo(&h, &access).await.status(), StatusCode::OK);
     // The same random part under another time is another token.
